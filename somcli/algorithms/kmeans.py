@@ -1,0 +1,61 @@
+"""k-means on arrays: scikit-learn's KMeans (k-means++), MiniBatchKMeans for big inputs.
+
+Pure functions: arrays in, arrays out; the seed is passed in. Cluster numbers
+are made deterministic and readable: cluster 0 is the largest.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.exceptions import ConvergenceWarning
+
+from somcli.algorithms.nearest import nearest
+
+
+@dataclass(frozen=True)
+class KMeansFit:
+    centers: np.ndarray
+    inertia: float
+    n_iter: int
+    minibatch: bool
+    n_init: int
+
+
+def default_n_init(n_rows: int) -> int:
+    """Restarts of k-means++: 10 on small inputs, 3 on large ones."""
+    return 10 if n_rows <= 100_000 else 3
+
+
+def fit(X: np.ndarray, k: int, *, seed: int, n_init: int | None = None, minibatch: bool = False,
+        sample_weight: np.ndarray | None = None) -> KMeansFit:
+    n_init = n_init or default_n_init(len(X))
+    if minibatch:
+        est = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=n_init,
+                              batch_size=4096)
+    else:
+        est = KMeans(n_clusters=k, random_state=seed, n_init=n_init)
+    with warnings.catch_warnings():
+        # duplicate points can leave fewer distinct clusters than k: reported by the caller
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, sample_weight=sample_weight)
+    centers = np.asarray(est.cluster_centers_, dtype=np.float64)
+    return KMeansFit(centers, float(est.inertia_), int(est.n_iter_), minibatch, n_init)
+
+
+def assign(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre and the distance to it, for every row."""
+    labels, dist, _ = nearest(X, centers)
+    return labels, dist
+
+
+def order_by_size(labels: np.ndarray, k: int, weight: np.ndarray | None = None) -> np.ndarray:
+    """Permutation p with p[old] = new so that cluster 0 is the largest (ties: old order)."""
+    sizes = np.bincount(labels, weights=weight, minlength=k)
+    ranking = np.lexsort((np.arange(k), -sizes))  # new -> old
+    perm = np.empty(k, dtype=np.int64)
+    perm[ranking] = np.arange(k)
+    return perm

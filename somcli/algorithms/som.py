@@ -1,0 +1,170 @@
+"""The batch SOM, written as a reduction (see DESIGN.md).
+
+One epoch: for every chunk of rows, ``partial_sums`` finds each row's best
+matching unit and adds the rows into per-unit sums and counts; then, once,
+``update`` smooths the sums with the neighbourhood matrix and divides. Chunking,
+threads and a Dask cluster are all ways of adding up partial sums, so every
+engine gives the same codebook for the same seed and data.
+
+Missing values (NaN) are masked: the BMU search and the sums use only the
+present components of a row (SOM Toolbox style). Pure numpy and scipy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from somcli.algorithms.grid import Grid, neighborhood
+from somcli.algorithms.nearest import DEFAULT_CHUNK, nearest
+
+MIN_UNITS = 4
+
+
+@dataclass(frozen=True)
+class MapSize:
+    rows: int
+    cols: int
+    rule: str  # how it was chosen, for the report
+
+
+def auto_size(X: np.ndarray, topology: str, max_units: int) -> MapSize:
+    """The SOM Toolbox rule: about 5*sqrt(n) units, sides in the ratio of the square
+    roots of the two largest principal eigenvalues; capped at ``max_units``."""
+    n = len(X)
+    munits = max(MIN_UNITS, int(round(5.0 * np.sqrt(n))))
+    eig, _ = principal_axes(X)
+    if len(eig) >= 2 and eig[1] > 1e-12 * max(eig[0], 1e-300):
+        ratio = float(np.sqrt(eig[0] / eig[1]))
+    else:
+        ratio = float(munits)
+    factor = np.sqrt(0.75) if topology == "hex" else 1.0
+    cols = int(round(np.sqrt(munits / ratio * factor)))
+    cols = max(2, min(cols, munits // 2))
+    rows = max(2, int(round(munits / cols)))
+    rule = (f"5*sqrt({n}) = {munits} units; side ratio sqrt(l1/l2) = {ratio:.2f} "
+            f"from the two largest principal components")
+    if rows * cols > max_units:
+        f = np.sqrt(max_units / (rows * cols))
+        rows, cols = max(2, int(rows * f)), max(2, int(cols * f))
+        rule += f"; capped at {max_units} units (--max-units)"
+    return MapSize(rows, cols, rule)
+
+
+def principal_axes(X: np.ndarray, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (descending) and eigenvectors (columns) of the covariance of X.
+
+    Missing values count as the column mean. Eigenvector signs are fixed (largest
+    component positive) so the result does not depend on row order.
+    """
+    n, d = X.shape
+    mean = np.nanmean(X, axis=0, dtype=np.float64)
+    mean = np.where(np.isnan(mean), 0.0, mean)
+    cov = np.zeros((d, d))
+    for start in range(0, n, chunk):
+        block = np.asarray(X[start:start + chunk], dtype=np.float64) - mean
+        block[np.isnan(block)] = 0.0
+        cov += block.T @ block
+    cov /= max(n - 1, 1)
+    eig, vec = np.linalg.eigh(cov)
+    order = np.argsort(eig)[::-1]
+    eig, vec = np.clip(eig[order], 0.0, None), vec[:, order]
+    flip = np.sign(vec[np.argmax(np.abs(vec), axis=0), np.arange(d)])
+    vec = vec * np.where(flip == 0, 1.0, flip)
+    return eig, vec
+
+
+def pca_init(X: np.ndarray, grid: Grid) -> np.ndarray:
+    """Codebook on the plane of the two largest principal components, spanning
+    +-1 standard deviation along each (SOM Toolbox ``som_lininit``)."""
+    eig, vec = principal_axes(X)
+    mean = np.nanmean(X, axis=0, dtype=np.float64)
+    mean = np.where(np.isnan(mean), 0.0, mean)
+    pos = grid.positions
+    span = np.ptp(pos, axis=0)
+    coords = np.where(span > 0, (pos - pos.min(0)) / np.where(span > 0, span, 1) * 2 - 1, 0.0)
+    long_axis = int(span[1] > span[0])  # 0: x (columns) longer, 1: y (rows) longer
+    W = np.tile(mean, (grid.units, 1))
+    W += np.outer(coords[:, long_axis], np.sqrt(eig[0]) * vec[:, 0])
+    if len(eig) > 1:
+        W += np.outer(coords[:, 1 - long_axis], np.sqrt(eig[1]) * vec[:, 1])
+    return W
+
+
+def random_init(X: np.ndarray, grid: Grid, rng: np.random.Generator) -> np.ndarray:
+    """Codebook vectors drawn from the rows (gaps filled with the column mean)."""
+    picks = rng.choice(len(X), size=grid.units, replace=len(X) < grid.units)
+    W = np.asarray(X[picks], dtype=np.float64)
+    mean = np.nanmean(X, axis=0, dtype=np.float64)
+    return np.where(np.isnan(W), np.where(np.isnan(mean), 0.0, mean), W)
+
+
+def partial_sums(chunk: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Per-unit sums and counts of the rows of ``chunk`` for which each unit is the BMU.
+
+    Returns ``(sums (units x d), counts (units x d), sum of QE, rows with a BMU)``;
+    counts are per component, so masked (NaN) components add nothing.
+    """
+    m, d = W.shape
+    k = len(chunk)
+    bmu, dist, _ = nearest(chunk, W, chunk=max(k, 1))
+    gaps = np.isnan(chunk)
+    has_gaps = bool(gaps.any())
+    values = np.where(gaps, 0, chunk) if has_gaps else chunk
+    onehot = sparse.csr_matrix((np.ones(k, dtype=chunk.dtype), (bmu, np.arange(k))), shape=(m, k))
+    sums = np.asarray(onehot @ values, dtype=np.float64)
+    counts = np.repeat(np.bincount(bmu, minlength=m).astype(np.float64)[:, None], d, axis=1)
+    if has_gaps:
+        counts -= np.asarray(onehot @ gaps.astype(chunk.dtype), dtype=np.float64)
+    found = ~np.isnan(dist)
+    return sums, counts, float(dist[found].sum()), int(found.sum())
+
+
+def update(W: np.ndarray, sums: np.ndarray, counts: np.ndarray, H: np.ndarray) -> np.ndarray:
+    """Kohonen's batch rule: w_j = sum_i h(j, i) S_i / sum_i h(j, i) n_i."""
+    num = H @ sums
+    den = H @ counts
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), W)
+
+
+def epoch_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK
+               ) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Partial sums over all of X, chunk by chunk, added in float64."""
+    m, d = W.shape
+    Wd = W.astype(X.dtype, copy=False)
+    sums, counts = np.zeros((m, d)), np.zeros((m, d))
+    qe, rows = 0.0, 0
+    for start in range(0, len(X), chunk):
+        s, c, q, r = partial_sums(X[start:start + chunk], Wd)
+        sums += s
+        counts += c
+        qe += q
+        rows += r
+    return sums, counts, qe, rows
+
+
+def train(X: np.ndarray, W0: np.ndarray, grid: Grid, radii: np.ndarray,
+          kind: str = "gaussian", chunk: int = DEFAULT_CHUNK,
+          on_epoch: Callable[[int, float, float], None] | None = None,
+          sums_fn: Callable | None = None) -> tuple[np.ndarray, list[float]]:
+    """Batch-train from ``W0`` for ``len(radii)`` epochs; returns (codebook, mean QE per epoch).
+
+    ``sums_fn(W) -> (sums, counts, qe_sum, rows)`` replaces the local reduction
+    (the Dask engine passes its own); by default it is :func:`epoch_sums` over X.
+    """
+    if kind == "mexican_hat":
+        raise ValueError("the mexican hat has negative weights and cannot be used in batch "
+                         "training; use --train online or another neighbourhood")
+    W = np.asarray(W0, dtype=np.float64).copy()
+    history: list[float] = []
+    for epoch, sigma in enumerate(radii):
+        sums, counts, qe, rows = (sums_fn(W) if sums_fn is not None
+                                  else epoch_sums(X, W, chunk))
+        W = update(W, sums, counts, neighborhood(grid, sigma, kind))
+        history.append(qe / max(rows, 1))
+        if on_epoch is not None:
+            on_epoch(epoch, float(sigma), history[-1])
+    return W, history

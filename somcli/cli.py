@@ -1,0 +1,191 @@
+"""The somcli command line: a thin shell over :mod:`somcli.pipeline`.
+
+Commands parse options into frozen configs, call the pipeline, and print.
+Every error ends here as one line on stderr and a documented exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+
+import click
+
+from somcli import __version__, errors
+from somcli import options as O
+from somcli.config import KMeansOptions
+from somcli.console import Console
+
+
+class SomcliGroup(click.Group):
+    """Maps every failure to one stderr line and an exit code from :mod:`somcli.errors`."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        O.VERBOSE["on"] = False
+        code = errors.OK
+        previous = _sigterm_as_interrupt()
+        try:
+            rv = super().main(args, prog_name or "somcli", complete_var,
+                              standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else errors.OK
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help(), err=True)
+            code = errors.USAGE
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            _fail(f"{exc.format_message()}{hint}", errors.USAGE)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), errors.USAGE)
+        except click.exceptions.Abort:
+            _fail("interrupted", errors.INTERRUPTED)
+        except errors.SomcliError as exc:
+            _fail(exc.one_line(), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; no output was written", errors.INTERRUPTED)
+        except BrokenPipeError:
+            _quiet_stdout()
+            code = errors.OK
+        except MemoryError:
+            _fail("out of memory; try a smaller map (--map), fewer rows, or --dtype float32",
+                  errors.DATA)
+        except Exception as exc:  # a bug: one line, the traceback with -v
+            _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback "
+                  "and report it)", errors.INTERNAL)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _fail(message: str, code: int) -> None:
+    if O.VERBOSE["on"]:
+        traceback.print_exc(file=sys.stderr)
+    message = " ".join(str(message).split())
+    click.echo(f"somcli: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the interpreter's flush is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _sigterm_as_interrupt():
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return signal.getsignal(signal.SIGTERM)
+
+
+@click.group(cls=SomcliGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                 "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="somcli")
+def cli():
+    """Cluster CSV data from the shell: k-means and self-organizing maps.
+
+    INPUT is a CSV/TSV file (.gz, .bz2, .xz, .zip by extension), a quoted glob,
+    or '-' / nothing for stdin. Assignments go to stdout unless -o DIR is given;
+    messages go to stderr. Exit codes: 0 ok, 64 usage, 65 data, 66 input,
+    70 internal, 73 output, 74 I/O, 75 locked, 130 interrupted.
+    """
+
+
+def _console(kw) -> Console:
+    return Console(quiet=kw.pop("quiet"), verbose=kw.pop("verbose"))
+
+
+def _stdin():
+    return sys.stdin.buffer if sys.stdin is not None else None
+
+
+# ---------------------------------------------------------------- inspect
+
+@cli.command()
+@O.input_options
+@O.column_options
+@O.cleaning_options(allow_mask=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
+@O.common_options
+def inspect(**kw):
+    """Profile INPUT: column roles, types, missing values, duplicates and what cleaning
+    would do. Nothing is clustered. The profile goes to stdout."""
+    from somcli.pipeline import inspect as run_inspect
+    from somcli.report.inspect_view import render
+
+    console = _console(kw)
+    read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
+    profile = run_inspect.run(read, cols, cleaning, stdin=_stdin())
+    if kw.pop("as_json"):
+        from somcli.io.write import dumps
+
+        click.echo(dumps(profile, indent=2))
+    else:
+        render(profile)
+    console.done()
+
+
+# ---------------------------------------------------------------- kmeans
+
+@cli.command()
+@O.input_options
+@O.column_options
+@O.cleaning_options()
+@click.option("-k", "k", type=O.KType(), default="auto", show_default=True,
+              help="Number of clusters, or 'auto': try 2..--k-max, keep the best silhouette.")
+@click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True)
+@click.option("--n-init", type=click.IntRange(min=1), default=None,
+              help="k-means++ restarts (default 10, or 3 above 100,000 rows).")
+@click.option("--minibatch-rows", type=click.IntRange(min=1), default=200_000,
+              show_default=True, help="Use MiniBatchKMeans above this many rows.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice.")
+@O.output_options()
+def kmeans(**kw):
+    """Cluster INPUT with k-means (scikit-learn) and write assignments, centroids and a report."""
+    from somcli.pipeline import kmeans as run_kmeans
+
+    console = _console(kw)
+    read, cols, cleaning, out = (O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw),
+                                 O.output_from(kw))
+    k = kw.pop("k")
+    opts = KMeansOptions(k=None if k == "auto" else k, k_max=kw.pop("k_max"),
+                         n_init=kw.pop("n_init"), minibatch_rows=kw.pop("minibatch_rows"),
+                         seed=kw.pop("seed"))
+    _check_out(out)
+    result = run_kmeans.run(read, cols, cleaning, opts, progress=console.progress,
+                            stdin=_stdin())
+    _finish(result, out, console)
+
+
+def _check_out(out) -> None:
+    if out.out is not None:
+        from somcli.io.write import OutputFolder
+
+        OutputFolder(out.out, out.force)  # refuses now, before any work
+
+
+def _finish(result, out, console: Console) -> None:
+    from somcli.pipeline.common import write
+    from somcli.report.markdown import render
+
+    for warning in result.report.get("warnings", []):
+        console.warn(warning)
+    console.progress("writing")
+    files = write(result, out, render)
+    console.summary(result.report, files, out.out)
+
+
+def main(argv=None) -> None:
+    """Console-script entry point."""
+    from somcli.io.write import restore_sigpipe
+
+    restore_sigpipe()
+    cli.main(args=argv, prog_name="somcli")

@@ -1,0 +1,96 @@
+"""Frozen settings for one run. No I/O here: the CLI (or a script) builds these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Tokens read as missing unless ``--na-values`` replaces them (the empty string always is).
+DEFAULT_NA_VALUES: tuple[str, ...] = (
+    "NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "null", "NULL", "Null",
+    "None", "none", "-", "?", "#N/A",
+)
+
+MISSING_METHODS = ("median", "mean", "most-frequent", "knn", "drop", "mask")
+SCALE_METHODS = ("standard", "minmax", "robust", "none")
+DEDUPE_METHODS = ("none", "first", "last", "mean")
+FORMATS = ("csv", "tsv", "json", "ndjson")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to turn bytes into a table."""
+
+    inputs: tuple[str, ...] = ("-",)
+    delimiter: str | None = None  # None: sniff among , ; TAB |
+    encoding: str = "utf-8"
+    decimal: str | None = None  # None: "," for ;-separated files with decimal commas
+    header: bool = True
+    skip_lines: int = 0
+    quotechar: str = '"'
+    na_values: tuple[str, ...] = DEFAULT_NA_VALUES
+
+
+@dataclass(frozen=True)
+class ColumnOptions:
+    """Which columns are features, identifiers or a known label."""
+
+    columns: str | None = None  # -c: names, 1-based indices, ranges
+    not_columns: str | None = None  # -C
+    id_columns: tuple[str, ...] = ()
+    label_column: str | None = None
+    max_missing: float = 0.5
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    missing: str = "median"
+    dedupe: str = "none"
+    dedupe_by: str | None = None
+    scale: str = "standard"
+    knn_neighbors: int = 5
+
+
+@dataclass(frozen=True)
+class KMeansOptions:
+    k: int | None = None  # None: choose by silhouette over 2..k_max
+    k_max: int = 10
+    n_init: int | None = None  # None: scikit-learn's default
+    minibatch_rows: int = 200_000
+    seed: int = 0
+    engine: str = "local"
+
+
+@dataclass(frozen=True)
+class SomOptions:
+    rows: int | None = None  # None with cols None: the SOM Toolbox size rule
+    cols: int | None = None
+    topology: str = "hex"
+    init: str = "pca"
+    epochs: int | None = None  # None: chosen from the trainer
+    sigma: float | None = None  # None: chosen from the map size
+    sigma_end: float | None = None
+    decay: str = "linear"
+    learning_rate: float = 0.5
+    neighborhood: str = "gaussian"
+    train: str = "batch"
+    k: int | None = None  # None: no second level (the cluster is the unit)
+    k_auto: bool = False
+    k_max: int = 10
+    umatrix_stat: str = "mean"
+    outliers: float = 0.99
+    dtype: str = "float32"
+    seed: int = 0
+    max_units: int = 2500
+    chunk_rows: int | None = None
+    engine: str = "local"
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    out: str | None = None
+    force: bool = False
+    format: str = "csv"
+    plots: bool = True
+    plot_size: tuple[int, int] = (800, 700)  # pixels
+    safe_csv: bool = True
+    extra: dict = field(default_factory=dict)

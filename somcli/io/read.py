@@ -1,0 +1,291 @@
+"""CSV/TSV (plain, compressed, several files, stdin) -> one table with line numbers.
+
+Parsing is pandas' C reader; this module decides the dialect (delimiter,
+encoding, decimal mark), names the columns, and turns parser failures into
+one-line errors that name the file and line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import lzma
+import re
+import zipfile
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from somcli.config import ReadOptions
+from somcli.errors import DataError, InputError, UsageError
+from somcli.io.sources import Source, broken, resolve
+
+CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
+SNIFF_BYTES = 65536
+SNIFF_LINES = 100
+_COMMA_DECIMAL = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+_DOT_DECIMAL = re.compile(r"^\s*[-+]?\d+\.\d+\s*$")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What was decided about the bytes; recorded in the report and the model."""
+
+    delimiter: str
+    encoding: str
+    decimal: str
+    header: bool
+    skip_lines: int
+    quotechar: str
+    na_values: tuple[str, ...]
+    sniffed: tuple[str, ...] = ()  # which of the above were detected, not given
+
+    def to_dict(self) -> dict:
+        return {
+            "delimiter": self.delimiter, "encoding": self.encoding, "decimal": self.decimal,
+            "header": self.header, "skip_lines": self.skip_lines, "quotechar": self.quotechar,
+            "na_values": list(self.na_values), "detected": list(self.sniffed),
+        }
+
+
+@dataclass
+class Table:
+    """The rows as read: data columns only, plus where each row came from."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray  # 1-based physical line number of each row in its file
+    sources: np.ndarray | None  # file label per row, only when several files were read
+    dialect: Dialect
+    inputs: list[str]
+    notes: list[str] = field(default_factory=list)
+    blank_lines: int = 0
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.frame)
+
+
+def read_table(opts: ReadOptions, stdin=None) -> Table:
+    """Read every input of ``opts`` into one :class:`Table` (same columns required)."""
+    sources = resolve(opts.inputs, stdin=stdin)
+    dialect = sniff(sources[0], opts)
+    parts = [_read_one(src, dialect) for src in sources]
+    first = parts[0]
+    for src, part in zip(sources[1:], parts[1:], strict=True):
+        if list(part.frame.columns) != list(first.frame.columns):
+            raise InputError(
+                f"{src.label}: its columns ({_names(part.frame.columns)}) differ from "
+                f"{sources[0].label} ({_names(first.frame.columns)})",
+                "all files of one run must have the same header",
+            )
+    if len(parts) == 1:
+        table = first
+    else:
+        frame = pd.concat([p.frame for p in parts], ignore_index=True)
+        lines = np.concatenate([p.lines for p in parts])
+        labels = np.concatenate([np.full(p.n_rows, s.label, dtype=object)
+                                 for s, p in zip(sources, parts, strict=True)])
+        notes = first.notes + [f"{len(parts)} files read: " + _names(s.label for s in sources)]
+        table = Table(frame, lines, labels, dialect, [s.label for s in sources], notes,
+                      sum(p.blank_lines for p in parts))
+    if table.n_rows == 0:
+        where = table.inputs[0] if len(table.inputs) == 1 else "the input files"
+        raise InputError(f"{where}: has a header but no data rows")
+    return table
+
+
+def sniff(source: Source, opts: ReadOptions) -> Dialect:
+    """Decide encoding, delimiter and decimal mark from the first 64 KiB."""
+    head = source.head(SNIFF_BYTES)
+    if not head.strip():
+        raise InputError(f"{source.label}: the file is empty")
+    detected: list[str] = []
+    encoding = _encoding(head, opts.encoding, detected)
+    text = head.decode(encoding, errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.splitlines()
+    if len(head) == SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut in half
+    lines = lines[opts.skip_lines:]
+    sample = [ln for ln in lines if ln.strip()][:SNIFF_LINES]
+    if not sample:
+        raise InputError(f"{source.label}: no lines left after skipping {opts.skip_lines}")
+    delimiter = opts.delimiter
+    if delimiter is None:
+        delimiter = _sniff_delimiter(sample, opts.quotechar)
+        detected.append("delimiter")
+    decimal = opts.decimal
+    if decimal is None:
+        decimal = _sniff_decimal(sample, delimiter, opts.quotechar)
+        detected.append("decimal")
+    return Dialect(delimiter, encoding, decimal, opts.header, opts.skip_lines,
+                   opts.quotechar, tuple(opts.na_values), tuple(detected))
+
+
+def _encoding(head: bytes, asked: str, detected: list[str]) -> str:
+    try:
+        name = codecs.lookup(asked).name
+    except LookupError:
+        raise UsageError(f"unknown encoding '{asked}'", "try utf-8, latin-1 or cp1252") from None
+    if name in ("utf-8", "utf-8-sig"):
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            detected.append("encoding")
+            return "utf-16"
+        return "utf-8-sig"  # accepts a BOM, and reads plain UTF-8 the same
+    return name
+
+
+def _sniff_delimiter(sample: list[str], quotechar: str) -> str:
+    """Pick the candidate that splits the header into most fields, consistently."""
+    best, best_score = ",", (0.0, 1)
+    for cand in CANDIDATE_DELIMITERS:
+        counts = [len(row) for row in csv.reader(sample, delimiter=cand, quotechar=quotechar)]
+        if not counts or counts[0] < 2:
+            continue
+        consistency = sum(c == counts[0] for c in counts) / len(counts)
+        score = (consistency, counts[0])
+        if score > best_score:
+            best, best_score = cand, score
+    return best
+
+
+def _sniff_decimal(sample: list[str], delimiter: str, quotechar: str) -> str:
+    """Decimal comma only when the delimiter is not a comma and no value has a decimal dot."""
+    if delimiter == ",":
+        return "."
+    comma = dot = 0
+    for row in csv.reader(sample[1:], delimiter=delimiter, quotechar=quotechar):
+        for value in row:
+            comma += bool(_COMMA_DECIMAL.match(value))
+            dot += bool(_DOT_DECIMAL.match(value))
+    return "," if comma and not dot else "."
+
+
+def _header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[str] | None:
+    """Column names from the header line: blanks named, duplicates made unique."""
+    if not dialect.header:
+        return None
+    with source.open() as stream:
+        text = io.TextIOWrapper(stream, encoding=dialect.encoding, errors="replace", newline="")
+        for _ in range(dialect.skip_lines):
+            text.readline()
+        line = text.readline()
+        while line and not line.strip():
+            line = text.readline()
+    row = next(csv.reader([line.rstrip("\r\n")], delimiter=dialect.delimiter,
+                          quotechar=dialect.quotechar), [])
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(row, start=1):
+        name = raw.strip().replace("\x00", "")
+        if not name:
+            name = f"column_{i}"
+            notes.append(f"column {i} has no name in the header; called it '{name}'")
+        if name in seen:
+            seen[name] += 1
+            new = f"{name}_{seen[name]}"
+            while new in seen:
+                seen[name] += 1
+                new = f"{name}_{seen[name]}"
+            notes.append(f"column name '{name}' appears more than once; column {i} is called '{new}'")
+            name = new
+        seen.setdefault(name, 1)
+        names.append(name)
+    return names
+
+
+def _read_one(source: Source, dialect: Dialect) -> Table:
+    notes: list[str] = []
+    names = _header_names(source, dialect, notes)
+    na_values = sorted(set(dialect.na_values) | {""})
+    try:
+        with source.open() as stream:
+            frame = pd.read_csv(
+                stream, sep=dialect.delimiter, header=0 if dialect.header else None,
+                skiprows=dialect.skip_lines, encoding=dialect.encoding,
+                decimal=dialect.decimal, quotechar=dialect.quotechar,
+                na_values=na_values, keep_default_na=False, skip_blank_lines=False,
+                engine="c", low_memory=False, index_col=False,
+            )
+    except UnicodeDecodeError as exc:
+        line = _bad_line(source, dialect.encoding)
+        where = f"line {line}" if line else f"byte {exc.start}"
+        raise DataError(
+            f"{source.label}: {where} is not valid {dialect.encoding}",
+            "pass the file's encoding, e.g. -e latin-1 or -e cp1252",
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{source.label}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise _parser_error(source, dialect, exc) from None
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        raise broken(source, exc) from None
+    if names is not None:
+        if len(names) == frame.shape[1]:
+            frame.columns = names
+        else:  # the header line had a different count than pandas saw (embedded quotes etc.)
+            frame.columns = [str(c) for c in frame.columns]
+    else:
+        frame.columns = [f"column_{i}" for i in range(1, frame.shape[1] + 1)]
+    first_line = dialect.skip_lines + (2 if dialect.header else 1)
+    lines = np.arange(first_line, first_line + len(frame), dtype=np.int64)
+    blank = frame.isna().all(axis=1).to_numpy()
+    n_blank = int(blank.sum())
+    if n_blank:
+        frame = frame.loc[~blank].reset_index(drop=True)
+        lines = lines[~blank]
+        notes.append(f"{n_blank} empty line(s) skipped")
+    return Table(frame, lines, None, dialect, [source.label], notes, n_blank)
+
+
+_LINE_IN_MSG = re.compile(r"line (\d+)")
+_ROW_IN_MSG = re.compile(r"starting at row (\d+)")
+
+
+def _parser_error(source: Source, dialect: Dialect, exc: Exception) -> DataError:
+    msg = str(exc).replace("Error tokenizing data. C error: ", "").strip()
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+    if m:
+        expected, line, saw = m.groups()
+        return DataError(
+            f"{source.label}: line {line} has {saw} fields, the header has {expected}",
+            "fix that row, quote fields that contain the delimiter, or pass -d",
+        )
+    m = _ROW_IN_MSG.search(msg)
+    if "EOF inside string" in msg and m:
+        line = int(m.group(1)) + dialect.skip_lines + 1
+        return DataError(
+            f"{source.label}: a quote opened near line {line} is never closed",
+            "close the quote or pass --quotechar with another character",
+        )
+    return DataError(f"{source.label}: cannot parse the file ({msg})",
+                     "check the delimiter (-d) and quoting")
+
+
+def _bad_line(source: Source, encoding: str) -> int | None:
+    """1-based number of the first line that does not decode (ASCII-compatible encodings)."""
+    if encoding.startswith("utf-16") or encoding.startswith("utf-32"):
+        return None
+    try:
+        with source.open() as stream:
+            for number, raw in enumerate(stream, start=1):
+                try:
+                    raw.decode(encoding)
+                except UnicodeDecodeError:
+                    return number
+    except (OSError, EOFError):
+        return None
+    return None
+
+
+def _names(names) -> str:
+    names = [str(n) for n in names]
+    shown = ", ".join(names[:8])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
+
+
+def with_inputs(opts: ReadOptions, inputs: tuple[str, ...]) -> ReadOptions:
+    return replace(opts, inputs=inputs)

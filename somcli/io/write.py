@@ -1,0 +1,218 @@
+"""Writing results: all files of a run are staged in a temporary folder beside the
+target and moved into place only when the run succeeded; '-' means stdout.
+
+A failed or interrupted run therefore leaves no partial file, and an earlier
+run's results in the target folder stay as they were.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+
+import numpy as np
+import pandas as pd
+
+from somcli.errors import IOFailure, OutputError
+
+STAGING_PREFIX = ".somcli-tmp-"
+MANIFEST = "report.json"  # lists the files of a run, so --force can remove stale ones
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class OutputFolder:
+    """``with OutputFolder(path, force) as out: write(out.path("a.csv")); out.commit()``"""
+
+    def __init__(self, target: str, force: bool = False):
+        self.target = os.path.abspath(target)
+        self.force = force
+        self.staging: str | None = None
+        self.written: list[str] = []
+        self.check()
+
+    def check(self) -> None:
+        """Refuse early (exit 73), before any work, when the folder cannot be used."""
+        parent = os.path.dirname(self.target)
+        if os.path.isfile(self.target):
+            raise OutputError(f"{self.target}: exists and is a file, not a folder",
+                              "pass a folder name to -o")
+        if not os.path.isdir(parent):
+            raise OutputError(f"{parent}: the folder does not exist", "create it first")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputError(f"{parent}: not writable", "choose another -o folder")
+        if os.path.isdir(self.target):
+            if os.listdir(self.target) and not self.force:
+                raise OutputError(f"{self.target}: exists and is not empty",
+                                  "pass --force to replace its results, or choose another folder")
+            if not os.access(self.target, os.W_OK | os.X_OK):
+                raise OutputError(f"{self.target}: not writable", "choose another -o folder")
+
+    def __enter__(self) -> OutputFolder:
+        parent = os.path.dirname(self.target)
+        try:
+            self.staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.staging, 0o777 & ~umask)  # mkdtemp makes it private
+        except OSError as exc:
+            raise OutputError(f"{parent}: cannot create files ({exc.strerror})") from None
+        return self
+
+    def path(self, name: str) -> str:
+        assert self.staging is not None, "use OutputFolder as a context manager"
+        self.written.append(name)
+        return os.path.join(self.staging, name)
+
+    def commit(self) -> None:
+        """Move the staged files into place (one rename when the target is new)."""
+        assert self.staging is not None
+        try:
+            for name in self.written:
+                _fsync(os.path.join(self.staging, name))
+            if os.path.isdir(self.target) and not os.listdir(self.target):
+                os.rmdir(self.target)
+            if not os.path.exists(self.target):
+                os.rename(self.staging, self.target)
+            else:
+                stale = _previous_files(self.target)
+                for name in self.written:
+                    os.replace(os.path.join(self.staging, name), os.path.join(self.target, name))
+                for name in stale - set(self.written):
+                    _remove(os.path.join(self.target, name))
+                shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+        except OSError as exc:
+            raise io_error(exc, self.target) from None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+
+
+def _previous_files(folder: str) -> set[str]:
+    try:
+        with open(os.path.join(folder, MANIFEST), encoding="utf-8") as fh:
+            files = json.load(fh).get("files", [])
+        return {f for f in files if isinstance(f, str) and os.sep not in f and f != ".."}
+    except (OSError, ValueError, AttributeError):
+        return set()
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def _fsync(path: str) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def io_error(exc: OSError, where: str) -> Exception:
+    if exc.errno == errno.ENOSPC:
+        return IOFailure(f"{where}: no space left on the device", "free some space and run again")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(f"{where}: cannot write ({exc.strerror})", "choose another -o folder")
+    return IOFailure(f"{where}: write failed ({exc.strerror or exc})")
+
+
+def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a quote ('=1+1 -> '=1+1).
+
+    Numbers are never touched (``-3`` stays ``-3``); only text columns are.
+    """
+    out = None
+    for col in frame.columns:
+        series = frame[col]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        text = series.astype("string")
+        risky = text.str.startswith(_FORMULA_START).fillna(False)
+        if risky.any():
+            numeric = pd.to_numeric(text.where(risky), errors="coerce").notna()
+            risky &= ~numeric
+        if risky.any():
+            out = frame.copy() if out is None else out
+            out[col] = series.astype(object).where(~risky, "'" + text.astype(object))
+    return frame if out is None else out
+
+
+def write_table(frame: pd.DataFrame, dest: str, fmt: str = "csv", safe: bool = True) -> None:
+    """Write a table to a path, or to stdout when ``dest`` is '-'."""
+    if fmt in ("csv", "tsv") and safe:
+        frame = safe_cells(frame)
+    if dest == "-":
+        _to_stream(frame, sys.stdout, fmt)
+        sys.stdout.flush()
+        return
+    try:
+        with open(dest, "w", encoding="utf-8", newline="") as fh:
+            _to_stream(frame, fh, fmt)
+    except OSError as exc:
+        raise io_error(exc, dest) from None
+
+
+def _to_stream(frame: pd.DataFrame, stream, fmt: str) -> None:
+    if fmt in ("csv", "tsv"):
+        frame.to_csv(stream, index=False, sep="," if fmt == "csv" else "\t",
+                     lineterminator="\n", float_format=_float_format)
+    elif fmt == "json":
+        stream.write(frame.to_json(orient="records", double_precision=15, force_ascii=False))
+        stream.write("\n")
+    elif fmt == "ndjson":
+        frame.to_json(stream, orient="records", lines=True, double_precision=15,
+                      force_ascii=False)
+    else:
+        raise ValueError(f"unknown format {fmt}")
+
+
+def _float_format(value: float) -> str:
+    return np.format_float_positional(value, precision=10, unique=True, trim="-") \
+        if np.isfinite(value) else str(value)
+
+
+def write_json(data: dict, dest: str) -> None:
+    try:
+        with open(dest, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, ensure_ascii=False, default=_json_default)
+            fh.write("\n")
+    except OSError as exc:
+        raise io_error(exc, dest) from None
+
+
+def write_text(text: str, dest: str) -> None:
+    try:
+        with open(dest, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise io_error(exc, dest) from None
+
+
+def dumps(data: dict, **kwargs) -> str:
+    return json.dumps(data, default=_json_default, ensure_ascii=False, **kwargs)
+
+
+def _json_default(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.bool_):
+        return bool(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def restore_sigpipe() -> None:
+    """Let `somcli ... | head` end quietly, as other Unix tools do."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)

@@ -1,0 +1,213 @@
+"""Option bundles shared by the commands, defined once (as csvkit and sqlite-utils do).
+
+Each bundle is a decorator adding its options, plus a function that pops its
+values from the command's keyword arguments and builds the frozen config.
+"""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from somcli.config import (
+    DEDUPE_METHODS, DEFAULT_NA_VALUES, FORMATS, CleanOptions, ColumnOptions, OutputOptions,
+    ReadOptions,
+)
+
+
+def _stack(*decorators):
+    def apply(f):
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+    return apply
+
+
+# ---------------------------------------------------------------- input
+
+def input_options(f):
+    return _stack(
+        click.argument("inputs", nargs=-1, metavar="[INPUT]..."),
+        click.option("-d", "--delimiter", metavar="CHAR",
+                     help="Field delimiter (default: detected among , ; TAB |). 'tab' for TAB."),
+        click.option("-t", "--tabs", is_flag=True, help="The input is tab-separated."),
+        click.option("--quotechar", default='"', show_default=True, metavar="CHAR",
+                     help="Character that quotes fields."),
+        click.option("-e", "--encoding", default="utf-8", show_default=True,
+                     help="Input encoding (a UTF-8 or UTF-16 byte-order mark is honoured)."),
+        click.option("--decimal", type=click.Choice([".", ","]), default=None,
+                     help="Decimal mark (default: '.', or ',' for ;-separated files whose "
+                          "numbers use decimal commas)."),
+        click.option("-H", "--no-header-row", is_flag=True,
+                     help="The first line is data; columns are named column_1, column_2, ..."),
+        click.option("-K", "--skip-lines", type=click.IntRange(min=0), default=0, metavar="N",
+                     help="Skip N lines (a preamble) before the header."),
+        click.option("--na-values", multiple=True, metavar="LIST",
+                     help="Comma-separated tokens read as missing, replacing the default "
+                          f"({', '.join(DEFAULT_NA_VALUES[:8])}, ...). An empty cell is "
+                          "always missing. Repeatable."),
+    )(f)
+
+
+def read_from(kw: dict) -> ReadOptions:
+    delimiter = kw.pop("delimiter")
+    tabs = kw.pop("tabs")
+    if tabs and delimiter not in (None, "\t", "tab", "\\t"):
+        raise click.UsageError("-t/--tabs and -d/--delimiter disagree; give one")
+    if tabs or delimiter in ("tab", "\\t", "TAB"):
+        delimiter = "\t"
+    if delimiter is not None and len(delimiter) != 1:
+        raise click.BadParameter("must be one character (or 'tab')", param_hint="-d/--delimiter")
+    quotechar = kw.pop("quotechar")
+    if len(quotechar) != 1:
+        raise click.BadParameter("must be one character", param_hint="--quotechar")
+    na = kw.pop("na_values")
+    na_values = tuple(t for item in na for t in item.split(",")) if na else DEFAULT_NA_VALUES
+    return ReadOptions(
+        inputs=tuple(kw.pop("inputs")) or ("-",), delimiter=delimiter,
+        encoding=kw.pop("encoding"), decimal=kw.pop("decimal"),
+        header=not kw.pop("no_header_row"), skip_lines=kw.pop("skip_lines"),
+        quotechar=quotechar, na_values=na_values,
+    )
+
+
+# ---------------------------------------------------------------- columns
+
+def column_options(f):
+    return _stack(
+        click.option("-c", "--columns", metavar="LIST",
+                     help="Feature columns: names, 1-based indices or ranges, e.g. '2,4-6'. "
+                          "Default: every numeric column that is not excluded by a rule."),
+        click.option("-C", "--not-columns", metavar="LIST",
+                     help="Columns to leave out (same syntax as -c)."),
+        click.option("--id-column", multiple=True, metavar="COL",
+                     help="Treat COL as an identifier: carried to the outputs, never a "
+                          "feature. Repeatable. Text columns are identifiers anyway."),
+        click.option("--label-column", metavar="COL",
+                     help="Known classes, used only to score the clusters (ARI, NMI, purity)."),
+        click.option("--max-missing", type=click.FloatRange(0, 1), default=0.5,
+                     show_default=True, metavar="SHARE",
+                     help="Exclude a column when more than this share of its values is missing."),
+    )(f)
+
+
+def columns_from(kw: dict) -> ColumnOptions:
+    return ColumnOptions(columns=kw.pop("columns"), not_columns=kw.pop("not_columns"),
+                         id_columns=tuple(kw.pop("id_column")),
+                         label_column=kw.pop("label_column"), max_missing=kw.pop("max_missing"))
+
+
+# ---------------------------------------------------------------- cleaning
+
+def cleaning_options(allow_mask: bool = False):
+    methods = ["median", "mean", "most-frequent", "knn", "drop"] + (["mask"] if allow_mask else [])
+    mask_help = (" mask: the SOM ignores missing components (batch training only)."
+                 if allow_mask else "")
+
+    def deco(f):
+        return _stack(
+            click.option("--missing", type=click.Choice(methods), default="median",
+                         show_default=True,
+                         help="Missing values (and inf): fill per column, knn: from the 5 "
+                              "nearest rows, drop: leave such rows out of fitting (they get an "
+                              "empty cluster)." + mask_help),
+            click.option("--dedupe", type=click.Choice(DEDUPE_METHODS), default="none",
+                         show_default=True,
+                         help="Rows sharing an id (see --dedupe-by) are fitted once: the first, "
+                              "the last, or their mean. Every row is still assigned."),
+            click.option("--dedupe-by", metavar="COL",
+                         help="Identifier column that names an entity for --dedupe (default: "
+                              "the identifier with most distinct values)."),
+            click.option("--scale", type=click.Choice(["standard", "minmax", "robust", "none"]),
+                         default="standard", show_default=True, help="Feature scaling."),
+        )(f)
+    return deco
+
+
+def cleaning_from(kw: dict) -> CleanOptions:
+    return CleanOptions(missing=kw.pop("missing"), dedupe=kw.pop("dedupe"),
+                        dedupe_by=kw.pop("dedupe_by"), scale=kw.pop("scale"))
+
+
+# ---------------------------------------------------------------- output
+
+def output_options(plots: bool = False):
+    def deco(f):
+        opts = [
+            click.option("-o", "--out", metavar="DIR",
+                         help="Write all results into DIR (created; its parent must exist). "
+                              "Without it the assignments go to stdout and nothing else does."),
+            click.option("--force", is_flag=True,
+                         help="Replace the results in an existing, non-empty --out folder."),
+            click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv",
+                         show_default=True, help="Format of the assignments."),
+            click.option("--safe-csv/--no-safe-csv", default=True, show_default=True,
+                         help="Prefix text cells starting with = + - @ with a quote so "
+                              "spreadsheets do not run them as formulas (numbers untouched)."),
+        ]
+        if plots:
+            opts.append(click.option("--no-plots", is_flag=True, help="Do not draw the PNGs."))
+        return _stack(*opts, common_options)(f)
+    return deco
+
+
+def output_from(kw: dict) -> OutputOptions:
+    return OutputOptions(out=kw.pop("out"), force=kw.pop("force"), format=kw.pop("fmt"),
+                         plots=not kw.pop("no_plots", False), safe_csv=kw.pop("safe_csv"))
+
+
+def common_options(f):
+    return _stack(
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on stderr."),
+        click.option("-v", "--verbose", is_flag=True, callback=_set_verbose, expose_value=True,
+                     is_eager=True, help="Log each step; show the traceback on errors."),
+    )(f)
+
+
+VERBOSE = {"on": False}
+
+
+def _set_verbose(ctx, param, value):
+    if value:
+        VERBOSE["on"] = True
+    return value
+
+
+# ---------------------------------------------------------------- value types
+
+class KType(click.ParamType):
+    """-k N or -k auto."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or value is None:
+            return value
+        if str(value).lower() == "auto":
+            return "auto"
+        try:
+            k = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a whole number or 'auto'", param, ctx)
+        if k < 2:
+            self.fail(f"{k}: ask for at least 2 clusters", param, ctx)
+        return k
+
+
+class MapType(click.ParamType):
+    """--map ROWSxCOLS or auto."""
+
+    name = "ROWSxCOLS|auto"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, tuple):
+            return value
+        if str(value).lower() == "auto":
+            return None
+        m = re.fullmatch(r"\s*(\d+)\s*[xX*,]\s*(\d+)\s*", str(value))
+        if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1 or \
+                int(m.group(1)) * int(m.group(2)) < 2:
+            self.fail(f"{value!r}: give ROWSxCOLS like 10x8 (at least 2 units), or 'auto'",
+                      param, ctx)
+        return int(m.group(1)), int(m.group(2))

@@ -1,0 +1,1 @@
+"""read -> clean -> fit -> evaluate -> write, one module per command; no Click, no rich."""

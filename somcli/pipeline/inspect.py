@@ -1,0 +1,51 @@
+"""somcli inspect: the profile of a table and what cleaning would do; no clustering."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from somcli.config import CleanOptions, ColumnOptions, ReadOptions
+from somcli.errors import DataError
+from somcli.io.read import read_table
+from somcli.pipeline.common import versions
+from somcli.prep import roles as R
+from somcli.prep.clean import clean
+
+
+def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, stdin=None) -> dict:
+    table = read_table(read, stdin=stdin)
+    roles = R.decide(table.frame, table.lines, cols, table.dialect.decimal, strict=False)
+    columns = []
+    for d in roles.decisions:
+        entry = d.to_dict()
+        series = table.frame[d.name]
+        if d.name in roles.values or d.kind in ("integer", "number", "boolean"):
+            source = roles.values[d.name] if d.name in roles.values else series
+            v = source.to_numpy(dtype=float, na_value=np.nan)
+            v = v[np.isfinite(v)]
+            if v.size:
+                entry.update(min=float(v.min()), max=float(v.max()), mean=float(v.mean()))
+        else:
+            entry["examples"] = [str(x) for x in series.dropna().unique()[:3]]
+        columns.append(entry)
+    profile = {
+        "input": {"files": table.inputs, "rows": table.n_rows, "columns": int(table.frame.shape[1]),
+                  "dialect": table.dialect.to_dict(), "notes": table.notes,
+                  "empty_lines_skipped": table.blank_lines},
+        "columns": columns,
+        "features": roles.features, "identifiers": roles.ids, "label_column": roles.label,
+        "versions": versions(),
+    }
+    if not roles.features:
+        profile["cleaning"] = None
+        profile["problem"] = ("no numeric column to cluster: kmeans and som would stop with "
+                              "exit 65; choose columns with -c or check the delimiter (-d)")
+        return profile
+    try:
+        cleaned = clean(table.frame, table.lines, roles, cleaning, allow_mask=True)
+    except DataError as exc:
+        profile["cleaning"] = None
+        profile["problem"] = exc.one_line()
+        return profile
+    profile["cleaning"] = cleaned.report | {"rows_used_for_fitting": len(cleaned.fit_X)}
+    return profile

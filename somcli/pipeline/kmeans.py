@@ -1,0 +1,113 @@
+"""somcli kmeans: read -> clean -> k-means (k given or chosen by silhouette) -> outputs."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from somcli import metrics
+from somcli.algorithms import kmeans as km
+from somcli.config import CleanOptions, ColumnOptions, KMeansOptions, ReadOptions
+from somcli.pipeline.common import (
+    Prepared, Progress, RunResult, _quiet, base_assignments, base_report, check_clusterable,
+    cluster_profiles, external_scores, prepare,
+)
+
+
+def choose_k(X: np.ndarray, k_max: int, fit_one, score, progress: Progress = _quiet
+             ) -> tuple[int, dict[int, float | None], dict]:
+    """Fit k = 2..k_max; return the best k by ``score`` (higher is better), all scores, fits."""
+    scores: dict[int, float | None] = {}
+    fits = {}
+    top = min(k_max, len(np.unique(np.round(X, 12), axis=0)), len(X) - 1)
+    for k in range(2, top + 1):
+        progress(f"trying k={k}")
+        fits[k] = fit_one(k)
+        scores[k] = score(fits[k])
+    ranked = [k for k in scores if scores[k] is not None]
+    if not ranked:
+        raise_no_k(len(X))
+    best = max(ranked, key=lambda k: (scores[k], -k))
+    return best, scores, fits
+
+
+def raise_no_k(n: int):
+    from somcli.errors import DataError
+
+    raise DataError(f"-k auto needs at least 3 distinct rows, the data has {n}",
+                    "pass -k explicitly")
+
+
+def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: KMeansOptions,
+        progress: Progress = _quiet, stdin=None, prep: Prepared | None = None) -> RunResult:
+    t0 = time.perf_counter()
+    prep = prep or prepare(read, cols, cleaning, stdin=stdin, progress=progress)
+    check_clusterable(prep, opts.k)
+    X = prep.cleaned.fit_X
+    minibatch = len(X) > opts.minibatch_rows
+    warnings: list[str] = []
+    if minibatch:
+        warnings.append(f"{len(X)} rows > --minibatch-rows {opts.minibatch_rows}: "
+                        "used MiniBatchKMeans (faster, slightly less exact)")
+    t_fit = time.perf_counter()
+    selection = None
+
+    def fit_one(k):
+        return km.fit(X, k, seed=opts.seed, n_init=opts.n_init, minibatch=minibatch)
+
+    if opts.k is None:
+        def score(f):
+            return metrics.silhouette(X, km.assign(X, f.centers)[0], seed=opts.seed)
+        k, scores, fits = choose_k(X, opts.k_max, fit_one, score, progress)
+        fit = fits[k]
+        selection = {"method": "silhouette (higher is better), on at most "
+                     f"{metrics.SILHOUETTE_SAMPLE} rows", "scores": scores, "chosen": k}
+    else:
+        k = opts.k
+        progress(f"k-means with k={k}")
+        fit = fit_one(k)
+    # number clusters by size (0 = largest), then assign every usable row
+    usable = prep.cleaned.usable
+    labels_all = np.full(len(usable), -1, dtype=np.int64)
+    dist_all = np.full(len(usable), np.nan)
+    lab, dist = km.assign(prep.cleaned.scaled[usable], fit.centers)
+    perm = km.order_by_size(lab, k)
+    centers = fit.centers[np.argsort(perm)]
+    labels_all[usable], dist_all[usable] = perm[lab], dist
+    fit_seconds = time.perf_counter() - t_fit
+
+    assignments = base_assignments(prep)
+    assignments["cluster"] = pd.array(np.where(labels_all >= 0, labels_all, None), dtype="Int64")
+    assignments["distance"] = dist_all
+    fit_labels = km.assign(X, centers)[0]
+    params = {"algorithm": "MiniBatchKMeans" if minibatch else "KMeans (k-means++)",
+              "k": k, "k_auto": opts.k is None, "k_max": opts.k_max, "n_init": fit.n_init,
+              "seed": opts.seed, "scale": cleaning.scale, "missing": cleaning.missing,
+              "dedupe": cleaning.dedupe, "minibatch_rows": opts.minibatch_rows}
+    report = base_report("kmeans", prep, params, warnings)
+    report["k_selection"] = selection
+    report["fit"] = {"inertia": fit.inertia, "iterations": fit.n_iter}
+    report["clusters"] = cluster_profiles(prep, labels_all, k)
+    report["metrics"] = metrics.internal(X, fit_labels, seed=opts.seed)
+    report["external"] = external_scores(prep, labels_all)
+    report["runtime_seconds"] = prep.timings | {"fit": fit_seconds,
+                                                "total": time.perf_counter() - t0}
+    tables = {"centroids.csv": centroid_table(prep, centers, labels_all)}
+    return RunResult("kmeans", assignments, report, tables)
+
+
+def centroid_table(prep: Prepared, centers: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """One row per cluster: size, centroid in original units, then in scaled units."""
+    k = len(centers)
+    feats = prep.roles.features
+    table = pd.DataFrame({"cluster": np.arange(k),
+                          "size": np.bincount(labels[labels >= 0], minlength=k)})
+    original = prep.cleaned.prep.to_original(centers)
+    for j, f in enumerate(feats):
+        table[f] = original[:, j]
+    for j, f in enumerate(feats):
+        table[f"{f} [scaled]"] = centers[:, j]
+    return table
+

@@ -1,0 +1,213 @@
+"""Column roles: which columns are features, identifiers, a label, or left out, and why.
+
+Every decision carries its reason, so the report can say what happened to each
+column. Rules, in order: explicit options (-c, -C, --id-column, --label-column),
+then text columns are identifiers, integer row counters and id-named unique
+integers are left out of the features, constant and mostly-missing columns are
+excluded, numbers written as text with one unit are parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from somcli.config import ColumnOptions
+from somcli.errors import DataError, UsageError
+from somcli.prep.units import UnitRule, read_text_column
+
+FEATURE, IDENTIFIER, LABEL, EXCLUDED = "feature", "identifier", "label", "excluded"
+_ID_NAME = re.compile(r"(^|[^a-z])(id|key|code|uuid)$", re.IGNORECASE)
+_CAMEL_ID = re.compile(r"[a-z](ID|Id)$")
+
+
+@dataclass(frozen=True)
+class ColumnDecision:
+    position: int  # 1-based, as in the file
+    name: str
+    kind: str  # number, integer, text, boolean, empty
+    role: str
+    reason: str
+    missing: int
+    unique: int
+    rule: UnitRule | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["rule"] = self.rule.to_dict() if self.rule else None
+        return d
+
+
+@dataclass
+class Roles:
+    decisions: list[ColumnDecision]
+    features: list[str]
+    ids: list[str]
+    label: str | None
+    values: pd.DataFrame  # float64 feature values (units parsed), columns = features
+
+    @property
+    def rules(self) -> dict[str, UnitRule]:
+        return {d.name: d.rule for d in self.decisions if d.rule is not None and d.role == FEATURE}
+
+    def decision(self, name: str) -> ColumnDecision:
+        return next(d for d in self.decisions if d.name == name)
+
+
+def select(spec: str | None, columns: list[str], option: str) -> list[str]:
+    """Resolve "-c" style lists: names, 1-based indices and ranges like 2-4."""
+    if spec is None:
+        return []
+    if spec in columns:
+        return [spec]
+    chosen: list[str] = []
+    for token in (t.strip() for t in spec.split(",")):
+        if not token:
+            continue
+        if token in columns:
+            chosen.append(token)
+        elif token.isdigit() and 1 <= int(token) <= len(columns):
+            chosen.append(columns[int(token) - 1])
+        elif re.fullmatch(r"\d+-\d+", token):
+            lo, hi = (int(x) for x in token.split("-"))
+            if not (1 <= lo <= hi <= len(columns)):
+                raise UsageError(f"{option} {token}: the range is outside 1-{len(columns)}")
+            chosen.extend(columns[lo - 1:hi])
+        else:
+            raise UsageError(f"{option}: no column '{token}'",
+                             "the columns are: " + ", ".join(map(repr, columns)))
+    return list(dict.fromkeys(chosen))
+
+
+def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal: str,
+           strict: bool = True) -> Roles:
+    """Decide every column's role. ``strict=False`` (inspect) reports problems as reasons
+    instead of raising, and accepts a table without features."""
+    columns = [str(c) for c in frame.columns]
+    explicit = select(opts.columns, columns, "-c/--columns")
+    dropped = set(select(opts.not_columns, columns, "-C/--not-columns"))
+    forced_ids = set()
+    for name in opts.id_columns:
+        forced_ids.update(select(name, columns, "--id-column"))
+    label = None
+    if opts.label_column is not None:
+        (label,) = select(opts.label_column, columns, "--label-column")[:1] or [None]
+    for name in explicit:
+        if name in forced_ids or name == label:
+            raise UsageError(f"column '{name}' is both a feature (-c) and an identifier or label")
+    n = len(frame)
+    decisions: list[ColumnDecision] = []
+    values: dict[str, np.ndarray] = {}
+    for pos, name in enumerate(columns, start=1):
+        series = frame[name]
+        missing = int(series.isna().sum())
+        unique = int(series.nunique(dropna=True))
+        set_aside = (name in forced_ids or name == label or name in dropped
+                     or bool(explicit and name not in explicit))
+        try:
+            try:
+                kind, numbers, rule = _kind(series, name, lines, decimal, name in explicit)
+            except DataError:
+                if not set_aside:
+                    raise
+                kind, numbers, rule = "text", None, None
+            role, reason = _role(name, kind, numbers, missing, unique, n, opts, explicit,
+                                 dropped, forced_ids, label)
+        except DataError as exc:
+            if strict:
+                raise
+            kind, numbers, rule, role, reason = "text", None, None, EXCLUDED, exc.one_line()
+        if role == FEATURE:
+            values[name] = numbers
+            if rule is not None:
+                reason += "; " + (rule.describe() or "numbers stored as text")
+        decisions.append(ColumnDecision(pos, name, kind, role, reason, missing, unique,
+                                        rule if role == FEATURE else None))
+    order = explicit or [d.name for d in decisions if d.role == FEATURE]
+    features = [c for c in order if c in values]
+    if not features and strict:
+        summary = "; ".join(f"{d.name}: {d.reason}" for d in decisions[:6])
+        raise DataError("no numeric column to cluster (" + summary + ")",
+                        "choose columns with -c, or check the delimiter with -d")
+    ids = [d.name for d in decisions if d.role == IDENTIFIER]
+    frame_values = pd.DataFrame({c: values[c] for c in features}, index=frame.index)
+    return Roles(decisions, features, ids, label, frame_values)
+
+
+def _kind(series, name, lines, decimal, explicit):
+    """(kind, float values or None, unit rule); raises DataError for mixed columns."""
+    if series.isna().all():
+        return "empty", None, None
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean", series.astype(float).to_numpy(), None
+    if pd.api.types.is_numeric_dtype(series):
+        numbers = series.to_numpy(dtype=float, na_value=np.nan)
+        finite = numbers[np.isfinite(numbers)]
+        integral = finite.size > 0 and bool(np.all(finite == np.round(finite)))
+        return ("integer" if integral else "number"), numbers, None
+    text = read_text_column(series, decimal)
+    if text.values is not None:
+        return "number", text.values, text.rule
+    if text.numeric_share >= 0.5 or explicit:
+        _refuse_mixed(name, text, lines)
+    return "text", None, None
+
+
+def _refuse_mixed(name, text, lines):
+    if text.decimal_comma:
+        raise DataError(f"column '{name}' holds numbers with decimal commas ('{text.first_bad[1]}')",
+                        "pass --decimal , (and -d ';' if needed)")
+    if text.first_bad is None:
+        raise DataError(f"column '{name}' mixes units (e.g. % and $)",
+                        f"clean the column, or leave it out with -C '{name}'")
+    row, value = text.first_bad
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    raise DataError(
+        f"column '{name}' is mostly numbers but line {int(lines[row])} holds '{shown}'",
+        f"mark such values missing with --na-values '{shown}', leave the column out with "
+        f"-C '{name}', or keep it as an identifier with --id-column '{name}'",
+    )
+
+
+def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forced_ids, label):
+    if name == label:
+        return LABEL, "known classes (--label-column): used only to score the clusters"
+    if name in forced_ids:
+        return IDENTIFIER, "identifier (--id-column)"
+    if name in dropped:
+        return EXCLUDED, "left out (-C/--not-columns)"
+    if explicit and name not in explicit:
+        return EXCLUDED, "not listed in -c/--columns"
+    if kind == "empty":
+        if name in explicit:
+            raise DataError(f"column '{name}' has no values", "drop it from -c")
+        return EXCLUDED, "every value is missing"
+    if kind == "text":
+        return IDENTIFIER, "text: carried into the outputs as an identifier, never a feature"
+    if name in explicit:
+        return FEATURE, "numeric (chosen with -c)"
+    if missing / n > opts.max_missing:
+        return EXCLUDED, (f"{missing} of {n} values missing ({missing / n:.0%}), more than "
+                          f"--max-missing {opts.max_missing:g}")
+    if unique <= 1:
+        return EXCLUDED, "constant: every value is the same"
+    if kind == "integer" and _is_row_counter(numbers):
+        start = int(numbers[0])
+        return EXCLUDED, f"row counter ({start}..{start + n - 1} in order), not a measurement"
+    if kind == "integer" and unique == n and missing == 0 and _looks_like_id(name):
+        return IDENTIFIER, "integer identifier (named like an id, every value unique)"
+    return FEATURE, "numeric"
+
+
+def _is_row_counter(numbers: np.ndarray) -> bool:
+    n = len(numbers)
+    if n < 3 or not np.all(np.isfinite(numbers)):
+        return False
+    return bool(numbers[0] in (0, 1) and np.array_equal(numbers, np.arange(n) + numbers[0]))
+
+
+def _looks_like_id(name: str) -> bool:
+    return bool(_ID_NAME.search(name.strip()) or _CAMEL_ID.search(name.strip()))

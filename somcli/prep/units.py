@@ -1,0 +1,136 @@
+"""Numbers stored as text: "5.8%", "1,234", "$12", "12 EUR"-free symbols only.
+
+A column is parsed only when every non-missing value is a number written one
+unambiguous way: at most one unit symbol across the column, thousands
+separators only in valid groups of three. Anything else stays text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+CURRENCY = "$€£¥"
+_NUM = {
+    ".": r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)",
+    ",": r"(?P<num>\d{1,3}(?:[. \u00a0]\d{3})+(?:,\d+)?|\d+(?:,\d*)?|,\d+)",
+}
+_EXP = r"(?:[eE][-+]?\d+)?"
+
+
+def _pattern(decimal: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"^(?P<sign1>[-+]?)\s*(?P<pre>[{CURRENCY}]?)\s*(?P<sign2>[-+]?){_NUM[decimal]}{_EXP}"
+        rf"\s*(?P<post>%|[{CURRENCY}]?)$"
+    )
+
+
+_PATTERNS = {d: _pattern(d) for d in _NUM}
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+
+
+@dataclass(frozen=True)
+class UnitRule:
+    """How a text column was read as numbers; replayed on new data by ``assign``."""
+
+    unit: str  # "%", "$", ... or "" (thousands separators only)
+    thousands: bool
+    decimal: str
+
+    def describe(self) -> str:
+        parts = []
+        if self.unit == "%":
+            parts.append("percent sign removed (5.8% is read as 5.8)")
+        elif self.unit:
+            parts.append(f"currency sign '{self.unit}' removed")
+        if self.thousands:
+            parts.append("thousands separators removed")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict:
+        return {"unit": self.unit, "thousands": self.thousands, "decimal": self.decimal}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> UnitRule:
+        return cls(str(d["unit"]), bool(d["thousands"]), str(d["decimal"]))
+
+
+@dataclass(frozen=True)
+class TextColumn:
+    """What a text column holds: numbers under a rule, or not numbers (and where not)."""
+
+    values: np.ndarray | None  # float64 when every value parsed
+    rule: UnitRule | None
+    numeric_share: float  # share of non-missing values that parse
+    first_bad: tuple[int, str] | None  # (row position, value) of the first failure
+    decimal_comma: bool  # all values look like 1,5 while the decimal mark is '.'
+
+
+def read_text_column(series: pd.Series, decimal: str) -> TextColumn:
+    """Try to read a text column as numbers with one unit symbol."""
+    present = series.dropna()
+    strings = present.astype(str).str.strip()
+    pattern = _PATTERNS[decimal]
+    units: set[str] = set()
+    thousands = False
+    out = np.full(len(series), np.nan)
+    positions = np.flatnonzero(series.notna().to_numpy())
+    n_ok = 0
+    first_bad = None
+    for pos, text in zip(positions, strings, strict=True):
+        m = pattern.match(text)
+        if m is None or (m["sign1"] and m["sign2"]) or (m["pre"] and m["post"]):
+            if first_bad is None:
+                first_bad = (int(pos), text)
+            continue
+        unit = m["pre"] or m["post"]
+        if unit:
+            units.add(unit)
+        num = m["num"]
+        grouped = _has_groups(num, decimal)
+        thousands |= grouped
+        out[pos] = _to_float(m, decimal)
+        n_ok += 1
+    share = n_ok / len(strings) if len(strings) else 0.0
+    decimal_comma = decimal == "." and len(strings) > 0 and bool(
+        strings.str.match(_DECIMAL_COMMA).all())
+    if first_bad is None and len(units) <= 1 and len(strings):
+        rule = UnitRule(units.pop() if units else "", thousands, decimal)
+        return TextColumn(out, rule, 1.0, None, False)
+    return TextColumn(None, None, share, first_bad, decimal_comma)
+
+
+def apply_rule(series: pd.Series, rule: UnitRule) -> np.ndarray:
+    """Replay a stored rule; values that do not fit become NaN (counted as missing)."""
+    pattern = _PATTERNS[rule.decimal]
+    out = np.full(len(series), np.nan)
+    for pos, value in enumerate(series.to_numpy()):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            continue
+        if isinstance(value, int | float | np.number):
+            out[pos] = float(value)
+            continue
+        m = pattern.match(str(value).strip())
+        if m is not None and (m["pre"] or m["post"]) in ("", rule.unit):
+            out[pos] = _to_float(m, rule.decimal)
+    return out
+
+
+def _has_groups(num: str, decimal: str) -> bool:
+    seps = "," if decimal == "." else ". \u00a0"
+    integer = num.split(decimal)[0]
+    return any(c in integer for c in seps)
+
+
+def _to_float(m: re.Match[str], decimal: str) -> float:
+    num = m["num"]
+    integer, _, frac = num.partition(decimal)
+    integer = re.sub(r"[,. \u00a0]", "", integer)
+    text = f"{integer or '0'}.{frac or '0'}"
+    exp = m.group(0)[m.end("num"):].strip()
+    exp = exp.rstrip("%" + CURRENCY).strip()
+    sign = -1.0 if "-" in (m["sign1"] + m["sign2"]) else 1.0
+    return sign * float(text + exp)

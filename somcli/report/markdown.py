@@ -1,0 +1,256 @@
+"""report.json -> report.md: the same facts, for a person."""
+
+from __future__ import annotations
+
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+MISSING_WORDS = {"median": "the column median", "mean": "the column mean",
+                 "most-frequent": "the most frequent value", "knn": "the mean of the 5 nearest rows"}
+SCALE_WORDS = {"standard": "standard (mean 0, standard deviation 1 per feature)",
+               "minmax": "min-max (each feature to 0..1)",
+               "robust": "robust (median 0, interquartile range 1)", "none": "none (raw units)"}
+
+
+def fmt(value, digits: int = 4) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != value:
+            return "n/a"
+        return f"{value:.{digits}g}" if abs(value) < 1e6 else f"{value:.4e}"
+    return str(value)
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    def cell(x):
+        return fmt(x).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(x) for x in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def lines_list(lines: list[int]) -> str:
+    return "lines " + ", ".join(str(x) for x in lines)
+
+
+def render(report: dict) -> str:
+    out: list[str] = [f"# somcli {report['command']} report", ""]
+    out += _input(report)
+    out += _columns(report)
+    if report.get("cleaning"):
+        out += _cleaning(report["cleaning"])
+    for section in (_drift, _parameters, _map, _k_selection, _clusters, _quality, _outliers,
+                    _pictures, _warnings, _run):
+        out += section(report)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _input(r):
+    i = r["input"]
+    d = i["dialect"]
+    detected = set(d.get("detected", []))
+    delim = DELIMITER_NAMES.get(d["delimiter"], repr(d["delimiter"]))
+    out = ["## Input", "",
+           f"- File(s): {', '.join(f'`{f}`' for f in i['files'])}",
+           f"- {fmt(i['rows'])} data rows, {fmt(i['columns'])} columns",
+           f"- Delimiter: {delim}{' (detected)' if 'delimiter' in detected else ''}; "
+           f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}{' (detected from its byte-order mark)' if 'encoding' in detected else ''}; "
+           f"decimal mark '{d['decimal']}'{' (detected)' if 'decimal' in detected and d['decimal'] == ',' else ''}"]
+    if i.get("empty_lines_skipped"):
+        out.append(f"- {i['empty_lines_skipped']} empty line(s) skipped")
+    out += [f"- {n}" for n in i.get("notes", [])]
+    return out + [""]
+
+
+def _columns(r):
+    rows = [[c["position"], f"`{c['name']}`", c["kind"], c["role"], c["missing"], c["reason"]]
+            for c in r["columns"]]
+    return ["## Columns", "", table(["#", "column", "type", "role", "missing", "why"], rows), ""]
+
+
+def _cleaning(c):
+    out = ["## Cleaning", ""]
+    method = c["missing_method"]
+    if c.get("infinite_values"):
+        out.append("- Infinite values counted as missing: " + ", ".join(
+            f"`{k}` {v}" for k, v in c["infinite_values"].items()))
+    if not c.get("missing_cells"):
+        out.append("- Missing values: none.")
+    elif method == "drop":
+        out.append(f"- Missing values: {c['rows_dropped']} row(s) with a gap were left out of "
+                   "fitting (`--missing drop`); they appear in the assignments with an empty cluster.")
+    elif method == "mask":
+        out.append(f"- Missing values: {c['rows_trained_with_gaps']} row(s) trained with gaps; the "
+                   "missing components were ignored in the BMU search and the sums (`--missing mask`).")
+    else:
+        total = sum(c["filled_cells"].values())
+        per = ", ".join(f"`{k}` {v}" for k, v in c["filled_cells"].items())
+        out.append(f"- Missing values: {total} cell(s) filled with {MISSING_WORDS[method]} ({per}).")
+    if c.get("rows_with_gaps_named"):
+        more = c["rows_with_gaps"] - len(c["rows_with_gaps_named"])
+        out.append("- Rows with gaps: " + "; ".join(c["rows_with_gaps_named"])
+                   + (f"; and {more} more" if more > 0 else ""))
+    out += _duplicates(c.get("duplicates") or {})
+    out.append(f"- Scaling: {SCALE_WORDS.get(c.get('scale'), c.get('scale'))}.")
+    out.append(f"- Rows used for fitting: {fmt(c['rows_used_for_fitting'])}.")
+    return out + [""]
+
+
+def _duplicates(d):
+    if not d:
+        return []
+    out = []
+    if d.get("identical_row_groups"):
+        groups = "; ".join(lines_list(g) for g in d["identical_rows"])
+        out.append(f"- Fully identical rows: {d['identical_row_groups']} group(s): {groups}.")
+    else:
+        out.append("- Fully identical rows: none.")
+    for col, values in d.get("shared_ids", {}).items():
+        listed = "; ".join(f"{v} ({lines_list(lines)})" for v, lines in values.items())
+        total = d["shared_id_values"][col]
+        more = f"; and {total - len(values)} more" if total > len(values) else ""
+        out.append(f"- Rows sharing a `{col}` value: {listed}{more}.")
+    if d.get("identical_feature_rows"):
+        out.append(f"- {d['identical_feature_rows']} row(s) repeat the feature values of an "
+                   "earlier row.")
+    if d.get("dedupe", "none") == "none":
+        if d.get("shared_ids") or d.get("identical_row_groups"):
+            out.append("- De-duplication: none (`--dedupe first|last|mean` merges them for fitting).")
+    else:
+        key = f"`{d['dedupe_key']}`" if d.get("dedupe_key") else "identical feature values"
+        out.append(f"- De-duplication `{d['dedupe']}` by {key}: {d['rows_merged']} row(s) merged "
+                   "for fitting; every row is still assigned.")
+    return out
+
+
+def _drift(r):
+    d = r.get("drift")
+    if not d:
+        return []
+    out = ["## Drift against the training data", ""]
+    out += [f"- {line}" for line in d.get("summary", [])]
+    if d.get("clusters"):
+        rows = [[c["cluster"], c["share_training"], c["share_now"], c["change"]]
+                for c in d["clusters"]]
+        out += ["", table(["cluster", "share in training", "share now", "change"], rows)]
+    if d.get("columns"):
+        rows = [[f"`{c['column']}`", c["missing_training"], c["missing_now"], c["mean_training"],
+                 c["mean_now"], c["shift_sd"]] for c in d["columns"]]
+        out += ["", table(["column", "missing (training)", "missing (now)", "mean (training)",
+                           "mean (now)", "mean shift (training SDs)"], rows)]
+    return out + [""]
+
+
+def _parameters(r):
+    p = r.get("parameters") or {}
+    if not p:
+        return []
+    return ["## Parameters", "", table(["parameter", "value"], [[k, v] for k, v in p.items()]), ""]
+
+
+def _map(r):
+    m = r.get("map")
+    if not m:
+        return []
+    out = ["## The map", "",
+           f"- Grid: {m['rows']} x {m['cols']} {m['topology']} ({m['units']} units); {m['size_rule']}",
+           f"- Trainer: {m['trainer']}; {m['epochs']} epochs; radius {fmt(m['sigma'])} -> "
+           f"{fmt(m['sigma_end'])} ({m['decay']}), {m['neighborhood']} neighbourhood; "
+           f"{m['init']} initialisation",
+           f"- Quantization error (mean distance of a row to its unit, scaled units): "
+           f"{fmt(m['quantization_error'])}",
+           f"- Topographic error (share of rows whose two best units are not neighbours): "
+           f"{fmt(m['topographic_error'])}",
+           f"- Dead units (no row): {m['dead_units']} of {m['units']} ({m['dead_share']:.0%})"]
+    if m.get("resumed"):
+        out.append(f"- Resumed from a saved model: the codebook moved by "
+                   f"{fmt(m['resumed']['codebook_shift_mean'])} on average "
+                   f"(max {fmt(m['resumed']['codebook_shift_max'])}) in scaled units")
+    return out + [""]
+
+
+def _k_selection(r):
+    s = r.get("k_selection")
+    if not s:
+        return []
+    rows = [[k, v, "<- chosen" if int(k) == s["chosen"] else ""] for k, v in s["scores"].items()]
+    return ["## Choosing k", "", f"Scored by {s['method']}.", "",
+            table(["k", "score", ""], rows), ""]
+
+
+def _clusters(r):
+    cl = r.get("clusters")
+    if not cl:
+        return []
+    feats = r["features"]
+    shown = feats[:8]
+    rows = [[c["cluster"], c["size"], f"{c['share']:.0%}"] + [c["means"][f] for f in shown]
+            for c in cl]
+    out = ["## Clusters", "", "Feature means in the original units.", "",
+           table(["cluster", "rows", "share"] + [f"`{f}`" for f in shown], rows)]
+    if len(feats) > len(shown):
+        out.append(f"\n({len(feats) - len(shown)} more features in report.json)")
+    return out + [""]
+
+
+def _quality(r):
+    m = r.get("metrics")
+    if not m:
+        return []
+    out = ["## Quality", "",
+           f"- Silhouette: {fmt(m['silhouette'])} (-1..1, higher is better)",
+           f"- Davies-Bouldin: {fmt(m['davies_bouldin'])} (0 is best, lower is better)",
+           f"- Calinski-Harabasz: {fmt(m['calinski_harabasz'])} (higher is better)"]
+    e = r.get("external")
+    if e:
+        if "ari" in e:
+            out += [f"- Against `{r['label_column']}` ({e['classes']} classes, {e['rows_scored']} rows): "
+                    f"ARI {fmt(e['ari'])}, NMI {fmt(e['nmi'])}, purity {fmt(e['purity'])}"]
+        else:
+            out += [f"- `{r['label_column']}` has {e['classes']} class(es): ARI/NMI not defined"]
+    return out + [""]
+
+
+def _outliers(r):
+    o = r.get("outliers")
+    if not o:
+        return []
+    out = ["## Outliers", "",
+           f"Rows whose outlier score is above the {o['quantile']:g} quantile "
+           f"({fmt(o['threshold'])}) of the training rows: {o['count']}."]
+    if o.get("rows"):
+        rows = [[x["row"], x["score"], x["qe"], x["cluster"]] for x in o["rows"]]
+        out += ["", table(["row", "score", "qe", "cluster"], rows)]
+    return out + [""]
+
+
+def _pictures(r):
+    pics = [f for f in r.get("files", []) if f.endswith(".png")]
+    if not pics:
+        return []
+    out = ["## Pictures", ""]
+    for p in pics:
+        out += [f"![{p[:-4]}]({p})", ""]
+    return out
+
+
+def _warnings(r):
+    w = r.get("warnings")
+    if not w:
+        return []
+    return ["## Warnings", ""] + [f"- {x}" for x in w] + [""]
+
+
+def _run(r):
+    out = ["## Run", ""]
+    if r.get("runtime_seconds"):
+        t = r["runtime_seconds"]
+        out.append("- Seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in t.items()))
+    v = r.get("versions", {})
+    out.append("- Versions: " + ", ".join(f"{k} {x}" for k, x in v.items()))
+    if r.get("files"):
+        out.append("- Files: " + ", ".join(f"`{f}`" for f in r["files"]))
+    return out + [""]
