@@ -15,7 +15,7 @@ import click
 
 from somcli import __version__, errors
 from somcli import options as O
-from somcli.config import KMeansOptions
+from somcli.config import KMeansOptions, SomOptions
 from somcli.console import Console
 
 
@@ -162,6 +162,78 @@ def kmeans(**kw):
     _check_out(out)
     result = run_kmeans.run(read, cols, cleaning, opts, progress=console.progress,
                             stdin=_stdin())
+    _finish(result, out, console)
+
+
+# ---------------------------------------------------------------- som
+
+@cli.command()
+@O.input_options
+@O.column_options
+@O.cleaning_options(allow_mask=True)
+@click.option("--map", "map_size", type=O.MapType(), default="auto", show_default=True,
+              help="Map size ROWSxCOLS, or auto: about 5*sqrt(rows) units shaped by the data's "
+                   "two main principal components (at most --max-units).")
+@click.option("--max-units", type=click.IntRange(min=4), default=2500, show_default=True,
+              help="Cap for the automatic map size.")
+@click.option("--topology", type=click.Choice(["hex", "rect"]), default="hex", show_default=True)
+@click.option("--init", type=click.Choice(["pca", "random"]), default="pca", show_default=True,
+              help="Initial codebook: the plane of the two main principal components, or rows "
+                   "drawn at random (--seed).")
+@click.option("--train", type=click.Choice(["batch", "online"]), default="batch",
+              show_default=True,
+              help="batch: somcli's vectorized Kohonen batch rule (update after each pass); "
+                   "online: MiniSom, update after each row, rows in random order (slow).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Passes over the data (default 20 batch, 10 online).")
+@click.option("--sigma", type=float, default=None,
+              help="Start radius of the neighbourhood (default max(1.5, longer side / 4)).")
+@click.option("--sigma-end", type=float, default=None,
+              help="End radius (default 1, or --sigma if smaller).")
+@click.option("--decay", type=click.Choice(["linear", "exponential"]), default="linear",
+              show_default=True, help="How the radius shrinks from --sigma to --sigma-end.")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=0.5,
+              show_default=True, help="Online training only: start learning rate.")
+@click.option("--neighborhood", type=click.Choice(["gaussian", "bubble", "triangle",
+                                                   "mexican_hat"]),
+              default="gaussian", show_default=True,
+              help="Neighbourhood function (mexican_hat: online only).")
+@click.option("-k", "k", type=O.KType(), default=None,
+              help="Group the units into N clusters (k-means on the codebook, weighted by "
+                   "hits), or auto: best Davies-Bouldin over 2..--k-max. Without -k each unit "
+                   "is a cluster.")
+@click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True)
+@click.option("--umatrix-stat", type=click.Choice(["mean", "median", "min", "max"]),
+              default="mean", show_default=True,
+              help="How a unit's distances to its neighbours make its U-matrix value.")
+@click.option("--outliers", "outlier_q", type=click.FloatRange(0, 1, min_open=True,
+                                                               max_open=True),
+              default=0.99, show_default=True, metavar="Q",
+              help="Flag rows whose outlier score is above this quantile.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+              show_default=True, help="Precision of the batch engine.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice.")
+@O.output_options(plots=True)
+def som(**kw):
+    """Train a self-organizing map on INPUT; write assignments (cluster, BMU, QE, outlier
+    score), the codebook, U-matrices, outliers, pictures and a report."""
+    from somcli.pipeline import som as run_som
+
+    console = _console(kw)
+    read, cols, cleaning, out = (O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw),
+                                 O.output_from(kw))
+    size, k = kw.pop("map_size"), kw.pop("k")
+    opts = SomOptions(
+        rows=size[0] if size else None, cols=size[1] if size else None,
+        max_units=kw.pop("max_units"), topology=kw.pop("topology"), init=kw.pop("init"),
+        train=kw.pop("train"), epochs=kw.pop("epochs"), sigma=kw.pop("sigma"),
+        sigma_end=kw.pop("sigma_end"), decay=kw.pop("decay"),
+        learning_rate=kw.pop("learning_rate"), neighborhood=kw.pop("neighborhood"),
+        k=k if isinstance(k, int) else None, k_auto=k == "auto", k_max=kw.pop("k_max"),
+        umatrix_stat=kw.pop("umatrix_stat"), outliers=kw.pop("outlier_q"),
+        dtype=kw.pop("dtype"), seed=kw.pop("seed"))
+    _check_out(out)
+    result = run_som.run(read, cols, cleaning, opts, progress=console.progress, stdin=_stdin())
     _finish(result, out, console)
 
 

@@ -163,7 +163,7 @@ def write_table(frame: pd.DataFrame, dest: str, fmt: str = "csv", safe: bool = T
 def _to_stream(frame: pd.DataFrame, stream, fmt: str) -> None:
     if fmt in ("csv", "tsv"):
         frame.to_csv(stream, index=False, sep="," if fmt == "csv" else "\t",
-                     lineterminator="\n", float_format=_float_format)
+                     lineterminator="\n", float_format="%.10g")
     elif fmt == "json":
         stream.write(frame.to_json(orient="records", double_precision=15, force_ascii=False))
         stream.write("\n")
@@ -174,9 +174,12 @@ def _to_stream(frame: pd.DataFrame, stream, fmt: str) -> None:
         raise ValueError(f"unknown format {fmt}")
 
 
-def _float_format(value: float) -> str:
-    return np.format_float_positional(value, precision=10, unique=True, trim="-") \
-        if np.isfinite(value) else str(value)
+def write_matrix(matrix: np.ndarray, dest: str) -> None:
+    """A grid of numbers as CSV, one line per grid row, no header."""
+    try:
+        np.savetxt(dest, matrix, delimiter=",", fmt="%.10g")
+    except OSError as exc:
+        raise io_error(exc, dest) from None
 
 
 def write_json(data: dict, dest: str) -> None:

@@ -166,7 +166,9 @@ class RunResult:
     report: dict
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # name -> table (CSV)
     texts: dict[str, str] = field(default_factory=dict)  # name -> text (e.g. report.md)
+    matrices: dict[str, np.ndarray] = field(default_factory=dict)  # name -> grid of numbers
     plots: dict[str, Callable[[str], None]] = field(default_factory=dict)  # name -> draw(path)
+    state: object | None = None  # algorithm state (the SOM) for models and plots
     model: object | None = None  # somcli.model.Model, written as model.json + model.npz
 
 
@@ -176,7 +178,7 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
     if out.out is None:
         w.write_table(result.assignments, "-", out.format, out.safe_csv)
         return []
-    names = [f"assignments.{ext}", *result.tables, "report.md", "report.json"]
+    names = [f"assignments.{ext}", *result.tables, *result.matrices, "report.md", "report.json"]
     plots = list(result.plots) if out.plots else []
     model_files = ["model.json", "model.npz"] if result.model is not None else []
     result.report["files"] = names + plots + model_files
@@ -185,6 +187,8 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
                       out.safe_csv)
         for name, table in result.tables.items():
             w.write_table(table, folder.path(name), "csv", out.safe_csv)
+        for name, matrix in result.matrices.items():
+            w.write_matrix(matrix, folder.path(name))
         for name in plots:
             try:
                 result.plots[name](folder.path(name))

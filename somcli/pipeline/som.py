@@ -1,0 +1,292 @@
+"""somcli som: read -> clean -> train a SOM -> clusters of units -> U-matrix, outliers, plots."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from somcli import metrics
+from somcli.algorithms import kmeans as km
+from somcli.algorithms import online
+from somcli.algorithms import som as batch
+from somcli.algorithms.grid import Grid, radius_schedule
+from somcli.algorithms.nearest import nearest
+from somcli.algorithms.umatrix import interstitial, unit_umatrix
+from somcli.config import CleanOptions, ColumnOptions, ReadOptions, SomOptions
+from somcli.errors import UsageError
+from somcli.pipeline.common import (
+    Prepared, Progress, RunResult, _quiet, base_assignments, base_report, check_clusterable,
+    cluster_profiles, external_scores, prepare,
+)
+from somcli.pipeline.kmeans import choose_k
+
+EPOCHS = {"batch": 20, "online": 10}
+MAX_PROFILES = 50
+MAX_OUTLIERS_LISTED = 50
+
+
+def schedule(opts: SomOptions, rows: int, cols: int) -> tuple[int, float, float]:
+    """(epochs, start radius, end radius): from the options, else from the map size."""
+    epochs = opts.epochs or EPOCHS[opts.train]
+    start = opts.sigma if opts.sigma is not None else max(1.5, max(rows, cols) / 4.0)
+    end = opts.sigma_end if opts.sigma_end is not None else min(1.0, start)
+    return epochs, float(start), float(end)
+
+
+def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: SomOptions,
+        progress: Progress = _quiet, stdin=None, prep: Prepared | None = None) -> RunResult:
+    t0 = time.perf_counter()
+    _check_options(opts, cleaning)
+    prep = prep or prepare(read, cols, cleaning, allow_mask=opts.train == "batch", stdin=stdin,
+                           progress=progress)
+    check_clusterable(prep, opts.k, "clusters of units")
+    dtype = np.float32 if opts.dtype == "float32" else np.float64
+    X = prep.cleaned.fit_X.astype(dtype)
+    warnings: list[str] = []
+    grid, size_rule = _grid(X, opts, warnings)
+    epochs, sigma, sigma_end = schedule(opts, grid.rows, grid.cols)
+    radii = radius_schedule(sigma, sigma_end, epochs, opts.decay)
+    t_fit = time.perf_counter()
+    W = _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress)
+    fit_seconds = time.perf_counter() - t_fit
+
+    progress("evaluating the map")
+    ev = evaluate(prep.cleaned.scaled.astype(dtype), prep.cleaned.usable, W, grid)
+    fit_bmu = nearest(X, W.astype(dtype))[0]
+    hits_fit = np.bincount(fit_bmu, minlength=grid.units)
+    U = unit_umatrix(W, grid, opts.umatrix_stat)
+    unit_cluster, k, selection = _unit_clusters(W, hits_fit, ev, prep, opts, progress)
+    rows_cluster = np.where(ev.bmu >= 0, unit_cluster[np.maximum(ev.bmu, 0)], -1)
+    score, threshold, flagged = outliers(ev, U.ravel(), prep.cleaned.usable, opts.outliers)
+
+    assignments = base_assignments(prep)
+    usable = ev.bmu >= 0
+    assignments["cluster"] = pd.array(np.where(usable, rows_cluster, None), dtype="Int64")
+    assignments["bmu_row"] = pd.array(np.where(usable, ev.bmu // grid.cols, None), dtype="Int64")
+    assignments["bmu_col"] = pd.array(np.where(usable, ev.bmu % grid.cols, None), dtype="Int64")
+    assignments["qe"] = ev.qe
+    assignments["outlier_score"] = score
+    assignments["is_outlier"] = pd.array(np.where(usable, flagged, None), dtype="boolean")
+
+    complete = usable & ~np.isnan(prep.cleaned.scaled).any(axis=1)
+    params = {"trainer": "batch (somcli engine)" if opts.train == "batch" else "online (MiniSom)",
+              "map": f"{grid.rows}x{grid.cols}", "topology": grid.topology, "init": opts.init,
+              "epochs": epochs, "sigma": sigma, "sigma_end": sigma_end, "decay": opts.decay,
+              "neighborhood": opts.neighborhood, "dtype": opts.dtype, "seed": opts.seed,
+              "k": k if opts.k or opts.k_auto else None, "umatrix_stat": opts.umatrix_stat,
+              "outlier_quantile": opts.outliers, "scale": cleaning.scale,
+              "missing": cleaning.missing, "dedupe": cleaning.dedupe}
+    if opts.train == "online":
+        params["learning_rate"] = opts.learning_rate
+    report = base_report("som", prep, params, warnings)
+    dead = int((ev.hits == 0).sum())
+    report["map"] = {
+        "rows": grid.rows, "cols": grid.cols, "topology": grid.topology, "units": grid.units,
+        "size_rule": size_rule, "trainer": params["trainer"], "epochs": epochs, "sigma": sigma,
+        "sigma_end": sigma_end, "decay": opts.decay, "neighborhood": opts.neighborhood,
+        "init": opts.init,
+        "quantization_error": ev.qe_mean, "topographic_error": ev.te,
+        "dead_units": dead, "dead_share": dead / grid.units,
+        "umatrix_mean": float(np.nanmean(U)), "umatrix_max": float(np.nanmax(U)),
+    }
+    report["k_selection"] = selection
+    report["clusters"] = (cluster_profiles(prep, rows_cluster, k) if k <= MAX_PROFILES else None)
+    report["metrics"] = metrics.internal(prep.cleaned.scaled[complete], rows_cluster[complete],
+                                         seed=opts.seed)
+    report["external"] = external_scores(prep, rows_cluster)
+    report["outliers"] = _outlier_report(prep, score, threshold, flagged, ev, rows_cluster,
+                                         opts.outliers)
+    report["runtime_seconds"] = prep.timings | {"fit": fit_seconds,
+                                                "total": time.perf_counter() - t0}
+    tables = {
+        "codebook.csv": codebook_table(prep, W, grid, unit_cluster, ev.hits, U),
+        "outliers.csv": _outlier_table(prep, assignments, flagged),
+    }
+    matrices = {"umatrix.csv": U, "umatrix_full.csv": interstitial(W, grid, opts.umatrix_stat)}
+    state = SomState(grid, W, unit_cluster, U, ev.hits, threshold, ev.qe_mean)
+    return RunResult("som", assignments, report, tables, matrices=matrices, state=state,
+                     plots=plot_jobs(prep, state, report))
+
+
+def plot_jobs(prep: Prepared, state: SomState, report: dict) -> dict:
+    """name -> draw(path); matplotlib is imported only when a picture is drawn."""
+    from somcli.report import plots
+
+    return plots.jobs(state.grid, state.W, state.U, state.hits, state.unit_cluster,
+                      prep.cleaned.prep.to_original(state.W), prep.roles.features, report)
+
+
+class SomState:
+    """What plots, models and resumes need from a trained map."""
+
+    def __init__(self, grid, W, unit_cluster, U, hits, threshold, qe_mean):
+        self.grid, self.W, self.unit_cluster = grid, W, unit_cluster
+        self.U, self.hits, self.threshold, self.qe_mean = U, hits, threshold, qe_mean
+
+
+def _check_options(opts: SomOptions, cleaning: CleanOptions) -> None:
+    if opts.train == "online" and cleaning.missing == "mask":
+        raise UsageError("--missing mask needs --train batch (MiniSom cannot skip components)")
+    if opts.train == "batch" and opts.neighborhood == "mexican_hat":
+        raise UsageError("--neighborhood mexican_hat has negative weights and works only with "
+                         "--train online")
+    if not 0 < opts.outliers < 1:
+        raise UsageError(f"--outliers {opts.outliers}: give a quantile between 0 and 1")
+    if opts.sigma is not None and opts.sigma <= 0 or opts.sigma_end is not None and opts.sigma_end <= 0:
+        raise UsageError("--sigma and --sigma-end must be positive")
+
+
+def _grid(X, opts, warnings) -> tuple[Grid, str]:
+    if opts.rows is not None:
+        rule = "given with --map"
+        rows, cols = opts.rows, opts.cols
+    else:
+        size = batch.auto_size(X, opts.topology, opts.max_units)
+        rows, cols, rule = size.rows, size.cols, size.rule
+    if opts.rows is not None and rows * cols > len(X):
+        warnings.append(f"the map has {rows * cols} units for {len(X)} rows: many units will "
+                        "hold no row (dead units); a smaller --map is usually better")
+    return Grid(rows, cols, opts.topology), rule
+
+
+def _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress):
+    if opts.init == "pca":
+        W0 = batch.pca_init(X, grid)
+    else:
+        W0 = batch.random_init(X, grid, np.random.default_rng(opts.seed))
+
+    def tick(epoch, radius, *rest):
+        progress(f"training: epoch {epoch + 1}/{epochs}, radius {radius:.2f}")
+
+    if opts.train == "online":
+        return online.train(X, W0, grid, epochs=epochs, sigma=sigma, sigma_end=sigma_end,
+                            decay=opts.decay, learning_rate=opts.learning_rate,
+                            kind=opts.neighborhood, seed=opts.seed, on_epoch=tick)
+    W, _ = batch.train(X, W0.astype(np.float64), grid, radii, opts.neighborhood,
+                       chunk=opts.chunk_rows or 4096, on_epoch=tick)
+    return W
+
+
+class Evaluation:
+    """Per-row BMU, QE; per-unit hits; QE and TE over the usable rows (one chunked pass)."""
+
+    def __init__(self, bmu, qe, second, hits, te, qe_mean):
+        self.bmu, self.qe, self.second, self.hits = bmu, qe, second, hits
+        self.te, self.qe_mean = te, qe_mean
+
+
+def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid) -> Evaluation:
+    n = len(X)
+    bmu = np.full(n, -1, dtype=np.int64)
+    qe = np.full(n, np.nan)
+    second = np.full(n, -1, dtype=np.int64)
+    idx = np.flatnonzero(usable)
+    b, d, s = nearest(X[idx], W.astype(X.dtype), second=True)
+    found = ~np.isnan(d)
+    bmu[idx[found]], qe[idx[found]], second[idx[found]] = b[found], d[found], s[found]
+    hits = np.bincount(b[found], minlength=grid.units)
+    te = (float(1.0 - grid.adjacent(b[found], s[found]).mean())
+          if grid.units > 1 and found.any() else None)
+    return Evaluation(bmu, qe, second, hits, te, float(np.mean(d[found])) if found.any() else None)
+
+
+def _unit_clusters(W, hits_fit, ev, prep, opts, progress):
+    """Two-level clustering (Vesanto & Alhoniemi 2000): k-means on the codebook, weighted
+    by hits; without -k every unit is its own cluster."""
+    m = len(W)
+    if not opts.k and not opts.k_auto:
+        return np.arange(m), m, None
+    live = int((hits_fit > 0).sum())
+    rows = ev.bmu >= 0
+    Xr = prep.cleaned.scaled[rows]
+    complete = ~np.isnan(Xr).any(axis=1)
+
+    def fit_one(k):
+        return km.fit(W, k, seed=opts.seed, sample_weight=hits_fit.astype(float))
+
+    if opts.k_auto:
+        def score(fit):
+            labels = km.assign(W, fit.centers)[0][ev.bmu[rows]]
+            return _negated(metrics.davies_bouldin(Xr[complete], labels[complete],
+                                                   seed=opts.seed))
+        k, scores, fits = choose_k(W[hits_fit > 0], min(opts.k_max, live), fit_one, score,
+                                   progress)
+        fit = fits[k]
+        selection = {"method": "Davies-Bouldin on the rows (lower is better), k-means on the "
+                     "codebook weighted by hits",
+                     "scores": {kk: (-v if v is not None else None) for kk, v in scores.items()},
+                     "chosen": k}
+    else:
+        k = opts.k
+        if k > live:
+            from somcli.errors import DataError
+
+            raise DataError(f"-k {k} but only {live} map units hold rows",
+                            f"use -k {live} or fewer, or a larger --map")
+        fit, selection = fit_one(k), None
+    unit_cluster = km.assign(W, fit.centers)[0]
+    perm = km.order_by_size(unit_cluster, k, weight=ev.hits.astype(float))
+    return perm[unit_cluster], k, selection
+
+
+def _negated(v):
+    return None if v is None else -v
+
+
+def outliers(ev: Evaluation, U_units: np.ndarray, usable: np.ndarray, q: float,
+             threshold: float | None = None, ref: tuple[float, float] | None = None):
+    """Outlier score = mean of (QE / median QE) and (unit U-matrix / median over rows).
+
+    1 is typical. Rows above the ``q`` quantile of the training scores are flagged;
+    ``threshold`` and ``ref`` (the two medians) replay a stored model.
+    """
+    found = ev.bmu >= 0
+    u_row = np.full(len(ev.bmu), np.nan)
+    u_row[found] = U_units[ev.bmu[found]]
+    if ref is None:
+        ref = (_positive_median(ev.qe[found]), _positive_median(u_row[found]))
+    score = 0.5 * (ev.qe / ref[0] + u_row / ref[1])
+    if threshold is None:
+        threshold = float(np.quantile(score[found], q)) if found.any() else np.inf
+    flagged = found & (score > threshold)
+    return score, threshold, flagged
+
+
+def _positive_median(v: np.ndarray) -> float:
+    v = v[np.isfinite(v)]
+    med = float(np.median(v)) if v.size else 1.0
+    if med > 0:
+        return med
+    mean = float(v.mean()) if v.size else 0.0
+    return mean if mean > 0 else 1.0
+
+
+def _outlier_report(prep, score, threshold, flagged, ev, clusters, q):
+    idx = np.flatnonzero(flagged)
+    idx = idx[np.argsort(-score[idx], kind="stable")]
+    listed = [{"row": prep.labels[i], "line": int(prep.table.lines[i]), "score": float(score[i]),
+               "qe": float(ev.qe[i]), "cluster": int(clusters[i])}
+              for i in idx[:MAX_OUTLIERS_LISTED]]
+    return {"quantile": q, "threshold": threshold, "count": int(flagged.sum()), "rows": listed}
+
+
+def _outlier_table(prep, assignments, flagged) -> pd.DataFrame:
+    table = assignments.loc[flagged].copy()
+    for j, f in enumerate(prep.roles.features):
+        table[f] = prep.cleaned.original[flagged, j]
+    return table.sort_values("outlier_score", ascending=False, kind="stable")
+
+
+def codebook_table(prep, W, grid, unit_cluster, hits, U) -> pd.DataFrame:
+    """One row per unit: position, cluster, hits, U-matrix value, weights (original, scaled)."""
+    r, c = np.divmod(np.arange(grid.units), grid.cols)
+    table = pd.DataFrame({"unit": np.arange(grid.units), "row": r, "col": c,
+                          "cluster": unit_cluster, "hits": hits, "umatrix": U.ravel()})
+    original = prep.cleaned.prep.to_original(W)
+    for j, f in enumerate(prep.roles.features):
+        table[f] = original[:, j]
+    for j, f in enumerate(prep.roles.features):
+        table[f"{f} [scaled]"] = W[:, j]
+    return table

@@ -1,0 +1,160 @@
+"""Pictures of a map as PNG (matplotlib, Agg backend): U-matrix, hits, clusters and
+component planes, drawn as hexagons on a hexagonal grid and squares on a
+rectangular one, with map row 0 at the top (as in codebook.csv)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from somcli.algorithms.grid import Grid
+
+MAX_COMPONENTS = 16
+DPI = 100
+SIZE = (800, 700)  # pixels
+
+
+def jobs(grid: Grid, W: np.ndarray, U: np.ndarray, hits: np.ndarray, unit_cluster: np.ndarray,
+         W_original: np.ndarray, features: list[str], report: dict,
+         size: tuple[int, int] = SIZE) -> dict[str, Callable[[str], None]]:
+    m = report.get("map", {})
+    qe, te = m.get("quantization_error"), m.get("topographic_error")
+    head = f"{grid.rows}x{grid.cols} {grid.topology} map"
+    quality = f"QE {qe:.3g}, TE {te:.3g}" if qe is not None and te is not None else ""
+    out: dict[str, Callable[[str], None]] = {
+        "umatrix.png": lambda p: draw_values(
+            p, grid, U.ravel(), f"U-matrix, {head}\n{quality}", "bone_r",
+            "mean distance to neighbours (scaled units)", size),
+        "hits.png": lambda p: draw_values(
+            p, grid, hits.astype(float), f"Hits per unit, {head}", "Blues", "rows", size,
+            annotate=hits if grid.units <= 400 else None),
+    }
+    k = len(np.unique(unit_cluster))
+    if k < grid.units:
+        out["clusters.png"] = lambda p: draw_clusters(p, grid, unit_cluster, hits,
+                                                      f"Clusters ({k}), {head}", size)
+    shown = features[:MAX_COMPONENTS]
+    cut = len(features) - len(shown)
+    title = f"Component planes (original units), {head}"
+    if cut:
+        title += f"; first {len(shown)} of {len(features)} features"
+    out["components.png"] = lambda p: draw_components(p, grid, W_original[:, :len(shown)], shown,
+                                                      title, size)
+    if cut:
+        report.setdefault("warnings", []).append(
+            f"components.png shows the first {len(shown)} of {len(features)} features")
+    return out
+
+
+def _figure(size, nrows=1, ncols=1):
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI,
+                             squeeze=False)
+    return fig, axes
+
+
+def _save(fig, path: str) -> None:
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.savefig(path, dpi=DPI, format="png")
+    finally:
+        plt.close(fig)
+
+
+def _cells(grid: Grid) -> np.ndarray:
+    """Polygon vertices of every unit: pointy-top hexagons, or unit squares."""
+    pos = grid.positions
+    if grid.topology == "hex":
+        angles = np.deg2rad(np.arange(30, 390, 60))
+        radius = 1.0 / np.sqrt(3.0)
+        shape = np.column_stack([np.cos(angles), np.sin(angles)]) * radius
+    else:
+        shape = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
+    return pos[:, None, :] + shape[None, :, :]
+
+
+def _map_axes(ax, grid, values, cmap, norm=None, edge="white"):
+    from matplotlib.collections import PolyCollection
+
+    coll = PolyCollection(_cells(grid), array=values, cmap=cmap, norm=norm, edgecolors=edge,
+                          linewidths=0.4)
+    ax.add_collection(coll)
+    ax.set_aspect("equal")
+    ax.autoscale_view()
+    ax.invert_yaxis()
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return coll
+
+
+def _annotate(ax, grid, labels, fontsize):
+    for (x, y), text in zip(grid.positions, labels, strict=True):
+        ax.text(x, y, str(text), ha="center", va="center", fontsize=fontsize, color="black")
+
+
+def draw_values(path, grid, values, title, cmap, bar_label, size, annotate=None) -> None:
+    fig, axes = _figure(size)
+    ax = axes[0, 0]
+    coll = _map_axes(ax, grid, np.nan_to_num(values), cmap)
+    if annotate is not None:
+        _annotate(ax, grid, annotate, _fontsize(grid))
+    fig.colorbar(coll, ax=ax, label=bar_label, shrink=0.8)
+    ax.set_title(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def draw_clusters(path, grid, unit_cluster, hits, title, size) -> None:
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    import matplotlib
+
+    k = int(unit_cluster.max()) + 1
+    base = matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
+    cmap = ListedColormap([base(i % base.N) for i in range(k)])
+    norm = BoundaryNorm(np.arange(-0.5, k + 0.5), k)
+    fig, axes = _figure(size)
+    ax = axes[0, 0]
+    coll = _map_axes(ax, grid, unit_cluster.astype(float), cmap, norm)
+    dead = hits == 0
+    if dead.any():  # dead units: hatched, they hold no row
+        from matplotlib.collections import PolyCollection
+
+        ax.add_collection(PolyCollection(_cells(grid)[dead], facecolors="none",
+                                         edgecolors="grey", hatch="///", linewidths=0))
+    if grid.units <= 400:
+        _annotate(ax, grid, unit_cluster, _fontsize(grid))
+    bar = fig.colorbar(coll, ax=ax, ticks=np.arange(k), shrink=0.8)
+    bar.set_label("cluster (hatched: unit holds no row)")
+    ax.set_title(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def draw_components(path, grid, planes, names, title, size) -> None:
+    n = len(names)
+    ncols = int(np.ceil(np.sqrt(n)))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = _figure(size, nrows, ncols)
+    for i, ax in enumerate(axes.ravel()):
+        if i >= n:
+            ax.axis("off")
+            continue
+        coll = _map_axes(ax, grid, planes[:, i], "viridis", edge="none")
+        fig.colorbar(coll, ax=ax, shrink=0.7)
+        label = names[i] if len(names[i]) <= 28 else names[i][:25] + "..."
+        ax.set_title(label, fontsize=max(6, 11 - ncols))
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _fontsize(grid: Grid) -> float:
+    return float(np.clip(120 / max(grid.rows, grid.cols), 5, 11))
