@@ -133,11 +133,6 @@ def external_scores(prep: Prepared, clusters: np.ndarray) -> dict | None:
 
 
 def versions() -> dict[str, str]:
-    import click
-    import matplotlib
-    import minisom  # noqa: F401
-    import sklearn
-
     from importlib.metadata import PackageNotFoundError, version
 
     def ver(name):
@@ -147,9 +142,8 @@ def versions() -> dict[str, str]:
             return "unknown"
 
     return {"somcli": __version__, "python": platform.python_version(),
-            "numpy": np.__version__, "pandas": pd.__version__, "scikit-learn": sklearn.__version__,
-            "minisom": ver("minisom"), "click": click.__version__,
-            "matplotlib": matplotlib.__version__}
+            "numpy": np.__version__, "pandas": pd.__version__,
+            **{name: ver(name) for name in ("scikit-learn", "minisom", "click", "matplotlib")}}
 
 
 def _num(v) -> float | None:

@@ -151,7 +151,7 @@ def _kind(series, name, lines, decimal, explicit):
     text = read_text_column(series, decimal)
     if text.values is not None:
         return "number", text.values, text.rule
-    if text.numeric_share >= 0.5 or explicit:
+    if text.numeric_share >= 0.5 or text.decimal_comma or explicit:
         _refuse_mixed(name, text, lines)
     return "text", None, None
 

@@ -1,0 +1,77 @@
+"""Shared fixtures: the sample tables, a CliRunner wrapper and small data makers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from somcli.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_data"
+COUNTRIES = SAMPLES / "countries_health_inflation.csv"
+MOVIES = SAMPLES / "movies_ratings.csv"
+
+
+class Run:
+    def __init__(self, result):
+        self.code = result.exit_code
+        self.out = result.stdout
+        self.err = result.stderr
+        self.exception = result.exception
+
+    def __repr__(self):
+        return f"Run(code={self.code}, err={self.err!r})"
+
+
+@pytest.fixture
+def run():
+    """run(*args, input=None) -> Run with .code, .out (stdout) and .err (stderr)."""
+    def _run(*args, input=None):
+        runner = CliRunner()
+        result = runner.invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+        return Run(result)
+    return _run
+
+
+def somcli_subprocess(*args, input=None, timeout=120, **kwargs):
+    """Run the real console entry point in a new interpreter."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, "-m", "somcli", *map(str, args)], input=input,
+                          capture_output=True, timeout=timeout, env=env, **kwargs)
+
+
+def blobs_csv(path: Path, centers=((0, 0), (10, 10), (0, 10)), n=30, seed=0, sd=0.5,
+              extra_cols=True) -> Path:
+    """Well-separated blobs with an id and a label column."""
+    rng = np.random.default_rng(seed)
+    lines = ["id,x,y,label"]
+    i = 0
+    for c, (cx, cy) in enumerate(centers):
+        for _ in range(n):
+            i += 1
+            lines.append(f"r{i},{cx + rng.normal(0, sd):.6f},{cy + rng.normal(0, sd):.6f},c{c}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def folder_state(path: Path) -> dict:
+    """Names and contents of every file under path (to prove nothing changed)."""
+    if not path.exists():
+        return {}
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
+            if p.is_file()}

@@ -1,0 +1,109 @@
+"""Missing values, infinities, duplicates and scaling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from somcli.config import CleanOptions, ColumnOptions
+from somcli.errors import DataError, UsageError
+from somcli.prep.clean import clean
+from somcli.prep.roles import decide
+
+
+def cleaned(frame, **opts):
+    lines = np.arange(2, len(frame) + 2)
+    roles = decide(frame, lines, ColumnOptions(), ".")
+    return clean(frame, lines, roles, CleanOptions(**opts), allow_mask=True)
+
+
+@pytest.fixture
+def gappy():
+    return pd.DataFrame({"name": ["a", "b", "c", "d", "e"],
+                         "x": [1.0, 2.0, np.nan, 4.0, 10.0],
+                         "y": [1.0, np.inf, 3.0, 5.0, 4.0]})
+
+
+def test_median_fills_counts_cells_and_names_rows(gappy):
+    c = cleaned(gappy)
+    assert c.report["filled_cells"] == {"x": 1, "y": 1}
+    assert c.report["infinite_values"] == {"y": 1}
+    assert c.report["rows_with_gaps_named"] == ["b (line 3)", "c (line 4)"]
+    assert c.original[2, 0] == 3.0  # median of 1, 2, 4, 10
+    assert c.original[1, 1] == 3.5  # median of 1, 3, 5, 4
+
+
+@pytest.mark.parametrize("method,expected_x", [("mean", 4.25), ("most-frequent", 1.0)])
+def test_mean_and_most_frequent(gappy, method, expected_x):
+    assert cleaned(gappy, missing=method).original[2, 0] == pytest.approx(expected_x)
+
+
+def test_knn_fills_from_similar_rows():
+    rng = np.random.default_rng(0)
+    low, high = rng.normal(1, 0.1, (8, 3)), rng.normal(10, 0.1, (8, 3))
+    f = pd.DataFrame(np.vstack([low, high]), columns=["x", "y", "z"])
+    f.loc[15, "x"] = np.nan  # a 'high' row
+    c = cleaned(f, missing="knn")
+    assert c.original[15, 0] == pytest.approx(10, abs=0.3)  # from its neighbours, not the median
+    assert not np.isnan(c.original).any()
+
+
+def test_drop_keeps_rows_out_of_fitting(gappy):
+    c = cleaned(gappy, missing="drop")
+    assert c.usable.tolist() == [True, False, False, True, True]
+    assert len(c.fit_X) == 3 and c.report["rows_dropped"] == 2
+
+
+def test_drop_with_every_row_gappy_is_a_data_error():
+    f = pd.DataFrame({"x": [1.0, np.nan, 2.0, np.nan], "y": [np.nan, 1.0, np.nan, 3.0]})
+    with pytest.raises(DataError, match="every row"):
+        cleaned(f, missing="drop", )
+
+
+def test_mask_keeps_gaps_for_the_som(gappy):
+    c = cleaned(gappy, missing="mask")
+    assert np.isnan(c.fit_X).sum() == 2 and c.report["rows_trained_with_gaps"] == 2
+
+
+def test_mask_is_refused_outside_the_som(gappy):
+    lines = np.arange(5)
+    roles = decide(gappy, lines, ColumnOptions(), ".")
+    with pytest.raises(UsageError, match="som"):
+        clean(gappy, lines, roles, CleanOptions(missing="mask"))
+
+
+@pytest.fixture
+def dups():
+    return pd.DataFrame({"id": ["A", "B", "A", "C", "C", "D"],
+                         "x": [1.0, 5.0, 3.0, 9.0, 9.0, 2.0],
+                         "y": [1.0, 5.0, 3.0, 9.0, 9.0, 8.0]})
+
+
+def test_duplicates_are_reported_with_lines(dups):
+    d = cleaned(dups).report["duplicates"]
+    assert d["shared_ids"]["id"] == {"A": [2, 4], "C": [5, 6]}
+    assert d["identical_rows"] == [[5, 6]]
+    assert d["identical_feature_rows"] == 1
+
+
+@pytest.mark.parametrize("method,n_fit,first_row", [("none", 6, [1.0, 1.0]), ("first", 4, [1.0, 1.0]),
+                                                     ("last", 4, [5.0, 5.0]),
+                                                     ("mean", 4, [2.0, 2.0])])
+def test_dedupe(dups, method, n_fit, first_row):
+    c = cleaned(dups, dedupe=method, scale="none")
+    assert len(c.fit_X) == n_fit
+    assert c.fit_X[0].tolist() == first_row
+    assert c.usable.all()  # every row is still assigned
+
+
+@pytest.mark.parametrize("method,check", [
+    ("standard", lambda X: np.allclose(X.mean(0), 0) and np.allclose(X.std(0), 1)),
+    ("minmax", lambda X: np.allclose(X.min(0), 0) and np.allclose(X.max(0), 1)),
+    ("robust", lambda X: np.allclose(np.median(X, 0), 0)),
+    ("none", lambda X: np.allclose(X[:, 0], [1, 5, 3, 9, 9, 2])),
+])
+def test_scaling(dups, method, check):
+    c = cleaned(dups, scale=method)
+    assert check(c.fit_X)
+    assert np.allclose(c.prep.to_original(c.fit_X), c.original)

@@ -1,0 +1,222 @@
+"""The command line: outputs, formats, folders, exit codes, pipes and the README."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from conftest import COUNTRIES, MOVIES, ROOT, folder_state, somcli_subprocess, write
+from somcli import __version__, errors
+
+
+def test_version_and_module_entry_point():
+    r = somcli_subprocess("--version")
+    assert r.returncode == 0 and __version__ in r.stdout.decode()
+
+
+def test_stdout_carries_the_assignments_only(run):
+    r = run("kmeans", COUNTRIES, "-k", "3", "-q")
+    assert r.code == 0
+    assert r.out.splitlines()[0] == "line,Country,Country ID,cluster,distance"
+    assert len(r.out.splitlines()) == 19
+    assert r.err == ""
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "tsv"])
+def test_formats(run, fmt):
+    r = run("kmeans", COUNTRIES, "-k", "2", "--format", fmt, "-q")
+    if fmt == "json":
+        assert len(json.loads(r.out)) == 18
+    elif fmt == "ndjson":
+        assert [json.loads(x)["Country ID"] for x in r.out.splitlines()][:2] == ["ATW", "AUS"]
+    else:
+        assert r.out.splitlines()[0].split("\t")[:2] == ["line", "Country"]
+
+
+def test_existing_output_folder_is_refused_then_replaced_with_force(tmp_path, run):
+    out = tmp_path / "o"
+    assert run("kmeans", COUNTRIES, "-k", "3", "-o", out).code == 0
+    before = folder_state(out)
+    r = run("kmeans", COUNTRIES, "-k", "2", "-o", out)
+    assert r.code == errors.CANT_CREATE and "--force" in r.err
+    assert folder_state(out) == before
+    assert run("kmeans", COUNTRIES, "-k", "2", "-o", out, "--force").code == 0
+    assert folder_state(out) != before
+    assert not list(tmp_path.glob(".somcli-tmp-*"))
+
+
+def test_force_removes_stale_files_of_the_previous_run_only(tmp_path, run):
+    out = tmp_path / "o"
+    assert run("som", COUNTRIES, "-o", out, "--no-plots").code == 0
+    (out / "my_notes.txt").write_text("keep me")
+    assert run("kmeans", COUNTRIES, "-k", "2", "-o", out, "--force").code == 0
+    names = {p.name for p in out.iterdir()}
+    assert "codebook.csv" not in names and "my_notes.txt" in names and "centroids.csv" in names
+
+
+def test_empty_existing_folder_is_used(tmp_path, run):
+    out = tmp_path / "o"
+    out.mkdir()
+    assert run("kmeans", COUNTRIES, "-k", "2", "-o", out).code == 0
+    assert (out / "report.md").exists()
+
+
+def test_inspect_profiles_without_clustering(run):
+    r = run("inspect", COUNTRIES, "--json")
+    profile = json.loads(r.out)
+    roles = {c["name"]: c["role"] for c in profile["columns"]}
+    assert roles == {"Rank": "excluded", "Country": "identifier", "Country ID": "identifier",
+                     "Health Expenditure ($)": "feature", "Inflation (%)": "feature"}
+    assert profile["cleaning"]["missing_cells"] == {"Inflation (%)": 2}
+    table = run("inspect", MOVIES).out
+    assert "column_1" in table and "identifier" in table and "Movie 6" in table
+
+
+def test_inspect_explains_a_table_without_features(tmp_path, run):
+    f = write(tmp_path / "t.csv", "a,b\nx,y\nu,v\n")
+    r = run("inspect", f, "--json")
+    assert r.code == 0 and "no numeric column" in json.loads(r.out)["problem"]
+
+
+# ---------------------------------------------------------------- exit codes, one per code
+
+def one_line_error(r):
+    lines = r.err.strip().splitlines()
+    return len(lines) == 1 and lines[0].startswith("somcli: error: ") and "Traceback" not in r.err
+
+
+def test_exit_64_bad_option(run):
+    r = run("kmeans", COUNTRIES, "-k", "many")
+    assert r.code == errors.USAGE and one_line_error(r)
+
+
+def test_exit_64_columns_naming_a_missing_column_lists_the_columns(run):
+    r = run("kmeans", COUNTRIES, "-c", "GDP")
+    assert r.code == errors.USAGE and one_line_error(r) and "'Inflation (%)'" in r.err
+
+
+def test_exit_65_no_numeric_column(tmp_path, run):
+    r = run("kmeans", write(tmp_path / "t.csv", "a,b\nx,y\nu,v\n"))
+    assert r.code == errors.DATA and one_line_error(r) and "no numeric column" in r.err
+
+
+def test_exit_65_more_clusters_than_rows(run):
+    r = run("kmeans", COUNTRIES, "-k", "30")
+    assert r.code == errors.DATA and one_line_error(r) and "-k 30" in r.err
+
+
+def test_exit_66_missing_input(tmp_path, run):
+    r = run("kmeans", tmp_path / "nope.csv")
+    assert r.code == errors.NO_INPUT and one_line_error(r) and "nope.csv" in r.err
+
+
+def test_exit_70_internal_error_is_one_line_and_verbose_shows_traceback(run, monkeypatch):
+    from somcli.pipeline import kmeans
+
+    def boom(*a, **k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(kmeans, "run", boom)
+    r = run("kmeans", COUNTRIES)
+    assert r.code == errors.INTERNAL and one_line_error(r) and "kaboom" in r.err
+    r = run("kmeans", COUNTRIES, "-v")
+    assert r.code == errors.INTERNAL and "Traceback" in r.err
+
+
+def test_exit_73_output_parent_missing(tmp_path, run):
+    r = run("kmeans", COUNTRIES, "-o", tmp_path / "a" / "b")
+    assert r.code == errors.CANT_CREATE and one_line_error(r)
+
+
+def test_exit_74_truncated_gzip(tmp_path, run):
+    import gzip
+
+    data = gzip.compress(COUNTRIES.read_bytes() * 40)
+    r = run("kmeans", write(tmp_path / "t.csv.gz", data[:200]))
+    assert r.code == errors.IO_ERROR and one_line_error(r) and "t.csv.gz" in r.err
+
+
+@pytest.mark.slow
+def test_exit_130_interrupt_leaves_nothing_behind(tmp_path):
+    import signal
+    import sys
+    import time
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    big = tmp_path / "big.csv"
+    np.savetxt(big, rng.normal(size=(20000, 4)), delimiter=",", header="a,b,c,d", comments="")
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "somcli", "som", str(big), "--train",
+                             "online", "--map", "20x20", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == errors.INTERRUPTED, err
+    assert b"Traceback" not in err and err.decode().strip().startswith("somcli: error: interrupted")
+    assert not out.exists() and not list(tmp_path.glob(".somcli-tmp-*"))
+
+
+# ---------------------------------------------------------------- pipes
+
+def test_stdin_pipe_and_head_are_quiet():
+    data = COUNTRIES.read_bytes()
+    r = subprocess.run("python -m somcli kmeans - -k 3 | head -3", shell=True, input=data,
+                       capture_output=True, timeout=120, executable="/bin/bash")
+    lines = r.stdout.decode().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("line,")
+    assert b"Error" not in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_head_on_a_long_output_gives_no_broken_pipe_text(tmp_path):
+    import numpy as np
+
+    big = tmp_path / "big.csv"
+    np.savetxt(big, np.random.default_rng(0).normal(size=(60000, 2)), delimiter=",",
+               header="a,b", comments="")
+    r = subprocess.run(f"python -m somcli kmeans {big} -k 2 -q | head -1", shell=True,
+                       capture_output=True, timeout=120, executable="/bin/bash")
+    assert r.stdout.decode().strip() == "line,cluster,distance"
+    assert r.stderr == b""
+
+
+def test_exit_code_from_a_real_process():
+    r = somcli_subprocess("kmeans", "/nonexistent.csv")
+    assert r.returncode == errors.NO_INPUT
+    assert r.stderr.decode().count("\n") == 1
+
+
+# ---------------------------------------------------------------- docs stay true
+
+def readme_test_command() -> str:
+    text = (ROOT / "README.md").read_text()
+    quick = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", quick, re.S)
+    commands = [line.strip() for b in blocks for line in b.splitlines() if line.strip()]
+    assert len(commands) == 2, commands
+    return commands[1]
+
+
+def test_ci_runs_the_readme_test_command():
+    command = readme_test_command()
+    assert "pytest" in command
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert command in [line.strip() for line in ci]
+
+
+def test_readme_exit_code_table_matches_the_code():
+    text = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\|\s*(\d+)\s*\|\s*(.+?)\s*\|\s*$", text, re.M)
+    documented = {int(code) for code, _ in rows}
+    assert documented == set(errors.EXIT_CODES)
+
+
+def test_readme_option_reference_is_generated_from_help():
+    import readme_reference
+
+    assert readme_reference.current() == readme_reference.reference().strip()

@@ -1,0 +1,110 @@
+"""somcli kmeans end to end, on the seed table and on data with a known answer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import COUNTRIES, blobs_csv
+
+
+@pytest.fixture(scope="module")
+def countries_out(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from somcli.cli import cli
+
+    out = tmp_path_factory.mktemp("k") / "out"
+    result = CliRunner().invoke(cli, ["kmeans", str(COUNTRIES), "-k", "3", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def test_writes_the_four_files(countries_out):
+    assert sorted(p.name for p in countries_out.iterdir()) == [
+        "assignments.csv", "centroids.csv", "report.json", "report.md"]
+
+
+def test_seed_table_report_says_what_was_cleaned_and_why(countries_out):
+    report = json.loads((countries_out / "report.json").read_text())
+    cols = {c["name"]: c for c in report["columns"]}
+    assert cols["Rank"]["role"] == "excluded" and "row counter" in cols["Rank"]["reason"]
+    assert cols["Country"]["role"] == cols["Country ID"]["role"] == "identifier"
+    assert report["features"] == ["Health Expenditure ($)", "Inflation (%)"]
+    clean = report["cleaning"]
+    assert clean["filled_cells"] == {"Inflation (%)": 2}
+    named = clean["rows_with_gaps_named"]
+    assert any("Aruba" in r for r in named) and any("American Samoa" in r for r in named)
+    shared = clean["duplicates"]["shared_ids"]["Country ID"]
+    assert shared == {"AUS": [3, 14], "AZB": [5, 16], "ARM": [7, 11]}
+    md = (countries_out / "report.md").read_text()
+    for text in ("row counter", "Aruba", "American Samoa", "ARM (lines 7, 11)",
+                 "AUS (lines 3, 14)", "AZB (lines 5, 16)", "2 cell(s) filled"):
+        assert text in md
+
+
+def test_seed_assignments_have_every_row_in_input_order(countries_out):
+    a = pd.read_csv(countries_out / "assignments.csv")
+    src = pd.read_csv(COUNTRIES)
+    assert len(a) == 18
+    assert a["Country ID"].tolist() == src["Country ID"].tolist()
+    assert a["line"].tolist() == list(range(2, 20))
+    assert list(a.columns) == ["line", "Country", "Country ID", "cluster", "distance"]
+    assert set(a["cluster"]) == {0, 1, 2}
+
+
+def test_centroids_in_original_and_scaled_units(countries_out):
+    c = pd.read_csv(countries_out / "centroids.csv")
+    a = pd.read_csv(countries_out / "assignments.csv")
+    assert c["size"].tolist() == a["cluster"].value_counts().sort_index().tolist()
+    assert c["size"].is_monotonic_decreasing  # cluster 0 is the largest
+    assert "Inflation (%) [scaled]" in c.columns
+
+
+def test_k_auto_finds_three_blobs_and_reports_every_score(tmp_path, run):
+    f = blobs_csv(tmp_path / "b.csv")
+    r = run("kmeans", f, "-o", tmp_path / "o", "--label-column", "label")
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["k_selection"]["chosen"] == 3
+    assert sorted(map(int, report["k_selection"]["scores"])) == list(range(2, 11))
+    assert report["external"]["ari"] == pytest.approx(1.0)
+    assert report["external"]["purity"] == pytest.approx(1.0)
+    assert "label" not in report["features"]
+
+
+def test_same_seed_same_assignments(tmp_path, run):
+    f = blobs_csv(tmp_path / "b.csv", sd=3.0)
+    a = run("kmeans", f, "-k", "4", "--seed", "7").out
+    b = run("kmeans", f, "-k", "4", "--seed", "7").out
+    assert a == b and a.count("\n") == 91
+
+
+def test_drop_gives_an_empty_cluster_to_rows_with_gaps(tmp_path, run):
+    f = tmp_path / "g.csv"
+    f.write_text("id,x,y\na,1,1\nb,,2\nc,9,9\nd,1.2,0.8\ne,9.1,9.3\n")
+    out = pd.read_csv(__import__("io").StringIO(run("kmeans", f, "-k", "2", "--missing", "drop").out))
+    assert out["cluster"].isna().tolist() == [False, True, False, False, False]
+
+
+def test_minibatch_above_the_threshold_is_noted(tmp_path, run):
+    f = blobs_csv(tmp_path / "b.csv")
+    r = run("kmeans", f, "-k", "3", "--minibatch-rows", "50", "-o", tmp_path / "o")
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["parameters"]["algorithm"] == "MiniBatchKMeans"
+    assert any("MiniBatchKMeans" in w for w in report["warnings"])
+    assert "MiniBatchKMeans" in r.err
+
+
+def test_scaling_a_feature_does_not_change_the_partition(tmp_path, run):
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(0, 1, (40, 3)), rng.normal(4, 1, (40, 3))])
+    pd.DataFrame(X, columns=list("abc")).to_csv(tmp_path / "a.csv", index=False)
+    X2 = X * np.array([1000.0, 1.0, 0.001])
+    pd.DataFrame(X2, columns=list("abc")).to_csv(tmp_path / "b.csv", index=False)
+    la = pd.read_csv(__import__("io").StringIO(run("kmeans", tmp_path / "a.csv", "-k", "2").out))
+    lb = pd.read_csv(__import__("io").StringIO(run("kmeans", tmp_path / "b.csv", "-k", "2").out))
+    assert (la["cluster"] == lb["cluster"]).all()

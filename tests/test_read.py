@@ -1,0 +1,167 @@
+"""Reading: dialects, encodings, compression, stdin, globs, headers and line numbers."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import COUNTRIES, write
+from somcli.config import ReadOptions
+from somcli.errors import DataError, InputError, IOFailure
+from somcli.io.read import read_table
+
+
+def read(*inputs, **kw):
+    return read_table(ReadOptions(inputs=tuple(map(str, inputs)), **kw))
+
+
+@pytest.mark.parametrize("delim", [",", ";", "\t", "|"])
+def test_delimiter_is_sniffed(tmp_path, delim):
+    text = delim.join(["a", "b", "c"]) + "\n" + delim.join(["1", "2.5", "x"]) + "\n"
+    t = read(write(tmp_path / "f.txt", text * 1))
+    assert list(t.frame.columns) == ["a", "b", "c"]
+    assert t.dialect.delimiter == delim
+    assert "delimiter" in t.dialect.sniffed
+
+
+def test_semicolon_file_with_decimal_commas_is_read_as_numbers(tmp_path):
+    t = read(write(tmp_path / "eu.csv", "a;b\n1,5;2\n3,25;4\n"))
+    assert t.dialect.decimal == ","
+    assert t.frame["a"].tolist() == [1.5, 3.25]
+
+
+def test_explicit_decimal_and_delimiter(tmp_path):
+    t = read(write(tmp_path / "eu.csv", "a|b\n1,5|2\n"), delimiter="|", decimal=",")
+    assert t.frame["a"].tolist() == [1.5]
+
+
+def test_utf8_bom_is_accepted(tmp_path):
+    t = read(write(tmp_path / "bom.csv", b"\xef\xbb\xbfname,x\nA,1\nB,2\n"))
+    assert list(t.frame.columns) == ["name", "x"]
+
+
+def test_utf16_with_bom_is_detected(tmp_path):
+    t = read(write(tmp_path / "u16.csv", "name,x\nÄ,1\nB,2\n".encode("utf-16")))
+    assert t.frame["name"].tolist() == ["Ä", "B"]
+    assert "encoding" in t.dialect.sniffed
+
+
+def test_latin1_without_encoding_names_the_line_and_suggests_latin1(tmp_path):
+    f = write(tmp_path / "l1.csv", "name,x\nA,1\nB,2\nJos\xe9,3\n".encode("latin-1"))
+    with pytest.raises(DataError) as exc:
+        read(f)
+    assert "line 4" in exc.value.one_line() and "-e latin-1" in exc.value.one_line()
+    assert read(f, encoding="latin-1").frame["name"].tolist()[-1] == "José"
+
+
+@pytest.mark.parametrize("ext,opener", [(".gz", gzip.compress), (".bz2", bz2.compress),
+                                         (".xz", lzma.compress)])
+def test_compressed_inputs_read_like_plain(tmp_path, ext, opener):
+    plain = COUNTRIES.read_bytes()
+    t = read(write(tmp_path / f"c.csv{ext}", opener(plain)))
+    assert t.frame.equals(read(COUNTRIES).frame)
+
+
+def test_zip_with_one_member(tmp_path):
+    path = tmp_path / "c.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("c.csv", COUNTRIES.read_text())
+    assert read(path).n_rows == 18
+
+
+def test_truncated_gzip_is_an_io_error(tmp_path):
+    data = gzip.compress(COUNTRIES.read_bytes() * 50)
+    with pytest.raises(IOFailure) as exc:
+        read(write(tmp_path / "t.csv.gz", data[: len(data) // 2]))
+    assert "t.csv.gz" in exc.value.one_line()
+
+
+def test_not_gzip_although_named_gz(tmp_path):
+    with pytest.raises(IOFailure, match="not a gzip file"):
+        read(write(tmp_path / "fake.csv.gz", "a,b\n1,2\n"))
+
+
+def test_stdin(tmp_path):
+    t = read_table(ReadOptions(inputs=("-",)), stdin=io.BytesIO(COUNTRIES.read_bytes()))
+    assert t.n_rows == 18 and t.inputs == ["stdin"]
+
+
+def test_gzipped_stdin_is_recognised_by_its_magic_bytes():
+    data = gzip.compress(COUNTRIES.read_bytes())
+    assert read_table(ReadOptions(inputs=("-",)), stdin=io.BytesIO(data)).n_rows == 18
+
+
+def test_empty_stdin_is_refused():
+    with pytest.raises(InputError, match="stdin is empty"):
+        read_table(ReadOptions(inputs=("-",)), stdin=io.BytesIO(b""))
+
+
+def test_line_numbers_count_header_preamble_and_blank_lines(tmp_path):
+    f = write(tmp_path / "p.csv", "exported by X\nsecond line\na,b\n1,2\n\n3,4\n5,6\n")
+    t = read(f, skip_lines=2)
+    assert t.lines.tolist() == [4, 6, 7]
+    assert t.blank_lines == 1
+
+
+def test_no_header_row_names_columns(tmp_path):
+    t = read(write(tmp_path / "n.csv", "1,2\n3,4\n"), header=False)
+    assert list(t.frame.columns) == ["column_1", "column_2"]
+    assert t.lines.tolist() == [1, 2]
+
+
+def test_blank_and_duplicate_header_names_are_fixed_and_noted(tmp_path):
+    t = read(write(tmp_path / "h.csv", ",x,x,y\nA,1,2,3\nB,4,5,6\n"))
+    assert list(t.frame.columns) == ["column_1", "x", "x_2", "y"]
+    assert any("no name" in n for n in t.notes) and any("more than once" in n for n in t.notes)
+
+
+def test_na_tokens_and_override(tmp_path):
+    f = write(tmp_path / "na.csv", "a,b\n1,N/A\n2,-\n3,?\n4,null\n5,7\n")
+    assert read(f).frame["b"].isna().sum() == 4
+    t = read(f, na_values=("N/A",))
+    assert t.frame["b"].isna().sum() == 1
+
+
+def test_ragged_row_names_its_line(tmp_path):
+    with pytest.raises(DataError) as exc:
+        read(write(tmp_path / "r.csv", "a,b\n1,2\n3,4,5\n"))
+    assert "line 3" in exc.value.one_line() and "r.csv" in exc.value.one_line()
+
+
+def test_header_only_is_empty_input(tmp_path):
+    with pytest.raises(InputError, match="no data rows"):
+        read(write(tmp_path / "h.csv", "a,b\n"))
+
+
+def test_several_files_by_glob_are_concatenated_with_their_source(tmp_path):
+    write(tmp_path / "p1.csv", "a,b\n1,2\n3,4\n")
+    write(tmp_path / "p2.csv", "a,b\n5,6\n")
+    t = read(tmp_path / "p*.csv")
+    assert t.frame["a"].tolist() == [1, 3, 5]
+    assert t.lines.tolist() == [2, 3, 2]
+    assert [s.endswith(n) for s, n in zip(t.sources, ["p1.csv", "p1.csv", "p2.csv"])] == [True] * 3
+
+
+def test_files_with_different_headers_are_refused(tmp_path):
+    write(tmp_path / "p1.csv", "a,b\n1,2\n")
+    write(tmp_path / "p2.csv", "a,c\n5,6\n")
+    with pytest.raises(InputError, match="differ"):
+        read(tmp_path / "p*.csv")
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read(tmp_path / "nope.csv")
+    with pytest.raises(InputError, match="is a folder"):
+        read(tmp_path)
+
+
+def test_quoted_numbers_are_numbers(tmp_path):
+    t = read(write(tmp_path / "q.csv", 'a,b\n"1.5","2"\n"3",4\n'))
+    assert np.issubdtype(t.frame["a"].dtype, np.number)

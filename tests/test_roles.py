@@ -1,0 +1,125 @@
+"""Column roles: every rule, with the reason the report gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from somcli.config import ColumnOptions
+from somcli.errors import DataError, UsageError
+from somcli.prep.roles import decide, select
+
+
+def roles_of(frame: pd.DataFrame, **opts):
+    return decide(frame, np.arange(2, len(frame) + 2), ColumnOptions(**opts), ".")
+
+
+def by_name(r):
+    return {d.name: d for d in r.decisions}
+
+
+def test_row_counter_is_excluded_from_one_or_zero():
+    f = pd.DataFrame({"n": [1, 2, 3, 4], "z": [0, 1, 2, 3], "x": [0.5, 1.5, 0.2, 9.0]})
+    d = by_name(roles_of(f))
+    assert d["n"].role == "excluded" and "row counter" in d["n"].reason
+    assert d["z"].role == "excluded" and "row counter" in d["z"].reason
+    assert d["x"].role == "feature"
+
+
+def test_integers_out_of_order_are_a_feature():
+    f = pd.DataFrame({"n": [3, 1, 2, 4], "x": [0.5, 1.5, 0.2, 9.0]})
+    assert by_name(roles_of(f))["n"].role == "feature"
+
+
+def test_text_is_identifier_and_numbers_are_features():
+    f = pd.DataFrame({"name": ["a", "b", "c"], "x": [1.0, 2.0, 4.0]})
+    r = roles_of(f)
+    assert r.ids == ["name"] and r.features == ["x"]
+    assert "identifier" in by_name(r)["name"].reason
+
+
+def test_constant_all_missing_and_mostly_missing_are_excluded():
+    f = pd.DataFrame({"c": [5.0] * 5, "e": [np.nan] * 5, "m": [1.0, 2.0, np.nan, np.nan, np.nan],
+                      "x": [1.0, 2.0, 3.5, 4.0, 0.5]})
+    d = by_name(roles_of(f))
+    assert "constant" in d["c"].reason
+    assert "every value is missing" in d["e"].reason
+    assert "--max-missing" in d["m"].reason and d["m"].role == "excluded"
+    assert by_name(roles_of(f, max_missing=0.9))["m"].role == "feature"
+
+
+@pytest.mark.parametrize("values,expected,words", [
+    (["5.8%", "-3%", "12.5 %"], [5.8, -3.0, 12.5], "percent"),
+    (["1,234", "12", "1,234,567.5"], [1234, 12, 1234567.5], "thousands"),
+    (["$12", "$1,200.50", "-$3"], [12, 1200.5, -3], "currency"),
+])
+def test_numbers_with_units_are_parsed_and_the_reason_says_so(values, expected, words):
+    f = pd.DataFrame({"v": pd.Series(values, dtype=object), "x": [1.0, 2.0, 3.0]})
+    r = roles_of(f)
+    assert r.values["v"].tolist() == pytest.approx(expected)
+    assert words in by_name(r)["v"].reason
+
+
+def test_mixed_units_are_refused():
+    f = pd.DataFrame({"v": pd.Series(["5%", "$3", "7%"], dtype=object), "x": [1.0, 2.0, 3.0]})
+    with pytest.raises(DataError, match="mixes units"):
+        roles_of(f)
+
+
+def test_mostly_numbers_with_a_word_names_column_line_and_fixes():
+    f = pd.DataFrame({"v": pd.Series(["3", "three", "4"], dtype=object), "x": [1.0, 2.0, 3.0]})
+    with pytest.raises(DataError) as exc:
+        roles_of(f)
+    msg = exc.value.one_line()
+    assert "'v'" in msg and "line 3" in msg and "three" in msg and "--na-values" in msg
+
+
+def test_decimal_commas_in_a_comma_file_suggest_decimal_option():
+    f = pd.DataFrame({"v": pd.Series(["1,5", "2,25"], dtype=object), "x": [1.0, 2.0]})
+    with pytest.raises(DataError, match="--decimal ,"):
+        roles_of(f)
+
+
+def test_non_strict_mode_reports_problems_instead_of_raising():
+    f = pd.DataFrame({"v": pd.Series(["3", "three", "4"], dtype=object), "x": [1.0, 2.0, 3.0]})
+    r = decide(f, np.arange(3), ColumnOptions(), ".", strict=False)
+    assert by_name(r)["v"].role == "excluded" and "three" in by_name(r)["v"].reason
+
+
+def test_columns_by_name_index_and_range():
+    cols = ["a", "b", "c", "d", "e"]
+    assert select("a,3", cols, "-c") == ["a", "c"]
+    assert select("2-4", cols, "-c") == ["b", "c", "d"]
+    with pytest.raises(UsageError) as exc:
+        select("zz", cols, "-c")
+    assert "'a', 'b'" in exc.value.one_line()
+
+
+def test_explicit_columns_and_not_columns():
+    f = pd.DataFrame({"a": [1.0, 2.5, 3], "b": [3.0, 1, 2], "c": [5.0, 6, 9]})
+    assert roles_of(f, columns="c,a").features == ["c", "a"]
+    r = roles_of(f, not_columns="b")
+    assert r.features == ["a", "c"] and by_name(r)["b"].reason.startswith("left out")
+
+
+def test_forced_identifier_and_label_are_never_features():
+    f = pd.DataFrame({"code": [10, 20, 30], "cls": [1, 2, 1], "x": [1.0, 2.0, 4.0]})
+    r = roles_of(f, id_columns=("code",), label_column="cls")
+    assert r.features == ["x"] and r.ids == ["code"] and r.label == "cls"
+
+
+def test_forced_identifier_may_be_a_mixed_column():
+    f = pd.DataFrame({"code": pd.Series(["3", "A7", "4"], dtype=object), "x": [1.0, 2.0, 4.0]})
+    assert roles_of(f, id_columns=("code",)).ids == ["code"]
+
+
+def test_unique_integers_named_like_an_id_are_identifiers():
+    f = pd.DataFrame({"customer_id": [104, 101, 109], "x": [1.0, 2.0, 4.0]})
+    d = by_name(roles_of(f))["customer_id"]
+    assert d.role == "identifier" and "named like an id" in d.reason
+
+
+def test_no_numeric_column_is_a_data_error():
+    with pytest.raises(DataError, match="no numeric column"):
+        roles_of(pd.DataFrame({"a": ["x", "y"], "b": ["u", "v"]}))
