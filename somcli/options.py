@@ -11,7 +11,12 @@ import re
 import click
 
 from somcli.config import (
-    DEDUPE_METHODS, DEFAULT_NA_VALUES, FORMATS, CleanOptions, ColumnOptions, OutputOptions,
+    DEDUPE_METHODS,
+    DEFAULT_NA_VALUES,
+    FORMATS,
+    CleanOptions,
+    ColumnOptions,
+    OutputOptions,
     ReadOptions,
 )
 

@@ -20,7 +20,7 @@ def reference() -> str:
     parts = []
     for name in [None, *sorted(cli.commands)]:
         args = ([name] if name else []) + ["--help"]
-        text = CliRunner().invoke(cli, args, terminal_width=100, env={"COLUMNS": "100"}).stdout
+        text = CliRunner().invoke(cli, args, prog_name="somcli", terminal_width=100).stdout
         title = f"somcli {name}" if name else "somcli"
         parts.append(f"### `{title}`\n\n```\n{text.rstrip()}\n```\n")
     return "\n".join(parts)

@@ -7,8 +7,8 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import COUNTRIES, MOVIES, ROOT, folder_state, somcli_subprocess, write
+
 from somcli import __version__, errors
 
 

@@ -10,8 +10,8 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from conftest import COUNTRIES, write
+
 from somcli.config import ReadOptions
 from somcli.errors import DataError, InputError, IOFailure
 from somcli.io.read import read_table
@@ -145,7 +145,8 @@ def test_several_files_by_glob_are_concatenated_with_their_source(tmp_path):
     t = read(tmp_path / "p*.csv")
     assert t.frame["a"].tolist() == [1, 3, 5]
     assert t.lines.tolist() == [2, 3, 2]
-    assert [s.endswith(n) for s, n in zip(t.sources, ["p1.csv", "p1.csv", "p2.csv"])] == [True] * 3
+    names = ["p1.csv", "p1.csv", "p2.csv"]
+    assert all(s.endswith(n) for s, n in zip(t.sources, names, strict=True))
 
 
 def test_files_with_different_headers_are_refused(tmp_path):

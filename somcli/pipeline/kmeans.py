@@ -11,8 +11,16 @@ from somcli import metrics
 from somcli.algorithms import kmeans as km
 from somcli.config import CleanOptions, ColumnOptions, KMeansOptions, ReadOptions
 from somcli.pipeline.common import (
-    Prepared, Progress, RunResult, _quiet, base_assignments, base_report, check_clusterable,
-    cluster_profiles, external_scores, prepare,
+    Prepared,
+    Progress,
+    RunResult,
+    _quiet,
+    base_assignments,
+    base_report,
+    check_clusterable,
+    cluster_profiles,
+    external_scores,
+    prepare,
 )
 
 

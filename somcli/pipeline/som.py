@@ -17,8 +17,16 @@ from somcli.algorithms.umatrix import interstitial, unit_umatrix
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions, SomOptions
 from somcli.errors import UsageError
 from somcli.pipeline.common import (
-    Prepared, Progress, RunResult, _quiet, base_assignments, base_report, check_clusterable,
-    cluster_profiles, external_scores, prepare,
+    Prepared,
+    Progress,
+    RunResult,
+    _quiet,
+    base_assignments,
+    base_report,
+    check_clusterable,
+    cluster_profiles,
+    external_scores,
+    prepare,
 )
 from somcli.pipeline.kmeans import choose_k
 

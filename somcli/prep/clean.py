@@ -84,8 +84,8 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     labels = row_labels(frame, roles.ids, lines)
     report: dict = {
         "missing_method": opts.missing,
-        "infinite_values": {c: int(k) for c, k in zip(roles.features, infinite.sum(0)) if k},
-        "missing_cells": {c: int(k) for c, k in zip(roles.features, gaps.sum(0)) if k},
+        "infinite_values": {c: int(k) for c, k in zip(roles.features, infinite.sum(0), strict=True) if k},
+        "missing_cells": {c: int(k) for c, k in zip(roles.features, gaps.sum(0), strict=True) if k},
         "rows_with_gaps": len(gap_rows),
         "rows_with_gaps_named": [labels[i] for i in gap_rows[:MAX_NAMED_ROWS]],
     }
@@ -105,7 +105,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     else:
         report["filled_cells"] = report["missing_cells"]
         if prep.fill is not None:
-            report["fill_values"] = {c: float(v) for c, v in zip(roles.features, prep.fill)}
+            report["fill_values"] = {c: float(v) for c, v in zip(roles.features, prep.fill, strict=True)}
     if usable.sum() == 0:
         raise DataError("every row has a missing feature value, so --missing drop leaves none",
                         "use --missing median (or mean, knn)")

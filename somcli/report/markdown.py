@@ -56,13 +56,19 @@ def _input(r):
     out = ["## Input", "",
            f"- File(s): {', '.join(f'`{f}`' for f in i['files'])}",
            f"- {fmt(i['rows'])} data rows, {fmt(i['columns'])} columns",
-           f"- Delimiter: {delim}{' (detected)' if 'delimiter' in detected else ''}; "
-           f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}{' (detected from its byte-order mark)' if 'encoding' in detected else ''}; "
-           f"decimal mark '{d['decimal']}'{' (detected)' if 'decimal' in detected and d['decimal'] == ',' else ''}"]
+           f"- Delimiter: {delim}{_if('delimiter' in detected, ' (detected)')}; "
+           f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}"
+           f"{_if('encoding' in detected, ' (detected from its byte-order mark)')}; "
+           f"decimal mark '{d['decimal']}'"
+           f"{_if('decimal' in detected and d['decimal'] == ',', ' (detected)')}"]
     if i.get("empty_lines_skipped"):
         out.append(f"- {i['empty_lines_skipped']} empty line(s) skipped")
     out += [f"- {n}" for n in i.get("notes", [])]
     return out + [""]
+
+
+def _if(condition: bool, text: str) -> str:
+    return text if condition else ""
 
 
 def _columns(r):

@@ -113,8 +113,8 @@ def draw_values(path, grid, values, title, cmap, bar_label, size, annotate=None)
 
 
 def draw_clusters(path, grid, unit_cluster, hits, title, size) -> None:
-    from matplotlib.colors import BoundaryNorm, ListedColormap
     import matplotlib
+    from matplotlib.colors import BoundaryNorm, ListedColormap
 
     k = int(unit_cluster.max()) + 1
     base = matplotlib.colormaps["tab10" if k <= 10 else "tab20"]

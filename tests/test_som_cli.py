@@ -1,0 +1,159 @@
+"""somcli som end to end: outputs, pictures, reproducibility, MiniSom, clusters, outliers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import COUNTRIES, MOVIES, blobs_csv, write
+from PIL import Image
+
+
+@pytest.fixture(scope="module")
+def countries_som(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from somcli.cli import cli
+
+    out = tmp_path_factory.mktemp("s") / "out"
+    r = CliRunner().invoke(cli, ["som", str(COUNTRIES), "-k", "3", "-o", str(out)])
+    assert r.exit_code == 0, r.stderr
+    return out
+
+
+def test_writes_everything(countries_som):
+    names = {p.name for p in countries_som.iterdir()}
+    assert names == {"assignments.csv", "codebook.csv", "outliers.csv", "umatrix.csv",
+                     "umatrix_full.csv", "report.md", "report.json", "umatrix.png", "hits.png",
+                     "clusters.png", "components.png"}
+
+
+def test_assignment_columns_and_rows(countries_som):
+    a = pd.read_csv(countries_som / "assignments.csv")
+    assert list(a.columns) == ["line", "Country", "Country ID", "cluster", "bmu_row", "bmu_col",
+                               "qe", "outlier_score", "is_outlier"]
+    assert len(a) == 18 and a["line"].tolist() == list(range(2, 20))
+    assert set(a["cluster"]) == {0, 1, 2}
+
+
+def test_codebook_and_umatrix_shapes_agree_with_the_map(countries_som):
+    report = json.loads((countries_som / "report.json").read_text())
+    m = report["map"]
+    R, C = m["rows"], m["cols"]
+    cb = pd.read_csv(countries_som / "codebook.csv")
+    assert len(cb) == R * C and cb["hits"].sum() == 18
+    assert (cb["hits"] == 0).sum() == m["dead_units"]
+    U = np.loadtxt(countries_som / "umatrix.csv", delimiter=",")
+    Uf = np.loadtxt(countries_som / "umatrix_full.csv", delimiter=",")
+    assert U.shape == (R, C) and Uf.shape == (2 * R - 1, 2 * C - 1)
+    assert np.allclose(Uf[::2, ::2], U) and np.allclose(cb["umatrix"], U.ravel())
+    a = pd.read_csv(countries_som / "assignments.csv")
+    units = a["bmu_row"] * C + a["bmu_col"]
+    assert (cb.loc[units, "cluster"].to_numpy() == a["cluster"].to_numpy()).all()
+
+
+@pytest.mark.parametrize("name", ["umatrix.png", "hits.png", "clusters.png", "components.png"])
+def test_each_picture_opens_at_the_set_size(countries_som, name):
+    with Image.open(countries_som / name) as img:
+        img.load()
+        assert img.format == "PNG" and img.size == (800, 700)
+        pixels = np.asarray(img.convert("L"))
+        assert pixels.std() > 10  # something was drawn, not a blank canvas
+
+
+def test_report_md_shows_the_pictures_and_the_map(countries_som):
+    md = (countries_som / "report.md").read_text()
+    assert "![umatrix](umatrix.png)" in md and "Topographic error" in md and "## Outliers" in md
+
+
+def test_same_seed_same_outputs_different_seed_different_map(tmp_path, run):
+    f = blobs_csv(tmp_path / "b.csv", sd=2.0)
+    outs = []
+    for i, seed in enumerate([3, 3, 4]):
+        out = tmp_path / f"o{i}"
+        r = run("som", f, "--init", "random", "--seed", seed, "-k", "3", "-o", out, "--no-plots")
+        assert r.code == 0, r.err
+        outs.append({n: (out / n).read_bytes() for n in
+                     ("assignments.csv", "codebook.csv", "umatrix.csv", "outliers.csv")})
+    assert outs[0] == outs[1]
+    assert outs[0]["codebook.csv"] != outs[2]["codebook.csv"]
+
+
+def test_two_separated_blobs_give_two_clusters_with_k_auto(tmp_path, run):
+    f = blobs_csv(tmp_path / "b.csv", centers=((0, 0), (20, 20)), n=60, sd=1.0)
+    r = run("som", f, "-k", "auto", "--label-column", "label", "-o", tmp_path / "o", "--no-plots")
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["k_selection"]["chosen"] == 2
+    assert report["external"]["ari"] == pytest.approx(1.0)
+
+
+def test_online_training_gives_minisoms_weights(tmp_path):
+    from minisom import MiniSom
+
+    from somcli.algorithms import online, som
+    from somcli.algorithms.grid import Grid, radius_schedule
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    grid = Grid(4, 5, "rect")
+    W0 = som.pca_init(X, grid)
+    ours = online.train(X, W0, grid, epochs=3, sigma=2.0, sigma_end=1.0, decay="linear",
+                        learning_rate=0.5, kind="gaussian", seed=11)
+    radii = radius_schedule(2.0, 1.0, 3)
+    direct = MiniSom(4, 5, 3, sigma=2.0, learning_rate=0.5, neighborhood_function="gaussian",
+                     topology="rectangular", random_seed=11)
+    direct._weights = W0.reshape(4, 5, 3).copy()
+    direct._sigma_decay_function = lambda s, t, T: radii[int(t)]
+    direct.train(X, 3, random_order=True, use_epochs=True)
+    assert np.allclose(ours, direct.get_weights().reshape(20, 3), atol=1e-12)
+
+
+def test_online_training_keeps_stdout_for_data(tmp_path, run):
+    r = run("som", COUNTRIES, "--train", "online", "--epochs", "2", "-q")
+    assert r.code == 0 and r.out.splitlines()[0].startswith("line,Country")
+    assert len(r.out.splitlines()) == 19
+
+
+def test_mask_trains_rows_with_gaps(tmp_path, run):
+    r = run("som", MOVIES, "--missing", "mask", "-o", tmp_path / "o", "--no-plots", "-k", "3")
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["cleaning"]["rows_trained_with_gaps"] == 7
+    a = pd.read_csv(tmp_path / "o" / "assignments.csv")
+    assert a["cluster"].notna().all() and a["qe"].notna().all()
+    same = a.set_index("column_1")["cluster"]
+    assert same["User 4"] == same["User 7"]  # identical tastes
+
+
+def test_a_planted_outlier_is_flagged(tmp_path, run):
+    rng = np.random.default_rng(2)
+    X = rng.normal(0, 1, (200, 3))
+    X[57] = [15, -15, 15]
+    frame = pd.DataFrame(X, columns=list("abc"))
+    frame.insert(0, "name", [f"n{i}" for i in range(200)])
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    r = run("som", tmp_path / "d.csv", "-o", tmp_path / "o", "--no-plots")
+    assert r.code == 0, r.err
+    out = pd.read_csv(tmp_path / "o" / "outliers.csv")
+    assert out["name"].iloc[0] == "n57" and len(out) == 2  # the top 1% of 200 rows
+    assert "n57" in (tmp_path / "o" / "report.md").read_text()
+
+
+def test_mexican_hat_needs_online_training(run):
+    r = run("som", COUNTRIES, "--neighborhood", "mexican_hat")
+    assert r.code == 64 and "online" in r.err
+
+
+def test_explicit_map_larger_than_the_data_warns_and_continues(run):
+    r = run("som", COUNTRIES, "--map", "10x10")
+    assert r.code == 0 and "dead units" in r.err
+
+
+def test_rect_topology_and_unit_clusters(tmp_path, run):
+    f = write(tmp_path / "x.csv", "a,b\n" + "\n".join(f"{i % 7},{(i * 3) % 11}" for i in range(60)))
+    r = run("som", f, "--topology", "rect", "--map", "4x3", "-q")
+    a = pd.read_csv(__import__("io").StringIO(r.out))
+    assert (a["cluster"] == a["bmu_row"] * 3 + a["bmu_col"]).all()  # without -k: the unit

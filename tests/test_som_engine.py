@@ -1,0 +1,127 @@
+"""The batch SOM engine against a plain float64 reference, and its invariances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from somcli.algorithms import som
+from somcli.algorithms.grid import Grid, radius_schedule
+from somcli.algorithms.nearest import _dense, _masked, nearest
+
+
+def reference_batch_som(X, W0, grid, radii, kind="gaussian"):
+    """Kohonen's batch rule, written out with loops: the specification."""
+    W = W0.astype(np.float64).copy()
+    pos = grid.positions
+    for sigma in radii:
+        sums = np.zeros_like(W)
+        counts = np.zeros(len(W))
+        for x in X:
+            b = int(np.argmin(((W - x) ** 2).sum(axis=1)))
+            sums[b] += x
+            counts[b] += 1
+        new = W.copy()
+        for j in range(len(W)):
+            num = np.zeros(W.shape[1])
+            den = 0.0
+            for i in range(len(W)):
+                d2 = float(((pos[i] - pos[j]) ** 2).sum())
+                h = np.exp(-d2 / (2 * sigma**2)) if kind == "gaussian" else float(d2 <= sigma**2)
+                num += h * sums[i]
+                den += h * counts[i]
+            if den > 0:
+                new[j] = num / den
+        W = new
+    return W
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(1)
+    return np.vstack([rng.normal(0, 1, (60, 3)), rng.normal(5, 1, (60, 3))])
+
+
+@pytest.mark.parametrize("topology", ["hex", "rect"])
+@pytest.mark.parametrize("kind", ["gaussian", "bubble"])
+def test_engine_equals_the_reference(data, topology, kind):
+    grid = Grid(4, 3, topology)
+    W0 = som.pca_init(data, grid)
+    radii = radius_schedule(2.0, 0.8, 6)
+    W, history = som.train(data, W0, grid, radii, kind, chunk=17)
+    assert np.allclose(W, reference_batch_som(data, W0, grid, radii, kind), atol=1e-10)
+    assert len(history) == 6 and history[-1] < max(history)
+
+
+def test_chunk_size_and_row_order_do_not_change_the_codebook(data):
+    grid = Grid(5, 4, "hex")
+    radii = radius_schedule(2.5, 1, 10)
+    W_a, _ = som.train(data, som.pca_init(data, grid), grid, radii, chunk=7)
+    W_b, _ = som.train(data, som.pca_init(data, grid), grid, radii, chunk=4096)
+    perm = np.random.default_rng(9).permutation(len(data))
+    shuffled = data[perm]
+    W_c, _ = som.train(shuffled, som.pca_init(shuffled, grid), grid, radii, chunk=33)
+    assert np.allclose(W_a, W_b, atol=1e-10) and np.allclose(W_a, W_c, atol=1e-9)
+
+
+def test_float32_is_close_to_float64(data):
+    grid = Grid(5, 4, "hex")
+    radii = radius_schedule(2.5, 1, 10)
+    W0 = som.pca_init(data, grid)
+    W64, h64 = som.train(data, W0, grid, radii)
+    W32, h32 = som.train(data.astype(np.float32), W0, grid, radii)
+    assert h32[-1] == pytest.approx(h64[-1], rel=1e-3)
+    assert np.allclose(W32, W64, atol=1e-3)
+
+
+def test_masked_search_equals_the_dense_one_on_complete_rows(data):
+    W = data[::10]
+    w_sq = (W * W).sum(1)
+    b1, d1, s1 = _dense(data.copy(), W, w_sq, True)
+    b2, d2, s2 = _masked(data.copy(), W, True)
+    assert (b1 == b2).all() and (s1 == s2).all() and np.allclose(d1, d2)
+
+
+def test_masked_search_ignores_missing_components(data):
+    W = data[::10]
+    X = data[:20].copy()
+    X[::3, 1] = np.nan
+    b, d, _ = nearest(X, W)
+    for i, x in enumerate(X):
+        present = ~np.isnan(x)
+        dist = np.sqrt(((W[:, present] - x[present]) ** 2).sum(1))
+        assert b[i] == np.argmin(dist) and d[i] == pytest.approx(dist.min())
+
+
+def test_partial_sums_add_only_present_components():
+    W = np.array([[0.0, 0.0], [10.0, 10.0]])
+    chunk = np.array([[1.0, np.nan], [0.0, 1.0], [9.0, 11.0]])
+    sums, counts, qe, rows = som.partial_sums(chunk, W)
+    assert sums.tolist() == [[1.0, 1.0], [9.0, 11.0]]
+    assert counts.tolist() == [[2.0, 1.0], [1.0, 1.0]]
+    assert rows == 3 and qe == pytest.approx(1.0 + 1.0 + np.sqrt(2))
+
+
+def test_update_keeps_units_without_weight():
+    W = np.array([[1.0], [2.0]])
+    H = np.eye(2)
+    out = som.update(W, np.array([[6.0], [0.0]]), np.array([[3.0], [0.0]]), H)
+    assert out.tolist() == [[2.0], [2.0]]
+
+
+def test_auto_size_follows_the_toolbox_rule():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3)) * np.array([3.0, 1.0, 0.1])  # sqrt(l1/l2) = 3
+    size = som.auto_size(X, "rect", 2500)
+    assert abs(size.rows * size.cols - 100) <= 12  # 5 * sqrt(400) = 100 units
+    assert 2.2 < size.rows / size.cols < 4.0
+    capped = som.auto_size(np.repeat(X, 100, axis=0), "hex", 300)
+    assert capped.rows * capped.cols <= 300 and "capped" in capped.rule
+
+
+def test_pca_init_spans_the_main_axis_along_the_longer_side():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 2)) * np.array([5.0, 1.0])
+    W = som.pca_init(X, Grid(6, 3, "rect"))
+    spread = W.reshape(6, 3, 2)
+    assert np.ptp(spread[:, 0, 0]) > 5 * np.ptp(spread[0, :, 0])  # rows follow feature 0
