@@ -212,6 +212,9 @@ def kmeans(**kw):
               help="Flag rows whose outlier score is above this quantile.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
               show_default=True, help="Precision of the batch engine.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Worker threads for the batch engine (default: SOMCLI_THREADS or "
+                   "OMP_NUM_THREADS if set, else every CPU).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice.")
 @O.output_options(plots=True)
 def som(**kw):
@@ -231,9 +234,10 @@ def som(**kw):
         learning_rate=kw.pop("learning_rate"), neighborhood=kw.pop("neighborhood"),
         k=k if isinstance(k, int) else None, k_auto=k == "auto", k_max=kw.pop("k_max"),
         umatrix_stat=kw.pop("umatrix_stat"), outliers=kw.pop("outlier_q"),
-        dtype=kw.pop("dtype"), seed=kw.pop("seed"))
+        dtype=kw.pop("dtype"), threads=kw.pop("threads"), seed=kw.pop("seed"))
     _check_out(out)
-    result = run_som.run(read, cols, cleaning, opts, progress=console.progress, stdin=_stdin())
+    result = run_som.run(read, cols, cleaning, opts, progress=console.progress, stdin=_stdin(),
+                         plots=out.plots and out.out is not None)
     _finish(result, out, console)
 
 

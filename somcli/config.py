@@ -82,6 +82,7 @@ class SomOptions:
     seed: int = 0
     max_units: int = 2500
     chunk_rows: int | None = None
+    threads: int | None = None  # None: SOMCLI_THREADS / OMP_NUM_THREADS / ..., else the CPUs
     engine: str = "local"
 
 

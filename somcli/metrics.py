@@ -1,47 +1,129 @@
 """Scores of a clustering: internal (silhouette, Davies-Bouldin, Calinski-Harabasz)
-and, against a known label, external (ARI, NMI, purity). Plain arrays in."""
+and, against a known label, external (ARI, NMI, purity). Plain arrays in.
+
+The internal scores are scikit-learn's definitions, computed here with numpy
+(tests check them against scikit-learn): importing scikit-learn costs about a
+second, and its silhouette on 10,000 rows 0.7 s and up to 1 GB of working memory;
+this one is a chunked GEMM with per-cluster sums over rows sorted by cluster.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn import metrics as skm
 
-SILHOUETTE_SAMPLE = 10_000
+SILHOUETTE_SAMPLE = 10_000  # silhouette is quadratic: scored on at most this many rows
+INDEX_SAMPLE = 100_000  # Davies-Bouldin and Calinski-Harabasz: linear, but bounded too
+BLOCK = 256  # silhouette rows per distance block (256 x 10,000 float64 = 20 MB)
+ROWS = 16384  # rows per block in the linear scores
 
 
-def internal(X: np.ndarray, labels: np.ndarray, seed: int = 0,
-             sample: int = SILHOUETTE_SAMPLE) -> dict[str, float | None]:
-    """The three internal scores; None where undefined (one cluster, or one row per cluster)."""
-    n_labels = len(np.unique(labels))
-    if n_labels < 2 or n_labels >= len(X):
+def internal(X: np.ndarray, labels: np.ndarray, seed: int = 0, rows: np.ndarray | None = None
+             ) -> dict[str, float | None]:
+    """The three internal scores over ``rows`` (a mask; default all); None where undefined."""
+    idx = _rows(labels, rows)
+    if idx is None:
         return {"silhouette": None, "davies_bouldin": None, "calinski_harabasz": None}
-    X, labels = _subsample(X, labels, seed, sample)
-    if len(np.unique(labels)) < 2:
-        return {"silhouette": None, "davies_bouldin": None, "calinski_harabasz": None}
+    small, big = _sample(idx, SILHOUETTE_SAMPLE, seed), _sample(idx, INDEX_SAMPLE, seed)
     return {
-        "silhouette": _finite(skm.silhouette_score(X, labels)),
-        "davies_bouldin": _finite(skm.davies_bouldin_score(X, labels)),
-        "calinski_harabasz": _finite(skm.calinski_harabasz_score(X, labels)),
+        "silhouette": _score(silhouette_score, X, labels, small),
+        "davies_bouldin": _score(davies_bouldin_score, X, labels, big),
+        "calinski_harabasz": _score(calinski_harabasz_score, X, labels, big),
     }
 
 
-def silhouette(X, labels, seed=0, sample=SILHOUETTE_SAMPLE) -> float | None:
-    n_labels = len(np.unique(labels))
-    if n_labels < 2 or n_labels >= len(X):
-        return None
-    X, labels = _subsample(X, labels, seed, sample)
-    return _finite(skm.silhouette_score(X, labels)) if len(np.unique(labels)) > 1 else None
+def silhouette(X, labels, seed=0, rows=None) -> float | None:
+    idx = _rows(labels, rows)
+    return None if idx is None else _score(silhouette_score, X, labels,
+                                           _sample(idx, SILHOUETTE_SAMPLE, seed))
 
 
-def davies_bouldin(X, labels, seed=0, sample=SILHOUETTE_SAMPLE) -> float | None:
-    if len(np.unique(labels)) < 2:
-        return None
-    X, labels = _subsample(X, labels, seed, sample)
-    return _finite(skm.davies_bouldin_score(X, labels)) if len(np.unique(labels)) > 1 else None
+def davies_bouldin(X, labels, seed=0, rows=None) -> float | None:
+    idx = _rows(labels, rows)
+    return None if idx is None else _score(davies_bouldin_score, X, labels,
+                                           _sample(idx, INDEX_SAMPLE, seed))
+
+
+def silhouette_score(X: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette (Rousseeuw 1987); a row alone in its cluster scores 0.
+
+    Rows are sorted by cluster once, so each block's per-cluster distance sums are
+    one ``np.add.reduceat`` over contiguous column ranges (no extra copies).
+    """
+    lab, counts = _codes(labels)
+    order = np.argsort(lab, kind="stable")
+    X, lab = X[order], lab[order]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    n = len(X)
+    sq = np.einsum("ij,ij->i", X, X)
+    total = 0.0
+    for start in range(0, n, BLOCK):
+        block = X[start:start + BLOCK]
+        rows = np.arange(len(block))
+        dist = block @ X.T
+        dist *= -2.0
+        dist += sq[start:start + BLOCK, None]
+        dist += sq[None, :]
+        np.maximum(dist, 0.0, out=dist)
+        dist[rows, rows + start] = 0.0
+        np.sqrt(dist, out=dist)
+        per_cluster = np.add.reduceat(dist, starts, axis=1)  # (rows, k) sums of distances
+        own = lab[start:start + BLOCK]
+        own_n = counts[own]
+        a = per_cluster[rows, own] / np.maximum(own_n - 1, 1)
+        per_cluster /= counts
+        per_cluster[rows, own] = np.inf
+        b = per_cluster.min(axis=1)
+        s = np.where(own_n > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+        total += float(np.nan_to_num(s).sum())
+    return total / n
+
+
+def davies_bouldin_score(X: np.ndarray, labels: np.ndarray) -> float:
+    lab, counts = _codes(labels)
+    centroids = _centroids(X, lab, counts)
+    intra = np.zeros(len(counts))
+    for start in range(0, len(X), ROWS):
+        diff = X[start:start + ROWS] - centroids[lab[start:start + ROWS]]
+        intra += np.bincount(lab[start:start + ROWS], minlength=len(counts),
+                             weights=np.sqrt(np.einsum("ij,ij->i", diff, diff)))
+    intra /= counts
+    gaps = np.sqrt(((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(-1))
+    if np.allclose(intra, 0) or np.allclose(gaps, 0):
+        return 0.0
+    gaps[gaps == 0] = np.inf
+    ratio = (intra[:, None] + intra[None, :]) / gaps
+    return float(np.mean(ratio.max(axis=1)))
+
+
+def calinski_harabasz_score(X: np.ndarray, labels: np.ndarray) -> float:
+    lab, counts = _codes(labels)
+    n, k = len(X), len(counts)
+    centroids = _centroids(X, lab, counts)
+    mean = X.mean(axis=0)
+    between = float((counts * ((centroids - mean) ** 2).sum(1)).sum())
+    within = 0.0
+    for start in range(0, n, ROWS):
+        diff = X[start:start + ROWS] - centroids[lab[start:start + ROWS]]
+        within += float(np.einsum("ij,ij->", diff, diff))
+    return 1.0 if within == 0 else between * (n - k) / (within * (k - 1))
+
+
+def _codes(labels):
+    _, lab = np.unique(labels, return_inverse=True)
+    return lab, np.bincount(lab)
+
+
+def _centroids(X, lab, counts):
+    sums = np.zeros((len(counts), X.shape[1]))
+    for j in range(X.shape[1]):
+        sums[:, j] = np.bincount(lab, weights=X[:, j], minlength=len(counts))
+    return sums / counts[:, None]
 
 
 def external(labels: np.ndarray, truth: np.ndarray) -> dict[str, float | int]:
     """Agreement of the clusters with known classes (rows with a missing class are skipped)."""
+    from sklearn import metrics as skm
+
     truth = np.asarray(truth, dtype=object)
     known = np.array([t is not None and t == t for t in truth])  # t == t is False for NaN
     labels, truth = labels[known], truth[known].astype(str)
@@ -58,14 +140,26 @@ def external(labels: np.ndarray, truth: np.ndarray) -> dict[str, float | int]:
     return out
 
 
-def _subsample(X, labels, seed, sample):
-    if len(X) <= sample:
-        return X, labels
-    idx = np.random.default_rng(seed).choice(len(X), size=sample, replace=False)
-    idx.sort()
-    return X[idx], labels[idx]
+def _rows(labels, rows):
+    """Rows that can be scored (labelled, and in ``rows``), or None when undefined."""
+    ok = labels >= 0
+    if rows is not None:
+        ok &= rows
+    idx = np.flatnonzero(ok)
+    n_labels = len(np.unique(labels[idx]))
+    return idx if 2 <= n_labels < len(idx) else None
 
 
-def _finite(value) -> float | None:
-    value = float(value)
+def _sample(idx: np.ndarray, size: int, seed: int) -> np.ndarray:
+    if len(idx) <= size:
+        return idx
+    pick = np.random.default_rng(seed).choice(len(idx), size=size, replace=False)
+    return idx[np.sort(pick)]
+
+
+def _score(fn, X, labels, idx) -> float | None:
+    lab = labels[idx]
+    if not 2 <= len(np.unique(lab)) < len(idx):
+        return None
+    value = float(fn(np.asarray(X[idx], dtype=np.float64), lab))
     return value if np.isfinite(value) else None

@@ -166,3 +166,18 @@ def test_missing_file_and_folder(tmp_path):
 def test_quoted_numbers_are_numbers(tmp_path):
     t = read(write(tmp_path / "q.csv", 'a,b\n"1.5","2"\n"3",4\n'))
     assert np.issubdtype(t.frame["a"].dtype, np.number)
+
+
+def test_reading_in_chunks_keeps_types_and_line_numbers(tmp_path, monkeypatch):
+    import somcli.io.read as reader
+
+    monkeypatch.setattr(reader, "CHUNK_CELLS", 2000)  # 1000 rows per chunk for 2 columns
+    rows = [f"{i},{i * 0.5}" for i in range(2500)]
+    rows[1700] = "1700,"  # a gap in the second chunk only: ints there, floats elsewhere
+    f = write(tmp_path / "c.csv", "a,b\n" + "\n".join(rows) + "\n")
+    t = read(f)
+    assert t.n_rows == 2500 and t.frame["b"].isna().sum() == 1
+    assert np.issubdtype(t.frame["b"].dtype, np.floating) and t.lines[-1] == 2501
+    rows[2200] = "2200,1,9"
+    with pytest.raises(DataError, match="line 2202"):
+        read(write(tmp_path / "r.csv", "a,b\n" + "\n".join(rows) + "\n"))

@@ -57,7 +57,7 @@ def test_constant_all_missing_and_mostly_missing_are_excluded():
 def test_numbers_with_units_are_parsed_and_the_reason_says_so(values, expected, words):
     f = pd.DataFrame({"v": pd.Series(values, dtype=object), "x": [1.0, 2.0, 3.0]})
     r = roles_of(f)
-    assert r.values["v"].tolist() == pytest.approx(expected)
+    assert list(r.values["v"]) == pytest.approx(expected)
     assert words in by_name(r)["v"].reason
 
 

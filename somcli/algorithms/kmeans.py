@@ -10,8 +10,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.exceptions import ConvergenceWarning
 
 from somcli.algorithms.nearest import nearest
 
@@ -32,6 +30,9 @@ def default_n_init(n_rows: int) -> int:
 
 def fit(X: np.ndarray, k: int, *, seed: int, n_init: int | None = None, minibatch: bool = False,
         sample_weight: np.ndarray | None = None) -> KMeansFit:
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+    from sklearn.exceptions import ConvergenceWarning
+
     n_init = n_init or default_n_init(len(X))
     if minibatch:
         est = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=n_init,

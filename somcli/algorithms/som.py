@@ -19,7 +19,7 @@ import numpy as np
 from scipy import sparse
 
 from somcli.algorithms.grid import Grid, neighborhood
-from somcli.algorithms.nearest import DEFAULT_CHUNK, nearest
+from somcli.algorithms.nearest import DEFAULT_CHUNK, map_chunks, search
 
 MIN_UNITS = 4
 
@@ -72,8 +72,12 @@ def principal_axes(X: np.ndarray, chunk: int = 65536) -> tuple[np.ndarray, np.nd
     eig, vec = np.linalg.eigh(cov)
     order = np.argsort(eig)[::-1]
     eig, vec = np.clip(eig[order], 0.0, None), vec[:, order]
-    flip = np.sign(vec[np.argmax(np.abs(vec), axis=0), np.arange(d)])
-    vec = vec * np.where(flip == 0, 1.0, flip)
+    # sign convention: the first clearly non-zero component of each axis is positive
+    # (not the largest: with standardised data components often tie, and float noise
+    # would then decide the orientation of the map)
+    significant = np.abs(vec) > 1e-3 * np.abs(vec).max(axis=0)
+    first = np.argmax(significant, axis=0)
+    vec = vec * np.where(vec[first, np.arange(d)] < 0, -1.0, 1.0)
     return eig, vec
 
 
@@ -102,7 +106,8 @@ def random_init(X: np.ndarray, grid: Grid, rng: np.random.Generator) -> np.ndarr
     return np.where(np.isnan(W), np.where(np.isnan(mean), 0.0, mean), W)
 
 
-def partial_sums(chunk: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
+def partial_sums(chunk: np.ndarray, W: np.ndarray, w_sq: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, float, int]:
     """Per-unit sums and counts of the rows of ``chunk`` for which each unit is the BMU.
 
     Returns ``(sums (units x d), counts (units x d), sum of QE, rows with a BMU)``;
@@ -110,7 +115,10 @@ def partial_sums(chunk: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """
     m, d = W.shape
     k = len(chunk)
-    bmu, dist, _ = nearest(chunk, W, chunk=max(k, 1))
+    W = np.asarray(W, dtype=chunk.dtype)
+    if w_sq is None:
+        w_sq = np.einsum("ij,ij->i", W, W)
+    bmu, dist, _ = search(chunk, W, w_sq)
     gaps = np.isnan(chunk)
     has_gaps = bool(gaps.any())
     values = np.where(gaps, 0, chunk) if has_gaps else chunk
@@ -130,15 +138,17 @@ def update(W: np.ndarray, sums: np.ndarray, counts: np.ndarray, H: np.ndarray) -
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), W)
 
 
-def epoch_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK
+def epoch_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads: int = 1
                ) -> tuple[np.ndarray, np.ndarray, float, int]:
-    """Partial sums over all of X, chunk by chunk, added in float64."""
+    """Partial sums over all of X, chunk by chunk (on ``threads`` threads), added in
+    float64 in chunk order."""
     m, d = W.shape
     Wd = W.astype(X.dtype, copy=False)
+    w_sq = np.einsum("ij,ij->i", Wd, Wd)
+    parts = map_chunks(lambda s: partial_sums(X[s:s + chunk], Wd, w_sq), len(X), chunk, threads)
     sums, counts = np.zeros((m, d)), np.zeros((m, d))
     qe, rows = 0.0, 0
-    for start in range(0, len(X), chunk):
-        s, c, q, r = partial_sums(X[start:start + chunk], Wd)
+    for s, c, q, r in parts:
         sums += s
         counts += c
         qe += q
@@ -149,7 +159,7 @@ def epoch_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK
 def train(X: np.ndarray, W0: np.ndarray, grid: Grid, radii: np.ndarray,
           kind: str = "gaussian", chunk: int = DEFAULT_CHUNK,
           on_epoch: Callable[[int, float, float], None] | None = None,
-          sums_fn: Callable | None = None) -> tuple[np.ndarray, list[float]]:
+          sums_fn: Callable | None = None, threads: int = 1) -> tuple[np.ndarray, list[float]]:
     """Batch-train from ``W0`` for ``len(radii)`` epochs; returns (codebook, mean QE per epoch).
 
     ``sums_fn(W) -> (sums, counts, qe_sum, rows)`` replaces the local reduction
@@ -162,7 +172,7 @@ def train(X: np.ndarray, W0: np.ndarray, grid: Grid, radii: np.ndarray,
     history: list[float] = []
     for epoch, sigma in enumerate(radii):
         sums, counts, qe, rows = (sums_fn(W) if sums_fn is not None
-                                  else epoch_sums(X, W, chunk))
+                                  else epoch_sums(X, W, chunk, threads))
         W = update(W, sums, counts, neighborhood(grid, sigma, kind))
         history.append(qe / max(rows, 1))
         if on_epoch is not None:

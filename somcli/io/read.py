@@ -25,6 +25,7 @@ from somcli.io.sources import Source, broken, resolve
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 65536
 SNIFF_LINES = 100
+CHUNK_CELLS = 1_000_000  # cells per parsed chunk: bounds the parser's memory (see benchmarks)
 _COMMA_DECIMAL = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 _DOT_DECIMAL = re.compile(r"^\s*[-+]?\d+\.\d+\s*$")
 
@@ -67,11 +68,15 @@ class Table:
         return len(self.frame)
 
 
-def read_table(opts: ReadOptions, stdin=None) -> Table:
-    """Read every input of ``opts`` into one :class:`Table` (same columns required)."""
+def read_table(opts: ReadOptions, stdin=None, float_dtype=np.float64) -> Table:
+    """Read every input of ``opts`` into one :class:`Table` (same columns required).
+
+    ``float_dtype=np.float32`` stores float columns in single precision as each
+    chunk is parsed (the SOM engine's default precision), halving their memory.
+    """
     sources = resolve(opts.inputs, stdin=stdin)
     dialect = sniff(sources[0], opts)
-    parts = [_read_one(src, dialect) for src in sources]
+    parts = [_read_one(src, dialect, float_dtype) for src in sources]
     first = parts[0]
     for src, part in zip(sources[1:], parts[1:], strict=True):
         if list(part.frame.columns) != list(first.frame.columns):
@@ -197,19 +202,21 @@ def _header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[st
     return names
 
 
-def _read_one(source: Source, dialect: Dialect) -> Table:
+def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64) -> Table:
     notes: list[str] = []
     names = _header_names(source, dialect, notes)
     na_values = sorted(set(dialect.na_values) | {""})
+    chunk_rows = max(1000, CHUNK_CELLS // max(len(names or []), 1))
     try:
         with source.open() as stream:
-            frame = pd.read_csv(
+            reader = pd.read_csv(
                 stream, sep=dialect.delimiter, header=0 if dialect.header else None,
                 skiprows=dialect.skip_lines, encoding=dialect.encoding,
                 decimal=dialect.decimal, quotechar=dialect.quotechar,
                 na_values=na_values, keep_default_na=False, skip_blank_lines=False,
-                engine="c", low_memory=False, index_col=False,
+                engine="c", index_col=False, chunksize=chunk_rows,
             )
+            frame = _concat_chunks(reader, float_dtype)
     except UnicodeDecodeError as exc:
         line = _bad_line(source, dialect.encoding)
         where = f"line {line}" if line else f"byte {exc.start}"
@@ -239,6 +246,40 @@ def _read_one(source: Source, dialect: Dialect) -> Table:
         lines = lines[~blank]
         notes.append(f"{n_blank} empty line(s) skipped")
     return Table(frame, lines, None, dialect, [source.label], notes, n_blank)
+
+
+def _concat_chunks(reader, float_dtype=np.float64) -> pd.DataFrame:
+    """Join parsed chunks column by column, so the parser never holds the whole file.
+
+    A column whose chunks are all numeric stays numeric (float64 if their types
+    differ); any text chunk makes it a text column.
+    """
+    pieces: dict = {}
+    columns: list = []
+    for chunk in reader:
+        if not columns:
+            columns = list(chunk.columns)
+        for col in columns:
+            piece = chunk[col]
+            if piece.dtype == np.float64 and float_dtype != np.float64:
+                piece = piece.astype(float_dtype)
+            pieces.setdefault(col, []).append(piece)
+    if not columns:
+        raise pd.errors.EmptyDataError("no columns")
+    joined = {}
+    for col in columns:
+        parts = pieces.pop(col)
+        if len(parts) == 1:
+            joined[col] = parts[0].reset_index(drop=True)
+            continue
+        numeric = all(pd.api.types.is_numeric_dtype(p) and not pd.api.types.is_bool_dtype(p)
+                      for p in parts)
+        if numeric and len({p.dtype for p in parts}) > 1:
+            wide = np.float64 if any(p.dtype.kind == "i" for p in parts) else float_dtype
+            joined[col] = pd.Series(np.concatenate([p.to_numpy(wide) for p in parts]))
+        else:
+            joined[col] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(joined, copy=False)
 
 
 _LINE_IN_MSG = re.compile(r"line (\d+)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,26 +35,34 @@ class Prepared:
     table: Table
     roles: R.Roles
     cleaned: Cleaned
-    labels: list[str]  # how the report names each row
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_fit(self) -> int:
         return len(self.cleaned.fit_X)
 
+    def labels(self, rows) -> list[str]:
+        """How the report names these rows (identifier values and line)."""
+        return row_labels(self.table.frame, self.roles.ids, self.table.lines, rows)
+
 
 def prepare(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, *,
-            allow_mask: bool = False, stdin=None, progress: Progress = _quiet) -> Prepared:
+            allow_mask: bool = False, stdin=None, progress: Progress = _quiet,
+            dtype=np.float64) -> Prepared:
     t0 = time.perf_counter()
     progress("reading")
-    table = read_table(read, stdin=stdin)
+    table = read_table(read, stdin=stdin, float_dtype=dtype)
     t1 = time.perf_counter()
     progress("profiling and cleaning")
     roles = R.decide(table.frame, table.lines, cols, table.dialect.decimal)
-    cleaned = clean(table.frame, table.lines, roles, cleaning, allow_mask=allow_mask)
-    labels = row_labels(table.frame, roles.ids, table.lines)
+    cleaned = clean(table.frame, table.lines, roles, cleaning, allow_mask=allow_mask,
+                    dtype=dtype)
+    # the features now live in cleaned.X only: free the parsed columns
+    keep = roles.ids + ([roles.label] if roles.label else [])
+    table.frame = table.frame[keep]
+    roles.values.clear()
     t2 = time.perf_counter()
-    return Prepared(table, roles, cleaned, labels, {"read": t1 - t0, "clean": t2 - t1})
+    return Prepared(table, roles, cleaned, {"read": t1 - t0, "clean": t2 - t1})
 
 
 def check_clusterable(prep: Prepared, k: int | None, what: str = "clusters") -> None:
@@ -71,16 +80,29 @@ def check_clusterable(prep: Prepared, k: int | None, what: str = "clusters") -> 
                 f"use -k {max(2, min(distinct, n - 1))} or fewer")
 
 
-def base_assignments(prep: Prepared) -> pd.DataFrame:
-    """line, [source], identifier and label columns: the left side of every assignment table."""
+def int_column(values: np.ndarray, valid: np.ndarray | None = None):
+    """Small integers for an output column; nullable only when some rows have none."""
+    values = np.asarray(values, dtype=np.int32)
+    if valid is None or valid.all():
+        return values
+    return pd.arrays.IntegerArray(np.where(valid, values, 0).astype(np.int32), ~valid)
+
+
+def assignment_table(prep: Prepared, columns: dict) -> pd.DataFrame:
+    """line, [source], identifier and label columns, then the algorithm's ``columns``.
+
+    Built in one go without copying the arrays (a million rows, several columns)."""
     t = prep.table
-    out = pd.DataFrame({"line": t.lines})
+    out: dict = {"line": t.lines}
     if t.sources is not None:
         out["source"] = t.sources
     for col in prep.roles.ids + ([prep.roles.label] if prep.roles.label else []):
-        name = col if col not in ("line", "source") else f"{col}_"
-        out[name] = t.frame[col].to_numpy()
-    return out
+        out[col if col not in ("line", "source") else f"{col}_"] = t.frame[col]
+    for name, values in columns.items():
+        out[name if name not in out else f"{name}_"] = values
+    frame = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v)
+                          for k, v in out.items()}, copy=False)
+    return frame
 
 
 def base_report(command: str, prep: Prepared, parameters: dict, warnings: list[str]) -> dict:
@@ -107,19 +129,24 @@ def base_report(command: str, prep: Prepared, parameters: dict, warnings: list[s
 def cluster_profiles(prep: Prepared, clusters: np.ndarray, k: int) -> list[dict]:
     """Size, share and per-feature means (original units) of every cluster."""
     valid = clusters >= 0
-    values = prep.cleaned.original[valid]
-    lab = clusters[valid]
     total = int(valid.sum())
-    out = []
-    for j in range(k):
-        members = values[lab == j]
-        size = len(members)
-        means = (np.nanmean(members, axis=0) if size else np.full(values.shape[1], np.nan))
-        out.append({
-            "cluster": j, "size": size, "share": size / total if total else 0.0,
-            "means": {f: _num(v) for f, v in zip(prep.roles.features, means, strict=True)},
-        })
-    return out
+    d = prep.cleaned.X.shape[1]
+    sums = np.zeros((k, d))
+    counts = np.zeros((k, d))
+    X = prep.cleaned.X
+    for start in range(0, len(X), 65536):  # means in scaled units, chunk by chunk
+        block = np.asarray(X[start:start + 65536], dtype=np.float64)
+        lab = clusters[start:start + 65536]
+        ok = lab >= 0
+        present = ~np.isnan(block[ok])
+        np.add.at(sums, lab[ok], np.where(present, block[ok], 0.0))
+        np.add.at(counts, lab[ok], present)
+    sizes = np.bincount(clusters[valid], minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = prep.cleaned.prep.to_original(sums / counts)
+    return [{"cluster": j, "size": int(sizes[j]), "share": sizes[j] / total if total else 0.0,
+             "means": {f: _num(v) for f, v in zip(prep.roles.features, means[j], strict=True)}}
+            for j in range(k)]
 
 
 def external_scores(prep: Prepared, clusters: np.ndarray) -> dict | None:
@@ -161,7 +188,7 @@ class RunResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # name -> table (CSV)
     texts: dict[str, str] = field(default_factory=dict)  # name -> text (e.g. report.md)
     matrices: dict[str, np.ndarray] = field(default_factory=dict)  # name -> grid of numbers
-    plots: dict[str, Callable[[str], None]] = field(default_factory=dict)  # name -> draw(path)
+    plots: dict[str, Future] = field(default_factory=dict)  # name -> PNG bytes being rendered
     state: object | None = None  # algorithm state (the SOM) for models and plots
     model: object | None = None  # somcli.model.Model, written as model.json + model.npz
 
@@ -184,10 +211,7 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
         for name, matrix in result.matrices.items():
             w.write_matrix(matrix, folder.path(name))
         for name in plots:
-            try:
-                result.plots[name](folder.path(name))
-            except OSError as exc:
-                raise w.io_error(exc, name) from None
+            w.write_bytes(result.plots[name].result(), folder.path(name))
         if result.model is not None:
             result.model.save(folder.path("model.json"), folder.path("model.npz"))
         w.write_text(render_markdown(result.report), folder.path("report.md"))

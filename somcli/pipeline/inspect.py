@@ -20,8 +20,8 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, stdin=No
         entry = d.to_dict()
         series = table.frame[d.name]
         if d.name in roles.values or d.kind in ("integer", "number", "boolean"):
-            source = roles.values[d.name] if d.name in roles.values else series
-            v = source.to_numpy(dtype=float, na_value=np.nan)
+            v = (roles.values[d.name] if d.name in roles.values
+                 else series.to_numpy(dtype=float, na_value=np.nan))
             v = v[np.isfinite(v)]
             if v.size:
                 entry.update(min=float(v.min()), max=float(v.max()), mean=float(v.mean()))

@@ -15,11 +15,12 @@ from somcli.pipeline.common import (
     Progress,
     RunResult,
     _quiet,
-    base_assignments,
+    assignment_table,
     base_report,
     check_clusterable,
     cluster_profiles,
     external_scores,
+    int_column,
     prepare,
 )
 
@@ -80,16 +81,17 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: KM
     usable = prep.cleaned.usable
     labels_all = np.full(len(usable), -1, dtype=np.int64)
     dist_all = np.full(len(usable), np.nan)
-    lab, dist = km.assign(prep.cleaned.scaled[usable], fit.centers)
+    lab, dist = km.assign(prep.cleaned.X if usable.all() else prep.cleaned.X[usable],
+                          fit.centers)
     perm = km.order_by_size(lab, k)
     centers = fit.centers[np.argsort(perm)]
     labels_all[usable], dist_all[usable] = perm[lab], dist
     fit_seconds = time.perf_counter() - t_fit
 
-    assignments = base_assignments(prep)
-    assignments["cluster"] = pd.array(np.where(labels_all >= 0, labels_all, None), dtype="Int64")
-    assignments["distance"] = dist_all
-    fit_labels = km.assign(X, centers)[0]
+    assignments = assignment_table(prep, {"cluster": int_column(labels_all, labels_all >= 0),
+                                          "distance": dist_all})
+    fit_labels = labels_all[prep.cleaned.fit_index] if prep.cleaned.merged is None \
+        else km.assign(X, centers)[0]
     params = {"algorithm": "MiniBatchKMeans" if minibatch else "KMeans (k-means++)",
               "k": k, "k_auto": opts.k is None, "k_max": opts.k_max, "n_init": fit.n_init,
               "seed": opts.seed, "scale": cleaning.scale, "missing": cleaning.missing,

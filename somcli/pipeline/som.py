@@ -9,10 +9,9 @@ import pandas as pd
 
 from somcli import metrics
 from somcli.algorithms import kmeans as km
-from somcli.algorithms import online
 from somcli.algorithms import som as batch
 from somcli.algorithms.grid import Grid, radius_schedule
-from somcli.algorithms.nearest import nearest
+from somcli.algorithms.nearest import DEFAULT_CHUNK, default_threads, nearest
 from somcli.algorithms.umatrix import interstitial, unit_umatrix
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions, SomOptions
 from somcli.errors import UsageError
@@ -21,11 +20,12 @@ from somcli.pipeline.common import (
     Progress,
     RunResult,
     _quiet,
-    base_assignments,
+    assignment_table,
     base_report,
     check_clusterable,
     cluster_profiles,
     external_scores,
+    int_column,
     prepare,
 )
 from somcli.pipeline.kmeans import choose_k
@@ -44,41 +44,49 @@ def schedule(opts: SomOptions, rows: int, cols: int) -> tuple[int, float, float]
 
 
 def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: SomOptions,
-        progress: Progress = _quiet, stdin=None, prep: Prepared | None = None) -> RunResult:
+        progress: Progress = _quiet, stdin=None, prep: Prepared | None = None,
+        plots: bool = False) -> RunResult:
+    """Train and evaluate a map; ``plots`` starts rendering the pictures (for ``write``)."""
     t0 = time.perf_counter()
     _check_options(opts, cleaning)
-    prep = prep or prepare(read, cols, cleaning, allow_mask=opts.train == "batch", stdin=stdin,
-                           progress=progress)
-    check_clusterable(prep, opts.k, "clusters of units")
     dtype = np.float32 if opts.dtype == "float32" else np.float64
-    X = prep.cleaned.fit_X.astype(dtype)
+    prep = prep or prepare(read, cols, cleaning, allow_mask=opts.train == "batch", stdin=stdin,
+                           progress=progress, dtype=dtype)
+    check_clusterable(prep, opts.k, "clusters of units")
+    X = prep.cleaned.fit_X.astype(dtype, copy=False)
     warnings: list[str] = []
     grid, size_rule = _grid(X, opts, warnings)
     epochs, sigma, sigma_end = schedule(opts, grid.rows, grid.cols)
     radii = radius_schedule(sigma, sigma_end, epochs, opts.decay)
+    threads = opts.threads or default_threads()
+    chunk = opts.chunk_rows or DEFAULT_CHUNK
     t_fit = time.perf_counter()
-    W = _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress)
+    W = _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress, threads, chunk)
     fit_seconds = time.perf_counter() - t_fit
 
     progress("evaluating the map")
-    ev = evaluate(prep.cleaned.scaled.astype(dtype), prep.cleaned.usable, W, grid)
-    fit_bmu = nearest(X, W.astype(dtype))[0]
-    hits_fit = np.bincount(fit_bmu, minlength=grid.units)
+    ev = evaluate(prep.cleaned.X, prep.cleaned.usable, W, grid, chunk, threads)
+    if X is prep.cleaned.X:  # fitted on every row: the evaluation pass already counted hits
+        hits_fit = ev.hits
+    else:
+        hits_fit = np.bincount(nearest(X, W, chunk=chunk, threads=threads)[0],
+                               minlength=grid.units)
     U = unit_umatrix(W, grid, opts.umatrix_stat)
     unit_cluster, k, selection = _unit_clusters(W, hits_fit, ev, prep, opts, progress)
     rows_cluster = np.where(ev.bmu >= 0, unit_cluster[np.maximum(ev.bmu, 0)], -1)
     score, threshold, flagged = outliers(ev, U.ravel(), prep.cleaned.usable, opts.outliers)
 
-    assignments = base_assignments(prep)
     usable = ev.bmu >= 0
-    assignments["cluster"] = pd.array(np.where(usable, rows_cluster, None), dtype="Int64")
-    assignments["bmu_row"] = pd.array(np.where(usable, ev.bmu // grid.cols, None), dtype="Int64")
-    assignments["bmu_col"] = pd.array(np.where(usable, ev.bmu % grid.cols, None), dtype="Int64")
-    assignments["qe"] = ev.qe
-    assignments["outlier_score"] = score
-    assignments["is_outlier"] = pd.array(np.where(usable, flagged, None), dtype="boolean")
+    assignments = assignment_table(prep, {
+        "cluster": int_column(rows_cluster, usable),
+        "bmu_row": int_column(ev.bmu // grid.cols, usable),
+        "bmu_col": int_column(ev.bmu % grid.cols, usable),
+        "qe": ev.qe,
+        "outlier_score": score,
+        "is_outlier": flagged if usable.all() else pd.arrays.BooleanArray(flagged, ~usable),
+    })
 
-    complete = usable & ~np.isnan(prep.cleaned.scaled).any(axis=1)
+    complete = usable & ~np.isnan(prep.cleaned.X).any(axis=1)
     params = {"trainer": "batch (somcli engine)" if opts.train == "batch" else "online (MiniSom)",
               "map": f"{grid.rows}x{grid.cols}", "topology": grid.topology, "init": opts.init,
               "epochs": epochs, "sigma": sigma, "sigma_end": sigma_end, "decay": opts.decay,
@@ -99,10 +107,12 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
         "dead_units": dead, "dead_share": dead / grid.units,
         "umatrix_mean": float(np.nanmean(U)), "umatrix_max": float(np.nanmax(U)),
     }
+    state = SomState(grid, W, unit_cluster, U, ev.hits, threshold, ev.qe_mean)
+    pictures = start_plots(prep, state, report) if plots else {}  # drawn while we go on
     report["k_selection"] = selection
     report["clusters"] = (cluster_profiles(prep, rows_cluster, k) if k <= MAX_PROFILES else None)
-    report["metrics"] = metrics.internal(prep.cleaned.scaled[complete], rows_cluster[complete],
-                                         seed=opts.seed)
+    report["metrics"] = metrics.internal(prep.cleaned.X, rows_cluster, seed=opts.seed,
+                                         rows=complete)
     report["external"] = external_scores(prep, rows_cluster)
     report["outliers"] = _outlier_report(prep, score, threshold, flagged, ev, rows_cluster,
                                          opts.outliers)
@@ -113,17 +123,16 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
         "outliers.csv": _outlier_table(prep, assignments, flagged),
     }
     matrices = {"umatrix.csv": U, "umatrix_full.csv": interstitial(W, grid, opts.umatrix_stat)}
-    state = SomState(grid, W, unit_cluster, U, ev.hits, threshold, ev.qe_mean)
     return RunResult("som", assignments, report, tables, matrices=matrices, state=state,
-                     plots=plot_jobs(prep, state, report))
+                     plots=pictures)
 
 
-def plot_jobs(prep: Prepared, state: SomState, report: dict) -> dict:
-    """name -> draw(path); matplotlib is imported only when a picture is drawn."""
+def start_plots(prep: Prepared, state: SomState, report: dict) -> dict:
+    """Start rendering the map's pictures in the background: name -> future PNG bytes."""
     from somcli.report import plots
 
-    return plots.jobs(state.grid, state.W, state.U, state.hits, state.unit_cluster,
-                      prep.cleaned.prep.to_original(state.W), prep.roles.features, report)
+    return plots.start(plots.jobs(state.grid, state.W, state.U, state.hits, state.unit_cluster,
+                      prep.cleaned.prep.to_original(state.W), prep.roles.features, report))
 
 
 class SomState:
@@ -159,7 +168,7 @@ def _grid(X, opts, warnings) -> tuple[Grid, str]:
     return Grid(rows, cols, opts.topology), rule
 
 
-def _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress):
+def _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress, threads, chunk):
     if opts.init == "pca":
         W0 = batch.pca_init(X, grid)
     else:
@@ -169,11 +178,13 @@ def _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress):
         progress(f"training: epoch {epoch + 1}/{epochs}, radius {radius:.2f}")
 
     if opts.train == "online":
+        from somcli.algorithms import online  # MiniSom: imported only when used
+
         return online.train(X, W0, grid, epochs=epochs, sigma=sigma, sigma_end=sigma_end,
                             decay=opts.decay, learning_rate=opts.learning_rate,
                             kind=opts.neighborhood, seed=opts.seed, on_epoch=tick)
     W, _ = batch.train(X, W0.astype(np.float64), grid, radii, opts.neighborhood,
-                       chunk=opts.chunk_rows or 4096, on_epoch=tick)
+                       chunk=chunk, on_epoch=tick, threads=threads)
     return W
 
 
@@ -185,19 +196,27 @@ class Evaluation:
         self.te, self.qe_mean = te, qe_mean
 
 
-def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid) -> Evaluation:
+def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid,
+             chunk: int = DEFAULT_CHUNK, threads: int = 1) -> Evaluation:
+    """BMU, second BMU and QE of every usable row, hits and TE: one chunked pass."""
     n = len(X)
-    bmu = np.full(n, -1, dtype=np.int64)
-    qe = np.full(n, np.nan)
-    second = np.full(n, -1, dtype=np.int64)
-    idx = np.flatnonzero(usable)
-    b, d, s = nearest(X[idx], W.astype(X.dtype), second=True)
-    found = ~np.isnan(d)
-    bmu[idx[found]], qe[idx[found]], second[idx[found]] = b[found], d[found], s[found]
-    hits = np.bincount(b[found], minlength=grid.units)
-    te = (float(1.0 - grid.adjacent(b[found], s[found]).mean())
+    if usable.all():
+        bmu, qe, second = nearest(X, W, second=True, chunk=chunk, threads=threads)
+    else:
+        bmu = np.full(n, -1, dtype=np.int32)
+        qe = np.full(n, np.nan)
+        second = np.full(n, -1, dtype=np.int32)
+        idx = np.flatnonzero(usable)
+        bmu[idx], qe[idx], second[idx] = nearest(X[idx], W, second=True, chunk=chunk,
+                                                 threads=threads)
+    lost = np.isnan(qe) & (bmu >= 0)  # rows whose every component is missing
+    bmu[lost] = second[lost] = -1
+    found = bmu >= 0
+    hits = np.bincount(bmu[found], minlength=grid.units)
+    te = (float(1.0 - grid.adjacent(bmu[found], second[found]).mean())
           if grid.units > 1 and found.any() else None)
-    return Evaluation(bmu, qe, second, hits, te, float(np.mean(d[found])) if found.any() else None)
+    del second  # only the TE needs it
+    return Evaluation(bmu, qe, None, hits, te, float(np.mean(qe[found])) if found.any() else None)
 
 
 def _unit_clusters(W, hits_fit, ev, prep, opts, progress):
@@ -208,17 +227,16 @@ def _unit_clusters(W, hits_fit, ev, prep, opts, progress):
         return np.arange(m), m, None
     live = int((hits_fit > 0).sum())
     rows = ev.bmu >= 0
-    Xr = prep.cleaned.scaled[rows]
-    complete = ~np.isnan(Xr).any(axis=1)
+    complete = rows & ~np.isnan(prep.cleaned.X).any(axis=1)
 
     def fit_one(k):
         return km.fit(W, k, seed=opts.seed, sample_weight=hits_fit.astype(float))
 
     if opts.k_auto:
         def score(fit):
-            labels = km.assign(W, fit.centers)[0][ev.bmu[rows]]
-            return _negated(metrics.davies_bouldin(Xr[complete], labels[complete],
-                                                   seed=opts.seed))
+            labels = np.where(rows, km.assign(W, fit.centers)[0][np.maximum(ev.bmu, 0)], -1)
+            return _negated(metrics.davies_bouldin(prep.cleaned.X, labels, seed=opts.seed,
+                                                   rows=complete))
         k, scores, fits = choose_k(W[hits_fit > 0], min(opts.k_max, live), fit_one, score,
                                    progress)
         fit = fits[k]
@@ -251,15 +269,26 @@ def outliers(ev: Evaluation, U_units: np.ndarray, usable: np.ndarray, q: float,
     ``threshold`` and ``ref`` (the two medians) replay a stored model.
     """
     found = ev.bmu >= 0
-    u_row = np.full(len(ev.bmu), np.nan)
-    u_row[found] = U_units[ev.bmu[found]]
     if ref is None:
-        ref = (_positive_median(ev.qe[found]), _positive_median(u_row[found]))
-    score = 0.5 * (ev.qe / ref[0] + u_row / ref[1])
+        ref = (_positive_median(ev.qe[found]), _weighted_median(U_units, ev.hits))
+    score = ev.qe / ref[0]
+    score += (U_units / ref[1])[np.maximum(ev.bmu, 0)]
+    score *= 0.5
+    score[~found] = np.nan
     if threshold is None:
         threshold = float(np.quantile(score[found], q)) if found.any() else np.inf
     flagged = found & (score > threshold)
     return score, threshold, flagged
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The median of the unit values over the rows (each unit counted by its hits)."""
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    if cum[-1] <= 0:
+        return 1.0
+    med = float(values[order][np.searchsorted(cum, cum[-1] / 2.0)])
+    return med if med > 0 else _positive_median(values)
 
 
 def _positive_median(v: np.ndarray) -> float:
@@ -274,16 +303,18 @@ def _positive_median(v: np.ndarray) -> float:
 def _outlier_report(prep, score, threshold, flagged, ev, clusters, q):
     idx = np.flatnonzero(flagged)
     idx = idx[np.argsort(-score[idx], kind="stable")]
-    listed = [{"row": prep.labels[i], "line": int(prep.table.lines[i]), "score": float(score[i]),
+    idx = idx[:MAX_OUTLIERS_LISTED]
+    listed = [{"row": label, "line": int(prep.table.lines[i]), "score": float(score[i]),
                "qe": float(ev.qe[i]), "cluster": int(clusters[i])}
-              for i in idx[:MAX_OUTLIERS_LISTED]]
+              for label, i in zip(prep.labels(idx), idx, strict=True)]
     return {"quantile": q, "threshold": threshold, "count": int(flagged.sum()), "rows": listed}
 
 
 def _outlier_table(prep, assignments, flagged) -> pd.DataFrame:
     table = assignments.loc[flagged].copy()
+    original = prep.cleaned.prep.to_original(np.asarray(prep.cleaned.X[flagged], dtype=np.float64))
     for j, f in enumerate(prep.roles.features):
-        table[f] = prep.cleaned.original[flagged, j]
+        table[f] = original[:, j]
     return table.sort_values("outlier_score", ascending=False, kind="stable")
 
 

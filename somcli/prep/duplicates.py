@@ -28,9 +28,25 @@ class DuplicateReport:
         }
 
 
-def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], features: np.ndarray
+def row_hashes(columns) -> np.ndarray:
+    """One 64-bit hash per row from a list of columns (arrays or Series), column by column."""
+    h = None
+    for col in columns:
+        values = col if isinstance(col, pd.Series) else pd.Series(np.asarray(col))
+        ch = pd.util.hash_pandas_object(values, index=False).to_numpy()
+        h = ch if h is None else (h * np.uint64(0x9E3779B97F4A7C15)) ^ ch
+    return h if h is not None else np.zeros(0, dtype=np.uint64)
+
+
+def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], X: np.ndarray
          ) -> DuplicateReport:
-    identical = _groups(frame.duplicated(keep=False).to_numpy(), frame, lines)
+    """Fully identical rows, shared id values and repeated feature vectors.
+
+    Rows are compared by hash first, then the candidates exactly, so this stays
+    linear in memory on big tables.
+    """
+    full = _exact_duplicates(frame, row_hashes(frame[c] for c in frame.columns))
+    identical = _groups(full, frame, lines)
     shared: dict[str, dict[str, list[int]]] = {}
     for col in ids:
         values = frame[col]
@@ -40,9 +56,18 @@ def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], features: np.nd
             for value, line in zip(values[dup].astype(str), lines[dup], strict=True):
                 groups.setdefault(value, []).append(int(line))
             shared[col] = groups
-    feat = pd.DataFrame(features)
-    repeated = int(feat.duplicated(keep="first").sum()) if len(feat) else 0
-    return DuplicateReport(identical, shared, repeated)
+    feats = pd.DataFrame(X, copy=False)
+    repeated = _exact_duplicates(feats, row_hashes(X[:, j] for j in range(X.shape[1])),
+                                 keep="first")
+    return DuplicateReport(identical, shared, int(repeated.sum()))
+
+
+def _exact_duplicates(frame: pd.DataFrame, hashes: np.ndarray, keep=False) -> np.ndarray:
+    candidates = pd.Series(hashes).duplicated(keep=False).to_numpy()
+    out = np.zeros(len(frame), dtype=bool)
+    if candidates.any():
+        out[candidates] = frame.loc[candidates].duplicated(keep=keep).to_numpy()
+    return out
 
 
 def _groups(mask: np.ndarray, frame: pd.DataFrame, lines: np.ndarray) -> list[list[int]]:
@@ -69,24 +94,25 @@ def primary_id(frame: pd.DataFrame, ids: list[str], asked: str | None) -> str | 
 
 
 def merge(method: str, X: np.ndarray, keys: np.ndarray | None, usable: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Rows to fit on after de-duplication.
+          ) -> tuple[np.ndarray | None, np.ndarray, int]:
+    """Which rows to fit on after de-duplication.
 
-    Returns (fit matrix, index of the row each fit row stands for, rows merged away).
-    ``keys`` groups rows (an id column); without keys, rows with identical values group.
+    Returns (group means or None, index of the row each fit row stands for, rows
+    merged away). ``keys`` groups rows (an id column); without keys, rows with
+    identical feature values group.
     """
     idx = np.flatnonzero(usable)
     if method == "none" or len(idx) == 0:
-        return X[idx], idx, 0
+        return None, idx, 0
     if keys is None:
-        keys = pd.DataFrame(X).round(12).astype(str).agg("\x1f".join, axis=1).to_numpy()
-    codes, _ = pd.factorize(pd.Series(keys[idx]).astype(str))
+        codes = pd.factorize(row_hashes(X[idx, j] for j in range(X.shape[1])))[0]
+    else:
+        codes = pd.factorize(pd.Series(keys[idx]).astype(str))[0]
     if method in ("first", "last"):
         keep = ~pd.Series(codes).duplicated(keep=method).to_numpy()
-        return X[idx[keep]], idx[keep], int((~keep).sum())
+        return None, idx[keep], int((~keep).sum())
     # mean: one row per group, the mean of its members, standing for its first member
-    groups = pd.DataFrame(X[idx]).groupby(codes, sort=True)
-    means = groups.mean().to_numpy()
+    means = pd.DataFrame(X[idx]).groupby(codes, sort=True).mean().to_numpy()
     first = pd.Series(idx).groupby(codes, sort=True).first().to_numpy()
     order = np.argsort(first)
     return means[order], first[order], len(idx) - len(first)

@@ -32,7 +32,7 @@ class ColumnDecision:
     role: str
     reason: str
     missing: int
-    unique: int
+    unique: int | None  # None: not counted (a float column of more than 100,000 rows)
     rule: UnitRule | None = None
 
     def to_dict(self) -> dict:
@@ -47,7 +47,7 @@ class Roles:
     features: list[str]
     ids: list[str]
     label: str | None
-    values: pd.DataFrame  # float64 feature values (units parsed), columns = features
+    values: dict[str, np.ndarray]  # float64 feature values (units parsed), by feature name
 
     @property
     def rules(self) -> dict[str, UnitRule]:
@@ -104,7 +104,7 @@ def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal:
     for pos, name in enumerate(columns, start=1):
         series = frame[name]
         missing = int(series.isna().sum())
-        unique = int(series.nunique(dropna=True))
+        unique = _distinct(series)
         set_aside = (name in forced_ids or name == label or name in dropped
                      or bool(explicit and name not in explicit))
         try:
@@ -133,8 +133,7 @@ def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal:
         raise DataError("no numeric column to cluster (" + summary + ")",
                         "choose columns with -c, or check the delimiter with -d")
     ids = [d.name for d in decisions if d.role == IDENTIFIER]
-    frame_values = pd.DataFrame({c: values[c] for c in features}, index=frame.index)
-    return Roles(decisions, features, ids, label, frame_values)
+    return Roles(decisions, features, ids, label, {c: values[c] for c in features})
 
 
 def _kind(series, name, lines, decimal, explicit):
@@ -144,7 +143,8 @@ def _kind(series, name, lines, decimal, explicit):
     if pd.api.types.is_bool_dtype(series):
         return "boolean", series.astype(float).to_numpy(), None
     if pd.api.types.is_numeric_dtype(series):
-        numbers = series.to_numpy(dtype=float, na_value=np.nan)
+        dtype = series.dtype if series.dtype in (np.float32, np.float64) else np.float64
+        numbers = series.to_numpy(dtype=dtype, na_value=np.nan)  # a view for float columns
         finite = numbers[np.isfinite(numbers)]
         integral = finite.size > 0 and bool(np.all(finite == np.round(finite)))
         return ("integer" if integral else "number"), numbers, None
@@ -192,14 +192,27 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
     if missing / n > opts.max_missing:
         return EXCLUDED, (f"{missing} of {n} values missing ({missing / n:.0%}), more than "
                           f"--max-missing {opts.max_missing:g}")
-    if unique <= 1:
+    finite = numbers[np.isfinite(numbers)] if numbers is not None else numbers
+    if unique == 1 or (finite is not None and finite.size and finite.min() == finite.max()):
         return EXCLUDED, "constant: every value is the same"
     if kind == "integer" and _is_row_counter(numbers):
         start = int(numbers[0])
         return EXCLUDED, f"row counter ({start}..{start + n - 1} in order), not a measurement"
-    if kind == "integer" and unique == n and missing == 0 and _looks_like_id(name):
+    if kind == "integer" and missing == 0 and _looks_like_id(name) and \
+            (unique if unique is not None else int(pd.Series(numbers).nunique())) == n:
         return IDENTIFIER, "integer identifier (named like an id, every value unique)"
     return FEATURE, "numeric"
+
+
+DISTINCT_LIMIT = 100_000
+
+
+def _distinct(series: pd.Series) -> int | None:
+    """Distinct values, counted for text and integer-like columns and for floats up to
+    100,000 rows (a hash of every float of a big column costs more than it tells)."""
+    if len(series) > DISTINCT_LIMIT and pd.api.types.is_float_dtype(series):
+        return None
+    return int(series.nunique(dropna=True))
 
 
 def _is_row_counter(numbers: np.ndarray) -> bool:

@@ -5,6 +5,8 @@ rectangular one, with map row 0 at the top (as in codebook.csv)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from io import BytesIO
 
 import numpy as np
 
@@ -47,24 +49,34 @@ def jobs(grid: Grid, W: np.ndarray, U: np.ndarray, hits: np.ndarray, unit_cluste
     return out
 
 
+def start(jobs: dict[str, Callable]) -> dict[str, Future]:
+    """Render every picture to PNG bytes on a background thread, in order.
+
+    Drawing is mostly Python and runs while the caller's numpy work (scores,
+    CSV writing) releases the GIL; the caller collects the bytes with ``.result()``.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="somcli-plots")
+    futures = {name: pool.submit(_render, draw) for name, draw in jobs.items()}
+    pool.shutdown(wait=False)
+    return futures
+
+
+def _render(draw: Callable) -> bytes:
+    buffer = BytesIO()
+    draw(buffer)
+    return buffer.getvalue()
+
+
 def _figure(size, nrows=1, ncols=1):
-    import matplotlib
+    """A figure without pyplot (no global state, no GUI backend, faster to import)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI,
-                             squeeze=False)
-    return fig, axes
+    fig = Figure(figsize=(size[0] / DPI, size[1] / DPI), dpi=DPI)
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
 def _save(fig, path: str) -> None:
-    import matplotlib.pyplot as plt
-
-    try:
-        fig.savefig(path, dpi=DPI, format="png")
-    finally:
-        plt.close(fig)
+    fig.savefig(path, dpi=DPI, format="png")
 
 
 def _cells(grid: Grid) -> np.ndarray:

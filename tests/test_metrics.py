@@ -1,0 +1,66 @@
+"""The internal scores equal scikit-learn's; the scaler statistics equal scikit-learn's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+from somcli import metrics
+from somcli.prep.clean import _fit_scaler
+
+
+@pytest.fixture(params=[0, 1, 2])
+def clustered(request):
+    rng = np.random.default_rng(request.param)
+    k = [2, 5, 40][request.param]
+    X = rng.normal(size=(1500, 4)) + rng.normal(0, 4, (k, 4))[rng.integers(0, k, 1500)]
+    labels = rng.integers(0, k, 1500) if request.param == 2 else \
+        np.argmin(((X[:, None] - X[:k][None]) ** 2).sum(-1), 1)
+    labels[:3] = k + 7  # a tiny cluster (a non-contiguous label too)
+    labels[10] = k + 9  # a singleton: silhouette 0
+    return X, labels
+
+
+def test_silhouette_equals_sklearn(clustered):
+    X, labels = clustered
+    assert metrics.silhouette_score(X, labels) == pytest.approx(skm.silhouette_score(X, labels),
+                                                                abs=1e-9)
+
+
+def test_davies_bouldin_equals_sklearn(clustered):
+    X, labels = clustered
+    assert metrics.davies_bouldin_score(X, labels) == pytest.approx(
+        skm.davies_bouldin_score(X, labels), rel=1e-9)
+
+
+def test_calinski_harabasz_equals_sklearn(clustered):
+    X, labels = clustered
+    assert metrics.calinski_harabasz_score(X, labels) == pytest.approx(
+        skm.calinski_harabasz_score(X, labels), rel=1e-9)
+
+
+def test_scores_are_undefined_for_one_cluster():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    assert metrics.internal(X, np.zeros(20, dtype=int)) == {
+        "silhouette": None, "davies_bouldin": None, "calinski_harabasz": None}
+
+
+@pytest.mark.parametrize("method,cls,center,scale", [
+    ("standard", StandardScaler, "mean_", "scale_"),
+    ("robust", RobustScaler, "center_", "scale_"),
+])
+def test_scaler_statistics_equal_sklearn(method, cls, center, scale):
+    rng = np.random.default_rng(4)
+    X = rng.normal(3, 2, size=(501, 3))
+    X[:, 2] = 7.0  # constant column: left unscaled, as scikit-learn does
+    c, s = _fit_scaler(X, method)
+    ref = cls().fit(X)
+    assert np.allclose(c, getattr(ref, center)) and np.allclose(s, getattr(ref, scale))
+
+
+def test_minmax_statistics_equal_sklearn():
+    X = np.random.default_rng(5).uniform(-4, 9, size=(300, 2))
+    c, s = _fit_scaler(X, "minmax")
+    assert np.allclose((X - c) / s, MinMaxScaler().fit_transform(X))
