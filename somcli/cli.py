@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 
 import click
 
@@ -24,6 +25,7 @@ class SomcliGroup(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         O.VERBOSE["on"] = False
+        _quiet_library_warnings()
         code = errors.OK
         previous = _sigterm_as_interrupt()
         try:
@@ -58,6 +60,17 @@ class SomcliGroup(click.Group):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _quiet_library_warnings() -> None:
+    """numpy's floating-point RuntimeWarnings are handled by somcli's own checks (gaps,
+    huge values); other library warnings become one plain 'somcli: warning:' line."""
+    warnings.simplefilter("ignore", RuntimeWarning)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        click.echo(f"somcli: warning: {' '.join(str(message).split())}", err=True)
+
+    warnings.showwarning = show
 
 
 def _fail(message: str, code: int) -> None:
@@ -147,22 +160,21 @@ def inspect(**kw):
 @click.option("--minibatch-rows", type=click.IntRange(min=1), default=200_000,
               show_default=True, help="Use MiniBatchKMeans above this many rows.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice.")
+@O.memory_option
 @O.output_options()
 def kmeans(**kw):
     """Cluster INPUT with k-means (scikit-learn) and write assignments, centroids and a report."""
     from somcli.pipeline import kmeans as run_kmeans
 
     console = _console(kw)
-    read, cols, cleaning, out = (O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw),
-                                 O.output_from(kw))
+    read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
+    out = O.output_from(kw, read.inputs)
     k = kw.pop("k")
     opts = KMeansOptions(k=None if k == "auto" else k, k_max=kw.pop("k_max"),
                          n_init=kw.pop("n_init"), minibatch_rows=kw.pop("minibatch_rows"),
-                         seed=kw.pop("seed"))
-    _check_out(out)
-    result = run_kmeans.run(read, cols, cleaning, opts, progress=console.progress,
-                            stdin=_stdin())
-    _finish(result, out, console)
+                         seed=kw.pop("seed"), max_memory=kw.pop("max_memory"))
+    _execute(console, out, lambda: run_kmeans.run(read, cols, cleaning, opts,
+                                                  progress=console.progress, stdin=_stdin()))
 
 
 # ---------------------------------------------------------------- som
@@ -215,7 +227,12 @@ def kmeans(**kw):
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Worker threads for the batch engine (default: SOMCLI_THREADS or "
                    "OMP_NUM_THREADS if set, else every CPU).")
+@click.option("--resume", metavar="MODEL",
+              help="Continue training a saved SOM (model.json) on INPUT: same grid, columns and "
+                   "cleaning; 5 epochs at the model's final radius unless --epochs/--sigma; "
+                   "clusters keep their numbers.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice.")
+@O.memory_option
 @O.output_options(plots=True)
 def som(**kw):
     """Train a self-organizing map on INPUT; write assignments (cluster, BMU, QE, outlier
@@ -223,9 +240,9 @@ def som(**kw):
     from somcli.pipeline import som as run_som
 
     console = _console(kw)
-    read, cols, cleaning, out = (O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw),
-                                 O.output_from(kw))
-    size, k = kw.pop("map_size"), kw.pop("k")
+    read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
+    out = O.output_from(kw, read.inputs)
+    size, k, resume = kw.pop("map_size"), kw.pop("k"), kw.pop("resume")
     opts = SomOptions(
         rows=size[0] if size else None, cols=size[1] if size else None,
         max_units=kw.pop("max_units"), topology=kw.pop("topology"), init=kw.pop("init"),
@@ -234,29 +251,108 @@ def som(**kw):
         learning_rate=kw.pop("learning_rate"), neighborhood=kw.pop("neighborhood"),
         k=k if isinstance(k, int) else None, k_auto=k == "auto", k_max=kw.pop("k_max"),
         umatrix_stat=kw.pop("umatrix_stat"), outliers=kw.pop("outlier_q"),
-        dtype=kw.pop("dtype"), threads=kw.pop("threads"), seed=kw.pop("seed"))
-    _check_out(out)
-    result = run_som.run(read, cols, cleaning, opts, progress=console.progress, stdin=_stdin(),
-                         plots=out.plots and out.out is not None)
-    _finish(result, out, console)
+        dtype=kw.pop("dtype"), threads=kw.pop("threads"), seed=kw.pop("seed"),
+        max_memory=kw.pop("max_memory"))
+    plots = out.plots and out.out is not None
+    ctx = click.get_current_context()
+    if resume:
+        _refuse_with_resume(ctx)
+
+    def job():
+        if resume:
+            return run_som.resume(resume, read, opts, console.progress, _stdin(), plots,
+                                  _explicit(ctx))
+        return run_som.run(read, cols, cleaning, opts, progress=console.progress,
+                           stdin=_stdin(), plots=plots)
+
+    _execute(console, out, job)
 
 
-def _check_out(out) -> None:
-    if out.out is not None:
-        from somcli.io.write import OutputFolder
-
-        OutputFolder(out.out, out.force)  # refuses now, before any work
+RESUME_FIXED = ("map_size", "topology", "columns", "not_columns", "id_column", "label_column",
+                "missing", "scale", "dedupe", "dedupe_by", "max_missing", "k", "init", "train")
 
 
-def _finish(result, out, console: Console) -> None:
+def _refuse_with_resume(ctx) -> None:
+    given = [p.opts[-1] for p in ctx.command.params
+             if p.name in RESUME_FIXED and _is_explicit(ctx, p.name)]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} cannot change when resuming: the model "
+                               "fixes the grid, the columns, the cleaning and the clusters")
+
+
+def _is_explicit(ctx, name: str) -> bool:
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+
+
+def _explicit(ctx) -> frozenset[str]:
+    return frozenset(p.name for p in ctx.command.params if _is_explicit(ctx, p.name))
+
+
+# ---------------------------------------------------------------- assign
+
+@cli.command()
+@click.argument("model", metavar="MODEL")
+@O.input_options
+@click.option("--json", "as_json", is_flag=True,
+              help="Same as --summary-json: one JSON line with the summary and the drift.")
+@O.output_options(model=False)
+def assign(**kw):
+    """Assign the rows of INPUT to the clusters of a saved MODEL (model.json, or the folder
+    holding it): the stored cleaning is replayed, never refitted, and the report has a
+    drift section comparing INPUT with the training data."""
+    from somcli.pipeline import assign as run_assign
+
+    console = _console(kw)
+    model = kw.pop("model")
+    if kw.pop("as_json"):
+        kw["summary_json"] = True
+    read = O.read_from(kw)
+    out = O.output_from(kw, read.inputs)
+    explicit = _explicit(click.get_current_context())
+    _execute(console, out, lambda: run_assign.run(model, read, console.progress, _stdin(),
+                                                  explicit))
+
+
+def _execute(console: Console, out, job) -> None:
+    """Lock the output folder, refuse a bad one before any work, run, write, summarise."""
+    from somcli.io.write import OutputFolder, dumps, locked
     from somcli.pipeline.common import write
     from somcli.report.markdown import render
 
-    for warning in result.report.get("warnings", []):
-        console.warn(warning)
-    console.progress("writing")
-    files = write(result, out, render)
+    with locked(out.out, out.wait):
+        if out.out is not None:
+            OutputFolder(out.out, out.force)  # refuses now (exit 73), before any work
+        result = job()
+        for warning in result.report.get("warnings", []):
+            console.warn(warning)
+        console.progress("writing")
+        files = write(result, out, render)
     console.summary(result.report, files, out.out)
+    if out.summary_json:
+        click.echo(dumps(summary(result.report, out.out)))
+
+
+def summary(report: dict, out: str | None) -> dict:
+    """The one-line JSON summary (--summary-json): what a cron wrapper needs to log."""
+    m = report.get("map") or {}
+    line = {"command": report["command"], "status": "ok", "out": out,
+            "rows": report["input"]["rows"], "features": len(report.get("features", [])),
+            "clusters": len(report["clusters"]) if report.get("clusters") else None,
+            "metrics": report.get("metrics"), "files": report.get("files", [])}
+    if m:
+        line["map"] = {"rows": m["rows"], "cols": m["cols"], "qe": m["quantization_error"],
+                       "te": m["topographic_error"]}
+    if report.get("outliers"):
+        line["outliers"] = report["outliers"]["count"]
+    if report.get("drift"):
+        d = report["drift"]
+        line["drift"] = {k: d[k] for k in ("verdict", "drifted", "flags", "quality_ratio",
+                                            "outlier_share", "cluster_tvd")}
+    if report.get("warnings"):
+        line["warnings"] = report["warnings"]
+    return line
 
 
 def main(argv=None) -> None:

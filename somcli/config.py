@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 #: Tokens read as missing unless ``--na-values`` replaces them (the empty string always is).
 DEFAULT_NA_VALUES: tuple[str, ...] = (
@@ -57,6 +57,7 @@ class KMeansOptions:
     n_init: int | None = None  # None: scikit-learn's default
     minibatch_rows: int = 200_000
     seed: int = 0
+    max_memory: str | None = None  # "8G", "60%"; None: 75 % of available memory
     engine: str = "local"
 
 
@@ -83,6 +84,7 @@ class SomOptions:
     max_units: int = 2500
     chunk_rows: int | None = None
     threads: int | None = None  # None: SOMCLI_THREADS / OMP_NUM_THREADS / ..., else the CPUs
+    max_memory: str | None = None  # "8G", "60%"; None: 75 % of available memory
     engine: str = "local"
 
 
@@ -94,4 +96,6 @@ class OutputOptions:
     plots: bool = True
     plot_size: tuple[int, int] = (800, 700)  # pixels
     safe_csv: bool = True
-    extra: dict = field(default_factory=dict)
+    model_out: str | None = None  # write model.json + model.npz here too
+    summary_json: bool = False  # one JSON line on stdout at the end (needs out)
+    wait: float = 0.0  # seconds to wait for another run holding the output folder's lock

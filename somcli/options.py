@@ -137,7 +137,7 @@ def cleaning_from(kw: dict) -> CleanOptions:
 
 # ---------------------------------------------------------------- output
 
-def output_options(plots: bool = False):
+def output_options(plots: bool = False, model: bool = True):
     def deco(f):
         opts = [
             click.option("-o", "--out", metavar="DIR",
@@ -153,13 +153,60 @@ def output_options(plots: bool = False):
         ]
         if plots:
             opts.append(click.option("--no-plots", is_flag=True, help="Do not draw the PNGs."))
+        if model:
+            opts.append(click.option(
+                "--model-out", metavar="PATH",
+                help="Also write the fitted model (model.json + model.npz) to PATH: a .json "
+                     "path or a folder. With -o the model is in DIR anyway."))
+        opts += [
+            click.option("--summary-json", is_flag=True,
+                         help="Print one JSON line with the run's summary on stdout at the end "
+                              "(the assignments must then go to -o)."),
+            click.option("--wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
+                         metavar="SECONDS",
+                         help="If another run is writing the same -o folder, wait this long "
+                              "for it, then exit 75."),
+        ]
         return _stack(*opts, common_options)(f)
     return deco
 
 
-def output_from(kw: dict) -> OutputOptions:
-    return OutputOptions(out=kw.pop("out"), force=kw.pop("force"), format=kw.pop("fmt"),
-                         plots=not kw.pop("no_plots", False), safe_csv=kw.pop("safe_csv"))
+def output_from(kw: dict, inputs=()) -> OutputOptions:
+    """The output options; ``-o`` may hold {date}, {time} and {stem} (the input's name)."""
+    out = kw.pop("out")
+    summary = kw.pop("summary_json")
+    if out is not None:
+        out = expand_placeholders(out, inputs)
+    if summary and out is None:
+        raise click.UsageError("--summary-json prints the summary on stdout, so the "
+                               "assignments must go to a folder: add -o DIR")
+    return OutputOptions(out=out, force=kw.pop("force"), format=kw.pop("fmt"),
+                         plots=not kw.pop("no_plots", False), safe_csv=kw.pop("safe_csv"),
+                         model_out=kw.pop("model_out", None), summary_json=summary,
+                         wait=kw.pop("wait"))
+
+
+def expand_placeholders(path: str, inputs) -> str:
+    import datetime
+    import os
+
+    now = datetime.datetime.now()
+    first = next((i for i in inputs if i != "-"), None)
+    stem = "stdin" if first is None else os.path.basename(first).split(".")[0] or "input"
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
+    values = {"date": now.strftime("%Y-%m-%d"), "time": now.strftime("%H%M%S"), "stem": stem}
+    try:
+        return path.format_map(values)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise click.BadParameter(f"{path!r}: only {{date}}, {{time}} and {{stem}} may appear in "
+                                 f"braces ({exc})", param_hint="-o/--out") from None
+
+
+def memory_option(f):
+    return click.option(
+        "--max-memory", metavar="SIZE",
+        help="Refuse (exit 65) a run estimated to need more than SIZE, e.g. 8G, 500M or 60% "
+             "(default: 75% of the memory available at the start).")(f)
 
 
 def common_options(f):

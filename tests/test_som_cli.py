@@ -27,7 +27,7 @@ def test_writes_everything(countries_som):
     names = {p.name for p in countries_som.iterdir()}
     assert names == {"assignments.csv", "codebook.csv", "outliers.csv", "umatrix.csv",
                      "umatrix_full.csv", "report.md", "report.json", "umatrix.png", "hits.png",
-                     "clusters.png", "components.png"}
+                     "clusters.png", "components.png", "model.json", "model.npz"}
 
 
 def test_assignment_columns_and_rows(countries_som):

@@ -7,7 +7,7 @@ import pytest
 
 from somcli.algorithms import som
 from somcli.algorithms.grid import Grid, radius_schedule
-from somcli.algorithms.nearest import _dense, _masked, nearest
+from somcli.algorithms.nearest import Units, _dense, _masked, nearest
 
 
 def reference_batch_som(X, W0, grid, radii, kind="gaussian"):
@@ -61,7 +61,9 @@ def test_chunk_size_and_row_order_do_not_change_the_codebook(data):
     perm = np.random.default_rng(9).permutation(len(data))
     shuffled = data[perm]
     W_c, _ = som.train(shuffled, som.pca_init(shuffled, grid), grid, radii, chunk=33)
+    W_d, _ = som.train(data, som.pca_init(data, grid), grid, radii, chunk=50, threads=2)
     assert np.allclose(W_a, W_b, atol=1e-10) and np.allclose(W_a, W_c, atol=1e-9)
+    assert np.allclose(W_a, W_d, atol=1e-10)
 
 
 def test_float32_is_close_to_float64(data):
@@ -76,8 +78,7 @@ def test_float32_is_close_to_float64(data):
 
 def test_masked_search_equals_the_dense_one_on_complete_rows(data):
     W = data[::10]
-    w_sq = (W * W).sum(1)
-    b1, d1, s1 = _dense(data.copy(), W, w_sq, True)
+    b1, d1, s1 = _dense(data.copy(), Units(W), True)
     b2, d2, s2 = _masked(data.copy(), W, True)
     assert (b1 == b2).all() and (s1 == s2).all() and np.allclose(d1, d2)
 

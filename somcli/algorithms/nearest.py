@@ -1,21 +1,28 @@
-"""Nearest codebook vector for many rows at once, in chunks (bounded memory).
+"""Nearest codebook vector for many rows at once, in chunks (bounded memory), on threads.
 
-Distances by the GEMM trick: ``argmin_j ||x - w_j||^2 = argmin_j (||w_j||^2 - 2 x.w_j)``,
-so ``||x||^2`` is only added back for the distances that are reported.
+Distances by the GEMM trick: ``argmin_j ||x - w_j||^2 = argmin_j (||w_j||^2 - 2 x.w_j)``.
+The ``||w_j||^2`` term is folded into the product (a column of ones on the rows, a
+row of ``||w||^2`` under ``-2 W^T``), so one GEMM gives the scores, written into a
+buffer each thread reuses: a fresh 4096 x 400 block per chunk costs page faults that
+serialise threads in the kernel (measured: the GEMM did not scale past one thread).
+The distance to the winner is then computed directly, so a row on its unit reports 0.
 Rows with NaN are searched over their present components only (masked search).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import numpy as np
 
-#: Rows per chunk when no memory budget is given: the distance block stays in cache.
+#: Rows per chunk: the score block (chunk x units) stays small enough to reuse in cache.
 DEFAULT_CHUNK = 4096
 _THREAD_ENV = ("SOMCLI_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+_scratch = threading.local()
 
 
 def default_threads() -> int:
@@ -31,66 +38,99 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def map_chunks(fn: Callable[[int], object], n: int, chunk: int, threads: int = 1) -> list:
-    """``[fn(start) for start in range(0, n, chunk)]``, on ``threads`` threads.
+@contextlib.contextmanager
+def workers(threads: int):
+    """A thread pool whose threads run single-threaded BLAS (None for one thread).
 
-    Each thread runs its own chunk with single-threaded BLAS (measured faster on
-    2 cores than one chunk at a time with threaded BLAS: the argmin is not threaded).
-    Results come back in chunk order, so sums over them do not depend on timing.
+    Measured on 2 cores: two chunks at once with 1-thread BLAS beat one chunk at a
+    time with 2-thread BLAS (the argmin, the larger cost, is not threaded by BLAS).
     """
-    starts = range(0, n, chunk)
-    if threads <= 1 or len(starts) < 2:
-        return [fn(s) for s in starts]
+    if threads <= 1:
+        yield None
+        return
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+        yield pool
+
+
+def map_chunks(fn: Callable[[int], object], n: int, chunk: int, threads: int = 1,
+               pool: Executor | None = None) -> list:
+    """``[fn(start) for start in range(0, n, chunk)]``, on ``pool`` or on ``threads`` threads.
+
+    Results come back in chunk order, so sums over them do not depend on timing.
+    """
+    starts = range(0, n, chunk)
+    if pool is not None and len(starts) > 1:
         return list(pool.map(fn, starts))
+    if threads <= 1 or len(starts) < 2:
+        return [fn(s) for s in starts]
+    with workers(threads) as own:
+        return list(own.map(fn, starts))
 
 
-def chunk_rows(n_units: int, n_features: int, budget_bytes: int | None = None,
-               itemsize: int = 8) -> int:
-    """Rows per chunk so the chunk's distance block and copy fit the budget."""
-    if budget_bytes is None:
-        return DEFAULT_CHUNK
-    per_row = (2 * n_units + 2 * n_features) * itemsize
-    return int(max(256, min(1 << 20, budget_bytes // max(per_row, 1))))
+class Units:
+    """A codebook (or centroids) prepared for the search: the folded GEMM operand."""
+
+    def __init__(self, W: np.ndarray, dtype=None):
+        self.W = np.ascontiguousarray(W, dtype=dtype or W.dtype)
+        self.w_sq = np.einsum("ij,ij->i", self.W, self.W)
+        self.folded = np.ascontiguousarray(np.vstack([-2.0 * self.W.T, self.w_sq[None, :]]))
+
+    def __len__(self) -> int:
+        return len(self.W)
 
 
-def nearest(X: np.ndarray, W: np.ndarray, *, second: bool = False, chunk: int = DEFAULT_CHUNK,
-            threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Index of the nearest row of ``W`` for every row of ``X``, its distance, and
-    (with ``second``) the index of the second nearest."""
+def nearest(X: np.ndarray, W: np.ndarray | Units, *, second: bool = False,
+            chunk: int = DEFAULT_CHUNK, threads: int = 1, pool: Executor | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Index of the nearest unit for every row of ``X``, its distance, and (with
+    ``second``) the index of the second nearest."""
+    units = W if isinstance(W, Units) else Units(W, X.dtype)
     n = X.shape[0]
     best = np.empty(n, dtype=np.int32)
     dist = np.empty(n, dtype=np.float64)
     runner = np.empty(n, dtype=np.int32) if second else None
-    W = np.asarray(W, dtype=X.dtype)
-    w_sq = np.einsum("ij,ij->i", W, W)
 
     def one(start):
         block = X[start:start + chunk]
         stop = start + len(block)
-        b, dd, r = search(block, W, w_sq, second)
+        b, dd, r = search(block, units, second)
         best[start:stop] = b
         dist[start:stop] = dd
         if second:
             runner[start:stop] = r
 
-    map_chunks(one, n, chunk, threads)
+    map_chunks(one, n, chunk, threads, pool)
     return best, dist, runner
 
 
-def search(block: np.ndarray, W: np.ndarray, w_sq: np.ndarray, second: bool = False):
+def search(block: np.ndarray, units: Units, second: bool = False):
     """(best, distance, second best) for one block; masked when it holds NaN."""
     if np.isnan(block).any():
-        return _masked(block, W, second)
-    return _dense(block, W, w_sq, second)
+        return _masked(block, units.W, second)
+    return _dense(block, units, second)
 
 
-def _dense(block, W, w_sq, second):
-    scores = block @ (-2.0 * W).T  # -2 folded into the small matrix: one pass less
-    scores += w_sq
-    return _pick(scores, block, W, second)
+def _buffers(rows: int, units: Units, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """This thread's score block and ones-augmented row block, grown when needed."""
+    m, d = units.W.shape
+    key = (m, d, np.dtype(dtype).str)
+    held = getattr(_scratch, "buffers", None)
+    if held is None or held[0] != key or held[1].shape[0] < rows:
+        aug = np.ones((rows, d + 1), dtype=dtype)
+        held = (key, np.empty((rows, m), dtype=dtype), aug)
+        _scratch.buffers = held
+    return held[1], held[2]
+
+
+def _dense(block, units: Units, second):
+    k, d = block.shape
+    scores, aug = _buffers(k, units, units.folded.dtype)
+    scores, aug = scores[:k], aug[:k]
+    aug[:, :d] = block
+    np.matmul(aug, units.folded, out=scores)
+    return _pick(scores, block, units.W, second)
 
 
 def _masked(block, W, second):

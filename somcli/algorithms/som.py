@@ -19,7 +19,7 @@ import numpy as np
 from scipy import sparse
 
 from somcli.algorithms.grid import Grid, neighborhood
-from somcli.algorithms.nearest import DEFAULT_CHUNK, map_chunks, search
+from somcli.algorithms.nearest import DEFAULT_CHUNK, Units, map_chunks, search, workers
 
 MIN_UNITS = 4
 
@@ -106,19 +106,17 @@ def random_init(X: np.ndarray, grid: Grid, rng: np.random.Generator) -> np.ndarr
     return np.where(np.isnan(W), np.where(np.isnan(mean), 0.0, mean), W)
 
 
-def partial_sums(chunk: np.ndarray, W: np.ndarray, w_sq: np.ndarray | None = None
+def partial_sums(chunk: np.ndarray, W: np.ndarray | Units
                  ) -> tuple[np.ndarray, np.ndarray, float, int]:
     """Per-unit sums and counts of the rows of ``chunk`` for which each unit is the BMU.
 
     Returns ``(sums (units x d), counts (units x d), sum of QE, rows with a BMU)``;
     counts are per component, so masked (NaN) components add nothing.
     """
-    m, d = W.shape
+    units = W if isinstance(W, Units) else Units(W, chunk.dtype)
+    m, d = units.W.shape
     k = len(chunk)
-    W = np.asarray(W, dtype=chunk.dtype)
-    if w_sq is None:
-        w_sq = np.einsum("ij,ij->i", W, W)
-    bmu, dist, _ = search(chunk, W, w_sq)
+    bmu, dist, _ = search(chunk, units)
     gaps = np.isnan(chunk)
     has_gaps = bool(gaps.any())
     values = np.where(gaps, 0, chunk) if has_gaps else chunk
@@ -138,14 +136,14 @@ def update(W: np.ndarray, sums: np.ndarray, counts: np.ndarray, H: np.ndarray) -
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), W)
 
 
-def epoch_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads: int = 1
-               ) -> tuple[np.ndarray, np.ndarray, float, int]:
-    """Partial sums over all of X, chunk by chunk (on ``threads`` threads), added in
-    float64 in chunk order."""
+def epoch_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads: int = 1,
+               pool=None) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Partial sums over all of X, chunk by chunk (on ``threads`` threads or ``pool``),
+    added in float64 in chunk order."""
     m, d = W.shape
-    Wd = W.astype(X.dtype, copy=False)
-    w_sq = np.einsum("ij,ij->i", Wd, Wd)
-    parts = map_chunks(lambda s: partial_sums(X[s:s + chunk], Wd, w_sq), len(X), chunk, threads)
+    units = Units(W, X.dtype)
+    parts = map_chunks(lambda s: partial_sums(X[s:s + chunk], units), len(X), chunk, threads,
+                       pool)
     sums, counts = np.zeros((m, d)), np.zeros((m, d))
     qe, rows = 0.0, 0
     for s, c, q, r in parts:
@@ -170,11 +168,12 @@ def train(X: np.ndarray, W0: np.ndarray, grid: Grid, radii: np.ndarray,
                          "training; use --train online or another neighbourhood")
     W = np.asarray(W0, dtype=np.float64).copy()
     history: list[float] = []
-    for epoch, sigma in enumerate(radii):
-        sums, counts, qe, rows = (sums_fn(W) if sums_fn is not None
-                                  else epoch_sums(X, W, chunk, threads))
-        W = update(W, sums, counts, neighborhood(grid, sigma, kind))
-        history.append(qe / max(rows, 1))
-        if on_epoch is not None:
-            on_epoch(epoch, float(sigma), history[-1])
+    with workers(threads if sums_fn is None else 1) as pool:
+        for epoch, sigma in enumerate(radii):
+            sums, counts, qe, rows = (sums_fn(W) if sums_fn is not None
+                                      else epoch_sums(X, W, chunk, threads, pool))
+            W = update(W, sums, counts, neighborhood(grid, sigma, kind))
+            history.append(qe / max(rows, 1))
+            if on_epoch is not None:
+                on_epoch(epoch, float(sigma), history[-1])
     return W, history

@@ -25,6 +25,7 @@ from somcli.io.sources import Source, broken, resolve
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 65536
 SNIFF_LINES = 100
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 CHUNK_CELLS = 1_000_000  # cells per parsed chunk: bounds the parser's memory (see benchmarks)
 _COMMA_DECIMAL = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 _DOT_DECIMAL = re.compile(r"^\s*[-+]?\d+\.\d+\s*$")
@@ -261,8 +262,9 @@ def _concat_chunks(reader, float_dtype=np.float64) -> pd.DataFrame:
             columns = list(chunk.columns)
         for col in columns:
             piece = chunk[col]
-            if piece.dtype == np.float64 and float_dtype != np.float64:
-                piece = piece.astype(float_dtype)
+            if piece.dtype == np.float64 and float_dtype != np.float64 and \
+                    not (np.abs(piece.to_numpy()) > FLOAT32_MAX).any():
+                piece = piece.astype(float_dtype)  # (values that would overflow stay float64)
             pieces.setdefault(col, []).append(piece)
     if not columns:
         raise pd.errors.EmptyDataError("no columns")
@@ -275,7 +277,8 @@ def _concat_chunks(reader, float_dtype=np.float64) -> pd.DataFrame:
         numeric = all(pd.api.types.is_numeric_dtype(p) and not pd.api.types.is_bool_dtype(p)
                       for p in parts)
         if numeric and len({p.dtype for p in parts}) > 1:
-            wide = np.float64 if any(p.dtype.kind == "i" for p in parts) else float_dtype
+            wide = np.float64 if any(p.dtype in (np.float64, np.int64) or p.dtype.kind in "iu"
+                                     for p in parts) else float_dtype
             joined[col] = pd.Series(np.concatenate([p.to_numpy(wide) for p in parts]))
         else:
             joined[col] = pd.concat(parts, ignore_index=True)

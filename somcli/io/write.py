@@ -7,6 +7,7 @@ run's results in the target folder stay as they were.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -15,11 +16,12 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 
 import numpy as np
 import pandas as pd
 
-from somcli.errors import IOFailure, OutputError
+from somcli.errors import Busy, IOFailure, OutputError
 
 STAGING_PREFIX = ".somcli-tmp-"
 MANIFEST = "report.json"  # lists the files of a run, so --force can remove stale ones
@@ -70,8 +72,16 @@ class OutputFolder:
         return os.path.join(self.staging, name)
 
     def commit(self) -> None:
-        """Move the staged files into place (one rename when the target is new)."""
+        """Move the staged files into place (one rename when the target is new).
+
+        Ctrl-C and SIGTERM are held back until the move is done, so an interrupt
+        cannot leave a folder with some files of the new run and some of the old.
+        """
         assert self.staging is not None
+        with _signals_deferred():
+            self._move()
+
+    def _move(self) -> None:
         try:
             for name in self.written:
                 _fsync(os.path.join(self.staging, name))
@@ -94,6 +104,56 @@ class OutputFolder:
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging = None
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError, OSError):  # not POSIX, or not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def locked(target: str | None, wait: float = 0.0):
+    """Hold an exclusive lock on an output folder for the whole run (a lock file beside
+    it); a second run waits up to ``wait`` seconds, then fails with exit 75."""
+    if target is None:
+        yield
+        return
+    import fcntl
+
+    target = os.path.abspath(target)
+    parent, name = os.path.dirname(target), os.path.basename(target)
+    if not os.path.isdir(parent):
+        raise OutputError(f"{parent}: the folder does not exist", "create it first")
+    path = os.path.join(parent, f".{name}.somcli.lock")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(f"{parent}: cannot create the lock file ({exc.strerror})") from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise Busy(f"{target}: another somcli run is writing this folder",
+                               "try again later, or pass --wait SECONDS") from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _previous_files(folder: str) -> set[str]:

@@ -193,12 +193,24 @@ class RunResult:
     model: object | None = None  # somcli.model.Model, written as model.json + model.npz
 
 
-def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict], str]) -> list[str]:
-    """Write a run's outputs: a folder with everything, or the assignments on stdout."""
-    ext = {"csv": "csv", "tsv": "tsv", "json": "json", "ndjson": "ndjson"}[out.format]
+def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict], str]
+          ) -> list[str]:
+    """Write a run's outputs: a folder with everything, or the assignments on stdout;
+    and the model to ``--model-out`` when asked."""
+    files: list[str] = []
     if out.out is None:
         w.write_table(result.assignments, "-", out.format, out.safe_csv)
-        return []
+    else:
+        files = _write_folder(result, out, render_markdown)
+    if out.model_out and result.model is not None:
+        from somcli.model import model_paths
+
+        result.model.save(*model_paths(out.model_out))
+    return files
+
+
+def _write_folder(result: RunResult, out: OutputOptions, render_markdown) -> list[str]:
+    ext = {"csv": "csv", "tsv": "tsv", "json": "json", "ndjson": "ndjson"}[out.format]
     names = [f"assignments.{ext}", *result.tables, *result.matrices, "report.md", "report.json"]
     plots = list(result.plots) if out.plots else []
     model_files = ["model.json", "model.npz"] if result.model is not None else []

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from somcli import metrics
+from somcli import memory, metrics
 from somcli.algorithms import kmeans as km
 from somcli.config import CleanOptions, ColumnOptions, KMeansOptions, ReadOptions
 from somcli.pipeline.common import (
@@ -52,9 +52,12 @@ def raise_no_k(n: int):
 def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: KMeansOptions,
         progress: Progress = _quiet, stdin=None, prep: Prepared | None = None) -> RunResult:
     t0 = time.perf_counter()
+    limit = memory.parse_limit(opts.max_memory)
     prep = prep or prepare(read, cols, cleaning, stdin=stdin, progress=progress)
     check_clusterable(prep, opts.k)
     X = prep.cleaned.fit_X
+    memory.check(memory.kmeans_estimate(len(prep.cleaned.X), X.shape[1], opts.k or opts.k_max),
+                 limit, f"k-means on {len(X):,} rows")
     minibatch = len(X) > opts.minibatch_rows
     warnings: list[str] = []
     if minibatch:
@@ -105,7 +108,20 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: KM
     report["runtime_seconds"] = prep.timings | {"fit": fit_seconds,
                                                 "total": time.perf_counter() - t0}
     tables = {"centroids.csv": centroid_table(prep, centers, labels_all)}
-    return RunResult("kmeans", assignments, report, tables)
+    return RunResult("kmeans", assignments, report, tables,
+                     model=kmeans_model(prep, opts, params, centers, labels_all, dist_all, report))
+
+
+def kmeans_model(prep, opts, params, centers, labels, dist, report):
+    from somcli.model import build
+
+    valid = labels >= 0
+    k = len(centers)
+    algorithm = {"name": "kmeans", "clusters": k, "params": params,
+                 "quality": {"distance_mean": float(np.nanmean(dist)) if valid.any() else None}}
+    arrays = {"centroids": np.asarray(centers, np.float64),
+              "cluster_shares": np.bincount(labels[valid], minlength=k) / max(int(valid.sum()), 1)}
+    return build(prep, "kmeans", algorithm, arrays, report, opts.seed)
 
 
 def centroid_table(prep: Prepared, centers: np.ndarray, labels: np.ndarray) -> pd.DataFrame:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from somcli import metrics
+from somcli import memory, metrics
 from somcli.algorithms import kmeans as km
 from somcli.algorithms import som as batch
 from somcli.algorithms.grid import Grid, radius_schedule
@@ -31,6 +32,7 @@ from somcli.pipeline.common import (
 from somcli.pipeline.kmeans import choose_k
 
 EPOCHS = {"batch": 20, "online": 10}
+RESUME_EPOCHS = 5
 MAX_PROFILES = 50
 MAX_OUTLIERS_LISTED = 50
 
@@ -43,10 +45,22 @@ def schedule(opts: SomOptions, rows: int, cols: int) -> tuple[int, float, float]
     return epochs, float(start), float(end)
 
 
+@dataclass
+class Start:
+    """A saved map to continue training from (``--resume``)."""
+
+    path: str
+    codebook: np.ndarray
+    unit_cluster: np.ndarray
+    hits: np.ndarray
+    second_level: bool
+
+
 def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: SomOptions,
         progress: Progress = _quiet, stdin=None, prep: Prepared | None = None,
-        plots: bool = False) -> RunResult:
-    """Train and evaluate a map; ``plots`` starts rendering the pictures (for ``write``)."""
+        plots: bool = False, start: Start | None = None) -> RunResult:
+    """Train and evaluate a map; ``plots`` starts rendering the pictures (for ``write``);
+    ``start`` continues from a saved codebook (``prep`` then holds replayed rows)."""
     t0 = time.perf_counter()
     _check_options(opts, cleaning)
     dtype = np.float32 if opts.dtype == "float32" else np.float64
@@ -56,12 +70,18 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
     X = prep.cleaned.fit_X.astype(dtype, copy=False)
     warnings: list[str] = []
     grid, size_rule = _grid(X, opts, warnings)
+    if start is not None:
+        size_rule = f"the grid of the resumed model {start.path}"
     epochs, sigma, sigma_end = schedule(opts, grid.rows, grid.cols)
     radii = radius_schedule(sigma, sigma_end, epochs, opts.decay)
     threads = opts.threads or default_threads()
     chunk = opts.chunk_rows or DEFAULT_CHUNK
+    memory.check(memory.som_estimate(len(prep.cleaned.X), X.shape[1], grid.units,
+                                     np.dtype(dtype).itemsize, threads, chunk),
+                 memory.parse_limit(opts.max_memory), f"a {grid.rows}x{grid.cols} map")
     t_fit = time.perf_counter()
-    W = _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress, threads, chunk)
+    W = _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress, threads, chunk,
+               None if start is None else start.codebook)
     fit_seconds = time.perf_counter() - t_fit
 
     progress("evaluating the map")
@@ -73,8 +93,11 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
                                minlength=grid.units)
     U = unit_umatrix(W, grid, opts.umatrix_stat)
     unit_cluster, k, selection = _unit_clusters(W, hits_fit, ev, prep, opts, progress)
+    if start is not None and start.second_level:  # keep yesterday's cluster 3 as cluster 3
+        unit_cluster = match_clusters(start.codebook, start.unit_cluster, start.hits, W,
+                                      unit_cluster, hits_fit, k)
     rows_cluster = np.where(ev.bmu >= 0, unit_cluster[np.maximum(ev.bmu, 0)], -1)
-    score, threshold, flagged = outliers(ev, U.ravel(), prep.cleaned.usable, opts.outliers)
+    score, threshold, flagged, ref = outliers(ev, U.ravel(), opts.outliers)
 
     usable = ev.bmu >= 0
     assignments = assignment_table(prep, {
@@ -107,8 +130,13 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
         "dead_units": dead, "dead_share": dead / grid.units,
         "umatrix_mean": float(np.nanmean(U)), "umatrix_max": float(np.nanmax(U)),
     }
-    state = SomState(grid, W, unit_cluster, U, ev.hits, threshold, ev.qe_mean)
+    state = SomState(grid, W, unit_cluster, U, ev.hits, threshold, ev.qe_mean, ref)
     pictures = start_plots(prep, state, report) if plots else {}  # drawn while we go on
+    if start is not None:
+        shift = np.linalg.norm(W - start.codebook, axis=1)
+        report["map"]["init"] = f"resumed from {start.path}"
+        report["map"]["resumed"] = {"model": start.path, "codebook_shift_mean": float(shift.mean()),
+                                    "codebook_shift_max": float(shift.max())}
     report["k_selection"] = selection
     report["clusters"] = (cluster_profiles(prep, rows_cluster, k) if k <= MAX_PROFILES else None)
     report["metrics"] = metrics.internal(prep.cleaned.X, rows_cluster, seed=opts.seed,
@@ -123,8 +151,30 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
         "outliers.csv": _outlier_table(prep, assignments, flagged),
     }
     matrices = {"umatrix.csv": U, "umatrix_full.csv": interstitial(W, grid, opts.umatrix_stat)}
+    model = som_model(prep, opts, params, state, k, rows_cluster, report)
     return RunResult("som", assignments, report, tables, matrices=matrices, state=state,
-                     plots=pictures)
+                     plots=pictures, model=model)
+
+
+def som_model(prep, opts, params, state, k, rows_cluster, report):
+    from somcli.model import build
+
+    valid = rows_cluster >= 0
+    shares = np.bincount(rows_cluster[valid], minlength=k) / max(int(valid.sum()), 1)
+    arrays = {"codebook": np.asarray(state.W, np.float64),
+              "unit_cluster": np.asarray(state.unit_cluster, np.int64),
+              "umatrix": np.asarray(state.U.ravel(), np.float64),
+              "hits": np.asarray(state.hits, np.int64), "cluster_shares": shares}
+    m = report["map"]
+    algorithm = {"name": "som", "clusters": int(k), "second_level": bool(opts.k or opts.k_auto),
+                 "params": params,
+                 "quality": {"qe_mean": m["quantization_error"], "te": m["topographic_error"],
+                             "outlier_share": report["outliers"]["count"] / max(int(valid.sum()), 1)}}
+    outlier_rule = {"quantile": opts.outliers, "threshold": state.threshold,
+                    "qe_median": state.ref[0], "u_median": state.ref[1],
+                    "umatrix_stat": opts.umatrix_stat}
+    return build(prep, "som", algorithm, arrays, report, opts.seed, grid=state.grid.to_dict(),
+                 outliers=outlier_rule)
 
 
 def start_plots(prep: Prepared, state: SomState, report: dict) -> dict:
@@ -135,12 +185,72 @@ def start_plots(prep: Prepared, state: SomState, report: dict) -> dict:
                       prep.cleaned.prep.to_original(state.W), prep.roles.features, report))
 
 
+def match_clusters(W_old, old_cluster, old_hits, W_new, new_cluster, new_hits, k) -> np.ndarray:
+    """Renumber the new clusters of units after the old ones they are closest to.
+
+    Each cluster's centre is the hit-weighted mean of its units' codebook vectors;
+    new and old centres are paired by the Hungarian method on their distances.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    def centres(W, cluster, hits):
+        out = np.zeros((k, W.shape[1]))
+        for j in range(k):
+            members = cluster == j
+            weight = hits[members].astype(float)
+            out[j] = (np.average(W[members], axis=0, weights=weight) if weight.sum() > 0
+                      else W[members].mean(axis=0) if members.any() else np.nan)
+        return out
+
+    old, new = centres(W_old, old_cluster, old_hits), centres(W_new, new_cluster, new_hits)
+    cost = np.sqrt(((new[:, None, :] - old[None, :, :]) ** 2).sum(-1))
+    cost = np.where(np.isfinite(cost), cost, 1e12)
+    rows, cols = linear_sum_assignment(cost)
+    mapping = np.arange(k)
+    mapping[rows] = cols
+    return mapping[new_cluster]
+
+
+def resume(model_path: str, read: ReadOptions, opts: SomOptions, progress: Progress = _quiet,
+           stdin=None, plots: bool = False, explicit=frozenset()) -> RunResult:
+    """Continue training a saved map on new rows: the stored cleaning is replayed, the grid
+    kept, a few epochs at the model's final radius, clusters renumbered to the old ones."""
+    from somcli.model import Model
+    from somcli.pipeline.assign import replay
+
+    model = Model.load(model_path)
+    if model.kind != "som":
+        raise UsageError(f"--resume {model_path}: a k-means model cannot be resumed as a map")
+    rp = replay(model, read, explicit, stdin, progress)
+    g, params = model.meta["grid"], model.meta["algorithm"].get("params") or {}
+    end = float(params.get("sigma_end") or 1.0)
+    second = bool(model.meta["algorithm"].get("second_level"))
+    opts = replace(opts, rows=g["rows"], cols=g["cols"], topology=g["topology"],
+                   epochs=opts.epochs or RESUME_EPOCHS,
+                   sigma=opts.sigma if opts.sigma is not None else end,
+                   sigma_end=opts.sigma_end if opts.sigma_end is not None else end,
+                   k=model.clusters if second else None, k_auto=False,
+                   dtype=params.get("dtype", opts.dtype),
+                   neighborhood=params.get("neighborhood", opts.neighborhood),
+                   umatrix_stat=params.get("umatrix_stat", opts.umatrix_stat))
+    cleaning = CleanOptions(missing=model.meta["cleaning"]["missing"],
+                            scale=model.meta["cleaning"]["scale"])
+    start = Start(model_path, model.arrays["codebook"], model.arrays["unit_cluster"],
+                  model.arrays["hits"], second)
+    result = run(read, ColumnOptions(), cleaning, opts, progress, prep=rp.prep, plots=plots,
+                 start=start)
+    result.report["warnings"] = rp.warnings + result.report["warnings"]
+    result.report["input"]["notes"] += rp.notes
+    return result
+
+
 class SomState:
     """What plots, models and resumes need from a trained map."""
 
-    def __init__(self, grid, W, unit_cluster, U, hits, threshold, qe_mean):
+    def __init__(self, grid, W, unit_cluster, U, hits, threshold, qe_mean, ref):
         self.grid, self.W, self.unit_cluster = grid, W, unit_cluster
         self.U, self.hits, self.threshold, self.qe_mean = U, hits, threshold, qe_mean
+        self.ref = ref  # (median QE, median U-matrix over rows): the outlier score's scale
 
 
 def _check_options(opts: SomOptions, cleaning: CleanOptions) -> None:
@@ -149,6 +259,7 @@ def _check_options(opts: SomOptions, cleaning: CleanOptions) -> None:
     if opts.train == "batch" and opts.neighborhood == "mexican_hat":
         raise UsageError("--neighborhood mexican_hat has negative weights and works only with "
                          "--train online")
+    memory.parse_limit(opts.max_memory)  # a bad --max-memory is a usage error, now
     if not 0 < opts.outliers < 1:
         raise UsageError(f"--outliers {opts.outliers}: give a quantile between 0 and 1")
     if opts.sigma is not None and opts.sigma <= 0 or opts.sigma_end is not None and opts.sigma_end <= 0:
@@ -168,11 +279,10 @@ def _grid(X, opts, warnings) -> tuple[Grid, str]:
     return Grid(rows, cols, opts.topology), rule
 
 
-def _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress, threads, chunk):
-    if opts.init == "pca":
-        W0 = batch.pca_init(X, grid)
-    else:
-        W0 = batch.random_init(X, grid, np.random.default_rng(opts.seed))
+def _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress, threads, chunk, W0=None):
+    if W0 is None:
+        W0 = (batch.pca_init(X, grid) if opts.init == "pca"
+              else batch.random_init(X, grid, np.random.default_rng(opts.seed)))
 
     def tick(epoch, radius, *rest):
         progress(f"training: epoch {epoch + 1}/{epochs}, radius {radius:.2f}")
@@ -261,7 +371,7 @@ def _negated(v):
     return None if v is None else -v
 
 
-def outliers(ev: Evaluation, U_units: np.ndarray, usable: np.ndarray, q: float,
+def outliers(ev: Evaluation, U_units: np.ndarray, q: float,
              threshold: float | None = None, ref: tuple[float, float] | None = None):
     """Outlier score = mean of (QE / median QE) and (unit U-matrix / median over rows).
 
@@ -278,7 +388,7 @@ def outliers(ev: Evaluation, U_units: np.ndarray, usable: np.ndarray, q: float,
     if threshold is None:
         threshold = float(np.quantile(score[found], q)) if found.any() else np.inf
     flagged = found & (score > threshold)
-    return score, threshold, flagged
+    return score, threshold, flagged, ref
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:

@@ -100,11 +100,13 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     gappy = np.zeros(n, dtype=bool)
     infinite: dict[str, int] = {}
     missing: dict[str, int] = {}
+    stats: dict[str, dict] = {}
     fill = np.zeros(d) if opts.missing in _SIMPLE else None
     for j, name in enumerate(roles.features):
         col = np.asarray(roles.values[name])
         if col.dtype != dtype and col.dtype != np.float64:
             col = col.astype(np.float64)
+        _refuse_huge(col, name, lines)
         inf = np.isinf(col)
         if inf.any():
             col = np.where(inf, np.nan, col)
@@ -113,6 +115,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
         if gaps.any():
             missing[name] = int(gaps.sum())
             gappy |= gaps
+        stats[name] = _describe(col, gaps)
         if fill is not None:
             fill[j] = _statistic(col, opts.missing)
             if gaps.any():
@@ -125,6 +128,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
         "missing_cells": missing,
         "rows_with_gaps": len(gap_rows),
         "rows_with_gaps_named": row_labels(frame, roles.ids, lines, gap_rows[:MAX_NAMED_ROWS]),
+        "feature_stats": stats,
     }
     usable = ~gappy if opts.missing == "drop" else np.ones(n, dtype=bool)
     if not usable.any():
@@ -156,6 +160,31 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
         merged = prep.to_scaled(merged).astype(dtype)
     report["scale"] = opts.scale
     return Cleaned(prep, X, usable, fit_index, report, merged)
+
+
+HUGE = 1e150  # beyond this, squares and sums of a column overflow float64
+
+
+def _refuse_huge(col: np.ndarray, name: str, lines: np.ndarray) -> None:
+    """Values so large that means and distances overflow would make every score wrong."""
+    if col.dtype != np.float64:  # float32 cannot hold such values (they read as inf)
+        return
+    big = np.isfinite(col) & (np.abs(col) > HUGE)
+    if big.any():
+        first = int(np.argmax(big))
+        raise DataError(f"column '{name}' holds {col[first]:.6g} on line {int(lines[first])}: "
+                        f"too large to compute distances with (limit {HUGE:.0e})",
+                        "rescale the column, mark such values missing with --na-values, or "
+                        f"leave it out with -C '{name}'")
+
+
+def _describe(col: np.ndarray, gaps: np.ndarray) -> dict:
+    """Share missing, mean and SD of one raw column: what `assign` compares new data with."""
+    n = len(col)
+    present = int(n - gaps.sum())
+    mean = float(np.nanmean(col, dtype=np.float64)) if present else None
+    sd = float(np.nanstd(col, dtype=np.float64)) if present else None
+    return {"missing_share": (n - present) / n if n else 0.0, "mean": mean, "sd": sd}
 
 
 def _statistic(col: np.ndarray, method: str) -> float:

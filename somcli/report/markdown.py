@@ -42,7 +42,7 @@ def render(report: dict) -> str:
     out += _columns(report)
     if report.get("cleaning"):
         out += _cleaning(report["cleaning"])
-    for section in (_drift, _parameters, _map, _k_selection, _clusters, _quality, _outliers,
+    for section in (_model, _drift, _parameters, _map, _k_selection, _clusters, _quality, _outliers,
                     _pictures, _warnings, _run):
         out += section(report)
     return "\n".join(out).rstrip() + "\n"
@@ -79,6 +79,9 @@ def _columns(r):
 
 def _cleaning(c):
     out = ["## Cleaning", ""]
+    if c.get("replayed"):
+        out.append("- Replayed from the model: the training's unit rules, fill values and "
+                   "scaling (nothing was refitted).")
     method = c["missing_method"]
     if c.get("infinite_values"):
         out.append("- Infinite values counted as missing: " + ", ".join(
@@ -101,7 +104,8 @@ def _cleaning(c):
                    + (f"; and {more} more" if more > 0 else ""))
     out += _duplicates(c.get("duplicates") or {})
     out.append(f"- Scaling: {SCALE_WORDS.get(c.get('scale'), c.get('scale'))}.")
-    out.append(f"- Rows used for fitting: {fmt(c['rows_used_for_fitting'])}.")
+    out.append(f"- Rows {'assigned' if c.get('replayed') else 'used for fitting'}: "
+               f"{fmt(c['rows_used_for_fitting'])}.")
     return out + [""]
 
 
@@ -136,7 +140,7 @@ def _drift(r):
     d = r.get("drift")
     if not d:
         return []
-    out = ["## Drift against the training data", ""]
+    out = ["## Drift against the training data", "", f"**{d['verdict']}**", ""]
     out += [f"- {line}" for line in d.get("summary", [])]
     if d.get("clusters"):
         rows = [[c["cluster"], c["share_training"], c["share_now"], c["change"]]
@@ -248,6 +252,15 @@ def _warnings(r):
     if not w:
         return []
     return ["## Warnings", ""] + [f"- {x}" for x in w] + [""]
+
+
+def _model(r):
+    m = r.get("model")
+    if not m:
+        return []
+    trained = ", ".join(m.get("trained_on") or []) or "?"
+    return ["## Model", "", f"- `{m['path']}`: {m['kind']} with {m['clusters']} clusters, "
+            f"trained on {trained} ({fmt(m['training_rows'])} rows), {m.get('created')}", ""]
 
 
 def _run(r):

@@ -1,0 +1,138 @@
+"""End to end on a generated CSV: `somcli som big.csv --map 20x20 -o out` against the sum
+of "read the CSV" and "train" alone, its peak memory against the float64 feature matrix,
+the reader engines, and `somcli --help` start-up time.
+
+    python benchmarks/bench_end_to_end.py                      # 1,000,000 x 10
+    python benchmarks/bench_end_to_end.py --rows 100000 --out benchmarks/results_e2e.json
+
+Every timing is the best of --repeat runs, each in a fresh process. Memory is the
+peak RSS of the somcli process minus the peak RSS of a process that only imports what
+that run imports (the interpreter and libraries are not the run's data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data")
+
+READ = """
+import sys, time, pandas as pd
+t = time.perf_counter(); pd.read_csv(sys.argv[1], engine=sys.argv[2])
+print(time.perf_counter() - t)
+"""
+
+TRAIN = """
+import sys, time, numpy as np
+from somcli.algorithms import som
+from somcli.algorithms.grid import Grid, radius_schedule
+from somcli.algorithms.nearest import default_threads
+X = np.load(sys.argv[1])
+grid = Grid(20, 20, "hex")
+W0 = som.pca_init(X, grid)
+t = time.perf_counter()
+som.train(X, W0, grid, radius_schedule(5.0, 1.0, 20), threads=default_threads())
+print(time.perf_counter() - t)
+"""
+
+IMPORTS = ("import somcli.cli, somcli.pipeline.som, somcli.report.plots, somcli.io.write, "
+           "somcli.model, pandas, matplotlib.figure, matplotlib.backends.backend_agg, "
+           "pyarrow.csv, scipy.sparse, threadpoolctl, jsonschema")
+
+
+def make_csv(rows: int, d: int = 10) -> tuple[str, str]:
+    """The CSV and the float32 standardised matrix training alone starts from."""
+    import numpy as np
+
+    os.makedirs(DATA, exist_ok=True)
+    csv = os.path.join(DATA, f"blobs_{rows}x{d}.csv")
+    npy = os.path.join(DATA, f"blobs_{rows}x{d}.npy")
+    if not (os.path.exists(csv) and os.path.exists(npy)):
+        rng = np.random.default_rng(0)
+        centers = rng.normal(0, 5, (8, d))
+        X = centers[rng.integers(0, 8, rows)] + rng.normal(0, 1, (rows, d))
+        header = ",".join(f"f{i}" for i in range(d))
+        np.savetxt(csv, X, delimiter=",", fmt="%.6f", header=header, comments="")
+        Z = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+        np.save(npy, Z)
+    return csv, npy
+
+
+def peak_of(cmd: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MB, stdout) of a fresh process, via wait4's rusage."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    if status != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {err.decode()[-500:]}")
+    return wall, usage.ru_maxrss / 1e3, out.decode()
+
+
+def best(values) -> float:
+    return min(values)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    py = sys.executable
+    csv, npy = make_csv(args.rows)
+    res: dict = {"rows": args.rows, "features": 10, "csv_mb": os.path.getsize(csv) / 1e6,
+                 "float64_matrix_mb": args.rows * 10 * 8 / 1e6}
+    for engine in ("c", "pyarrow"):
+        res[f"read_{engine}_s"] = best(float(peak_of([py, "-c", READ, csv, engine])[2])
+                                       for _ in range(args.repeat))
+    res["train_20_epochs_s"] = best(float(peak_of([py, "-c", TRAIN, npy])[2])
+                                    for _ in range(args.repeat))
+    runs = []
+    for _ in range(args.repeat):
+        out = tempfile.mkdtemp(prefix="somcli-e2e-")
+        shutil.rmtree(out)
+        runs.append(peak_of([py, "-m", "somcli", "som", csv, "--map", "20x20", "-o", out,
+                             "-q"]))
+        with open(os.path.join(out, "report.json")) as fh:
+            report = json.load(fh)
+        shutil.rmtree(out)
+    res["end_to_end_s"] = best(r[0] for r in runs)
+    res["end_to_end_peak_rss_mb"] = max(r[1] for r in runs)
+    res["end_to_end_stages_s"] = report["runtime_seconds"]
+    res["imports_peak_rss_mb"] = max(peak_of([py, "-c", IMPORTS])[1] for _ in range(2))
+    res["run_memory_mb"] = res["end_to_end_peak_rss_mb"] - res["imports_peak_rss_mb"]
+    res["memory_ratio"] = res["run_memory_mb"] / res["float64_matrix_mb"]
+    res["read_plus_train_s"] = res["read_c_s"] + res["train_20_epochs_s"]
+    res["end_to_end_ratio"] = res["end_to_end_s"] / res["read_plus_train_s"]
+    res["help_startup_s"] = best(peak_of([py, "-m", "somcli", "--help"])[0] for _ in range(10))
+    res["no_plots_end_to_end_s"] = best(
+        _no_plots(py, csv) for _ in range(args.repeat))
+    res["no_plots_ratio"] = res["no_plots_end_to_end_s"] / res["read_plus_train_s"]
+    print(json.dumps(res, indent=1))
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(res, fh, indent=1)
+
+
+def _no_plots(py, csv) -> float:
+    out = tempfile.mkdtemp(prefix="somcli-e2e-")
+    shutil.rmtree(out)
+    wall = peak_of([py, "-m", "somcli", "som", csv, "--map", "20x20", "-o", out, "-q",
+                    "--no-plots"])[0]
+    shutil.rmtree(out)
+    return wall
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Memory guard: estimate what a run will allocate and refuse (exit 65) before trying.
+
+A 1000x1000 map has a million units, and the batch rule's neighbourhood matrix is
+units x units: 8 TB. Better one clear line with the estimate than an hour of
+swapping or the kernel's OOM killer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from somcli.errors import DataError, UsageError
+
+DEFAULT_SHARE = 0.75  # of the memory available when the run starts
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def available() -> int:
+    """Bytes the kernel says are available now (MemAvailable), else free physical pages."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 40
+
+
+def parse_limit(text: str | None) -> int:
+    """'8G', '500M', '1.5T', '60%' (of available memory); None: 75 % of available."""
+    if text is None:
+        return int(DEFAULT_SHARE * available())
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?B?|%)\s*", str(text).upper())
+    if not m:
+        raise UsageError(f"--max-memory {text!r}: give a size like 8G or 500M, or a share like 60%")
+    value, unit = float(m.group(1)), m.group(2)
+    if unit == "%":
+        return int(value / 100.0 * available())
+    return int(value * _UNITS[unit.rstrip("B")])
+
+
+def human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if abs(n) < 1024 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024.0
+    return f"{n:.1f} PB"
+
+
+def som_estimate(n: int, d: int, units: int, itemsize: int, threads: int, chunk: int
+                 ) -> dict[str, float]:
+    return {
+        "feature matrix": n * d * itemsize,
+        "neighbourhood matrix (units x units)": 3.0 * units * units * 8,
+        "distance blocks": 2.0 * threads * chunk * units * itemsize,
+        "codebook and sums": 6.0 * units * d * 8,
+        "per-row results": 48.0 * n,
+    }
+
+
+def kmeans_estimate(n: int, d: int, k: int) -> dict[str, float]:
+    return {
+        "feature matrix": 2.0 * n * d * 8,
+        "distances to centres": 8.0 * n * k + 256.0 * 8 * k * 16,
+        "per-row results": 32.0 * n,
+    }
+
+
+def check(parts: dict[str, float], limit: int, what: str) -> None:
+    total = sum(parts.values())
+    if total <= limit:
+        return
+    top = sorted(parts.items(), key=lambda kv: -kv[1])[:2]
+    detail = ", ".join(f"{name} {human(size)}" for name, size in top)
+    raise DataError(f"{what} would need about {human(total)} ({detail}), more than "
+                    f"--max-memory {human(limit)}",
+                    "use a smaller --map, fewer rows or columns, or --dtype float32; or raise "
+                    "--max-memory if the machine has the room")

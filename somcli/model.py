@@ -1,0 +1,232 @@
+"""Saved models: ``model.json`` (validated against ``model_schema.json``) + ``model.npz``.
+
+Never pickle: arrays are read with ``numpy.load(..., allow_pickle=False)``, every
+array's SHA-256 is recorded in the JSON, and the JSON carries a checksum of its
+own content. A truncated, edited, newer-format or pickle-carrying model is
+refused with exit 65 and one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+
+import numpy as np
+
+from somcli import __version__
+from somcli.errors import DataError, OutputError, UsageError
+from somcli.prep.clean import Preprocessor
+from somcli.prep.units import UnitRule
+
+FORMAT = "somcli-model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Model:
+    meta: dict  # model.json without "arrays" and "checksum"
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ reading the contents
+
+    @property
+    def kind(self) -> str:
+        return self.meta["kind"]
+
+    @property
+    def features(self) -> list[str]:
+        return [f["name"] for f in self.meta["schema"]["features"]]
+
+    @property
+    def clusters(self) -> int:
+        return int(self.meta["algorithm"]["clusters"])
+
+    def preprocessor(self) -> Preprocessor:
+        schema, cleaning = self.meta["schema"], self.meta["cleaning"]
+        rules = {f["name"]: UnitRule.from_dict(f["unit_rule"]) for f in schema["features"]
+                 if f.get("unit_rule")}
+        a = self.arrays
+        return Preprocessor(self.features, rules, cleaning["missing"], cleaning["scale"],
+                            a["center"], a["scale"], fill=a.get("fill"),
+                            knn_reference=a.get("knn_reference"), knn_center=a.get("knn_center"),
+                            knn_scale=a.get("knn_scale"),
+                            knn_neighbors=int(cleaning["knn_neighbors"]))
+
+    # ------------------------------------------------------------ files
+
+    def save(self, json_path: str, npz_path: str | None = None) -> None:
+        """Write both files atomically (temp file in the same folder, then os.replace)."""
+        npz_path = npz_path or npz_for(json_path)
+        meta = dict(self.meta)
+        meta["arrays"] = {name: _describe(a) for name, a in self.arrays.items()}
+        meta["checksum"] = _checksum(meta)
+        _atomic(npz_path, lambda fh: np.savez_compressed(fh, **self.arrays), binary=True)
+        _atomic(json_path, lambda fh: fh.write(json.dumps(meta, indent=1, sort_keys=True)
+                                               + "\n"))
+
+    @classmethod
+    def load(cls, path: str) -> Model:
+        json_path = path if not os.path.isdir(path) else os.path.join(path, "model.json")
+        npz_path = npz_for(json_path)
+        for p in (json_path, npz_path):
+            if not os.path.isfile(p):
+                raise UsageError(f"{p}: no such model file",
+                                 "pass the model.json written by `somcli som/kmeans -o DIR`")
+        meta = _read_json(json_path)
+        arrays = _read_npz(npz_path, meta, json_path)
+        meta.pop("checksum")
+        meta.pop("arrays")
+        return cls(meta, arrays)
+
+
+def npz_for(json_path: str) -> str:
+    base = json_path[:-5] if json_path.endswith(".json") else json_path
+    return base + ".npz"
+
+
+def model_paths(target: str) -> tuple[str, str]:
+    """--model-out PATH: a .json path (arrays beside it), or a folder to hold model.json."""
+    if target.endswith(".json"):
+        parent = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(parent):
+            raise OutputError(f"{parent}: the folder does not exist", "create it first")
+        return target, npz_for(target)
+    os.makedirs(target, exist_ok=True)
+    return os.path.join(target, "model.json"), os.path.join(target, "model.npz")
+
+
+def _describe(a: np.ndarray) -> dict:
+    return {"shape": list(a.shape), "dtype": a.dtype.str, "sha256": _digest(a)}
+
+
+def _digest(a: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(f"{a.dtype.str}{a.shape}".encode())
+    h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _checksum(meta: dict) -> str:
+    body = {k: v for k, v in meta.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"),
+                                     ensure_ascii=True).encode()).hexdigest()
+
+
+def _read_json(path: str) -> dict:
+    import jsonschema
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            meta = json.load(fh)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable somcli model ({_short(exc)})",
+                        "the file is truncated or not JSON; re-create the model") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise DataError(f"{path}: not a somcli model file")
+    version = meta.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise DataError(f"{path}: model format {version} is newer than this somcli reads "
+                        f"({FORMAT_VERSION}; somcli {__version__})", "upgrade somcli")
+    schema = json.loads(resources.files("somcli").joinpath("model_schema.json").read_text())
+    try:
+        jsonschema.validate(meta, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "top level"
+        raise DataError(f"{path}: invalid model ({where}: {_short(exc.message)})",
+                        "re-create the model") from None
+    if meta["checksum"] != _checksum(meta):
+        raise DataError(f"{path}: the model was changed after it was written (checksum "
+                        "mismatch)", "re-create the model instead of editing it")
+    return meta
+
+
+def _read_npz(path: str, meta: dict, json_path: str) -> dict[str, np.ndarray]:
+    expected = meta["arrays"]
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if set(z.files) != set(expected):
+                raise DataError(f"{path}: holds arrays {sorted(z.files)}, the model lists "
+                                f"{sorted(expected)}", "re-create the model")
+            arrays = {name: z[name] for name in z.files}
+    except DataError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
+            raise DataError(f"{path}: carries pickled objects, which somcli never loads",
+                            "re-create the model with somcli") from None
+        raise DataError(f"{path}: not a valid array file ({_short(exc)})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise DataError(f"{path}: unreadable or truncated ({_short(exc)})",
+                        "re-create the model") from None
+    for name, a in arrays.items():
+        if _digest(a) != expected[name]["sha256"]:
+            raise DataError(f"{path}: array '{name}' does not match {os.path.basename(json_path)}"
+                            " (changed or from another model)", "re-create the model")
+    return arrays
+
+
+def _atomic(path: str, write, binary: bool = False) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".somcli-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
+                       ) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _short(exc) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# ---------------------------------------------------------------- building models from runs
+
+def build(prep, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], report: dict,
+          seed: int, grid: dict | None = None, outliers: dict | None = None) -> Model:
+    """A model from a prepared run (see :mod:`somcli.pipeline.common`)."""
+    p = prep.cleaned.prep
+    dialect = prep.table.dialect
+    decisions = {d.name: d for d in prep.roles.decisions}
+    features = [{"name": f, "kind": decisions[f].kind,
+                 "unit_rule": p.rules[f].to_dict() if f in p.rules else None}
+                for f in prep.roles.features]
+    all_arrays = {"center": p.center, "scale": p.scale}
+    for name in ("fill", "knn_reference", "knn_center", "knn_scale"):
+        if getattr(p, name) is not None:
+            all_arrays[name] = np.asarray(getattr(p, name), dtype=np.float64)
+    all_arrays.update(arrays)
+    X = prep.cleaned.X
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "somcli_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "kind": kind,
+        "schema": {"features": features, "identifiers": prep.roles.ids,
+                   "label": prep.roles.label,
+                   "reading": {"delimiter": dialect.delimiter, "decimal": dialect.decimal,
+                               "encoding": dialect.encoding}},
+        "cleaning": {"missing": p.missing, "scale": p.scale_method,
+                     "knn_neighbors": p.knn_neighbors},
+        "algorithm": algorithm, "grid": grid, "outliers": outliers, "seed": seed,
+        "training": {
+            "rows": int(len(X)), "rows_used_for_fitting": prep.n_fit,
+            "fingerprint": _digest(np.ascontiguousarray(X)),
+            "inputs": prep.table.inputs,
+            "feature_stats": prep.cleaned.report.get("feature_stats", {}),
+            "metrics": report.get("metrics"),
+            "quality": algorithm.get("quality", {}),
+        },
+    }
+    return Model(meta, all_arrays)
