@@ -11,6 +11,7 @@ import signal
 import sys
 import traceback
 import warnings
+from dataclasses import replace
 
 import click
 
@@ -161,6 +162,7 @@ def inspect(**kw):
               show_default=True, help="Use MiniBatchKMeans above this many rows.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice.")
 @O.memory_option
+@O.engine_options
 @O.output_options()
 def kmeans(**kw):
     """Cluster INPUT with k-means (scikit-learn) and write assignments, centroids and a report."""
@@ -168,13 +170,22 @@ def kmeans(**kw):
 
     console = _console(kw)
     read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
-    out = O.output_from(kw, read.inputs)
+    engine, dopts, single = O.engine_from(kw)
+    out = replace(O.output_from(kw, read.inputs), single_file=single)
     k = kw.pop("k")
     opts = KMeansOptions(k=None if k == "auto" else k, k_max=kw.pop("k_max"),
                          n_init=kw.pop("n_init"), minibatch_rows=kw.pop("minibatch_rows"),
-                         seed=kw.pop("seed"), max_memory=kw.pop("max_memory"))
-    _execute(console, out, lambda: run_kmeans.run(read, cols, cleaning, opts,
-                                                  progress=console.progress, stdin=_stdin()))
+                         seed=kw.pop("seed"), max_memory=kw.pop("max_memory"), engine=engine)
+
+    def job(client):
+        if client is not None:
+            from somcli.dask_engine import run as dask_run
+
+            return dask_run.kmeans(client, read, cols, cleaning, opts, dopts, console.progress)
+        return run_kmeans.run(read, cols, cleaning, opts, progress=console.progress,
+                              stdin=_stdin())
+
+    _execute(console, out, job, dopts)
 
 
 # ---------------------------------------------------------------- som
@@ -233,6 +244,7 @@ def kmeans(**kw):
                    "clusters keep their numbers.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice.")
 @O.memory_option
+@O.engine_options
 @O.output_options(plots=True)
 def som(**kw):
     """Train a self-organizing map on INPUT; write assignments (cluster, BMU, QE, outlier
@@ -241,7 +253,8 @@ def som(**kw):
 
     console = _console(kw)
     read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
-    out = O.output_from(kw, read.inputs)
+    engine, dopts, single = O.engine_from(kw)
+    out = replace(O.output_from(kw, read.inputs), single_file=single)
     size, k, resume = kw.pop("map_size"), kw.pop("k"), kw.pop("resume")
     opts = SomOptions(
         rows=size[0] if size else None, cols=size[1] if size else None,
@@ -252,20 +265,27 @@ def som(**kw):
         k=k if isinstance(k, int) else None, k_auto=k == "auto", k_max=kw.pop("k_max"),
         umatrix_stat=kw.pop("umatrix_stat"), outliers=kw.pop("outlier_q"),
         dtype=kw.pop("dtype"), threads=kw.pop("threads"), seed=kw.pop("seed"),
-        max_memory=kw.pop("max_memory"))
+        max_memory=kw.pop("max_memory"), engine=engine)
     plots = out.plots and out.out is not None
     ctx = click.get_current_context()
     if resume:
         _refuse_with_resume(ctx)
+        if dopts is not None:
+            raise click.UsageError("--resume runs on the local engine only")
 
-    def job():
+    def job(client):
+        if client is not None:
+            from somcli.dask_engine import run as dask_run
+
+            return dask_run.som(client, read, cols, cleaning, opts, dopts, console.progress,
+                                plots)
         if resume:
             return run_som.resume(resume, read, opts, console.progress, _stdin(), plots,
                                   _explicit(ctx))
         return run_som.run(read, cols, cleaning, opts, progress=console.progress,
                            stdin=_stdin(), plots=plots)
 
-    _execute(console, out, job)
+    _execute(console, out, job, dopts)
 
 
 RESUME_FIXED = ("map_size", "topology", "columns", "not_columns", "id_column", "label_column",
@@ -297,6 +317,7 @@ def _explicit(ctx) -> frozenset[str]:
 @O.input_options
 @click.option("--json", "as_json", is_flag=True,
               help="Same as --summary-json: one JSON line with the summary and the drift.")
+@O.engine_options
 @O.output_options(model=False)
 def assign(**kw):
     """Assign the rows of INPUT to the clusters of a saved MODEL (model.json, or the folder
@@ -309,26 +330,50 @@ def assign(**kw):
     if kw.pop("as_json"):
         kw["summary_json"] = True
     read = O.read_from(kw)
-    out = O.output_from(kw, read.inputs)
+    engine, dopts, single = O.engine_from(kw)
+    out = replace(O.output_from(kw, read.inputs), single_file=single)
     explicit = _explicit(click.get_current_context())
-    _execute(console, out, lambda: run_assign.run(model, read, console.progress, _stdin(),
-                                                  explicit))
+
+    def job(client):
+        if client is not None:
+            from somcli.dask_engine import run as dask_run
+
+            return dask_run.assign(client, model, read, dopts, console.progress, explicit)
+        return run_assign.run(model, read, console.progress, _stdin(), explicit)
+
+    _execute(console, out, job, dopts)
 
 
-def _execute(console: Console, out, job) -> None:
-    """Lock the output folder, refuse a bad one before any work, run, write, summarise."""
+def _execute(console: Console, out, job, dopts=None) -> None:
+    """Lock the output folder, refuse a bad one before any work, run, write, summarise.
+
+    With ``dopts`` the run goes to a Dask cluster, kept connected until the workers
+    have written their part of the outputs.
+    """
+    import contextlib
+
     from somcli.io.write import OutputFolder, dumps, locked
     from somcli.pipeline.common import write
     from somcli.report.markdown import render
 
+    if dopts is not None and out.format == "json":
+        raise click.UsageError("--engine dask writes the assignments in parts: use --format "
+                               "csv, tsv or ndjson")
     with locked(out.out, out.wait):
         if out.out is not None:
             OutputFolder(out.out, out.force)  # refuses now (exit 73), before any work
-        result = job()
-        for warning in result.report.get("warnings", []):
-            console.warn(warning)
-        console.progress("writing")
-        files = write(result, out, render)
+        if dopts is not None:
+            from somcli.dask_engine.client import connect
+
+            engine = connect(dopts, console.progress)
+        else:
+            engine = contextlib.nullcontext()
+        with engine as client:
+            result = job(client)
+            for warning in result.report.get("warnings", []):
+                console.warn(warning)
+            console.progress("writing")
+            files = write(result, out, render)
     console.summary(result.report, files, out.out)
     if out.summary_json:
         click.echo(dumps(summary(result.report, out.out)))

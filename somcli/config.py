@@ -99,3 +99,4 @@ class OutputOptions:
     model_out: str | None = None  # write model.json + model.npz here too
     summary_json: bool = False  # one JSON line on stdout at the end (needs out)
     wait: float = 0.0  # seconds to wait for another run holding the output folder's lock
+    single_file: bool = False  # distributed runs: one assignments file, not part files

@@ -20,7 +20,7 @@ from importlib import resources
 import numpy as np
 
 from somcli import __version__
-from somcli.errors import DataError, OutputError, UsageError
+from somcli.errors import DataError, InputError, OutputError
 from somcli.prep.clean import Preprocessor
 from somcli.prep.units import UnitRule
 
@@ -76,7 +76,7 @@ class Model:
         npz_path = npz_for(json_path)
         for p in (json_path, npz_path):
             if not os.path.isfile(p):
-                raise UsageError(f"{p}: no such model file",
+                raise InputError(f"{p}: no such model file",
                                  "pass the model.json written by `somcli som/kmeans -o DIR`")
         meta = _read_json(json_path)
         arrays = _read_npz(npz_path, meta, json_path)
@@ -195,8 +195,10 @@ def _short(exc) -> str:
 # ---------------------------------------------------------------- building models from runs
 
 def build(prep, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], report: dict,
-          seed: int, grid: dict | None = None, outliers: dict | None = None) -> Model:
-    """A model from a prepared run (see :mod:`somcli.pipeline.common`)."""
+          seed: int, grid: dict | None = None, outliers: dict | None = None,
+          rows: int | None = None, fingerprint: str | None = None) -> Model:
+    """A model from a prepared run (see :mod:`somcli.pipeline.common`); ``rows`` and
+    ``fingerprint`` are given by engines whose matrix is not on the client."""
     p = prep.cleaned.prep
     dialect = prep.table.dialect
     decisions = {d.name: d for d in prep.roles.decisions}
@@ -208,7 +210,9 @@ def build(prep, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], repor
         if getattr(p, name) is not None:
             all_arrays[name] = np.asarray(getattr(p, name), dtype=np.float64)
     all_arrays.update(arrays)
-    X = prep.cleaned.X
+    if fingerprint is None:
+        X = prep.cleaned.X
+        rows, fingerprint = len(X), _digest(np.ascontiguousarray(X))
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "somcli_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -221,8 +225,8 @@ def build(prep, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], repor
                      "knn_neighbors": p.knn_neighbors},
         "algorithm": algorithm, "grid": grid, "outliers": outliers, "seed": seed,
         "training": {
-            "rows": int(len(X)), "rows_used_for_fitting": prep.n_fit,
-            "fingerprint": _digest(np.ascontiguousarray(X)),
+            "rows": int(rows), "rows_used_for_fitting": prep.n_fit,
+            "fingerprint": fingerprint,
             "inputs": prep.table.inputs,
             "feature_stats": prep.cleaned.report.get("feature_stats", {}),
             "metrics": report.get("metrics"),

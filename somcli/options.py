@@ -202,6 +202,42 @@ def expand_placeholders(path: str, inputs) -> str:
                                  f"braces ({exc})", param_hint="-o/--out") from None
 
 
+def engine_options(f):
+    return _stack(
+        click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+                     show_default=True,
+                     help="local: this process. dask: a Dask cluster (--scheduler, "
+                          "--scheduler-file or DASK_SCHEDULER_ADDRESS; with none, a local "
+                          "cluster on 127.0.0.1 for this run). Needs somcli[dask]."),
+        click.option("--scheduler", metavar="ADDR", help="Dask scheduler, e.g. tcp://host:8786."),
+        click.option("--scheduler-file", type=click.Path(dir_okay=False), metavar="PATH",
+                     help="Dask scheduler file (written by `dask scheduler --scheduler-file`)."),
+        click.option("--blocksize", default="64MB", show_default=True, metavar="SIZE",
+                     help="Dask engine: bytes of CSV per partition."),
+        click.option("--single-file", is_flag=True,
+                     help="Dask engine: join the per-partition assignment files into one "
+                          "assignments file (default: a folder assignments/ of part files)."),
+    )(f)
+
+
+def engine_from(kw: dict):
+    """(engine, DaskOptions or None); dask-only options without --engine dask are refused."""
+    from somcli.dask_engine.client import DaskOptions
+
+    engine = kw.pop("engine")
+    scheduler, scheduler_file = kw.pop("scheduler"), kw.pop("scheduler_file")
+    blocksize, single = kw.pop("blocksize"), kw.pop("single_file")
+    if engine != "dask":
+        if scheduler or scheduler_file or single:
+            raise click.UsageError("--scheduler, --scheduler-file and --single-file need "
+                                   "--engine dask")
+        return engine, None, single
+    if scheduler and scheduler_file:
+        raise click.UsageError("give --scheduler or --scheduler-file, not both")
+    return engine, DaskOptions(scheduler=scheduler, scheduler_file=scheduler_file,
+                               blocksize=blocksize), single
+
+
 def memory_option(f):
     return click.option(
         "--max-memory", metavar="SIZE",

@@ -31,12 +31,14 @@ class MapSize:
     rule: str  # how it was chosen, for the report
 
 
-def auto_size(X: np.ndarray, topology: str, max_units: int) -> MapSize:
+def auto_size(X: np.ndarray | None, topology: str, max_units: int,
+              eig: np.ndarray | None = None, n: int | None = None) -> MapSize:
     """The SOM Toolbox rule: about 5*sqrt(n) units, sides in the ratio of the square
     roots of the two largest principal eigenvalues; capped at ``max_units``."""
-    n = len(X)
+    n = len(X) if n is None else n
     munits = max(MIN_UNITS, int(round(5.0 * np.sqrt(n))))
-    eig, _ = principal_axes(X)
+    if eig is None:
+        eig, _ = principal_axes(X)
     if len(eig) >= 2 and eig[1] > 1e-12 * max(eig[0], 1e-300):
         ratio = float(np.sqrt(eig[0] / eig[1]))
     else:
@@ -57,36 +59,58 @@ def auto_size(X: np.ndarray, topology: str, max_units: int) -> MapSize:
 def principal_axes(X: np.ndarray, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (descending) and eigenvectors (columns) of the covariance of X.
 
-    Missing values count as the column mean. Eigenvector signs are fixed (largest
-    component positive) so the result does not depend on row order.
+    Missing values count as the column mean.
     """
-    n, d = X.shape
+    mean = column_mean(X)
+    return axes(scatter(X, mean, chunk), len(X))
+
+
+def column_mean(X: np.ndarray) -> np.ndarray:
     mean = np.nanmean(X, axis=0, dtype=np.float64)
-    mean = np.where(np.isnan(mean), 0.0, mean)
-    cov = np.zeros((d, d))
-    for start in range(0, n, chunk):
+    return np.where(np.isnan(mean), 0.0, mean)
+
+
+def scatter(X: np.ndarray, mean: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Sum of (x - mean)(x - mean)^T over the rows (gaps count as the mean)."""
+    d = X.shape[1]
+    out = np.zeros((d, d))
+    for start in range(0, len(X), chunk):
         block = np.asarray(X[start:start + chunk], dtype=np.float64) - mean
         block[np.isnan(block)] = 0.0
-        cov += block.T @ block
-    cov /= max(n - 1, 1)
+        out += block.T @ block
+    return out
+
+
+def axes(scatter_matrix: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Eigen-decomposition of the covariance ``scatter / (n - 1)``, largest first.
+
+    Sign convention: the first clearly non-zero component of each axis is positive
+    (not the largest: with standardised data components often tie, and float noise
+    would then decide the orientation of the map).
+    """
+    cov = scatter_matrix / max(n - 1, 1)
     eig, vec = np.linalg.eigh(cov)
     order = np.argsort(eig)[::-1]
     eig, vec = np.clip(eig[order], 0.0, None), vec[:, order]
-    # sign convention: the first clearly non-zero component of each axis is positive
-    # (not the largest: with standardised data components often tie, and float noise
-    # would then decide the orientation of the map)
+    d = len(eig)
     significant = np.abs(vec) > 1e-3 * np.abs(vec).max(axis=0)
     first = np.argmax(significant, axis=0)
     vec = vec * np.where(vec[first, np.arange(d)] < 0, -1.0, 1.0)
     return eig, vec
 
 
-def pca_init(X: np.ndarray, grid: Grid) -> np.ndarray:
+def pca_init(X: np.ndarray | None, grid: Grid, pca: tuple | None = None) -> np.ndarray:
     """Codebook on the plane of the two largest principal components, spanning
-    +-1 standard deviation along each (SOM Toolbox ``som_lininit``)."""
-    eig, vec = principal_axes(X)
-    mean = np.nanmean(X, axis=0, dtype=np.float64)
-    mean = np.where(np.isnan(mean), 0.0, mean)
+    +-1 standard deviation along each (SOM Toolbox ``som_lininit``).
+
+    ``pca = (mean, eigenvalues, eigenvectors)`` when they were computed elsewhere
+    (the Dask engine); otherwise they come from X.
+    """
+    if pca is None:
+        mean = column_mean(X)
+        eig, vec = axes(scatter(X, mean), len(X))
+    else:
+        mean, eig, vec = pca
     pos = grid.positions
     span = np.ptp(pos, axis=0)
     coords = np.where(span > 0, (pos - pos.min(0)) / np.where(span > 0, span, 1) * 2 - 1, 0.0)

@@ -69,7 +69,8 @@ class Table:
         return len(self.frame)
 
 
-def read_table(opts: ReadOptions, stdin=None, float_dtype=np.float64) -> Table:
+def read_table(opts: ReadOptions, stdin=None, float_dtype=np.float64,
+               nrows: int | None = None) -> Table:
     """Read every input of ``opts`` into one :class:`Table` (same columns required).
 
     ``float_dtype=np.float32`` stores float columns in single precision as each
@@ -77,7 +78,7 @@ def read_table(opts: ReadOptions, stdin=None, float_dtype=np.float64) -> Table:
     """
     sources = resolve(opts.inputs, stdin=stdin)
     dialect = sniff(sources[0], opts)
-    parts = [_read_one(src, dialect, float_dtype) for src in sources]
+    parts = [_read_one(src, dialect, float_dtype, nrows) for src in sources]
     first = parts[0]
     for src, part in zip(sources[1:], parts[1:], strict=True):
         if list(part.frame.columns) != list(first.frame.columns):
@@ -203,7 +204,8 @@ def _header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[st
     return names
 
 
-def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64) -> Table:
+def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
+              nrows: int | None = None) -> Table:
     notes: list[str] = []
     names = _header_names(source, dialect, notes)
     na_values = sorted(set(dialect.na_values) | {""})
@@ -215,7 +217,7 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64) -> Table
                 skiprows=dialect.skip_lines, encoding=dialect.encoding,
                 decimal=dialect.decimal, quotechar=dialect.quotechar,
                 na_values=na_values, keep_default_na=False, skip_blank_lines=False,
-                engine="c", index_col=False, chunksize=chunk_rows,
+                engine="c", index_col=False, chunksize=chunk_rows, nrows=nrows,
             )
             frame = _concat_chunks(reader, float_dtype)
     except UnicodeDecodeError as exc:

@@ -173,6 +173,10 @@ def _remove(path: str) -> None:
 
 
 def _fsync(path: str) -> None:
+    if os.path.isdir(path):  # a folder of part files
+        for name in os.listdir(path):
+            _fsync(os.path.join(path, name))
+        return
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
 
@@ -272,6 +276,29 @@ def _csv(frame: pd.DataFrame, stream, delimiter: str) -> None:
     if len(frame):
         pacsv.write_csv(table, binary, write_options=options)
     binary.flush()
+
+
+def join_parts(writer, dest: str | None, fmt: str, safe: bool, scratch: str | None = None,
+               sink=None) -> None:
+    """Have ``writer`` write part files, then join them into one file (or ``sink``):
+    the header once, the parts' rows in order, streamed."""
+    folder = scratch or (dest + ".parts")
+    names = writer(folder, fmt, safe)
+    out = sink if sink is not None else open(dest, "wb")  # noqa: SIM115 - closed below
+    try:
+        for i, name in enumerate(names):
+            path = os.path.join(folder, name)
+            with open(path, "rb") as fh:
+                if fmt in ("csv", "tsv") and i > 0:
+                    fh.readline()  # the header is written once
+                shutil.copyfileobj(fh, out)
+            os.remove(path)
+    except OSError as exc:
+        raise io_error(exc, dest or "stdout") from None
+    finally:
+        if sink is None:
+            out.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_matrix(matrix: np.ndarray, dest: str) -> None:

@@ -144,7 +144,7 @@ def run(model_path: str, read: ReadOptions, progress: Progress = _quiet, stdin=N
         "drift": drift,
         "clusters": cluster_profiles(prep, clusters, k) if k <= 50 else None,
         "metrics": metrics.internal(X, clusters, rows=valid & ~np.isnan(X).any(axis=1)),
-        "external": external_scores(prep, clusters),
+        "external": external_scores(prep, clusters, rp.warnings),
         "warnings": rp.warnings,
         "versions": versions(),
         "runtime_seconds": prep.timings | {"total": time.perf_counter() - t0},

@@ -52,6 +52,9 @@ def prepare(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, *,
     t0 = time.perf_counter()
     progress("reading")
     table = read_table(read, stdin=stdin, float_dtype=dtype)
+    if table.n_rows < 2:
+        raise DataError(f"{', '.join(table.inputs)}: only {table.n_rows} data row; clustering "
+                        "needs at least 2")
     t1 = time.perf_counter()
     progress("profiling and cleaning")
     roles = R.decide(table.frame, table.lines, cols, table.dialect.decimal)
@@ -112,7 +115,7 @@ def base_report(command: str, prep: Prepared, parameters: dict, warnings: list[s
         "somcli_version": __version__,
         "command": command,
         "input": {
-            "files": t.inputs, "rows": t.n_rows, "columns": int(t.frame.shape[1]),
+            "files": t.inputs, "rows": t.n_rows, "columns": len(roles.decisions),
             "dialect": t.dialect.to_dict(), "notes": notes, "empty_lines_skipped": t.blank_lines,
         },
         "columns": [d.to_dict() for d in roles.decisions],
@@ -149,14 +152,20 @@ def cluster_profiles(prep: Prepared, clusters: np.ndarray, k: int) -> list[dict]
             for j in range(k)]
 
 
-def external_scores(prep: Prepared, clusters: np.ndarray) -> dict | None:
+def external_scores(prep: Prepared, clusters: np.ndarray, warnings: list[str] | None = None
+                    ) -> dict | None:
+    """ARI, NMI and purity against the label column (a warning when it has one class)."""
     from somcli import metrics
 
     if not prep.roles.label:
         return None
     truth = prep.table.frame[prep.roles.label].to_numpy(dtype=object)
     valid = clusters >= 0
-    return metrics.external(clusters[valid], truth[valid])
+    scores = metrics.external(clusters[valid], truth[valid])
+    if "ari" not in scores and warnings is not None:
+        warnings.append(f"label column '{prep.roles.label}' has only one class: ARI, NMI and "
+                        "purity are not computed")
+    return scores
 
 
 def versions() -> dict[str, str]:
@@ -191,6 +200,7 @@ class RunResult:
     plots: dict[str, Future] = field(default_factory=dict)  # name -> PNG bytes being rendered
     state: object | None = None  # algorithm state (the SOM) for models and plots
     model: object | None = None  # somcli.model.Model, written as model.json + model.npz
+    parts: Callable | None = None  # distributed runs: write(folder, fmt, safe) -> part names
 
 
 def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict], str]
@@ -198,7 +208,9 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
     """Write a run's outputs: a folder with everything, or the assignments on stdout;
     and the model to ``--model-out`` when asked."""
     files: list[str] = []
-    if out.out is None:
+    if out.out is None and result.parts is not None:
+        _stream_parts(result, out)
+    elif out.out is None:
         w.write_table(result.assignments, "-", out.format, out.safe_csv)
     else:
         files = _write_folder(result, out, render_markdown)
@@ -209,15 +221,35 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
     return files
 
 
+def _stream_parts(result: RunResult, out: OutputOptions) -> None:
+    """Distributed assignments on stdout: parts written to a scratch folder, then copied
+    to stdout one at a time (never all rows in memory)."""
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="somcli-parts-") as scratch:
+        w.join_parts(result.parts, None, out.format, out.safe_csv, scratch=scratch,
+                     sink=sys.stdout.buffer)
+        sys.stdout.flush()
+
+
 def _write_folder(result: RunResult, out: OutputOptions, render_markdown) -> list[str]:
     ext = {"csv": "csv", "tsv": "tsv", "json": "json", "ndjson": "ndjson"}[out.format]
-    names = [f"assignments.{ext}", *result.tables, *result.matrices, "report.md", "report.json"]
+    parted = result.parts is not None and not out.single_file
+    first = "assignments/" if parted else f"assignments.{ext}"
+    names = [first, *result.tables, *result.matrices, "report.md", "report.json"]
     plots = list(result.plots) if out.plots else []
     model_files = ["model.json", "model.npz"] if result.model is not None else []
     result.report["files"] = names + plots + model_files
     with w.OutputFolder(out.out, out.force) as folder:
-        w.write_table(result.assignments, folder.path(f"assignments.{ext}"), out.format,
-                      out.safe_csv)
+        if parted:
+            parts = result.parts(folder.path("assignments"), ext, out.safe_csv)
+            result.report["assignment_parts"] = len(parts)
+        elif result.parts is not None:
+            w.join_parts(result.parts, folder.path(f"assignments.{ext}"), ext, out.safe_csv)
+        else:
+            w.write_table(result.assignments, folder.path(f"assignments.{ext}"), out.format,
+                          out.safe_csv)
         for name, table in result.tables.items():
             w.write_table(table, folder.path(name), "csv", out.safe_csv)
         for name, matrix in result.matrices.items():

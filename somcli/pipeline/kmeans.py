@@ -104,7 +104,7 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: KM
     report["fit"] = {"inertia": fit.inertia, "iterations": fit.n_iter}
     report["clusters"] = cluster_profiles(prep, labels_all, k)
     report["metrics"] = metrics.internal(X, fit_labels, seed=opts.seed)
-    report["external"] = external_scores(prep, labels_all)
+    report["external"] = external_scores(prep, labels_all, report["warnings"])
     report["runtime_seconds"] = prep.timings | {"fit": fit_seconds,
                                                 "total": time.perf_counter() - t0}
     tables = {"centroids.csv": centroid_table(prep, centers, labels_all)}
@@ -128,12 +128,8 @@ def centroid_table(prep: Prepared, centers: np.ndarray, labels: np.ndarray) -> p
     """One row per cluster: size, centroid in original units, then in scaled units."""
     k = len(centers)
     feats = prep.roles.features
-    table = pd.DataFrame({"cluster": np.arange(k),
-                          "size": np.bincount(labels[labels >= 0], minlength=k)})
     original = prep.cleaned.prep.to_original(centers)
-    for j, f in enumerate(feats):
-        table[f] = original[:, j]
-    for j, f in enumerate(feats):
-        table[f"{f} [scaled]"] = centers[:, j]
-    return table
-
+    columns = {"cluster": np.arange(k), "size": np.bincount(labels[labels >= 0], minlength=k)}
+    columns |= {f: original[:, j] for j, f in enumerate(feats)}
+    columns |= {f"{f} [scaled]": centers[:, j] for j, f in enumerate(feats)}
+    return pd.DataFrame(columns)

@@ -141,7 +141,7 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
     report["clusters"] = (cluster_profiles(prep, rows_cluster, k) if k <= MAX_PROFILES else None)
     report["metrics"] = metrics.internal(prep.cleaned.X, rows_cluster, seed=opts.seed,
                                          rows=complete)
-    report["external"] = external_scores(prep, rows_cluster)
+    report["external"] = external_scores(prep, rows_cluster, report["warnings"])
     report["outliers"] = _outlier_report(prep, score, threshold, flagged, ev, rows_cluster,
                                          opts.outliers)
     report["runtime_seconds"] = prep.timings | {"fit": fit_seconds,
@@ -421,21 +421,19 @@ def _outlier_report(prep, score, threshold, flagged, ev, clusters, q):
 
 
 def _outlier_table(prep, assignments, flagged) -> pd.DataFrame:
-    table = assignments.loc[flagged].copy()
     original = prep.cleaned.prep.to_original(np.asarray(prep.cleaned.X[flagged], dtype=np.float64))
-    for j, f in enumerate(prep.roles.features):
-        table[f] = original[:, j]
+    table = pd.concat([assignments.loc[flagged].reset_index(drop=True),
+                       pd.DataFrame(original, columns=prep.roles.features)], axis=1)
     return table.sort_values("outlier_score", ascending=False, kind="stable")
 
 
 def codebook_table(prep, W, grid, unit_cluster, hits, U) -> pd.DataFrame:
     """One row per unit: position, cluster, hits, U-matrix value, weights (original, scaled)."""
     r, c = np.divmod(np.arange(grid.units), grid.cols)
-    table = pd.DataFrame({"unit": np.arange(grid.units), "row": r, "col": c,
-                          "cluster": unit_cluster, "hits": hits, "umatrix": U.ravel()})
+    feats = prep.roles.features
     original = prep.cleaned.prep.to_original(W)
-    for j, f in enumerate(prep.roles.features):
-        table[f] = original[:, j]
-    for j, f in enumerate(prep.roles.features):
-        table[f"{f} [scaled]"] = W[:, j]
-    return table
+    columns = {"unit": np.arange(grid.units), "row": r, "col": c, "cluster": unit_cluster,
+               "hits": hits, "umatrix": U.ravel()}
+    columns |= {f: original[:, j] for j, f in enumerate(feats)}
+    columns |= {f"{f} [scaled]": W[:, j] for j, f in enumerate(feats)}
+    return pd.DataFrame(columns)

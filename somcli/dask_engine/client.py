@@ -1,0 +1,82 @@
+"""Connecting to a Dask scheduler, or starting a local cluster on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import warnings
+from dataclasses import dataclass
+
+from somcli.errors import IOFailure, UsageError
+
+
+@dataclass(frozen=True)
+class DaskOptions:
+    scheduler: str | None = None  # tcp://host:8786
+    scheduler_file: str | None = None
+    blocksize: str | int | None = "64MB"
+    workers: int | None = None  # local cluster only
+    threads_per_worker: int | None = None
+    processes: bool = True
+
+
+def _imports():
+    try:
+        import dask  # noqa: F401
+        import distributed
+    except ImportError:
+        raise UsageError("--engine dask needs dask and distributed",
+                         "install them with: pip install 'somcli[dask]'") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def connect(opts: DaskOptions, progress=lambda msg: None):
+    """A Client: to --scheduler / --scheduler-file / DASK_SCHEDULER_ADDRESS, or to a
+    LocalCluster bound to 127.0.0.1 (dashboard there too) that is closed at the end."""
+    distributed = _imports()
+    for name in ("distributed", "tornado"):  # its recoveries are not our user's business
+        logging.getLogger(name).setLevel(logging.ERROR)
+    address = opts.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    previous = signal.getsignal(signal.SIGPIPE) if hasattr(signal, "SIGPIPE") else None
+    if previous is not None:  # sockets must not kill the process on a closed peer
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    cluster = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if opts.scheduler_file or address:
+                where = opts.scheduler_file or address
+                progress(f"connecting to the Dask scheduler at {where}")
+                try:
+                    timeout = os.environ.get("SOMCLI_DASK_TIMEOUT", "10s")
+                    client = distributed.Client(address=address, timeout=timeout,
+                                                scheduler_file=opts.scheduler_file,
+                                                set_as_default=False)
+                except (OSError, TimeoutError, ValueError) as exc:
+                    raise IOFailure(f"cannot reach the Dask scheduler at {where} ({exc})",
+                                    "check the address and that the scheduler runs") from None
+            else:
+                progress("starting a local Dask cluster on 127.0.0.1")
+                cluster = distributed.LocalCluster(
+                    host="127.0.0.1", dashboard_address="127.0.0.1:0", n_workers=opts.workers,
+                    threads_per_worker=opts.threads_per_worker, processes=opts.processes,
+                    silence_logs=50)
+                client = distributed.Client(cluster, set_as_default=False)
+        try:
+            yield client
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] in ("distributed", "tornado", "dask"):
+                raise IOFailure(f"the Dask cluster failed: {type(exc).__name__}: "
+                                f"{' '.join(str(exc).split())[:200]}",
+                                "check the workers (memory, logs) and run again") from None
+            raise
+        finally:
+            client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()
+        if previous is not None:
+            signal.signal(signal.SIGPIPE, previous)

@@ -1,0 +1,432 @@
+"""The input on a Dask cluster: partitions read with dask.dataframe, column roles decided
+on a sample, cleaning statistics computed exactly over every partition, and the
+cleaned feature blocks kept on the workers (as futures with their lineage, so a lost
+worker's blocks are recomputed).
+
+Functions whose names start with ``_on_`` run on the workers; everything else runs
+on the client and moves only small arrays.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from somcli.config import CleanOptions, ColumnOptions, ReadOptions
+from somcli.errors import DataError, UsageError
+from somcli.io.read import Dialect, _header_names, read_table, sniff
+from somcli.io.sources import resolve
+from somcli.prep import roles as R
+from somcli.prep.clean import MAX_NAMED_ROWS, Preprocessor, _refuse_huge
+from somcli.prep.units import apply_rule
+
+SAMPLE_ROWS = 10_000  # rows the column roles are decided on
+PATH_COLUMN = "__somcli_path__"
+SELECT_BINS = 4096  # histogram bins per pass of the exact order-statistic search
+SELECT_GATHER = 50_000  # values fetched to finish the search
+
+
+@dataclass
+class DistTable:
+    """The partitions on the cluster and what the client knows about them."""
+
+    client: object
+    dialect: Dialect
+    inputs: list[str]
+    roles: R.Roles
+    sample: pd.DataFrame
+    parts: list  # futures: pandas partitions (raw, as read)
+    lengths: np.ndarray  # rows per partition
+    first_lines: np.ndarray  # line number of each partition's first row in its file
+    files: list[str]  # file of each partition
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.lengths.sum())
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.lengths)])
+
+
+def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str | int | None,
+         float_dtype=np.float64, roles_fn=None) -> DistTable:
+    """Read the inputs on the cluster. The column roles come from ``cols`` decided on a
+    sample, or from ``roles_fn(sample)`` (a saved model's schema)."""
+    import dask.dataframe as dd
+
+    sources = resolve(read.inputs)
+    if any(s.path is None for s in sources):
+        raise UsageError("--engine dask reads files (paths or globs), not stdin",
+                         "save the data to a file the workers can read")
+    paths = [os.path.abspath(s.path) for s in sources]
+    dialect = sniff(sources[0], read)
+    notes: list[str] = []
+    names = _header_names(sources[0], dialect, notes)
+    for s in sources[1:]:
+        other = _header_names(s, dialect, [])
+        if other != names:
+            raise DataError(f"{s.label}: its header differs from {sources[0].label}",
+                            "all files of one run must have the same header")
+    sample = read_table(ReadOptions(**{**read.__dict__, "inputs": (paths[0],)}),
+                        float_dtype=float_dtype, nrows=SAMPLE_ROWS).frame
+    roles = (roles_fn(sample) if roles_fn is not None
+             else R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal))
+    dtypes = {}
+    for d in roles.decisions:
+        if d.role == R.FEATURE and d.rule is None:
+            dtypes[d.name] = "float64"
+        else:
+            dtypes[d.name] = "object"
+    columns = list(sample.columns)
+    kwargs = dict(sep=dialect.delimiter, encoding=dialect.encoding, decimal=dialect.decimal,
+                  quotechar=dialect.quotechar, na_values=sorted(set(dialect.na_values) | {""}),
+                  keep_default_na=False, header=0 if dialect.header else None, names=columns,
+                  dtype=dtypes, skiprows=dialect.skip_lines or None, skip_blank_lines=True,
+                  include_path_column=PATH_COLUMN, blocksize=blocksize)
+    try:
+        ddf = dd.read_csv(paths, **kwargs)
+    except (ValueError, OSError) as exc:
+        raise DataError(f"dask could not read the input ({_short(exc)})") from None
+    parts = client.compute(ddf.to_delayed())
+    info = client.gather(client.map(_on_describe, parts, pure=False))
+    lengths = np.array([i[0] for i in info], dtype=np.int64)
+    files = [i[1] or paths[0] for i in info]
+    header = dialect.skip_lines + (2 if dialect.header else 1)
+    first_lines = np.zeros(len(parts), dtype=np.int64)
+    seen: dict[str, int] = {}
+    for p, f in enumerate(files):
+        first_lines[p] = header + seen.get(f, 0)
+        seen[f] = seen.get(f, 0) + int(lengths[p])
+    notes.append(f"read on a Dask cluster: {len(parts)} partitions of {len(paths)} file(s); "
+                 f"column roles decided on the first {len(sample):,} rows; line numbers count "
+                 "data rows (blank lines are not counted)")
+    return DistTable(client, dialect, paths, roles, sample, parts, lengths, first_lines, files,
+                     notes)
+
+
+def _on_describe(part: pd.DataFrame):
+    path = str(part[PATH_COLUMN].iloc[0]) if len(part) else None
+    return len(part), path
+
+
+def _short(exc) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# ---------------------------------------------------------------- raw features per block
+
+def _on_raw(part: pd.DataFrame, feats: list[str], rules: dict, float_dtype,
+            strict: bool = True) -> np.ndarray:
+    """The features of one partition as float64, units parsed. Text that is not a number
+    is refused (training) or, with ``strict=False`` (assign), read as missing."""
+    raw = np.empty((len(part), len(feats)))
+    for j, name in enumerate(feats):
+        series = part[name]
+        if name in rules:
+            values = apply_rule(series, rules[name])
+        else:
+            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+            bad = np.isnan(values) & series.notna().to_numpy()
+            if bad.any() and strict:
+                raise DataError(f"column '{name}' holds '{series[bad].iloc[0]}', not a number",
+                                f"mark such values missing with --na-values, or -C '{name}'")
+        if float_dtype != np.float64 and not (np.abs(values[np.isfinite(values)])
+                                              > np.finfo(np.float32).max).any():
+            values = values.astype(float_dtype).astype(np.float64)
+        raw[:, j] = values
+    return raw
+
+
+def _on_unreadable(part: pd.DataFrame, feats: list[str], rules: dict) -> dict:
+    """Per feature: values present in the file that could not be read as numbers."""
+    out = {}
+    for name in feats:
+        series = part[name]
+        values = (apply_rule(series, rules[name]) if name in rules else
+                  pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64))
+        bad = int((np.isnan(values) & series.notna().to_numpy()).sum())
+        if bad:
+            out[name] = bad
+    return out
+
+
+def _on_stats(raw: np.ndarray, first_line: int, drop: bool):
+    """Per column: present count, sum, M2 around the block mean, min, max, inf count,
+    missing count; the block's gap rows (first few) and rows left for fitting."""
+    huge_at = None
+    for j in range(raw.shape[1]):
+        col = raw[:, j]
+        big = np.isfinite(col) & (np.abs(col) > 1e150)
+        if big.any() and huge_at is None:
+            i = int(np.argmax(big))
+            huge_at = (j, float(col[i]), first_line + i)
+    inf = np.isinf(raw)
+    values = np.where(inf, np.nan, raw)
+    gaps = np.isnan(values)
+    gappy = gaps.any(axis=1)
+    fit = ~gappy if drop else np.ones(len(values), bool)
+    v = values[fit]
+    present = ~np.isnan(v)
+    n = present.sum(axis=0).astype(np.float64)
+    total = np.nansum(v, axis=0)
+    mean = np.divide(total, n, out=np.zeros_like(total), where=n > 0)
+    m2 = np.nansum((v - mean) ** 2, axis=0)
+    lo = np.where(n > 0, np.nanmin(np.where(present, v, np.inf), axis=0), np.inf)
+    hi = np.where(n > 0, np.nanmax(np.where(present, v, -np.inf), axis=0), -np.inf)
+    return {"n": n, "mean": mean, "m2": m2, "min": lo, "max": hi,
+            "inf": inf.sum(axis=0), "missing": gaps.sum(axis=0), "rows": len(values),
+            "gap_rows": (np.flatnonzero(gappy)[:MAX_NAMED_ROWS] + first_line).tolist(),
+            "n_gap_rows": int(gappy.sum()), "fit_rows": int(fit.sum()), "huge": huge_at}
+
+
+def combine_stats(parts: list[dict]) -> dict:
+    """Chan's parallel combination of counts, means and M2 (numerically stable)."""
+    n = np.zeros_like(parts[0]["n"])
+    mean = np.zeros_like(parts[0]["mean"])
+    m2 = np.zeros_like(parts[0]["m2"])
+    for p in parts:
+        nb = p["n"]
+        tot = n + nb
+        delta = p["mean"] - mean
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(tot > 0, mean + delta * np.divide(nb, tot, where=tot > 0,
+                                                               out=np.zeros_like(tot)), 0.0)
+            m2 = m2 + p["m2"] + np.where(tot > 0, delta ** 2 * n * nb / np.where(tot > 0, tot, 1),
+                                         0.0)
+        n = tot
+    return {"n": n, "mean": mean, "m2": m2,
+            "min": np.min([p["min"] for p in parts], axis=0),
+            "max": np.max([p["max"] for p in parts], axis=0),
+            "inf": np.sum([p["inf"] for p in parts], axis=0),
+            "missing": np.sum([p["missing"] for p in parts], axis=0),
+            "rows": sum(p["rows"] for p in parts),
+            "fit_rows": sum(p["fit_rows"] for p in parts),
+            "n_gap_rows": sum(p["n_gap_rows"] for p in parts)}
+
+
+# ---------------------------------------------------------------- exact order statistics
+
+def _on_column(raw: np.ndarray, j: int, drop: bool) -> np.ndarray:
+    values = np.where(np.isinf(raw), np.nan, raw)
+    if drop:
+        values = values[~np.isnan(values).any(axis=1)]
+    col = values[:, j]
+    return col[~np.isnan(col)]
+
+
+def _on_count(values: np.ndarray, lo: float, hi: float, edges: np.ndarray | None):
+    below = int((values < lo).sum())
+    inside = values[(values >= lo) & (values <= hi)]
+    if edges is None:
+        return below, inside
+    idx = np.clip(np.searchsorted(edges, inside, side="right") - 1, 0, len(edges) - 2)
+    return below, np.bincount(idx, minlength=len(edges) - 1)
+
+
+def select(client, value_futures: list, ranks: list[int], lo: float, hi: float,
+           extra: tuple[int, float] = (0, 0.0)) -> list[float]:
+    """The values at 0-based ``ranks`` among all values of ``value_futures`` plus
+    ``extra = (count, value)`` copies of one value (imputed gaps), exactly.
+
+    Histogram refinement: each pass counts the values in SELECT_BINS bins of the
+    current interval and keeps the bin that holds the rank, until few enough values
+    remain to fetch and sort. Float values make this end in a few passes.
+    """
+    out = []
+    count, value = extra
+    for rank in ranks:
+        a, b = lo, hi
+        while True:
+            edges = np.linspace(a, b, SELECT_BINS + 1) if b > a else None
+            parts = client.gather(client.map(_on_count, value_futures, lo=a, hi=b, edges=edges,
+                                             pure=False))
+            below = sum(p[0] for p in parts) + (count if value < a else 0)
+            if edges is None:
+                out.append(a)
+                break
+            hist = np.sum([p[1] for p in parts], axis=0)
+            if count and a <= value <= b:
+                hist[min(np.searchsorted(edges, value, side="right") - 1, SELECT_BINS - 1)] += count
+            cum = below + np.cumsum(hist)
+            bin_ = int(np.searchsorted(cum, rank, side="right"))
+            in_bin = hist[bin_]
+            new_a, new_b = edges[bin_], edges[bin_ + 1]
+            if in_bin <= SELECT_GATHER or new_b <= new_a or (new_a, new_b) == (a, b):
+                below_bin = below + (cum[bin_ - 1] - below if bin_ > 0 else 0)
+                values = _gather_between(client, value_futures, new_a, new_b,
+                                         last=bin_ == SELECT_BINS - 1)
+                if count and new_a <= value and (value < new_b or
+                                                 (bin_ == SELECT_BINS - 1 and value <= new_b)):
+                    values = np.concatenate([values, np.full(count, value)])
+                values.sort(kind="stable")
+                out.append(float(values[rank - below_bin]))
+                break
+            a, b = new_a, new_b
+    return out
+
+
+def _gather_between(client, futures, a, b, last):
+    parts = client.gather(client.map(_on_between, futures, a=a, b=b, last=last, pure=False))
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _on_between(values: np.ndarray, a: float, b: float, last: bool) -> np.ndarray:
+    upper = values <= b if last else values < b
+    return values[(values >= a) & upper]
+
+
+def quantiles(client, value_futures, n: int, qs: list[float], lo: float, hi: float,
+              extra=(0, 0.0)) -> list[float]:
+    """numpy's default (linear) quantiles, exactly, over distributed values."""
+    need = sorted({int(np.floor(q * (n - 1))) for q in qs} | {int(np.ceil(q * (n - 1)))
+                                                             for q in qs})
+    found = dict(zip(need, select(client, value_futures, need, lo, hi, extra), strict=True))
+    out = []
+    for q in qs:
+        pos = q * (n - 1)
+        f, c = int(np.floor(pos)), int(np.ceil(pos))
+        out.append(found[f] + (found[c] - found[f]) * (pos - f))
+    return out
+
+
+# ---------------------------------------------------------------- fitting the cleaning
+
+def fit_cleaning(table: DistTable, cleaning: CleanOptions, float_dtype) -> tuple:
+    """(Preprocessor, raw-block futures, cleaning report), every statistic exact."""
+    client, roles = table.client, table.roles
+    if cleaning.missing == "knn":
+        raise UsageError("--missing knn is not available with --engine dask",
+                         "use median, mean, most-frequent, drop or mask")
+    if cleaning.dedupe != "none":
+        raise UsageError("--dedupe is not available with --engine dask")
+    feats = roles.features
+    rules = roles.rules
+    raw = client.map(_on_raw, table.parts, feats=feats, rules=rules, float_dtype=float_dtype,
+                     pure=False)
+    drop = cleaning.missing == "drop"
+    stats = client.gather(client.map(_on_stats, raw, table.first_lines, drop=drop, pure=False))
+    for s in stats:
+        if s["huge"] is not None:
+            j, value, line = s["huge"]
+            _refuse_huge(np.array([value]), feats[j], np.array([line]))
+    total = combine_stats(stats)
+    n_rows = total["rows"]
+    if total["fit_rows"] == 0:
+        raise DataError("every row has a missing feature value, so --missing drop leaves none",
+                        "use --missing median (or mean)")
+    d = len(feats)
+    fill = None
+    if cleaning.missing in ("median", "mean", "most-frequent"):
+        fill = np.zeros(d)
+        for j in range(d):
+            fill[j] = _fill_value(client, raw, j, total, cleaning.missing)
+    center, scale = _scaler(client, raw, total, fill, cleaning, drop)
+    prep = Preprocessor(feats, rules, cleaning.missing, cleaning.scale, center, scale, fill=fill)
+    missing = {f: int(k) for f, k in zip(feats, total["missing"], strict=True) if k}
+    gap_lines = [line for s in stats for line in s["gap_rows"]][:MAX_NAMED_ROWS]
+    report = {
+        "missing_method": cleaning.missing,
+        "infinite_values": {f: int(k) for f, k in zip(feats, total["inf"], strict=True) if k},
+        "missing_cells": missing, "rows_with_gaps": int(total["n_gap_rows"]),
+        "rows_with_gaps_named": [f"line {x}" for x in gap_lines],
+        "feature_stats": {f: {"missing_share": float(total["missing"][j] / max(n_rows, 1)),
+                              "mean": float(total["mean"][j]) if total["n"][j] else None,
+                              "sd": float(np.sqrt(total["m2"][j] / total["n"][j]))
+                              if total["n"][j] else None} for j, f in enumerate(feats)},
+        "duplicates": None, "scale": cleaning.scale,
+        "rows_used_for_fitting": int(total["fit_rows"]),
+    }
+    if drop:
+        report["rows_dropped"] = n_rows - int(total["fit_rows"])
+    elif cleaning.missing == "mask":
+        report["rows_trained_with_gaps"] = int(total["n_gap_rows"])
+    else:
+        report["filled_cells"] = missing
+        report["fill_values"] = {f: float(v) for f, v in zip(feats, fill, strict=True)}
+    return prep, raw, report
+
+
+def _fill_value(client, raw, j, total, method) -> float:
+    n = int(total["n"][j])
+    if n == 0:
+        return 0.0
+    if method == "mean":
+        return float(total["mean"][j])
+    cols = client.map(_on_column, raw, j=j, drop=False, pure=False)
+    if method == "median":
+        return quantiles(client, cols, n, [0.5], float(total["min"][j]), float(total["max"][j]))[0]
+    counts = client.gather(client.map(_on_value_counts, cols, pure=False))
+    merged = pd.concat(counts).groupby(level=0).sum()
+    top = merged.max()
+    return float(min(v for v, c in merged.items() if c == top))  # SimpleImputer: the smallest
+
+
+def _on_value_counts(values: np.ndarray) -> pd.Series:
+    return pd.Series(values).value_counts()
+
+
+def _scaler(client, raw, total, fill, cleaning, drop):
+    """Scaler statistics over the imputed values of the fitting rows, exactly."""
+    d = len(total["n"])
+    center, scale = np.zeros(d), np.ones(d)
+    if cleaning.scale == "none":
+        return center, scale
+    eps = 10 * np.finfo(np.float64).eps
+    for j in range(d):
+        n_present = total["n"][j]
+        gaps = 0 if (drop or fill is None) else int(total["fit_rows"] - n_present)
+        f = 0.0 if fill is None else float(fill[j])
+        if n_present + gaps == 0:
+            continue
+        if cleaning.scale == "standard":
+            n = n_present + gaps
+            mean = (total["mean"][j] * n_present + f * gaps) / n
+            m2 = total["m2"][j] + n_present * (total["mean"][j] - mean) ** 2 + gaps * (f - mean) ** 2
+            c, s = mean, float(np.sqrt(m2 / n))
+        elif cleaning.scale == "minmax":
+            lo, hi = total["min"][j], total["max"][j]
+            if gaps:
+                lo, hi = min(lo, f), max(hi, f)
+            c, s = lo, hi - lo
+        else:
+            cols = client.map(_on_column, raw, j=j, drop=drop, pure=False)
+            lo, hi = float(total["min"][j]), float(total["max"][j])
+            if gaps:
+                lo, hi = min(lo, f), max(hi, f)
+            q25, c, q75 = quantiles(client, cols, int(n_present + gaps), [0.25, 0.5, 0.75], lo,
+                                    hi, extra=(gaps, f))
+            s = q75 - q25
+        center[j] = c
+        scale[j] = s if np.isfinite(s) and s > eps * max(abs(c), 1.0) else 1.0
+    return center, scale
+
+
+# ---------------------------------------------------------------- cleaned blocks
+
+def _on_clean(raw: np.ndarray, prep: Preprocessor, dtype):
+    """(scaled block, rows usable for fitting and assignment)."""
+    values = np.where(np.isinf(raw), np.nan, raw)
+    usable = ~np.isnan(values).any(axis=1) if prep.missing == "drop" else np.ones(len(values),
+                                                                                   bool)
+    X = prep.to_scaled(prep.impute(values)).astype(dtype)
+    return X, usable
+
+
+def _on_fit_rows(block) -> np.ndarray:
+    X, usable = block
+    return X if usable.all() else X[usable]
+
+
+def _on_ids(part: pd.DataFrame, first_line: int, path: str, columns: list[str], several: bool):
+    out = pd.DataFrame({"line": np.arange(first_line, first_line + len(part), dtype=np.int64)})
+    if several:
+        out["source"] = path
+    for col in columns:
+        out[col if col not in ("line", "source") else f"{col}_"] = part[col].to_numpy()
+    return out

@@ -1,0 +1,231 @@
+"""--engine dask against the local engine, on real clusters bound to 127.0.0.1.
+
+A LocalCluster with worker processes serves most tests; one test uses threads, one
+lets somcli start its own cluster, one kills a worker mid-run, and one reaches a
+cluster started with the `dask scheduler` / `dask worker` commands.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+from distributed import Client, LocalCluster  # noqa: E402
+
+from somcli import errors  # noqa: E402
+
+
+def blobs(path, n=300, seed=0, gaps=False):
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0, 0, 0], [6, 6, 0], [0, 6, 6]], dtype=float)
+    X = centers[rng.integers(0, 3, n)] + rng.normal(0, 0.8, (n, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    if gaps:
+        frame.loc[::17, "b"] = np.nan
+    frame.insert(0, "name", [f"r{i}" for i in range(n)])
+    frame.to_csv(path, index=False, float_format="%.6f")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0", silence_logs=50) as lc:
+        yield lc
+
+
+def run_both(run, tmp_path, command, data, *args, scheduler):
+    local, dist = tmp_path / "local", tmp_path / "dask"
+    r1 = run(*command, data, *args, "-o", local, "-q")
+    assert r1.code == 0, r1.err
+    r2 = run(*command, data, *args, "-o", dist, "-q", "--engine", "dask", "--scheduler",
+             scheduler, "--blocksize", "4KB", "--single-file")
+    assert r2.code == 0, r2.err
+    return local, dist
+
+
+SOM = ("som", "--map", "4x3", "-k", "3", "--dtype", "float64", "--no-plots")
+
+
+@pytest.mark.parametrize("extra", [(), ("--missing", "mask"), ("--scale", "robust"),
+                                   ("--init", "random", "--seed", "5")])
+def test_dask_som_gives_the_local_codebook(run, tmp_path, cluster, extra):
+    data = blobs(tmp_path / "d.csv", gaps=bool(extra))
+    local, dist = run_both(run, tmp_path, SOM, data, *extra, scheduler=cluster.scheduler_address)
+    a = pd.read_csv(local / "codebook.csv")
+    b = pd.read_csv(dist / "codebook.csv")
+    scaled = [c for c in a.columns if c.endswith("[scaled]")]
+    assert np.allclose(a[scaled], b[scaled], atol=1e-9, rtol=0)
+    assert (a["cluster"] == b["cluster"]).all() and (a["hits"] == b["hits"]).all()
+    la, lb = pd.read_csv(local / "assignments.csv"), pd.read_csv(dist / "assignments.csv")
+    assert (la["cluster"] == lb["cluster"]).all() and la["line"].tolist() == lb["line"].tolist()
+    ra = json.loads((local / "report.json").read_text())
+    rb = json.loads((dist / "report.json").read_text())
+    assert ra["map"]["quantization_error"] == pytest.approx(rb["map"]["quantization_error"],
+                                                            abs=1e-9)
+    assert ra["outliers"]["count"] == rb["outliers"]["count"]
+    assert rb["parameters"]["engine"] == "dask" and rb["parameters"]["partitions"] > 1
+
+
+def test_dask_kmeans_gives_the_local_centroids(run, tmp_path, cluster):
+    data = blobs(tmp_path / "d.csv")
+    local, dist = run_both(run, tmp_path, ("kmeans", "-k", "3"), data,
+                           scheduler=cluster.scheduler_address)
+    a, b = pd.read_csv(local / "centroids.csv"), pd.read_csv(dist / "centroids.csv")
+    assert np.allclose(a.drop(columns="cluster"), b.drop(columns="cluster"), atol=1e-9, rtol=0)
+    la, lb = pd.read_csv(local / "assignments.csv"), pd.read_csv(dist / "assignments.csv")
+    assert (la["cluster"] == lb["cluster"]).all()
+
+
+def test_a_glob_of_files_gives_the_result_of_the_files_concatenated(run, tmp_path, cluster):
+    frame = pd.read_csv(blobs(tmp_path / "all.csv"))
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i, (a, b) in enumerate([(0, 100), (100, 200), (200, 300)]):
+        frame.iloc[a:b].to_csv(parts / f"p{i}.csv", index=False, float_format="%.6f")
+    r = run(*SOM, str(parts / "p*.csv"), "-o", tmp_path / "glob", "-q", "--engine", "dask",
+            "--scheduler", cluster.scheduler_address)
+    assert r.code == 0, r.err
+    r = run(*SOM, tmp_path / "all.csv", "-o", tmp_path / "one", "-q", "--engine", "dask",
+            "--scheduler", cluster.scheduler_address)
+    assert r.code == 0, r.err
+    a = pd.read_csv(tmp_path / "glob" / "codebook.csv")
+    b = pd.read_csv(tmp_path / "one" / "codebook.csv")
+    assert np.allclose(a.drop(columns=["unit"]), b.drop(columns=["unit"]), atol=1e-9)
+    names = sorted(p.name for p in (tmp_path / "glob" / "assignments").iterdir())
+    assert names[0] == "part-00000.csv"
+    joined = pd.concat([pd.read_csv(tmp_path / "glob" / "assignments" / n) for n in names])
+    assert joined["source"].str.endswith(("p0.csv", "p1.csv", "p2.csv")).all()
+    assert len(joined) == 300 and joined["name"].tolist() == frame["name"].tolist()
+
+
+def test_threads_cluster_and_the_library_call(tmp_path):
+    from somcli.config import CleanOptions, ColumnOptions, ReadOptions, SomOptions
+    from somcli.dask_engine import run as dask_run
+    from somcli.dask_engine.client import DaskOptions
+    from somcli.pipeline import som as local_som
+
+    data = blobs(tmp_path / "d.csv")
+    read = ReadOptions(inputs=(str(data),))
+    opts = SomOptions(rows=4, cols=3, k=3, dtype="float64")
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                      host="127.0.0.1", dashboard_address="127.0.0.1:0") as lc, \
+            Client(lc) as client:
+        result = dask_run.som(client, read, ColumnOptions(), CleanOptions(), opts,
+                              DaskOptions(blocksize="3KB"), lambda m: None)
+        W_dask = result.state.W
+    W_local = local_som.run(read, ColumnOptions(), CleanOptions(), opts).state.W
+    assert np.allclose(W_dask, W_local, atol=1e-9, rtol=0)
+
+
+def test_without_a_scheduler_somcli_starts_and_stops_its_own_cluster(run, tmp_path):
+    data = blobs(tmp_path / "d.csv", n=120)
+    r = run("kmeans", data, "-k", "3", "--engine", "dask", "-q")
+    assert r.code == 0, r.err
+    out = pd.read_csv(io.StringIO(r.out))
+    assert len(out) == 120 and out["line"].tolist() == list(range(2, 122))
+
+
+def test_models_move_between_engines(run, tmp_path, cluster):
+    data = blobs(tmp_path / "d.csv")
+    addr = cluster.scheduler_address
+    assert run(*SOM, data, "-o", tmp_path / "m_dask", "-q", "--engine", "dask",
+               "--scheduler", addr).code == 0
+    assert run(*SOM, data, "-o", tmp_path / "m_local", "-q").code == 0
+    trained = pd.read_csv(tmp_path / "m_local" / "assignments.csv")
+    r = run("assign", tmp_path / "m_dask" / "model.json", data, "-q")  # dask model, local
+    assert r.code == 0, r.err
+    assert (pd.read_csv(io.StringIO(r.out))["cluster"] == trained["cluster"]).all()
+    r = run("assign", tmp_path / "m_local" / "model.json", data, "-o", tmp_path / "a", "-q",
+            "--engine", "dask", "--scheduler", addr, "--single-file", "--summary-json")
+    assert r.code == 0, r.err
+    assert (pd.read_csv(tmp_path / "a" / "assignments.csv")["cluster"] == trained["cluster"]).all()
+    assert json.loads(r.out)["drift"]["drifted"] is False
+
+
+def test_a_worker_killed_mid_run_is_recovered_or_fails_cleanly(tmp_path):
+    data = blobs(tmp_path / "d.csv", n=20000)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0", silence_logs=50) as lc:
+        out = tmp_path / "o"
+        proc = subprocess.Popen([sys.executable, "-m", "somcli", "som", str(data), "--map",
+                                 "6x5", "--epochs", "60", "--engine", "dask", "--scheduler",
+                                 lc.scheduler_address, "--blocksize", "100KB", "-o", str(out),
+                                 "--no-plots", "-q"], stderr=subprocess.PIPE)
+        with Client(lc) as client:
+            deadline = time.time() + 30
+            while time.time() < deadline and not client.has_what().get(
+                    next(iter(client.scheduler_info()["workers"]), ""), ()):
+                time.sleep(0.1)
+            time.sleep(1.5)
+            pids = client.run(os.getpid)
+            os.kill(next(iter(pids.values())), signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:  # dask reran the lost tasks: what we saw on this machine
+        assert (out / "codebook.csv").exists() and (out / "assignments").is_dir()
+        assert err == b""
+    else:
+        assert proc.returncode in set(errors.EXIT_CODES) - {0, errors.INTERNAL}, err
+        assert err.decode().strip().count("\n") == 0 and not out.exists()
+    assert not list(tmp_path.glob(".somcli-tmp-*"))
+
+
+@pytest.mark.skipif(shutil.which("dask") is None and not os.path.exists(
+    os.path.join(os.path.dirname(sys.executable), "dask")), reason="dask command not installed")
+def test_a_cluster_started_with_the_dask_commands(run, tmp_path):
+    exe = os.path.join(os.path.dirname(sys.executable), "dask")
+    exe = exe if os.path.exists(exe) else shutil.which("dask")
+    sched_file = tmp_path / "scheduler.json"
+    scheduler = subprocess.Popen([exe, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                  "--dashboard-address", "127.0.0.1:0", "--scheduler-file",
+                                  str(sched_file)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        for _ in range(200):
+            if sched_file.exists() and sched_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        worker = subprocess.Popen([exe, "worker", "--scheduler-file", str(sched_file),
+                                   "--nthreads", "1", "--host", "127.0.0.1",
+                                   "--dashboard-address", "127.0.0.1:0"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        address = json.loads(sched_file.read_text())["address"]
+        with Client(address, timeout="20s") as client:
+            client.wait_for_workers(1, timeout=30)
+        data = blobs(tmp_path / "d.csv")
+        r = run("kmeans", data, "-k", "3", "--engine", "dask", "--scheduler", address, "-o",
+                tmp_path / "o", "-q", "--single-file")
+        assert r.code == 0, r.err
+        r = run("kmeans", data, "-k", "3", "--engine", "dask", "--scheduler-file", sched_file,
+                "-q")
+        assert r.code == 0, r.err and len(r.out.splitlines()) == 301
+    finally:
+        for p in (worker, scheduler):
+            if p is not None:
+                p.terminate()
+                p.wait(timeout=20)
+
+
+def test_an_unreachable_scheduler_is_one_line(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOMCLI_DASK_TIMEOUT", "2s")
+    data = blobs(tmp_path / "d.csv", n=50)
+    r = run("kmeans", data, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9")
+    assert r.code == errors.IO_ERROR and "cannot reach the Dask scheduler" in r.err
+    assert r.err.strip().count("\n") == 0
+
+
+def test_dask_options_need_the_dask_engine(run, tmp_path):
+    r = run("kmeans", blobs(tmp_path / "d.csv", n=50), "--scheduler", "tcp://x:1")
+    assert r.code == errors.USAGE
