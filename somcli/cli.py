@@ -401,8 +401,7 @@ def summary(report: dict, out: str | None) -> dict:
 
 
 def main(argv=None) -> None:
-    """Console-script entry point."""
-    from somcli.io.write import restore_sigpipe
-
-    restore_sigpipe()
+    """Console-script entry point: `somcli ... | head` ends quietly, as Unix tools do."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     cli.main(args=argv, prog_name="somcli")

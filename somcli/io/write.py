@@ -348,9 +348,3 @@ def _json_default(value):
     if isinstance(value, np.bool_):
         return bool(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def restore_sigpipe() -> None:
-    """Let `somcli ... | head` end quietly, as other Unix tools do."""
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)

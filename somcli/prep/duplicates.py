@@ -28,9 +28,10 @@ class DuplicateReport:
         }
 
 
-def row_hashes(columns) -> np.ndarray:
-    """One 64-bit hash per row from a list of columns (arrays or Series), column by column."""
-    h = None
+def row_hashes(columns, start=None) -> np.ndarray:
+    """One 64-bit hash per row from a list of columns (arrays or Series), column by column,
+    continuing from the hashes ``start`` when given."""
+    h = start
     for col in columns:
         values = col if isinstance(col, pd.Series) else pd.Series(np.asarray(col))
         ch = pd.util.hash_pandas_object(values, index=False).to_numpy()
@@ -38,15 +39,17 @@ def row_hashes(columns) -> np.ndarray:
     return h if h is not None else np.zeros(0, dtype=np.uint64)
 
 
-def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], X: np.ndarray
+def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], features: list[str]
          ) -> DuplicateReport:
-    """Fully identical rows, shared id values and repeated feature vectors.
+    """Fully identical rows, shared id values and repeated feature values (as read).
 
     Rows are compared by hash first, then the candidates exactly, so this stays
-    linear in memory on big tables.
+    linear in memory on big tables; the feature columns are hashed once for both.
     """
-    full = _exact_duplicates(frame, row_hashes(frame[c] for c in frame.columns))
-    identical = _groups(full, frame, lines)
+    feature_hash = row_hashes(frame[c] for c in features)
+    others = [c for c in frame.columns if c not in set(features)]
+    full_hash = row_hashes((frame[c] for c in others), start=feature_hash.copy())
+    identical = _groups(_exact_duplicates(frame, full_hash), frame, lines)
     shared: dict[str, dict[str, list[int]]] = {}
     for col in ids:
         values = frame[col]
@@ -56,9 +59,7 @@ def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], X: np.ndarray
             for value, line in zip(values[dup].astype(str), lines[dup], strict=True):
                 groups.setdefault(value, []).append(int(line))
             shared[col] = groups
-    feats = pd.DataFrame(X, copy=False)
-    repeated = _exact_duplicates(feats, row_hashes(X[:, j] for j in range(X.shape[1])),
-                                 keep="first")
+    repeated = _exact_duplicates(frame[features], feature_hash, keep="first")
     return DuplicateReport(identical, shared, int(repeated.sum()))
 
 

@@ -13,7 +13,9 @@ import numpy as np
 from somcli.algorithms.grid import Grid
 
 MAX_COMPONENTS = 16
+MAX_LABELLED = 150  # units drawn with their number (more is unreadable, and slow to draw)
 DPI = 100
+MARGINS = {"left": 0.03, "right": 0.97, "bottom": 0.04, "top": 0.9}  # fixed: tight_layout is slow
 SIZE = (800, 700)  # pixels
 
 
@@ -30,7 +32,7 @@ def jobs(grid: Grid, W: np.ndarray, U: np.ndarray, hits: np.ndarray, unit_cluste
             "mean distance to neighbours (scaled units)", size),
         "hits.png": lambda p: draw_values(
             p, grid, hits.astype(float), f"Hits per unit, {head}", "Blues", "rows", size,
-            annotate=hits if grid.units <= 400 else None),
+            annotate=hits if grid.units <= MAX_LABELLED else None),
     }
     k = len(np.unique(unit_cluster))
     if k < grid.units:
@@ -120,7 +122,7 @@ def draw_values(path, grid, values, title, cmap, bar_label, size, annotate=None)
         _annotate(ax, grid, annotate, _fontsize(grid))
     fig.colorbar(coll, ax=ax, label=bar_label, shrink=0.8)
     ax.set_title(title)
-    fig.tight_layout()
+    fig.subplots_adjust(**MARGINS)
     _save(fig, path)
 
 
@@ -141,12 +143,12 @@ def draw_clusters(path, grid, unit_cluster, hits, title, size) -> None:
 
         ax.add_collection(PolyCollection(_cells(grid)[dead], facecolors="none",
                                          edgecolors="grey", hatch="///", linewidths=0))
-    if grid.units <= 400:
+    if grid.units <= MAX_LABELLED:
         _annotate(ax, grid, unit_cluster, _fontsize(grid))
     bar = fig.colorbar(coll, ax=ax, ticks=np.arange(k), shrink=0.8)
     bar.set_label("cluster (hatched: unit holds no row)")
     ax.set_title(title)
-    fig.tight_layout()
+    fig.subplots_adjust(**MARGINS)
     _save(fig, path)
 
 
@@ -164,7 +166,7 @@ def draw_components(path, grid, planes, names, title, size) -> None:
         label = names[i] if len(names[i]) <= 28 else names[i][:25] + "..."
         ax.set_title(label, fontsize=max(6, 11 - ncols))
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.02, right=0.95, bottom=0.03, top=0.9, wspace=0.25, hspace=0.35)
     _save(fig, path)
 
 
