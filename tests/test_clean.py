@@ -111,3 +111,18 @@ def test_scaling(dups, method, check):
     c = cleaned(dups, scale=method)
     assert check(c.fit_X)
     assert np.allclose(c.prep.to_original(c.X)[:, 0], dups["x"])
+
+
+def test_identical_rows_with_gaps_are_reported_not_crashed():
+    """Found by the fuzzer: fully identical rows holding a missing value."""
+    f = pd.DataFrame({"id": ["u", "u", "v", "w"], "x": [1.0, 1.0, 4.0, 5.0],
+                      "y": [np.nan, np.nan, 2.0, 3.0]})
+    d = cleaned(f).report["duplicates"]
+    assert d["identical_rows"] == [[2, 3]]
+
+
+def test_rows_without_an_id_are_not_merged_by_dedupe():
+    f = pd.DataFrame({"id": ["a", None, None, "a"], "x": [1.0, 2.0, 3.0, 4.0],
+                      "y": [1.0, 5.0, 2.0, 0.5]})
+    c = cleaned(f, dedupe="first")
+    assert len(c.fit_X) == 3 and c.report["duplicates"]["rows_merged"] == 1

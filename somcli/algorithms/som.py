@@ -168,7 +168,12 @@ def epoch_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads
     units = Units(W, X.dtype)
     parts = map_chunks(lambda s: partial_sums(X[s:s + chunk], units), len(X), chunk, threads,
                        pool)
-    sums, counts = np.zeros((m, d)), np.zeros((m, d))
+    return add_partials(parts, (m, d))
+
+
+def add_partials(parts, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Add ``partial_sums`` results in the order given (float64): chunks, or partitions."""
+    sums, counts = np.zeros(shape), np.zeros(shape)
     qe, rows = 0.0, 0
     for s, c, q, r in parts:
         sums += s

@@ -32,6 +32,7 @@ from somcli.pipeline.som import (
     MAX_PROFILES,
     SomState,
     _weighted_median,
+    cluster_units,
     codebook_table,
     schedule,
     start_plots,
@@ -152,7 +153,7 @@ def som(client, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions,
         # the codebook travels inside the tasks (not scattered): a task whose worker
         # dies can then be rerun elsewhere from its lineage
         parts = client.gather(client.map(B.on_sums, fit, W=W, pure=False))
-        return _add_sums(parts, W.shape)
+        return batch.add_partials(parts, W.shape)
 
     def tick(epoch, radius, *rest):
         progress(f"training on the cluster: epoch {epoch + 1}/{epochs}, radius {radius:.2f}")
@@ -169,18 +170,6 @@ def _reduce_moments(client, fit):
     parts = client.gather(client.map(B.on_moments, fit, pure=False))
     return (np.sum([p[0] for p in parts], axis=0), np.sum([p[1] for p in parts], axis=0),
             sum(p[2] for p in parts))
-
-
-def _add_sums(parts, shape):
-    m, d = shape
-    sums, counts = np.zeros((m, d)), np.zeros((m, d))
-    qe, rows = 0.0, 0
-    for s, c, q, r in parts:
-        sums += s
-        counts += c
-        qe += q
-        rows += r
-    return sums, counts, qe, rows
 
 
 def _som_outputs(client, dist, grid, W, opts, cleaning, rule, epochs, sigma, sigma_end,
@@ -274,39 +263,19 @@ class _PlotPrep:
 
 
 def _dist_unit_clusters(client, dist, evs, infos, W, hits, opts):
-    m = len(W)
-    if not opts.k and not opts.k_auto:
-        return np.arange(m), m, None
-    live = int((hits > 0).sum())
+    """The local engine's choice of k, scored on the same sampled rows."""
+    sample = {}
 
-    def fit_one(k):
-        return km.fit(W, k, seed=opts.seed, sample_weight=hits.astype(float))
+    def davies_bouldin(unit_labels):
+        if not sample:
+            sample["rows"] = _sample_rows(client, dist, evs, infos, metrics.INDEX_SAMPLE,
+                                          opts.seed)
+        Xs, bmus = sample["rows"]
+        labels = unit_labels[bmus]
+        return (float(metrics.davies_bouldin_score(Xs, labels))
+                if 2 <= len(np.unique(labels)) < len(labels) else None)
 
-    if opts.k_auto:
-        Xs, bmus = _sample_rows(client, dist, evs, infos, metrics.INDEX_SAMPLE, opts.seed)
-
-        def score(fit):
-            labels = km.assign(W, fit.centers)[0][bmus]
-            v = metrics.davies_bouldin_score(Xs, labels) if len(np.unique(labels)) > 1 else None
-            return None if v is None else -v
-
-        from somcli.pipeline.kmeans import choose_k
-
-        k, scores, fits = choose_k(W[hits > 0], min(opts.k_max, live), fit_one, score)
-        fit = fits[k]
-        selection = {"method": "Davies-Bouldin on the rows (lower is better), k-means on the "
-                     "codebook weighted by hits",
-                     "scores": {kk: (-v if v is not None else None) for kk, v in scores.items()},
-                     "chosen": k}
-    else:
-        k = opts.k
-        if k > live:
-            raise DataError(f"-k {k} but only {live} map units hold rows",
-                            f"use -k {live} or fewer, or a larger --map")
-        fit, selection = fit_one(k), None
-    unit_cluster = km.assign(W, fit.centers)[0]
-    perm = km.order_by_size(unit_cluster, k, weight=hits.astype(float))
-    return perm[unit_cluster], k, selection
+    return cluster_units(W, hits, hits, opts, davies_bouldin)
 
 
 def _sample_rows(client, dist, evs, infos, size, seed):
@@ -329,6 +298,13 @@ def _on_complete_rows(pair, positions):
 
 def _sample_metrics(client, dist, evs, infos, labels, seed) -> dict:
     counts = np.array([i["complete"] for i in infos])
+    return _scores_on_sample(client, list(zip(dist.blocks, evs, labels, strict=True)), counts,
+                             seed, _on_labelled_rows)
+
+
+def _scores_on_sample(client, per_block: list, counts: np.ndarray, seed: int, take) -> dict:
+    """Silhouette, Davies-Bouldin and Calinski-Harabasz on the rows the local engine would
+    sample: the same generator over the same positions among the scorable rows."""
     n = int(counts.sum())
     out = {"silhouette": None, "davies_bouldin": None, "calinski_harabasz": None}
     for key, size, fn in (("silhouette", metrics.SILHOUETTE_SAMPLE, metrics.silhouette_score),
@@ -337,8 +313,7 @@ def _sample_metrics(client, dist, evs, infos, labels, seed) -> dict:
                            metrics.calinski_harabasz_score)):
         pick = np.arange(n) if n <= size else np.sort(
             np.random.default_rng(seed).choice(n, size=size, replace=False))
-        rows = B.gather_rows(client, list(zip(dist.blocks, evs, labels, strict=True)), counts,
-                             pick, fn=_on_labelled_rows)
+        rows = B.gather_rows(client, per_block, counts, pick, fn=take)
         if len(rows) == 0:
             continue
         X, lab = rows[:, :-1], rows[:, -1].astype(np.int64)
@@ -587,22 +562,10 @@ def lloyd(client, blocks, centers: np.ndarray, tol: float) -> tuple[np.ndarray, 
 
 
 def _kmeans_metrics(client, dist, labels, seed) -> dict:
-    complete = client.gather(client.map(_on_complete_count, dist.blocks, labels, pure=False))
-    counts = np.array(complete)
-    n = int(counts.sum())
-    out = {"silhouette": None, "davies_bouldin": None, "calinski_harabasz": None}
-    for key, size, fn in (("silhouette", metrics.SILHOUETTE_SAMPLE, metrics.silhouette_score),
-                          ("davies_bouldin", metrics.INDEX_SAMPLE, metrics.davies_bouldin_score),
-                          ("calinski_harabasz", metrics.INDEX_SAMPLE,
-                           metrics.calinski_harabasz_score)):
-        pick = np.arange(n) if n <= size else np.sort(
-            np.random.default_rng(seed).choice(n, size=size, replace=False))
-        rows = B.gather_rows(client, list(zip(dist.blocks, labels, strict=True)), counts, pick,
-                             fn=_on_labelled_fit_rows)
-        X, lab = rows[:, :-1], rows[:, -1].astype(np.int64)
-        if 2 <= len(np.unique(lab)) < len(lab):
-            out[key] = float(fn(X, lab))
-    return out
+    counts = np.array(client.gather(client.map(_on_complete_count, dist.blocks, labels,
+                                               pure=False)))
+    return _scores_on_sample(client, list(zip(dist.blocks, labels, strict=True)), counts, seed,
+                             _on_labelled_fit_rows)
 
 
 def _on_complete_count(block, labels):

@@ -330,23 +330,36 @@ def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid,
 
 
 def _unit_clusters(W, hits_fit, ev, prep, opts, progress):
+    """The local engine's rows score the choice of k (Davies-Bouldin on the rows)."""
+    rows = ev.bmu >= 0
+    complete = rows & ~np.isnan(prep.cleaned.X).any(axis=1)
+
+    def davies_bouldin(unit_labels):
+        labels = np.where(rows, unit_labels[np.maximum(ev.bmu, 0)], -1)
+        return metrics.davies_bouldin(prep.cleaned.X, labels, seed=opts.seed, rows=complete)
+
+    return cluster_units(W, hits_fit, ev.hits, opts, davies_bouldin, progress)
+
+
+def cluster_units(W, hits_fit, hits, opts, davies_bouldin, progress=_quiet):
     """Two-level clustering (Vesanto & Alhoniemi 2000): k-means on the codebook, weighted
-    by hits; without -k every unit is its own cluster."""
+    by hits; without -k every unit is its own cluster. ``davies_bouldin(unit_labels)``
+    scores a candidate k on the rows (lower is better), for -k auto.
+
+    Returns (cluster of each unit, number of clusters, the k selection for the report).
+    """
     m = len(W)
     if not opts.k and not opts.k_auto:
         return np.arange(m), m, None
     live = int((hits_fit > 0).sum())
-    rows = ev.bmu >= 0
-    complete = rows & ~np.isnan(prep.cleaned.X).any(axis=1)
 
     def fit_one(k):
         return km.fit(W, k, seed=opts.seed, sample_weight=hits_fit.astype(float))
 
     if opts.k_auto:
         def score(fit):
-            labels = np.where(rows, km.assign(W, fit.centers)[0][np.maximum(ev.bmu, 0)], -1)
-            return _negated(metrics.davies_bouldin(prep.cleaned.X, labels, seed=opts.seed,
-                                                   rows=complete))
+            return _negated(davies_bouldin(km.assign(W, fit.centers)[0]))
+
         k, scores, fits = choose_k(W[hits_fit > 0], min(opts.k_max, live), fit_one, score,
                                    progress)
         fit = fits[k]
@@ -363,7 +376,7 @@ def _unit_clusters(W, hits_fit, ev, prep, opts, progress):
                             f"use -k {live} or fewer, or a larger --map")
         fit, selection = fit_one(k), None
     unit_cluster = km.assign(W, fit.centers)[0]
-    perm = km.order_by_size(unit_cluster, k, weight=ev.hits.astype(float))
+    perm = km.order_by_size(unit_cluster, k, weight=hits.astype(float))
     return perm[unit_cluster], k, selection
 
 

@@ -148,7 +148,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
             report["fill_values"] = {c: float(v) for c, v in zip(roles.features, fill, strict=True)}
     key_col = duplicates.primary_id(frame, roles.ids, opts.dedupe_by)
     report["duplicates"] = duplicates.find(frame, lines, roles.ids, roles.features).to_dict()
-    keys = frame[key_col].astype(str).to_numpy() if key_col else None
+    keys = frame[key_col].to_numpy(dtype=object) if key_col else None
     merged, fit_index, n_merged = duplicates.merge(opts.dedupe, X, keys, usable)
     report["duplicates"] |= {"dedupe": opts.dedupe, "dedupe_key": key_col,
                              "rows_merged": n_merged}

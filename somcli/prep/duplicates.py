@@ -74,7 +74,7 @@ def _exact_duplicates(frame: pd.DataFrame, hashes: np.ndarray, keep=False) -> np
 def _groups(mask: np.ndarray, frame: pd.DataFrame, lines: np.ndarray) -> list[list[int]]:
     if not mask.any():
         return []
-    sub = frame.loc[mask].astype(str)
+    sub = frame.loc[mask].apply(lambda col: col.map(repr))  # NaN-safe on every pandas
     keys = sub.apply(lambda r: "\x1f".join(r), axis=1)
     out: dict[str, list[int]] = {}
     for key, line in zip(keys, lines[mask], strict=True):
@@ -108,7 +108,10 @@ def merge(method: str, X: np.ndarray, keys: np.ndarray | None, usable: np.ndarra
     if keys is None:
         codes = pd.factorize(row_hashes(X[idx, j] for j in range(X.shape[1])))[0]
     else:
-        codes = pd.factorize(pd.Series(keys[idx]).astype(str))[0]
+        named = pd.Series(keys[idx], dtype=object)
+        missing = named.isna().to_numpy()
+        named[missing] = [f"\x00row{i}" for i in idx[missing]]  # a row without an id is its own
+        codes = pd.factorize(named.astype(str))[0]
     if method in ("first", "last"):
         keep = ~pd.Series(codes).duplicated(keep=method).to_numpy()
         return None, idx[keep], int((~keep).sum())

@@ -20,7 +20,7 @@ def render(profile: dict, stream=None) -> None:
     d = i["dialect"]
     console.print(f"{', '.join(i['files'])}: {fmt(i['rows'])} rows, {i['columns']} columns; "
                   f"delimiter {DELIMITERS.get(d['delimiter'], repr(d['delimiter']))}, "
-                  f"encoding {d['encoding']}, decimal '{d['decimal']}'")
+                  f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}, decimal '{d['decimal']}'")
     for note in i.get("notes", []):
         console.print(f"  note: {note}")
     t = Table(show_edge=False, pad_edge=False)
