@@ -220,3 +220,17 @@ def test_readme_option_reference_is_generated_from_help():
     import readme_reference
 
     assert readme_reference.current() == readme_reference.reference().strip()
+
+
+def test_the_ugly_sample_is_read_right(tmp_path, run):
+    from conftest import SAMPLES
+
+    r = run("kmeans", SAMPLES / "ugly_sales.csv", "-K", "2", "-k", "3", "-o", tmp_path / "o",
+            "-q")
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["features"] == ["Revenue", "Margin", "Returns", "Visitors"]
+    cent = __import__("pandas").read_csv(tmp_path / "o" / "centroids.csv")
+    assert cent["Visitors"].max() > 1000  # 3.120 is 3120, not 3.12
+    assert report["cleaning"]["duplicates"]["identical_rows"] == [[9, 10]]
+    assert "Region" not in report["cleaning"]["duplicates"]["shared_ids"]

@@ -181,3 +181,17 @@ def test_reading_in_chunks_keeps_types_and_line_numbers(tmp_path, monkeypatch):
     rows[2200] = "2200,1,9"
     with pytest.raises(DataError, match="line 2202"):
         read(write(tmp_path / "r.csv", "a,b\n" + "\n".join(rows) + "\n"))
+
+
+def test_european_numbers_with_thousands_dots_get_a_decimal_comma():
+    """3.120 is three thousand one hundred and twenty in a file that writes 1.204,50."""
+    from conftest import SAMPLES
+
+    t = read(SAMPLES / "ugly_sales.csv", skip_lines=2)
+    assert t.dialect.decimal == "," and t.dialect.delimiter == ";"
+    assert t.lines.tolist() == [4, 5, 6, 8, 9, 10, 11, 12, 13]
+
+
+def test_a_dot_decimal_file_with_semicolons_keeps_its_dot(tmp_path):
+    t = read(write(tmp_path / "us.csv", "a;b\n3.120;1\n2.5;3\n"))
+    assert t.dialect.decimal == "." and t.frame["a"].tolist() == [3.12, 2.5]

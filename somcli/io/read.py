@@ -27,8 +27,10 @@ SNIFF_BYTES = 65536
 SNIFF_LINES = 100
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 CHUNK_CELLS = 1_000_000  # cells per parsed chunk: bounds the parser's memory (see benchmarks)
-_COMMA_DECIMAL = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
-_DOT_DECIMAL = re.compile(r"^\s*[-+]?\d+\.\d+\s*$")
+_UNIT = re.compile(r"^\s*[-+]?\s*[$€£¥]?\s*(?P<num>[0-9.,]+)\s*(%|[$€£¥])?\s*$")
+_COMMA_DECIMAL = re.compile(r"^(\d{1,3}(\.\d{3})+|\d+),\d+$")  # 1,5  12,25  1.204,50
+_DOT_DECIMAL = re.compile(r"^(\d{1,3}(,\d{3})+|\d+)\.\d+$")  # 1.5  3.12  1,204.50
+_THREE_AFTER = re.compile(r"^\d{1,3}([.,]\d{3})+$")  # 3.120 or 1,010: a separator either way
 
 
 @dataclass(frozen=True)
@@ -160,14 +162,19 @@ def _sniff_delimiter(sample: list[str], quotechar: str) -> str:
 
 
 def _sniff_decimal(sample: list[str], delimiter: str, quotechar: str) -> str:
-    """Decimal comma only when the delimiter is not a comma and no value has a decimal dot."""
+    """Decimal comma only when the delimiter is not a comma, some value has a decimal comma
+    (1,5  or 1.204,50) and no value has an unambiguous decimal dot (3.12, 1,204.50).
+    Values like 3.120 (three digits after one separator) could be either and do not count."""
     if delimiter == ",":
         return "."
     comma = dot = 0
     for row in csv.reader(sample[1:], delimiter=delimiter, quotechar=quotechar):
         for value in row:
-            comma += bool(_COMMA_DECIMAL.match(value))
-            dot += bool(_DOT_DECIMAL.match(value))
+            m = _UNIT.match(value)
+            if m is None or _THREE_AFTER.match(m["num"]):
+                continue
+            comma += bool(_COMMA_DECIMAL.match(m["num"]))
+            dot += bool(_DOT_DECIMAL.match(m["num"]))
     return "," if comma and not dot else "."
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from somcli.errors import UsageError
 
 MAX_LISTED = 20
+KEY_LIKE = 0.5  # an identifier with at least this share of distinct values names entities
 
 
 @dataclass
@@ -53,6 +54,8 @@ def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], features: list[
     shared: dict[str, dict[str, list[int]]] = {}
     for col in ids:
         values = frame[col]
+        if values.nunique() < KEY_LIKE * len(values):
+            continue  # a category (a region, a colour): shared values are its nature
         dup = values.duplicated(keep=False).to_numpy() & values.notna().to_numpy()
         if dup.any():
             groups: dict[str, list[int]] = {}
