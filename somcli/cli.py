@@ -179,9 +179,9 @@ def kmeans(**kw):
 
     def job(client):
         if client is not None:
-            from somcli.dask_engine import run as dask_run
+            from somcli.dask_engine import kmeans as dask_kmeans
 
-            return dask_run.kmeans(client, read, cols, cleaning, opts, dopts, console.progress)
+            return dask_kmeans.kmeans(client, read, cols, cleaning, opts, dopts, console.progress)
         return run_kmeans.run(read, cols, cleaning, opts, progress=console.progress,
                               stdin=_stdin())
 
@@ -275,9 +275,9 @@ def som(**kw):
 
     def job(client):
         if client is not None:
-            from somcli.dask_engine import run as dask_run
+            from somcli.dask_engine import som as dask_som
 
-            return dask_run.som(client, read, cols, cleaning, opts, dopts, console.progress,
+            return dask_som.som(client, read, cols, cleaning, opts, dopts, console.progress,
                                 plots)
         if resume:
             return run_som.resume(resume, read, opts, console.progress, _stdin(), plots,
@@ -336,9 +336,9 @@ def assign(**kw):
 
     def job(client):
         if client is not None:
-            from somcli.dask_engine import run as dask_run
+            from somcli.dask_engine import assign as dask_assign
 
-            return dask_run.assign(client, model, read, dopts, console.progress, explicit)
+            return dask_assign.assign(client, model, read, dopts, console.progress, explicit)
         return run_assign.run(model, read, console.progress, _stdin(), explicit)
 
     _execute(console, out, job, dopts)

@@ -112,7 +112,7 @@ def test_a_glob_of_files_gives_the_result_of_the_files_concatenated(run, tmp_pat
 
 def test_threads_cluster_and_the_library_call(tmp_path):
     from somcli.config import CleanOptions, ColumnOptions, ReadOptions, SomOptions
-    from somcli.dask_engine import run as dask_run
+    from somcli.dask_engine import som as dask_som
     from somcli.dask_engine.client import DaskOptions
     from somcli.pipeline import som as local_som
 
@@ -122,7 +122,7 @@ def test_threads_cluster_and_the_library_call(tmp_path):
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
                       host="127.0.0.1", dashboard_address="127.0.0.1:0") as lc, \
             Client(lc) as client:
-        result = dask_run.som(client, read, ColumnOptions(), CleanOptions(), opts,
+        result = dask_som.som(client, read, ColumnOptions(), CleanOptions(), opts,
                               DaskOptions(blocksize="3KB"), lambda m: None)
         W_dask = result.state.W
     W_local = local_som.run(read, ColumnOptions(), CleanOptions(), opts).state.W
