@@ -32,13 +32,22 @@ def _imports():
     return distributed
 
 
+def _quiet_logs() -> None:
+    """Dask's recoveries (a lost worker, a rescheduled gather) are not our user's business:
+    its loggers (each configured with its own level) print only errors."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in ("distributed", "tornado", "dask"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    for name in ("distributed", "distributed.client", "distributed.worker", "tornado"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 @contextlib.contextmanager
 def connect(opts: DaskOptions, progress=lambda msg: None):
     """A Client: to --scheduler / --scheduler-file / DASK_SCHEDULER_ADDRESS, or to a
     LocalCluster bound to 127.0.0.1 (dashboard there too) that is closed at the end."""
     distributed = _imports()
-    for name in ("distributed", "tornado"):  # its recoveries are not our user's business
-        logging.getLogger(name).setLevel(logging.ERROR)
+    _quiet_logs()
     address = opts.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     previous = signal.getsignal(signal.SIGPIPE) if hasattr(signal, "SIGPIPE") else None
     if previous is not None:  # sockets must not kill the process on a closed peer

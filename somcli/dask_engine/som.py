@@ -38,6 +38,7 @@ from somcli.pipeline.som import (
     _weighted_median,
     cluster_units,
     codebook_table,
+    model_of_map,
     schedule,
     start_plots,
 )
@@ -247,23 +248,8 @@ def _som_columns_fn(grid, threshold):
     return build
 
 def _som_model(client, dist, view, opts, params, state, k, labels, report):
-    from somcli.model import build
-
     sizes = np.sum(client.gather(client.map(_on_label_counts, labels, k=k, pure=False)), axis=0)
-    shares = sizes / max(int(sizes.sum()), 1)
-    arrays = {"codebook": np.asarray(state.W, np.float64),
-              "unit_cluster": np.asarray(state.unit_cluster, np.int64),
-              "umatrix": np.asarray(state.U.ravel(), np.float64),
-              "hits": np.asarray(state.hits, np.int64), "cluster_shares": shares}
-    m = report["map"]
-    algorithm = {"name": "som", "clusters": int(k), "second_level": bool(opts.k or opts.k_auto),
-                 "params": params,
-                 "quality": {"qe_mean": m["quantization_error"], "te": m["topographic_error"],
-                             "outlier_share": report["outliers"]["count"] / max(sizes.sum(), 1)}}
-    outliers = {"quantile": opts.outliers, "threshold": state.threshold,
-                "qe_median": state.ref[0], "u_median": state.ref[1],
-                "umatrix_stat": opts.umatrix_stat}
     d = len(dist.table.roles.features)
     fp = B.fingerprint(client, dist.blocks, dist.n_rows, d, dist.dtype)
-    return build(view, "som", algorithm, arrays, report, opts.seed, grid=state.grid.to_dict(),
-                 outliers=outliers, rows=dist.n_rows, fingerprint=fp)
+    return model_of_map(view, opts, params, state, k, sizes, report, rows=dist.n_rows,
+                        fingerprint=fp)

@@ -157,24 +157,31 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
 
 
 def som_model(prep, opts, params, state, k, rows_cluster, report):
+    valid = rows_cluster >= 0
+    return model_of_map(prep, opts, params, state, k,
+                        np.bincount(rows_cluster[valid], minlength=k), report)
+
+
+def model_of_map(prep, opts, params, state, k, sizes, report, rows=None, fingerprint=None):
+    """The saved model of a trained map (both engines): codebook, unit clusters, U-matrix,
+    hits, cluster shares, the outlier rule and the training quality."""
     from somcli.model import build
 
-    valid = rows_cluster >= 0
-    shares = np.bincount(rows_cluster[valid], minlength=k) / max(int(valid.sum()), 1)
+    assigned = max(int(sizes.sum()), 1)
     arrays = {"codebook": np.asarray(state.W, np.float64),
               "unit_cluster": np.asarray(state.unit_cluster, np.int64),
               "umatrix": np.asarray(state.U.ravel(), np.float64),
-              "hits": np.asarray(state.hits, np.int64), "cluster_shares": shares}
+              "hits": np.asarray(state.hits, np.int64), "cluster_shares": sizes / assigned}
     m = report["map"]
     algorithm = {"name": "som", "clusters": int(k), "second_level": bool(opts.k or opts.k_auto),
                  "params": params,
                  "quality": {"qe_mean": m["quantization_error"], "te": m["topographic_error"],
-                             "outlier_share": report["outliers"]["count"] / max(int(valid.sum()), 1)}}
+                             "outlier_share": report["outliers"]["count"] / assigned}}
     outlier_rule = {"quantile": opts.outliers, "threshold": state.threshold,
                     "qe_median": state.ref[0], "u_median": state.ref[1],
                     "umatrix_stat": opts.umatrix_stat}
     return build(prep, "som", algorithm, arrays, report, opts.seed, grid=state.grid.to_dict(),
-                 outliers=outlier_rule)
+                 outliers=outlier_rule, rows=rows, fingerprint=fingerprint)
 
 
 def start_plots(prep: Prepared, state: SomState, report: dict) -> dict:
