@@ -40,6 +40,14 @@ def run():
     return _run
 
 
+def cli_output(tmp_path_factory, *args) -> Path:
+    """Run a command once into a fresh -o folder (for module-scoped fixtures)."""
+    out = tmp_path_factory.mktemp("run") / "out"
+    result = CliRunner().invoke(cli, [*map(str, args), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
 def somcli_subprocess(*args, input=None, timeout=120, **kwargs):
     """Run the real console entry point in a new interpreter."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")

@@ -7,19 +7,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import COUNTRIES, blobs_csv
+from conftest import COUNTRIES, blobs_csv, cli_output
 
 
 @pytest.fixture(scope="module")
 def countries_out(tmp_path_factory):
-    from click.testing import CliRunner
-
-    from somcli.cli import cli
-
-    out = tmp_path_factory.mktemp("k") / "out"
-    result = CliRunner().invoke(cli, ["kmeans", str(COUNTRIES), "-k", "3", "-o", str(out)])
-    assert result.exit_code == 0, result.stderr
-    return out
+    return cli_output(tmp_path_factory, "kmeans", COUNTRIES, "-k", "3")
 
 
 def test_writes_the_four_files_and_the_model(countries_out):

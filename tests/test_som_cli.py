@@ -7,20 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import COUNTRIES, MOVIES, blobs_csv, write
+from conftest import COUNTRIES, MOVIES, blobs_csv, cli_output, write
 from PIL import Image
 
 
 @pytest.fixture(scope="module")
 def countries_som(tmp_path_factory):
-    from click.testing import CliRunner
-
-    from somcli.cli import cli
-
-    out = tmp_path_factory.mktemp("s") / "out"
-    r = CliRunner().invoke(cli, ["som", str(COUNTRIES), "-k", "3", "-o", str(out)])
-    assert r.exit_code == 0, r.stderr
-    return out
+    return cli_output(tmp_path_factory, "som", COUNTRIES, "-k", "3")
 
 
 def test_writes_everything(countries_som):

@@ -93,7 +93,8 @@ def _cells(grid: Grid) -> np.ndarray:
     return pos[:, None, :] + shape[None, :, :]
 
 
-def _map_axes(ax, grid, values, cmap, norm=None, edge="white"):
+def _map_axes(ax, grid, values, cmap, norm=None, edge="0.55"):
+    """Draw the units; grey outlines keep cells in a colour map's white end visible."""
     from matplotlib.collections import PolyCollection
 
     coll = PolyCollection(_cells(grid), array=values, cmap=cmap, norm=norm, edgecolors=edge,
