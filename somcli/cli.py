@@ -175,7 +175,7 @@ def kmeans(**kw):
     k = kw.pop("k")
     opts = KMeansOptions(k=None if k == "auto" else k, k_max=kw.pop("k_max"),
                          n_init=kw.pop("n_init"), minibatch_rows=kw.pop("minibatch_rows"),
-                         seed=kw.pop("seed"), max_memory=kw.pop("max_memory"), engine=engine)
+                         seed=kw.pop("seed"), max_memory=kw.pop("max_memory"))
 
     def job(client):
         if client is not None:
@@ -265,7 +265,7 @@ def som(**kw):
         k=k if isinstance(k, int) else None, k_auto=k == "auto", k_max=kw.pop("k_max"),
         umatrix_stat=kw.pop("umatrix_stat"), outliers=kw.pop("outlier_q"),
         dtype=kw.pop("dtype"), threads=kw.pop("threads"), seed=kw.pop("seed"),
-        max_memory=kw.pop("max_memory"), engine=engine)
+        max_memory=kw.pop("max_memory"))
     plots = out.plots and out.out is not None
     ctx = click.get_current_context()
     if resume:

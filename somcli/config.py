@@ -10,8 +10,6 @@ DEFAULT_NA_VALUES: tuple[str, ...] = (
     "None", "none", "-", "?", "#N/A",
 )
 
-MISSING_METHODS = ("median", "mean", "most-frequent", "knn", "drop", "mask")
-SCALE_METHODS = ("standard", "minmax", "robust", "none")
 DEDUPE_METHODS = ("none", "first", "last", "mean")
 FORMATS = ("csv", "tsv", "json", "ndjson")
 
@@ -58,7 +56,6 @@ class KMeansOptions:
     minibatch_rows: int = 200_000
     seed: int = 0
     max_memory: str | None = None  # "8G", "60%"; None: 75 % of available memory
-    engine: str = "local"
 
 
 @dataclass(frozen=True)
@@ -85,7 +82,6 @@ class SomOptions:
     chunk_rows: int | None = None
     threads: int | None = None  # None: SOMCLI_THREADS / OMP_NUM_THREADS / ..., else the CPUs
     max_memory: str | None = None  # "8G", "60%"; None: 75 % of available memory
-    engine: str = "local"
 
 
 @dataclass(frozen=True)

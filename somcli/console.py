@@ -34,10 +34,6 @@ class Console:
             self._pause()
             print(text, file=self.stream, flush=True)
 
-    def info(self, text: str) -> None:
-        if self.verbose:
-            self.line(f"somcli: {text}")
-
     def warn(self, text: str) -> None:
         self.line(f"somcli: warning: {text}")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-import pandas as pd
 
 from somcli.algorithms import som as batch
 from somcli.algorithms.grid import Grid
@@ -119,12 +118,6 @@ def on_assign(block, centers: np.ndarray):
 
 # ---------------------------------------------------------------- on the client
 
-def add_up(client, futures: list, reducer=None):
-    """Gather small per-block results in block order (so sums do not depend on timing)."""
-    parts = client.gather(futures)
-    return parts if reducer is None else reducer(parts)
-
-
 def gather_rows(client, blocks: list, counts: np.ndarray, positions: np.ndarray,
                 fn=on_rows) -> np.ndarray:
     """Rows at global ``positions`` (0-based over the blocks' rows) in that order."""
@@ -150,7 +143,3 @@ def fingerprint(client, blocks: list, n: int, d: int, dtype) -> str:
     for fut in client.map(on_bytes, blocks, pure=False):
         h.update(fut.result())
     return h.hexdigest()
-
-
-def to_frame(columns: dict) -> pd.DataFrame:
-    return pd.DataFrame(columns, copy=False)

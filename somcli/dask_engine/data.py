@@ -17,10 +17,10 @@ import pandas as pd
 
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError, UsageError
-from somcli.io.read import Dialect, _header_names, read_table, sniff
+from somcli.io.read import FLOAT32_MAX, Dialect, _header_names, read_table, sniff
 from somcli.io.sources import resolve
 from somcli.prep import roles as R
-from somcli.prep.clean import MAX_NAMED_ROWS, Preprocessor, _refuse_huge
+from somcli.prep.clean import HUGE, MAX_NAMED_ROWS, Preprocessor, _refuse_huge
 from somcli.prep.units import apply_rule
 
 SAMPLE_ROWS = 10_000  # rows the column roles are decided on
@@ -137,7 +137,7 @@ def _on_raw(part: pd.DataFrame, feats: list[str], rules: dict, float_dtype,
                 raise DataError(f"column '{name}' holds '{series[bad].iloc[0]}', not a number",
                                 f"mark such values missing with --na-values, or -C '{name}'")
         if float_dtype != np.float64 and not (np.abs(values[np.isfinite(values)])
-                                              > np.finfo(np.float32).max).any():
+                                              > FLOAT32_MAX).any():
             values = values.astype(float_dtype).astype(np.float64)
         raw[:, j] = values
     return raw
@@ -162,7 +162,7 @@ def _on_stats(raw: np.ndarray, first_line: int, drop: bool):
     huge_at = None
     for j in range(raw.shape[1]):
         col = raw[:, j]
-        big = np.isfinite(col) & (np.abs(col) > 1e150)
+        big = np.isfinite(col) & (np.abs(col) > HUGE)
         if big.any() and huge_at is None:
             i = int(np.argmax(big))
             huge_at = (j, float(col[i]), first_line + i)

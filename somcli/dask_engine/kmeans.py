@@ -76,9 +76,9 @@ def kmeans(client, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOption
         centers, inertia, n_iter = fit_one(k)
     assigned = client.map(B.on_assign, dist.blocks, centers=centers, pure=False)
     sizes = np.sum(client.gather(client.map(_on_sizes, assigned, k=k, pure=False)), axis=0)
-    perm = km.order_by_size(np.repeat(np.arange(k), sizes.astype(np.int64)), k)
+    perm = km.order_by_size(np.arange(k), k, weight=sizes.astype(float))  # 0 = largest
     centers = centers[np.argsort(perm)]
-    assigned = client.map(B.on_assign, dist.blocks, centers=centers, pure=False)
+    assigned = client.map(_on_renumber, assigned, perm=perm, pure=False)  # as the local engine
     labels = client.map(_on_first, assigned, pure=False)
     t2 = time.perf_counter()
     view = _View(dist, {"read": t1 - t0, "fit": t2 - t1})
@@ -106,6 +106,11 @@ def _on_sq(X):
 def _on_sizes(assigned, k):
     labels = assigned[0]
     return np.bincount(labels[labels >= 0], minlength=k)
+
+def _on_renumber(assigned, perm):
+    labels, dist = assigned
+    return np.where(labels >= 0, perm[np.maximum(labels, 0)], -1).astype(np.int32), dist
+
 
 def _on_first(assigned):
     return assigned[0]

@@ -13,7 +13,7 @@ import io
 import lzma
 import re
 import zipfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -294,7 +294,6 @@ def _concat_chunks(reader, float_dtype=np.float64) -> pd.DataFrame:
     return pd.DataFrame(joined, copy=False)
 
 
-_LINE_IN_MSG = re.compile(r"line (\d+)")
 _ROW_IN_MSG = re.compile(r"starting at row (\d+)")
 
 
@@ -338,7 +337,3 @@ def _names(names) -> str:
     names = [str(n) for n in names]
     shown = ", ".join(names[:8])
     return shown + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
-
-
-def with_inputs(opts: ReadOptions, inputs: tuple[str, ...]) -> ReadOptions:
-    return replace(opts, inputs=inputs)

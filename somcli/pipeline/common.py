@@ -23,7 +23,6 @@ from somcli.prep import roles as R
 from somcli.prep.clean import Cleaned, clean, row_labels
 
 Progress = Callable[[str], None]
-MAX_LISTED = 50
 
 
 def _quiet(_msg: str) -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 from somcli import memory, metrics
 from somcli.algorithms import kmeans as km
 from somcli.config import CleanOptions, ColumnOptions, KMeansOptions, ReadOptions
+from somcli.errors import DataError
 from somcli.pipeline.common import (
     Prepared,
     Progress,
@@ -37,16 +38,10 @@ def choose_k(X: np.ndarray, k_max: int, fit_one, score, progress: Progress = _qu
         scores[k] = score(fits[k])
     ranked = [k for k in scores if scores[k] is not None]
     if not ranked:
-        raise_no_k(len(X))
+        raise DataError(f"-k auto needs at least 3 distinct rows, the data has {len(X)}",
+                        "pass -k explicitly")
     best = max(ranked, key=lambda k: (scores[k], -k))
     return best, scores, fits
-
-
-def raise_no_k(n: int):
-    from somcli.errors import DataError
-
-    raise DataError(f"-k auto needs at least 3 distinct rows, the data has {n}",
-                    "pass -k explicitly")
 
 
 def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: KMeansOptions,

@@ -308,8 +308,8 @@ def _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress, threads, ch
 class Evaluation:
     """Per-row BMU, QE; per-unit hits; QE and TE over the usable rows (one chunked pass)."""
 
-    def __init__(self, bmu, qe, second, hits, te, qe_mean):
-        self.bmu, self.qe, self.second, self.hits = bmu, qe, second, hits
+    def __init__(self, bmu, qe, hits, te, qe_mean):
+        self.bmu, self.qe, self.hits = bmu, qe, hits
         self.te, self.qe_mean = te, qe_mean
 
 
@@ -332,8 +332,7 @@ def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid,
     hits = np.bincount(bmu[found], minlength=grid.units)
     te = (float(1.0 - grid.adjacent(bmu[found], second[found]).mean())
           if grid.units > 1 and found.any() else None)
-    del second  # only the TE needs it
-    return Evaluation(bmu, qe, None, hits, te, float(np.mean(qe[found])) if found.any() else None)
+    return Evaluation(bmu, qe, hits, te, float(np.mean(qe[found])) if found.any() else None)
 
 
 def _unit_clusters(W, hits_fit, ev, prep, opts, progress):

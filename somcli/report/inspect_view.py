@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from somcli.report.markdown import _cleaning, _duplicates, fmt  # noqa: F401 - shared wording
+from somcli.report.markdown import _cleaning, fmt  # the report's wording, shared
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
