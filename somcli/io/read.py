@@ -231,7 +231,7 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
         line = _bad_line(source, dialect.encoding)
         where = f"line {line}" if line else f"byte {exc.start}"
         raise DataError(
-            f"{source.label}: {where} is not valid {dialect.encoding}",
+            f"{source.label}: {where} is not valid {dialect.encoding.replace('utf-8-sig', 'UTF-8')}",
             "pass the file's encoding, e.g. -e latin-1 or -e cp1252",
         ) from None
     except pd.errors.EmptyDataError:
