@@ -20,7 +20,7 @@ from somcli.errors import DataError, UsageError
 from somcli.io.read import FLOAT32_MAX, Dialect, _header_names, read_table, sniff
 from somcli.io.sources import resolve
 from somcli.prep import roles as R
-from somcli.prep.clean import HUGE, MAX_NAMED_ROWS, Preprocessor, _refuse_huge
+from somcli.prep.clean import HUGE, MAX_NAMED_ROWS, Preprocessor, _refuse_huge, gap_outcome
 from somcli.prep.units import apply_rule
 
 SAMPLE_ROWS = 10_000  # rows the column roles are decided on
@@ -342,12 +342,9 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions, float_dtype) -> tuple
         "duplicates": None, "scale": cleaning.scale,
         "rows_used_for_fitting": int(total["fit_rows"]),
     }
-    if drop:
-        report["rows_dropped"] = n_rows - int(total["fit_rows"])
-    elif cleaning.missing == "mask":
-        report["rows_trained_with_gaps"] = int(total["n_gap_rows"])
-    else:
-        report["filled_cells"] = missing
+    report |= gap_outcome(cleaning.missing, missing, int(total["n_gap_rows"]),
+                          n_rows - int(total["fit_rows"]))
+    if fill is not None:
         report["fill_values"] = {f: float(v) for f, v in zip(feats, fill, strict=True)}
     return prep, raw, report
 

@@ -30,7 +30,7 @@ from somcli.pipeline.common import (
     versions,
 )
 from somcli.prep import roles as R
-from somcli.prep.clean import Cleaned, row_labels
+from somcli.prep.clean import Cleaned, gap_outcome, row_labels
 from somcli.prep.units import apply_rule
 
 # Drift thresholds (documented in README.md)
@@ -101,13 +101,7 @@ def _replay_report(prep_model, feats, gaps, usable, table, ids) -> dict:
               "rows_with_gaps_named": row_labels(table.frame, ids, table.lines,
                                                  gap_rows[:MAX_NAMED_ROWS]),
               "scale": prep_model.scale_method, "rows_used_for_fitting": int(usable.sum())}
-    if prep_model.missing == "drop":
-        report["rows_dropped"] = int((~usable).sum())
-    elif prep_model.missing == "mask":
-        report["rows_trained_with_gaps"] = len(gap_rows)
-    else:
-        report["filled_cells"] = cells
-    return report
+    return report | gap_outcome(prep_model.missing, cells, len(gap_rows), int((~usable).sum()))
 
 
 def run(model_path: str, read: ReadOptions, progress: Progress = _quiet, stdin=None,

@@ -138,12 +138,8 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
                         np.zeros(d), np.ones(d), fill=fill, knn_neighbors=opts.knn_neighbors)
     if opts.missing == "knn":
         _fit_knn(prep, X)
-    if opts.missing == "drop":
-        report["rows_dropped"] = int((~usable).sum())
-    elif opts.missing == "mask":
-        report["rows_trained_with_gaps"] = len(gap_rows)
-    else:
-        report["filled_cells"] = missing
+    report |= gap_outcome(opts.missing, missing, len(gap_rows), int((~usable).sum()))
+    if opts.missing not in ("drop", "mask"):
         if fill is not None:
             report["fill_values"] = {c: float(v) for c, v in zip(roles.features, fill, strict=True)}
     key_col = duplicates.primary_id(frame, roles.ids, opts.dedupe_by)
@@ -176,6 +172,16 @@ def _refuse_huge(col: np.ndarray, name: str, lines: np.ndarray) -> None:
                         f"too large to compute distances with (limit {HUGE:.0e})",
                         "rescale the column, mark such values missing with --na-values, or "
                         f"leave it out with -C '{name}'")
+
+
+def gap_outcome(method: str, cells: dict[str, int], gap_rows: int, dropped: int) -> dict:
+    """What happened to the gaps, for the report: dropped rows, rows trained with gaps
+    (mask), or the filled cells per column."""
+    if method == "drop":
+        return {"rows_dropped": dropped}
+    if method == "mask":
+        return {"rows_trained_with_gaps": gap_rows}
+    return {"filled_cells": cells}
 
 
 def _describe(col: np.ndarray, gaps: np.ndarray) -> dict:
