@@ -1,0 +1,228 @@
+"""The work done on threads and in a helper process gives what the one-at-a-time way gives:
+big files parsed in parts, columns cleaned on threads, CSV rows formatted in batches,
+pictures drawn by a helper process (and drawn here when the helper fails)."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import write
+from PIL import Image
+
+import somcli.io.read as reader
+from somcli.config import ReadOptions
+from somcli.errors import DataError
+
+
+def read_both(path, monkeypatch, threads=3, **kw):
+    """(table read in parts, table read in one go, whether the parts were used)."""
+    used = []
+    original = reader._read_parallel
+
+    def spy(*a, **k):
+        frame = original(*a, **k)
+        used.append(frame is not None)
+        return frame
+
+    monkeypatch.setenv("SOMCLI_THREADS", str(threads))
+    monkeypatch.setattr(reader, "_read_parallel", spy)
+    monkeypatch.setattr(reader, "PARALLEL_BYTES", 0)
+    opts = ReadOptions(inputs=(str(path),), **kw)
+    parts = reader.read_table(opts)
+    monkeypatch.setattr(reader, "PARALLEL_BYTES", 2**62)
+    whole = reader.read_table(opts)
+    return parts, whole, bool(used) and used[0]
+
+
+def same_table(a, b):
+    """Equal frames; a column that turns to text late may hold numbers parsed before the
+    text appeared (as with chunks), which read the same once written out."""
+    text = [c for c in a.frame.columns if not pd.api.types.is_numeric_dtype(b.frame[c])]
+    pd.testing.assert_frame_equal(a.frame.drop(columns=text), b.frame.drop(columns=text))
+    for c in text:
+        assert a.frame[c].astype(str).tolist() == b.frame[c].astype(str).tolist()
+    assert a.lines.tolist() == b.lines.tolist() and a.notes == b.notes
+
+
+def test_parts_equal_one_go_on_an_awkward_file(tmp_path, monkeypatch):
+    rows = [f"{i},{i * 0.25},{'NA' if i % 7 == 0 else i % 5},x{i % 3}" for i in range(3000)]
+    rows[1499] = ""  # blank lines around the cuts
+    rows[1500] = ""
+    rows[2000] = "2000,,,"  # gaps
+    rows[2600] = "2600,5%,1,y"  # text appears late in a numeric column
+    text = "a,b,c,d\r\n" + "\r\n".join(rows)  # Windows line ends, no final newline
+    parts, whole, used = read_both(write(tmp_path / "f.csv", text), monkeypatch)
+    assert used
+    same_table(parts, whole)
+    assert not pd.api.types.is_numeric_dtype(whole.frame["b"]) and whole.lines[-1] == 3001
+
+
+def test_parts_keep_float32_and_decimal_commas(tmp_path, monkeypatch):
+    rows = [f"{i};{i},5;{-i}" for i in range(2000)]
+    f = write(tmp_path / "f.csv", "a;b;c\n" + "\n".join(rows) + "\n")
+    monkeypatch.setenv("SOMCLI_THREADS", "2")
+    monkeypatch.setattr(reader, "PARALLEL_BYTES", 0)
+    t = reader.read_table(ReadOptions(inputs=(str(f),)), float_dtype=np.float32)
+    assert t.frame["b"].dtype == np.float32 and t.frame["b"].iloc[-1] == 1999.5
+    assert t.frame["a"].tolist() == list(range(2000)) and t.lines[-1] == 2001
+
+
+def test_a_quoted_newline_late_in_the_file_is_read_in_one_go(tmp_path, monkeypatch):
+    """Cutting after a newline inside a quoted field would split a row in two."""
+    rows = [f"{i},{i * 2}" for i in range(20000)]  # over the 64 KiB the sniffer sees
+    rows[15000] = '15000,"1\n2"'
+    parts, whole, used = read_both(write(tmp_path / "q.csv", "a,b\n" + "\n".join(rows)),
+                                   monkeypatch, threads=2)
+    assert not used
+    same_table(parts, whole)
+    assert parts.n_rows == 20000
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("2500,1,9", "line 2502 has 3 fields"),
+    ("2500,\xff", "line 2502 is not valid UTF-8"),
+])
+def test_errors_in_a_later_part_name_the_true_line(tmp_path, monkeypatch, bad, message):
+    rows = [f"{i},{i}" for i in range(3000)]
+    rows[2500] = bad
+    f = tmp_path / "e.csv"
+    f.write_bytes(("a,b\n" + "\n".join(rows) + "\n").encode("utf-8", "surrogateescape")
+                  .replace("\xff".encode(), b"\xff"))
+    monkeypatch.setenv("SOMCLI_THREADS", "2")
+    monkeypatch.setattr(reader, "PARALLEL_BYTES", 0)
+    with pytest.raises(DataError, match=message):
+        reader.read_table(ReadOptions(inputs=(str(f),)))
+
+
+def test_columns_cleaned_on_threads_equal_one_at_a_time(monkeypatch):
+    from somcli.config import CleanOptions, ColumnOptions
+    from somcli.prep import clean as cleaning
+    from somcli.prep import roles
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(3000, 6)), columns=list("abcdef"))
+    frame.iloc[rng.integers(0, 3000, 200), 2] = np.nan
+    frame.iloc[5, 4] = np.inf
+    lines = np.arange(2, 3002)
+    out = []
+    for rows in (0, 10**9):  # threads from 0 rows up, then never
+        monkeypatch.setattr(cleaning, "PARALLEL_ROWS", rows)
+        r = roles.decide(frame.copy(), lines, ColumnOptions(), ".")
+        out.append(cleaning.clean(frame, lines, r, CleanOptions()))
+    threaded, serial = out
+    np.testing.assert_array_equal(threaded.X, serial.X)
+    assert threaded.report == serial.report and threaded.report["infinite_values"] == {"e": 1}
+    np.testing.assert_array_equal(threaded.prep.fill, serial.prep.fill)
+
+
+def test_csv_rows_in_batches_equal_one_batch(monkeypatch):
+    from somcli.io import write as w
+
+    rng = np.random.default_rng(1)
+    n = 1234
+    frame = pd.DataFrame({"line": np.arange(2, n + 2), "x": rng.random(n).astype(np.float32),
+                          "id": [f"r,{i}" if i % 100 == 0 else f"r{i}" for i in range(n)],
+                          "flag": rng.random(n) < 0.5})
+    out = []
+    for batch in (100, 10**9):
+        monkeypatch.setattr(w, "CSV_BATCH", batch)
+        monkeypatch.setenv("SOMCLI_THREADS", "3")
+        buffer = io.BytesIO()
+        w._csv(frame, buffer, ",")
+        out.append(buffer.getvalue())
+    assert out[0] == out[1]
+    assert pd.read_csv(io.BytesIO(out[0]))["id"].tolist() == frame["id"].tolist()
+
+
+def _pictures_of_a_run(tmp_path, monkeypatch, name, min_bytes):
+    from click.testing import CliRunner
+
+    from somcli.cli import cli
+    from somcli.report import painter
+
+    monkeypatch.setattr(painter, "MIN_BYTES", min_bytes)
+    monkeypatch.setenv("SOMCLI_THREADS", "2")
+    started = []
+    original = painter.Painter.start.__func__
+
+    def spy(cls, inputs):
+        helper = original(cls, inputs)
+        started.append(helper)
+        return helper
+
+    monkeypatch.setattr(painter.Painter, "start", classmethod(spy))
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    src = tmp_path / "in.csv"
+    data.to_csv(src, index=False)
+    out = tmp_path / name
+    res = CliRunner().invoke(cli, ["som", str(src), "--map", "4x5", "-k", "3", "-o", str(out),
+                                   "-q"])
+    assert res.exit_code == 0, res.output
+    return out, started
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the helper needs a second core")
+def test_the_helper_process_draws_the_same_pictures(tmp_path, monkeypatch):
+    from somcli.report import plots
+
+    drawn_here = []
+    original = plots.render
+    monkeypatch.setattr(plots, "render", lambda draw: drawn_here.append(1) or original(draw))
+    helped, started = _pictures_of_a_run(tmp_path, monkeypatch, "helped", 0)
+    assert started[0] is not None and started[0].proc.wait(timeout=60) == 0
+    assert drawn_here == []
+    alone, started = _pictures_of_a_run(tmp_path, monkeypatch, "alone", 2**62)
+    assert started == [None]
+    names = ["umatrix.png", "hits.png", "clusters.png", "components.png"]
+    for name in names:
+        assert (helped / name).read_bytes() == (alone / name).read_bytes(), name
+        with Image.open(helped / name) as im:
+            assert im.size == (800, 700)
+
+
+def test_pictures_the_helper_does_not_deliver_are_drawn_here():
+    from somcli.algorithms.grid import Grid
+    from somcli.report import painter, plots
+
+    grid = Grid(3, 4, "hex")
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(12, 2))
+    args = (grid, W, rng.random(12), rng.integers(0, 9, 12), np.arange(12) % 3, W, ["x", "y"],
+            {"map": {"quantization_error": 0.5, "topographic_error": 0.1}})
+    jobs = plots.jobs(*args)
+    dead = painter.Painter(subprocess.Popen([sys.executable, "-c", "pass"],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+    futures = dead.paint(*painter.request(*args), fallback=jobs)
+    for name, draw in jobs.items():
+        assert futures[name].result(timeout=60) == plots.render(draw)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the helper needs a second core")
+def test_a_failed_run_stops_its_helper(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from somcli.cli import cli
+    from somcli.report import painter
+
+    monkeypatch.setattr(painter, "MIN_BYTES", 0)
+    monkeypatch.setenv("SOMCLI_THREADS", "2")
+    helpers = []
+    original = painter.Painter.close
+
+    def spy(self):
+        original(self)
+        helpers.append(self.proc)
+
+    monkeypatch.setattr(painter.Painter, "close", spy)
+    src = write(tmp_path / "in.csv", "a,b\n1,2\n1,2\n1,2\n")
+    res = CliRunner().invoke(cli, ["som", str(src), "-k", "2", "-o", str(tmp_path / "o")])
+    assert res.exit_code == 65  # two clusters of one distinct row
+    assert helpers and helpers[0].poll() is not None
+    assert not (tmp_path / "o").exists()
