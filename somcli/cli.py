@@ -249,7 +249,9 @@ def kmeans(**kw):
 def som(**kw):
     """Train a self-organizing map on INPUT; write assignments (cluster, BMU, QE, outlier
     score), the codebook, U-matrices, outliers, pictures and a report."""
-    from somcli.pipeline import som as run_som
+    import contextlib
+
+    from somcli.report.painter import Painter
 
     console = _console(kw)
     read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
@@ -274,6 +276,8 @@ def som(**kw):
             raise click.UsageError("--resume runs on the local engine only")
 
     def job(client):
+        from somcli.pipeline import som as run_som
+
         if client is not None:
             from somcli.dask_engine import som as dask_som
 
@@ -283,9 +287,12 @@ def som(**kw):
             return run_som.resume(resume, read, opts, console.progress, _stdin(), plots,
                                   _explicit(ctx))
         return run_som.run(read, cols, cleaning, opts, progress=console.progress,
-                           stdin=_stdin(), plots=plots)
+                           stdin=_stdin(), plots=plots, painter=painter)
 
-    _execute(console, out, job, dopts)
+    # big inputs: a helper process imports matplotlib now, while this one imports and reads
+    painter = Painter.start(read.inputs) if plots and not resume and dopts is None else None
+    with painter or contextlib.nullcontext():
+        _execute(console, out, job, dopts)
 
 
 RESUME_FIXED = ("map_size", "topology", "columns", "not_columns", "id_column", "label_column",

@@ -58,12 +58,13 @@ def start(jobs: dict[str, Callable]) -> dict[str, Future]:
     CSV writing) releases the GIL; the caller collects the bytes with ``.result()``.
     """
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="somcli-plots")
-    futures = {name: pool.submit(_render, draw) for name, draw in jobs.items()}
+    futures = {name: pool.submit(render, draw) for name, draw in jobs.items()}
     pool.shutdown(wait=False)
     return futures
 
 
-def _render(draw: Callable) -> bytes:
+def render(draw: Callable) -> bytes:
+    """One picture's PNG bytes."""
     buffer = BytesIO()
     draw(buffer)
     return buffer.getvalue()
