@@ -11,6 +11,7 @@ Rows with NaN are searched over their present components only (masked search).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import threading
@@ -67,6 +68,22 @@ def map_chunks(fn: Callable[[int], object], n: int, chunk: int, threads: int = 1
         return [fn(s) for s in starts]
     with workers(threads) as own:
         return list(own.map(fn, starts))
+
+
+def ordered(fn: Callable, items, threads: int):
+    """``fn`` over ``items`` on ``threads`` threads, results yielded in order, with at most
+    two items per thread in flight (results that are big arrays stay bounded)."""
+    if threads <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="somcli") as pool:
+        pending: collections.deque = collections.deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 class Units:

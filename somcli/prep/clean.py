@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from somcli.algorithms.nearest import default_threads, ordered
 from somcli.config import CleanOptions
 from somcli.errors import DataError, UsageError
 from somcli.prep import duplicates
@@ -22,6 +23,7 @@ from somcli.prep.units import UnitRule
 _SIMPLE = {"median": "median", "mean": "mean", "most-frequent": "most_frequent"}
 SCALERS = ("standard", "minmax", "robust", "none")
 MAX_NAMED_ROWS = 50
+PARALLEL_ROWS = 100_000  # columns at least this long are cleaned on threads
 
 
 @dataclass
@@ -102,24 +104,38 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     missing: dict[str, int] = {}
     stats: dict[str, dict] = {}
     fill = np.zeros(d) if opts.missing in _SIMPLE else None
-    for j, name in enumerate(roles.features):
+
+    def column(name: str):
+        """One feature: infinities made gaps, its statistics, its gaps filled."""
         col = np.asarray(roles.values[name])
         if col.dtype != dtype and col.dtype != np.float64:
             col = col.astype(np.float64)
         _refuse_huge(col, name, lines)
         inf = np.isinf(col)
-        if inf.any():
+        n_inf = int(inf.sum())
+        if n_inf:
             col = np.where(inf, np.nan, col)
-            infinite[name] = int(inf.sum())
         gaps = np.isnan(col)
-        if gaps.any():
+        n_gaps = int(gaps.sum())
+        described = _describe(col, gaps, n_gaps)
+        value = _statistic(col, opts.missing) if fill is not None else None
+        if value is not None and n_gaps:
+            col = np.where(gaps, value, col)
+        return col, n_inf, gaps if n_gaps else None, described, value
+
+    # columns on threads when they are long (numpy's median and sums release the GIL)
+    threads = min(default_threads(), d) if n >= PARALLEL_ROWS else 1
+    for j, (col, n_inf, gaps, described, value) in enumerate(
+            ordered(column, roles.features, threads)):
+        name = roles.features[j]
+        if n_inf:
+            infinite[name] = n_inf
+        if gaps is not None:
             missing[name] = int(gaps.sum())
             gappy |= gaps
-        stats[name] = _describe(col, gaps)
+        stats[name] = described
         if fill is not None:
-            fill[j] = _statistic(col, opts.missing)
-            if gaps.any():
-                col = np.where(gaps, fill[j], col)
+            fill[j] = value
         X[:, j] = col
     gap_rows = np.flatnonzero(gappy)
     report: dict = {
@@ -184,12 +200,14 @@ def gap_outcome(method: str, cells: dict[str, int], gap_rows: int, dropped: int)
     return {"filled_cells": cells}
 
 
-def _describe(col: np.ndarray, gaps: np.ndarray) -> dict:
-    """Share missing, mean and SD of one raw column: what `assign` compares new data with."""
+def _describe(col: np.ndarray, gaps: np.ndarray, n_gaps: int) -> dict:
+    """Share missing, mean and SD of one raw column (``col`` before its gaps were filled
+    when it has ``n_gaps``): what `assign` compares new data with."""
     n = len(col)
-    present = int(n - gaps.sum())
-    mean = float(np.nanmean(col, dtype=np.float64)) if present else None
-    sd = float(np.nanstd(col, dtype=np.float64)) if present else None
+    present = n - n_gaps
+    values = col[~gaps] if n_gaps else col
+    mean = float(np.mean(values, dtype=np.float64)) if present else None
+    sd = float(np.std(values, dtype=np.float64)) if present else None
     return {"missing_share": (n - present) / n if n else 0.0, "mean": mean, "sd": sd}
 
 

@@ -48,9 +48,18 @@ def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], features: list[
     linear in memory on big tables; the feature columns are hashed once for both.
     """
     feature_hash = row_hashes(frame[c] for c in features)
-    others = [c for c in frame.columns if c not in set(features)]
-    full_hash = row_hashes((frame[c] for c in others), start=feature_hash.copy())
-    identical = _groups(_exact_duplicates(frame, full_hash), frame, lines)
+    # only rows whose feature hash repeats can repeat another row, wholly or in features
+    maybe = pd.Series(feature_hash).duplicated(keep=False).to_numpy()
+    identical: list[list[int]] = []
+    repeated = np.zeros(len(frame), dtype=bool)
+    if maybe.any():
+        sub = frame.loc[maybe]
+        others = [c for c in frame.columns if c not in set(features)]
+        full_hash = row_hashes((sub[c] for c in others), start=feature_hash[maybe].copy())
+        same = np.zeros(len(frame), dtype=bool)
+        same[maybe] = _exact_duplicates(sub, full_hash)
+        identical = _groups(same, frame, lines)
+        repeated[maybe] = _exact_duplicates(sub[features], feature_hash[maybe], keep="first")
     shared: dict[str, dict[str, list[int]]] = {}
     for col in ids:
         values = frame[col]
@@ -62,7 +71,6 @@ def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], features: list[
             for value, line in zip(values[dup].astype(str), lines[dup], strict=True):
                 groups.setdefault(value, []).append(int(line))
             shared[col] = groups
-    repeated = _exact_duplicates(frame[features], feature_hash, keep="first")
     return DuplicateReport(identical, shared, int(repeated.sum()))
 
 
