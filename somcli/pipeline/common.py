@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from somcli import __version__
+from somcli import __version__, memory
 from somcli.config import CleanOptions, ColumnOptions, OutputOptions, ReadOptions
 from somcli.errors import DataError, UsageError
 from somcli.io import write as w
@@ -51,6 +51,7 @@ def prepare(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, *,
     t0 = time.perf_counter()
     progress("reading")
     table = read_table(read, stdin=stdin, float_dtype=dtype)
+    memory.release()  # the parser's chunks
     if table.n_rows < 2:
         raise DataError(f"{', '.join(table.inputs)}: only {table.n_rows} data row; clustering "
                         "needs at least 2")
@@ -63,6 +64,7 @@ def prepare(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, *,
     keep = roles.ids + ([roles.label] if roles.label else [])
     table.frame = table.frame[keep]
     roles.values.clear()
+    memory.release()  # the parsed features, hashes and column copies
     t2 = time.perf_counter()
     return Prepared(table, roles, cleaned, {"read": t1 - t0, "clean": t2 - t1})
 

@@ -58,8 +58,9 @@ class Start:
 
 def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: SomOptions,
         progress: Progress = _quiet, stdin=None, prep: Prepared | None = None,
-        plots: bool = False, start: Start | None = None) -> RunResult:
-    """Train and evaluate a map; ``plots`` starts rendering the pictures (for ``write``);
+        plots: bool = False, start: Start | None = None, painter=None) -> RunResult:
+    """Train and evaluate a map; ``plots`` starts rendering the pictures (for ``write``),
+    by the helper process ``painter`` when given (:mod:`somcli.report.painter`);
     ``start`` continues from a saved codebook (``prep`` then holds replayed rows)."""
     t0 = time.perf_counter()
     _check_options(opts, cleaning)
@@ -83,6 +84,7 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
     W = _train(X, grid, opts, radii, epochs, sigma, sigma_end, progress, threads, chunk,
                None if start is None else start.codebook)
     fit_seconds = time.perf_counter() - t_fit
+    memory.release()
 
     progress("evaluating the map")
     ev = evaluate(prep.cleaned.X, prep.cleaned.usable, W, grid, chunk, threads)
@@ -104,8 +106,8 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
         "cluster": int_column(rows_cluster, usable),
         "bmu_row": int_column(ev.bmu // grid.cols, usable),
         "bmu_col": int_column(ev.bmu % grid.cols, usable),
-        "qe": ev.qe,
-        "outlier_score": score,
+        "qe": ev.qe.astype(dtype, copy=False),  # the run's precision: no noise digits
+        "outlier_score": score.astype(dtype, copy=False),
         "is_outlier": flagged if usable.all() else pd.arrays.BooleanArray(flagged, ~usable),
     })
 
@@ -131,7 +133,7 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
         "umatrix_mean": float(np.nanmean(U)), "umatrix_max": float(np.nanmax(U)),
     }
     state = SomState(grid, W, unit_cluster, U, ev.hits, threshold, ev.qe_mean, ref)
-    pictures = start_plots(prep, state, report) if plots else {}  # drawn while we go on
+    pictures = start_plots(prep, state, report, painter) if plots else {}  # drawn meanwhile
     if start is not None:
         shift = np.linalg.norm(W - start.codebook, axis=1)
         report["map"]["init"] = f"resumed from {start.path}"
@@ -141,6 +143,7 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
     report["clusters"] = (cluster_profiles(prep, rows_cluster, k) if k <= MAX_PROFILES else None)
     report["metrics"] = metrics.internal(prep.cleaned.X, rows_cluster, seed=opts.seed,
                                          rows=complete)
+    memory.release()
     report["external"] = external_scores(prep, rows_cluster, report["warnings"])
     report["outliers"] = _outlier_report(prep, score, threshold, flagged, ev, rows_cluster,
                                          opts.outliers)
@@ -184,12 +187,18 @@ def model_of_map(prep, opts, params, state, k, sizes, report, rows=None, fingerp
                  outliers=outlier_rule, rows=rows, fingerprint=fingerprint)
 
 
-def start_plots(prep: Prepared, state: SomState, report: dict) -> dict:
-    """Start rendering the map's pictures in the background: name -> future PNG bytes."""
+def start_plots(prep: Prepared, state: SomState, report: dict, painter=None) -> dict:
+    """Start rendering the map's pictures in the background (on a thread, or by the helper
+    process ``painter``): name -> future PNG bytes."""
+    from somcli.report import painter as helper
     from somcli.report import plots
 
-    return plots.start(plots.jobs(state.grid, state.W, state.U, state.hits, state.unit_cluster,
-                      prep.cleaned.prep.to_original(state.W), prep.roles.features, report))
+    args = (state.grid, state.W, state.U, state.hits, state.unit_cluster,
+            prep.cleaned.prep.to_original(state.W), prep.roles.features, report)
+    jobs = plots.jobs(*args)
+    if painter is None:
+        return plots.start(jobs)
+    return painter.paint(*helper.request(*args), fallback=jobs)
 
 
 def match_clusters(W_old, old_cluster, old_hits, W_new, new_cluster, new_hits, k) -> np.ndarray:
