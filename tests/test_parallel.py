@@ -41,12 +41,7 @@ def read_both(path, monkeypatch, threads=3, **kw):
 
 
 def same_table(a, b):
-    """Equal frames; a column that turns to text late may hold numbers parsed before the
-    text appeared (as with chunks), which read the same once written out."""
-    text = [c for c in a.frame.columns if not pd.api.types.is_numeric_dtype(b.frame[c])]
-    pd.testing.assert_frame_equal(a.frame.drop(columns=text), b.frame.drop(columns=text))
-    for c in text:
-        assert a.frame[c].astype(str).tolist() == b.frame[c].astype(str).tolist()
+    pd.testing.assert_frame_equal(a.frame, b.frame)
     assert a.lines.tolist() == b.lines.tolist() and a.notes == b.notes
 
 
@@ -61,6 +56,33 @@ def test_parts_equal_one_go_on_an_awkward_file(tmp_path, monkeypatch):
     assert used
     same_table(parts, whole)
     assert not pd.api.types.is_numeric_dtype(whole.frame["b"]) and whole.lines[-1] == 3001
+
+
+def test_a_column_that_turns_to_text_in_a_later_part_is_text_throughout(tmp_path, monkeypatch):
+    """Found by fuzz/fuzz_parallel_read.py: numbers parsed in one part lost their text
+    (002 became 2.0) while a later part held words; the column is read again as text."""
+    rows = [f"{i},00{i % 10}" for i in range(3000)]
+    rows[2900] = "2900,n/a-ish"
+    parts, whole, used = read_both(write(tmp_path / "t.csv", "a,b\n" + "\n".join(rows)),
+                                   monkeypatch)
+    assert used
+    same_table(parts, whole)
+    assert parts.frame["b"].iloc[0] == "000" and parts.frame["a"].dtype == np.int64
+
+
+def test_a_wide_row_opening_a_later_part_is_refused_with_its_line(tmp_path, monkeypatch):
+    """Found by fuzz/fuzz_parallel_read.py: given column names, pandas dropped the extra
+    fields of a part's first row instead of refusing it."""
+    text = "a,b\n" + "\n".join(f"{i:04d},{i:04d}" for i in range(4000)) + "\n"
+    size = len(text)
+    start = text.index("\n", size // 2) + 1  # where the second of two parts begins
+    line = text.count("\n", 0, start) + 1
+    text = text[:start] + "1,2,3,4,5" + text[start + 9:]
+    f = write(tmp_path / "w.csv", text)
+    monkeypatch.setenv("SOMCLI_THREADS", "2")
+    monkeypatch.setattr(reader, "PARALLEL_BYTES", 0)
+    with pytest.raises(DataError, match=f"line {line} has 5 fields, the header has 2"):
+        reader.read_table(ReadOptions(inputs=(str(f),)))
 
 
 def test_parts_keep_float32_and_decimal_commas(tmp_path, monkeypatch):

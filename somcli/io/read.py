@@ -233,8 +233,11 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
                 first = next(reader, None)
                 if first is None:
                     raise pd.errors.EmptyDataError("no columns")
-                frame = _join((_narrowed(c, float_dtype)
-                               for c in itertools.chain([first], reader)), list(first.columns))
+                frame, mixed = _join((_narrowed(c, float_dtype)
+                                      for c in itertools.chain([first], reader)),
+                                     list(first.columns))
+            if mixed:
+                frame = _as_text(source, dialect, options, frame, mixed)
     except UnicodeDecodeError as exc:
         line = _bad_line(source, dialect.encoding)
         where = f"line {line}" if line else f"byte {exc.start}"
@@ -301,8 +304,9 @@ def _read_parallel(source: Source, dialect: Dialect, n_cols: int, options: dict,
     def part(i: int) -> list[pd.DataFrame] | None:
         stream = _Span(source.path, *spans[i], quote)
         with io.BufferedReader(stream, 1 << 20) as buffered:
-            head = (dict(header=0, skiprows=dialect.skip_lines) if i == 0
-                    else dict(header=None, names=list(range(n_cols))))
+            # no names after the first part: a row wider than the part's first row must
+            # fail here as it does in one go (given names, pandas drops the extra fields)
+            head = dict(header=0, skiprows=dialect.skip_lines) if i == 0 else dict(header=None)
             try:
                 chunks = [_narrowed(c, float_dtype)
                           for c in pd.read_csv(buffered, **head, **options)]
@@ -313,7 +317,8 @@ def _read_parallel(source: Source, dialect: Dialect, n_cols: int, options: dict,
     parts = list(ordered(part, range(len(spans)), threads))
     if any(p is None for p in parts) or any(len(c) != n_cols for p in parts for c in p):
         return None
-    return _join((chunk for p in parts for chunk in p), list(range(n_cols)))
+    frame, mixed = _join((chunk for p in parts for chunk in p), list(range(n_cols)))
+    return _as_text(source, dialect, options, frame, mixed) if mixed else frame
 
 
 class _Span(io.RawIOBase):
@@ -355,10 +360,13 @@ def _narrowed(chunk: pd.DataFrame, float_dtype) -> list[pd.Series]:
     return out
 
 
-def _join(chunks, columns: list) -> pd.DataFrame:
+def _join(chunks, columns: list) -> tuple[pd.DataFrame, list[int]]:
     """Join parsed chunks (lists of columns) column by column, so the parser never holds
-    the whole file. A column whose chunks are all numeric stays numeric (float64 if
-    their types differ); any text chunk makes it a text column.
+    the whole file. A column numeric in every chunk stays numeric (float64 if the chunks'
+    types differ). Returns the frame and the positions of the columns that were numbers
+    in some chunks and text in others: those must be read again as text (the text of a
+    number parsed in one chunk, say 002, is lost), so that where the chunks are cut never
+    changes what a column holds.
     """
     pieces: list[list[pd.Series]] = [[] for _ in columns]
     for chunk in chunks:
@@ -366,20 +374,45 @@ def _join(chunks, columns: list) -> pd.DataFrame:
             held.append(piece)
     if not columns or not pieces[0]:
         raise pd.errors.EmptyDataError("no columns")
-    joined = {}
-    for col, parts in zip(columns, pieces, strict=True):
+    joined, mixed = {}, []
+    for i, (col, parts) in enumerate(zip(columns, pieces, strict=True)):
+        parts = [p for p in parts if len(p)] or parts[:1]  # an empty chunk has no type
         if len(parts) == 1:
             joined[col] = parts[0].reset_index(drop=True)
             continue
-        numeric = all(pd.api.types.is_numeric_dtype(p) and not pd.api.types.is_bool_dtype(p)
-                      for p in parts)
-        if numeric and all(isinstance(p.dtype, np.dtype) for p in parts):
+        numeric = [pd.api.types.is_numeric_dtype(p) and not pd.api.types.is_bool_dtype(p)
+                   for p in parts]
+        if all(numeric) and all(isinstance(p.dtype, np.dtype) for p in parts):
             kinds = {p.dtype for p in parts}
             wide = kinds.pop() if len(kinds) == 1 else np.float64
             joined[col] = pd.Series(np.concatenate([p.to_numpy(wide) for p in parts]))
-        else:
+            continue
+        # what the chunks that hold a value hold (a chunk of empty cells reads as float)
+        kinds = {"number" if n else str(p.dtype)
+                 for p, n in zip(parts, numeric, strict=True) if p.notna().any()}
+        if len(kinds) > 1:
+            mixed.append(i)
             joined[col] = pd.concat(parts, ignore_index=True)
-    return pd.DataFrame(joined, copy=False)
+        elif kinds == {"number"}:
+            joined[col] = pd.Series(np.concatenate([p.to_numpy(np.float64) for p in parts]))
+        else:  # one kind of text (or nothing at all): of that type
+            held = next((p for p in parts if p.notna().any()), parts[0])
+            joined[col] = pd.concat(parts, ignore_index=True).astype(held.dtype)
+    return pd.DataFrame(joined, copy=False), mixed
+
+
+def _as_text(source: Source, dialect: Dialect, options: dict, frame: pd.DataFrame,
+             positions: list[int]) -> pd.DataFrame:
+    """Read the columns at ``positions`` again, as text, into ``frame``."""
+    with source.open() as stream:
+        reader = pd.read_csv(stream, header=0 if dialect.header else None,
+                             skiprows=dialect.skip_lines, usecols=positions, dtype=str,
+                             **options)
+        text, _ = _join((list(c[c.columns[j]] for j in range(len(positions))) for c in reader),
+                        positions)
+    for j, pos in enumerate(positions):
+        frame[frame.columns[pos]] = text[positions[j]].to_numpy()
+    return frame
 
 
 _ROW_IN_MSG = re.compile(r"starting at row (\d+)")
