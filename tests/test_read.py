@@ -183,6 +183,17 @@ def test_reading_in_chunks_keeps_types_and_line_numbers(tmp_path, monkeypatch):
         read(write(tmp_path / "r.csv", "a,b\n" + "\n".join(rows) + "\n"))
 
 
+def test_a_column_numeric_in_one_chunk_and_text_in_another_is_text(tmp_path, monkeypatch):
+    import somcli.io.read as reader
+
+    monkeypatch.setattr(reader, "CHUNK_CELLS", 2000)  # 1000 rows per chunk for 2 columns
+    rows = [f"{i},00{i % 7}" for i in range(2500)]
+    rows[1800] = "1800,seven"
+    t = read(write(tmp_path / "m.csv", "a,b\n" + "\n".join(rows) + "\n"))
+    assert t.frame["b"].tolist()[:3] == ["000", "001", "002"]
+    assert t.frame["b"].iloc[1800] == "seven" and t.frame["a"].dtype == np.int64
+
+
 def test_european_numbers_with_thousands_dots_get_a_decimal_comma():
     """3.120 is three thousand one hundred and twenty in a file that writes 1.204,50."""
     from conftest import SAMPLES
