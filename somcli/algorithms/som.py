@@ -151,12 +151,14 @@ def partial_sums(chunk: np.ndarray, W: np.ndarray | Units
     bmu, dist, _ = search(chunk, units)
     gaps = np.isnan(chunk)
     has_gaps = bool(gaps.any())
-    values = np.where(gaps, 0, chunk) if has_gaps else chunk
-    onehot = sparse.csr_matrix((np.ones(k, dtype=chunk.dtype), (bmu, np.arange(k))), shape=(m, k))
+    # summed in float64 (float32 sums of a chunk's rows drift by 1e-6: enough to move a
+    # near-tie row to another unit in the next epoch, and the map away from float64's)
+    values = np.where(gaps, 0.0, chunk) if has_gaps else chunk.astype(np.float64)
+    onehot = sparse.csr_matrix((np.ones(k), (bmu, np.arange(k))), shape=(m, k))
     sums = np.asarray(onehot @ values, dtype=np.float64)
     counts = np.repeat(np.bincount(bmu, minlength=m).astype(np.float64)[:, None], d, axis=1)
     if has_gaps:
-        counts -= np.asarray(onehot @ gaps.astype(chunk.dtype), dtype=np.float64)
+        counts -= np.asarray(onehot @ gaps.astype(np.float64), dtype=np.float64)
     found = ~np.isnan(dist)
     return sums, counts, float(dist[found].sum()), int(found.sum())
 
