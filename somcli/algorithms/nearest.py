@@ -173,23 +173,24 @@ def _settle(scores, block, units: Units, second):
     third) is within the rounding bound of the unit before it: at most a few rows in a
     thousand, against a float32 search's 2x speed on all of them.
     """
-    rows = np.arange(scores.shape[0])
-    m = scores.shape[1]
+    k, m = scores.shape
+    flat = scores.reshape(-1)  # (argmin and take on the flat block beat min and fancy indexing)
+    at = np.arange(0, k * m, m)
     b = np.argmin(scores, axis=1)
-    best = scores[rows, b]
+    best = flat.take(at + b)
     x_norm = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
     scale, w_norm = units._tol
     tol = scale * (2.0 * x_norm * w_norm + w_norm * w_norm)
     r = b.copy()
-    close = np.zeros(len(rows), dtype=bool)
+    close = np.zeros(k, dtype=bool)
     if m > 1:
-        scores[rows, b] = np.inf
+        flat.put(at + b, np.inf)
         r = np.argmin(scores, axis=1)
-        runner = scores[rows, r]
+        runner = flat.take(at + r)
         close = runner - best <= tol
         if second and m > 2:
-            scores[rows, r] = np.inf
-            close |= scores.min(axis=1) - runner <= tol
+            flat.put(at + r, np.inf)
+            close |= flat.take(at + np.argmin(scores, axis=1)) - runner <= tol
     idx = np.flatnonzero(close)
     if len(idx):
         b[idx], r[idx] = _exact(block[idx], units.exact)
