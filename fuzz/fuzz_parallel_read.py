@@ -21,6 +21,7 @@ import atheris
 with atheris.instrument_imports(include=["somcli"]):
     import numpy as np
 
+    import somcli.io.parts as parts
     import somcli.io.read as reader
     from somcli.config import CleanOptions, ColumnOptions, ReadOptions
     from somcli.errors import SomcliError
@@ -33,7 +34,7 @@ FOLDER = tempfile.mkdtemp(prefix="somcli-fuzz-")
 
 def outcome(path: str, opts: ReadOptions, parallel: bool):
     """What a user gets from reading ``path``: the error line, or the table and matrix."""
-    reader.PARALLEL_BYTES = 0 if parallel else 2**62
+    parts.PARALLEL_BYTES = 0 if parallel else 2**62
     try:
         table = reader.read_table(opts)
         roles = decide(table.frame, table.lines, ColumnOptions(), table.dialect.decimal)
@@ -57,9 +58,9 @@ def one_input(data: bytes) -> None:
         fh.write(body)
     opts = ReadOptions(inputs=(path,), **opts_kw)
     whole = outcome(path, opts, parallel=False)
-    parts = outcome(path, opts, parallel=True)
-    if whole != parts:
-        raise AssertionError(f"parts differ from one go:\n{parts!r:.2000}\n{whole!r:.2000}")
+    in_parts = outcome(path, opts, parallel=True)
+    if whole != in_parts:
+        raise AssertionError(f"parts differ from one go:\n{in_parts!r:.2000}\n{whole!r:.2000}")
 
 
 if __name__ == "__main__":

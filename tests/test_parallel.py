@@ -15,6 +15,7 @@ import pytest
 from conftest import write
 from PIL import Image
 
+import somcli.io.parts as parts
 import somcli.io.read as reader
 from somcli.config import ReadOptions
 from somcli.errors import DataError
@@ -23,21 +24,21 @@ from somcli.errors import DataError
 def read_both(path, monkeypatch, threads=3, **kw):
     """(table read in parts, table read in one go, whether the parts were used)."""
     used = []
-    original = reader._read_parallel
+    original = parts.parse
 
     def spy(*a, **k):
-        frame = original(*a, **k)
-        used.append(frame is not None)
-        return frame
+        chunks = original(*a, **k)
+        used.append(chunks is not None)
+        return chunks
 
     monkeypatch.setenv("SOMCLI_THREADS", str(threads))
-    monkeypatch.setattr(reader, "_read_parallel", spy)
-    monkeypatch.setattr(reader, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parts, "parse", spy)
+    monkeypatch.setattr(parts, "PARALLEL_BYTES", 0)
     opts = ReadOptions(inputs=(str(path),), **kw)
-    parts = reader.read_table(opts)
-    monkeypatch.setattr(reader, "PARALLEL_BYTES", 2**62)
+    in_parts = reader.read_table(opts)
+    monkeypatch.setattr(parts, "PARALLEL_BYTES", 2**62)
     whole = reader.read_table(opts)
-    return parts, whole, bool(used) and used[0]
+    return in_parts, whole, bool(used) and used[0]
 
 
 def same_table(a, b):
@@ -52,9 +53,9 @@ def test_parts_equal_one_go_on_an_awkward_file(tmp_path, monkeypatch):
     rows[2000] = "2000,,,"  # gaps
     rows[2600] = "2600,5%,1,y"  # text appears late in a numeric column
     text = "a,b,c,d\r\n" + "\r\n".join(rows)  # Windows line ends, no final newline
-    parts, whole, used = read_both(write(tmp_path / "f.csv", text), monkeypatch)
+    split, whole, used = read_both(write(tmp_path / "f.csv", text), monkeypatch)
     assert used
-    same_table(parts, whole)
+    same_table(split, whole)
     assert not pd.api.types.is_numeric_dtype(whole.frame["b"]) and whole.lines[-1] == 3001
 
 
@@ -63,11 +64,11 @@ def test_a_column_that_turns_to_text_in_a_later_part_is_text_throughout(tmp_path
     (002 became 2.0) while a later part held words; the column is read again as text."""
     rows = [f"{i},00{i % 10}" for i in range(3000)]
     rows[2900] = "2900,n/a-ish"
-    parts, whole, used = read_both(write(tmp_path / "t.csv", "a,b\n" + "\n".join(rows)),
+    split, whole, used = read_both(write(tmp_path / "t.csv", "a,b\n" + "\n".join(rows)),
                                    monkeypatch)
     assert used
-    same_table(parts, whole)
-    assert parts.frame["b"].iloc[0] == "000" and parts.frame["a"].dtype == np.int64
+    same_table(split, whole)
+    assert split.frame["b"].iloc[0] == "000" and split.frame["a"].dtype == np.int64
 
 
 def test_a_wide_row_opening_a_later_part_is_refused_with_its_line(tmp_path, monkeypatch):
@@ -80,7 +81,7 @@ def test_a_wide_row_opening_a_later_part_is_refused_with_its_line(tmp_path, monk
     text = text[:start] + "1,2,3,4,5" + text[start + 9:]
     f = write(tmp_path / "w.csv", text)
     monkeypatch.setenv("SOMCLI_THREADS", "2")
-    monkeypatch.setattr(reader, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parts, "PARALLEL_BYTES", 0)
     with pytest.raises(DataError, match=f"line {line} has 5 fields, the header has 2"):
         reader.read_table(ReadOptions(inputs=(str(f),)))
 
@@ -89,7 +90,7 @@ def test_parts_keep_float32_and_decimal_commas(tmp_path, monkeypatch):
     rows = [f"{i};{i},5;{-i}" for i in range(2000)]
     f = write(tmp_path / "f.csv", "a;b;c\n" + "\n".join(rows) + "\n")
     monkeypatch.setenv("SOMCLI_THREADS", "2")
-    monkeypatch.setattr(reader, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parts, "PARALLEL_BYTES", 0)
     t = reader.read_table(ReadOptions(inputs=(str(f),)), float_dtype=np.float32)
     assert t.frame["b"].dtype == np.float32 and t.frame["b"].iloc[-1] == 1999.5
     assert t.frame["a"].tolist() == list(range(2000)) and t.lines[-1] == 2001
@@ -99,11 +100,11 @@ def test_a_quoted_newline_late_in_the_file_is_read_in_one_go(tmp_path, monkeypat
     """Cutting after a newline inside a quoted field would split a row in two."""
     rows = [f"{i},{i * 2}" for i in range(20000)]  # over the 64 KiB the sniffer sees
     rows[15000] = '15000,"1\n2"'
-    parts, whole, used = read_both(write(tmp_path / "q.csv", "a,b\n" + "\n".join(rows)),
+    split, whole, used = read_both(write(tmp_path / "q.csv", "a,b\n" + "\n".join(rows)),
                                    monkeypatch, threads=2)
     assert not used
-    same_table(parts, whole)
-    assert parts.n_rows == 20000
+    same_table(split, whole)
+    assert split.n_rows == 20000
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -117,7 +118,7 @@ def test_errors_in_a_later_part_name_the_true_line(tmp_path, monkeypatch, bad, m
     f.write_bytes(("a,b\n" + "\n".join(rows) + "\n").encode("utf-8", "surrogateescape")
                   .replace("\xff".encode(), b"\xff"))
     monkeypatch.setenv("SOMCLI_THREADS", "2")
-    monkeypatch.setattr(reader, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parts, "PARALLEL_BYTES", 0)
     with pytest.raises(DataError, match=message):
         reader.read_table(ReadOptions(inputs=(str(f),)))
 

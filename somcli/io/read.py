@@ -12,7 +12,6 @@ import csv
 import io
 import itertools
 import lzma
-import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import pandas as pd
 
 from somcli.config import ReadOptions
 from somcli.errors import DataError, InputError, UsageError
+from somcli.io import parts
 from somcli.io.sources import Source, broken, resolve
 
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
@@ -224,8 +224,13 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
                    skip_blank_lines=False, engine="c", index_col=False, chunksize=chunk_rows)
     try:
         frame = None
-        if nrows is None and names is not None:
-            frame = _read_parallel(source, dialect, len(names), options, float_dtype)
+        if nrows is None and names is not None and source.path and not source.compression:
+            chunks = parts.parse(source.path, source.head(SNIFF_BYTES), dialect, len(names),
+                                 options, lambda c: _narrowed(c, float_dtype))
+            if chunks is not None:
+                frame, mixed = _join(chunks, list(range(len(names))))
+                if mixed:
+                    frame = _as_text(source, dialect, options, frame, mixed)
         if frame is None:
             with source.open() as stream:
                 reader = pd.read_csv(stream, header=0 if dialect.header else None,
@@ -269,84 +274,6 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
     return Table(frame, lines, None, dialect, [source.label], notes, n_blank)
 
 
-PARALLEL_BYTES = 16 * 2**20  # plain files at least this big are parsed in parts on threads
-
-
-def _read_parallel(source: Source, dialect: Dialect, n_cols: int, options: dict,
-                   float_dtype) -> pd.DataFrame | None:
-    """Parse a big plain file in parts on threads (the C parser releases the GIL): 1M x 10
-    in 0.20 s on 2 threads against 0.36 s (benchmarks/README.md). None when the file
-    does not allow it, or the parts did not parse: the caller then reads it in one go.
-
-    The parts are cut after a newline. That is a row boundary only when no quoted field
-    holds a newline, so a file with the quote character anywhere is read in one go (the
-    first 64 KiB are checked now; the rest as the parts are read).
-    """
-    from somcli.algorithms.nearest import default_threads, ordered
-
-    threads = min(default_threads(), 4)
-    if (threads < 2 or source.path is None or source.compression is not None
-            or dialect.encoding.startswith(("utf-16", "utf-32"))):
-        return None
-    size = os.path.getsize(source.path)
-    quote = dialect.quotechar.encode(dialect.encoding.replace("utf-8-sig", "utf-8"))  # no BOM
-    if size < PARALLEL_BYTES or quote in source.head(SNIFF_BYTES):
-        return None
-    cuts = [0]
-    with open(source.path, "rb") as fh:
-        for i in range(1, threads):
-            fh.seek(max(size * i // threads, cuts[-1]))
-            fh.readline()
-            cuts.append(fh.tell())
-    cuts.append(size)
-    spans = [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
-
-    def part(i: int) -> list[pd.DataFrame] | None:
-        stream = _Span(source.path, *spans[i], quote)
-        with io.BufferedReader(stream, 1 << 20) as buffered:
-            # no names after the first part: a row wider than the part's first row must
-            # fail here as it does in one go (given names, pandas drops the extra fields)
-            head = dict(header=0, skiprows=dialect.skip_lines) if i == 0 else dict(header=None)
-            try:
-                chunks = [_narrowed(c, float_dtype)
-                          for c in pd.read_csv(buffered, **head, **options)]
-            except (pd.errors.ParserError, pd.errors.EmptyDataError):
-                return None  # read in one go, for the error with its true line
-        return None if stream.quoted else chunks
-
-    parts = list(ordered(part, range(len(spans)), threads))
-    if any(p is None for p in parts) or any(len(c) != n_cols for p in parts for c in p):
-        return None
-    frame, mixed = _join((chunk for p in parts for chunk in p), list(range(n_cols)))
-    return _as_text(source, dialect, options, frame, mixed) if mixed else frame
-
-
-class _Span(io.RawIOBase):
-    """Bytes ``start``..``end`` of a file; notes whether the quote character was seen."""
-
-    def __init__(self, path: str, start: int, end: int, quote: bytes):
-        self._fh = open(path, "rb")  # noqa: SIM115 - closed with this stream
-        self._fh.seek(start)
-        self._left = end - start
-        self._quote = quote
-        self.quoted = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        n = min(len(buffer), self._left)
-        data = self._fh.read(n) if n > 0 else b""
-        buffer[:len(data)] = data
-        self._left -= len(data)
-        self.quoted = self.quoted or self._quote in data
-        return len(data)
-
-    def close(self) -> None:
-        self._fh.close()
-        super().close()
-
-
 def _narrowed(chunk: pd.DataFrame, float_dtype) -> list[pd.Series]:
     """A parsed chunk's columns, float ones in ``float_dtype`` (values that would overflow
     it stay float64)."""
@@ -375,29 +302,29 @@ def _join(chunks, columns: list) -> tuple[pd.DataFrame, list[int]]:
     if not columns or not pieces[0]:
         raise pd.errors.EmptyDataError("no columns")
     joined, mixed = {}, []
-    for i, (col, parts) in enumerate(zip(columns, pieces, strict=True)):
-        parts = [p for p in parts if len(p)] or parts[:1]  # an empty chunk has no type
-        if len(parts) == 1:
-            joined[col] = parts[0].reset_index(drop=True)
+    for i, (col, held) in enumerate(zip(columns, pieces, strict=True)):
+        held = [p for p in held if len(p)] or held[:1]  # an empty chunk has no type
+        if len(held) == 1:
+            joined[col] = held[0].reset_index(drop=True)
             continue
         numeric = [pd.api.types.is_numeric_dtype(p) and not pd.api.types.is_bool_dtype(p)
-                   for p in parts]
-        if all(numeric) and all(isinstance(p.dtype, np.dtype) for p in parts):
-            kinds = {p.dtype for p in parts}
+                   for p in held]
+        if all(numeric) and all(isinstance(p.dtype, np.dtype) for p in held):
+            kinds = {p.dtype for p in held}
             wide = kinds.pop() if len(kinds) == 1 else np.float64
-            joined[col] = pd.Series(np.concatenate([p.to_numpy(wide) for p in parts]))
+            joined[col] = pd.Series(np.concatenate([p.to_numpy(wide) for p in held]))
             continue
         # what the chunks that hold a value hold (a chunk of empty cells reads as float)
         kinds = {"number" if n else str(p.dtype)
-                 for p, n in zip(parts, numeric, strict=True) if p.notna().any()}
+                 for p, n in zip(held, numeric, strict=True) if p.notna().any()}
         if len(kinds) > 1:
             mixed.append(i)
-            joined[col] = pd.concat(parts, ignore_index=True)
+            joined[col] = pd.concat(held, ignore_index=True)
         elif kinds == {"number"}:
-            joined[col] = pd.Series(np.concatenate([p.to_numpy(np.float64) for p in parts]))
+            joined[col] = pd.Series(np.concatenate([p.to_numpy(np.float64) for p in held]))
         else:  # one kind of text (or nothing at all): of that type
-            held = next((p for p in parts if p.notna().any()), parts[0])
-            joined[col] = pd.concat(parts, ignore_index=True).astype(held.dtype)
+            text = next((p for p in held if p.notna().any()), held[0])
+            joined[col] = pd.concat(held, ignore_index=True).astype(text.dtype)
     return pd.DataFrame(joined, copy=False), mixed
 
 
