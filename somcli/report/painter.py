@@ -2,9 +2,9 @@
 
 Matplotlib is pure Python for the most part: drawn on a thread, the pictures hold the
 GIL against the scores and the CSV writing (about a second on a million rows, measured:
-benchmarks/README.md). A helper process started with the run imports matplotlib while
-the CSV is parsed (one core is idle then), waits while the map trains, and draws the
-pictures on the second core while this process scores and writes.
+benchmarks/README.md). A helper process started by the command imports matplotlib while
+this process imports its own libraries (one core is idle then) and parses the CSV, waits
+while the map trains, and draws the pictures beside the scores and the CSV writing.
 
 Only small arrays and JSON cross the pipe (no pickle): a length-prefixed JSON header,
 then an ``.npz`` read with ``allow_pickle=False``. The helper answers with one JSON line
