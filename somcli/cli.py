@@ -236,8 +236,7 @@ def kmeans(**kw):
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
               show_default=True,
               help="Precision of the batch engine's arithmetic. float32 gives float64's map "
-                   "(near ties are decided in float64) at less cost; rows with gaps under "
-                   "--missing mask are searched in float32.")
+                   "(near ties are decided in float64) at less cost.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Worker threads for the batch engine (default: SOMCLI_THREADS or "
                    "OMP_NUM_THREADS if set, else every CPU).")

@@ -139,7 +139,7 @@ def nearest(X: np.ndarray, W: np.ndarray | Units, *, second: bool = False,
 def search(block: np.ndarray, units: Units, second: bool = False):
     """(best, distance, second best) for one block; masked when it holds NaN."""
     if np.isnan(block).any():
-        return _masked(block, units.W, second)
+        return _masked(block, units, second)
     return _dense(block, units, second)
 
 
@@ -166,7 +166,7 @@ def _dense(block, units: Units, second):
     return _settle(scores, block, units, second)
 
 
-def _settle(scores, block, units: Units, second):
+def _settle(scores, block, units: Units, second, present=None):
     """``_pick`` for float32 scores, with near ties decided in float64.
 
     A row is searched again in float64 when its runner-up (or, with ``second``, its
@@ -194,15 +194,20 @@ def _settle(scores, block, units: Units, second):
             close |= flat.take(at + np.argmin(scores, axis=1)) - runner <= tol
     idx = np.flatnonzero(close)
     if len(idx):
-        b[idx], r[idx] = _exact(block[idx], units.exact)
-    return b, _distance(block, units.W, b), (r if second else None)
+        b[idx], r[idx] = _exact(block[idx], units.exact,
+                                None if present is None else present[idx])
+    return b, _distance(block, units.W, b, present), (r if second else None)
 
 
-def _exact(rows: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _exact(rows: np.ndarray, W: np.ndarray, present=None) -> tuple[np.ndarray, np.ndarray]:
     """Best and second best unit of a few rows by float64 scores, as the float64 search
-    computes them (first index on ties)."""
-    scores = rows.astype(np.float64) @ (-2.0 * W.T)
-    scores += np.einsum("ij,ij->i", W, W)[None, :]
+    computes them (over the present components when ``present`` is given; first index
+    on ties)."""
+    if present is None:
+        scores = rows.astype(np.float64) @ (-2.0 * W.T)
+        scores += np.einsum("ij,ij->i", W, W)[None, :]
+    else:
+        scores = _masked_scores(rows.astype(np.float64), present, W)
     b = np.argmin(scores, axis=1)
     if W.shape[0] == 1:
         return b, b.copy()
@@ -210,16 +215,24 @@ def _exact(rows: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return b, np.argmin(scores, axis=1)
 
 
-def _masked(block, W, second):
+def _masked(block, units: Units, second):
     """Distances over the present components of each row (SOM Toolbox style)."""
     present = ~np.isnan(block)
     filled = np.where(present, block, 0.0)
+    scores = _masked_scores(filled, present, units.W)
+    if units.exact is None:
+        b, d, r = _pick(scores, filled, units.W, second, present)
+    else:
+        b, d, r = _settle(scores, filled, units, second, present)
+    d[~present.any(axis=1)] = np.nan
+    return b, d, r
+
+
+def _masked_scores(filled, present, W):
     # ||x_p - w_p||^2 = ||x_p||^2 - 2 x_p.w + sum over present p of w^2
     scores = present.astype(W.dtype) @ (W * W).T
     scores -= 2.0 * (filled @ W.T)
-    b, d, r = _pick(scores, filled, W, second, present)
-    d[~present.any(axis=1)] = np.nan
-    return b, d, r
+    return scores
 
 
 def _pick(scores, block, W, second, present=None):
