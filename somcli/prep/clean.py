@@ -157,7 +157,9 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     report |= gap_outcome(opts.missing, missing, len(gap_rows), int((~usable).sum()))
     if opts.missing not in ("drop", "mask"):
         if fill is not None:
-            report["fill_values"] = {c: float(v) for c, v in zip(roles.features, fill, strict=True)}
+            # a float32 column's median is a float32 value: shown with float32's digits
+            shown = (lambda v: float(str(np.float32(v)))) if dtype == np.float32 else float
+            report["fill_values"] = {c: shown(v) for c, v in zip(roles.features, fill, strict=True)}
     key_col = duplicates.primary_id(frame, roles.ids, opts.dedupe_by)
     report["duplicates"] = duplicates.find(frame, lines, roles.ids, roles.features).to_dict()
     keys = frame[key_col].to_numpy(dtype=object) if key_col else None
