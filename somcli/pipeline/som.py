@@ -111,7 +111,7 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
         "is_outlier": flagged if usable.all() else pd.arrays.BooleanArray(flagged, ~usable),
     })
 
-    complete = usable & ~np.isnan(prep.cleaned.X).any(axis=1)
+    complete = _complete(prep, usable)
     params = {"trainer": "batch (somcli engine)" if opts.train == "batch" else "online (MiniSom)",
               "map": f"{grid.rows}x{grid.cols}", "topology": grid.topology, "init": opts.init,
               "epochs": epochs, "sigma": sigma, "sigma_end": sigma_end, "decay": opts.decay,
@@ -347,13 +347,21 @@ def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid,
 def _unit_clusters(W, hits_fit, ev, prep, opts, progress):
     """The local engine's rows score the choice of k (Davies-Bouldin on the rows)."""
     rows = ev.bmu >= 0
-    complete = rows & ~np.isnan(prep.cleaned.X).any(axis=1)
+    complete = _complete(prep, rows)
 
     def davies_bouldin(unit_labels):
         labels = np.where(rows, unit_labels[np.maximum(ev.bmu, 0)], -1)
         return metrics.davies_bouldin(prep.cleaned.X, labels, seed=opts.seed, rows=complete)
 
     return cluster_units(W, hits_fit, ev.hits, opts, davies_bouldin, progress)
+
+
+def _complete(prep: Prepared, rows: np.ndarray) -> np.ndarray:
+    """``rows`` without gaps (only --missing mask and drop leave gaps in the matrix)."""
+    report = prep.cleaned.report
+    if report.get("missing_method") not in ("mask", "drop") and "rows_with_gaps" in report:
+        return rows
+    return rows & ~np.isnan(prep.cleaned.X).any(axis=1)
 
 
 def cluster_units(W, hits_fit, hits, opts, davies_bouldin, progress=_quiet):
