@@ -7,7 +7,8 @@ threads and a Dask cluster are all ways of adding up partial sums, so every
 engine gives the same codebook for the same seed and data.
 
 Missing values (NaN) are masked: the BMU search and the sums use only the
-present components of a row (SOM Toolbox style). Pure numpy and scipy.
+present components of a row (SOM Toolbox style). Pure numpy, and scipy's sparse
+product for wide rows.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 from somcli.algorithms.grid import Grid, neighborhood
 from somcli.algorithms.nearest import DEFAULT_CHUNK, Units, map_chunks, search, workers
@@ -147,20 +147,32 @@ def partial_sums(chunk: np.ndarray, W: np.ndarray | Units
     """
     units = W if isinstance(W, Units) else Units(W, chunk.dtype)
     m, d = units.W.shape
-    k = len(chunk)
     bmu, dist, _ = search(chunk, units)
     gaps = np.isnan(chunk)
     has_gaps = bool(gaps.any())
     # summed in float64 (float32 sums of a chunk's rows drift by 1e-6: enough to move a
     # near-tie row to another unit in the next epoch, and the map away from float64's)
     values = np.where(gaps, 0.0, chunk) if has_gaps else chunk.astype(np.float64)
-    onehot = sparse.csr_matrix((np.ones(k), (bmu, np.arange(k))), shape=(m, k))
-    sums = np.asarray(onehot @ values, dtype=np.float64)
+    sums = _unit_sums(bmu, values, m)
     counts = np.repeat(np.bincount(bmu, minlength=m).astype(np.float64)[:, None], d, axis=1)
     if has_gaps:
-        counts -= np.asarray(onehot @ gaps.astype(np.float64), dtype=np.float64)
+        counts -= _unit_sums(bmu, gaps.astype(np.float64), m)
     found = ~np.isnan(dist)
     return sums, counts, float(dist[found].sum()), int(found.sum())
+
+
+def _unit_sums(bmu: np.ndarray, values: np.ndarray, m: int) -> np.ndarray:
+    """(m x d) sums of the rows of ``values`` per unit. One bincount per column for few
+    columns (as fast as a sparse one-hot product there, and scipy is not imported); the
+    sparse product beyond (3x faster than bincounts at d = 50)."""
+    k, d = values.shape
+    if d <= 16:
+        return np.stack([np.bincount(bmu, weights=values[:, j], minlength=m)
+                         for j in range(d)], axis=1)
+    from scipy import sparse
+
+    onehot = sparse.csr_matrix((np.ones(k), (bmu, np.arange(k))), shape=(m, k))
+    return np.asarray(onehot @ values, dtype=np.float64)
 
 
 def update(W: np.ndarray, sums: np.ndarray, counts: np.ndarray, H: np.ndarray) -> np.ndarray:
