@@ -52,7 +52,7 @@ class Painter:
     @classmethod
     def start(cls, inputs: tuple[str, ...]) -> Painter | None:
         """A helper when the inputs are big enough and a second core is there, else None."""
-        if (os.cpu_count() or 1) < 2 or input_bytes(inputs) < MIN_BYTES:
+        if not sys.executable or (os.cpu_count() or 1) < 2 or input_bytes(inputs) < MIN_BYTES:
             return None
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = dict(os.environ)
@@ -63,7 +63,7 @@ class Painter:
                 [sys.executable, "-m", "somcli.report.painter"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                 start_new_session=True)  # Ctrl-C reaches the run, which closes the helper
-        except OSError:
+        except (OSError, ValueError):
             return None
         return cls(proc)
 
