@@ -155,20 +155,50 @@ def draw_clusters(path, grid, unit_cluster, hits, title, size) -> None:
 
 
 def draw_components(path, grid, planes, names, title, size) -> None:
+    """Small multiples in one axes, each plane with its own colour bar (min, middle, max).
+
+    One axes instead of a subplot and a colorbar axes per plane: 0.12 s against 0.27 s for
+    ten planes (creating 20 axes was most of the time), same picture size.
+    """
+    import matplotlib
+    from matplotlib.collections import PolyCollection
+
     n = len(names)
     ncols = int(np.ceil(np.sqrt(n)))
-    nrows = int(np.ceil(n / ncols))
-    fig, axes = _figure(size, nrows, ncols)
-    for i, ax in enumerate(axes.ravel()):
-        if i >= n:
-            ax.axis("off")
-            continue
-        coll = _map_axes(ax, grid, planes[:, i], "viridis", edge="none")
-        fig.colorbar(coll, ax=ax, shrink=0.7)
-        label = names[i] if len(names[i]) <= 28 else names[i][:25] + "..."
-        ax.set_title(label, fontsize=max(6, 11 - ncols))
+    fig, axes = _figure(size)
+    ax = axes[0, 0]
+    cmap = matplotlib.colormaps["viridis"]
+    cells, pos = _cells(grid), grid.positions
+    w, h = np.ptp(pos[:, 0]) + 1.0, np.ptp(pos[:, 1]) + 1.0
+    bar_w, steps = 0.06 * w, 32
+    fontsize = max(6, 11 - ncols)
+    edges = np.linspace(0.0, h, steps + 1)
+    polys, colours = [], []
+    for i, name in enumerate(names):
+        r, c = divmod(i, ncols)
+        ox, oy = c * (1.61 * w), r * (1.45 * h)  # room for the bar, its labels and the name
+        values = planes[:, i]
+        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+        shade = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
+        polys.extend(cells + [ox, oy])
+        colours.append(cmap(shade))
+        x0, top = ox + 1.03 * w - 0.5, oy - 0.5  # the bar: max at the top (map row 0)
+        polys.extend(np.array([[x0, top + a], [x0 + bar_w, top + a], [x0 + bar_w, top + b],
+                               [x0, top + b]]) for a, b in zip(edges[:-1], edges[1:], strict=True))
+        colours.append(cmap(1.0 - (np.arange(steps) + 0.5) / steps))
+        for frac, value in ((0.0, hi), (0.5, (lo + hi) / 2), (1.0, lo)):
+            ax.text(x0 + 1.3 * bar_w, top + frac * h, f"{value:.3g}", fontsize=fontsize - 1,
+                    va="center", ha="left")
+        label = name if len(name) <= 28 else name[:25] + "..."
+        ax.text(ox + w / 2 - 0.5, oy - 0.9, label, fontsize=fontsize, ha="center", va="bottom")
+    ax.add_collection(PolyCollection(polys, facecolors=np.concatenate(colours),
+                                     edgecolors="none"))
+    ax.set_aspect("equal")
+    ax.autoscale_view()
+    ax.invert_yaxis()
+    ax.axis("off")
     fig.suptitle(title)
-    fig.subplots_adjust(left=0.02, right=0.95, bottom=0.03, top=0.9, wspace=0.25, hspace=0.35)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.92)
     _save(fig, path)
 
 
