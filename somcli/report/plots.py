@@ -170,13 +170,15 @@ def draw_components(path, grid, planes, names, title, size) -> None:
     cmap = matplotlib.colormaps["viridis"]
     cells, pos = _cells(grid), grid.positions
     w, h = np.ptp(pos[:, 0]) + 1.0, np.ptp(pos[:, 1]) + 1.0
-    bar_w, steps = 0.06 * w, 32
+    bar_w, steps = 0.06 * max(w, 0.6 * h), 32
     fontsize = max(6, 11 - ncols)
     edges = np.linspace(0.0, h, steps + 1)
     polys, colours = [], []
     for i, name in enumerate(names):
         r, c = divmod(i, ncols)
-        ox, oy = c * (1.61 * w), r * (1.45 * h)  # room for the bar, its labels and the name
+        # room for the bar and its labels (wider for narrow maps: labels do not shrink) and
+        # for the name above
+        ox, oy = c * (w + max(0.72 * w, 0.5 * h)), r * (1.45 * h)
         values = planes[:, i]
         lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
         shade = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
@@ -187,7 +189,7 @@ def draw_components(path, grid, planes, names, title, size) -> None:
                                [x0, top + b]]) for a, b in zip(edges[:-1], edges[1:], strict=True))
         colours.append(cmap(1.0 - (np.arange(steps) + 0.5) / steps))
         for frac, value in ((0.0, hi), (0.5, (lo + hi) / 2), (1.0, lo)):
-            ax.text(x0 + 1.3 * bar_w, top + frac * h, f"{value:.3g}", fontsize=fontsize - 1,
+            ax.text(x0 + 1.3 * bar_w, top + frac * h, f"{value:.4g}", fontsize=fontsize - 1,
                     va="center", ha="left")
         label = name if len(name) <= 28 else name[:25] + "..."
         ax.text(ox + w / 2 - 0.5, oy - 0.9, label, fontsize=fontsize, ha="center", va="bottom")
