@@ -223,15 +223,13 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
                    quotechar=dialect.quotechar, na_values=na_values, keep_default_na=False,
                    skip_blank_lines=False, engine="c", index_col=False, chunksize=chunk_rows)
     try:
-        frame = None
+        chunks = None
         if nrows is None and names is not None and source.path and not source.compression:
             chunks = parts.parse(source.path, source.head(SNIFF_BYTES), dialect, len(names),
                                  options, lambda c: _narrowed(c, float_dtype))
-            if chunks is not None:
-                frame, mixed = _join(chunks, list(range(len(names))))
-                if mixed:
-                    frame = _as_text(source, dialect, options, frame, mixed)
-        if frame is None:
+        if chunks is not None:
+            frame, mixed = _join(chunks, list(range(len(names))))
+        else:
             with source.open() as stream:
                 reader = pd.read_csv(stream, header=0 if dialect.header else None,
                                      skiprows=dialect.skip_lines, nrows=nrows, **options)
@@ -241,8 +239,8 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
                 frame, mixed = _join((_narrowed(c, float_dtype)
                                       for c in itertools.chain([first], reader)),
                                      list(first.columns))
-            if mixed:
-                frame = _as_text(source, dialect, options, frame, mixed)
+        if mixed:
+            frame = _as_text(source, dialect, options, frame, mixed)
     except UnicodeDecodeError as exc:
         line = _bad_line(source, dialect.encoding)
         where = f"line {line}" if line else f"byte {exc.start}"
@@ -335,10 +333,9 @@ def _as_text(source: Source, dialect: Dialect, options: dict, frame: pd.DataFram
         reader = pd.read_csv(stream, header=0 if dialect.header else None,
                              skiprows=dialect.skip_lines, usecols=positions, dtype=str,
                              **options)
-        text, _ = _join((list(c[c.columns[j]] for j in range(len(positions))) for c in reader),
-                        positions)
-    for j, pos in enumerate(positions):
-        frame[frame.columns[pos]] = text[positions[j]].to_numpy()
+        text, _ = _join(([c[col] for col in c.columns] for c in reader), positions)
+    for pos in positions:
+        frame[frame.columns[pos]] = text[pos].to_numpy()
     return frame
 
 
