@@ -39,6 +39,12 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def io_threads() -> int:
+    """Threads for parsing and formatting CSV: the worker threads, at most 4 (more gain
+    nothing on a file read and written in order)."""
+    return min(default_threads(), 4)
+
+
 @contextlib.contextmanager
 def workers(threads: int):
     """A thread pool whose threads run single-threaded BLAS (None for one thread).

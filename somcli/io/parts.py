@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from somcli.algorithms.nearest import default_threads, ordered
+from somcli.algorithms.nearest import io_threads, ordered
 
 PARALLEL_BYTES = 16 * 2**20  # plain files at least this big are parsed in parts
 
@@ -27,7 +27,7 @@ def parse(path: str, head: bytes, dialect, n_cols: int, options: dict,
           convert: Callable[[pd.DataFrame], list]) -> list[list] | None:
     """The parsed chunks of ``path`` (each ``convert``-ed to a list of ``n_cols`` columns),
     in file order, or None when the file is read in one go instead."""
-    threads = min(default_threads(), 4)
+    threads = io_threads()
     if threads < 2 or dialect.encoding.startswith(("utf-16", "utf-32")):
         return None
     size = os.path.getsize(path)

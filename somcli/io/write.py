@@ -287,9 +287,9 @@ def _csv_rows(table, binary, options) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from somcli.algorithms.nearest import default_threads, ordered
+    from somcli.algorithms.nearest import io_threads, ordered
 
-    threads = min(default_threads(), 4)
+    threads = io_threads()
     if threads < 2 or table.num_rows <= CSV_BATCH:
         pacsv.write_csv(table, binary, write_options=options)
         return
