@@ -357,9 +357,9 @@ def _unit_clusters(W, hits_fit, ev, prep, opts, progress):
 
 
 def _complete(prep: Prepared, rows: np.ndarray) -> np.ndarray:
-    """``rows`` without gaps (only --missing mask and drop leave gaps in the matrix)."""
-    report = prep.cleaned.report
-    if report.get("missing_method") not in ("mask", "drop") and "rows_with_gaps" in report:
+    """``rows`` without gaps (every imputing method fills them all: only --missing mask
+    and drop leave gaps in the matrix)."""
+    if prep.cleaned.prep.missing not in ("mask", "drop"):
         return rows
     return rows & ~np.isnan(prep.cleaned.X).any(axis=1)
 
