@@ -123,11 +123,11 @@ class Painter:
 
 def request(grid, W, U, hits, unit_cluster, W_original, features, report) -> tuple[dict, dict]:
     """The header and arrays the helper draws from (what :func:`plots.jobs` needs)."""
+    import numpy as np
+
     m = report.get("map", {})
     header = {"grid": grid.to_dict(), "features": list(features),
               "map": {k: m.get(k) for k in ("quantization_error", "topographic_error")}}
-    import numpy as np
-
     values = (W, U, hits, unit_cluster, W_original)
     return header, {k: np.asarray(v) for k, v in zip(_ARRAYS, values, strict=True)}
 
