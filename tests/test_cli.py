@@ -234,3 +234,15 @@ def test_the_ugly_sample_is_read_right(tmp_path, run):
     assert cent["Visitors"].max() > 1000  # 3.120 is 3120, not 3.12
     assert report["cleaning"]["duplicates"]["identical_rows"] == [[9, 10]]
     assert "Region" not in report["cleaning"]["duplicates"]["shared_ids"]
+
+
+def test_the_report_names_skipped_empty_lines_once(tmp_path):
+    from click.testing import CliRunner
+
+    from somcli.cli import cli
+
+    src = write(tmp_path / "b.csv", "a,b\n1,2\n\n3,4\n5,7\n8,1\n")
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli, ["kmeans", str(src), "-k", "2", "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert (out / "report.md").read_text().count("1 empty line(s) skipped") == 1

@@ -61,9 +61,11 @@ def _input(r):
            f"{_if('encoding' in detected, ' (detected from its byte-order mark)')}; "
            f"decimal mark '{d['decimal']}'"
            f"{_if('decimal' in detected and d['decimal'] == ',', ' (detected)')}"]
-    if i.get("empty_lines_skipped"):
-        out.append(f"- {i['empty_lines_skipped']} empty line(s) skipped")
-    out += [f"- {n}" for n in i.get("notes", [])]
+    notes = i.get("notes", [])
+    skipped = f"{i.get('empty_lines_skipped')} empty line(s) skipped"
+    if i.get("empty_lines_skipped") and skipped not in notes:  # (one file: the reader's note)
+        out.append(f"- {skipped}")
+    out += [f"- {n}" for n in notes]
     return out + [""]
 
 
