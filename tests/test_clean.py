@@ -126,3 +126,12 @@ def test_rows_without_an_id_are_not_merged_by_dedupe():
                       "y": [1.0, 5.0, 2.0, 0.5]})
     c = cleaned(f, dedupe="first")
     assert len(c.fit_X) == 3 and c.report["duplicates"]["rows_merged"] == 1
+
+
+def test_identical_row_groups_keep_first_appearance_order_and_gaps_together():
+    from somcli.prep.duplicates import _groups
+
+    frame = pd.DataFrame({"a": [1.0, np.nan, 1.0, np.nan, 2.0, 1.0],
+                          "b": ["x", "y", "x", "y", "z", "w"]})
+    mask = np.array([True, True, True, True, False, False])
+    assert _groups(mask, frame, np.arange(2, 8)) == [[2, 4], [3, 5]]

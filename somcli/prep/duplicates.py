@@ -83,14 +83,15 @@ def _exact_duplicates(frame: pd.DataFrame, hashes: np.ndarray, keep=False) -> np
 
 
 def _groups(mask: np.ndarray, frame: pd.DataFrame, lines: np.ndarray) -> list[list[int]]:
+    """Line numbers of each group of equal rows among ``mask``, groups in order of first
+    appearance (pandas' groupby: missing values group together, as in ``duplicated``; a
+    row-by-row key took 30 us a row, a minute on a file exported three times)."""
     if not mask.any():
         return []
-    sub = frame.loc[mask].apply(lambda col: col.map(repr))  # NaN-safe on every pandas
-    keys = sub.apply(lambda r: "\x1f".join(r), axis=1)
-    out: dict[str, list[int]] = {}
-    for key, line in zip(keys, lines[mask], strict=True):
-        out.setdefault(key, []).append(int(line))
-    return list(out.values())
+    sub = frame.loc[mask]
+    at = lines[mask]
+    groups = sub.groupby([sub[c] for c in sub.columns], dropna=False, sort=False).indices
+    return [at[rows].tolist() for rows in groups.values()]
 
 
 def primary_id(frame: pd.DataFrame, ids: list[str], asked: str | None) -> str | None:
