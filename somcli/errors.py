@@ -11,6 +11,7 @@ OK = 0
 USAGE = 64  # EX_USAGE
 DATA = 65  # EX_DATAERR
 NO_INPUT = 66  # EX_NOINPUT
+UNAVAILABLE = 69  # EX_UNAVAILABLE
 INTERNAL = 70  # EX_SOFTWARE
 CANT_CREATE = 73  # EX_CANTCREAT
 IO_ERROR = 74  # EX_IOERR
@@ -23,6 +24,7 @@ EXIT_CODES: dict[int, str] = {
     USAGE: "bad or conflicting options (usage)",
     DATA: "the data cannot be clustered as asked, or a model file is invalid",
     NO_INPUT: "input missing, unreadable or empty",
+    UNAVAILABLE: "a requested service is unavailable (a Dask scheduler file that never appears)",
     INTERNAL: "unexpected internal error (a bug: run again with -v and report it)",
     CANT_CREATE: "output cannot be created (folder missing, not writable, exists without --force)",
     IO_ERROR: "I/O error during the run (disk full, broken or truncated file)",
@@ -71,3 +73,7 @@ class IOFailure(SomcliError):
 
 class Busy(SomcliError):
     exit_code = TEMP_FAIL
+
+
+class Unavailable(SomcliError):
+    exit_code = UNAVAILABLE

@@ -21,6 +21,7 @@ import numpy as np
 
 from somcli import __version__
 from somcli.errors import DataError, InputError, OutputError
+from somcli.model_check import MAX_JSON_BYTES, check_declared, check_values
 from somcli.prep.clean import Preprocessor
 from somcli.prep.units import UnitRule
 
@@ -61,25 +62,47 @@ class Model:
     # ------------------------------------------------------------ files
 
     def save(self, json_path: str, npz_path: str | None = None) -> None:
-        """Write both files atomically (temp file in the same folder, then os.replace)."""
+        """Write both files so that a reader always finds a complete pair, old or new,
+        whenever the writer is stopped (kill -9 included): the arrays go to
+        ``NAME.npz.next`` first, then model.json is replaced (the switch), then the
+        arrays are moved to ``NAME.npz``. :meth:`load` takes ``.next`` when it, and not
+        ``NAME.npz``, matches model.json. Each file is written to a temporary name, synced
+        and renamed into place."""
         npz_path = npz_path or npz_for(json_path)
         meta = dict(self.meta)
         meta["arrays"] = {name: _describe(a) for name, a in self.arrays.items()}
         meta["checksum"] = _checksum(meta)
-        _atomic(npz_path, lambda fh: np.savez_compressed(fh, **self.arrays), binary=True)
+        pending = npz_path + NEXT
+        _atomic(pending, lambda fh: np.savez_compressed(fh, **self.arrays), binary=True)
         _atomic(json_path, lambda fh: fh.write(json.dumps(meta, indent=1, sort_keys=True)
                                                + "\n"))
+        _rename_hook()
+        os.replace(pending, npz_path)
 
     @classmethod
-    def load(cls, path: str) -> Model:
+    def load(cls, path: str, limit: int | None = None) -> Model:
+        """Read and check a model; ``limit``: most bytes its arrays may take (default: the
+        memory guard's default limit)."""
         json_path = path if not os.path.isdir(path) else os.path.join(path, "model.json")
         npz_path = npz_for(json_path)
+        if not os.path.isfile(npz_path) and os.path.isfile(npz_path + NEXT):
+            npz_path += NEXT  # a save stopped after its switch
         for p in (json_path, npz_path):
             if not os.path.isfile(p):
                 raise InputError(f"{p}: no such model file",
                                  "pass the model.json written by `somcli som/kmeans -o DIR`")
         meta = _read_json(json_path)
-        arrays = _read_npz(npz_path, meta, json_path)
+        if limit is None:
+            from somcli.memory import parse_limit
+
+            limit = parse_limit(None)
+        try:
+            arrays = _read_npz(npz_path, meta, json_path, limit)
+        except DataError:
+            if not os.path.isfile(npz_path + NEXT):
+                raise
+            arrays = _read_npz(npz_path + NEXT, meta, json_path, limit)
+        check_values(meta, arrays, json_path)
         meta.pop("checksum")
         meta.pop("arrays")
         return cls(meta, arrays)
@@ -90,15 +113,49 @@ def npz_for(json_path: str) -> str:
     return base + ".npz"
 
 
-def model_paths(target: str) -> tuple[str, str]:
-    """--model-out PATH: a .json path (arrays beside it), or a folder to hold model.json."""
+def model_paths(target: str, create: bool = True) -> tuple[str, str]:
+    """--model-out PATH: a .json path (arrays beside it), or a folder to hold model.json.
+    Refuses (exit 73) what cannot be written; ``create=False`` checks without creating
+    the folder (before a run)."""
     if target.endswith(".json"):
-        parent = os.path.dirname(os.path.abspath(target))
-        if not os.path.isdir(parent):
-            raise OutputError(f"{parent}: the folder does not exist", "create it first")
-        return target, npz_for(target)
-    os.makedirs(target, exist_ok=True)
-    return os.path.join(target, "model.json"), os.path.join(target, "model.npz")
+        json_path = target
+        folder = os.path.dirname(os.path.abspath(target))
+    else:
+        folder = target
+        json_path = os.path.join(target, "model.json")
+        if os.path.lexists(target) and not os.path.isdir(target):
+            raise OutputError(f"{target}: exists and is not a folder",
+                              "give --model-out a folder or a .json path")
+    parent = folder if os.path.isdir(folder) else os.path.dirname(os.path.abspath(folder))
+    if not os.path.isdir(parent):
+        raise OutputError(f"{parent}: the folder does not exist", "create it first")
+    for p in (json_path, npz_for(json_path)):
+        if os.path.isdir(p):
+            raise OutputError(f"{p}: is a folder", "give --model-out another path")
+    if not os.access(parent, os.W_OK | os.X_OK) or _read_only(parent):
+        raise OutputError(f"{parent}: not writable", "give --model-out another path")
+    if create and not os.path.isdir(folder):
+        try:
+            os.mkdir(folder)
+        except OSError as exc:
+            raise OutputError(f"{folder}: cannot create ({exc.strerror})") from None
+    return json_path, npz_for(json_path)
+
+
+def _read_only(folder: str) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+NEXT = ".next"  # the arrays of a model being saved, until model.json names them
+
+
+def _rename_hook() -> None:
+    from somcli.io.folder import rename_hook
+
+    rename_hook()
 
 
 def _describe(a: np.ndarray) -> dict:
@@ -122,8 +179,13 @@ def _read_json(path: str) -> dict:
     import jsonschema
 
     try:
+        if os.path.getsize(path) > MAX_JSON_BYTES:
+            raise ValueError(f"{os.path.getsize(path)} bytes, a model.json is far smaller")
         with open(path, encoding="utf-8") as fh:
             meta = json.load(fh)
+    except RecursionError:
+        raise DataError(f"{path}: not a somcli model (nested too deeply)",
+                        "re-create the model") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise DataError(f"{path}: not a readable somcli model ({_short(exc)})",
                         "the file is truncated or not JSON; re-create the model") from None
@@ -136,6 +198,9 @@ def _read_json(path: str) -> dict:
     schema = json.loads(resources.files("somcli").joinpath("model_schema.json").read_text())
     try:
         jsonschema.validate(meta, schema)
+    except RecursionError:
+        raise DataError(f"{path}: invalid model (nested too deeply)",
+                        "re-create the model") from None
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "top level"
         raise DataError(f"{path}: invalid model ({where}: {_short(exc.message)})",
@@ -146,8 +211,9 @@ def _read_json(path: str) -> dict:
     return meta
 
 
-def _read_npz(path: str, meta: dict, json_path: str) -> dict[str, np.ndarray]:
+def _read_npz(path: str, meta: dict, json_path: str, limit: int) -> dict[str, np.ndarray]:
     expected = meta["arrays"]
+    check_declared(meta, path, json_path, limit)
     try:
         with np.load(path, allow_pickle=False) as z:
             if set(z.files) != set(expected):
@@ -161,7 +227,7 @@ def _read_npz(path: str, meta: dict, json_path: str) -> dict[str, np.ndarray]:
             raise DataError(f"{path}: carries pickled objects, which somcli never loads",
                             "re-create the model with somcli") from None
         raise DataError(f"{path}: not a valid array file ({_short(exc)})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, AttributeError) as exc:
         raise DataError(f"{path}: unreadable or truncated ({_short(exc)})",
                         "re-create the model") from None
     for name, a in arrays.items():

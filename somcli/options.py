@@ -62,11 +62,15 @@ def read_from(kw: dict) -> ReadOptions:
         raise click.UsageError("-t/--tabs and -d/--delimiter disagree; give one")
     if tabs or delimiter in ("tab", "\\t", "TAB"):
         delimiter = "\t"
-    if delimiter is not None and len(delimiter) != 1:
-        raise click.BadParameter("must be one character (or 'tab')", param_hint="-d/--delimiter")
+    if delimiter is not None and not _one_char(delimiter):
+        raise click.BadParameter(f"{delimiter!r}: must be one ASCII character, not a line end "
+                                 "(or 'tab')", param_hint="-d/--delimiter")
     quotechar = kw.pop("quotechar")
-    if len(quotechar) != 1:
-        raise click.BadParameter("must be one character", param_hint="--quotechar")
+    if not _one_char(quotechar):
+        raise click.BadParameter(f"{quotechar!r}: must be one ASCII character, not a line end",
+                                 param_hint="--quotechar")
+    if delimiter is not None and delimiter == quotechar:
+        raise click.UsageError("-d/--delimiter and --quotechar must differ")
     na = kw.pop("na_values")
     na_values = tuple(t for item in na for t in item.split(",")) if na else DEFAULT_NA_VALUES
     return ReadOptions(
@@ -75,6 +79,11 @@ def read_from(kw: dict) -> ReadOptions:
         header=not kw.pop("no_header_row"), skip_lines=kw.pop("skip_lines"),
         quotechar=quotechar, na_values=na_values,
     )
+
+
+def _one_char(text: str) -> bool:
+    """One character the CSV parser can split on: ASCII, and not a line end or NUL."""
+    return len(text) == 1 and text.isascii() and text not in "\r\n\0"
 
 
 # ---------------------------------------------------------------- columns
@@ -91,7 +100,7 @@ def column_options(f):
                           "feature. Repeatable. Text columns are identifiers anyway."),
         click.option("--label-column", metavar="COL",
                      help="Known classes, used only to score the clusters (ARI, NMI, purity)."),
-        click.option("--max-missing", type=click.FloatRange(0, 1), default=0.5,
+        click.option("--max-missing", type=Finite(0, 1), default=0.5,
                      show_default=True, metavar="SHARE",
                      help="Exclude a column when more than this share of its values is missing."),
     )(f)
@@ -162,7 +171,7 @@ def output_options(plots: bool = False, model: bool = True):
             click.option("--summary-json", is_flag=True,
                          help="Print one JSON line with the run's summary on stdout at the end "
                               "(the assignments must then go to -o)."),
-            click.option("--wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
+            click.option("--wait", type=Finite(min=0), default=0.0, show_default=True,
                          metavar="SECONDS",
                          help="If another run is writing the same -o folder, wait this long "
                               "for it, then exit 75."),
@@ -175,8 +184,14 @@ def output_from(kw: dict, inputs=()) -> OutputOptions:
     """The output options; ``-o`` may hold {date}, {time} and {stem} (the input's name)."""
     out = kw.pop("out")
     summary = kw.pop("summary_json")
+    if out == "-":
+        raise click.BadParameter("'-' is not a folder: leave -o out to write the assignments "
+                                 "to stdout", param_hint="-o/--out")
     if out is not None:
         out = expand_placeholders(out, inputs)
+        if not out or any(ord(c) < 32 or ord(c) == 127 for c in out):
+            raise click.BadParameter(f"{out!r}: give a folder name without control characters "
+                                     "(newlines, tabs)", param_hint="-o/--out")
     if summary and out is None:
         raise click.UsageError("--summary-json prints the summary on stdout, so the "
                                "assignments must go to a folder: add -o DIR")
@@ -195,11 +210,22 @@ def expand_placeholders(path: str, inputs) -> str:
     stem = "stdin" if first is None else os.path.basename(first).split(".")[0] or "input"
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
     values = {"date": now.strftime("%Y-%m-%d"), "time": now.strftime("%H%M%S"), "stem": stem}
-    try:
-        return path.format_map(values)
-    except (KeyError, ValueError, IndexError) as exc:
-        raise click.BadParameter(f"{path!r}: only {{date}}, {{time}} and {{stem}} may appear in "
-                                 f"braces ({exc})", param_hint="-o/--out") from None
+
+    def one(m: re.Match) -> str:
+        if m.group(0) in ("{{", "}}"):
+            return m.group(0)[0]
+        if m.group(1) not in values:
+            raise click.BadParameter(f"{path!r}: only {{date}}, {{time}} and {{stem}} may "
+                                     f"appear in braces, not {m.group(0)}",
+                                     param_hint="-o/--out")
+        return values[m.group(1)]
+
+    # only the documented names, never str.format (which would read attributes)
+    token = r"\{\{|\}\}|\{([^{}]*)\}"
+    if re.search(r"[{}]", re.sub(token, "", path)):
+        raise click.BadParameter(f"{path!r}: an unmatched brace (write {{{{ or }}}} for a "
+                                 "literal one)", param_hint="-o/--out")
+    return re.sub(token, one, path)
 
 
 def engine_options(f):
@@ -234,8 +260,26 @@ def engine_from(kw: dict):
         return engine, None, single
     if scheduler and scheduler_file:
         raise click.UsageError("give --scheduler or --scheduler-file, not both")
+    blocksize = _blocksize(blocksize)
     return engine, DaskOptions(scheduler=scheduler, scheduler_file=scheduler_file,
                                blocksize=blocksize), single
+
+
+def _blocksize(text: str) -> int:
+    """--blocksize: bytes per partition, at least 1 KB (Dask's size syntax: 64MB, 100KB)."""
+    try:
+        from dask.utils import parse_bytes
+
+        size = parse_bytes(text)
+    except ImportError:
+        return text  # the engine says what to install
+    except (ValueError, TypeError):
+        raise click.BadParameter(f"{text!r}: give a size like 64MB or 100KB",
+                                 param_hint="--blocksize") from None
+    if size < 1024:
+        raise click.BadParameter(f"{text!r}: at least 1KB per partition",
+                                 param_hint="--blocksize")
+    return size
 
 
 def memory_option(f):
@@ -299,3 +343,20 @@ class MapType(click.ParamType):
             self.fail(f"{value!r}: give ROWSxCOLS like 10x8 (at least 2 units), or 'auto'",
                       param, ctx)
         return int(m.group(1)), int(m.group(2))
+
+
+class Finite(click.FloatRange):
+    """A float in a range that is a real number: 'nan' and 'inf' are refused (exit 64)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+SEED = click.IntRange(0, 2**32 - 1)  # what numpy's generators take

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import gzip
 import io
+import json
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -146,8 +147,12 @@ def arrange(case: Case, tmp_path, monkeypatch):
         path.write_bytes(data)
     out = tmp_path / "out"
     out.mkdir()
-    (out / "report.json").write_text('{"files": ["report.json"]}')
-    (out / "notes.txt").write_text("an earlier run")
+    (out / "notes.txt").write_text("the user's own file, kept by --force")
+    (out / "assignments.csv").write_text("line,cluster\n2,0\n")
+    st = (out / "assignments.csv").stat()
+    (out / "report.json").write_text(json.dumps({
+        "files": ["assignments.csv", "report.json"],
+        "file_stats": {"assignments.csv": [st.st_size, st.st_mtime_ns]}}))
     target = str(path)
     if case.setup == "folder":
         target = str(tmp_path)

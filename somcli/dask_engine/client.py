@@ -9,7 +9,7 @@ import signal
 import warnings
 from dataclasses import dataclass
 
-from somcli.errors import IOFailure, UsageError
+from somcli.errors import IOFailure, Unavailable, UsageError
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ def _quiet_logs() -> None:
             logging.getLogger(name).setLevel(logging.ERROR)
     for name in ("distributed", "distributed.client", "distributed.worker", "tornado"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # on Ctrl-C the event loop's pending tasks end with "Task exception was never
+    # retrieved" and a traceback: the run already says it was interrupted
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 @contextlib.contextmanager
@@ -59,8 +62,10 @@ def connect(opts: DaskOptions, progress=lambda msg: None):
             if opts.scheduler_file or address:
                 where = opts.scheduler_file or address
                 progress(f"connecting to the Dask scheduler at {where}")
+                timeout = os.environ.get("SOMCLI_DASK_TIMEOUT", "10s")
+                if opts.scheduler_file:
+                    _wait_for_file(opts.scheduler_file, timeout)
                 try:
-                    timeout = os.environ.get("SOMCLI_DASK_TIMEOUT", "10s")
                     client = distributed.Client(address=address, timeout=timeout,
                                                 scheduler_file=opts.scheduler_file,
                                                 set_as_default=False)
@@ -89,3 +94,19 @@ def connect(opts: DaskOptions, progress=lambda msg: None):
             cluster.close()
         if previous is not None:
             signal.signal(signal.SIGPIPE, previous)
+
+
+def _wait_for_file(path: str, timeout: str) -> None:
+    """Wait up to SOMCLI_DASK_TIMEOUT for a scheduler file (a scheduler starting beside
+    this run writes it soon); Dask's own client would wait for ever."""
+    import time
+
+    from dask.utils import parse_timedelta
+
+    deadline = time.monotonic() + parse_timedelta(timeout)
+    while not os.path.isfile(path):
+        if time.monotonic() >= deadline:
+            raise Unavailable(f"--scheduler-file {path}: no such file after {timeout}",
+                              "start the scheduler with --scheduler-file, or check the path "
+                              "(SOMCLI_DASK_TIMEOUT sets the wait)")
+        time.sleep(0.1)

@@ -138,9 +138,12 @@ def sniff(source: Source, opts: ReadOptions) -> Dialect:
 
 def _encoding(head: bytes, asked: str, detected: list[str]) -> str:
     try:
-        name = codecs.lookup(asked).name
+        info = codecs.lookup(asked)
     except LookupError:
         raise UsageError(f"unknown encoding '{asked}'", "try utf-8, latin-1 or cp1252") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise UsageError(f"-e {asked}: not a text encoding", "try utf-8, latin-1 or cp1252")
+    name = info.name
     if name in ("utf-8", "utf-8-sig"):
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             detected.append("encoding")
@@ -241,9 +244,10 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
                                      list(first.columns))
         if mixed:
             frame = _as_text(source, dialect, options, frame, mixed)
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # a decoding error, or UTF-32/16 without a byte-order mark
         line = _bad_line(source, dialect.encoding)
-        where = f"line {line}" if line else f"byte {exc.start}"
+        start = getattr(exc, "start", None)
+        where = f"line {line}" if line else f"byte {start}" if start is not None else "the start"
         raise DataError(
             f"{source.label}: {where} is not valid {dialect.encoding.replace('utf-8-sig', 'UTF-8')}",
             "pass the file's encoding, e.g. -e latin-1 or -e cp1252",

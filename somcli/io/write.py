@@ -1,199 +1,45 @@
-"""Writing results: all files of a run are staged in a temporary folder beside the
-target and moved into place only when the run succeeded; '-' means stdout.
-
-A failed or interrupted run therefore leaves no partial file, and an earlier
-run's results in the target folder stay as they were.
+"""Writing results: tables (CSV, TSV, JSON), matrices, text and bytes, to a path or, for
+'-', to stdout. Where they are written (the staged output folder) is
+:mod:`somcli.io.folder`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import os
 import re
 import shutil
-import signal
 import sys
-import tempfile
-import time
 
 import numpy as np
 import pandas as pd
 
-from somcli.errors import Busy, IOFailure, OutputError
+from somcli.io.folder import OutputFolder, io_error, locked  # noqa: F401 - used via this module
 
-STAGING_PREFIX = ".somcli-tmp-"
-MANIFEST = "report.json"  # lists the files of a run, so --force can remove stale ones
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class OutputFolder:
-    """``with OutputFolder(path, force) as out: write(out.path("a.csv")); out.commit()``"""
-
-    def __init__(self, target: str, force: bool = False):
-        self.target = os.path.abspath(target)
-        self.force = force
-        self.staging: str | None = None
-        self.written: list[str] = []
-        self.check()
-
-    def check(self) -> None:
-        """Refuse early (exit 73), before any work, when the folder cannot be used."""
-        parent = os.path.dirname(self.target)
-        if os.path.isfile(self.target):
-            raise OutputError(f"{self.target}: exists and is a file, not a folder",
-                              "pass a folder name to -o")
-        if not os.path.isdir(parent):
-            raise OutputError(f"{parent}: the folder does not exist", "create it first")
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise OutputError(f"{parent}: not writable", "choose another -o folder")
-        if os.path.isdir(self.target):
-            if os.listdir(self.target) and not self.force:
-                raise OutputError(f"{self.target}: exists and is not empty",
-                                  "pass --force to replace its results, or choose another folder")
-            if not os.access(self.target, os.W_OK | os.X_OK):
-                raise OutputError(f"{self.target}: not writable", "choose another -o folder")
-
-    def __enter__(self) -> OutputFolder:
-        parent = os.path.dirname(self.target)
+def safe_name(name) -> str:
+    """A column name as a spreadsheet may read it: quoted like a text cell when it starts
+    like a formula and is not a number (``=cmd|...`` -> ``'=cmd|...``, ``-3`` stays)."""
+    text = str(name)
+    if text.startswith(_FORMULA_START):
         try:
-            self.staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self.staging, 0o777 & ~umask)  # mkdtemp makes it private
-        except OSError as exc:
-            raise OutputError(f"{parent}: cannot create files ({exc.strerror})") from None
-        return self
-
-    def path(self, name: str) -> str:
-        assert self.staging is not None, "use OutputFolder as a context manager"
-        self.written.append(name)
-        return os.path.join(self.staging, name)
-
-    def commit(self) -> None:
-        """Move the staged files into place (one rename when the target is new).
-
-        Ctrl-C and SIGTERM are held back until the move is done, so an interrupt
-        cannot leave a folder with some files of the new run and some of the old.
-        """
-        assert self.staging is not None
-        with _signals_deferred():
-            self._move()
-
-    def _move(self) -> None:
-        try:
-            for name in self.written:
-                _fsync(os.path.join(self.staging, name))
-            if os.path.isdir(self.target) and not os.listdir(self.target):
-                os.rmdir(self.target)
-            if not os.path.exists(self.target):
-                os.rename(self.staging, self.target)
-            else:
-                stale = _previous_files(self.target)
-                for name in self.written:
-                    os.replace(os.path.join(self.staging, name), os.path.join(self.target, name))
-                for name in stale - set(self.written):
-                    _remove(os.path.join(self.target, name))
-                shutil.rmtree(self.staging, ignore_errors=True)
-            self.staging = None
-        except OSError as exc:
-            raise io_error(exc, self.target) from None
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if self.staging is not None:
-            shutil.rmtree(self.staging, ignore_errors=True)
-            self.staging = None
-
-
-@contextlib.contextmanager
-def _signals_deferred():
-    held = {signal.SIGINT, signal.SIGTERM}
-    try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, ValueError, OSError):  # not POSIX, or not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-@contextlib.contextmanager
-def locked(target: str | None, wait: float = 0.0):
-    """Hold an exclusive lock on an output folder for the whole run (a lock file beside
-    it); a second run waits up to ``wait`` seconds, then fails with exit 75."""
-    if target is None:
-        yield
-        return
-    import fcntl
-
-    target = os.path.abspath(target)
-    parent, name = os.path.dirname(target), os.path.basename(target)
-    if not os.path.isdir(parent):
-        raise OutputError(f"{parent}: the folder does not exist", "create it first")
-    path = os.path.join(parent, f".{name}.somcli.lock")
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise OutputError(f"{parent}: cannot create the lock file ({exc.strerror})") from None
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise Busy(f"{target}: another somcli run is writing this folder",
-                               "try again later, or pass --wait SECONDS") from None
-                time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _previous_files(folder: str) -> set[str]:
-    try:
-        with open(os.path.join(folder, MANIFEST), encoding="utf-8") as fh:
-            files = json.load(fh).get("files", [])
-        return {f for f in files if isinstance(f, str) and os.sep not in f and f != ".."}
-    except (OSError, ValueError, AttributeError):
-        return set()
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
-
-
-def _fsync(path: str) -> None:
-    if os.path.isdir(path):  # a folder of part files
-        for name in os.listdir(path):
-            _fsync(os.path.join(path, name))
-        return
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def io_error(exc: OSError, where: str) -> Exception:
-    if exc.errno == errno.ENOSPC:
-        return IOFailure(f"{where}: no space left on the device", "free some space and run again")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OutputError(f"{where}: cannot write ({exc.strerror})", "choose another -o folder")
-    return IOFailure(f"{where}: write failed ({exc.strerror or exc})")
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
 
 
 def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with a quote ('=1+1 -> '=1+1).
+    """Prefix text cells that a spreadsheet would run as a formula with a quote ('=1+1 -> '=1+1),
+    and column names alike.
 
     Numbers are never touched (``-3`` stays ``-3``); only text columns are.
     """
+    names = [safe_name(c) for c in frame.columns]
+    if names != [str(c) for c in frame.columns]:
+        frame = frame.set_axis(names, axis=1)
     out = None
     for col in frame.columns:
         series = frame[col]

@@ -260,6 +260,8 @@ def _write_folder(result: RunResult, out: OutputOptions, render_markdown) -> lis
         if result.model is not None:
             result.model.save(folder.path("model.json"), folder.path("model.npz"))
         w.write_text(render_markdown(result.report), folder.path("report.md"))
+        # what --force may later remove: these files, as somcli wrote them
+        result.report["file_stats"] = folder.stamps()
         w.write_json(result.report, folder.path("report.json"))
         folder.commit()
     return result.report["files"]

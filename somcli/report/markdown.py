@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 MISSING_WORDS = {"median": "the column median", "mean": "the column mean",
                  "most-frequent": "the most frequent value", "knn": "the mean of the 5 nearest rows"}
@@ -24,10 +26,39 @@ def fmt(value, digits: int = 4) -> str:
     return str(value)
 
 
-def table(header: list[str], rows: list[list]) -> str:
+class Code(str):
+    """A value from the data shown as inline code (column names, paths)."""
+
+
+_SPECIAL = re.compile(r"([\\`*\[\]<>!|&])")  # what starts a link, an image, HTML or code
+_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):(?=//)|\b(javascript|vbscript|data|file|mailto):")
+
+
+def esc(value) -> str:
+    """Any text that comes from the data or the user, made inert in Markdown (and in the
+    HTML a renderer makes of it): every character with a meaning gets a backslash, URL
+    schemes (``javascript:``, ``http:``) and ``www.`` cannot become links, line breaks
+    become spaces. So ``![t](http://host/x.png)`` or ``<script>`` show as the text."""
+    text = " ".join(str(value).split())
+    text = _SPECIAL.sub(r"\\\1", text)
+    text = _SCHEME.sub(lambda m: (m.group(1) or m.group(2)) + "\\:", text)
+    return re.sub(r"(?i)\bwww\.", lambda m: m.group(0)[:-1] + "\\.", text)
+
+
+def code(value) -> str:
+    """A value as an inline code span (shown literally, never a link or HTML), fenced by
+    more backticks than it holds; line breaks become spaces."""
+    text = " ".join(str(value).split()) or " "
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text[0] in "` " or text[-1] in "` " else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def table(header: list, rows: list[list]) -> str:
     def cell(x):
-        return fmt(x).replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        return code(x).replace("|", "\\|") if isinstance(x, Code) else esc(fmt(x))
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell(x) for x in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -52,9 +83,9 @@ def _input(r):
     i = r["input"]
     d = i["dialect"]
     detected = set(d.get("detected", []))
-    delim = DELIMITER_NAMES.get(d["delimiter"], repr(d["delimiter"]))
+    delim = DELIMITER_NAMES.get(d["delimiter"]) or esc(repr(d["delimiter"]))
     out = ["## Input", "",
-           f"- File(s): {', '.join(f'`{f}`' for f in i['files'])}",
+           f"- File(s): {', '.join(code(f) for f in i['files'])}",
            f"- {fmt(i['rows'])} data rows, {fmt(i['columns'])} columns",
            f"- Delimiter: {delim}{_if('delimiter' in detected, ' (detected)')}; "
            f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}"
@@ -64,8 +95,8 @@ def _input(r):
     notes = i.get("notes", [])
     skipped = f"{i.get('empty_lines_skipped')} empty line(s) skipped"
     if i.get("empty_lines_skipped") and skipped not in notes:  # (one file: the reader's note)
-        out.append(f"- {skipped}")
-    out += [f"- {n}" for n in notes]
+        out.append(f"- {esc(skipped)}")
+    out += [f"- {esc(n)}" for n in notes]
     return out + [""]
 
 
@@ -74,7 +105,7 @@ def _if(condition: bool, text: str) -> str:
 
 
 def _columns(r):
-    rows = [[c["position"], f"`{c['name']}`", c["kind"], c["role"], c["missing"], c["reason"]]
+    rows = [[c["position"], Code(c['name']), c["kind"], c["role"], c["missing"], c["reason"]]
             for c in r["columns"]]
     return ["## Columns", "", table(["#", "column", "type", "role", "missing", "why"], rows), ""]
 
@@ -87,7 +118,7 @@ def _cleaning(c):
     method = c["missing_method"]
     if c.get("infinite_values"):
         out.append("- Infinite values counted as missing: " + ", ".join(
-            f"`{k}` {v}" for k, v in c["infinite_values"].items()))
+            f"{code(k)} {v}" for k, v in c["infinite_values"].items()))
     if not c.get("missing_cells"):
         out.append("- Missing values: none.")
     elif method == "drop":
@@ -98,11 +129,11 @@ def _cleaning(c):
                    "missing components were ignored in the BMU search and the sums (`--missing mask`).")
     else:
         total = sum(c["filled_cells"].values())
-        per = ", ".join(f"`{k}` {v}" for k, v in c["filled_cells"].items())
+        per = ", ".join(f"{code(k)} {v}" for k, v in c["filled_cells"].items())
         out.append(f"- Missing values: {total} cell(s) filled with {MISSING_WORDS[method]} ({per}).")
     if c.get("rows_with_gaps_named"):
         more = c["rows_with_gaps"] - len(c["rows_with_gaps_named"])
-        out.append("- Rows with gaps: " + "; ".join(c["rows_with_gaps_named"])
+        out.append("- Rows with gaps: " + "; ".join(esc(x) for x in c["rows_with_gaps_named"])
                    + (f"; and {more} more" if more > 0 else ""))
     out += _duplicates(c.get("duplicates") or {})
     out.append(f"- Scaling: {SCALE_WORDS.get(c.get('scale'), c.get('scale'))}.")
@@ -121,10 +152,10 @@ def _duplicates(d):
     else:
         out.append("- Fully identical rows: none.")
     for col, values in d.get("shared_ids", {}).items():
-        listed = "; ".join(f"{v} ({lines_list(lines)})" for v, lines in values.items())
+        listed = "; ".join(f"{esc(v)} ({lines_list(lines)})" for v, lines in values.items())
         total = d["shared_id_values"][col]
         more = f"; and {total - len(values)} more" if total > len(values) else ""
-        out.append(f"- Rows sharing a `{col}` value: {listed}{more}.")
+        out.append(f"- Rows sharing a {code(col)} value: {listed}{more}.")
     if d.get("identical_feature_rows"):
         out.append(f"- {d['identical_feature_rows']} row(s) repeat the feature values of an "
                    "earlier row.")
@@ -132,7 +163,7 @@ def _duplicates(d):
         if d.get("shared_ids") or d.get("identical_row_groups"):
             out.append("- De-duplication: none (`--dedupe first|last|mean` merges them for fitting).")
     else:
-        key = f"`{d['dedupe_key']}`" if d.get("dedupe_key") else "identical feature values"
+        key = code(d['dedupe_key']) if d.get("dedupe_key") else "identical feature values"
         out.append(f"- De-duplication `{d['dedupe']}` by {key}: {d['rows_merged']} row(s) merged "
                    "for fitting; every row is still assigned.")
     return out
@@ -143,13 +174,13 @@ def _drift(r):
     if not d:
         return []
     out = ["## Drift against the training data", "", f"**{d['verdict']}**", ""]
-    out += [f"- {line}" for line in d.get("summary", [])]
+    out += [f"- {esc(line)}" for line in d.get("summary", [])]
     if d.get("clusters"):
         rows = [[c["cluster"], c["share_training"], c["share_now"], c["change"]]
                 for c in d["clusters"]]
         out += ["", table(["cluster", "share in training", "share now", "change"], rows)]
     if d.get("columns"):
-        rows = [[f"`{c['column']}`", c["missing_training"], c["missing_now"], c["mean_training"],
+        rows = [[Code(c['column']), c["missing_training"], c["missing_now"], c["mean_training"],
                  c["mean_now"], c["shift_sd"]] for c in d["columns"]]
         out += ["", table(["column", "missing (training)", "missing (now)", "mean (training)",
                            "mean (now)", "mean shift (training SDs)"], rows)]
@@ -202,7 +233,7 @@ def _clusters(r):
     rows = [[c["cluster"], c["size"], f"{c['share']:.0%}"] + [c["means"][f] for f in shown]
             for c in cl]
     out = ["## Clusters", "", "Feature means in the original units.", "",
-           table(["cluster", "rows", "share"] + [f"`{f}`" for f in shown], rows)]
+           table(["cluster", "rows", "share"] + [Code(f) for f in shown], rows)]
     if len(feats) > len(shown):
         out.append(f"\n({len(feats) - len(shown)} more features in report.json)")
     return out + [""]
@@ -219,10 +250,10 @@ def _quality(r):
     e = r.get("external")
     if e:
         if "ari" in e:
-            out += [f"- Against `{r['label_column']}` ({e['classes']} classes, {e['rows_scored']} rows): "
+            out += [f"- Against {code(r['label_column'])} ({e['classes']} classes, {e['rows_scored']} rows): "
                     f"ARI {fmt(e['ari'])}, NMI {fmt(e['nmi'])}, purity {fmt(e['purity'])}"]
         else:
-            out += [f"- `{r['label_column']}` has {e['classes']} class(es): ARI/NMI not defined"]
+            out += [f"- {code(r['label_column'])} has {e['classes']} class(es): ARI/NMI not defined"]
     return out + [""]
 
 
@@ -253,15 +284,15 @@ def _warnings(r):
     w = r.get("warnings")
     if not w:
         return []
-    return ["## Warnings", ""] + [f"- {x}" for x in w] + [""]
+    return ["## Warnings", ""] + [f"- {esc(x)}" for x in w] + [""]
 
 
 def _model(r):
     m = r.get("model")
     if not m:
         return []
-    trained = ", ".join(m.get("trained_on") or []) or "?"
-    return ["## Model", "", f"- `{m['path']}`: {m['kind']} with {m['clusters']} clusters, "
+    trained = ", ".join(code(t) for t in m.get("trained_on") or []) or "?"
+    return ["## Model", "", f"- {code(m['path'])}: {m['kind']} with {m['clusters']} clusters, "
             f"trained on {trained} ({fmt(m['training_rows'])} rows), {m.get('created')}", ""]
 
 
@@ -273,5 +304,5 @@ def _run(r):
     v = r.get("versions", {})
     out.append("- Versions: " + ", ".join(f"{k} {x}" for k, x in v.items()))
     if r.get("files"):
-        out.append("- Files: " + ", ".join(f"`{f}`" for f in r["files"]))
+        out.append("- Files: " + ", ".join(code(f) for f in r["files"]))
     return out + [""]

@@ -59,8 +59,10 @@ class Painter:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         env.setdefault("MPLBACKEND", "Agg")
         try:
+            # -P: the working folder is not put on sys.path, so a somcli/ planted there is
+            # never imported; the helper finds this very package through PYTHONPATH
             proc = subprocess.Popen(
-                [sys.executable, "-m", "somcli.report.painter"], stdin=subprocess.PIPE,
+                [sys.executable, "-P", "-m", "somcli.report.painter"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                 start_new_session=True)  # Ctrl-C reaches the run, which closes the helper
         except (OSError, ValueError):

@@ -1,0 +1,158 @@
+"""What a model file must hold before any of it is used.
+
+model.json's checksum is not a signature: anyone can edit a model and compute it again.
+So every part that somcli uses is checked against what the model itself says: the
+arrays' declared dtypes and shapes (read from each ``.npy`` header *before* an array is
+loaded, so a small file declaring a huge array costs nothing), their values (finite,
+in range), and the parameters that the commands read. Anything wrong is one line and
+exit 65 (:class:`DataError`), never a crash or a run on garbage.
+"""
+
+from __future__ import annotations
+
+import math
+import zipfile
+
+import numpy as np
+
+from somcli.errors import DataError
+
+MAX_JSON_BYTES = 64 * 2**20  # model.json holds names and statistics, never data
+_NUMBER_KINDS = "fiu"  # float, signed and unsigned integers: nothing else is stored
+
+
+def _bad(path: str, what: str) -> DataError:
+    return DataError(f"{path}: invalid model ({what})", "re-create the model with somcli")
+
+
+def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
+    """name -> (shape, dtype kinds) of every array the model must hold, from model.json;
+    raises when model.json's own parts disagree (features, grid, clusters, cleaning)."""
+    d = len(meta["schema"]["features"])
+    k = meta["algorithm"]["clusters"]
+    floats = "f"
+    want: dict[str, tuple] = {"center": ((d,), floats), "scale": ((d,), floats)}
+    missing = meta["cleaning"]["missing"]
+    if missing in ("median", "mean", "most-frequent"):
+        want["fill"] = ((d,), floats)
+    if missing == "knn":
+        want.update(knn_reference=((None, d), floats), knn_center=((d,), floats),
+                    knn_scale=((d,), floats))
+    want["cluster_shares"] = ((k,), floats)
+    if meta["kind"] == "som":
+        grid = meta.get("grid")
+        if not isinstance(grid, dict) or not all(isinstance(grid.get(x), int)
+                                                 for x in ("rows", "cols")):
+            raise _bad(path, "a SOM model without its grid")
+        units = grid["rows"] * grid["cols"]
+        if k > units:
+            raise _bad(path, f"{k} clusters on a map of {units} units")
+        o = meta.get("outliers")
+        if not isinstance(o, dict) or not all(_finite(o.get(x)) for x in (
+                "quantile", "threshold", "qe_median", "u_median")) or not 0 < o["quantile"] < 1:
+            raise _bad(path, "the outlier rule is missing or not finite numbers")
+        want.update(codebook=((units, d), floats), unit_cluster=((units,), "iu"),
+                    umatrix=((units,), floats), hits=((units,), "iu"))
+    else:
+        want["centroids"] = ((k, d), floats)
+    for f in meta["schema"]["features"]:
+        rule = f.get("unit_rule")
+        if rule is not None and not (isinstance(rule.get("unit"), str)
+                                     and isinstance(rule.get("thousands"), bool)
+                                     and rule.get("decimal") in (".", ",")):
+            raise _bad(path, f"feature {f['name']!r}: a unit rule without unit, thousands "
+                             "and decimal")
+    return want
+
+
+def check_declared(meta: dict, npz_path: str, json_path: str, limit: int) -> None:
+    """Compare model.json's array list, and each ``.npy`` header in the npz, with what the
+    model needs, before loading any array; refuse arrays larger than ``limit`` bytes."""
+    want = expected_arrays(meta, json_path)
+    listed = meta["arrays"]
+    if set(listed) != set(want):
+        raise _bad(json_path, f"arrays {sorted(listed)}, a {meta['kind']} model with "
+                              f"--missing {meta['cleaning']['missing']} has {sorted(want)}")
+    total = 0
+    try:
+        with zipfile.ZipFile(npz_path) as z:
+            members = {i.filename: i for i in z.infolist()}
+            if set(members) != {f"{n}.npy" for n in want}:
+                raise DataError(f"{npz_path}: holds {sorted(members)}, the model lists "
+                                f"{sorted(f'{n}.npy' for n in want)}", "re-create the model")
+            for name, (shape, kinds) in want.items():
+                with z.open(members[f"{name}.npy"]) as fh:
+                    declared_shape, dtype = _npy_header(fh, npz_path, name)
+                if dtype.hasobject:
+                    raise DataError(f"{npz_path}: array '{name}' carries pickled objects, "
+                                    "which somcli never loads", "re-create the model with "
+                                    "somcli")
+                info = listed[name]
+                if list(declared_shape) != list(info["shape"]) or dtype.str != info["dtype"]:
+                    raise DataError(f"{npz_path}: array '{name}' is {dtype.str}{declared_shape}, "
+                                    f"{json_path} says {info['dtype']}{tuple(info['shape'])}",
+                                    "re-create the model")
+                if dtype.kind not in kinds or dtype.hasobject or dtype.fields is not None:
+                    raise _bad(json_path, f"array '{name}' has dtype {dtype.str}")
+                if len(shape) != len(declared_shape) or any(
+                        s is not None and s != t for s, t in zip(shape, declared_shape,
+                                                                 strict=False)):
+                    raise _bad(json_path, f"array '{name}' has shape {tuple(declared_shape)}, "
+                                          f"the model needs {shape}")
+                total += math.prod(declared_shape) * dtype.itemsize
+    except DataError:
+        raise
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as exc:
+        raise DataError(f"{npz_path}: unreadable or truncated ({_short(exc)})",
+                        "re-create the model") from None
+    if total > limit:
+        raise DataError(f"{npz_path}: its arrays need {total / 2**30:.1f} GiB, more than the "
+                        f"memory limit ({limit / 2**30:.1f} GiB)",
+                        "raise --max-memory if the model is really this big")
+
+
+def _npy_header(fh, npz_path: str, name: str):
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"npy format {version}")
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise DataError(f"{npz_path}: member '{name}' is not a valid .npy array "
+                        f"({_short(exc)})", "re-create the model") from None
+    return tuple(int(s) for s in shape), np.dtype(dtype)
+
+
+def check_values(meta: dict, arrays: dict[str, np.ndarray], path: str) -> None:
+    """The loaded arrays' values: finite where numbers are used, in range where they index."""
+    for name, a in arrays.items():
+        if name == "knn_reference":  # the training rows, gaps (NaN) included
+            if np.isinf(a).any():
+                raise _bad(path, f"array '{name}' holds infinite values")
+        elif a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise _bad(path, f"array '{name}' holds NaN or infinite values")
+    if (arrays["scale"] <= 0).any():
+        raise _bad(path, "array 'scale' holds values that are not positive")
+    shares = arrays["cluster_shares"]
+    if ((shares < 0) | (shares > 1)).any():
+        raise _bad(path, "array 'cluster_shares' holds values outside 0..1")
+    if meta["kind"] == "som":
+        k = meta["algorithm"]["clusters"]
+        uc = arrays["unit_cluster"]
+        if len(uc) and (uc.min() < 0 or uc.max() >= k):
+            raise _bad(path, f"array 'unit_cluster' holds cluster numbers outside 0..{k - 1}")
+        if (arrays["hits"] < 0).any() or (arrays["umatrix"] < 0).any():
+            raise _bad(path, "arrays 'hits' or 'umatrix' hold negative values")
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _short(exc) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 120 else text[:117] + "..."
