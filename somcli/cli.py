@@ -51,7 +51,8 @@ class SomcliGroup(click.Group):
             _quiet_stdout()
             code = errors.OK
         except MemoryError:
-            _fail("out of memory; try a smaller map (--map), fewer rows, or --dtype float32",
+            _fail("out of memory; lower --max-memory so that somcli refuses such runs before "
+                  "starting, or use fewer rows, a smaller map or --dtype float32",
                   errors.DATA)
         except Exception as exc:  # a bug: one line, the traceback with -v
             _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback "
@@ -326,6 +327,7 @@ def _explicit(ctx) -> frozenset[str]:
 @O.input_options
 @click.option("--json", "as_json", is_flag=True,
               help="Same as --summary-json: one JSON line with the summary and the drift.")
+@O.memory_option
 @O.engine_options
 @O.output_options(model=False)
 def assign(**kw):
@@ -339,6 +341,7 @@ def assign(**kw):
     if kw.pop("as_json"):
         kw["summary_json"] = True
     read = O.read_from(kw)
+    kw.pop("max_memory")
     engine, dopts, single = O.engine_from(kw)
     out = replace(O.output_from(kw, read.inputs), single_file=single)
     explicit = _explicit(click.get_current_context())

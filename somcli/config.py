@@ -26,6 +26,7 @@ class ReadOptions:
     skip_lines: int = 0
     quotechar: str = '"'
     na_values: tuple[str, ...] = DEFAULT_NA_VALUES
+    memory_limit: int | None = None  # bytes the run may use (--max-memory); None: no check
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,12 @@ def check_declared(meta: dict, npz_path: str, json_path: str, limit: int) -> Non
                                                                  strict=False)):
                     raise _bad(json_path, f"array '{name}' has shape {tuple(declared_shape)}, "
                                           f"the model needs {shape}")
-                total += math.prod(declared_shape) * dtype.itemsize
+                size = math.prod(declared_shape) * dtype.itemsize
+                if members[f"{name}.npy"].file_size < size:
+                    raise DataError(f"{npz_path}: array '{name}' declares {size:,} bytes but "
+                                    f"holds {members[f'{name}.npy'].file_size:,}",
+                                    "the file is truncated or edited; re-create the model")
+                total += size
     except DataError:
         raise
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as exc:

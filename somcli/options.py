@@ -73,7 +73,10 @@ def read_from(kw: dict) -> ReadOptions:
         raise click.UsageError("-d/--delimiter and --quotechar must differ")
     na = kw.pop("na_values")
     na_values = tuple(t for item in na for t in item.split(",")) if na else DEFAULT_NA_VALUES
+    from somcli.memory import parse_limit
+
     return ReadOptions(
+        memory_limit=parse_limit(kw.get("max_memory")),
         inputs=tuple(kw.pop("inputs")) or ("-",), delimiter=delimiter,
         encoding=kw.pop("encoding"), decimal=kw.pop("decimal"),
         header=not kw.pop("no_header_row"), skip_lines=kw.pop("skip_lines"),
@@ -286,7 +289,8 @@ def memory_option(f):
     return click.option(
         "--max-memory", metavar="SIZE",
         help="Refuse (exit 65) a run estimated to need more than SIZE, e.g. 8G, 500M or 60% "
-             "(default: 75% of the memory available at the start).")(f)
+             "(default: 75% of the memory available at the start). Inputs are read up to a "
+             "quarter of SIZE of text, and a model's arrays up to SIZE.")(f)
 
 
 def common_options(f):

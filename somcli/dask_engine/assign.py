@@ -40,7 +40,7 @@ def assign(client, model_path: str, read: ReadOptions, dopts: DaskOptions, progr
     from somcli.prep import roles as R
 
     t0 = time.perf_counter()
-    model = Model.load(model_path)
+    model = Model.load(model_path, read.memory_limit)
     read = local._reading(read, model, explicit)
     feats, schema = model.features, model.meta["schema"]
     prep_model = model.preprocessor()

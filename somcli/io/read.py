@@ -22,7 +22,7 @@ import pandas as pd
 from somcli.config import ReadOptions
 from somcli.errors import DataError, InputError, UsageError
 from somcli.io import parts
-from somcli.io.sources import Source, broken, resolve
+from somcli.io.sources import TEXT_FACTOR, Source, broken, resolve
 
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 65536
@@ -80,7 +80,8 @@ def read_table(opts: ReadOptions, stdin=None, float_dtype=np.float64,
     ``float_dtype=np.float32`` stores float columns in single precision as each
     chunk is parsed (the SOM engine's default precision), halving their memory.
     """
-    sources = resolve(opts.inputs, stdin=stdin)
+    text_limit = opts.memory_limit // TEXT_FACTOR if opts.memory_limit and nrows is None else None
+    sources = resolve(opts.inputs, stdin=stdin, limit=text_limit)
     dialect = sniff(sources[0], opts)
     parts = [_read_one(src, dialect, float_dtype, nrows) for src in sources]
     first = parts[0]

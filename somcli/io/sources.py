@@ -17,11 +17,43 @@ import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from somcli.errors import InputError, IOFailure, UsageError
+from somcli.errors import DataError, InputError, IOFailure, UsageError
 
 GLOB_CHARS = set("*?[")
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
 MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
+
+
+TEXT_FACTOR = 4  # parsed tables take up to about this many times their text (measured)
+
+
+def too_much_text(label: str, limit: int) -> DataError:
+    return DataError(f"{label}: more than {limit / 2**20:,.0f} MiB of text, which would not "
+                     f"parse within the memory limit (about {TEXT_FACTOR}x the text)",
+                     "raise --max-memory, or use --engine dask for inputs larger than memory")
+
+
+class _Capped(io.RawIOBase):
+    """A stream that fails once more than ``limit`` bytes have come through: a small
+    compressed file that unpacks to gigabytes is refused, not unpacked."""
+
+    def __init__(self, stream: BinaryIO, limit: int, label: str):
+        self.stream, self.limit, self.label, self.count = stream, limit, label, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.stream.read(len(buffer))
+        self.count += len(data)
+        if self.count > self.limit:
+            raise too_much_text(self.label, self.limit)
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
 
 
 @dataclass(frozen=True)
@@ -31,6 +63,7 @@ class Source:
     label: str  # what messages call it: the path as given, or "stdin"
     path: str | None
     data: bytes | None = None
+    limit: int | None = None  # most decompressed bytes to read
 
     @property
     def compression(self) -> str | None:
@@ -53,14 +86,18 @@ class Source:
                 raise InputError(f"{self.label}: cannot open ({exc.strerror})") from None
         kind = self.compression
         if kind == "gzip":
-            return gzip.GzipFile(fileobj=raw, mode="rb")
-        if kind == "bz2":
-            return bz2.BZ2File(raw, mode="rb")
-        if kind == "xz":
-            return lzma.LZMAFile(raw, mode="rb")
-        if kind == "zip":
-            return _open_zip_member(raw, self.label)
-        return raw
+            stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        elif kind == "bz2":
+            stream = bz2.BZ2File(raw, mode="rb")
+        elif kind == "xz":
+            stream = lzma.LZMAFile(raw, mode="rb")
+        elif kind == "zip":
+            stream = _open_zip_member(raw, self.label)
+        else:
+            return raw  # its size was checked by resolve()
+        if self.limit is None:
+            return stream
+        return io.BufferedReader(_Capped(stream, self.limit, self.label), 1 << 16)
 
     def head(self, size: int = 65536) -> bytes:
         """The first ``size`` decompressed bytes (for sniffing)."""
@@ -104,8 +141,11 @@ def broken(source: Source, exc: BaseException) -> IOFailure:
     return IOFailure(f"{source.label}: {what}", "check or re-create the file")
 
 
-def resolve(inputs: tuple[str, ...], stdin: BinaryIO | None = None) -> list[Source]:
-    """Turn the INPUT arguments into sources, expanding globs, checking files exist."""
+def resolve(inputs: tuple[str, ...], stdin: BinaryIO | None = None,
+            limit: int | None = None) -> list[Source]:
+    """Turn the INPUT arguments into sources, expanding globs, checking files exist;
+    with ``limit``, no input may hold more bytes of text than that (plain files by their
+    size, stdin and compressed files as they are read)."""
     specs = list(inputs) or ["-"]
     sources: list[Source] = []
     for spec in specs:
@@ -114,24 +154,26 @@ def resolve(inputs: tuple[str, ...], stdin: BinaryIO | None = None) -> list[Sour
             if getattr(stream, "isatty", lambda: False)():
                 raise UsageError("no INPUT given and stdin is a terminal",
                                  "pass a file name, or pipe data in")
-            data = stream.read()
+            data = stream.read() if limit is None else stream.read(limit + 1)
+            if limit is not None and len(data) > limit:
+                raise too_much_text("stdin", limit)
             if not data:
                 raise InputError("stdin is empty", "pipe a CSV into somcli or pass a file name")
-            sources.append(Source("stdin", None, data))
+            sources.append(Source("stdin", None, data, limit))
             continue
         if not os.path.lexists(spec) and GLOB_CHARS & set(spec):
             matches = sorted(p for p in glob.glob(spec) if os.path.isfile(p))
             if not matches:
                 raise InputError(f"{spec}: no file matches this pattern")
-            sources.extend(_checked(p) for p in matches)
+            sources.extend(_checked(p, limit) for p in matches)
         else:
-            sources.append(_checked(spec))
+            sources.append(_checked(spec, limit))
     if sum(s.path is None for s in sources) > 1:
         raise InputError("stdin ('-') can be given only once")
     return sources
 
 
-def _checked(path: str) -> Source:
+def _checked(path: str, limit: int | None = None) -> Source:
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file", "check the path (globs need quotes)")
     if os.path.isdir(path):
@@ -140,4 +182,7 @@ def _checked(path: str) -> Source:
         raise InputError(f"{path}: permission denied", "check the file's permissions")
     if os.path.getsize(path) == 0:
         raise InputError(f"{path}: the file is empty")
-    return Source(path, path)
+    source = Source(path, path, limit=limit)
+    if limit is not None and not source.compression and os.path.getsize(path) > limit:
+        raise too_much_text(path, limit)
+    return source

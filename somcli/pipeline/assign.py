@@ -109,7 +109,7 @@ def run(model_path: str, read: ReadOptions, progress: Progress = _quiet, stdin=N
     """``explicit`` names the reading options given on the command line; the others
     default to what the model was trained with."""
     t0 = time.perf_counter()
-    model = Model.load(model_path)
+    model = Model.load(model_path, read.memory_limit)
     rp = replay(model, read, explicit, stdin, progress)
     prep, X, usable = rp.prep, rp.prep.cleaned.X, rp.prep.cleaned.usable
     progress("assigning")

@@ -77,11 +77,15 @@ def check_clusterable(prep: Prepared, k: int | None, what: str = "clusters") -> 
         if k < 2:
             raise UsageError(f"-k {k}: ask for at least 2 {what}")
         distinct = len(np.unique(np.round(prep.cleaned.fit_X, 12), axis=0))
+        if distinct < 2:
+            raise DataError(f"-k {k} {what} asked for, but every row is the same after "
+                            f"cleaning ({n} rows)", "there is nothing to cluster: check the "
+                            "columns with `somcli inspect`")
         if k > distinct:
             raise DataError(
                 f"-k {k} {what} asked for, but the data has only {distinct} distinct row(s)"
                 + (f" ({n} rows after cleaning)" if distinct != n else ""),
-                f"use -k {max(2, min(distinct, n - 1))} or fewer")
+                f"use -k {min(distinct, n - 1)} or fewer")
 
 
 def int_column(values: np.ndarray, valid: np.ndarray | None = None):

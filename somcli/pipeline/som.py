@@ -234,7 +234,7 @@ def resume(model_path: str, read: ReadOptions, opts: SomOptions, progress: Progr
     from somcli.model import Model
     from somcli.pipeline.assign import replay
 
-    model = Model.load(model_path)
+    model = Model.load(model_path, read.memory_limit)
     if model.kind != "som":
         raise UsageError(f"--resume {model_path}: a k-means model cannot be resumed as a map")
     rp = replay(model, read, explicit, stdin, progress)
@@ -375,6 +375,12 @@ def cluster_units(W, hits_fit, hits, opts, davies_bouldin, progress=_quiet):
     if not opts.k and not opts.k_auto:
         return np.arange(m), m, None
     live = int((hits_fit > 0).sum())
+    if live < 2:
+        from somcli.errors import DataError
+
+        raise DataError("every row fell on one map unit (the map did not unfold), so its "
+                        "units cannot be grouped into clusters", "leave --sigma at its "
+                        "default, or make it smaller than the map's longer side")
 
     def fit_one(k):
         return km.fit(W, k, seed=opts.seed, sample_weight=hits_fit.astype(float))

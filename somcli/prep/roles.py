@@ -193,8 +193,13 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
         return EXCLUDED, (f"{missing} of {n} values missing ({missing / n:.0%}), more than "
                           f"--max-missing {opts.max_missing:g}")
     finite = numbers[np.isfinite(numbers)] if numbers is not None else numbers
-    if unique == 1 or (finite is not None and finite.size and finite.min() == finite.max()):
+    if finite is not None and finite.size == 0:  # as an all-missing column
+        return EXCLUDED, "no finite value: every value is infinite or too large to compute with"
+    if unique == 1 or (finite is not None and finite.min() == finite.max()):
         return EXCLUDED, "constant: every value is the same"
+    if finite is not None and _no_spread(finite):
+        return EXCLUDED, ("constant: the values differ by less than the arithmetic's "
+                          "resolution (the scaler could not tell them apart)")
     if kind == "integer" and _is_row_counter(numbers):
         start = int(numbers[0])
         return EXCLUDED, f"row counter ({start}..{start + n - 1} in order), not a measurement"
@@ -213,6 +218,13 @@ def _distinct(series: pd.Series) -> int | None:
     if len(series) > DISTINCT_LIMIT and pd.api.types.is_float_dtype(series):
         return None
     return int(series.nunique(dropna=True))
+
+
+def _no_spread(finite: np.ndarray) -> bool:
+    """The scaler's rule for a constant column (scikit-learn's): a spread within a few
+    float64 steps of the values' size, or of 1 for values below 1 (subnormal ones too)."""
+    spread = float(finite.max()) - float(finite.min())
+    return not spread > 10 * np.finfo(np.float64).eps * max(abs(float(np.mean(finite))), 1.0)
 
 
 def _is_row_counter(numbers: np.ndarray) -> bool:
