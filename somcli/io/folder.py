@@ -275,9 +275,15 @@ def remove_stale(target: str) -> None:
     left beside it. Called with the target's lock held, so no live run owns them."""
     parent, tag, uid = os.path.dirname(target), _tag(target), _uid()
     try:
-        names = os.listdir(parent)
+        names = sorted(os.listdir(parent))
     except OSError:
         return
+    if not os.path.lexists(target):  # killed between the two renames of the fallback
+        old = [n for n in names if n.startswith(f"{OLD_PREFIX}{tag}-")]
+        if len(old) == 1 and os.lstat(os.path.join(parent, old[0])).st_uid == (
+                uid if uid is not None else os.lstat(os.path.join(parent, old[0])).st_uid):
+            with contextlib.suppress(OSError):
+                os.rename(os.path.join(parent, old[0]), target)  # the old result is back
     for name in names:
         if not name.startswith((f"{STAGING_PREFIX}{tag}-", f"{OLD_PREFIX}{tag}-")):
             continue

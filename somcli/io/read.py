@@ -115,7 +115,12 @@ def sniff(source: Source, opts: ReadOptions) -> Dialect:
         raise InputError(f"{source.label}: the file is empty")
     detected: list[str] = []
     encoding = _encoding(head, opts.encoding, detected)
-    text = head.decode(encoding, errors="replace")
+    try:
+        # as the parser will read it: a stream decoder (which needs UTF-32's mark, say)
+        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+    except UnicodeError as exc:  # UTF-32/16 without a byte-order mark, say
+        raise DataError(f"{source.label}: not {encoding} text ({exc})",
+                        "pass the file's encoding, e.g. -e utf-8 or -e latin-1") from None
     if text.startswith("\ufeff"):
         text = text[1:]
     lines = text.splitlines()
