@@ -21,8 +21,23 @@ from somcli.config import KMeansOptions, SomOptions
 from somcli.console import Console
 
 
+class _PipeClosed(Exception):
+    """stdout's reader left; not an OSError, so that Click passes it to us untouched."""
+
+
 class SomcliGroup(click.Group):
     """Maps every failure to one stderr line and an exit code from :mod:`somcli.errors`."""
+
+    def invoke(self, ctx):
+        # Click turns a closed pipe into exit 1 and an EOFError into "Aborted!": both
+        # are ours to report
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+        except EOFError as exc:
+            raise errors.IOFailure(f"an input ended early ({exc or 'truncated file?'})",
+                                   "check or re-create the file") from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         O.VERBOSE["on"] = False
@@ -47,7 +62,7 @@ class SomcliGroup(click.Group):
             _fail(exc.one_line(), exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted; no output was written", errors.INTERRUPTED)
-        except BrokenPipeError:
+        except (BrokenPipeError, _PipeClosed):
             _quiet_stdout()
             code = errors.OK
         except MemoryError:
@@ -181,8 +196,11 @@ def kmeans(**kw):
     def job(client):
         if client is not None:
             from somcli.dask_engine import kmeans as dask_kmeans
+            from somcli.dask_engine.diagnose import diagnosed
 
-            return dask_kmeans.kmeans(client, read, cols, cleaning, opts, dopts, console.progress)
+            with diagnosed(read, cols):
+                return dask_kmeans.kmeans(client, read, cols, cleaning, opts, dopts,
+                                          console.progress)
         return run_kmeans.run(read, cols, cleaning, opts, progress=console.progress,
                               stdin=_stdin())
 
@@ -283,9 +301,11 @@ def som(**kw):
 
         if client is not None:
             from somcli.dask_engine import som as dask_som
+            from somcli.dask_engine.diagnose import diagnosed
 
-            return dask_som.som(client, read, cols, cleaning, opts, dopts, console.progress,
-                                plots)
+            with diagnosed(read, cols):
+                return dask_som.som(client, read, cols, cleaning, opts, dopts, console.progress,
+                                    plots)
         if resume:
             return run_som.resume(resume, read, opts, console.progress, _stdin(), plots,
                                   _explicit(ctx))
@@ -349,8 +369,11 @@ def assign(**kw):
     def job(client):
         if client is not None:
             from somcli.dask_engine import assign as dask_assign
+            from somcli.dask_engine.diagnose import diagnosed
 
-            return dask_assign.assign(client, model, read, dopts, console.progress, explicit)
+            with diagnosed(read, None, roles=False):
+                return dask_assign.assign(client, model, read, dopts, console.progress,
+                                          explicit)
         return run_assign.run(model, read, console.progress, _stdin(), explicit)
 
     _execute(console, out, job, dopts)

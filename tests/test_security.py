@@ -37,7 +37,7 @@ def test_the_picture_helper_never_imports_a_somcli_planted_in_the_working_folder
     (planted / "somcli" / "__init__.py").write_text(payload)
     (planted / "somcli" / "report" / "__init__.py").write_text(payload)
     (planted / "somcli" / "report" / "painter.py").write_text(payload)
-    data = blobs_csv(planted / "data.csv")
+    blobs_csv(planted / "data.csv")
     started = []
     real_start = painter.Painter.start.__func__
 
@@ -611,3 +611,62 @@ def test_no_hint_suggests_the_k_that_was_refused(tmp_path, run):
     r = run("kmeans", data, "-c", "a,b", "-k", "2")
     assert r.code == errors.DATA and "every row is the same" in r.err
     assert "-k 2 or fewer" not in r.err
+
+
+@pytest.mark.slow
+def test_dask_parts_quote_formula_column_names(tmp_path, run):
+    pytest.importorskip("distributed")
+    data = _evil_table(tmp_path / "evil.csv")
+    r = run("kmeans", data, "-k", "2", "--engine", "dask", "-o", tmp_path / "o", "-q")
+    assert r.code == 0, r.err
+    for part in sorted((tmp_path / "o" / "assignments").iterdir()):
+        assert not any(n.startswith(("=", "+", "@", "-")) for n in _header(part))
+
+
+BAD_PARTS = {
+    "ragged row": (b"bad,1,2,3,4\n", errors.DATA, "line 32 has 5 fields"),
+    "word in a numeric column": (b"bad,three,2\n", errors.DATA, "'three'"),
+    "Latin-1 bytes": (b"caf\xe9,1,2\n", errors.DATA, "not valid UTF-8"),
+    "open quote": (b'"open,1,2\nx,1,2\n', errors.DATA, "never closed"),
+    "truncated gzip": (None, errors.IO_ERROR, "ends early"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(BAD_PARTS))
+def test_a_dask_glob_with_one_bad_file_gets_the_local_engines_error(tmp_path, run, kind):
+    import gzip
+
+    pytest.importorskip("distributed")
+    tail, code, needle = BAD_PARTS[kind]
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        rows = "".join(f"r{i}_{j},{rng.normal():.4f},{rng.normal():.4f}\n" for j in range(30))
+        (tmp_path / f"p{i}.csv").write_text("id,x,y\n" + rows)
+    bad = tmp_path / "p1.csv"
+    if tail is None:
+        whole = gzip.compress(bad.read_bytes())
+        bad.unlink()
+        (tmp_path / "p1.csv.gz").write_bytes(whole[:len(whole) // 2])
+    else:
+        bad.write_bytes(bad.read_bytes() + tail)
+    for engine in ("local", "dask"):
+        r = run("kmeans", str(tmp_path / "p*"), "-k", "2", "--engine", engine)
+        assert r.code == code, (engine, r.err)
+        assert needle in r.err and "Traceback" not in r.err, (engine, r.err)
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_dask_run_is_one_line(tmp_path):
+    pytest.importorskip("distributed")
+    data = blobs_csv(tmp_path / "d.csv", n=2000)
+    proc = subprocess.Popen([sys.executable, "-m", "somcli", "som", str(data), "--engine",
+                             "dask", "--epochs", "1000000", "--map", "10x10", "-o",
+                             str(tmp_path / "o")], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    time.sleep(10)  # the cluster is up and training
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=60)[1].decode()
+    assert proc.returncode == errors.INTERRUPTED, err
+    assert err.strip() == "somcli: error: interrupted", err
+    assert not (tmp_path / "o").exists()

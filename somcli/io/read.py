@@ -193,13 +193,17 @@ def _header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[st
     """Column names from the header line: blanks named, duplicates made unique."""
     if not dialect.header:
         return None
-    with source.open() as stream:
-        text = io.TextIOWrapper(stream, encoding=dialect.encoding, errors="replace", newline="")
-        for _ in range(dialect.skip_lines):
-            text.readline()
-        line = text.readline()
-        while line and not line.strip():
+    try:
+        with source.open() as stream:
+            text = io.TextIOWrapper(stream, encoding=dialect.encoding, errors="replace",
+                                    newline="")
+            for _ in range(dialect.skip_lines):
+                text.readline()
             line = text.readline()
+            while line and not line.strip():
+                line = text.readline()
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        raise broken(source, exc) from None
     row = next(csv.reader([line.rstrip("\r\n")], delimiter=dialect.delimiter,
                           quotechar=dialect.quotechar), [])
     names: list[str] = []

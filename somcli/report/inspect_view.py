@@ -13,8 +13,12 @@ def render(profile: dict, stream=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    class Quiet(Console):
+        def on_broken_pipe(self) -> None:  # rich exits 1; somcli ends `| head` quietly
+            raise BrokenPipeError(32, "broken pipe")
+
     stream = stream or sys.stdout
-    console = Console(file=stream, highlight=False, soft_wrap=False,
+    console = Quiet(file=stream, highlight=False, soft_wrap=False,
                       width=None if stream.isatty() else 160)
     i = profile["input"]
     d = i["dialect"]
