@@ -69,6 +69,14 @@ class Model:
         ``NAME.npz``, matches model.json. Each file is written to a temporary name, synced
         and renamed into place."""
         npz_path = npz_path or npz_for(json_path)
+        try:
+            self._save(json_path, npz_path)
+        except OSError as exc:
+            from somcli.io.folder import io_error
+
+            raise io_error(exc, json_path) from None
+
+    def _save(self, json_path: str, npz_path: str) -> None:
         meta = dict(self.meta)
         meta["arrays"] = {name: _describe(a) for name, a in self.arrays.items()}
         meta["checksum"] = _checksum(meta)

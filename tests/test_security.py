@@ -491,12 +491,34 @@ def test_a_full_disk_while_taking_the_lock_is_an_io_error(tmp_path, run, monkeyp
 
     import somcli.io.folder as folder
 
-    def full(path):
-        raise folder.io_error(OSError(errno.ENOSPC, "No space left on device"), path)
+    real = os.open
 
-    monkeypatch.setattr(folder, "_open_lock", full)
+    def full(path, flags, *mode):
+        if str(path).endswith(".somcli.lock"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, flags, *mode)
+
+    monkeypatch.setattr(folder.os, "open", full)
     r = run("kmeans", COUNTRIES, "-k", "2", "-o", tmp_path / "o")
     assert r.code == errors.IO_ERROR and "no space" in r.err
+
+
+def test_a_full_disk_while_writing_the_model_is_an_io_error(tmp_path, run, monkeypatch):
+    import errno
+
+    data = blobs_csv(tmp_path / "d.csv")
+    model = tmp_path / "m.json"
+    assert run("kmeans", data, "-k", "2", "--model-out", model, "-q").code == 0
+    before = (model.read_bytes(), (tmp_path / "m.npz").read_bytes())
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", full)
+    r = run("kmeans", data, "-k", "3", "--model-out", model, "-q")
+    assert r.code == errors.IO_ERROR and "no space" in r.err
+    assert (model.read_bytes(), (tmp_path / "m.npz").read_bytes()) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".somcli-")]
 
 
 # ---------------------------------------------------------------- 11. hangs
