@@ -83,3 +83,21 @@ def folder_state(path: Path) -> dict:
         return {}
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
             if p.is_file()}
+
+
+def spy_painter(monkeypatch, min_bytes: int = 0) -> list:
+    """Start the picture helper for inputs of ``min_bytes`` and more; the list returned
+    collects every helper started (None where none was)."""
+    from somcli.report import painter
+
+    monkeypatch.setattr(painter, "MIN_BYTES", min_bytes)
+    started: list = []
+    original = painter.Painter.start.__func__
+
+    def spy(cls, inputs):
+        helper = original(cls, inputs)
+        started.append(helper)
+        return helper
+
+    monkeypatch.setattr(painter.Painter, "start", classmethod(spy))
+    return started

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write
+from conftest import spy_painter, write
 from PIL import Image
 
 import somcli.io.parts as parts
@@ -167,19 +167,8 @@ def _pictures_of_a_run(tmp_path, monkeypatch, name, min_bytes):
     from click.testing import CliRunner
 
     from somcli.cli import cli
-    from somcli.report import painter
-
-    monkeypatch.setattr(painter, "MIN_BYTES", min_bytes)
     monkeypatch.setenv("SOMCLI_THREADS", "2")
-    started = []
-    original = painter.Painter.start.__func__
-
-    def spy(cls, inputs):
-        helper = original(cls, inputs)
-        started.append(helper)
-        return helper
-
-    monkeypatch.setattr(painter.Painter, "start", classmethod(spy))
+    started = spy_painter(monkeypatch, min_bytes)
     rng = np.random.default_rng(0)
     data = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
     src = tmp_path / "in.csv"

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import COUNTRIES, ROOT, blobs_csv, folder_state, write
+from conftest import COUNTRIES, ROOT, blobs_csv, folder_state, spy_painter, write
 
 from somcli import errors
 
@@ -28,8 +28,6 @@ from somcli import errors
 
 def test_the_picture_helper_never_imports_a_somcli_planted_in_the_working_folder(
         tmp_path, monkeypatch, run):
-    import somcli.report.painter as painter
-
     planted = tmp_path / "shared"
     (planted / "somcli" / "report").mkdir(parents=True)
     marker = tmp_path / "PWNED"
@@ -38,16 +36,7 @@ def test_the_picture_helper_never_imports_a_somcli_planted_in_the_working_folder
     (planted / "somcli" / "report" / "__init__.py").write_text(payload)
     (planted / "somcli" / "report" / "painter.py").write_text(payload)
     blobs_csv(planted / "data.csv")
-    started = []
-    real_start = painter.Painter.start.__func__
-
-    def start(cls, inputs):
-        helper = real_start(cls, inputs)
-        started.append(helper)
-        return helper
-
-    monkeypatch.setattr(painter, "MIN_BYTES", 0)  # a helper even for this small input
-    monkeypatch.setattr(painter.Painter, "start", classmethod(start))
+    started = spy_painter(monkeypatch)  # a helper even for this small input
     monkeypatch.chdir(planted)
     r = run("som", "data.csv", "-k", "3", "-o", tmp_path / "out", "-q")
     assert r.code == 0, r.err
