@@ -131,22 +131,57 @@ def _centroids(X, lab, counts):
 
 def external(labels: np.ndarray, truth: np.ndarray) -> dict[str, float | int]:
     """Agreement of the clusters with known classes (rows with a missing class are skipped)."""
-    from sklearn import metrics as skm
+    return external_from_counts(class_counts(labels, truth))
 
+
+def class_counts(labels: np.ndarray, truth) -> dict[tuple[str, int], int]:
+    """(class, cluster) -> rows: all that the external scores need, and what partitions
+    of a distributed table add up (rows without a class or a cluster are left out)."""
     truth = np.asarray(truth, dtype=object)
-    known = np.array([t is not None and t == t for t in truth])  # t == t is False for NaN
-    labels, truth = labels[known], truth[known].astype(str)
-    classes = len(np.unique(truth))
-    out: dict[str, float | int] = {"rows_scored": int(known.sum()), "classes": int(classes)}
-    if classes < 2 or len(labels) == 0:
+    known = np.array([t is not None and t == t for t in truth], dtype=bool)  # NaN != NaN
+    known &= np.asarray(labels) >= 0
+    if not known.any():
+        return {}
+    import pandas as pd
+
+    pairs = pd.DataFrame({"t": truth[known].astype(str), "c": np.asarray(labels)[known]})
+    counts = pairs.groupby(["t", "c"], sort=False).size()
+    return {(str(t), int(c)): int(n) for (t, c), n in counts.items()}
+
+
+def external_from_counts(counts: dict[tuple[str, int], int]) -> dict[str, float | int]:
+    """ARI, NMI (arithmetic mean of the entropies, scikit-learn's default) and purity from
+    the (class, cluster) counts, as scikit-learn computes them from the rows."""
+    from scipy.special import comb
+
+    classes = sorted({t for t, _ in counts})
+    clusters = sorted({c for _, c in counts})
+    n = sum(counts.values())
+    out: dict[str, float | int] = {"rows_scored": int(n), "classes": len(classes)}
+    if len(classes) < 2 or n == 0:
         return out
-    contingency = skm.cluster.contingency_matrix(truth, labels)
-    out.update({
-        "ari": float(skm.adjusted_rand_score(truth, labels)),
-        "nmi": float(skm.normalized_mutual_info_score(truth, labels)),
-        "purity": float(contingency.max(axis=0).sum() / contingency.sum()),
-    })
+    table = np.zeros((len(classes), len(clusters)), dtype=np.int64)
+    ti, ci = {t: i for i, t in enumerate(classes)}, {c: j for j, c in enumerate(clusters)}
+    for (t, c), k in counts.items():
+        table[ti[t], ci[c]] += k
+    a, b = table.sum(axis=1), table.sum(axis=0)
+    pairs, pa, pb = comb(table, 2).sum(), comb(a, 2).sum(), comb(b, 2).sum()
+    expected = pa * pb / comb(n, 2)
+    top = 0.5 * (pa + pb) - expected
+    ari = 1.0 if top == 0 else (pairs - expected) / top
+    p = table / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mi = np.nansum(p * np.log(p / np.outer(a / n, b / n)))
+    h_true, h_pred = _entropy(a / n), _entropy(b / n)
+    norm = 0.5 * (h_true + h_pred)
+    out.update({"ari": float(ari), "nmi": float(mi / norm) if norm > 0 else 1.0,
+                "purity": float(table.max(axis=0).sum() / n)})
     return out
+
+
+def _entropy(p: np.ndarray) -> float:
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
 
 
 def _rows(labels, rows):

@@ -21,14 +21,16 @@ from somcli.dask_engine.common import (
     _parts_writer,
     _profiles,
     _View,
+    label_scores_on_cluster,
 )
-from somcli.dask_engine.kmeans import _kmeans_frame, _on_dist_sum, _on_first
+from somcli.dask_engine.kmeans import _kmeans_frame, _on_dist_sum, _on_first, kmeans_metrics
 from somcli.dask_engine.som import _som_columns_fn
 from somcli.errors import DataError
 from somcli.pipeline.common import RunResult, base_report
 from somcli.pipeline.som import (
     MAX_PROFILES,
 )
+from somcli.prep.clean import replay_report
 
 
 def assign(client, model_path: str, read: ReadOptions, dopts: DaskOptions, progress,
@@ -63,18 +65,18 @@ def assign(client, model_path: str, read: ReadOptions, dopts: DaskOptions, progr
                      strict=False, pure=False)
     unreadable = client.gather(client.map(D._on_unreadable, table.parts, feats=feats,
                                           rules=rules, pure=False))
-    stats = D.combine_stats(client.gather(client.map(D._on_stats, raw, table.first_lines,
-                                                     drop=False, pure=False)))
+    part_stats = client.gather(client.map(D._on_stats, raw, table.first_lines,
+                                          drop=prep_model.missing == "drop", pure=False))
+    stats = D.combine_stats(part_stats)
     blocks = client.map(D._on_clean, raw, prep=prep_model, dtype=dtype, pure=False)
     usable = np.array(client.gather(client.map(_on_usable_count, blocks, pure=False)))
     columns = table.roles.ids + ([table.roles.label] if table.roles.label else [])
     ids = client.map(D._on_ids, table.parts, list(table.first_lines), table.files,
                      columns=columns, several=len(table.inputs) > 1, pure=False)
-    report_clean = {"missing_method": prep_model.missing, "replayed": True,
-                    "missing_cells": {f: int(k) for f, k in zip(feats, stats["missing"],
-                                                                 strict=True) if k},
-                    "rows_with_gaps": int(stats["n_gap_rows"]), "rows_with_gaps_named": [],
-                    "scale": prep_model.scale_method, "rows_used_for_fitting": int(usable.sum())}
+    cells = {f: int(k) for f, k in zip(feats, stats["missing"], strict=True) if k}
+    report_clean = replay_report(prep_model, cells, int(stats["n_gap_rows"]),
+                                 D.name_gap_rows(table, part_stats), int(stats["rows"]),
+                                 int(usable.sum()))
     dist = Dist(client, table, prep_model, blocks, report_clean, dtype, usable, ids)
     k = model.clusters
     progress("assigning on the cluster")
@@ -117,11 +119,10 @@ def assign(client, model_path: str, read: ReadOptions, dopts: DaskOptions, progr
     view = _View(dist, {"total": 0.0})
     report = base_report("assign", view, {"engine": "dask", "partitions": len(blocks)},
                          warnings)
-    report["model"] = {"path": model_path, "kind": model.kind, "clusters": k,
-                       "trained_on": model.meta["training"].get("inputs"),
-                       "training_rows": model.meta["training"]["rows"],
-                       "created": model.meta.get("created")}
+    report["model"] = local.model_section(model, model_path)
     report["drift"] = drift
     report["clusters"] = _profiles(client, dist, labels, k) if k <= MAX_PROFILES else None
+    report["metrics"] = kmeans_metrics(client, dist, labels, 0)
+    report["external"] = label_scores_on_cluster(client, dist, labels, report["warnings"])
     report["runtime_seconds"] = {"total": time.perf_counter() - t0}
     return RunResult("assign", None, report, parts=parts)

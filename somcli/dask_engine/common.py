@@ -168,3 +168,24 @@ def _on_write_part(path, ids, *arrays, build, fmt, safe):
 
 def _on_label_counts(labels, k):
     return np.bincount(labels[labels >= 0], minlength=k)
+
+
+def label_scores_on_cluster(client, dist, labels, warnings: list[str]) -> dict | None:
+    """The external scores from every partition's (class, cluster) counts."""
+    from collections import Counter
+
+    from somcli.pipeline.common import label_scores
+
+    label = dist.table.roles.label
+    if not label:
+        return None
+    total: Counter = Counter()
+    for counts in client.gather(client.map(_on_class_counts, dist.ids, labels, label=label,
+                                           pure=False)):
+        total.update(counts)
+    return label_scores(dict(total), label, warnings)
+
+
+def _on_class_counts(ids, labels, label):
+    column = label if label not in ("line", "source") else f"{label}_"  # as _on_ids names it
+    return metrics.class_counts(labels, ids[column].to_numpy(dtype=object))

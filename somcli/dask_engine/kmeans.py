@@ -20,6 +20,7 @@ from somcli.dask_engine.common import (
     _reduce_moments,
     _scores_on_sample,
     _View,
+    label_scores_on_cluster,
     prepare,
 )
 from somcli.errors import DataError
@@ -84,14 +85,15 @@ def kmeans(client, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOption
     view = _View(dist, {"read": t1 - t0, "fit": t2 - t1})
     params = {"algorithm": "k-means (Lloyd on Dask, k-means++ starts on a sample)", "k": k,
               "k_auto": opts.k is None, "k_max": opts.k_max, "n_init": n_init,
+              "minibatch_rows": opts.minibatch_rows,
               "seed": opts.seed, "scale": cleaning.scale, "missing": cleaning.missing,
               "dedupe": cleaning.dedupe, "engine": "dask", "partitions": len(dist.blocks)}
     report = base_report("kmeans", view, params, [])
     report["k_selection"] = selection
     report["fit"] = {"inertia": inertia, "iterations": n_iter}
     report["clusters"] = _profiles(client, dist, labels, k)
-    report["metrics"] = _kmeans_metrics(client, dist, labels, opts.seed)
-    report["external"] = None
+    report["metrics"] = kmeans_metrics(client, dist, labels, opts.seed)
+    report["external"] = label_scores_on_cluster(client, dist, labels, report["warnings"])
     report["runtime_seconds"] = view.timings | {"total": time.perf_counter() - t0}
     counts = np.array([c["size"] for c in report["clusters"]])
     table = centroid_table(_PlotPrep(dist), centers, np.repeat(np.arange(k), counts))
@@ -139,7 +141,8 @@ def lloyd(client, blocks, centers: np.ndarray, tol: float) -> tuple[np.ndarray, 
             break
     return centers, inertia, it
 
-def _kmeans_metrics(client, dist, labels, seed) -> dict:
+def kmeans_metrics(client, dist, labels, seed) -> dict:
+    """The internal scores on the labelled rows without gaps (as metrics.internal)."""
     counts = np.array(client.gather(client.map(_on_complete_count, dist.blocks, labels,
                                                pure=False)))
     return _scores_on_sample(client, list(zip(dist.blocks, labels, strict=True)), counts, seed,

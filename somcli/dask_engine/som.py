@@ -27,6 +27,7 @@ from somcli.dask_engine.common import (
     _reduce_moments,
     _scores_on_sample,
     _View,
+    label_scores_on_cluster,
     prepare,
 )
 from somcli.errors import DataError, UsageError
@@ -122,7 +123,7 @@ def _som_outputs(client, dist, grid, W, opts, cleaning, rule, epochs, sigma, sig
     flags = client.gather(client.map(_on_flag_counts, scores, threshold=threshold, pure=False))
     n_flagged = int(sum(flags))
     view = _View(dist, timings)
-    params = {"trainer": "batch (somcli engine on Dask)", "map": f"{grid.rows}x{grid.cols}",
+    params = {"trainer": "batch (somcli engine)", "map": f"{grid.rows}x{grid.cols}",
               "topology": grid.topology, "init": opts.init, "epochs": epochs, "sigma": sigma,
               "sigma_end": sigma_end, "decay": opts.decay, "neighborhood": opts.neighborhood,
               "dtype": opts.dtype, "seed": opts.seed, "k": k if opts.k or opts.k_auto else None,
@@ -143,7 +144,7 @@ def _som_outputs(client, dist, grid, W, opts, cleaning, rule, epochs, sigma, sig
     report["k_selection"] = selection
     report["clusters"] = _profiles(client, dist, labels, k) if k <= MAX_PROFILES else None
     report["metrics"] = _sample_metrics(client, dist, evs, infos, labels, opts.seed)
-    report["external"] = None
+    report["external"] = label_scores_on_cluster(client, dist, labels, report["warnings"])
     top = _top_outliers(client, dist, scores, labels, evs, threshold)
     report["outliers"] = {"quantile": opts.outliers, "threshold": threshold, "count": n_flagged,
                           "rows": top[:MAX_OUTLIERS_LISTED]}

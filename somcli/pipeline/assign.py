@@ -24,13 +24,13 @@ from somcli.pipeline.common import (
     RunResult,
     _quiet,
     assignment_table,
+    base_report,
     cluster_profiles,
     external_scores,
     int_column,
-    versions,
 )
 from somcli.prep import roles as R
-from somcli.prep.clean import Cleaned, gap_outcome, row_labels
+from somcli.prep.clean import Cleaned, replay_report, row_labels
 from somcli.prep.units import apply_rule
 
 # Drift thresholds (documented in README.md)
@@ -96,12 +96,8 @@ def _replay_report(prep_model, feats, gaps, usable, table, ids) -> dict:
 
     cells = {f: int(k) for f, k in zip(feats, gaps.sum(0), strict=True) if k}
     gap_rows = np.flatnonzero(gaps.any(axis=1))
-    report = {"missing_method": prep_model.missing, "replayed": True, "missing_cells": cells,
-              "rows_with_gaps": len(gap_rows),
-              "rows_with_gaps_named": row_labels(table.frame, ids, table.lines,
-                                                 gap_rows[:MAX_NAMED_ROWS]),
-              "scale": prep_model.scale_method, "rows_used_for_fitting": int(usable.sum())}
-    return report | gap_outcome(prep_model.missing, cells, len(gap_rows), int((~usable).sum()))
+    named = row_labels(table.frame, ids, table.lines, gap_rows[:MAX_NAMED_ROWS])
+    return replay_report(prep_model, cells, len(gap_rows), named, len(usable), int(usable.sum()))
 
 
 def run(model_path: str, read: ReadOptions, progress: Progress = _quiet, stdin=None,
@@ -123,27 +119,25 @@ def run(model_path: str, read: ReadOptions, progress: Progress = _quiet, stdin=N
     shares = np.bincount(clusters[valid], minlength=k) / max(int(valid.sum()), 1)
     table = prep.table
     drift = _drift(model, table.n_rows, rp.stats, shares, quality, outlier_share)
-    report = {
-        "somcli_version": versions()["somcli"], "command": "assign",
-        "model": {"path": model_path, "kind": model.kind, "clusters": k,
-                  "trained_on": model.meta["training"].get("inputs"),
-                  "training_rows": model.meta["training"]["rows"],
-                  "created": model.meta.get("created")},
-        "input": {"files": table.inputs, "rows": table.n_rows,
-                  "columns": len(prep.roles.decisions), "dialect": table.dialect.to_dict(),
-                  "notes": table.notes + rp.notes, "empty_lines_skipped": table.blank_lines},
-        "columns": [d.to_dict() for d in prep.roles.decisions],
-        "features": prep.roles.features, "identifiers": prep.roles.ids,
-        "label_column": prep.roles.label,
+    report = base_report("assign", prep, {}, rp.warnings)
+    report["input"]["notes"] += rp.notes
+    report |= {
+        "model": model_section(model, model_path),
         "drift": drift,
         "clusters": cluster_profiles(prep, clusters, k) if k <= 50 else None,
         "metrics": metrics.internal(X, clusters, rows=valid & ~np.isnan(X).any(axis=1)),
         "external": external_scores(prep, clusters, rp.warnings),
-        "warnings": rp.warnings,
-        "versions": versions(),
         "runtime_seconds": prep.timings | {"total": time.perf_counter() - t0},
     }
     return RunResult("assign", assignments, report)
+
+
+def model_section(model: Model, path: str) -> dict:
+    """The report's account of the model that assigned the rows (both engines)."""
+    return {"path": path, "kind": model.kind, "clusters": model.clusters,
+            "trained_on": model.meta["training"].get("inputs"),
+            "training_rows": model.meta["training"]["rows"],
+            "created": model.meta.get("created")}
 
 
 def _reading(read: ReadOptions, model: Model, explicit) -> ReadOptions:
@@ -200,9 +194,18 @@ def _decisions(frame, feats, ids, label):
         else:
             role, reason = R.EXCLUDED, "not in the model: ignored"
         series = frame[name]
-        out.append(R.ColumnDecision(pos, name, str(series.dtype), role, reason,
+        out.append(R.ColumnDecision(pos, name, _kind(series), role, reason,
                                     int(series.isna().sum()), None))
     return out
+
+
+def _kind(series: pd.Series) -> str:
+    """A column's type as the roles name it, whatever precision it was read in."""
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_integer_dtype(series):
+        return "integer"
+    if pd.api.types.is_float_dtype(series):
+        return "number" if series.notna().any() else "empty"
+    return "text"
 
 
 def _assign_kmeans(model: Model, X, usable):

@@ -165,10 +165,17 @@ def external_scores(prep: Prepared, clusters: np.ndarray, warnings: list[str] | 
     if not prep.roles.label:
         return None
     truth = prep.table.frame[prep.roles.label].to_numpy(dtype=object)
-    valid = clusters >= 0
-    scores = metrics.external(clusters[valid], truth[valid])
+    return label_scores(metrics.class_counts(clusters, truth), prep.roles.label, warnings)
+
+
+def label_scores(counts: dict, label: str, warnings: list[str] | None = None) -> dict:
+    """ARI, NMI and purity from (class, cluster) counts (every engine adds these up its own
+    way); a warning when the label column has one class."""
+    from somcli import metrics
+
+    scores = metrics.external_from_counts(counts)
     if "ari" not in scores and warnings is not None:
-        warnings.append(f"label column '{prep.roles.label}' has only one class: ARI, NMI and "
+        warnings.append(f"label column '{label}' has only one class: ARI, NMI and "
                         "purity are not computed")
     return scores
 

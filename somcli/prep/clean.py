@@ -192,6 +192,16 @@ def _refuse_huge(col: np.ndarray, name: str, lines: np.ndarray) -> None:
                         f"leave it out with -C '{name}'")
 
 
+def replay_report(prep: Preprocessor, cells: dict[str, int], gap_rows: int,
+                  named: list[str], rows: int, usable: int) -> dict:
+    """The cleaning section of rows run through a saved model's cleaning (both engines):
+    the gaps found, what the stored method did with them, nothing refitted."""
+    return {"missing_method": prep.missing, "replayed": True, "missing_cells": cells,
+            "rows_with_gaps": gap_rows, "rows_with_gaps_named": named,
+            "scale": prep.scale_method, "rows_used_for_fitting": usable
+            } | gap_outcome(prep.missing, cells, gap_rows, rows - usable)
+
+
 def gap_outcome(method: str, cells: dict[str, int], gap_rows: int, dropped: int) -> dict:
     """What happened to the gaps, for the report: dropped rows, rows trained with gaps
     (mask), or the filled cells per column."""

@@ -1,0 +1,92 @@
+"""Duplicate rows on a Dask cluster: the local report (:mod:`somcli.prep.duplicates`)
+computed without bringing the table to the client.
+
+Rows are hashed on the workers; a hash shuffle (each partition splits its hashes into
+buckets, one task per bucket finds the repeated ones) yields the few hashes that occur
+more than once and the number of distinct ones. Only rows whose hash repeats travel
+to the client, where the local code decides exactly (hashes only nominate). So the
+client holds the duplicated rows, never the table, and the report equals the local one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from somcli.prep import duplicates as DUP
+
+BUCKETS = 16
+
+
+def find(table, dedupe_by: str | None = None) -> dict:
+    """The duplicates section of the cleaning report, as the local engine writes it."""
+    client, roles = table.client, table.roles
+    feats, ids = roles.features, roles.ids
+    hashes = client.map(_on_feature_hash, table.parts, feats=feats, pure=False)
+    repeated, _ = _repeated(client, hashes)
+    rows = client.gather(client.map(_on_rows_with, table.parts, hashes, table.first_lines,
+                                    wanted=repeated, pure=False))
+    frame = pd.concat([r[0] for r in rows], ignore_index=True)
+    lines = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, np.int64)
+    report = DUP.find(frame, lines, [], feats)
+    shared, distinct = {}, {}
+    for col in ids:
+        col_hashes = client.map(_on_column_hash, table.parts, col=col, pure=False)
+        twice, distinct[col] = _repeated(client, col_hashes)
+        if distinct[col] < DUP.KEY_LIKE * table.n_rows or not twice:
+            continue  # a category: shared values are its nature (as the local rule)
+        found = client.gather(client.map(_on_values_with, table.parts, col_hashes,
+                                         table.first_lines, col=col, wanted=twice, pure=False))
+        groups: dict[str, list[int]] = {}
+        for values, at in found:
+            for value, line in zip(values, at, strict=True):
+                groups.setdefault(value, []).append(int(line))
+        shared[col] = {v: lines for v, lines in groups.items() if len(lines) > 1}
+    report.shared_ids = {c: g for c, g in shared.items() if g}
+    key = dedupe_by if dedupe_by is not None else (
+        max(ids, key=lambda c: (distinct[c], -ids.index(c))) if ids else None)
+    return report.to_dict() | {"dedupe": "none", "dedupe_key": key, "rows_merged": 0}
+
+
+def _repeated(client, hashes) -> tuple[set[int], int]:
+    """The hashes that occur more than once over all partitions, and how many distinct."""
+    split = client.map(_on_split, hashes, pure=False)
+    results = client.gather([client.submit(_on_bucket, b, *split, pure=False)
+                             for b in range(BUCKETS)])
+    return {h for r in results for h in r[0]}, sum(r[1] for r in results)
+
+
+def _on_feature_hash(part: pd.DataFrame, feats: list[str]) -> np.ndarray:
+    return DUP.row_hashes(part[c] for c in feats)
+
+
+def _on_column_hash(part: pd.DataFrame, col: str) -> np.ndarray:
+    values = part[col]
+    h = DUP.row_hashes([values.astype(str)])
+    return np.where(values.notna().to_numpy(), h, np.uint64(0))  # 0: no value
+
+
+def _on_split(h: np.ndarray) -> list[np.ndarray]:
+    bucket = (h % np.uint64(BUCKETS)).astype(np.int64)
+    return [h[bucket == b] for b in range(BUCKETS)]
+
+
+def _on_bucket(b: int, *splits) -> tuple[list[int], int]:
+    h = pd.Series(np.concatenate([s[b] for s in splits]))
+    h = h[h != 0]
+    counts = h.value_counts()
+    return counts.index[counts.to_numpy() > 1].tolist(), len(counts)
+
+
+def _on_rows_with(part: pd.DataFrame, h: np.ndarray, first_line: int, wanted: set[int]):
+    from somcli.dask_engine.data import PATH_COLUMN
+
+    keep = np.isin(h, np.fromiter(wanted, dtype=np.uint64, count=len(wanted)))
+    rows = part.loc[keep, [c for c in part.columns if c != PATH_COLUMN]]
+    return rows.reset_index(drop=True), first_line + np.flatnonzero(keep)
+
+
+def _on_values_with(part: pd.DataFrame, h: np.ndarray, first_line: int, col: str,
+                    wanted: set[int]):
+    keep = np.isin(h, np.fromiter(wanted, dtype=np.uint64, count=len(wanted)))
+    return part.loc[keep, col].astype(str).tolist(), (first_line + np.flatnonzero(keep)).tolist()

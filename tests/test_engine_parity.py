@@ -1,0 +1,152 @@
+"""The parity matrix: {local, dask} x {kmeans, som, assign} x {no gaps, gaps filled,
+gaps masked} give the same assignments, centroids or codebook (1e-9) and the same report
+sections, on a real LocalCluster bound to 127.0.0.1 (issue 12)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+from distributed import LocalCluster  # noqa: E402
+
+# what may differ between the engines: how long things took and where they ran (k-means
+# names its algorithm: scikit-learn's KMeans here, Lloyd's steps on the partitions there)
+ENGINE_ONLY = {"runtime_seconds", "file_stats", "assignment_parts"}
+ENGINE_PARAMS = {"engine", "partitions", "algorithm"}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0", silence_logs=50) as lc:
+        yield lc.scheduler_address
+
+
+def table(path, gaps: bool, n=240, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0, 0, 0], [6, 6, 0], [0, 6, 6]], dtype=float)
+    X = centers[rng.integers(0, 3, n)] + rng.normal(0, 0.8, (n, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    if gaps:
+        frame.loc[::17, "b"] = np.nan
+        frame.loc[5::23, "c"] = np.nan
+    frame.insert(0, "name", [f"r{i}" for i in range(n)])
+    frame.loc[n - 1] = frame.loc[3]  # a fully identical row, far from its twin
+    frame.loc[n - 2, "name"] = "r7"  # a shared id
+    frame.loc[n - 3, ["a", "b", "c"]] = frame.loc[11, ["a", "b", "c"]]  # repeated features
+    frame.to_csv(path, index=False, float_format="%.6f")
+    return path
+
+
+def comparable(report: dict) -> dict:
+    out = {k: v for k, v in report.items() if k not in ENGINE_ONLY}
+    if "parameters" in out:
+        out["parameters"] = {k: v for k, v in out["parameters"].items()
+                             if k not in ENGINE_PARAMS}
+    if "input" in out:
+        out["input"] = {k: v for k, v in out["input"].items() if k != "notes"}
+    if "fit" in out:  # Lloyd on Dask starts from the sample's k-means++ result
+        out["fit"] = {k: v for k, v in out["fit"].items() if k != "iterations"}
+    if "model" in out:
+        out["model"] = {k: v for k, v in out["model"].items() if k != "path"}
+    return out
+
+
+def assert_same(a, b, path="report", tol=1e-9):
+    """Equal, numbers to ``tol`` (relative for large ones)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert set(a) == set(b), f"{path}: keys {sorted(set(a) ^ set(b))} differ"
+        for k in a:
+            assert_same(a[k], b[k], f"{path}.{k}", tol)
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), f"{path}: {len(a)} vs {len(b)} items"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{path}[{i}]", tol)
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a is not None and b is not None, f"{path}: {a} vs {b}"
+        assert a == pytest.approx(b, rel=tol, abs=tol), f"{path}: {a} vs {b}"
+    else:
+        assert a == b, f"{path}: {a!r} vs {b!r}"
+
+
+def both(run, tmp_path, scheduler, *args):
+    out = {}
+    for engine in ("local", "dask"):
+        extra = ("--engine", "dask", "--scheduler", scheduler, "--blocksize", "3KB",
+                 "--single-file") if engine == "dask" else ()
+        r = run(*args, "-o", tmp_path / engine, "-q", *extra)
+        assert r.code == 0, (engine, r.err)
+        out[engine] = tmp_path / engine
+    return out["local"], out["dask"]
+
+
+def check(local, dask, tables, tol=1e-9):
+    la = pd.read_csv(local / "assignments.csv")
+    lb = pd.read_csv(dask / "assignments.csv")
+    assert list(la.columns) == list(lb.columns)
+    for col in la.columns:
+        if pd.api.types.is_float_dtype(la[col]):
+            assert np.allclose(la[col], lb[col], atol=tol, rtol=tol, equal_nan=True), col
+        else:
+            assert la[col].equals(lb[col]), col
+    for name in tables:
+        a, b = pd.read_csv(local / name), pd.read_csv(dask / name)
+        assert list(a.columns) == list(b.columns)
+        num = a.select_dtypes("number").columns
+        assert np.allclose(a[num], b[num], atol=tol, rtol=tol, equal_nan=True), name
+    ra = json.loads((local / "report.json").read_text())
+    rb = json.loads((dask / "report.json").read_text())
+    assert_same(comparable(ra), comparable(rb), tol=tol)
+    assert (local / "report.md").exists() and (dask / "report.md").exists()
+
+
+CASES = {
+    "kmeans": (("kmeans", "-k", "3"), ["centroids.csv"]),
+    "som": (("som", "--map", "4x3", "-k", "3", "--dtype", "float64", "--no-plots"),
+            ["codebook.csv"]),
+}
+GAPS = {"no gaps": (False, ()), "gaps filled": (True, ()),
+        "gaps masked": (True, ("--missing", "mask"))}
+
+
+MATRIX = [(c, g) for c in CASES for g in GAPS if c == "som" or g != "gaps masked"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command, gaps", MATRIX)
+def test_fit_on_both_engines_gives_the_same_result(run, tmp_path, cluster, command, gaps):
+    has_gaps, extra = GAPS[gaps]
+    args, tables = CASES[command]
+    data = table(tmp_path / "d.csv", has_gaps)
+    local, dask = both(run, tmp_path, cluster, *args, data, *extra)
+    check(local, dask, tables)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command, gaps", MATRIX)
+def test_assign_on_both_engines_gives_the_same_result(run, tmp_path, cluster, command, gaps):
+    has_gaps, extra = GAPS[gaps]
+    args, _ = CASES[command]
+    train = table(tmp_path / "train.csv", has_gaps, seed=1)
+    assert run(*args, train, *extra, "-o", tmp_path / "model", "-q").code == 0
+    data = table(tmp_path / "d.csv", has_gaps, seed=2)
+    sub = tmp_path / "assign"
+    sub.mkdir()
+    local, dask = both(run, sub, cluster, "assign", tmp_path / "model" / "model.json", data)
+    check(local, dask, [])
+
+
+def test_the_country_table_assigned_on_dask_as_a_new_user_does(run, tmp_path, cluster):
+    """The issue's report: a model of the seed table (two gaps) assigned with --engine dask
+    ended with exit 70 (KeyError 'filled_cells')."""
+    from conftest import COUNTRIES
+
+    assert run("som", COUNTRIES, "-k", "3", "-o", tmp_path / "m", "-q").code == 0
+    local, dask = both(run, tmp_path, cluster, "assign", tmp_path / "m" / "model.json",
+                       COUNTRIES)
+    check(local, dask, [], tol=1e-6)  # the default float32 map: float32's digits
+    assert "Missing values: 2 cell(s) filled" in (dask / "report.md").read_text()
