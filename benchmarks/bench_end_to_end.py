@@ -34,7 +34,7 @@ TRAIN = """
 import sys, time, numpy as np
 from somcli.algorithms import som
 from somcli.algorithms.grid import Grid, radius_schedule
-from somcli.algorithms.nearest import default_threads
+from somcli.parallel import default_threads
 X = np.load(sys.argv[1])
 grid = Grid(20, 20, "hex")
 W0 = som.pca_init(X, grid)
@@ -66,7 +66,7 @@ MINIMAL = """
 import sys, numpy as np, pandas as pd
 from somcli.algorithms import som
 from somcli.algorithms.grid import Grid, radius_schedule
-from somcli.algorithms.nearest import default_threads
+from somcli.parallel import default_threads
 X = pd.read_csv(sys.argv[1]).to_numpy()
 X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
 grid = Grid(20, 20, "hex")

@@ -156,7 +156,7 @@ def child(trainer: str, n: int, d: int, epochs: int) -> dict:
 
 
 def _threads() -> int:
-    from somcli.algorithms.nearest import default_threads
+    from somcli.parallel import default_threads
 
     return default_threads()
 

@@ -50,7 +50,7 @@ def silhouette_score(X: np.ndarray, labels: np.ndarray, threads: int | None = No
     one ``np.add.reduceat`` over contiguous column ranges; blocks run on threads
     (their numpy work releases the GIL) and are added in order.
     """
-    from somcli.algorithms.nearest import default_threads, map_chunks
+    from somcli.parallel import default_threads, map_chunks
 
     lab, counts = _codes(labels)
     order = np.argsort(lab, kind="stable")

@@ -11,85 +11,16 @@ Rows with NaN are searched over their present components only (masked search).
 
 from __future__ import annotations
 
-import collections
-import contextlib
-import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 
 import numpy as np
 
+from somcli.parallel import map_chunks
+
 #: Rows per chunk: the score block (chunk x units) stays small enough to reuse in cache.
 DEFAULT_CHUNK = 4096
-_THREAD_ENV = ("SOMCLI_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _scratch = threading.local()
-
-
-def default_threads() -> int:
-    """Worker threads: the first of SOMCLI_THREADS / OMP / OpenBLAS / MKL thread settings,
-    else the CPUs this process may use."""
-    for name in _THREAD_ENV:
-        value = os.environ.get(name, "").strip()
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
-def io_threads() -> int:
-    """Threads for parsing and formatting CSV: the worker threads, at most 4 (more gain
-    nothing on a file read and written in order)."""
-    return min(default_threads(), 4)
-
-
-@contextlib.contextmanager
-def workers(threads: int):
-    """A thread pool whose threads run single-threaded BLAS (None for one thread).
-
-    Measured on 2 cores: two chunks at once with 1-thread BLAS beat one chunk at a
-    time with 2-thread BLAS (the argmin, the larger cost, is not threaded by BLAS).
-    """
-    if threads <= 1:
-        yield None
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
-        yield pool
-
-
-def map_chunks(fn: Callable[[int], object], n: int, chunk: int, threads: int = 1,
-               pool: Executor | None = None) -> list:
-    """``[fn(start) for start in range(0, n, chunk)]``, on ``pool`` or on ``threads`` threads.
-
-    Results come back in chunk order, so sums over them do not depend on timing.
-    """
-    starts = range(0, n, chunk)
-    if pool is not None and len(starts) > 1:
-        return list(pool.map(fn, starts))
-    if threads <= 1 or len(starts) < 2:
-        return [fn(s) for s in starts]
-    with workers(threads) as own:
-        return list(own.map(fn, starts))
-
-
-def ordered(fn: Callable, items, threads: int):
-    """``fn`` over ``items`` on ``threads`` threads, results yielded in order, with at most
-    two items per thread in flight (results that are big arrays stay bounded)."""
-    if threads <= 1:
-        yield from map(fn, items)
-        return
-    with ThreadPoolExecutor(threads, thread_name_prefix="somcli") as pool:
-        pending: collections.deque = collections.deque()
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= 2 * threads:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 class Units:

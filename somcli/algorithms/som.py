@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from somcli.algorithms.grid import Grid, neighborhood
-from somcli.algorithms.nearest import DEFAULT_CHUNK, Units, map_chunks, search, workers
+from somcli.algorithms.nearest import DEFAULT_CHUNK, Units, search
+from somcli.parallel import map_chunks, workers
 
 MIN_UNITS = 4
 

@@ -133,7 +133,7 @@ def _csv_rows(table, binary, options) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from somcli.algorithms.nearest import io_threads, ordered
+    from somcli.parallel import io_threads, ordered
 
     threads = io_threads()
     if threads < 2 or table.num_rows <= CSV_BATCH:

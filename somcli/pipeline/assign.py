@@ -13,11 +13,11 @@ import pandas as pd
 from somcli import metrics
 from somcli.algorithms import kmeans as km
 from somcli.algorithms.grid import Grid
-from somcli.algorithms.nearest import default_threads
 from somcli.config import ReadOptions
 from somcli.errors import DataError
 from somcli.io.read import read_table
 from somcli.model import Model
+from somcli.parallel import default_threads
 from somcli.pipeline.common import (
     Prepared,
     Progress,

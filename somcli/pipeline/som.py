@@ -12,10 +12,11 @@ from somcli import memory, metrics
 from somcli.algorithms import kmeans as km
 from somcli.algorithms import som as batch
 from somcli.algorithms.grid import Grid, radius_schedule
-from somcli.algorithms.nearest import DEFAULT_CHUNK, default_threads, nearest
+from somcli.algorithms.nearest import DEFAULT_CHUNK, nearest
 from somcli.algorithms.umatrix import interstitial, unit_umatrix
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions, SomOptions
 from somcli.errors import UsageError
+from somcli.parallel import default_threads
 from somcli.pipeline.common import (
     Prepared,
     Progress,

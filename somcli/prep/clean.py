@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from somcli.algorithms.nearest import default_threads, ordered
 from somcli.config import CleanOptions
 from somcli.errors import DataError, UsageError
+from somcli.parallel import default_threads, ordered
 from somcli.prep import duplicates
 from somcli.prep.roles import Roles
 from somcli.prep.units import UnitRule
