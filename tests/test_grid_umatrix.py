@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from somcli.algorithms.evaluation import evaluate
 from somcli.algorithms.grid import Grid, neighborhood, radius_schedule
 from somcli.algorithms.nearest import nearest
 from somcli.algorithms.umatrix import interstitial, unit_umatrix
-from somcli.pipeline.som import evaluate
 
 # 3x3 map, one feature; unit u = 3*row + col holds W[u]; all pairwise distances differ.
 W33 = np.array([0, 1, 3, 6, 10, 15, 21, 28, 36], dtype=float)[:, None]

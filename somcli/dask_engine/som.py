@@ -9,6 +9,7 @@ import pandas as pd
 
 from somcli import memory, metrics
 from somcli.algorithms import som as batch
+from somcli.algorithms.evaluation import weighted_median
 from somcli.algorithms.grid import Grid, radius_schedule
 from somcli.algorithms.umatrix import interstitial, unit_umatrix
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions, SomOptions
@@ -36,7 +37,6 @@ from somcli.pipeline.som import (
     MAX_OUTLIERS_LISTED,
     MAX_PROFILES,
     SomState,
-    _weighted_median,
     cluster_units,
     codebook_table,
     model_of_map,
@@ -115,7 +115,7 @@ def _som_outputs(client, dist, grid, W, opts, cleaning, rule, epochs, sigma, sig
     # outliers: exact medians and quantile over the distributed rows
     qes = client.map(B.on_found_qe, evs, pure=False)
     qe_med = _median(client, qes, found)
-    ref = (qe_med if qe_med > 0 else 1.0, _weighted_median(U.ravel(), hits))
+    ref = (qe_med if qe_med > 0 else 1.0, weighted_median(U.ravel(), hits))
     scores = client.map(B.on_scores, evs, U=U.ravel(), ref=ref, pure=False)
     valid_scores = client.map(B.on_found_scores, scores, pure=False)
     lo, hi = _range(client, valid_scores)

@@ -219,7 +219,7 @@ def _assign_kmeans(model: Model, X, usable):
 
 
 def _assign_som(model: Model, X, usable):
-    from somcli.pipeline.som import evaluate, outliers
+    from somcli.algorithms.evaluation import evaluate, outliers
 
     g = model.meta["grid"]
     grid = Grid(g["rows"], g["cols"], g["topology"])

@@ -1,0 +1,105 @@
+"""Evaluating a trained map on rows: best units, QE, hits, topographic error, outlier
+scores; and matching the clusters of two maps. Pure array code (both engines and
+``assign`` use it)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from somcli.algorithms.grid import Grid
+from somcli.algorithms.nearest import DEFAULT_CHUNK, nearest
+
+
+class Evaluation:
+    """Per-row BMU, QE; per-unit hits; QE and TE over the usable rows (one chunked pass)."""
+
+    def __init__(self, bmu, qe, hits, te, qe_mean):
+        self.bmu, self.qe, self.hits = bmu, qe, hits
+        self.te, self.qe_mean = te, qe_mean
+
+
+def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid,
+             chunk: int = DEFAULT_CHUNK, threads: int = 1) -> Evaluation:
+    """BMU, second BMU and QE of every usable row, hits and TE: one chunked pass."""
+    n = len(X)
+    if usable.all():
+        bmu, qe, second = nearest(X, W, second=True, chunk=chunk, threads=threads)
+    else:
+        bmu = np.full(n, -1, dtype=np.int32)
+        qe = np.full(n, np.nan)
+        second = np.full(n, -1, dtype=np.int32)
+        idx = np.flatnonzero(usable)
+        bmu[idx], qe[idx], second[idx] = nearest(X[idx], W, second=True, chunk=chunk,
+                                                 threads=threads)
+    lost = np.isnan(qe) & (bmu >= 0)  # rows whose every component is missing
+    bmu[lost] = second[lost] = -1
+    found = bmu >= 0
+    hits = np.bincount(bmu[found], minlength=grid.units)
+    te = (float(1.0 - grid.adjacent(bmu[found], second[found]).mean())
+          if grid.units > 1 and found.any() else None)
+    return Evaluation(bmu, qe, hits, te, float(np.mean(qe[found])) if found.any() else None)
+
+
+def outliers(ev: Evaluation, U_units: np.ndarray, q: float,
+             threshold: float | None = None, ref: tuple[float, float] | None = None):
+    """Outlier score = mean of (QE / median QE) and (unit U-matrix / median over rows).
+
+    1 is typical. Rows above the ``q`` quantile of the training scores are flagged;
+    ``threshold`` and ``ref`` (the two medians) replay a stored model.
+    """
+    found = ev.bmu >= 0
+    if ref is None:
+        ref = (positive_median(ev.qe[found]), weighted_median(U_units, ev.hits))
+    score = ev.qe / ref[0]
+    score += (U_units / ref[1])[np.maximum(ev.bmu, 0)]
+    score *= 0.5
+    score[~found] = np.nan
+    if threshold is None:
+        threshold = float(np.quantile(score[found], q)) if found.any() else np.inf
+    flagged = found & (score > threshold)
+    return score, threshold, flagged, ref
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The median of the unit values over the rows (each unit counted by its hits)."""
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    if cum[-1] <= 0:
+        return 1.0
+    med = float(values[order][np.searchsorted(cum, cum[-1] / 2.0)])
+    return med if med > 0 else positive_median(values)
+
+
+def positive_median(v: np.ndarray) -> float:
+    v = v[np.isfinite(v)]
+    med = float(np.median(v)) if v.size else 1.0
+    if med > 0:
+        return med
+    mean = float(v.mean()) if v.size else 0.0
+    return mean if mean > 0 else 1.0
+
+
+def match_clusters(W_old, old_cluster, old_hits, W_new, new_cluster, new_hits, k) -> np.ndarray:
+    """Renumber the new clusters of units after the old ones they are closest to.
+
+    Each cluster's centre is the hit-weighted mean of its units' codebook vectors;
+    new and old centres are paired by the Hungarian method on their distances.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    def centres(W, cluster, hits):
+        out = np.zeros((k, W.shape[1]))
+        for j in range(k):
+            members = cluster == j
+            weight = hits[members].astype(float)
+            out[j] = (np.average(W[members], axis=0, weights=weight) if weight.sum() > 0
+                      else W[members].mean(axis=0) if members.any() else np.nan)
+        return out
+
+    old, new = centres(W_old, old_cluster, old_hits), centres(W_new, new_cluster, new_hits)
+    cost = np.sqrt(((new[:, None, :] - old[None, :, :]) ** 2).sum(-1))
+    cost = np.where(np.isfinite(cost), cost, 1e12)
+    rows, cols = linear_sum_assignment(cost)
+    mapping = np.arange(k)
+    mapping[rows] = cols
+    return mapping[new_cluster]
