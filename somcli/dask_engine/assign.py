@@ -11,6 +11,7 @@ from somcli.algorithms.grid import Grid
 from somcli.config import ReadOptions
 from somcli.dask_engine import blocks as B
 from somcli.dask_engine import data as D
+from somcli.dask_engine import report_rows
 from somcli.dask_engine.client import DaskOptions
 from somcli.dask_engine.common import (
     Dist,
@@ -75,7 +76,7 @@ def assign(client, model_path: str, read: ReadOptions, dopts: DaskOptions, progr
                      columns=columns, several=len(table.inputs) > 1, pure=False)
     cells = {f: int(k) for f, k in zip(feats, stats["missing"], strict=True) if k}
     report_clean = replay_report(prep_model, cells, int(stats["n_gap_rows"]),
-                                 D.name_gap_rows(table, part_stats), int(stats["rows"]),
+                                 report_rows.name_gap_rows(table, part_stats), int(stats["rows"]),
                                  int(usable.sum()))
     dist = Dist(client, table, prep_model, blocks, report_clean, dtype, usable, ids)
     k = model.clusters

@@ -185,30 +185,6 @@ def _on_stats(raw: np.ndarray, first_line: int, drop: bool):
             "n_gap_rows": int(gappy.sum()), "fit_rows": int(fit.sum()), "huge": huge_at}
 
 
-def name_gap_rows(table: DistTable, stats: list[dict]) -> list[str]:
-    """The first rows with gaps, named as the local engine names them (identifier values
-    and line), from the few partitions that hold them."""
-    from somcli.prep.clean import MAX_NAMED_ROWS
-
-    wanted, left = [], MAX_NAMED_ROWS
-    for p, s in enumerate(stats):
-        if left <= 0:
-            break
-        lines = s["gap_rows"][:left]
-        if lines:
-            wanted.append((p, np.asarray(lines, dtype=np.int64) - table.first_lines[p]))
-            left -= len(lines)
-    futures = [table.client.submit(_on_row_labels, table.parts[p], rows, table.roles.ids,
-                                   int(table.first_lines[p]), pure=False) for p, rows in wanted]
-    return [name for names in table.client.gather(futures) for name in names]
-
-
-def _on_row_labels(part: pd.DataFrame, rows: np.ndarray, ids: list[str], first_line: int):
-    from somcli.prep.clean import row_labels
-
-    return row_labels(part, ids, first_line + np.arange(len(part)), rows)
-
-
 def combine_stats(parts: list[dict]) -> dict:
     """Chan's parallel combination of counts, means and M2 (numerically stable)."""
     n = np.zeros_like(parts[0]["n"])
@@ -323,7 +299,7 @@ def quantiles(client, value_futures, n: int, qs: list[float], lo: float, hi: flo
 
 def fit_cleaning(table: DistTable, cleaning: CleanOptions, float_dtype) -> tuple:
     """(Preprocessor, raw-block futures, cleaning report), every statistic exact."""
-    from somcli.dask_engine.duplicates import find as find_duplicates
+    from somcli.dask_engine import report_rows
 
     client, roles = table.client, table.roles
     if cleaning.missing == "knn":
@@ -359,12 +335,13 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions, float_dtype) -> tuple
         "missing_method": cleaning.missing,
         "infinite_values": {f: int(k) for f, k in zip(feats, total["inf"], strict=True) if k},
         "missing_cells": missing, "rows_with_gaps": int(total["n_gap_rows"]),
-        "rows_with_gaps_named": name_gap_rows(table, stats),
+        "rows_with_gaps_named": report_rows.name_gap_rows(table, stats),
         "feature_stats": {f: {"missing_share": float(total["missing"][j] / max(n_rows, 1)),
                               "mean": float(total["mean"][j]) if total["n"][j] else None,
                               "sd": float(np.sqrt(total["m2"][j] / total["n"][j]))
                               if total["n"][j] else None} for j, f in enumerate(feats)},
-        "duplicates": find_duplicates(table, cleaning.dedupe_by), "scale": cleaning.scale,
+        "duplicates": report_rows.find(table, PATH_COLUMN, cleaning.dedupe_by),
+        "scale": cleaning.scale,
         "rows_used_for_fitting": int(total["fit_rows"]),
     }
     report |= gap_outcome(cleaning.missing, missing, int(total["n_gap_rows"]),

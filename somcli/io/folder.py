@@ -369,16 +369,12 @@ def _open_lock(path: str) -> int:
 
 def _fsync_dir(path: str) -> None:
     """Make a folder's entries durable (a rename is on disk once its folder is)."""
-    try:
+    with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _fsync(path: str) -> None:

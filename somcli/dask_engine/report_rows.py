@@ -1,5 +1,6 @@
-"""Duplicate rows on a Dask cluster: the local report (:mod:`somcli.prep.duplicates`)
-computed without bringing the table to the client.
+"""The rows a cleaning report names, found on a Dask cluster: duplicates (the local report
+of :mod:`somcli.prep.duplicates`) and the first rows with gaps, computed without bringing
+the table to the client.
 
 Rows are hashed on the workers; a hash shuffle (each partition splits its hashes into
 buckets, one task per bucket finds the repeated ones) yields the few hashes that occur
@@ -18,14 +19,15 @@ from somcli.prep import duplicates as DUP
 BUCKETS = 16
 
 
-def find(table, dedupe_by: str | None = None) -> dict:
-    """The duplicates section of the cleaning report, as the local engine writes it."""
+def find(table, path_column: str, dedupe_by: str | None = None) -> dict:
+    """The duplicates section of the cleaning report, as the local engine writes it
+    (``path_column``: the column Dask adds with each row's file, not part of the data)."""
     client, roles = table.client, table.roles
     feats, ids = roles.features, roles.ids
     hashes = client.map(_on_feature_hash, table.parts, feats=feats, pure=False)
     repeated, _ = _repeated(client, hashes)
     rows = client.gather(client.map(_on_rows_with, table.parts, hashes, table.first_lines,
-                                    wanted=repeated, pure=False))
+                                    wanted=repeated, path_column=path_column, pure=False))
     frame = pd.concat([r[0] for r in rows], ignore_index=True)
     lines = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, np.int64)
     report = DUP.find(frame, lines, [], feats)
@@ -78,11 +80,10 @@ def _on_bucket(b: int, *splits) -> tuple[list[int], int]:
     return counts.index[counts.to_numpy() > 1].tolist(), len(counts)
 
 
-def _on_rows_with(part: pd.DataFrame, h: np.ndarray, first_line: int, wanted: set[int]):
-    from somcli.dask_engine.data import PATH_COLUMN
-
+def _on_rows_with(part: pd.DataFrame, h: np.ndarray, first_line: int, wanted: set[int],
+                  path_column: str):
     keep = np.isin(h, np.fromiter(wanted, dtype=np.uint64, count=len(wanted)))
-    rows = part.loc[keep, [c for c in part.columns if c != PATH_COLUMN]]
+    rows = part.loc[keep, [c for c in part.columns if c != path_column]]
     return rows.reset_index(drop=True), first_line + np.flatnonzero(keep)
 
 
@@ -90,3 +91,27 @@ def _on_values_with(part: pd.DataFrame, h: np.ndarray, first_line: int, col: str
                     wanted: set[int]):
     keep = np.isin(h, np.fromiter(wanted, dtype=np.uint64, count=len(wanted)))
     return part.loc[keep, col].astype(str).tolist(), (first_line + np.flatnonzero(keep)).tolist()
+
+
+def name_gap_rows(table, stats: list[dict]) -> list[str]:
+    """The first rows with gaps, named as the local engine names them (identifier values
+    and line), from the few partitions that hold them."""
+    from somcli.prep.clean import MAX_NAMED_ROWS
+
+    wanted, left = [], MAX_NAMED_ROWS
+    for p, s in enumerate(stats):
+        if left <= 0:
+            break
+        lines = s["gap_rows"][:left]
+        if lines:
+            wanted.append((p, np.asarray(lines, dtype=np.int64) - table.first_lines[p]))
+            left -= len(lines)
+    futures = [table.client.submit(_on_row_labels, table.parts[p], rows, table.roles.ids,
+                                   int(table.first_lines[p]), pure=False) for p, rows in wanted]
+    return [name for names in table.client.gather(futures) for name in names]
+
+
+def _on_row_labels(part: pd.DataFrame, rows: np.ndarray, ids: list[str], first_line: int):
+    from somcli.prep.clean import row_labels
+
+    return row_labels(part, ids, first_line + np.arange(len(part)), rows)
