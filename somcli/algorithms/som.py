@@ -1,4 +1,4 @@
-"""The batch SOM, written as a reduction (see DESIGN.md).
+"""The batch SOM, written as a reduction (see docs/architecture.md).
 
 One epoch: for every chunk of rows, ``partial_sums`` finds each row's best
 matching unit and adds the rows into per-unit sums and counts; then, once,
