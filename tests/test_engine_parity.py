@@ -13,6 +13,8 @@ import pytest
 pytest.importorskip("distributed")
 from distributed import LocalCluster  # noqa: E402
 
+from somcli.report.schema import problems  # noqa: E402
+
 # what may differ between the engines: how long things took and where they ran (k-means
 # names its algorithm: scikit-learn's KMeans here, Lloyd's steps on the partitions there)
 ENGINE_ONLY = {"runtime_seconds", "file_stats", "assignment_parts"}
@@ -100,6 +102,7 @@ def check(local, dask, tables, tol=1e-9):
         assert np.allclose(a[num], b[num], atol=tol, rtol=tol, equal_nan=True), name
     ra = json.loads((local / "report.json").read_text())
     rb = json.loads((dask / "report.json").read_text())
+    assert problems(ra) == [] and problems(rb) == []  # the shipped schema, on both engines
     assert_same(comparable(ra), comparable(rb), tol=tol)
     assert (local / "report.md").exists() and (dask / "report.md").exists()
 
