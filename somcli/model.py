@@ -270,41 +270,38 @@ def _short(exc) -> str:
 
 # ---------------------------------------------------------------- building models from runs
 
-def build(prep, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], report: dict,
-          seed: int, grid: dict | None = None, outliers: dict | None = None,
-          rows: int | None = None, fingerprint: str | None = None) -> Model:
-    """A model from a prepared run (see :mod:`somcli.pipeline.common`); ``rows`` and
-    ``fingerprint`` are given by engines whose matrix is not on the client."""
-    p = prep.cleaned.prep
-    dialect = prep.table.dialect
-    decisions = {d.name: d for d in prep.roles.decisions}
+def build(d, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], report: dict,
+          seed: int, grid: dict | None = None, outliers: dict | None = None) -> Model:
+    """A model from a run's :class:`~somcli.pipeline.common.Described` input (either
+    engine) and what its algorithm fitted."""
+    p = d.prep
+    dialect = d.dialect
+    decisions = {c.name: c for c in d.roles.decisions}
     features = [{"name": f, "kind": decisions[f].kind,
                  "unit_rule": p.rules[f].to_dict() if f in p.rules else None}
-                for f in prep.roles.features]
+                for f in d.roles.features]
     all_arrays = {"center": p.center, "scale": p.scale}
     for name in ("fill", "knn_reference", "knn_center", "knn_scale"):
         if getattr(p, name) is not None:
             all_arrays[name] = np.asarray(getattr(p, name), dtype=np.float64)
     all_arrays.update(arrays)
-    if fingerprint is None:
-        X = prep.cleaned.X
-        rows, fingerprint = len(X), _digest(np.ascontiguousarray(X))
+    fingerprint = d.fingerprint or _digest(np.ascontiguousarray(d.matrix))
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "somcli_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "kind": kind,
-        "schema": {"features": features, "identifiers": prep.roles.ids,
-                   "label": prep.roles.label,
+        "schema": {"features": features, "identifiers": d.roles.ids,
+                   "label": d.roles.label,
                    "reading": {"delimiter": dialect.delimiter, "decimal": dialect.decimal,
                                "encoding": dialect.encoding}},
         "cleaning": {"missing": p.missing, "scale": p.scale_method,
                      "knn_neighbors": p.knn_neighbors},
         "algorithm": algorithm, "grid": grid, "outliers": outliers, "seed": seed,
         "training": {
-            "rows": int(rows), "rows_used_for_fitting": prep.n_fit,
+            "rows": int(d.rows), "rows_used_for_fitting": d.n_fit,
             "fingerprint": fingerprint,
-            "inputs": prep.table.inputs,
-            "feature_stats": prep.cleaned.report.get("feature_stats", {}),
+            "inputs": d.inputs,
+            "feature_stats": d.cleaning.get("feature_stats", {}),
             "metrics": report.get("metrics"),
             "quality": algorithm.get("quality", {}),
         },

@@ -21,7 +21,6 @@ from somcli.dask_engine.common import (
     _on_usable_count,
     _parts_writer,
     _profiles,
-    _View,
     label_scores_on_cluster,
 )
 from somcli.dask_engine.kmeans import _kmeans_frame, _on_dist_sum, _on_first, kmeans_metrics
@@ -117,8 +116,8 @@ def assign(client, model_path: str, read: ReadOptions, dopts: DaskOptions, progr
     drift = local._drift(model, n, now, sizes / assigned_rows, quality, outlier_share)
     warnings = [f"column '{c}': {v} value(s) could not be read as numbers; counted as missing"
                 for c, v in pd.DataFrame(unreadable).sum().items() if v]
-    view = _View(dist, {"total": 0.0})
-    report = base_report("assign", view, {"engine": "dask", "partitions": len(blocks)},
+    report = base_report("assign", dist.described({}), {"engine": "dask",
+                                                       "partitions": len(blocks)},
                          warnings)
     report["model"] = local.model_section(model, model_path)
     report["drift"] = drift

@@ -19,6 +19,7 @@ from somcli.config import CleanOptions, ColumnOptions, ReadOptions
 from somcli.dask_engine import blocks as B
 from somcli.dask_engine import data as D
 from somcli.dask_engine.client import DaskOptions
+from somcli.pipeline.common import Described
 
 
 @dataclass
@@ -42,25 +43,16 @@ class Dist:
     def n_fit(self) -> int:
         return int(self.usable_counts.sum())
 
-class _View:
-    """What base_report and model.build read from a prepared run, for distributed data."""
+    def described(self, timings: dict, fingerprint: str | None = None) -> Described:
+        """What the report and the model say about the input (as the local engine's)."""
+        t = self.table
+        return Described(t.inputs, t.n_rows, t.dialect, t.notes, 0, t.roles, self.prep,
+                         self.report, self.n_fit, timings, fingerprint=fingerprint)
 
-    def __init__(self, dist: Dist, timings: dict):
-        t = dist.table
-        self.table = _TableView(t)
-        self.roles = t.roles
-        self.cleaned = _CleanedView(dist)
-        self.n_fit = dist.n_fit
-        self.timings = timings
-
-class _TableView:
-    def __init__(self, t: D.DistTable):
-        self.inputs, self.n_rows, self.frame = t.inputs, t.n_rows, t.sample
-        self.dialect, self.notes, self.blank_lines = t.dialect, t.notes, 0
-
-class _CleanedView:
-    def __init__(self, dist: Dist):
-        self.prep, self.report = dist.prep, dist.report
+    def fingerprint(self) -> str:
+        """The cleaned matrix's digest, as the local engine computes it."""
+        return B.fingerprint(self.client, self.blocks, self.n_rows,
+                             len(self.table.roles.features), self.dtype)
 
 def prepare(client, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions,
             dtype, dopts: DaskOptions, progress) -> Dist:
@@ -103,13 +95,6 @@ def _range(client, futures) -> tuple[float, float]:
 
 def _on_minmax(values):
     return (float(values.min()), float(values.max())) if len(values) else None
-
-class _PlotPrep:
-    """The bits of a prepared run that plots and the codebook table read."""
-
-    def __init__(self, dist: Dist):
-        self.cleaned = _CleanedView(dist)
-        self.roles = dist.table.roles
 
 def _scores_on_sample(client, per_block: list, counts: np.ndarray, seed: int, take) -> dict:
     """Silhouette, Davies-Bouldin and Calinski-Harabasz on the rows the local engine would

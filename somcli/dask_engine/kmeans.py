@@ -4,6 +4,7 @@ as a map-reduce over the partitions."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,11 +16,9 @@ from somcli.dask_engine import data as D
 from somcli.dask_engine.client import DaskOptions
 from somcli.dask_engine.common import (
     _parts_writer,
-    _PlotPrep,
     _profiles,
     _reduce_moments,
     _scores_on_sample,
-    _View,
     label_scores_on_cluster,
     prepare,
 )
@@ -82,22 +81,22 @@ def kmeans(client, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOption
     assigned = client.map(_on_renumber, assigned, perm=perm, pure=False)  # as the local engine
     labels = client.map(_on_first, assigned, pure=False)
     t2 = time.perf_counter()
-    view = _View(dist, {"read": t1 - t0, "fit": t2 - t1})
+    described = dist.described({"read": t1 - t0, "fit": t2 - t1})
     params = {"algorithm": "k-means (Lloyd on Dask, k-means++ starts on a sample)", "k": k,
               "k_auto": opts.k is None, "k_max": opts.k_max, "n_init": n_init,
               "minibatch_rows": opts.minibatch_rows,
               "seed": opts.seed, "scale": cleaning.scale, "missing": cleaning.missing,
               "dedupe": cleaning.dedupe, "engine": "dask", "partitions": len(dist.blocks)}
-    report = base_report("kmeans", view, params, [])
+    report = base_report("kmeans", described, params, [])
     report["k_selection"] = selection
     report["fit"] = {"inertia": inertia, "iterations": n_iter}
     report["clusters"] = _profiles(client, dist, labels, k)
     report["metrics"] = kmeans_metrics(client, dist, labels, opts.seed)
     report["external"] = label_scores_on_cluster(client, dist, labels, report["warnings"])
-    report["runtime_seconds"] = view.timings | {"total": time.perf_counter() - t0}
+    report["runtime_seconds"] = described.timings | {"total": time.perf_counter() - t0}
     counts = np.array([c["size"] for c in report["clusters"]])
-    table = centroid_table(_PlotPrep(dist), centers, np.repeat(np.arange(k), counts))
-    model = _kmeans_model(client, dist, view, opts, params, centers, assigned, report)
+    table = centroid_table(described, centers, np.repeat(np.arange(k), counts))
+    model = _kmeans_model(client, dist, described, opts, params, centers, assigned, report)
     parts = _parts_writer(client, dist, _kmeans_frame, [assigned])
     return RunResult("kmeans", None, report, {"centroids.csv": table}, model=model,
                      parts=parts)
@@ -156,7 +155,7 @@ def _on_labelled_fit_rows(pair, positions):
     where = np.flatnonzero((labels >= 0) & ~np.isnan(X).any(axis=1))[positions]
     return np.column_stack([np.asarray(X[where], dtype=np.float64), labels[where]])
 
-def _kmeans_model(client, dist, view, opts, params, centers, assigned, report):
+def _kmeans_model(client, dist, described, opts, params, centers, assigned, report):
     from somcli.model import build
 
     k = len(centers)
@@ -166,10 +165,8 @@ def _kmeans_model(client, dist, view, opts, params, centers, assigned, report):
                  "quality": {"distance_mean": dsum / max(int(sizes.sum()), 1)}}
     arrays = {"centroids": np.asarray(centers, np.float64),
               "cluster_shares": sizes / max(int(sizes.sum()), 1)}
-    fp = B.fingerprint(client, dist.blocks, dist.n_rows, len(dist.table.roles.features),
-                       dist.dtype)
-    return build(view, "kmeans", algorithm, arrays, report, opts.seed, rows=dist.n_rows,
-                 fingerprint=fp)
+    described = replace(described, fingerprint=dist.fingerprint())
+    return build(described, "kmeans", algorithm, arrays, report, opts.seed)
 
 def _on_dist_sum(assigned):
     return float(np.nansum(assigned[1]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -22,12 +23,10 @@ from somcli.dask_engine.common import (
     _on_info,
     _on_label_counts,
     _parts_writer,
-    _PlotPrep,
     _profiles,
     _range,
     _reduce_moments,
     _scores_on_sample,
-    _View,
     label_scores_on_cluster,
     prepare,
 )
@@ -122,7 +121,7 @@ def _som_outputs(client, dist, grid, W, opts, cleaning, rule, epochs, sigma, sig
     threshold = D.quantiles(client, valid_scores, found, [opts.outliers], lo, hi)[0]
     flags = client.gather(client.map(_on_flag_counts, scores, threshold=threshold, pure=False))
     n_flagged = int(sum(flags))
-    view = _View(dist, timings)
+    described = dist.described(timings)
     params = {"trainer": "batch (somcli engine)", "map": f"{grid.rows}x{grid.cols}",
               "topology": grid.topology, "init": opts.init, "epochs": epochs, "sigma": sigma,
               "sigma_end": sigma_end, "decay": opts.decay, "neighborhood": opts.neighborhood,
@@ -130,7 +129,7 @@ def _som_outputs(client, dist, grid, W, opts, cleaning, rule, epochs, sigma, sig
               "umatrix_stat": opts.umatrix_stat, "outlier_quantile": opts.outliers,
               "scale": cleaning.scale, "missing": cleaning.missing, "dedupe": cleaning.dedupe,
               "engine": "dask", "partitions": len(dist.blocks)}
-    report = base_report("som", view, params, warnings)
+    report = base_report("som", described, params, warnings)
     dead = int((hits == 0).sum())
     report["map"] = {"rows": grid.rows, "cols": grid.cols, "topology": grid.topology,
                      "units": grid.units, "size_rule": rule, "trainer": params["trainer"],
@@ -140,7 +139,7 @@ def _som_outputs(client, dist, grid, W, opts, cleaning, rule, epochs, sigma, sig
                      "dead_units": dead, "dead_share": dead / grid.units,
                      "umatrix_mean": float(np.nanmean(U)), "umatrix_max": float(np.nanmax(U))}
     state = SomState(grid, W, unit_cluster, U, hits, threshold, qe_mean, ref)
-    pictures = start_plots(_PlotPrep(dist), state, report) if plots else {}
+    pictures = start_plots(described, state, report) if plots else {}
     report["k_selection"] = selection
     report["clusters"] = _profiles(client, dist, labels, k) if k <= MAX_PROFILES else None
     report["metrics"] = _sample_metrics(client, dist, evs, infos, labels, opts.seed)
@@ -149,10 +148,10 @@ def _som_outputs(client, dist, grid, W, opts, cleaning, rule, epochs, sigma, sig
     report["outliers"] = {"quantile": opts.outliers, "threshold": threshold, "count": n_flagged,
                           "rows": top[:MAX_OUTLIERS_LISTED]}
     report["runtime_seconds"] = timings | {"total": time.perf_counter() - t0}
-    tables = {"codebook.csv": codebook_table(_PlotPrep(dist), W, grid, unit_cluster, hits, U),
+    tables = {"codebook.csv": codebook_table(described, W, grid, unit_cluster, hits, U),
               "outliers.csv": _outlier_rows(client, dist, evs, labels, scores, threshold, grid)}
     matrices = {"umatrix.csv": U, "umatrix_full.csv": interstitial(W, grid, opts.umatrix_stat)}
-    model = _som_model(client, dist, view, opts, params, state, k, labels, report)
+    model = _som_model(client, dist, described, opts, params, state, k, labels, report)
     parts = _parts_writer(client, dist, _som_columns_fn(grid, threshold), [evs, labels, scores])
     return RunResult("som", None, report, tables, matrices=matrices, state=state,
                      plots=pictures, model=model, parts=parts)
@@ -248,9 +247,7 @@ def _som_columns_fn(grid, threshold):
         return _som_frame(ids, ev, labels, score, threshold, grid)
     return build
 
-def _som_model(client, dist, view, opts, params, state, k, labels, report):
+def _som_model(client, dist, described, opts, params, state, k, labels, report):
     sizes = np.sum(client.gather(client.map(_on_label_counts, labels, k=k, pure=False)), axis=0)
-    d = len(dist.table.roles.features)
-    fp = B.fingerprint(client, dist.blocks, dist.n_rows, d, dist.dtype)
-    return model_of_map(view, opts, params, state, k, sizes, report, rows=dist.n_rows,
-                        fingerprint=fp)
+    return model_of_map(replace(described, fingerprint=dist.fingerprint()), opts, params,
+                        state, k, sizes, report)

@@ -119,7 +119,7 @@ def run(model_path: str, read: ReadOptions, progress: Progress = _quiet, stdin=N
     shares = np.bincount(clusters[valid], minlength=k) / max(int(valid.sum()), 1)
     table = prep.table
     drift = _drift(model, table.n_rows, rp.stats, shares, quality, outlier_share)
-    report = base_report("assign", prep, {}, rp.warnings)
+    report = base_report("assign", prep.described(), {}, rp.warnings)
     report["input"]["notes"] += rp.notes
     report |= {
         "model": model_section(model, model_path),

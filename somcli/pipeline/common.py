@@ -18,15 +18,35 @@ from somcli import __version__, memory
 from somcli.config import CleanOptions, ColumnOptions, OutputOptions, ReadOptions
 from somcli.errors import DataError, UsageError
 from somcli.io import write as w
-from somcli.io.read import Table, read_table
+from somcli.io.read import Dialect, Table, read_table
 from somcli.prep import roles as R
-from somcli.prep.clean import Cleaned, clean, row_labels
+from somcli.prep.clean import Cleaned, Preprocessor, clean, row_labels
 
 Progress = Callable[[str], None]
 
 
 def _quiet(_msg: str) -> None:
     return None
+
+
+@dataclass
+class Described:
+    """What reports, models, tables and pictures say about a run's input, whichever
+    engine read and cleaned it (the local engine from a :class:`Prepared`, the Dask
+    engine from its partitions)."""
+
+    inputs: list[str]
+    rows: int
+    dialect: Dialect
+    notes: list[str]
+    blank_lines: int
+    roles: R.Roles
+    prep: Preprocessor  # the fitted cleaning
+    cleaning: dict  # the report's cleaning section
+    n_fit: int  # rows the model was fitted on
+    timings: dict[str, float] = field(default_factory=dict)
+    fingerprint: str | None = None  # of the cleaned matrix (None: computed from ``matrix``)
+    matrix: np.ndarray | None = None
 
 
 @dataclass
@@ -39,6 +59,12 @@ class Prepared:
     @property
     def n_fit(self) -> int:
         return len(self.cleaned.fit_X)
+
+    def described(self) -> Described:
+        t = self.table
+        return Described(t.inputs, t.n_rows, t.dialect, t.notes, t.blank_lines, self.roles,
+                         self.cleaned.prep, self.cleaned.report, self.n_fit, self.timings,
+                         matrix=self.cleaned.X)
 
     def labels(self, rows) -> list[str]:
         """How the report names these rows (identifier values and line)."""
@@ -113,21 +139,22 @@ def assignment_table(prep: Prepared, columns: dict) -> pd.DataFrame:
     return frame
 
 
-def base_report(command: str, prep: Prepared, parameters: dict, warnings: list[str]) -> dict:
-    t, roles, c = prep.table, prep.roles, prep.cleaned
-    notes = list(t.notes)
+def base_report(command: str, d: Described, parameters: dict, warnings: list[str]) -> dict:
+    """The sections every report has (both engines): input, columns, cleaning, ..."""
+    roles = d.roles
     return {
         "somcli_version": __version__,
         "command": command,
         "input": {
-            "files": t.inputs, "rows": t.n_rows, "columns": len(roles.decisions),
-            "dialect": t.dialect.to_dict(), "notes": notes, "empty_lines_skipped": t.blank_lines,
+            "files": d.inputs, "rows": d.rows, "columns": len(roles.decisions),
+            "dialect": d.dialect.to_dict(), "notes": list(d.notes),
+            "empty_lines_skipped": d.blank_lines,
         },
-        "columns": [d.to_dict() for d in roles.decisions],
+        "columns": [c.to_dict() for c in roles.decisions],
         "features": roles.features,
         "identifiers": roles.ids,
         "label_column": roles.label,
-        "cleaning": c.report | {"rows_used_for_fitting": prep.n_fit},
+        "cleaning": d.cleaning | {"rows_used_for_fitting": d.n_fit},
         "parameters": parameters,
         "warnings": warnings,
         "versions": versions(),

@@ -12,6 +12,7 @@ from somcli.algorithms import kmeans as km
 from somcli.config import CleanOptions, ColumnOptions, KMeansOptions, ReadOptions
 from somcli.errors import DataError
 from somcli.pipeline.common import (
+    Described,
     Prepared,
     Progress,
     RunResult,
@@ -94,7 +95,8 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: KM
               "k": k, "k_auto": opts.k is None, "k_max": opts.k_max, "n_init": fit.n_init,
               "seed": opts.seed, "scale": cleaning.scale, "missing": cleaning.missing,
               "dedupe": cleaning.dedupe, "minibatch_rows": opts.minibatch_rows}
-    report = base_report("kmeans", prep, params, warnings)
+    described = prep.described()
+    report = base_report("kmeans", described, params, warnings)
     report["k_selection"] = selection
     report["fit"] = {"inertia": fit.inertia, "iterations": fit.n_iter}
     report["clusters"] = cluster_profiles(prep, labels_all, k)
@@ -102,12 +104,13 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: KM
     report["external"] = external_scores(prep, labels_all, report["warnings"])
     report["runtime_seconds"] = prep.timings | {"fit": fit_seconds,
                                                 "total": time.perf_counter() - t0}
-    tables = {"centroids.csv": centroid_table(prep, centers, labels_all)}
+    tables = {"centroids.csv": centroid_table(described, centers, labels_all)}
     return RunResult("kmeans", assignments, report, tables,
-                     model=kmeans_model(prep, opts, params, centers, labels_all, dist_all, report))
+                     model=kmeans_model(described, opts, params, centers, labels_all, dist_all,
+                                        report))
 
 
-def kmeans_model(prep, opts, params, centers, labels, dist, report):
+def kmeans_model(d, opts, params, centers, labels, dist, report):
     from somcli.model import build
 
     valid = labels >= 0
@@ -116,14 +119,14 @@ def kmeans_model(prep, opts, params, centers, labels, dist, report):
                  "quality": {"distance_mean": float(np.nanmean(dist)) if valid.any() else None}}
     arrays = {"centroids": np.asarray(centers, np.float64),
               "cluster_shares": np.bincount(labels[valid], minlength=k) / max(int(valid.sum()), 1)}
-    return build(prep, "kmeans", algorithm, arrays, report, opts.seed)
+    return build(d, "kmeans", algorithm, arrays, report, opts.seed)
 
 
-def centroid_table(prep: Prepared, centers: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+def centroid_table(d: Described, centers: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     """One row per cluster: size, centroid in original units, then in scaled units."""
     k = len(centers)
-    feats = prep.roles.features
-    original = prep.cleaned.prep.to_original(centers)
+    feats = d.roles.features
+    original = d.prep.to_original(centers)
     columns = {"cluster": np.arange(k), "size": np.bincount(labels[labels >= 0], minlength=k)}
     columns |= {f: original[:, j] for j, f in enumerate(feats)}
     columns |= {f"{f} [scaled]": centers[:, j] for j, f in enumerate(feats)}

@@ -19,6 +19,7 @@ from somcli.config import CleanOptions, ColumnOptions, ReadOptions, SomOptions
 from somcli.errors import UsageError
 from somcli.parallel import default_threads
 from somcli.pipeline.common import (
+    Described,
     Prepared,
     Progress,
     RunResult,
@@ -123,7 +124,8 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
               "missing": cleaning.missing, "dedupe": cleaning.dedupe}
     if opts.train == "online":
         params["learning_rate"] = opts.learning_rate
-    report = base_report("som", prep, params, warnings)
+    described = prep.described()
+    report = base_report("som", described, params, warnings)
     dead = int((ev.hits == 0).sum())
     report["map"] = {
         "rows": grid.rows, "cols": grid.cols, "topology": grid.topology, "units": grid.units,
@@ -135,7 +137,7 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
         "umatrix_mean": float(np.nanmean(U)), "umatrix_max": float(np.nanmax(U)),
     }
     state = SomState(grid, W, unit_cluster, U, ev.hits, threshold, ev.qe_mean, ref)
-    pictures = start_plots(prep, state, report, painter) if plots else {}  # drawn meanwhile
+    pictures = start_plots(described, state, report, painter) if plots else {}  # drawn meanwhile
     if start is not None:
         shift = np.linalg.norm(W - start.codebook, axis=1)
         report["map"]["init"] = f"resumed from {start.path}"
@@ -152,22 +154,22 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, opts: So
     report["runtime_seconds"] = prep.timings | {"fit": fit_seconds,
                                                 "total": time.perf_counter() - t0}
     tables = {
-        "codebook.csv": codebook_table(prep, W, grid, unit_cluster, ev.hits, U),
+        "codebook.csv": codebook_table(described, W, grid, unit_cluster, ev.hits, U),
         "outliers.csv": _outlier_table(prep, assignments, flagged),
     }
     matrices = {"umatrix.csv": U, "umatrix_full.csv": interstitial(W, grid, opts.umatrix_stat)}
-    model = som_model(prep, opts, params, state, k, rows_cluster, report)
+    model = som_model(described, opts, params, state, k, rows_cluster, report)
     return RunResult("som", assignments, report, tables, matrices=matrices, state=state,
                      plots=pictures, model=model)
 
 
-def som_model(prep, opts, params, state, k, rows_cluster, report):
+def som_model(d, opts, params, state, k, rows_cluster, report):
     valid = rows_cluster >= 0
-    return model_of_map(prep, opts, params, state, k,
+    return model_of_map(d, opts, params, state, k,
                         np.bincount(rows_cluster[valid], minlength=k), report)
 
 
-def model_of_map(prep, opts, params, state, k, sizes, report, rows=None, fingerprint=None):
+def model_of_map(d, opts, params, state, k, sizes, report):
     """The saved model of a trained map (both engines): codebook, unit clusters, U-matrix,
     hits, cluster shares, the outlier rule and the training quality."""
     from somcli.model import build
@@ -185,18 +187,18 @@ def model_of_map(prep, opts, params, state, k, sizes, report, rows=None, fingerp
     outlier_rule = {"quantile": opts.outliers, "threshold": state.threshold,
                     "qe_median": state.ref[0], "u_median": state.ref[1],
                     "umatrix_stat": opts.umatrix_stat}
-    return build(prep, "som", algorithm, arrays, report, opts.seed, grid=state.grid.to_dict(),
-                 outliers=outlier_rule, rows=rows, fingerprint=fingerprint)
+    return build(d, "som", algorithm, arrays, report, opts.seed, grid=state.grid.to_dict(),
+                 outliers=outlier_rule)
 
 
-def start_plots(prep: Prepared, state: SomState, report: dict, painter=None) -> dict:
+def start_plots(d: Described, state: SomState, report: dict, painter=None) -> dict:
     """Start rendering the map's pictures in the background (on a thread, or by the helper
     process ``painter``): name -> future PNG bytes."""
     from somcli.report import painter as helper
     from somcli.report import plots
 
     args = (state.grid, state.W, state.U, state.hits, state.unit_cluster,
-            prep.cleaned.prep.to_original(state.W), prep.roles.features, report)
+            d.prep.to_original(state.W), d.roles.features, report)
     jobs = plots.jobs(*args)
     if painter is None:
         return plots.start(jobs)
@@ -376,11 +378,11 @@ def _outlier_table(prep, assignments, flagged) -> pd.DataFrame:
     return table.sort_values("outlier_score", ascending=False, kind="stable")
 
 
-def codebook_table(prep, W, grid, unit_cluster, hits, U) -> pd.DataFrame:
+def codebook_table(d: Described, W, grid, unit_cluster, hits, U) -> pd.DataFrame:
     """One row per unit: position, cluster, hits, U-matrix value, weights (original, scaled)."""
     r, c = np.divmod(np.arange(grid.units), grid.cols)
-    feats = prep.roles.features
-    original = prep.cleaned.prep.to_original(W)
+    feats = d.roles.features
+    original = d.prep.to_original(W)
     columns = {"unit": np.arange(grid.units), "row": r, "col": c, "cluster": unit_cluster,
                "hits": hits, "umatrix": U.ravel()}
     columns |= {f: original[:, j] for j, f in enumerate(feats)}
