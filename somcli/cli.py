@@ -40,7 +40,7 @@ class SomcliGroup(click.Group):
                                    "check or re-create the file") from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        O.VERBOSE["on"] = False
+        verbose = O.asked_verbose(list(sys.argv[1:] if args is None else args))
         _quiet_library_warnings()
         code = errors.OK
         previous = _sigterm_as_interrupt()
@@ -53,25 +53,25 @@ class SomcliGroup(click.Group):
             code = errors.USAGE
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-            _fail(f"{exc.format_message()}{hint}", errors.USAGE)
+            _fail(f"{exc.format_message()}{hint}", errors.USAGE, verbose)
         except click.ClickException as exc:
-            _fail(exc.format_message(), errors.USAGE)
+            _fail(exc.format_message(), errors.USAGE, verbose)
         except click.exceptions.Abort:
-            _fail("interrupted", errors.INTERRUPTED)
+            _fail("interrupted", errors.INTERRUPTED, verbose)
         except errors.SomcliError as exc:
-            _fail(exc.one_line(), exc.exit_code)
+            _fail(exc.one_line(), exc.exit_code, verbose)
         except KeyboardInterrupt:
-            _fail("interrupted; no output was written", errors.INTERRUPTED)
+            _fail("interrupted; no output was written", errors.INTERRUPTED, verbose)
         except (BrokenPipeError, _PipeClosed):
             _quiet_stdout()
             code = errors.OK
         except MemoryError:
             _fail("out of memory; lower --max-memory so that somcli refuses such runs before "
                   "starting, or use fewer rows, a smaller map or --dtype float32",
-                  errors.DATA)
+                  errors.DATA, verbose)
         except Exception as exc:  # a bug: one line, the traceback with -v
             _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback "
-                  "and report it)", errors.INTERNAL)
+                  "and report it)", errors.INTERNAL, verbose)
         finally:
             signal.signal(signal.SIGTERM, previous)
         if standalone_mode:
@@ -90,8 +90,8 @@ def _quiet_library_warnings() -> None:
     warnings.showwarning = show
 
 
-def _fail(message: str, code: int) -> None:
-    if O.VERBOSE["on"]:
+def _fail(message: str, code: int, verbose: bool = False) -> None:
+    if verbose:
         traceback.print_exc(file=sys.stderr)
     message = " ".join(str(message).split())
     click.echo(f"somcli: error: {message}", err=True)

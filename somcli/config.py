@@ -91,7 +91,6 @@ class OutputOptions:
     force: bool = False
     format: str = "csv"
     plots: bool = True
-    plot_size: tuple[int, int] = (800, 700)  # pixels
     safe_csv: bool = True
     model_out: str | None = None  # write model.json + model.npz here too
     summary_json: bool = False  # one JSON line on stdout at the end (needs out)

@@ -296,18 +296,24 @@ def memory_option(f):
 def common_options(f):
     return _stack(
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on stderr."),
-        click.option("-v", "--verbose", is_flag=True, callback=_set_verbose, expose_value=True,
-                     is_eager=True, help="Log each step; show the traceback on errors."),
+        click.option("-v", "--verbose", is_flag=True,
+                     help="Log each step; show the traceback on errors."),
     )(f)
 
 
-VERBOSE = {"on": False}
+_FLAG_LETTERS = set("qvtHh")  # the one-letter flags that can be combined, as in -qv
 
 
-def _set_verbose(ctx, param, value):
-    if value:
-        VERBOSE["on"] = True
-    return value
+def asked_verbose(args: list[str]) -> bool:
+    """Whether the command line asks for -v/--verbose (read before Click parses it, so
+    that even a usage error can show its traceback)."""
+    for a in args:
+        if a == "--":
+            return False
+        if a == "--verbose" or (a.startswith("-") and not a.startswith("--") and len(a) > 1
+                                and set(a[1:]) <= _FLAG_LETTERS and "v" in a):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- value types

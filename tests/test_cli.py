@@ -124,6 +124,10 @@ def test_exit_70_internal_error_is_one_line_and_verbose_shows_traceback(run, mon
     assert r.code == errors.INTERNAL and one_line_error(r) and "kaboom" in r.err
     r = run("kmeans", COUNTRIES, "-v")
     assert r.code == errors.INTERNAL and "Traceback" in r.err
+    r = run("kmeans", COUNTRIES, "-qv")  # combined flags
+    assert r.code == errors.INTERNAL and "Traceback" in r.err
+    r = run("kmeans", COUNTRIES)  # nothing carried over from the run before
+    assert r.code == errors.INTERNAL and "Traceback" not in r.err
 
 
 def test_exit_73_output_parent_missing(tmp_path, run):

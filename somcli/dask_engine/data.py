@@ -17,10 +17,10 @@ import pandas as pd
 
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError, UsageError
-from somcli.io.read import FLOAT32_MAX, Dialect, _header_names, read_table, sniff
+from somcli.io.read import FLOAT32_MAX, Dialect, header_names, read_table, sniff
 from somcli.io.sources import resolve
 from somcli.prep import roles as R
-from somcli.prep.clean import HUGE, MAX_NAMED_ROWS, Preprocessor, _refuse_huge, gap_outcome
+from somcli.prep.clean import HUGE, MAX_NAMED_ROWS, Preprocessor, gap_outcome, refuse_huge
 from somcli.prep.units import apply_rule
 
 SAMPLE_ROWS = 10_000  # rows the column roles are decided on
@@ -66,9 +66,9 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
     paths = [os.path.abspath(s.path) for s in sources]
     dialect = sniff(sources[0], read)
     notes: list[str] = []
-    names = _header_names(sources[0], dialect, notes)
+    names = header_names(sources[0], dialect, notes)
     for s in sources[1:]:
-        other = _header_names(s, dialect, [])
+        other = header_names(s, dialect, [])
         if other != names:
             raise DataError(f"{s.label}: its header differs from {sources[0].label}",
                             "all files of one run must have the same header")
@@ -316,7 +316,7 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions, float_dtype) -> tuple
     for s in stats:
         if s["huge"] is not None:
             j, value, line = s["huge"]
-            _refuse_huge(np.array([value]), feats[j], np.array([line]))
+            refuse_huge(np.array([value]), feats[j], np.array([line]))
     total = combine_stats(stats)
     n_rows = total["rows"]
     if total["fit_rows"] == 0:

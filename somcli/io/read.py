@@ -189,7 +189,7 @@ def _sniff_decimal(sample: list[str], delimiter: str, quotechar: str) -> str:
     return "," if comma and not dot else "."
 
 
-def _header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[str] | None:
+def header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[str] | None:
     """Column names from the header line: blanks named, duplicates made unique."""
     if not dialect.header:
         return None
@@ -229,7 +229,7 @@ def _header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[st
 def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
               nrows: int | None = None) -> Table:
     notes: list[str] = []
-    names = _header_names(source, dialect, notes)
+    names = header_names(source, dialect, notes)
     na_values = sorted(set(dialect.na_values) | {""})
     chunk_rows = max(1000, CHUNK_CELLS // max(len(names or []), 1))
     options = dict(sep=dialect.delimiter, encoding=dialect.encoding, decimal=dialect.decimal,

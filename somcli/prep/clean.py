@@ -110,7 +110,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
         col = np.asarray(roles.values[name])
         if col.dtype != dtype and col.dtype != np.float64:
             col = col.astype(np.float64)
-        _refuse_huge(col, name, lines)
+        refuse_huge(col, name, lines)
         inf = np.isinf(col)
         n_inf = int(inf.sum())
         if n_inf:
@@ -179,7 +179,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
 HUGE = 1e150  # beyond this, squares and sums of a column overflow float64
 
 
-def _refuse_huge(col: np.ndarray, name: str, lines: np.ndarray) -> None:
+def refuse_huge(col: np.ndarray, name: str, lines: np.ndarray) -> None:
     """Values so large that means and distances overflow would make every score wrong."""
     if col.dtype != np.float64:  # float32 cannot hold such values (they read as inf)
         return
