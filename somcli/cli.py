@@ -7,113 +7,16 @@ Every error ends here as one line on stderr and a documented exit code.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import traceback
-import warnings
 from dataclasses import replace
 
 import click
 
 from somcli import __version__, errors
 from somcli import options as O
+from somcli.command_group import SomcliGroup
 from somcli.config import KMeansOptions, SomOptions
 from somcli.console import Console
-
-
-class _PipeClosed(Exception):
-    """stdout's reader left; not an OSError, so that Click passes it to us untouched."""
-
-
-class SomcliGroup(click.Group):
-    """Maps every failure to one stderr line and an exit code from :mod:`somcli.errors`."""
-
-    def invoke(self, ctx):
-        # Click turns a closed pipe into exit 1 and an EOFError into "Aborted!": both
-        # are ours to report
-        try:
-            return super().invoke(ctx)
-        except BrokenPipeError:
-            raise _PipeClosed() from None
-        except EOFError as exc:
-            raise errors.IOFailure(f"an input ended early ({exc or 'truncated file?'})",
-                                   "check or re-create the file") from None
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        verbose = O.asked_verbose(list(sys.argv[1:] if args is None else args))
-        _quiet_library_warnings()
-        code = errors.OK
-        previous = _sigterm_as_interrupt()
-        try:
-            rv = super().main(args, prog_name or "somcli", complete_var,
-                              standalone_mode=False, **extra)
-            code = rv if isinstance(rv, int) else errors.OK
-        except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.ctx.get_help(), err=True)
-            code = errors.USAGE
-        except click.UsageError as exc:
-            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-            _fail(f"{exc.format_message()}{hint}", errors.USAGE, verbose)
-        except click.ClickException as exc:
-            _fail(exc.format_message(), errors.USAGE, verbose)
-        except click.exceptions.Abort:
-            _fail("interrupted", errors.INTERRUPTED, verbose)
-        except errors.SomcliError as exc:
-            _fail(exc.one_line(), exc.exit_code, verbose)
-        except KeyboardInterrupt:
-            _fail("interrupted; no output was written", errors.INTERRUPTED, verbose)
-        except (BrokenPipeError, _PipeClosed):
-            _quiet_stdout()
-            code = errors.OK
-        except MemoryError:
-            _fail("out of memory; lower --max-memory so that somcli refuses such runs before "
-                  "starting, or use fewer rows, a smaller map or --dtype float32",
-                  errors.DATA, verbose)
-        except Exception as exc:  # a bug: one line, the traceback with -v
-            _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback "
-                  "and report it)", errors.INTERNAL, verbose)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-        if standalone_mode:
-            sys.exit(code)
-        return code
-
-
-def _quiet_library_warnings() -> None:
-    """numpy's floating-point RuntimeWarnings are handled by somcli's own checks (gaps,
-    huge values); other library warnings become one plain 'somcli: warning:' line."""
-    warnings.simplefilter("ignore", RuntimeWarning)
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        click.echo(f"somcli: warning: {' '.join(str(message).split())}", err=True)
-
-    warnings.showwarning = show
-
-
-def _fail(message: str, code: int, verbose: bool = False) -> None:
-    if verbose:
-        traceback.print_exc(file=sys.stderr)
-    message = " ".join(str(message).split())
-    click.echo(f"somcli: error: {message}", err=True)
-    sys.exit(code)
-
-
-def _quiet_stdout() -> None:
-    """After a closed pipe, point stdout at /dev/null so the interpreter's flush is silent."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
-def _sigterm_as_interrupt():
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        return signal.getsignal(signal.SIGTERM)
 
 
 @click.group(cls=SomcliGroup, context_settings={"help_option_names": ["-h", "--help"],
@@ -415,28 +318,9 @@ def _execute(console: Console, out, job, dopts=None) -> None:
             files = write(result, out, render)
     console.summary(result.report, files, out.out)
     if out.summary_json:
+        from somcli.report.summary import summary
+
         click.echo(dumps(summary(result.report, out.out)))
-
-
-def summary(report: dict, out: str | None) -> dict:
-    """The one-line JSON summary (--summary-json): what a cron wrapper needs to log."""
-    m = report.get("map") or {}
-    line = {"command": report["command"], "status": "ok", "out": out,
-            "rows": report["input"]["rows"], "features": len(report.get("features", [])),
-            "clusters": len(report["clusters"]) if report.get("clusters") else None,
-            "metrics": report.get("metrics"), "files": report.get("files", [])}
-    if m:
-        line["map"] = {"rows": m["rows"], "cols": m["cols"], "qe": m["quantization_error"],
-                       "te": m["topographic_error"]}
-    if report.get("outliers"):
-        line["outliers"] = report["outliers"]["count"]
-    if report.get("drift"):
-        d = report["drift"]
-        line["drift"] = {k: d[k] for k in ("verdict", "drifted", "flags", "quality_ratio",
-                                            "outlier_share", "cluster_tvd")}
-    if report.get("warnings"):
-        line["warnings"] = report["warnings"]
-    return line
 
 
 def main(argv=None) -> None:
