@@ -19,6 +19,7 @@ from somcli.config import CleanOptions, ColumnOptions, ReadOptions
 from somcli.dask_engine import blocks as B
 from somcli.dask_engine import data as D
 from somcli.dask_engine.client import DaskOptions
+from somcli.dask_engine.order_stats import quantiles
 from somcli.pipeline.common import Described
 
 
@@ -86,7 +87,7 @@ def _median(client, futures, n) -> float:
     if n == 0:
         return 1.0
     lo, hi = _range(client, futures)
-    return D.quantiles(client, futures, n, [0.5], lo, hi)[0]
+    return quantiles(client, futures, n, [0.5], lo, hi)[0]
 
 def _range(client, futures) -> tuple[float, float]:
     parts = client.gather(client.map(_on_minmax, futures, pure=False))

@@ -30,6 +30,7 @@ from somcli.dask_engine.common import (
     label_scores_on_cluster,
     prepare,
 )
+from somcli.dask_engine.order_stats import quantiles
 from somcli.errors import DataError, UsageError
 from somcli.pipeline.common import RunResult, base_report, int_column
 from somcli.pipeline.som import (
@@ -118,7 +119,7 @@ def _som_outputs(client, dist, grid, W, opts, cleaning, rule, epochs, sigma, sig
     scores = client.map(B.on_scores, evs, U=U.ravel(), ref=ref, pure=False)
     valid_scores = client.map(B.on_found_scores, scores, pure=False)
     lo, hi = _range(client, valid_scores)
-    threshold = D.quantiles(client, valid_scores, found, [opts.outliers], lo, hi)[0]
+    threshold = quantiles(client, valid_scores, found, [opts.outliers], lo, hi)[0]
     flags = client.gather(client.map(_on_flag_counts, scores, threshold=threshold, pure=False))
     n_flagged = int(sum(flags))
     described = dist.described(timings)
