@@ -34,7 +34,8 @@ def one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
     opts = ReadOptions(inputs=("-",), delimiter=fdp.PickValueInList(DELIMITERS),
                        decimal=fdp.PickValueInList([None, ".", ","]),
-                       header=fdp.ConsumeBool(), skip_lines=fdp.ConsumeIntInRange(0, 2))
+                       header=fdp.ConsumeBool(), skip_lines=fdp.ConsumeIntInRange(0, 2),
+                       memory_limit=fdp.PickValueInList([None, 400, 40_000, 4 << 20]))
     cleaning = CleanOptions(missing=fdp.PickValueInList(MISSING),
                             scale=fdp.PickValueInList(SCALES),
                             dedupe=fdp.PickValueInList(["none", "first", "mean"]))

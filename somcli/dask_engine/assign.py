@@ -43,7 +43,7 @@ def assign(client, model_path: str, read: ReadOptions, dopts: DaskOptions, progr
 
     t0 = time.perf_counter()
     model = Model.load(model_path, read.memory_limit)
-    read = local._reading(read, model, explicit)
+    read = local.reading(read, model, explicit)
     feats, schema = model.features, model.meta["schema"]
     prep_model = model.preprocessor()
     dtype = np.float32 if (model.meta["algorithm"].get("params") or {}).get("dtype") == \
@@ -57,7 +57,7 @@ def assign(client, model_path: str, read: ReadOptions, dopts: DaskOptions, progr
                                 map(repr, sample.columns)))
         ids = [c for c in schema["identifiers"] if c in sample.columns]
         label = schema["label"] if schema["label"] in sample.columns else None
-        return R.Roles(local._decisions(sample, feats, ids, label), feats, ids, label, {})
+        return R.Roles(local.decisions(sample, feats, ids, label), feats, ids, label, {})
 
     table = D.load(client, read, None, dopts.blocksize, dtype, roles_fn=roles_fn)
     rules = prep_model.rules
@@ -113,14 +113,14 @@ def assign(client, model_path: str, read: ReadOptions, dopts: DaskOptions, progr
     now = {f: {"missing_share": float(stats["missing"][j] / max(n, 1)),
                "mean": float(stats["mean"][j]) if stats["n"][j] else None}
            for j, f in enumerate(feats)}
-    drift = local._drift(model, n, now, sizes / assigned_rows, quality, outlier_share)
+    changes = local.drift(model, n, now, sizes / assigned_rows, quality, outlier_share)
     warnings = [f"column '{c}': {v} value(s) could not be read as numbers; counted as missing"
                 for c, v in pd.DataFrame(unreadable).sum().items() if v]
     report = base_report("assign", dist.described({}), {"engine": "dask",
                                                        "partitions": len(blocks)},
                          warnings)
     report["model"] = local.model_section(model, model_path)
-    report["drift"] = drift
+    report["drift"] = changes
     report["clusters"] = _profiles(client, dist, labels, k) if k <= MAX_PROFILES else None
     report["metrics"] = kmeans_metrics(client, dist, labels, 0)
     report["external"] = label_scores_on_cluster(client, dist, labels, report["warnings"])

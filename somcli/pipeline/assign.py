@@ -53,7 +53,7 @@ def replay(model: Model, read: ReadOptions, explicit=frozenset(), stdin=None,
            progress: Progress = _quiet) -> Replay:
     """Read new rows and apply the stored unit rules, imputation and scaling (never refit)."""
     t0 = time.perf_counter()
-    read = _reading(read, model, explicit)
+    read = reading(read, model, explicit)
     progress("reading")
     table = read_table(read, stdin=stdin)
     frame = table.frame
@@ -82,7 +82,7 @@ def replay(model: Model, read: ReadOptions, explicit=frozenset(), stdin=None,
     del raw
     ids = [c for c in schema["identifiers"] if c in frame.columns]
     label = schema["label"] if schema["label"] in frame.columns else None
-    roles = R.Roles(_decisions(frame, feats, ids, label), feats, ids, label, {})
+    roles = R.Roles(decisions(frame, feats, ids, label), feats, ids, label, {})
     table.frame = frame[ids + ([label] if label else [])]
     cleaned = Cleaned(prep_model, X, usable, np.flatnonzero(usable),
                       _replay_report(prep_model, feats, gaps, usable, table, ids))
@@ -118,12 +118,12 @@ def run(model_path: str, read: ReadOptions, progress: Progress = _quiet, stdin=N
     valid = clusters >= 0
     shares = np.bincount(clusters[valid], minlength=k) / max(int(valid.sum()), 1)
     table = prep.table
-    drift = _drift(model, table.n_rows, rp.stats, shares, quality, outlier_share)
+    changes = drift(model, table.n_rows, rp.stats, shares, quality, outlier_share)
     report = base_report("assign", prep.described(), {}, rp.warnings)
     report["input"]["notes"] += rp.notes
     report |= {
         "model": model_section(model, model_path),
-        "drift": drift,
+        "drift": changes,
         "clusters": cluster_profiles(prep, clusters, k) if k <= 50 else None,
         "metrics": metrics.internal(X, clusters, rows=valid & ~np.isnan(X).any(axis=1)),
         "external": external_scores(prep, clusters, rp.warnings),
@@ -140,7 +140,8 @@ def model_section(model: Model, path: str) -> dict:
             "created": model.meta.get("created")}
 
 
-def _reading(read: ReadOptions, model: Model, explicit) -> ReadOptions:
+def reading(read: ReadOptions, model: Model, explicit) -> ReadOptions:
+    """The reading options: those given on the command line, else the model's."""
     stored = model.meta["schema"]["reading"]
     changes = {}
     if "delimiter" not in explicit and "tabs" not in explicit and read.delimiter is None:
@@ -182,7 +183,8 @@ def _stats(raw: np.ndarray, feats) -> dict:
     return out
 
 
-def _decisions(frame, feats, ids, label):
+def decisions(frame, feats, ids, label):
+    """Each column's role as the model fixes it (for the report's columns section)."""
     out = []
     for pos, name in enumerate(frame.columns, start=1):
         if name in feats:
@@ -240,7 +242,8 @@ def _assign_som(model: Model, X, usable):
     return columns, clusters, ev.qe_mean, share
 
 
-def _drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> dict:
+def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> dict:
+    """The drift section: new rows against the training statistics (both engines)."""
     train = model.meta["training"]
     before = train.get("feature_stats", {})
     flags, columns = [], []
