@@ -101,3 +101,23 @@ def spy_painter(monkeypatch, min_bytes: int = 0) -> list:
 
     monkeypatch.setattr(painter.Painter, "start", classmethod(spy))
     return started
+
+
+def three_blobs(n: int, seed: int = 0):
+    """Columns a, b, c: three blobs in 3-d, well apart (the engine comparisons' data)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0, 0, 0], [6, 6, 0], [0, 6, 6]], dtype=float)
+    X = centers[rng.integers(0, 3, n)] + rng.normal(0, 0.8, (n, 3))
+    return pd.DataFrame(X, columns=["a", "b", "c"])
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    """A real Dask LocalCluster on 127.0.0.1: two worker processes, one thread each."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0", silence_logs=50) as lc:
+        yield lc

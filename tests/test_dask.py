@@ -21,16 +21,14 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
+from conftest import three_blobs  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 from somcli import errors  # noqa: E402
 
 
 def blobs(path, n=300, seed=0, gaps=False):
-    rng = np.random.default_rng(seed)
-    centers = np.array([[0, 0, 0], [6, 6, 0], [0, 6, 6]], dtype=float)
-    X = centers[rng.integers(0, 3, n)] + rng.normal(0, 0.8, (n, 3))
-    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame = three_blobs(n, seed)
     if gaps:
         frame.loc[::17, "b"] = np.nan
     frame.insert(0, "name", [f"r{i}" for i in range(n)])
@@ -39,10 +37,8 @@ def blobs(path, n=300, seed=0, gaps=False):
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0", silence_logs=50) as lc:
-        yield lc
+def cluster(local_cluster):
+    return local_cluster
 
 
 def run_both(run, tmp_path, command, data, *args, scheduler):

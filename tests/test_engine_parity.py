@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
-from distributed import LocalCluster  # noqa: E402
+from conftest import three_blobs  # noqa: E402
 
 from somcli.report.schema import problems  # noqa: E402
 
@@ -22,17 +22,12 @@ ENGINE_PARAMS = {"engine", "partitions", "algorithm"}
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0", silence_logs=50) as lc:
-        yield lc.scheduler_address
+def cluster(local_cluster):
+    return local_cluster.scheduler_address
 
 
 def table(path, gaps: bool, n=240, seed=0):
-    rng = np.random.default_rng(seed)
-    centers = np.array([[0, 0, 0], [6, 6, 0], [0, 6, 6]], dtype=float)
-    X = centers[rng.integers(0, 3, n)] + rng.normal(0, 0.8, (n, 3))
-    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame = three_blobs(n, seed)
     if gaps:
         frame.loc[::17, "b"] = np.nan
         frame.loc[5::23, "c"] = np.nan
