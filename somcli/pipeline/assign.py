@@ -5,7 +5,8 @@ against the training data."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -109,10 +110,7 @@ def run(model_path: str, read: ReadOptions, progress: Progress = _quiet, stdin=N
     rp = replay(model, read, explicit, stdin, progress)
     prep, X, usable = rp.prep, rp.prep.cleaned.X, rp.prep.cleaned.usable
     progress("assigning")
-    if model.kind == "kmeans":
-        columns, clusters, quality, outlier_share = _assign_kmeans(model, X, usable)
-    else:
-        columns, clusters, quality, outlier_share = _assign_som(model, X, usable)
+    columns, clusters, quality, outlier_share = ALGORITHMS[model.kind].assign(model, X, usable)
     assignments = assignment_table(prep, columns)
     k = model.clusters
     valid = clusters >= 0
@@ -260,12 +258,11 @@ def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> dict
         if now["missing_share"] - (was.get("missing_share") or 0.0) > MISSING_UP:
             flags.append(f"'{name}' missing share rose to {now['missing_share']:.0%}")
     q = train.get("quality", {})
-    key = "qe_mean" if model.kind == "som" else "distance_mean"
-    q_train = q.get(key)
+    fit = ALGORITHMS[model.kind]
+    q_train = q.get(fit.quality_key)
     ratio = quality / q_train if quality is not None and q_train else None
     if ratio is not None and ratio > QUALITY_RATIO:
-        what = "mean QE" if model.kind == "som" else "mean distance to centroid"
-        flags.append(f"{what} is {ratio:.2f}x the training value")
+        flags.append(f"{fit.quality_name} is {ratio:.2f}x the training value")
     expected = None
     if outlier_share is not None:
         expected = 1.0 - model.meta["outliers"]["quantile"]
@@ -281,8 +278,8 @@ def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> dict
     summary = [f"rows: {rows:,} now, {train['rows']:,} in training",
                f"cluster shares: total variation distance {tvd:.3f} (flag above {CLUSTER_TVD})"]
     if ratio is not None:
-        summary.append(f"{'mean QE' if model.kind == 'som' else 'mean distance'}: "
-                       f"{quality:.4g} now, {q_train:.4g} in training (x{ratio:.2f})")
+        summary.append(f"{fit.quality_short}: {quality:.4g} now, {q_train:.4g} in training "
+                       f"(x{ratio:.2f})")
     if outlier_share is not None:
         summary.append(f"outliers: {outlier_share:.2%} of rows (training threshold; about "
                        f"{expected:.1%} expected)")
@@ -293,3 +290,20 @@ def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> dict
             "cluster_tvd": tvd, "clusters": clusters if len(clusters) <= 50 else [],
             "columns": columns}
 
+
+@dataclass(frozen=True)
+class Assigner:
+    """How a kind of model assigns rows, and the quality measure its drift compares."""
+
+    assign: Callable  # (model, X, usable) -> (columns, clusters, quality, outlier share)
+    quality_key: str  # in the model's training quality
+    quality_name: str  # in the drift flags
+    quality_short: str  # in the drift summary
+
+
+#: One entry per kind of model (model.json's "kind"); a new algorithm adds one here.
+ALGORITHMS: dict[str, Assigner] = {
+    "kmeans": Assigner(_assign_kmeans, "distance_mean", "mean distance to centroid",
+                       "mean distance"),
+    "som": Assigner(_assign_som, "qe_mean", "mean QE", "mean QE"),
+}
