@@ -251,6 +251,9 @@ def _atomic(path: str, write, binary: bool = False) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".somcli-", suffix=".tmp", dir=folder)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as any file the user writes (mkstemp makes it 0600)
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
                        ) as fh:
             write(fh)

@@ -260,3 +260,16 @@ def test_two_concurrent_runs_one_waits_for_the_other(tmp_path):
     names = sorted(p.name for p in out.iterdir())
     assert "assignments.csv" in names and not list(tmp_path.glob(".somcli-tmp-*"))
     assert len(pd.read_csv(out / "assignments.csv")) == 9000
+
+
+def test_model_files_get_the_users_usual_permissions(tmp_path, run):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert run("kmeans", COUNTRIES, "-k", "2", "-o", tmp_path / "o", "-q").code == 0
+    finally:
+        os.umask(old)
+    for name in ("model.json", "model.npz", "assignments.csv"):
+        assert stat.S_IMODE((tmp_path / "o" / name).stat().st_mode) == 0o644, name
