@@ -33,6 +33,13 @@ EXIT_CODES: dict[int, str] = {
 }
 
 
+def brief(exc: BaseException, width: int = 120) -> str:
+    """An exception's text on one line, cut to ``width`` characters (for error messages
+    that quote a library's own message)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 class SomcliError(Exception):
     """Base class: a failure with a one-line message for the user."""
 

@@ -20,7 +20,8 @@ from importlib import resources
 import numpy as np
 
 from somcli import __version__
-from somcli.errors import DataError, InputError, OutputError
+from somcli.errors import DataError, InputError, OutputError, brief
+from somcli.io.folder import current_umask, io_error, rename_hook
 from somcli.model_check import MAX_JSON_BYTES, check_declared, check_values
 from somcli.prep.clean import Preprocessor
 from somcli.prep.units import UnitRule
@@ -72,8 +73,6 @@ class Model:
         try:
             self._save(json_path, npz_path)
         except OSError as exc:
-            from somcli.io.folder import io_error
-
             raise io_error(exc, json_path) from None
 
     def _save(self, json_path: str, npz_path: str) -> None:
@@ -84,7 +83,7 @@ class Model:
         _atomic(pending, lambda fh: np.savez_compressed(fh, **self.arrays), binary=True)
         _atomic(json_path, lambda fh: fh.write(json.dumps(meta, indent=1, sort_keys=True)
                                                + "\n"))
-        _rename_hook()
+        rename_hook()
         os.replace(pending, npz_path)
 
     @classmethod
@@ -160,12 +159,6 @@ def _read_only(folder: str) -> bool:
 NEXT = ".next"  # the arrays of a model being saved, until model.json names them
 
 
-def _rename_hook() -> None:
-    from somcli.io.folder import rename_hook
-
-    rename_hook()
-
-
 def _describe(a: np.ndarray) -> dict:
     return {"shape": list(a.shape), "dtype": a.dtype.str, "sha256": _digest(a)}
 
@@ -197,7 +190,7 @@ def _read_json(path: str) -> dict:
         raise DataError(f"{path}: not a somcli model (nested too deeply)",
                         "re-create the model") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable somcli model ({_short(exc)})",
+        raise DataError(f"{path}: not a readable somcli model ({brief(exc)})",
                         "the file is truncated or not JSON; re-create the model") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise DataError(f"{path}: not a somcli model file")
@@ -213,7 +206,7 @@ def _read_json(path: str) -> dict:
                         "re-create the model") from None
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "top level"
-        raise DataError(f"{path}: invalid model ({where}: {_short(exc.message)})",
+        raise DataError(f"{path}: invalid model ({where}: {brief(exc.message)})",
                         "re-create the model") from None
     if meta["checksum"] != _checksum(meta):
         raise DataError(f"{path}: the model was changed after it was written (checksum "
@@ -236,9 +229,9 @@ def _read_npz(path: str, meta: dict, json_path: str, limit: int) -> dict[str, np
         if "pickle" in str(exc).lower() or "object" in str(exc).lower():
             raise DataError(f"{path}: carries pickled objects, which somcli never loads",
                             "re-create the model with somcli") from None
-        raise DataError(f"{path}: not a valid array file ({_short(exc)})") from None
+        raise DataError(f"{path}: not a valid array file ({brief(exc)})") from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError, AttributeError) as exc:
-        raise DataError(f"{path}: unreadable or truncated ({_short(exc)})",
+        raise DataError(f"{path}: unreadable or truncated ({brief(exc)})",
                         "re-create the model") from None
     for name, a in arrays.items():
         if _digest(a) != expected[name]["sha256"]:
@@ -251,9 +244,7 @@ def _atomic(path: str, write, binary: bool = False) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".somcli-", suffix=".tmp", dir=folder)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # as any file the user writes (mkstemp makes it 0600)
+        os.fchmod(fd, 0o666 & ~current_umask())  # as other files (mkstemp makes it 0600)
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
                        ) as fh:
             write(fh)
@@ -264,11 +255,6 @@ def _atomic(path: str, write, binary: bool = False) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
-
-
-def _short(exc) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 # ---------------------------------------------------------------- building models from runs

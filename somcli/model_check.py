@@ -15,10 +15,9 @@ import zipfile
 
 import numpy as np
 
-from somcli.errors import DataError
+from somcli.errors import DataError, brief
 
 MAX_JSON_BYTES = 64 * 2**20  # model.json holds names and statistics, never data
-_NUMBER_KINDS = "fiu"  # float, signed and unsigned integers: nothing else is stored
 
 
 def _bad(path: str, what: str) -> DataError:
@@ -92,7 +91,7 @@ def check_declared(meta: dict, npz_path: str, json_path: str, limit: int) -> Non
                     raise DataError(f"{npz_path}: array '{name}' is {dtype.str}{declared_shape}, "
                                     f"{json_path} says {info['dtype']}{tuple(info['shape'])}",
                                     "re-create the model")
-                if dtype.kind not in kinds or dtype.hasobject or dtype.fields is not None:
+                if dtype.kind not in kinds or dtype.fields is not None:
                     raise _bad(json_path, f"array '{name}' has dtype {dtype.str}")
                 if len(shape) != len(declared_shape) or any(
                         s is not None and s != t for s, t in zip(shape, declared_shape,
@@ -108,7 +107,7 @@ def check_declared(meta: dict, npz_path: str, json_path: str, limit: int) -> Non
     except DataError:
         raise
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as exc:
-        raise DataError(f"{npz_path}: unreadable or truncated ({_short(exc)})",
+        raise DataError(f"{npz_path}: unreadable or truncated ({brief(exc)})",
                         "re-create the model") from None
     if total > limit:
         raise DataError(f"{npz_path}: its arrays need {total / 2**30:.1f} GiB, more than the "
@@ -128,7 +127,7 @@ def _npy_header(fh, npz_path: str, name: str):
             raise ValueError(f"npy format {version}")
     except (ValueError, TypeError, SyntaxError) as exc:
         raise DataError(f"{npz_path}: member '{name}' is not a valid .npy array "
-                        f"({_short(exc)})", "re-create the model") from None
+                        f"({brief(exc)})", "re-create the model") from None
     return tuple(int(s) for s in shape), np.dtype(dtype)
 
 
@@ -156,8 +155,3 @@ def check_values(meta: dict, arrays: dict[str, np.ndarray], path: str) -> None:
 
 def _finite(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _short(exc) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 120 else text[:117] + "..."

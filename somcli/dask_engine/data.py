@@ -17,7 +17,7 @@ import pandas as pd
 
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions
 from somcli.dask_engine.order_stats import quantiles
-from somcli.errors import DataError, UsageError
+from somcli.errors import DataError, UsageError, brief
 from somcli.io.read import FLOAT32_MAX, Dialect, header_names, read_table, sniff
 from somcli.io.sources import resolve
 from somcli.prep import roles as R
@@ -90,7 +90,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
     try:
         ddf = dd.read_csv(paths, **kwargs)
     except (ValueError, OSError) as exc:
-        raise DataError(f"dask could not read the input ({_short(exc)})") from None
+        raise DataError(f"dask could not read the input ({brief(exc, 160)})") from None
     parts = client.compute(ddf.to_delayed())
     info = client.gather(client.map(_on_describe, parts, pure=False))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
@@ -111,11 +111,6 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
 def _on_describe(part: pd.DataFrame):
     path = str(part[PATH_COLUMN].iloc[0]) if len(part) else None
     return len(part), path
-
-
-def _short(exc) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 # ---------------------------------------------------------------- raw features per block

@@ -58,8 +58,16 @@ def _tag(target: str) -> str:
     return hashlib.sha256(name).hexdigest()[:12]
 
 
-def _uid() -> int | None:
-    return os.geteuid() if hasattr(os, "geteuid") else None
+def _mine(st: os.stat_result) -> bool:
+    """Whether this user owns the entry (always true where there are no user ids)."""
+    return not hasattr(os, "geteuid") or st.st_uid == os.geteuid()
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it: set back at once)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 class OutputFolder:
@@ -116,9 +124,7 @@ class OutputFolder:
         try:
             self.staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{_tag(self.target)}-",
                                             dir=parent)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self.staging, 0o777 & ~umask)  # mkdtemp makes it private
+            os.chmod(self.staging, 0o777 & ~current_umask())  # mkdtemp makes it private
         except OSError as exc:
             raise io_error(exc, parent) from None
         return self
@@ -228,14 +234,13 @@ def _exchange(a: str, b: str) -> bool:
 def foreign_entries(folder: str) -> list[str]:
     """Entries of ``folder`` that are not verifiably files of an earlier somcli run."""
     listed, stamps = _manifest(folder)
-    uid = _uid()
     foreign = []
     for name in sorted(os.listdir(folder)):
         try:
             st = os.lstat(os.path.join(folder, name))
         except OSError:
             continue
-        mine = uid is None or st.st_uid == uid
+        mine = _mine(st)
         if name == _PARTS_FOLDER and stat.S_ISDIR(st.st_mode):
             ours = mine and "assignments/" in listed and _only_parts(os.path.join(folder, name))
         elif name == MANIFEST:
@@ -250,11 +255,9 @@ def foreign_entries(folder: str) -> list[str]:
 
 
 def _only_parts(folder: str) -> bool:
-    uid = _uid()
     for name in os.listdir(folder):
         st = os.lstat(os.path.join(folder, name))
-        if (not _PART_NAME.fullmatch(name) or not stat.S_ISREG(st.st_mode)
-                or (uid is not None and st.st_uid != uid)):
+        if not _PART_NAME.fullmatch(name) or not stat.S_ISREG(st.st_mode) or not _mine(st):
             return False
     return True
 
@@ -273,15 +276,14 @@ def _manifest(folder: str) -> tuple[set[str], dict]:
 def remove_stale(target: str) -> None:
     """Remove staging folders (and swapped-out old folders) that killed runs on this target
     left beside it. Called with the target's lock held, so no live run owns them."""
-    parent, tag, uid = os.path.dirname(target), _tag(target), _uid()
+    parent, tag = os.path.dirname(target), _tag(target)
     try:
         names = sorted(os.listdir(parent))
     except OSError:
         return
     if not os.path.lexists(target):  # killed between the two renames of the fallback
         old = [n for n in names if n.startswith(f"{OLD_PREFIX}{tag}-")]
-        if len(old) == 1 and os.lstat(os.path.join(parent, old[0])).st_uid == (
-                uid if uid is not None else os.lstat(os.path.join(parent, old[0])).st_uid):
+        if len(old) == 1 and _mine(os.lstat(os.path.join(parent, old[0]))):
             with contextlib.suppress(OSError):
                 os.rename(os.path.join(parent, old[0]), target)  # the old result is back
     for name in names:
@@ -292,7 +294,7 @@ def remove_stale(target: str) -> None:
             st = os.lstat(path)
         except OSError:
             continue
-        if stat.S_ISDIR(st.st_mode) and (uid is None or st.st_uid == uid):
+        if stat.S_ISDIR(st.st_mode) and _mine(st):
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -338,7 +340,7 @@ def locked(target: str | None, wait: float = 0.0):
                                "try again later, or pass --wait SECONDS") from None
                 time.sleep(0.05)
         st = os.fstat(fd)
-        if st.st_nlink == 1 and st.st_uid == (_uid() if _uid() is not None else st.st_uid):
+        if st.st_nlink == 1 and _mine(st):
             try:
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode())
