@@ -290,7 +290,8 @@ def _execute(console: Console, out, job, dopts=None) -> None:
     """
     import contextlib
 
-    from somcli.io.write import OutputFolder, dumps, locked
+    from somcli.io.folder import OutputFolder, locked
+    from somcli.io.write import dumps
     from somcli.pipeline.common import write
     from somcli.report.markdown import render
 

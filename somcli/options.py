@@ -192,7 +192,9 @@ def output_from(kw: dict, inputs=()) -> OutputOptions:
                                  "to stdout", param_hint="-o/--out")
     if out is not None:
         out = expand_placeholders(out, inputs)
-        if not out or any(ord(c) < 32 or ord(c) == 127 for c in out):
+        from somcli.io.folder import has_control_characters
+
+        if not out or has_control_characters(out):
             raise click.BadParameter(f"{out!r}: give a folder name without control characters "
                                      "(newlines, tabs)", param_hint="-o/--out")
     if summary and out is None:

@@ -39,10 +39,16 @@ _PARTS_FOLDER = "assignments"
 _PART_NAME = re.compile(r"part-\d{5}\.(csv|tsv|json|ndjson)")
 
 
+def has_control_characters(name: str) -> bool:
+    """Newlines, tabs and the like: they split log and summary lines, so no output name
+    may hold them."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in name)
+
+
 def resolve(target: str) -> str:
     """The output folder's absolute path with its parent's symlinks resolved, so that two
     spellings of one folder take one lock; the last component is kept as given."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+    if has_control_characters(target):
         raise OutputError(f"{target!r}: the name holds a control character",
                           "choose a name without newlines or tabs")
     absolute = os.path.abspath(target)

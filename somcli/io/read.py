@@ -11,9 +11,7 @@ import codecs
 import csv
 import io
 import itertools
-import lzma
 import re
-import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +20,7 @@ import pandas as pd
 from somcli.config import ReadOptions
 from somcli.errors import DataError, InputError, UsageError
 from somcli.io import parts
-from somcli.io.sources import TEXT_FACTOR, Source, broken, resolve
+from somcli.io.sources import STREAM_ERRORS, TEXT_FACTOR, Source, broken, resolve
 
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 65536
@@ -202,7 +200,7 @@ def header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[str
             line = text.readline()
             while line and not line.strip():
                 line = text.readline()
-    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+    except STREAM_ERRORS as exc:
         raise broken(source, exc) from None
     row = next(csv.reader([line.rstrip("\r\n")], delimiter=dialect.delimiter,
                           quotechar=dialect.quotechar), [])
@@ -266,7 +264,7 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
         raise InputError(f"{source.label}: the file is empty") from None
     except pd.errors.ParserError as exc:
         raise _parser_error(source, dialect, exc) from None
-    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+    except STREAM_ERRORS as exc:
         raise broken(source, exc) from None
     if names is not None:
         if len(names) == frame.shape[1]:

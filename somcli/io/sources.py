@@ -22,6 +22,8 @@ from somcli.errors import DataError, InputError, IOFailure, UsageError
 GLOB_CHARS = set("*?[")
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
 MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
+#: What reading a (decompressing) stream raises when the file is broken: see broken()
+STREAM_ERRORS = (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile)
 
 
 TEXT_FACTOR = 4  # parsed tables take up to about this many times their text (measured)
@@ -104,7 +106,7 @@ class Source:
         try:
             with self.open() as stream:
                 return stream.read(size)
-        except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        except STREAM_ERRORS as exc:
             raise broken(self, exc) from None
 
 
@@ -180,9 +182,10 @@ def _checked(path: str, limit: int | None = None) -> Source:
         raise InputError(f"{path}: is a folder, not a file", "pass a file, or a quoted glob like 'dir/*.csv'")
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: permission denied", "check the file's permissions")
-    if os.path.getsize(path) == 0:
+    size = os.path.getsize(path)
+    if size == 0:
         raise InputError(f"{path}: the file is empty")
     source = Source(path, path, limit=limit)
-    if limit is not None and not source.compression and os.path.getsize(path) > limit:
+    if limit is not None and not source.compression and size > limit:
         raise too_much_text(path, limit)
     return source

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from somcli.io.folder import OutputFolder, io_error, locked  # noqa: F401 - used via this module
+from somcli.io.folder import io_error
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

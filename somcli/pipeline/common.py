@@ -18,6 +18,7 @@ from somcli import __version__, memory
 from somcli.config import CleanOptions, ColumnOptions, OutputOptions, ReadOptions
 from somcli.errors import DataError, UsageError
 from somcli.io import write as w
+from somcli.io.folder import OutputFolder
 from somcli.io.read import Dialect, Table, read_table
 from somcli.prep import roles as R
 from somcli.prep.clean import Cleaned, Preprocessor, clean, row_labels
@@ -280,7 +281,7 @@ def _write_folder(result: RunResult, out: OutputOptions, render_markdown) -> lis
     plots = list(result.plots) if out.plots else []
     model_files = ["model.json", "model.npz"] if result.model is not None else []
     result.report["files"] = names + plots + model_files
-    with w.OutputFolder(out.out, out.force) as folder:
+    with OutputFolder(out.out, out.force) as folder:
         if parted:
             parts = result.parts(folder.path("assignments"), ext, out.safe_csv)
             result.report["assignment_parts"] = len(parts)
