@@ -20,7 +20,7 @@ from somcli.dask_engine import blocks as B
 from somcli.dask_engine import data as D
 from somcli.dask_engine.client import DaskOptions
 from somcli.dask_engine.order_stats import quantiles
-from somcli.pipeline.common import Described
+from somcli.pipeline.common import Described, carried_name
 
 
 @dataclass
@@ -173,5 +173,4 @@ def label_scores_on_cluster(client, dist, labels, warnings: list[str]) -> dict |
 
 
 def _on_class_counts(ids, labels, label):
-    column = label if label not in ("line", "source") else f"{label}_"  # as _on_ids names it
-    return metrics.class_counts(labels, ids[column].to_numpy(dtype=object))
+    return metrics.class_counts(labels, ids[carried_name(label)].to_numpy(dtype=object))

@@ -20,6 +20,7 @@ from somcli.dask_engine.order_stats import quantiles
 from somcli.errors import DataError, UsageError, brief
 from somcli.io.read import FLOAT32_MAX, Dialect, header_names, read_table, sniff
 from somcli.io.sources import resolve
+from somcli.pipeline.common import carried_name
 from somcli.prep import roles as R
 from somcli.prep.clean import HUGE, MAX_NAMED_ROWS, Preprocessor, gap_outcome, refuse_huge
 from somcli.prep.units import apply_rule
@@ -346,5 +347,5 @@ def _on_ids(part: pd.DataFrame, first_line: int, path: str, columns: list[str], 
     if several:
         out["source"] = path
     for col in columns:
-        out[col if col not in ("line", "source") else f"{col}_"] = part[col].to_numpy()
+        out[carried_name(col)] = part[col].to_numpy()
     return out

@@ -123,6 +123,12 @@ def int_column(values: np.ndarray, valid: np.ndarray | None = None):
     return pd.arrays.IntegerArray(np.where(valid, values, 0).astype(np.int32), ~valid)
 
 
+def carried_name(column: str) -> str:
+    """The name an identifier or label column has in the assignments (both engines):
+    its own, unless it clashes with somcli's ``line`` or ``source``."""
+    return column if column not in ("line", "source") else f"{column}_"
+
+
 def assignment_table(prep: Prepared, columns: dict) -> pd.DataFrame:
     """line, [source], identifier and label columns, then the algorithm's ``columns``.
 
@@ -132,7 +138,7 @@ def assignment_table(prep: Prepared, columns: dict) -> pd.DataFrame:
     if t.sources is not None:
         out["source"] = t.sources
     for col in prep.roles.ids + ([prep.roles.label] if prep.roles.label else []):
-        out[col if col not in ("line", "source") else f"{col}_"] = t.frame[col]
+        out[carried_name(col)] = t.frame[col]
     for name, values in columns.items():
         out[name if name not in out else f"{name}_"] = values
     frame = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v)
