@@ -66,7 +66,7 @@ def quality(X, W):
     import numpy as np
 
     from somcli.algorithms.grid import Grid
-    from somcli.pipeline.som import evaluate
+    from somcli.algorithms.evaluation import evaluate
 
     ev = evaluate(np.asarray(X, np.float64), np.ones(len(X), bool), np.asarray(W, np.float64),
                   Grid(ROWS, COLS, "rect"), threads=1)

@@ -15,7 +15,7 @@ import click
 from somcli import __version__, errors
 from somcli import options as O
 from somcli.command_group import SomcliGroup
-from somcli.config import KMeansOptions, SomOptions
+from somcli.config import Execution, KMeansOptions, SomOptions, UnitOptions
 from somcli.console import Console
 
 
@@ -89,25 +89,19 @@ def kmeans(**kw):
 
     console = _console(kw)
     read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
-    engine, dopts, single = O.engine_from(kw)
+    exe, single = O.engine_from(kw)
     out = replace(O.output_from(kw, read.inputs), single_file=single)
     k = kw.pop("k")
+    kw.pop("max_memory")  # resolved once, in read.memory_limit
     opts = KMeansOptions(k=None if k == "auto" else k, k_max=kw.pop("k_max"),
                          n_init=kw.pop("n_init"), minibatch_rows=kw.pop("minibatch_rows"),
-                         seed=kw.pop("seed"), max_memory=kw.pop("max_memory"))
+                         seed=kw.pop("seed"))
 
-    def job(client):
-        if client is not None:
-            from somcli.dask_engine import kmeans as dask_kmeans
-            from somcli.dask_engine.diagnose import diagnosed
-
-            with diagnosed(read, cols):
-                return dask_kmeans.kmeans(client, read, cols, cleaning, opts, dopts,
-                                          console.progress)
-        return run_kmeans.run(read, cols, cleaning, opts, progress=console.progress,
+    def job(be):
+        return run_kmeans.run(be, read, cols, cleaning, opts, progress=console.progress,
                               stdin=_stdin())
 
-    _execute(console, out, job, dopts)
+    _execute(console, out, job, exe)
 
 
 # ---------------------------------------------------------------- som
@@ -179,46 +173,41 @@ def som(**kw):
 
     console = _console(kw)
     read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
-    engine, dopts, single = O.engine_from(kw)
+    exe, single = O.engine_from(kw)
+    exe = replace(exe, threads=kw.pop("threads"), dtype=kw.pop("dtype"))
     out = replace(O.output_from(kw, read.inputs), single_file=single)
     size, k, resume = kw.pop("map_size"), kw.pop("k"), kw.pop("resume")
+    kw.pop("max_memory")  # resolved once, in read.memory_limit
     opts = SomOptions(
         rows=size[0] if size else None, cols=size[1] if size else None,
         max_units=kw.pop("max_units"), topology=kw.pop("topology"), init=kw.pop("init"),
         train=kw.pop("train"), epochs=kw.pop("epochs"), sigma=kw.pop("sigma"),
         sigma_end=kw.pop("sigma_end"), decay=kw.pop("decay"),
         learning_rate=kw.pop("learning_rate"), neighborhood=kw.pop("neighborhood"),
-        k=k if isinstance(k, int) else None, k_auto=k == "auto", k_max=kw.pop("k_max"),
-        umatrix_stat=kw.pop("umatrix_stat"), outliers=kw.pop("outlier_q"),
-        dtype=kw.pop("dtype"), threads=kw.pop("threads"), seed=kw.pop("seed"),
-        max_memory=kw.pop("max_memory"))
+        seed=kw.pop("seed"))
+    units = UnitOptions(k=k if isinstance(k, int) else None, k_auto=k == "auto",
+                        k_max=kw.pop("k_max"), umatrix_stat=kw.pop("umatrix_stat"),
+                        outliers=kw.pop("outlier_q"))
     plots = out.plots and out.out is not None
     ctx = click.get_current_context()
     if resume:
         _refuse_with_resume(ctx)
-        if dopts is not None:
-            raise click.UsageError("--resume runs on the local engine only")
 
-    def job(client):
+    def job(be):
         from somcli.pipeline import som as run_som
 
-        if client is not None:
-            from somcli.dask_engine import som as dask_som
-            from somcli.dask_engine.diagnose import diagnosed
-
-            with diagnosed(read, cols):
-                return dask_som.som(client, read, cols, cleaning, opts, dopts, console.progress,
-                                    plots)
         if resume:
-            return run_som.resume(resume, read, opts, console.progress, _stdin(), plots,
-                                  _explicit(ctx))
-        return run_som.run(read, cols, cleaning, opts, progress=console.progress,
-                           stdin=_stdin(), plots=plots, painter=painter)
+            return run_som.resume(be, resume, read, opts, units, exe, console.progress,
+                                  _stdin(), plots, _explicit(ctx))
+        return run_som.run(be, read, cols, cleaning, opts, units, exe,
+                           progress=console.progress, stdin=_stdin(), plots=plots,
+                           painter=painter)
 
     # big inputs: a helper process imports matplotlib now, while this one imports and reads
-    painter = Painter.start(read.inputs) if plots and not resume and dopts is None else None
+    local = exe.engine == "local"
+    painter = Painter.start(read.inputs) if plots and not resume and local else None
     with painter or contextlib.nullcontext():
-        _execute(console, out, job, dopts)
+        _execute(console, out, job, exe)
 
 
 RESUME_FIXED = ("map_size", "topology", "columns", "not_columns", "id_column", "label_column",
@@ -264,38 +253,29 @@ def assign(**kw):
     if kw.pop("as_json"):
         kw["summary_json"] = True
     read = O.read_from(kw)
-    kw.pop("max_memory")
-    engine, dopts, single = O.engine_from(kw)
+    kw.pop("max_memory")  # resolved once, in read.memory_limit
+    exe, single = O.engine_from(kw)
     out = replace(O.output_from(kw, read.inputs), single_file=single)
     explicit = _explicit(click.get_current_context())
 
-    def job(client):
-        if client is not None:
-            from somcli.dask_engine import assign as dask_assign
-            from somcli.dask_engine.diagnose import diagnosed
+    def job(be):
+        return run_assign.run(be, model, read, console.progress, _stdin(), explicit)
 
-            with diagnosed(read, None, roles=False):
-                return dask_assign.assign(client, model, read, dopts, console.progress,
-                                          explicit)
-        return run_assign.run(model, read, console.progress, _stdin(), explicit)
-
-    _execute(console, out, job, dopts)
+    _execute(console, out, job, exe)
 
 
-def _execute(console: Console, out, job, dopts=None) -> None:
-    """Lock the output folder, refuse a bad one before any work, run, write, summarise.
-
-    With ``dopts`` the run goes to a Dask cluster, kept connected until the workers
-    have written their part of the outputs.
-    """
-    import contextlib
-
-    from somcli.io.folder import OutputFolder, locked
+def _execute(console: Console, out, job, exe: Execution) -> None:
+    """Lock the output folder, refuse a bad one before any work, open the backend, run,
+    write, summarise. The backend stays open until the result is written (the Dask
+    workers write their part of the outputs then)."""
+    from somcli.backends import open_backend
+    from somcli.io.folder import OutputFolder
+    from somcli.io.lock import locked
     from somcli.io.write import dumps
     from somcli.pipeline.common import write
     from somcli.report.markdown import render
 
-    if dopts is not None and out.format == "json":
+    if exe.engine == "dask" and out.format == "json":
         raise click.UsageError("--engine dask writes the assignments in parts: use --format "
                                "csv, tsv or ndjson")
     with locked(out.out, out.wait):
@@ -305,14 +285,8 @@ def _execute(console: Console, out, job, dopts=None) -> None:
             from somcli.model import model_paths
 
             model_paths(out.model_out, create=False)
-        if dopts is not None:
-            from somcli.dask_engine.client import connect
-
-            engine = connect(dopts, console.progress)
-        else:
-            engine = contextlib.nullcontext()
-        with engine as client:
-            result = job(client)
+        with open_backend(exe.engine, exe, console.progress) as backend:
+            result = job(backend)
             for warning in result.report.get("warnings", []):
                 console.warn(warning)
             console.progress("writing")

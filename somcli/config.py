@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
 
 #: Tokens read as missing unless ``--na-values`` replaces them (the empty string always is).
 DEFAULT_NA_VALUES: tuple[str, ...] = (
@@ -56,33 +59,74 @@ class KMeansOptions:
     n_init: int | None = None  # None: scikit-learn's default
     minibatch_rows: int = 200_000
     seed: int = 0
-    max_memory: str | None = None  # "8G", "60%"; None: 75 % of available memory
+
+
+Trainer = Literal["batch", "online"]
+Topology = Literal["hex", "rect"]
+Init = Literal["pca", "random"]
+Decay = Literal["linear", "exponential"]
+Neighborhood = Literal["gaussian", "bubble", "triangle", "mexican_hat"]
+UmatrixStat = Literal["mean", "median", "min", "max"]
+Precision = Literal["float32", "float64"]
+
+#: --dtype -> numpy type
+DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
 @dataclass(frozen=True)
 class SomOptions:
+    """What trains the map."""
+
     rows: int | None = None  # None with cols None: the SOM Toolbox size rule
     cols: int | None = None
-    topology: str = "hex"
-    init: str = "pca"
+    topology: Topology = "hex"
+    init: Init = "pca"
     epochs: int | None = None  # None: chosen from the trainer
     sigma: float | None = None  # None: chosen from the map size
     sigma_end: float | None = None
-    decay: str = "linear"
+    decay: Decay = "linear"
     learning_rate: float = 0.5
-    neighborhood: str = "gaussian"
-    train: str = "batch"
+    neighborhood: Neighborhood = "gaussian"
+    train: Trainer = "batch"
+    max_units: int = 2500
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class UnitOptions:
+    """What is made of a trained map: clusters of units, U-matrix, outliers."""
+
     k: int | None = None  # None: no second level (the cluster is the unit)
     k_auto: bool = False
     k_max: int = 10
-    umatrix_stat: str = "mean"
+    umatrix_stat: UmatrixStat = "mean"
     outliers: float = 0.99
-    dtype: str = "float32"
-    seed: int = 0
-    max_units: int = 2500
-    chunk_rows: int | None = None
+
+
+@dataclass(frozen=True)
+class DaskOptions:
+    scheduler: str | None = None  # tcp://host:8786
+    scheduler_file: str | None = None
+    blocksize: str | int | None = "64MB"
+    workers: int | None = None  # local cluster only
+    threads_per_worker: int | None = None
+    processes: bool = True
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a run executes: on which backend, threads, precision (the memory limit is
+    ``ReadOptions.memory_limit``, resolved once from --max-memory)."""
+
+    engine: str = "local"  # a name in somcli.backends.BACKENDS
     threads: int | None = None  # None: SOMCLI_THREADS / OMP_NUM_THREADS / ..., else the CPUs
-    max_memory: str | None = None  # "8G", "60%"; None: 75 % of available memory
+    dtype: Precision = "float64"
+    chunk_rows: int | None = None
+    dask: DaskOptions | None = None
+
+    @property
+    def float_type(self):
+        return DTYPES[self.dtype]
 
 
 @dataclass(frozen=True)
@@ -96,3 +140,4 @@ class OutputOptions:
     summary_json: bool = False  # one JSON line on stdout at the end (needs out)
     wait: float = 0.0  # seconds to wait for another run holding the output folder's lock
     single_file: bool = False  # distributed runs: one assignments file, not part files
+

@@ -91,9 +91,10 @@ def kmeans_estimate(n: int, d: int, k: int) -> dict[str, float]:
     }
 
 
-def check(parts: dict[str, float], limit: int, what: str) -> None:
+def check(parts: dict[str, float], limit: int | None, what: str) -> None:
+    """Refuse a run estimated to need more than ``limit`` bytes (None: no limit)."""
     total = sum(parts.values())
-    if total <= limit:
+    if limit is None or total <= limit:
         return
     top = sorted(parts.items(), key=lambda kv: -kv[1])[:2]
     detail = ", ".join(f"{name} {human(size)}" for name, size in top)

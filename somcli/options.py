@@ -252,8 +252,8 @@ def engine_options(f):
 
 
 def engine_from(kw: dict):
-    """(engine, DaskOptions or None); dask-only options without --engine dask are refused."""
-    from somcli.dask_engine.client import DaskOptions
+    """(Execution, --single-file); dask-only options without --engine dask are refused."""
+    from somcli.config import DaskOptions, Execution
 
     engine = kw.pop("engine")
     scheduler, scheduler_file = kw.pop("scheduler"), kw.pop("scheduler_file")
@@ -262,20 +262,21 @@ def engine_from(kw: dict):
         if scheduler or scheduler_file or single:
             raise click.UsageError("--scheduler, --scheduler-file and --single-file need "
                                    "--engine dask")
-        return engine, None, single
+        return Execution(engine=engine), single
     if scheduler and scheduler_file:
         raise click.UsageError("give --scheduler or --scheduler-file, not both")
     blocksize = _blocksize(blocksize)
-    return engine, DaskOptions(scheduler=scheduler, scheduler_file=scheduler_file,
-                               blocksize=blocksize), single
+    return Execution(engine=engine, dask=DaskOptions(scheduler=scheduler,
+                                                     scheduler_file=scheduler_file,
+                                                     blocksize=blocksize)), single
 
 
 def _blocksize(text: str) -> int:
     """--blocksize: bytes per partition, at least 1 KB (Dask's size syntax: 64MB, 100KB)."""
-    try:
-        from dask.utils import parse_bytes
+    from somcli.backends.dask_cluster.client import parse_size
 
-        size = parse_bytes(text)
+    try:
+        size = parse_size(text)
     except ImportError:
         return text  # the engine says what to install
     except (ValueError, TypeError):

@@ -107,21 +107,32 @@ def test_a_glob_of_files_gives_the_result_of_the_files_concatenated(run, tmp_pat
 
 
 def test_threads_cluster_and_the_library_call(tmp_path):
-    from somcli.config import CleanOptions, ColumnOptions, ReadOptions, SomOptions
-    from somcli.dask_engine import som as dask_som
-    from somcli.dask_engine.client import DaskOptions
-    from somcli.pipeline import som as local_som
+    """The pipeline as a library: the same call over the two backends gives one codebook."""
+    from somcli.backends.dask import DaskBackend
+    from somcli.backends.local import LocalBackend
+    from somcli.config import (
+        CleanOptions,
+        ColumnOptions,
+        DaskOptions,
+        Execution,
+        ReadOptions,
+        SomOptions,
+        UnitOptions,
+    )
+    from somcli.pipeline import som
 
     data = blobs(tmp_path / "d.csv")
     read = ReadOptions(inputs=(str(data),))
-    opts = SomOptions(rows=4, cols=3, k=3, dtype="float64")
+    opts, units, exe = SomOptions(rows=4, cols=3), UnitOptions(k=3), Execution(dtype="float64")
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
                       host="127.0.0.1", dashboard_address="127.0.0.1:0") as lc, \
             Client(lc) as client:
-        result = dask_som.som(client, read, ColumnOptions(), CleanOptions(), opts,
-                              DaskOptions(blocksize="3KB"), lambda m: None)
+        dask = DaskBackend(client, DaskOptions(blocksize="3KB"))
+        result = som.run(dask, read, ColumnOptions(), CleanOptions(), opts, units, exe)
         W_dask = result.state.W
-    W_local = local_som.run(read, ColumnOptions(), CleanOptions(), opts).state.W
+        assert result.report["parameters"]["partitions"] > 1
+    W_local = som.run(LocalBackend(), read, ColumnOptions(), CleanOptions(), opts, units,
+                      exe).state.W
     assert np.allclose(W_dask, W_local, atol=1e-9, rtol=0)
 
 
@@ -225,3 +236,22 @@ def test_an_unreachable_scheduler_is_one_line(run, tmp_path, monkeypatch):
 def test_dask_options_need_the_dask_engine(run, tmp_path):
     r = run("kmeans", blobs(tmp_path / "d.csv", n=50), "--scheduler", "tcp://x:1")
     assert r.code == errors.USAGE
+
+
+@pytest.mark.parametrize("blocksize", ["2KB", "64MB"])
+def test_a_k_above_the_distinct_rows_is_refused_on_dask_as_locally(run, tmp_path, cluster,
+                                                                    blocksize):
+    """Three distinct rows repeated over several partitions (or one): -k 4 is exit 65
+    with the count, as the local engine says it (Dask used to return empty clusters)."""
+    rows = np.array([[0.0, 1.0], [5.0, 5.0], [9.0, 0.5]])
+    frame = pd.DataFrame(np.tile(rows, (200, 1)), columns=["a", "b"])
+    path = tmp_path / "three.csv"
+    frame.to_csv(path, index=False)
+    local = run("kmeans", path, "-k", "4", "-q")
+    dask = run("kmeans", path, "-k", "4", "-q", "--engine", "dask", "--scheduler", cluster.scheduler_address,
+               "--blocksize", blocksize)
+    assert local.code == dask.code == errors.DATA
+    assert "only 3 distinct row(s)" in dask.err and dask.err == local.err
+    ok = run("kmeans", path, "-k", "3", "-q", "--engine", "dask", "--scheduler", cluster.scheduler_address,
+             "--blocksize", blocksize)
+    assert ok.code == 0 and sorted(set(pd.read_csv(io.StringIO(ok.out))["cluster"])) == [0, 1, 2]

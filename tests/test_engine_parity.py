@@ -148,3 +148,20 @@ def test_the_country_table_assigned_on_dask_as_a_new_user_does(run, tmp_path, cl
                        COUNTRIES)
     check(local, dask, [], tol=1e-6)  # the default float32 map: float32's digits
     assert "Missing values: 2 cell(s) filled" in (dask / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_resumed_map_is_the_same_on_both_engines(run, tmp_path, cluster):
+    """--resume replays the model's cleaning through the backend, so it runs on Dask too
+    (it was refused there) and continues to the same codebook and clusters."""
+    args, tables = CASES["som"]
+    train = table(tmp_path / "train.csv", True, seed=1)
+    assert run(*args, train, "-o", tmp_path / "model", "-q").code == 0
+    data = table(tmp_path / "d.csv", True, seed=2)
+    sub = tmp_path / "resume"
+    sub.mkdir()
+    local, dask = both(run, sub, cluster, "som", data, "--resume",
+                       tmp_path / "model" / "model.json", "--no-plots")
+    check(local, dask, tables)
+    report = json.loads((dask / "report.json").read_text())
+    assert report["map"]["resumed"]["model"].endswith("model.json")

@@ -563,7 +563,7 @@ def test_output_names_are_plain_or_use_the_documented_placeholders(run, tmp_path
 
 def test_two_spellings_of_one_folder_take_one_lock(tmp_path):
     from somcli.errors import Busy
-    from somcli.io.folder import locked
+    from somcli.io.lock import locked
 
     (tmp_path / "real").mkdir()
     (tmp_path / "alias").symlink_to(tmp_path / "real")

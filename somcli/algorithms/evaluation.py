@@ -13,9 +13,12 @@ from somcli.algorithms.nearest import DEFAULT_CHUNK, nearest
 class Evaluation:
     """Per-row BMU, QE; per-unit hits; QE and TE over the usable rows (one chunked pass)."""
 
-    def __init__(self, bmu, qe, hits, te, qe_mean):
+    def __init__(self, bmu, qe, hits, te_errors, found):
         self.bmu, self.qe, self.hits = bmu, qe, hits
-        self.te, self.qe_mean = te, qe_mean
+        self.te_errors = te_errors  # rows whose two best units are not neighbours
+        self.found = found  # rows with a best unit
+        self.te = te_errors / found if found and len(hits) > 1 else None
+        self.qe_mean = float(qe[bmu >= 0].sum()) / found if found else None
 
 
 def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid,
@@ -35,29 +38,8 @@ def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid,
     bmu[lost] = second[lost] = -1
     found = bmu >= 0
     hits = np.bincount(bmu[found], minlength=grid.units)
-    te = (float(1.0 - grid.adjacent(bmu[found], second[found]).mean())
-          if grid.units > 1 and found.any() else None)
-    return Evaluation(bmu, qe, hits, te, float(np.mean(qe[found])) if found.any() else None)
-
-
-def outliers(ev: Evaluation, U_units: np.ndarray, q: float,
-             threshold: float | None = None, ref: tuple[float, float] | None = None):
-    """Outlier score = mean of (QE / median QE) and (unit U-matrix / median over rows).
-
-    1 is typical. Rows above the ``q`` quantile of the training scores are flagged;
-    ``threshold`` and ``ref`` (the two medians) replay a stored model.
-    """
-    found = ev.bmu >= 0
-    if ref is None:
-        ref = (positive_median(ev.qe[found]), weighted_median(U_units, ev.hits))
-    score = ev.qe / ref[0]
-    score += (U_units / ref[1])[np.maximum(ev.bmu, 0)]
-    score *= 0.5
-    score[~found] = np.nan
-    if threshold is None:
-        threshold = float(np.quantile(score[found], q)) if found.any() else np.inf
-    flagged = found & (score > threshold)
-    return score, threshold, flagged, ref
+    errors = int((~grid.adjacent(bmu[found], second[found])).sum()) if grid.units > 1 else 0
+    return Evaluation(bmu, qe, hits, errors, int(found.sum()))
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:

@@ -29,7 +29,7 @@ import stat
 import tempfile
 import time
 
-from somcli.errors import Busy, IOFailure, OutputError
+from somcli.errors import IOFailure, OutputError
 
 STAGING_PREFIX = ".somcli-tmp-"
 OLD_PREFIX = ".somcli-old-"
@@ -64,7 +64,7 @@ def _tag(target: str) -> str:
     return hashlib.sha256(name).hexdigest()[:12]
 
 
-def _mine(st: os.stat_result) -> bool:
+def mine(st: os.stat_result) -> bool:
     """Whether this user owns the entry (always true where there are no user ids)."""
     return not hasattr(os, "geteuid") or st.st_uid == os.geteuid()
 
@@ -246,13 +246,13 @@ def foreign_entries(folder: str) -> list[str]:
             st = os.lstat(os.path.join(folder, name))
         except OSError:
             continue
-        mine = _mine(st)
+        own = mine(st)
         if name == _PARTS_FOLDER and stat.S_ISDIR(st.st_mode):
-            ours = mine and "assignments/" in listed and _only_parts(os.path.join(folder, name))
+            ours = own and "assignments/" in listed and _only_parts(os.path.join(folder, name))
         elif name == MANIFEST:
-            ours = mine and stat.S_ISREG(st.st_mode) and bool(listed)
+            ours = own and stat.S_ISREG(st.st_mode) and bool(listed)
         else:
-            ours = (mine and stat.S_ISREG(st.st_mode) and _RESULT_NAME.fullmatch(name)
+            ours = (own and stat.S_ISREG(st.st_mode) and _RESULT_NAME.fullmatch(name)
                     is not None and name in listed
                     and stamps.get(name) == [st.st_size, st.st_mtime_ns])
         if not ours:
@@ -263,7 +263,7 @@ def foreign_entries(folder: str) -> list[str]:
 def _only_parts(folder: str) -> bool:
     for name in os.listdir(folder):
         st = os.lstat(os.path.join(folder, name))
-        if not _PART_NAME.fullmatch(name) or not stat.S_ISREG(st.st_mode) or not _mine(st):
+        if not _PART_NAME.fullmatch(name) or not stat.S_ISREG(st.st_mode) or not mine(st):
             return False
     return True
 
@@ -289,7 +289,7 @@ def remove_stale(target: str) -> None:
         return
     if not os.path.lexists(target):  # killed between the two renames of the fallback
         old = [n for n in names if n.startswith(f"{OLD_PREFIX}{tag}-")]
-        if len(old) == 1 and _mine(os.lstat(os.path.join(parent, old[0]))):
+        if len(old) == 1 and mine(os.lstat(os.path.join(parent, old[0]))):
             with contextlib.suppress(OSError):
                 os.rename(os.path.join(parent, old[0]), target)  # the old result is back
     for name in names:
@@ -300,7 +300,7 @@ def remove_stale(target: str) -> None:
             st = os.lstat(path)
         except OSError:
             continue
-        if stat.S_ISDIR(st.st_mode) and _mine(st):
+        if stat.S_ISDIR(st.st_mode) and mine(st):
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -316,63 +316,6 @@ def _signals_deferred():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-@contextlib.contextmanager
-def locked(target: str | None, wait: float = 0.0):
-    """Hold an exclusive lock on an output folder for the whole run (a lock file beside
-    it, named after the resolved path); a second run waits up to ``wait`` seconds, then
-    fails with exit 75. The lock file is never followed when it is a symbolic link, and
-    written (the process id) only when it is this user's own plain file."""
-    if target is None:
-        yield
-        return
-    import fcntl
-
-    target = resolve(target)
-    parent, name = os.path.dirname(target), os.path.basename(target)
-    if not os.path.isdir(parent):
-        raise OutputError(f"{parent}: the folder does not exist", "create it first")
-    fd = _open_lock(os.path.join(parent, f".{name}.somcli.lock"))
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise Busy(f"{target}: another somcli run is writing this folder",
-                               "try again later, or pass --wait SECONDS") from None
-                time.sleep(0.05)
-        st = os.fstat(fd)
-        if st.st_nlink == 1 and _mine(st):
-            try:
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
-            except OSError:
-                pass  # a full disk: the lock holds all the same
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _open_lock(path: str) -> int:
-    flags = os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    try:
-        try:
-            fd = os.open(path, os.O_RDWR | flags, 0o644)
-        except PermissionError:  # another user's lock file: a lock needs no write access
-            fd = os.open(path, os.O_RDONLY | flags)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise OutputError(f"{path}: the lock file is a symbolic link",
-                              "remove it (somcli never makes one) and run again") from None
-        raise io_error(exc, path) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OutputError(f"{path}: the lock file is not a plain file", "remove it, run again")
-    return fd
 
 
 def _fsync_dir(path: str) -> None:

@@ -1,12 +1,10 @@
-"""Steps every command shares: read + roles + cleaning, the report skeleton, writing.
-
-Knows nothing of Click or rich: progress goes through a callback.
+"""What every command shares: the report skeleton, the checks before fitting, the
+result of a run and how it is written. Knows nothing of Click, rich or the backend.
 """
 
 from __future__ import annotations
 
 import platform
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -14,105 +12,32 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from somcli import __version__, memory
-from somcli.config import CleanOptions, ColumnOptions, OutputOptions, ReadOptions
+from somcli import __version__
+from somcli.backends.base import Described
+from somcli.config import OutputOptions
 from somcli.errors import DataError, UsageError
 from somcli.io import write as w
 from somcli.io.folder import OutputFolder
-from somcli.io.read import Dialect, Table, read_table
-from somcli.prep import roles as R
-from somcli.prep.clean import Cleaned, Preprocessor, clean, row_labels
-
-Progress = Callable[[str], None]
 
 
-def _quiet(_msg: str) -> None:
-    return None
-
-
-@dataclass
-class Described:
-    """What reports, models, tables and pictures say about a run's input, whichever
-    engine read and cleaned it (the local engine from a :class:`Prepared`, the Dask
-    engine from its partitions)."""
-
-    inputs: list[str]
-    rows: int
-    dialect: Dialect
-    notes: list[str]
-    blank_lines: int
-    roles: R.Roles
-    prep: Preprocessor  # the fitted cleaning
-    cleaning: dict  # the report's cleaning section
-    n_fit: int  # rows the model was fitted on
-    timings: dict[str, float] = field(default_factory=dict)
-    fingerprint: str | None = None  # of the cleaned matrix (None: computed from ``matrix``)
-    matrix: np.ndarray | None = None
-
-
-@dataclass
-class Prepared:
-    table: Table
-    roles: R.Roles
-    cleaned: Cleaned
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def n_fit(self) -> int:
-        return len(self.cleaned.fit_X)
-
-    def described(self) -> Described:
-        t = self.table
-        return Described(t.inputs, t.n_rows, t.dialect, t.notes, t.blank_lines, self.roles,
-                         self.cleaned.prep, self.cleaned.report, self.n_fit, self.timings,
-                         matrix=self.cleaned.X)
-
-    def labels(self, rows) -> list[str]:
-        """How the report names these rows (identifier values and line)."""
-        return row_labels(self.table.frame, self.roles.ids, self.table.lines, rows)
-
-
-def prepare(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, *,
-            allow_mask: bool = False, stdin=None, progress: Progress = _quiet,
-            dtype=np.float64) -> Prepared:
-    t0 = time.perf_counter()
-    progress("reading")
-    table = read_table(read, stdin=stdin, float_dtype=dtype)
-    memory.release()  # the parser's chunks
-    if table.n_rows < 2:
-        raise DataError(f"{', '.join(table.inputs)}: only {table.n_rows} data row; clustering "
-                        "needs at least 2")
-    t1 = time.perf_counter()
-    progress("profiling and cleaning")
-    roles = R.decide(table.frame, table.lines, cols, table.dialect.decimal)
-    cleaned = clean(table.frame, table.lines, roles, cleaning, allow_mask=allow_mask,
-                    dtype=dtype)
-    # the features now live in cleaned.X only: free the parsed columns
-    keep = roles.ids + ([roles.label] if roles.label else [])
-    table.frame = table.frame[keep]
-    roles.values.clear()
-    memory.release()  # the parsed features, hashes and column copies
-    t2 = time.perf_counter()
-    return Prepared(table, roles, cleaned, {"read": t1 - t0, "clean": t2 - t1})
-
-
-def check_clusterable(prep: Prepared, k: int | None, what: str = "clusters") -> None:
-    n = prep.n_fit
+def check_clusterable(n: int, k: int | None, distinct: Callable[[], int],
+                      what: str = "clusters") -> None:
+    """At least 2 fit rows, and as many distinct rows as the ``k`` asked for."""
     if n < 2:
         raise DataError(f"only {n} usable row(s) after cleaning; clustering needs at least 2")
     if k is not None:
         if k < 2:
             raise UsageError(f"-k {k}: ask for at least 2 {what}")
-        distinct = len(np.unique(np.round(prep.cleaned.fit_X, 12), axis=0))
-        if distinct < 2:
+        found = distinct()
+        if found < 2:
             raise DataError(f"-k {k} {what} asked for, but every row is the same after "
                             f"cleaning ({n} rows)", "there is nothing to cluster: check the "
                             "columns with `somcli inspect`")
-        if k > distinct:
+        if k > found:
             raise DataError(
-                f"-k {k} {what} asked for, but the data has only {distinct} distinct row(s)"
-                + (f" ({n} rows after cleaning)" if distinct != n else ""),
-                f"use -k {min(distinct, n - 1)} or fewer")
+                f"-k {k} {what} asked for, but the data has only {found} distinct row(s)"
+                + (f" ({n} rows after cleaning)" if found != n else ""),
+                f"use -k {min(found, n - 1)} or fewer")
 
 
 def int_column(values: np.ndarray, valid: np.ndarray | None = None):
@@ -121,29 +46,6 @@ def int_column(values: np.ndarray, valid: np.ndarray | None = None):
     if valid is None or valid.all():
         return values
     return pd.arrays.IntegerArray(np.where(valid, values, 0).astype(np.int32), ~valid)
-
-
-def carried_name(column: str) -> str:
-    """The name an identifier or label column has in the assignments (both engines):
-    its own, unless it clashes with somcli's ``line`` or ``source``."""
-    return column if column not in ("line", "source") else f"{column}_"
-
-
-def assignment_table(prep: Prepared, columns: dict) -> pd.DataFrame:
-    """line, [source], identifier and label columns, then the algorithm's ``columns``.
-
-    Built in one go without copying the arrays (a million rows, several columns)."""
-    t = prep.table
-    out: dict = {"line": t.lines}
-    if t.sources is not None:
-        out["source"] = t.sources
-    for col in prep.roles.ids + ([prep.roles.label] if prep.roles.label else []):
-        out[carried_name(col)] = t.frame[col]
-    for name, values in columns.items():
-        out[name if name not in out else f"{name}_"] = values
-    frame = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v)
-                          for k, v in out.items()}, copy=False)
-    return frame
 
 
 def base_report(command: str, d: Described, parameters: dict, warnings: list[str]) -> dict:
@@ -166,40 +68,6 @@ def base_report(command: str, d: Described, parameters: dict, warnings: list[str
         "warnings": warnings,
         "versions": versions(),
     }
-
-
-def cluster_profiles(prep: Prepared, clusters: np.ndarray, k: int) -> list[dict]:
-    """Size, share and per-feature means (original units) of every cluster."""
-    valid = clusters >= 0
-    total = int(valid.sum())
-    d = prep.cleaned.X.shape[1]
-    sums = np.zeros((k, d))
-    counts = np.zeros((k, d))
-    X = prep.cleaned.X
-    for start in range(0, len(X), 65536):  # means in scaled units, chunk by chunk
-        block = np.asarray(X[start:start + 65536], dtype=np.float64)
-        lab = clusters[start:start + 65536]
-        ok = lab >= 0
-        present = ~np.isnan(block[ok])
-        np.add.at(sums, lab[ok], np.where(present, block[ok], 0.0))
-        np.add.at(counts, lab[ok], present)
-    sizes = np.bincount(clusters[valid], minlength=k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = prep.cleaned.prep.to_original(sums / counts)
-    return [{"cluster": j, "size": int(sizes[j]), "share": sizes[j] / total if total else 0.0,
-             "means": {f: _num(v) for f, v in zip(prep.roles.features, means[j], strict=True)}}
-            for j in range(k)]
-
-
-def external_scores(prep: Prepared, clusters: np.ndarray, warnings: list[str] | None = None
-                    ) -> dict | None:
-    """ARI, NMI and purity against the label column (a warning when it has one class)."""
-    from somcli import metrics
-
-    if not prep.roles.label:
-        return None
-    truth = prep.table.frame[prep.roles.label].to_numpy(dtype=object)
-    return label_scores(metrics.class_counts(clusters, truth), prep.roles.label, warnings)
 
 
 def label_scores(counts: dict, label: str, warnings: list[str] | None = None) -> dict:

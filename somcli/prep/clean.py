@@ -92,11 +92,7 @@ class Cleaned:
 
 def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptions,
           allow_mask: bool = False, dtype=np.float64) -> Cleaned:
-    if opts.missing not in _SIMPLE and opts.missing not in ("knn", "drop", "mask"):
-        raise UsageError(f"--missing {opts.missing}: unknown method")
-    if opts.missing == "mask" and not allow_mask:
-        raise UsageError("--missing mask works only with `somcli som` (batch training)",
-                         "use median, mean, most-frequent, knn or drop")
+    check_missing(opts, allow_mask)
     n, d = len(frame), len(roles.features)
     X = np.empty((n, d), dtype=dtype)
     gappy = np.zeros(n, dtype=bool)
@@ -174,6 +170,15 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
         merged = prep.to_scaled(merged).astype(dtype)
     report["scale"] = opts.scale
     return Cleaned(prep, X, usable, fit_index, report, merged)
+
+
+def check_missing(opts: CleanOptions, allow_mask: bool) -> None:
+    """The missing-value method is known, and mask only where training can skip gaps."""
+    if opts.missing not in _SIMPLE and opts.missing not in ("knn", "drop", "mask"):
+        raise UsageError(f"--missing {opts.missing}: unknown method")
+    if opts.missing == "mask" and not allow_mask:
+        raise UsageError("--missing mask works only with `somcli som` (batch training)",
+                         "use median, mean, most-frequent, knn or drop")
 
 
 HUGE = 1e150  # beyond this, squares and sums of a column overflow float64

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from somcli.report.markdown import _cleaning, fmt  # the report's wording, shared
+from somcli.report.markdown import cleaning_lines, fmt  # the report's wording, shared
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
@@ -45,6 +45,6 @@ def render(profile: dict, stream=None) -> None:
         console.print(f"[red]problem:[/] {profile['problem']}")
     if profile.get("cleaning"):
         console.print("What kmeans/som would do:")
-        for line in _cleaning(profile["cleaning"])[2:]:
+        for line in cleaning_lines(profile["cleaning"])[2:]:
             if line:
                 console.print("  " + line.replace("`", ""))

@@ -72,7 +72,7 @@ def render(report: dict) -> str:
     out += _input(report)
     out += _columns(report)
     if report.get("cleaning"):
-        out += _cleaning(report["cleaning"])
+        out += cleaning_lines(report["cleaning"])
     for section in (_model, _drift, _parameters, _map, _k_selection, _clusters, _quality, _outliers,
                     _pictures, _warnings, _run):
         out += section(report)
@@ -110,7 +110,7 @@ def _columns(r):
     return ["## Columns", "", table(["#", "column", "type", "role", "missing", "why"], rows), ""]
 
 
-def _cleaning(c):
+def cleaning_lines(c):
     out = ["## Cleaning", ""]
     if c.get("replayed"):
         out.append("- Replayed from the model: the training's unit rules, fill values and "

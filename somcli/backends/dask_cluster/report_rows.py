@@ -25,16 +25,16 @@ def find(table, path_column: str, dedupe_by: str | None = None) -> dict:
     client, roles = table.client, table.roles
     feats, ids = roles.features, roles.ids
     hashes = client.map(_on_feature_hash, table.parts, feats=feats, pure=False)
-    repeated, _ = _repeated(client, hashes)
+    twice, _ = repeated(client, hashes)
     rows = client.gather(client.map(_on_rows_with, table.parts, hashes, table.first_lines,
-                                    wanted=repeated, path_column=path_column, pure=False))
+                                    wanted=twice, path_column=path_column, pure=False))
     frame = pd.concat([r[0] for r in rows], ignore_index=True)
     lines = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, np.int64)
     report = DUP.find(frame, lines, [], feats)
     shared, distinct = {}, {}
     for col in ids:
         col_hashes = client.map(_on_column_hash, table.parts, col=col, pure=False)
-        twice, distinct[col] = _repeated(client, col_hashes)
+        twice, distinct[col] = repeated(client, col_hashes)
         if distinct[col] < DUP.KEY_LIKE * table.n_rows or not twice:
             continue  # a category: shared values are its nature (as the local rule)
         found = client.gather(client.map(_on_values_with, table.parts, col_hashes,
@@ -50,7 +50,7 @@ def find(table, path_column: str, dedupe_by: str | None = None) -> dict:
     return report.to_dict() | {"dedupe": "none", "dedupe_key": key, "rows_merged": 0}
 
 
-def _repeated(client, hashes) -> tuple[set[int], int]:
+def repeated(client, hashes) -> tuple[set[int], int]:
     """The hashes that occur more than once over all partitions, and how many distinct."""
     split = client.map(_on_split, hashes, pure=False)
     results = client.gather([client.submit(_on_bucket, b, *split, pure=False)

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from somcli.backends.base import carried_name
+from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions
-from somcli.dask_engine.order_stats import quantiles
 from somcli.errors import DataError, UsageError, brief
 from somcli.io.read import FLOAT32_MAX, Dialect, header_names, read_table, sniff
 from somcli.io.sources import resolve
-from somcli.pipeline.common import carried_name
 from somcli.prep import roles as R
 from somcli.prep.clean import HUGE, MAX_NAMED_ROWS, Preprocessor, gap_outcome, refuse_huge
 from somcli.prep.units import apply_rule
@@ -116,7 +116,7 @@ def _on_describe(part: pd.DataFrame):
 
 # ---------------------------------------------------------------- raw features per block
 
-def _on_raw(part: pd.DataFrame, feats: list[str], rules: dict, float_dtype,
+def on_raw(part: pd.DataFrame, feats: list[str], rules: dict, float_dtype,
             strict: bool = True) -> np.ndarray:
     """The features of one partition as float64, units parsed. Text that is not a number
     is refused (training) or, with ``strict=False`` (assign), read as missing."""
@@ -138,7 +138,7 @@ def _on_raw(part: pd.DataFrame, feats: list[str], rules: dict, float_dtype,
     return raw
 
 
-def _on_unreadable(part: pd.DataFrame, feats: list[str], rules: dict) -> dict:
+def on_unreadable(part: pd.DataFrame, feats: list[str], rules: dict) -> dict:
     """Per feature: values present in the file that could not be read as numbers."""
     out = {}
     for name in feats:
@@ -151,7 +151,7 @@ def _on_unreadable(part: pd.DataFrame, feats: list[str], rules: dict) -> dict:
     return out
 
 
-def _on_stats(raw: np.ndarray, first_line: int, drop: bool):
+def on_stats(raw: np.ndarray, first_line: int, drop: bool):
     """Per column: present count, sum, M2 around the block mean, min, max, inf count,
     missing count; the block's gap rows (first few) and rows left for fitting."""
     huge_at = None
@@ -219,7 +219,7 @@ def _on_column(raw: np.ndarray, j: int, drop: bool) -> np.ndarray:
 
 def fit_cleaning(table: DistTable, cleaning: CleanOptions, float_dtype) -> tuple:
     """(Preprocessor, raw-block futures, cleaning report), every statistic exact."""
-    from somcli.dask_engine import report_rows
+    from somcli.backends.dask_cluster import report_rows
 
     client, roles = table.client, table.roles
     if cleaning.missing == "knn":
@@ -229,10 +229,10 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions, float_dtype) -> tuple
         raise UsageError("--dedupe is not available with --engine dask")
     feats = roles.features
     rules = roles.rules
-    raw = client.map(_on_raw, table.parts, feats=feats, rules=rules, float_dtype=float_dtype,
+    raw = client.map(on_raw, table.parts, feats=feats, rules=rules, float_dtype=float_dtype,
                      pure=False)
     drop = cleaning.missing == "drop"
-    stats = client.gather(client.map(_on_stats, raw, table.first_lines, drop=drop, pure=False))
+    stats = client.gather(client.map(on_stats, raw, table.first_lines, drop=drop, pure=False))
     for s in stats:
         if s["huge"] is not None:
             j, value, line = s["huge"]
@@ -328,7 +328,7 @@ def _scaler(client, raw, total, fill, cleaning, drop):
 
 # ---------------------------------------------------------------- cleaned blocks
 
-def _on_clean(raw: np.ndarray, prep: Preprocessor, dtype):
+def on_clean(raw: np.ndarray, prep: Preprocessor, dtype):
     """(scaled block, rows usable for fitting and assignment)."""
     values = np.where(np.isinf(raw), np.nan, raw)
     usable = ~np.isnan(values).any(axis=1) if prep.missing == "drop" else np.ones(len(values),
@@ -337,12 +337,12 @@ def _on_clean(raw: np.ndarray, prep: Preprocessor, dtype):
     return X, usable
 
 
-def _on_fit_rows(block) -> np.ndarray:
+def on_fit_rows(block) -> np.ndarray:
     X, usable = block
     return X if usable.all() else X[usable]
 
 
-def _on_ids(part: pd.DataFrame, first_line: int, path: str, columns: list[str], several: bool):
+def on_ids(part: pd.DataFrame, first_line: int, path: str, columns: list[str], several: bool):
     out = pd.DataFrame({"line": np.arange(first_line, first_line + len(part), dtype=np.int64)})
     if several:
         out["source"] = path

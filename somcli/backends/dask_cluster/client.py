@@ -7,19 +7,8 @@ import logging
 import os
 import signal
 import warnings
-from dataclasses import dataclass
 
 from somcli.errors import IOFailure, Unavailable, UsageError
-
-
-@dataclass(frozen=True)
-class DaskOptions:
-    scheduler: str | None = None  # tcp://host:8786
-    scheduler_file: str | None = None
-    blocksize: str | int | None = "64MB"
-    workers: int | None = None  # local cluster only
-    threads_per_worker: int | None = None
-    processes: bool = True
 
 
 def _imports():
@@ -46,7 +35,7 @@ def _quiet_logs() -> None:
 
 
 @contextlib.contextmanager
-def connect(opts: DaskOptions, progress=lambda msg: None):
+def connect(opts, progress=lambda msg: None):
     """A Client: to --scheduler / --scheduler-file / DASK_SCHEDULER_ADDRESS, or to a
     LocalCluster bound to 127.0.0.1 (dashboard there too) that is closed at the end."""
     distributed = _imports()
@@ -110,3 +99,10 @@ def _wait_for_file(path: str, timeout: str) -> None:
                               "start the scheduler with --scheduler-file, or check the path "
                               "(SOMCLI_DASK_TIMEOUT sets the wait)")
         time.sleep(0.1)
+
+
+def parse_size(text: str) -> int:
+    """A size in Dask's syntax (64MB, 100KB); ImportError without dask."""
+    from dask.utils import parse_bytes
+
+    return parse_bytes(text)

@@ -1,0 +1,246 @@
+"""The Dask backend: one block per partition, kept on the workers as futures (with their
+lineage, so a lost worker's blocks are recomputed); the client adds up small results.
+
+Install with ``pip install 'somcli[dask]'``; the same somcli version must be installed
+on the scheduler's workers, and the input files must be readable by the workers at the
+same path. The cluster-side pieces live in :mod:`somcli.backends.dask_cluster`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+
+import numpy as np
+import pandas as pd
+
+from somcli.algorithms import kmeans as km
+from somcli.algorithms import som as batch
+from somcli.backends.base import (
+    Backend,
+    Data,
+    Described,
+    Replayed,
+    fingerprint_header,
+    quiet,
+)
+from somcli.backends.dask_cluster import data as D
+from somcli.backends.dask_cluster import report_rows
+from somcli.backends.dask_cluster.diagnose import diagnosed
+from somcli.backends.dask_cluster.order_stats import quantiles
+from somcli.config import DaskOptions
+from somcli.errors import UsageError
+from somcli.pipeline import blocks as B
+from somcli.prep import replay as RP
+from somcli.prep.clean import MAX_NAMED_ROWS, check_missing, replay_report
+
+LLOYD_TOL = 1e-4  # scikit-learn's default, relative to the mean feature variance
+LLOYD_MAX_ITER = 300
+INIT_SAMPLE = 100_000  # rows the k-means++ starts are run on
+
+
+class DaskBackend(Backend):
+    name = "dask"
+    threads = 1  # per task: the workers' threads run the blocks side by side
+
+    def __init__(self, client, options):
+        self.client, self.options = client, options
+        self._lloyd: dict = {}  # id(data) -> (tolerance, k-means++ sample)
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, options, progress=quiet):
+        from somcli.backends.dask_cluster.client import connect
+
+        dask = options.dask or DaskOptions()
+        with connect(dask, progress) as client:
+            yield cls(client, dask)
+
+    def parameters(self, data: Data) -> dict:
+        return {"engine": "dask", "partitions": len(data.blocks)}
+
+    # ------------------------------------------------------------ input
+    def load(self, read, cols, cleaning, *, dtype=np.float64, allow_mask=False,
+             progress=quiet, stdin=None) -> Data:
+        check_missing(cleaning, allow_mask)
+        with diagnosed(read, cols):
+            progress("reading on the cluster")
+            table = D.load(self.client, read, cols, self.options.blocksize, float_dtype=dtype)
+            progress("cleaning statistics over every partition")
+            prep, raw, report = D.fit_cleaning(table, cleaning, dtype)
+            blocks = self.map(D.on_clean, raw, prep=prep, dtype=dtype)
+            return self._data(table, prep, blocks, report, dtype)
+
+    def replay(self, model, read, explicit, *, progress=quiet, stdin=None) -> Replayed:
+        read = RP.reading(read, model, explicit)
+        prep = model.preprocessor()
+        params = model.meta["algorithm"].get("params") or {}
+        dtype = np.float32 if params.get("dtype") == "float32" else np.float64
+        with diagnosed(read, None, roles=False):
+            progress("reading on the cluster")
+            table = D.load(self.client, read, None, self.options.blocksize, dtype,
+                           roles_fn=lambda sample: RP.roles(model, sample))
+            feats = table.roles.features
+            pairs = self.map(_on_replay_raw, table.parts, table.first_lines, feats=feats,
+                             rules=prep.rules)
+            raw = self.map(B.first, pairs)
+            facts = self.reduce(_on_replay_facts, pairs, table.first_lines)
+        gaps, sums, present = (np.sum([f[i] for f in facts], axis=0) for i in range(3))
+        stats = RP.stats(table.n_rows, gaps, sums, present, feats)
+        gap_stats = [{"gap_rows": f[3]} for f in facts]
+        n_gap_rows = sum(f[4] for f in facts)
+        blocks = self.map(D.on_clean, raw, prep=prep, dtype=dtype)
+        data = self._data(table, prep, blocks, {}, dtype)
+        cells = {f: int(k) for f, k in zip(feats, gaps, strict=True) if k}
+        data.described.cleaning = replay_report(
+            prep, cells, int(n_gap_rows), report_rows.name_gap_rows(table, gap_stats),
+            table.n_rows, data.n_fit)
+        bad = RP.merge_unreadable([f[5] for f in facts])
+        notes = RP.ignored_note(model, table.sample)
+        return Replayed(data, stats, RP.unreadable_warnings(bad), notes)
+
+    def _data(self, table, prep, blocks, report, dtype) -> Data:
+        usable = np.array(self.reduce(B.usable_count, blocks))
+        columns = table.roles.ids + ([table.roles.label] if table.roles.label else [])
+        ids = self.map(D.on_ids, table.parts, list(table.first_lines), table.files,
+                       columns=columns, several=len(table.inputs) > 1)
+        fit = self.map(B.fit_rows, blocks)
+        d = Described(table.inputs, table.n_rows, table.dialect, table.notes, 0, table.roles,
+                      prep, report, int(usable.sum()))
+        return Data(blocks, ids, fit, usable, d, dtype)
+
+    # ------------------------------------------------------------ map-reduce
+    def map(self, fn, *per_block, **kw) -> list:
+        return self.client.map(fn, *per_block, **kw, pure=False)
+
+    def gather(self, handles) -> list:
+        return self.client.gather(handles)
+
+    def take(self, per_block, counts, positions, fn) -> np.ndarray:
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        owner = np.searchsorted(offsets, positions, side="right") - 1
+        pieces = [(np.flatnonzero(owner == b),
+                   self.client.submit(fn, per_block[b], positions[owner == b] - offsets[b],
+                                      pure=False)) for b in np.unique(owner)]
+        out = None
+        for where, future in pieces:
+            values = future.result()
+            if out is None:
+                out = np.empty((len(positions),) + values.shape[1:], dtype=values.dtype)
+            out[where] = values
+        return out if out is not None else np.empty(0)
+
+    def quantiles(self, values, n, qs, lo, hi) -> list[float]:
+        return quantiles(self.client, values, n, qs, lo, hi) if n else [0.0] * len(qs)
+
+    # ------------------------------------------------------------ whole-input facts
+    def fingerprint(self, data: Data) -> str:
+        h = hashlib.sha256()
+        d = len(data.described.roles.features)
+        h.update(fingerprint_header(data.described.rows, d, data.dtype))
+        for future in self.map(_on_bytes, data.blocks):  # one block at a time here
+            h.update(future.result())
+        return h.hexdigest()
+
+    def distinct_rows(self, data: Data, enough: int) -> int:
+        first = self.client.submit(_on_distinct, data.fit[0], pure=False).result()
+        if first >= enough:  # the usual case: no need to count over every partition
+            return first
+        return report_rows.repeated(self.client, self.map(_on_row_hash, data.fit))[1]
+
+    # ------------------------------------------------------------ fitting
+    @contextlib.contextmanager
+    def som_sums(self, data: Data, chunk: int):
+        def sums(W):
+            # the codebook travels inside the tasks (not scattered): a task whose worker
+            # dies can then be rerun elsewhere from its lineage
+            return batch.add_partials(self.reduce(B.som_sums, data.fit, W=W, chunk=chunk),
+                                      W.shape)
+        yield sums
+
+    def fit_matrix(self, data: Data) -> np.ndarray:
+        raise UsageError("--engine dask trains in batch only (--train online is MiniSom's "
+                         "row-by-row loop)")
+
+    def kmeans(self, data, k, *, seed, n_init, minibatch, progress=quiet):
+        """k-means++ starts on a sample (scikit-learn), then Lloyd's steps as a map-reduce
+        until the centres move less than scikit-learn's tolerance."""
+        n = data.n_fit
+        if id(data) not in self._lloyd:
+            moments = self.reduce(B.moments, data.fit)
+            sums = np.sum([m[0] for m in moments], axis=0)
+            sq = np.sum(self.reduce(B.squares, data.fit), axis=0)
+            pick = np.arange(n) if n <= INIT_SAMPLE else np.sort(
+                np.random.default_rng(seed).choice(n, size=INIT_SAMPLE, replace=False))
+            self._lloyd[id(data)] = (LLOYD_TOL * float(np.mean(sq / n - (sums / n) ** 2)),
+                           self.take(data.fit, data.fit_counts, pick, B.take))
+        tol, sample = self._lloyd[id(data)]
+        n_init = n_init or km.default_n_init(n)
+        progress(f"k-means on the cluster with k={k}")
+        centers = km.fit(sample, k, seed=seed, n_init=n_init).centers
+        inertia, it = np.inf, 0
+        while it < LLOYD_MAX_ITER:
+            it += 1
+            parts = self.reduce(B.lloyd, data.blocks, centers=centers)
+            sums = np.sum([p[0] for p in parts], axis=0)
+            counts = np.sum([p[1] for p in parts], axis=0)
+            inertia = float(sum(p[2] for p in parts))
+            new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centers)
+            shift = float(((new - centers) ** 2).sum())
+            centers = new
+            if shift <= tol:
+                break
+        fit = km.KMeansFit(centers, inertia, it, False, n_init)
+        return fit, "k-means (Lloyd on Dask, k-means++ starts on a sample)"
+
+    # ------------------------------------------------------------ output
+    def rows_out(self, data: Data, columns, *per_block):
+        client, ids = self.client, data.ids
+
+        def parts(folder: str, fmt: str, safe: bool) -> list[str]:
+            """One file per partition, written by the workers, in input order."""
+            os.makedirs(folder, exist_ok=True)
+            names = [f"part-{i:05d}.{fmt}" for i in range(len(ids))]
+            paths = [os.path.join(folder, n) for n in names]
+            client.gather(client.map(_on_write_part, paths, ids, *per_block, columns=columns,
+                                     fmt=fmt, safe=safe, pure=False))
+            return names
+
+        return None, parts
+
+
+# ---------------------------------------------------------------- on the workers
+
+def _on_replay_raw(part: pd.DataFrame, first_line: int, feats, rules):
+    lines = first_line + np.arange(len(part))
+    return RP.features(part, feats, rules, lines)
+
+
+def _on_replay_facts(pair, first_line: int):
+    """Gaps, sums and counts per column, the first gap rows, their number, unreadable."""
+    raw, bad = pair
+    gappy = np.isnan(raw).any(axis=1)
+    rows = (np.flatnonzero(gappy)[:MAX_NAMED_ROWS] + first_line).tolist()
+    return (*RP.raw_sums(raw), rows, int(gappy.sum()), bad)
+
+
+def _on_bytes(block) -> bytes:
+    return np.ascontiguousarray(block[0]).tobytes()
+
+
+def _on_distinct(X: np.ndarray) -> int:
+    return len(np.unique(np.round(X, 12), axis=0)) if len(X) else 0
+
+
+def _on_row_hash(X: np.ndarray) -> np.ndarray:
+    rounded = np.round(np.asarray(X, dtype=np.float64), 12) + 0.0  # -0.0 counts as 0.0
+    h = pd.util.hash_pandas_object(pd.DataFrame(rounded), index=False).to_numpy()
+    return np.where(h == 0, np.uint64(1), h)  # 0 means "no value" to the counter
+
+
+def _on_write_part(path, ids, *arrays, columns, fmt, safe):
+    from somcli.io.write import write_table
+
+    write_table(B.frame(ids, columns(*arrays)), path, fmt, safe)
+    return path

@@ -1,0 +1,168 @@
+"""The local backend: the whole table in this process as one block, numpy on threads."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+
+import numpy as np
+import pandas as pd
+
+from somcli import memory
+from somcli.algorithms import kmeans as km
+from somcli.backends.base import (
+    Backend,
+    Data,
+    Described,
+    Replayed,
+    carried_name,
+    fingerprint_header,
+    quiet,
+)
+from somcli.errors import DataError
+from somcli.io.read import read_table
+from somcli.parallel import default_threads, workers
+from somcli.pipeline import blocks as B
+from somcli.prep import replay as RP
+from somcli.prep import roles as R
+from somcli.prep.clean import MAX_NAMED_ROWS, Cleaned, replay_report, row_labels
+
+
+class LocalBackend(Backend):
+    name = "local"
+
+    def __init__(self, threads: int | None = None):
+        self.threads = threads or default_threads()
+
+    @classmethod
+    def open(cls, options=None, progress=quiet):
+        return contextlib.nullcontext(cls(options.threads if options else None))
+
+    # ------------------------------------------------------------ input
+    def load(self, read, cols, cleaning, *, dtype=np.float64, allow_mask=False,
+             progress=quiet, stdin=None) -> Data:
+        from somcli.prep.clean import clean
+
+        t0 = time.perf_counter()
+        progress("reading")
+        table = read_table(read, stdin=stdin, float_dtype=dtype)
+        memory.release()  # the parser's chunks
+        if table.n_rows < 2:
+            raise DataError(f"{', '.join(table.inputs)}: only {table.n_rows} data row; "
+                            "clustering needs at least 2")
+        t1 = time.perf_counter()
+        progress("profiling and cleaning")
+        roles = R.decide(table.frame, table.lines, cols, table.dialect.decimal)
+        cleaned = clean(table.frame, table.lines, roles, cleaning, allow_mask=allow_mask,
+                        dtype=dtype)
+        ids = _ids(table, roles)  # the features now live in cleaned.X only
+        roles.values.clear()
+        table.frame = None
+        memory.release()  # the parsed features, hashes and column copies
+        timings = {"read": t1 - t0, "clean": time.perf_counter() - t1}
+        return _data(table, roles, cleaned, ids, timings, dtype)
+
+    def replay(self, model, read, explicit, *, progress=quiet, stdin=None) -> Replayed:
+        t0 = time.perf_counter()
+        progress("reading")
+        table = read_table(RP.reading(read, model, explicit), stdin=stdin)
+        frame = table.frame
+        roles = RP.roles(model, frame, table.inputs[0])
+        t1 = time.perf_counter()
+        progress("replaying the cleaning")
+        prep = model.preprocessor()
+        raw, bad = RP.features(frame, roles.features, prep.rules, table.lines)
+        stats = RP.stats(len(raw), *RP.raw_sums(raw), roles.features)
+        gaps = np.isnan(raw)
+        usable = ~gaps.any(axis=1) if prep.missing == "drop" else np.ones(len(raw), bool)
+        X = prep.to_scaled(prep.impute(raw)).astype(_dtype_of(model))
+        del raw
+        cells = {f: int(k) for f, k in zip(roles.features, gaps.sum(0), strict=True) if k}
+        gap_rows = np.flatnonzero(gaps.any(axis=1))
+        named = row_labels(frame, roles.ids, table.lines, gap_rows[:MAX_NAMED_ROWS])
+        report = replay_report(prep, cells, len(gap_rows), named, len(usable),
+                               int(usable.sum()))
+        ids = _ids(table, roles)
+        table.frame = None
+        cleaned = Cleaned(prep, X, usable, np.flatnonzero(usable), report)
+        timings = {"read": t1 - t0, "clean": time.perf_counter() - t1}
+        data = _data(table, roles, cleaned, ids, timings, X.dtype)
+        return Replayed(data, stats, RP.unreadable_warnings(bad), RP.ignored_note(model, frame))
+
+    # ------------------------------------------------------------ map-reduce
+    def map(self, fn, *per_block, **kw) -> list:
+        return [fn(*items, **kw) for items in zip(*per_block, strict=True)]
+
+    def gather(self, handles) -> list:
+        return list(handles)
+
+    def take(self, per_block, counts, positions, fn) -> np.ndarray:
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        owner = np.searchsorted(offsets, positions, side="right") - 1
+        out = None
+        for b in np.unique(owner):
+            where = np.flatnonzero(owner == b)
+            values = fn(per_block[b], positions[where] - offsets[b])
+            if out is None:
+                out = np.empty((len(positions),) + values.shape[1:], dtype=values.dtype)
+            out[where] = values
+        return out if out is not None else np.empty(0)
+
+    def quantiles(self, values, n, qs, lo, hi) -> list[float]:
+        joined = values[0] if len(values) == 1 else np.concatenate(values)
+        return [float(v) for v in np.quantile(joined, qs)] if len(joined) else [0.0] * len(qs)
+
+    # ------------------------------------------------------------ whole-input facts
+    def fingerprint(self, data: Data) -> str:
+        h = hashlib.sha256()
+        X = data.blocks[0][0]
+        h.update(fingerprint_header(len(X), X.shape[1], X.dtype))
+        h.update(memoryview(np.ascontiguousarray(X).reshape(-1).view(np.uint8)))
+        return h.hexdigest()
+
+    def distinct_rows(self, data: Data, enough: int) -> int:
+        return len(np.unique(np.round(data.fit[0], 12), axis=0))
+
+    # ------------------------------------------------------------ fitting
+    @contextlib.contextmanager
+    def som_sums(self, data: Data, chunk: int):
+        X = data.fit[0]
+        with workers(self.threads) as pool:
+            yield lambda W: B.som_sums(X, W, chunk, self.threads, pool)
+
+    def fit_matrix(self, data: Data) -> np.ndarray:
+        return data.fit[0]
+
+    def kmeans(self, data, k, *, seed, n_init, minibatch, progress=quiet):
+        fit = km.fit(data.fit[0], k, seed=seed, n_init=n_init, minibatch=minibatch)
+        return fit, "MiniBatchKMeans" if minibatch else "KMeans (k-means++)"
+
+    # ------------------------------------------------------------ output
+    def rows_out(self, data: Data, columns, *per_block):
+        return B.frame(data.ids[0], columns(*(items[0] for items in per_block))), None
+
+
+def _dtype_of(model):
+    params = model.meta["algorithm"].get("params") or {}
+    return np.float32 if params.get("dtype") == "float32" else np.float64
+
+
+def _ids(table, roles) -> pd.DataFrame:
+    """line, [source], then the identifier and label columns under their carried names."""
+    out: dict = {"line": table.lines}
+    if table.sources is not None:
+        out["source"] = table.sources
+    for col in roles.ids + ([roles.label] if roles.label else []):
+        out[carried_name(col)] = table.frame[col].reset_index(drop=True)
+    return pd.DataFrame(out, copy=False)
+
+
+def _data(table, roles, cleaned: Cleaned, ids, timings, dtype) -> Data:
+    d = Described(table.inputs, len(ids), table.dialect, table.notes, table.blank_lines,
+                  roles, cleaned.prep, cleaned.report, len(cleaned.fit_X), timings)
+    fit = cleaned.fit_X
+    same = cleaned.merged is None and len(cleaned.fit_index) == int(cleaned.usable.sum())
+    return Data([(cleaned.X, cleaned.usable)], [ids], [fit], np.array([len(fit)]), d, dtype,
+                fit_is_usable=same, rows_here=len(cleaned.X))
+

@@ -1,0 +1,206 @@
+"""The work done on one block of cleaned rows, whichever backend holds it.
+
+A block is ``(X, usable)``: the scaled features of some rows and which of them get an
+assignment. The local backend has one block (the whole table, ``threads`` threads per
+call); the Dask backend has one per partition and runs these on its workers. The
+pipeline maps them over the blocks and adds the results up in block order, so both
+backends compute the same figures. Pure numpy and pandas; nothing here knows which
+backend called it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from somcli.algorithms import som as batch
+from somcli.algorithms.evaluation import evaluate as evaluate_rows
+from somcli.algorithms.grid import Grid
+from somcli.algorithms.nearest import DEFAULT_CHUNK, Units, nearest
+from somcli.backends.base import carried_name
+from somcli.prep.clean import row_labels
+
+CHUNK = 65536  # rows per step where a block is copied to float64
+
+
+def fit_rows(block) -> np.ndarray:
+    X, usable = block
+    return X if usable.all() else X[usable]
+
+
+def usable_count(block) -> int:
+    return int(block[1].sum())
+
+
+def moments(X: np.ndarray):
+    """Per column: the sum and the count of the present values; and the rows."""
+    d = X.shape[1]
+    sums, counts = np.zeros(d), np.zeros(d)
+    for start in range(0, len(X), CHUNK):  # nansum would copy the whole block first
+        part = np.asarray(X[start:start + CHUNK], dtype=np.float64)
+        present = ~np.isnan(part)
+        sums += np.where(present, part, 0.0).sum(axis=0)
+        counts += present.sum(axis=0)
+    return sums, counts, len(X)
+
+
+def squares(X: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,ij->j", X, X, dtype=np.float64)
+
+
+def scatter(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    return batch.scatter(X, mean)
+
+
+def som_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads: int = 1,
+             pool=None):
+    return batch.epoch_sums(X, W, chunk, threads, pool)
+
+
+def evaluate(block, W: np.ndarray, grid: Grid, chunk: int = DEFAULT_CHUNK, threads: int = 1):
+    """(bmu, qe) per row (-1/NaN where unusable) and the block's hits, QE and TE sums,
+    and which rows are complete (a unit and no gap: the rows scores are computed on)."""
+    X, usable = block
+    ev = evaluate_rows(X, usable, W, grid, chunk, threads)
+    found = ev.bmu >= 0
+    complete = found & ~np.isnan(X).any(axis=1)
+    return ev.bmu, ev.qe, {"hits": ev.hits, "qe_sum": float(ev.qe[found].sum()),
+                           "found": int(found.sum()), "te_errors": ev.te_errors,
+                           "complete": complete}
+
+
+def info(ev) -> dict:
+    """An evaluation's sums, small enough to travel (the complete-row mask counted)."""
+    return ev[2] | {"complete": int(ev[2]["complete"].sum())}
+
+
+def found_qe(ev) -> np.ndarray:
+    bmu, qe, _ = ev
+    return qe[bmu >= 0]
+
+
+def outlier_scores(ev, U: np.ndarray, ref: tuple[float, float]) -> np.ndarray:
+    """Mean of (QE / median QE) and (unit U-matrix / median over rows); NaN without a unit."""
+    bmu, qe, _ = ev
+    score = qe / ref[0]
+    score += (U / ref[1])[np.maximum(bmu, 0)]
+    score *= 0.5
+    score[bmu < 0] = np.nan
+    return score
+
+
+def present(values: np.ndarray) -> np.ndarray:
+    return values[~np.isnan(values)]
+
+
+def count_above(values: np.ndarray, threshold: float) -> int:
+    return int((values > threshold).sum())
+
+
+def value_range(values: np.ndarray):
+    return (float(values.min()), float(values.max())) if len(values) else None
+
+
+def unit_labels(ev, unit_cluster: np.ndarray) -> np.ndarray:
+    bmu = ev[0]
+    return np.where(bmu >= 0, unit_cluster[np.maximum(bmu, 0)], -1)
+
+
+def label_counts(labels: np.ndarray, k: int) -> np.ndarray:
+    return np.bincount(labels[labels >= 0], minlength=k)
+
+
+def cluster_sums(block, labels: np.ndarray, k: int):
+    """Per-cluster sums and counts of the scaled features (gaps skipped), and sizes."""
+    X, _ = block
+    d = X.shape[1]
+    sums, counts = np.zeros((k, d)), np.zeros((k, d))
+    for start in range(0, len(X), CHUNK):
+        lab = labels[start:start + CHUNK]
+        ok = lab >= 0
+        values = np.asarray(X[start:start + CHUNK][ok], dtype=np.float64)
+        there = ~np.isnan(values)
+        np.add.at(sums, lab[ok], np.where(there, values, 0.0))
+        np.add.at(counts, lab[ok], there)
+    return sums, counts, label_counts(labels, k)
+
+
+def assign(block, centers: np.ndarray, threads: int = 1):
+    """Nearest centre and its distance for the usable rows (-1/NaN for the others)."""
+    X, usable = block
+    labels = np.full(len(X), -1, dtype=np.int32)
+    dist = np.full(len(X), np.nan)
+    if usable.all():
+        labels[:], dist[:], _ = nearest(X, Units(centers, X.dtype), threads=threads)
+    elif usable.any():
+        idx = np.flatnonzero(usable)
+        labels[idx], dist[idx], _ = nearest(X[idx], Units(centers, X.dtype), threads=threads)
+    return labels, dist
+
+
+def renumber(assigned, perm: np.ndarray):
+    labels, dist = assigned
+    return np.where(labels >= 0, perm[np.maximum(labels, 0)], -1).astype(np.int32), dist
+
+
+def first(pair):
+    return pair[0]
+
+
+def distance_sum(assigned) -> float:
+    return float(np.nansum(assigned[1]))
+
+
+def lloyd(block, centers: np.ndarray):
+    """One Lloyd step's sums, counts and inertia for the usable rows of a block."""
+    rows = fit_rows(block)
+    labels, dist, _ = nearest(rows, Units(centers, rows.dtype))
+    k, d = centers.shape
+    sums = np.zeros((k, d))
+    for j in range(d):
+        sums[:, j] = np.bincount(labels, weights=rows[:, j], minlength=k)
+    return sums, np.bincount(labels, minlength=k), float((dist ** 2).sum())
+
+
+def take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    return np.asarray(values[positions])
+
+
+def complete_labels(block, labels: np.ndarray):
+    """How many rows have a cluster and no gap (the rows internal scores use), and
+    which clusters they are in."""
+    ok = (labels >= 0) & ~np.isnan(block[0]).any(axis=1)
+    return int(ok.sum()), set(np.unique(labels[ok]).tolist())
+
+
+def as_block(X: np.ndarray):
+    """Rows that are all usable, as a block."""
+    return X, np.ones(len(X), dtype=bool)
+
+
+def labelled_rows(pair, positions: np.ndarray) -> np.ndarray:
+    """Complete rows at ``positions`` (among the block's complete rows), label last."""
+    (X, _), labels = pair
+    where = np.flatnonzero((labels >= 0) & ~np.isnan(X).any(axis=1))[positions]
+    return np.column_stack([np.asarray(X[where], dtype=np.float64), labels[where]])
+
+
+def class_counts(ids: pd.DataFrame, labels: np.ndarray, column: str):
+    from somcli import metrics
+
+    return metrics.class_counts(labels, ids[column].to_numpy(dtype=object))
+
+
+def frame(ids: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    """The identifier columns (line, [source], identifiers, label), then the algorithm's
+    ``columns`` (renamed ``name_`` where they clash). Built without copying the arrays."""
+    out = {name: ids[name] for name in ids.columns}
+    for name, values in columns.items():
+        out[name if name not in out else f"{name}_"] = values
+    return pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v)
+                         for k, v in out.items()}, copy=False)
+
+
+def row_names(ids: pd.DataFrame, id_columns: list[str], rows: np.ndarray) -> list[str]:
+    """How the report names rows of an identifier frame (first two identifiers and line)."""
+    return row_labels(ids, [carried_name(c) for c in id_columns], ids["line"].to_numpy(), rows)

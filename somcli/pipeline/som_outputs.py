@@ -1,0 +1,245 @@
+"""What is made of a trained map, over any backend: the evaluation (BMU, QE, TE, hits),
+clusters of units, outliers, the report's map section, the codebook and outlier tables,
+the pictures and the saved model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from somcli import metrics
+from somcli.algorithms.choose import cluster_units
+from somcli.algorithms.evaluation import match_clusters, weighted_median
+from somcli.algorithms.grid import Grid
+from somcli.algorithms.umatrix import interstitial, unit_umatrix
+from somcli.backends.base import Backend, Data, Described
+from somcli.pipeline import blocks as B
+from somcli.pipeline import steps
+from somcli.pipeline.common import RunResult, base_report, int_column
+
+MAX_PROFILES = 50
+MAX_OUTLIERS_LISTED = 50
+
+
+@dataclass
+class Trained:
+    """A trained codebook and how it was trained."""
+
+    grid: Grid
+    W: np.ndarray
+    size_rule: str
+    trainer: str
+    epochs: int
+    sigma: float
+    sigma_end: float
+    chunk: int
+    warnings: list[str]
+    start: object | None  # som.Start when resumed
+    timings: dict = field(default_factory=dict)
+
+
+class SomState:
+    """What plots, models and resumes need from a trained map."""
+
+    def __init__(self, grid, W, unit_cluster, U, hits, threshold, qe_mean, ref):
+        self.grid, self.W, self.unit_cluster = grid, W, unit_cluster
+        self.U, self.hits, self.threshold, self.qe_mean = U, hits, threshold, qe_mean
+        self.ref = ref  # (median QE, median U-matrix over rows): the outlier score's scale
+
+
+def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plots, painter,
+            progress) -> RunResult:
+    grid, W = t.grid, t.W
+    evs = be.map(B.evaluate, data.blocks, W=W, grid=grid, chunk=t.chunk, threads=be.threads)
+    infos = be.reduce(B.info, evs)
+    hits = np.sum([i["hits"] for i in infos], axis=0)
+    found = sum(i["found"] for i in infos)
+    qe_total = sum(i["qe_sum"] for i in infos)
+    te = sum(i["te_errors"] for i in infos) / found if grid.units > 1 and found else None
+    qe_mean = qe_total / found if found else None
+    if data.fit_is_usable:
+        hits_fit = hits
+    else:
+        fit_evs = be.map(B.evaluate, be.map(B.as_block, data.fit), W=W, grid=grid,
+                         chunk=t.chunk, threads=be.threads)
+        hits_fit = np.sum([i["hits"] for i in be.reduce(B.info, fit_evs)], axis=0)
+    U = unit_umatrix(W, grid, units.umatrix_stat)
+    unit_cluster, k, selection = cluster_units(
+        W, hits_fit, hits, units.k, units.k_auto, units.k_max, opts.seed,
+        _davies_bouldin(be, data, evs, infos, opts.seed), progress)
+    start = t.start
+    if start is not None and start.second_level:  # keep yesterday's cluster 3 as cluster 3
+        unit_cluster = match_clusters(start.codebook, start.unit_cluster, start.hits, W,
+                                      unit_cluster, hits_fit, k)
+    labels = be.map(B.unit_labels, evs, unit_cluster=unit_cluster)
+    # outliers: exact medians and quantile over all the rows
+    qe_ref = steps.positive_median(be, be.map(B.found_qe, evs), found, qe_total)
+    ref = (qe_ref, weighted_median(U.ravel(), hits))
+    scores = be.map(B.outlier_scores, evs, U=U.ravel(), ref=ref)
+    threshold = steps.quantile(be, be.map(B.present, scores), found, units.outliers)
+    n_flagged = int(sum(be.reduce(B.count_above, scores, threshold=threshold)))
+
+    second = bool(units.k or units.k_auto)
+    params = {"trainer": t.trainer, "map": f"{grid.rows}x{grid.cols}",
+              "topology": grid.topology, "init": opts.init, "epochs": t.epochs,
+              "sigma": t.sigma, "sigma_end": t.sigma_end, "decay": opts.decay,
+              "neighborhood": opts.neighborhood, "dtype": exe.dtype, "seed": opts.seed,
+              "k": k if second else None, "umatrix_stat": units.umatrix_stat,
+              "outlier_quantile": units.outliers, "scale": cleaning.scale,
+              "missing": cleaning.missing, "dedupe": cleaning.dedupe}
+    if opts.train == "online":
+        params["learning_rate"] = opts.learning_rate
+    params |= be.parameters(data)
+    described = data.described
+    report = base_report("som", described, params, t.warnings)
+    dead = int((hits == 0).sum())
+    report["map"] = {
+        "rows": grid.rows, "cols": grid.cols, "topology": grid.topology, "units": grid.units,
+        "size_rule": t.size_rule, "trainer": t.trainer, "epochs": t.epochs, "sigma": t.sigma,
+        "sigma_end": t.sigma_end, "decay": opts.decay, "neighborhood": opts.neighborhood,
+        "init": opts.init, "quantization_error": qe_mean, "topographic_error": te,
+        "dead_units": dead, "dead_share": dead / grid.units,
+        "umatrix_mean": float(np.nanmean(U)), "umatrix_max": float(np.nanmax(U)),
+    }
+    state = SomState(grid, W, unit_cluster, U, hits, threshold, qe_mean, ref)
+    pictures = start_plots(described, state, report, painter) if plots else {}  # drawn meanwhile
+    if start is not None:
+        shift = np.linalg.norm(W - start.codebook, axis=1)
+        report["map"]["init"] = f"resumed from {start.path}"
+        report["map"]["resumed"] = {"model": start.path, "codebook_shift_mean": float(shift.mean()),
+                                    "codebook_shift_max": float(shift.max())}
+    report["k_selection"] = selection
+    report["clusters"] = steps.profiles(be, data, labels, k) if k <= MAX_PROFILES else None
+    report["metrics"] = steps.internal(be, data.blocks, labels, opts.seed)
+    report["external"] = steps.external(be, data, labels, report["warnings"])
+    columns = columns_fn(grid, threshold, data.dtype)
+    top = be.reduce(_top, scores, labels, evs, data.ids, threshold=threshold,
+                    id_columns=described.roles.ids)
+    report["outliers"] = {"quantile": units.outliers, "threshold": threshold,
+                          "count": n_flagged,
+                          "rows": sorted((r for p in top for r in p),
+                                         key=lambda r: -r["score"])[:MAX_OUTLIERS_LISTED]}
+    report["runtime_seconds"] = dict(t.timings)
+    tables = {"codebook.csv": codebook_table(described, W, grid, unit_cluster, hits, U),
+              "outliers.csv": _outlier_table(be, data, evs, labels, scores, threshold,
+                                             columns)}
+    matrices = {"umatrix.csv": U, "umatrix_full.csv": interstitial(W, grid, units.umatrix_stat)}
+    sizes = steps.sizes(be, labels, k)
+    model = model_of_map(replace(described, fingerprint=be.fingerprint(data)), params, state,
+                         k, second, sizes, units, opts.seed, report)
+    frame, parts = be.rows_out(data, columns, evs, labels, scores)
+    return RunResult("som", frame, report, tables, matrices=matrices, state=state,
+                     plots=pictures, model=model, parts=parts)
+
+
+def _davies_bouldin(be, data, evs, infos, seed):
+    """Scores a candidate grouping of the units on the sampled complete rows (lower is
+    better), the rows drawn once."""
+    sample = {}
+
+    def score(unit_labels):
+        if not sample:
+            counts = np.array([i["complete"] for i in infos])
+            pick = steps.sample_positions(int(counts.sum()), metrics.INDEX_SAMPLE, seed)
+            rows = be.take(list(zip(data.blocks, evs, strict=True)), counts, pick,
+                           _complete_rows)
+            sample["X"], sample["bmu"] = rows[:, :-1], rows[:, -1].astype(np.int64)
+        labels = unit_labels[sample["bmu"]]
+        return (float(metrics.davies_bouldin_score(sample["X"], labels))
+                if 2 <= len(np.unique(labels)) < len(labels) else None)
+
+    return score
+
+
+def _complete_rows(pair, positions):
+    (X, _), (bmu, _, info) = pair
+    where = np.flatnonzero(info["complete"])[positions]
+    return np.column_stack([np.asarray(X[where], dtype=np.float64), bmu[where]])
+
+
+def columns_fn(grid: Grid, threshold: float, dtype):
+    def columns(ev, labels, score) -> dict:
+        bmu, qe, _ = ev
+        found = bmu >= 0
+        flagged = found & (score > threshold)
+        return {"cluster": int_column(labels, found),
+                "bmu_row": int_column(bmu // grid.cols, found),
+                "bmu_col": int_column(bmu % grid.cols, found),
+                "qe": qe.astype(dtype, copy=False),  # the run's precision: no noise digits
+                "outlier_score": score.astype(dtype, copy=False),
+                "is_outlier": flagged if found.all() else pd.arrays.BooleanArray(flagged, ~found)}
+    return columns
+
+
+def _top(score, labels, ev, ids, threshold, id_columns):
+    flagged = np.flatnonzero(score > threshold)
+    top = flagged[np.argsort(-score[flagged], kind="stable")][:MAX_OUTLIERS_LISTED]
+    names = B.row_names(ids, id_columns, top)
+    lines = ids["line"].to_numpy()
+    return [{"row": name, "line": int(lines[i]), "score": float(score[i]),
+             "qe": float(ev[1][i]), "cluster": int(labels[i])}
+            for name, i in zip(names, top, strict=True)]
+
+
+def _outlier_table(be, data, evs, labels, scores, threshold, columns) -> pd.DataFrame:
+    parts = be.reduce(_outlier_rows, data.blocks, data.ids, evs, labels, scores,
+                      threshold=threshold, prep=data.described.prep, columns=columns)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return table.sort_values("outlier_score", ascending=False, kind="stable") if len(table) \
+        else table
+
+
+def _outlier_rows(block, ids, ev, labels, score, threshold, prep, columns):
+    flagged = score > threshold
+    frame = B.frame(ids, columns(ev, labels, score)).loc[flagged].reset_index(drop=True)
+    original = prep.to_original(np.asarray(block[0][flagged], dtype=np.float64))
+    return pd.concat([frame, pd.DataFrame(original, columns=prep.features)], axis=1)
+
+
+def model_of_map(d: Described, params, state, k, second, sizes, units, seed, report):
+    """The saved model of a trained map: codebook, unit clusters, U-matrix, hits, cluster
+    shares, the outlier rule and the training quality."""
+    from somcli.model import build
+
+    assigned = max(int(sizes.sum()), 1)
+    arrays = {"codebook": np.asarray(state.W, np.float64),
+              "unit_cluster": np.asarray(state.unit_cluster, np.int64),
+              "umatrix": np.asarray(state.U.ravel(), np.float64),
+              "hits": np.asarray(state.hits, np.int64), "cluster_shares": sizes / assigned}
+    m = report["map"]
+    algorithm = {"name": "som", "clusters": int(k), "second_level": second, "params": params,
+                 "quality": {"qe_mean": m["quantization_error"], "te": m["topographic_error"],
+                             "outlier_share": report["outliers"]["count"] / assigned}}
+    outlier_rule = {"quantile": units.outliers, "threshold": state.threshold,
+                    "qe_median": state.ref[0], "u_median": state.ref[1],
+                    "umatrix_stat": units.umatrix_stat}
+    return build(d, "som", algorithm, arrays, report, seed, grid=state.grid.to_dict(),
+                 outliers=outlier_rule)
+
+
+def start_plots(d: Described, state: SomState, report: dict, painter=None) -> dict:
+    """Start rendering the map's pictures in the background (on a thread, or by the helper
+    process ``painter``): name -> future PNG bytes."""
+    from somcli.report import painter as helper
+    from somcli.report import plots
+
+    args = (state.grid, state.W, state.U, state.hits, state.unit_cluster,
+            d.prep.to_original(state.W), d.roles.features, report)
+    jobs = plots.jobs(*args)
+    if painter is None:
+        return plots.start(jobs)
+    return painter.paint(*helper.request(*args), fallback=jobs)
+
+
+def codebook_table(d: Described, W, grid, unit_cluster, hits, U) -> pd.DataFrame:
+    """One row per unit: position, cluster, hits, U-matrix value, weights (original, scaled)."""
+    r, c = np.divmod(np.arange(grid.units), grid.cols)
+    feats = d.roles.features
+    original = d.prep.to_original(W)
+    columns = {"unit": np.arange(grid.units), "row": r, "col": c, "cluster": unit_cluster,
+               "hits": hits, "umatrix": U.ravel()}
+    columns |= {f: original[:, j] for j, f in enumerate(feats)}
+    columns |= {f"{f} [scaled]": W[:, j] for j, f in enumerate(feats)}
+    return pd.DataFrame(columns)

@@ -1,0 +1,122 @@
+"""Rows through a saved model's cleaning, the parts every backend shares: the reading
+options, the features as numbers, the raw statistics drift compares, and the column
+roles the model fixes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from somcli.errors import DataError
+from somcli.prep import roles as R
+from somcli.prep.units import apply_rule
+
+
+def reading(read, model, explicit) -> object:
+    """The reading options: those given on the command line, else the model's."""
+    stored = model.meta["schema"]["reading"]
+    changes = {}
+    if "delimiter" not in explicit and "tabs" not in explicit and read.delimiter is None:
+        changes["delimiter"] = stored["delimiter"]
+    if "decimal" not in explicit and read.decimal is None:
+        changes["decimal"] = stored["decimal"]
+    if "encoding" not in explicit:
+        changes["encoding"] = stored["encoding"]
+    return replace(read, **changes)
+
+
+def roles(model, frame: pd.DataFrame, where: str | None = None) -> R.Roles:
+    """The roles of ``frame``'s columns as the model fixes them; its features must be there."""
+    feats, schema = model.features, model.meta["schema"]
+    missing = [f for f in feats if f not in frame.columns]
+    if missing:
+        raise DataError(f"{where + ': ' if where else ''}feature column(s) "
+                        f"{', '.join(map(repr, missing))} of the model are missing",
+                        "the columns are: " + ", ".join(map(repr, frame.columns)))
+    ids = [c for c in schema["identifiers"] if c in frame.columns]
+    label = schema["label"] if schema["label"] in frame.columns else None
+    return R.Roles(decisions(frame, feats, ids, label), feats, ids, label, {})
+
+
+def ignored_note(model, frame: pd.DataFrame) -> list[str]:
+    schema = model.meta["schema"]
+    extra = [c for c in frame.columns if c not in model.features
+             and c not in schema["identifiers"] and c != schema["label"]]
+    return [f"column(s) not in the model, ignored: {', '.join(map(repr, extra))}"] if extra \
+        else []
+
+
+def features(frame: pd.DataFrame, feats, rules, lines: np.ndarray):
+    """Feature values as float64 (infinities as gaps); values that are not numbers become
+    NaN and are counted: ``{column: (count, line of the first, the first value)}``."""
+    raw = np.empty((len(frame), len(feats)))
+    bad = {}
+    for j, name in enumerate(feats):
+        series = frame[name]
+        if name in rules:
+            values = apply_rule(series, rules[name])
+        elif pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        lost = np.flatnonzero(np.isnan(values) & series.notna().to_numpy())
+        if len(lost):
+            bad[name] = (len(lost), int(lines[lost[0]]), str(series.iloc[lost[0]])[:40])
+        raw[:, j] = np.where(np.isinf(values), np.nan, values)
+    return raw, bad
+
+
+def unreadable_warnings(bad: dict) -> list[str]:
+    return [f"column '{c}': {n} value(s) could not be read as numbers (e.g. '{ex}' on line "
+            f"{line}); counted as missing" for c, (n, line, ex) in bad.items()]
+
+
+def merge_unreadable(parts: list[dict]) -> dict:
+    """Per-block counts of :func:`features` added up (the first example kept)."""
+    out: dict = {}
+    for part in parts:
+        for c, (n, line, ex) in part.items():
+            out[c] = (out[c][0] + n, out[c][1], out[c][2]) if c in out else (n, line, ex)
+    return out
+
+
+def stats(n: int, missing: np.ndarray, sums: np.ndarray, present: np.ndarray, feats) -> dict:
+    """Share missing and mean of each raw feature (what drift compares with training)."""
+    return {f: {"missing_share": float(missing[j] / n) if n else 0.0,
+                "mean": float(sums[j] / present[j]) if present[j] else None}
+            for j, f in enumerate(feats)}
+
+
+def raw_sums(raw: np.ndarray):
+    """Per column: gaps, sum of present values, present count (for :func:`stats`)."""
+    gaps = np.isnan(raw)
+    return gaps.sum(axis=0), np.where(gaps, 0.0, raw).sum(axis=0), (~gaps).sum(axis=0)
+
+
+def decisions(frame, feats, ids, label):
+    """Each column's role as the model fixes it (for the report's columns section)."""
+    out = []
+    for pos, name in enumerate(frame.columns, start=1):
+        if name in feats:
+            role, reason = R.FEATURE, "a feature of the model"
+        elif name in ids:
+            role, reason = R.IDENTIFIER, "an identifier of the model"
+        elif name == label:
+            role, reason = R.LABEL, "the model's label column: used only to score"
+        else:
+            role, reason = R.EXCLUDED, "not in the model: ignored"
+        series = frame[name]
+        out.append(R.ColumnDecision(pos, name, _kind(series), role, reason,
+                                    int(series.isna().sum()), None))
+    return out
+
+
+def _kind(series: pd.Series) -> str:
+    """A column's type as the roles name it, whatever precision it was read in."""
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_integer_dtype(series):
+        return "integer"
+    if pd.api.types.is_float_dtype(series):
+        return "number" if series.notna().any() else "empty"
+    return "text"

@@ -1,0 +1,127 @@
+"""The house rules of docs/architecture.md, checked on the source (an AST walk, nothing
+imported): no file over 400 lines, no import loops between files, no private name
+imported from another module, dask imported only by the backends, nothing imports the CLI."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent / "somcli"
+MAX_LINES = 400
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in ROOT.rglob("*.py"):
+        parts = path.relative_to(ROOT.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def imports(name: str, path: Path, known: dict[str, Path]):
+    """(imported module, names taken from it) for every import in the file, lazy ones too."""
+    tree = ast.parse(path.read_text())
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, []
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[:len(anchor) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                if sub in known:  # `from somcli.pipeline import som`: a module
+                    yield sub, []
+                else:
+                    yield base, [alias.name]
+
+
+def graph():
+    known = modules()
+    edges: dict[str, set[str]] = {m: set() for m in known}
+    private: list[str] = []
+    third_party: dict[str, set[str]] = {m: set() for m in known}
+    for name, path in known.items():
+        for target, names in imports(name, path, known):
+            if target in known:
+                if target != name:
+                    edges[name].add(target)
+                private += [f"{name} imports {target}.{n}" for n in names
+                            if n.startswith("_") and not n.startswith("__")
+                        and target != name]
+            else:
+                third_party[name].add(target.split(".")[0])
+    return known, edges, private, third_party
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+    counter = [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in edges:
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_file_is_over_400_lines():
+    long = {str(p.relative_to(ROOT)): n for p in ROOT.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not long
+
+
+def test_no_import_loops_between_files():
+    _, edges, _, _ = graph()
+    assert cycles(edges) == []
+
+
+def test_no_private_name_is_imported_from_another_module():
+    _, _, private, _ = graph()
+    assert private == []
+
+
+def test_only_the_backends_import_dask_and_nothing_imports_the_cli():
+    _, edges, _, third_party = graph()
+    dask_users = sorted(m for m, libs in third_party.items() if libs & {"dask", "distributed"})
+    assert dask_users and all(m.startswith("somcli.backends.") for m in dask_users), dask_users
+    assert not [m for m, targets in edges.items()
+                if "somcli.cli" in targets and m != "somcli.__main__"]  # the entry point
+
+
+if __name__ == "__main__":  # the house in figures, for closing notes
+    known, edges, private, _ = graph()
+    lines = sum(len(p.read_text().splitlines()) for p in known.values())
+    print(f"{len(known)} modules, {lines} lines, "
+          f"{sum(len(p.read_text().splitlines()) > MAX_LINES for p in known.values())} over "
+          f"{MAX_LINES}; import loops: {cycles(edges)}; private imports: {len(private)}")
+    for p in private:
+        print("  ", p)
