@@ -287,15 +287,15 @@ def _execute(console: Console, out, job, exe: Execution) -> None:
             model_paths(out.model_out, create=False)
         with open_backend(exe.engine, exe, console.progress) as backend:
             result = job(backend)
-            for warning in result.report.get("warnings", []):
+            for warning in result.report.warnings:
                 console.warn(warning)
             console.progress("writing")
-            files = write(result, out, render)
-    console.summary(result.report, files, out.out)
+            report = write(result, out, render)
+    console.summary(report, report.get("files", []), out.out)
     if out.summary_json:
         from somcli.report.summary import summary
 
-        click.echo(dumps(summary(result.report, out.out)))
+        click.echo(dumps(summary(report, out.out)))
 
 
 def main(argv=None) -> None:

@@ -259,10 +259,10 @@ def _atomic(path: str, write, binary: bool = False) -> None:
 
 # ---------------------------------------------------------------- building models from runs
 
-def build(d, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], report: dict,
+def build(d, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], metrics: dict | None,
           seed: int, grid: dict | None = None, outliers: dict | None = None) -> Model:
-    """A model from a run's :class:`~somcli.pipeline.common.Described` input (either
-    engine) and what its algorithm fitted."""
+    """A model from a run's :class:`~somcli.backends.base.Described` input (any
+    backend), what its algorithm fitted, and the run's internal scores."""
     p = d.prep
     dialect = d.dialect
     decisions = {c.name: c for c in d.roles.decisions}
@@ -291,7 +291,7 @@ def build(d, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], report: 
             "fingerprint": fingerprint,
             "inputs": d.inputs,
             "feature_stats": d.cleaning.get("feature_stats", {}),
-            "metrics": report.get("metrics"),
+            "metrics": metrics,
             "quality": algorithm.get("quality", {}),
         },
     }

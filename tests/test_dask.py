@@ -130,7 +130,7 @@ def test_threads_cluster_and_the_library_call(tmp_path):
         dask = DaskBackend(client, DaskOptions(blocksize="3KB"))
         result = som.run(dask, read, ColumnOptions(), CleanOptions(), opts, units, exe)
         W_dask = result.state.W
-        assert result.report["parameters"]["partitions"] > 1
+        assert result.report.parameters["partitions"] > 1
     W_local = som.run(LocalBackend(), read, ColumnOptions(), CleanOptions(), opts, units,
                       exe).state.W
     assert np.allclose(W_dask, W_local, atol=1e-9, rtol=0)

@@ -17,6 +17,7 @@ from somcli.model import Model
 from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, int_column
+from somcli.report.sections import Drift, ModelRef
 
 # Drift thresholds (documented in README.md)
 MEAN_SHIFT_SD = 0.5  # a feature's mean moved by more than half a training SD
@@ -43,25 +44,21 @@ def run(be: Backend, model_path: str, read: ReadOptions, progress: Progress = qu
     d = data.described
     changes = drift(model, d.rows, rp.stats, shares, quality, outlier_share)
     report = base_report("assign", d, be.parameters(data), rp.warnings)
-    report["input"]["notes"] += rp.notes
-    report |= {
-        "model": model_section(model, model_path),
-        "drift": changes,
-        "clusters": steps.profiles(be, data, labels, k) if k <= 50 else None,
-        "metrics": steps.internal(be, data.blocks, labels, 0),
-        "external": steps.external(be, data, labels, report["warnings"]),
-        "runtime_seconds": d.timings | {"total": time.perf_counter() - t0},
-    }
+    report.input.notes += rp.notes
+    report.model = model_section(model, model_path)
+    report.drift = changes
+    report.clusters = steps.profiles(be, data, labels, k) if k <= 50 else None
+    report.metrics = steps.internal(be, data.blocks, labels, 0)
+    report.external = steps.external(be, data, labels, report.warnings)
+    report.runtime_seconds = d.timings | {"total": time.perf_counter() - t0}
     frame, parts = be.rows_out(data, fit.columns(model, data), *per_block)
     return RunResult("assign", frame, report, parts=parts)
 
 
-def model_section(model: Model, path: str) -> dict:
-    """The report's account of the model that assigned the rows (both engines)."""
-    return {"path": path, "kind": model.kind, "clusters": model.clusters,
-            "trained_on": model.meta["training"].get("inputs"),
-            "training_rows": model.meta["training"]["rows"],
-            "created": model.meta.get("created")}
+def model_section(model: Model, path: str) -> ModelRef:
+    """The report's account of the model that assigned the rows."""
+    return ModelRef(path, model.kind, model.clusters, model.meta["training"].get("inputs"),
+                    model.meta["training"]["rows"], model.meta.get("created"))
 
 
 def _assign_kmeans(be: Backend, data: Data, model: Model):
@@ -105,7 +102,7 @@ def _som_columns(model: Model, data: Data):
                       model.meta["outliers"]["threshold"], data.dtype)
 
 
-def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> dict:
+def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> Drift:
     """The drift section: new rows against the training statistics (both engines)."""
     train = model.meta["training"]
     before = train.get("feature_stats", {})
@@ -149,11 +146,8 @@ def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> dict
         summary.append(f"outliers: {outlier_share:.2%} of rows (training threshold; about "
                        f"{expected:.1%} expected)")
     verdict = ("drift: " + "; ".join(flags)) if flags else "no drift beyond the thresholds"
-    return {"verdict": verdict, "drifted": bool(flags), "flags": flags, "summary": summary,
-            "rows_now": rows, "rows_training": train["rows"], "quality_now": quality,
-            "quality_training": q_train, "quality_ratio": ratio, "outlier_share": outlier_share,
-            "cluster_tvd": tvd, "clusters": clusters if len(clusters) <= 50 else [],
-            "columns": columns}
+    return Drift(verdict, bool(flags), flags, summary, rows, train["rows"], quality, q_train,
+                 ratio, outlier_share, tvd, clusters if len(clusters) <= 50 else [], columns)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from somcli.config import OutputOptions
 from somcli.errors import DataError, UsageError
 from somcli.io import write as w
 from somcli.io.folder import OutputFolder
+from somcli.report.sections import Input, Report
 
 
 def check_clusterable(n: int, k: int | None, distinct: Callable[[], int],
@@ -48,26 +49,17 @@ def int_column(values: np.ndarray, valid: np.ndarray | None = None):
     return pd.arrays.IntegerArray(np.where(valid, values, 0).astype(np.int32), ~valid)
 
 
-def base_report(command: str, d: Described, parameters: dict, warnings: list[str]) -> dict:
-    """The sections every report has (both engines): input, columns, cleaning, ..."""
+def base_report(command: str, d: Described, parameters: dict, warnings: list[str]) -> Report:
+    """A report with the sections every command has: input, columns, cleaning, ..."""
     roles = d.roles
-    return {
-        "somcli_version": __version__,
-        "command": command,
-        "input": {
-            "files": d.inputs, "rows": d.rows, "columns": len(roles.decisions),
-            "dialect": d.dialect.to_dict(), "notes": list(d.notes),
-            "empty_lines_skipped": d.blank_lines,
-        },
-        "columns": [c.to_dict() for c in roles.decisions],
-        "features": roles.features,
-        "identifiers": roles.ids,
-        "label_column": roles.label,
-        "cleaning": d.cleaning | {"rows_used_for_fitting": d.n_fit},
-        "parameters": parameters,
-        "warnings": warnings,
-        "versions": versions(),
-    }
+    return Report(
+        command=command,
+        input=Input(d.inputs, d.rows, len(roles.decisions), d.dialect.to_dict(),
+                    list(d.notes), d.blank_lines),
+        columns=[c.to_dict() for c in roles.decisions], features=roles.features,
+        identifiers=roles.ids, label_column=roles.label,
+        cleaning=d.cleaning | {"rows_used_for_fitting": d.n_fit},
+        parameters=parameters, warnings=warnings, versions=versions())
 
 
 def label_scores(counts: dict, label: str, warnings: list[str] | None = None) -> dict:
@@ -107,7 +99,7 @@ class RunResult:
 
     command: str
     assignments: pd.DataFrame
-    report: dict
+    report: Report
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # name -> table (CSV)
     texts: dict[str, str] = field(default_factory=dict)  # name -> text (e.g. report.md)
     matrices: dict[str, np.ndarray] = field(default_factory=dict)  # name -> grid of numbers
@@ -118,21 +110,21 @@ class RunResult:
 
 
 def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict], str]
-          ) -> list[str]:
+          ) -> dict:
     """Write a run's outputs: a folder with everything, or the assignments on stdout;
-    and the model to ``--model-out`` when asked."""
-    files: list[str] = []
+    and the model to ``--model-out`` when asked. Returns the report as written."""
+    report = result.report.to_dict()
     if out.out is None and result.parts is not None:
         _stream_parts(result, out)
     elif out.out is None:
         w.write_table(result.assignments, "-", out.format, out.safe_csv)
     else:
-        files = _write_folder(result, out, render_markdown)
+        _write_folder(result, report, out, render_markdown)
     if out.model_out and result.model is not None:
         from somcli.model import model_paths
 
         result.model.save(*model_paths(out.model_out))
-    return files
+    return report
 
 
 def _stream_parts(result: RunResult, out: OutputOptions) -> None:
@@ -147,18 +139,18 @@ def _stream_parts(result: RunResult, out: OutputOptions) -> None:
         sys.stdout.flush()
 
 
-def _write_folder(result: RunResult, out: OutputOptions, render_markdown) -> list[str]:
+def _write_folder(result: RunResult, report: dict, out: OutputOptions, render_markdown) -> None:
     ext = {"csv": "csv", "tsv": "tsv", "json": "json", "ndjson": "ndjson"}[out.format]
     parted = result.parts is not None and not out.single_file
     first = "assignments/" if parted else f"assignments.{ext}"
     names = [first, *result.tables, *result.matrices, "report.md", "report.json"]
     plots = list(result.plots) if out.plots else []
     model_files = ["model.json", "model.npz"] if result.model is not None else []
-    result.report["files"] = names + plots + model_files
+    report["files"] = names + plots + model_files
     with OutputFolder(out.out, out.force) as folder:
         if parted:
             parts = result.parts(folder.path("assignments"), ext, out.safe_csv)
-            result.report["assignment_parts"] = len(parts)
+            report["assignment_parts"] = len(parts)
         elif result.parts is not None:
             w.join_parts(result.parts, folder.path(f"assignments.{ext}"), ext, out.safe_csv)
         else:
@@ -172,9 +164,8 @@ def _write_folder(result: RunResult, out: OutputOptions, render_markdown) -> lis
             w.write_bytes(result.plots[name].result(), folder.path(name))
         if result.model is not None:
             result.model.save(folder.path("model.json"), folder.path("model.npz"))
-        w.write_text(render_markdown(result.report), folder.path("report.md"))
+        w.write_text(render_markdown(report), folder.path("report.md"))
         # what --force may later remove: these files, as somcli wrote them
-        result.report["file_stats"] = folder.stamps()
-        w.write_json(result.report, folder.path("report.json"))
+        report["file_stats"] = folder.stamps()
+        w.write_json(report, folder.path("report.json"))
         folder.commit()
-    return result.report["files"]

@@ -19,6 +19,7 @@ from somcli.config import CleanOptions, ColumnOptions, KMeansOptions, ReadOption
 from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, check_clusterable, int_column
+from somcli.report.sections import Fit, KSelection, Scores
 
 
 def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions,
@@ -52,8 +53,8 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
 
         k, scores, fits = choose_k(n, distinct(), opts.k_max, fit_one, score, progress)
         fit = fits[k]
-        selection = {"method": "silhouette (higher is better), on at most "
-                     f"{metrics.SILHOUETTE_SAMPLE} rows", "scores": scores, "chosen": k}
+        selection = KSelection("silhouette (higher is better), on at most "
+                               f"{metrics.SILHOUETTE_SAMPLE} rows", scores, k)
     else:
         k = opts.k
         progress(f"k-means with k={k}")
@@ -77,14 +78,14 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
               "minibatch_rows": opts.minibatch_rows} | be.parameters(data)
     described = data.described
     report = base_report("kmeans", described, params, warnings)
-    report["k_selection"] = selection
-    report["fit"] = {"inertia": fit.inertia, "iterations": fit.n_iter}
-    report["clusters"] = steps.profiles(be, data, labels, k)
-    report["metrics"] = _scores(be, data, labels, centers, opts.seed)
-    report["external"] = steps.external(be, data, labels, report["warnings"])
-    report["runtime_seconds"] = described.timings | {"fit": fit_seconds,
-                                                     "total": time.perf_counter() - t0}
-    sizes = np.array([c["size"] for c in report["clusters"]])
+    report.k_selection = selection
+    report.fit = Fit(fit.inertia, fit.n_iter)
+    report.clusters = steps.profiles(be, data, labels, k)
+    report.metrics = _scores(be, data, labels, centers, opts.seed)
+    report.external = steps.external(be, data, labels, report.warnings)
+    report.runtime_seconds = described.timings | {"fit": fit_seconds,
+                                                  "total": time.perf_counter() - t0}
+    sizes = np.array([c.size for c in report.clusters])
     tables = {"centroids.csv": centroid_table(described, centers, sizes)}
     quality = sum(be.reduce(B.distance_sum, assigned)) / max(int(sizes.sum()), 1)
     model = kmeans_model(replace(described, fingerprint=be.fingerprint(data)), opts.seed,
@@ -98,7 +99,7 @@ def _columns(assigned) -> dict:
     return {"cluster": int_column(labels, labels >= 0), "distance": dist}
 
 
-def _scores(be: Backend, data: Data, labels: list, centers: np.ndarray, seed: int) -> dict:
+def _scores(be: Backend, data: Data, labels: list, centers: np.ndarray, seed: int) -> Scores:
     """Internal scores on the fit rows (the merged rows when --dedupe merged some)."""
     if data.fit_is_usable:
         return steps.internal(be, data.blocks, labels, seed)
@@ -115,7 +116,7 @@ def kmeans_model(d: Described, seed, params, centers, sizes, quality, report):
     algorithm = {"name": "kmeans", "clusters": k, "params": params,
                  "quality": {"distance_mean": quality if sizes.sum() else None}}
     arrays = {"centroids": np.asarray(centers, np.float64), "cluster_shares": sizes / assigned}
-    return build(d, "kmeans", algorithm, arrays, report, seed)
+    return build(d, "kmeans", algorithm, arrays, report.metrics.to_dict(), seed)
 
 
 def centroid_table(d: Described, centers: np.ndarray, sizes: np.ndarray) -> pd.DataFrame:

@@ -107,7 +107,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
                       warnings, start,
                       {"read": t_read - t0, "fit": fit_seconds} | data.described.timings)
     result = outputs(be, data, trained, opts, units, exe, cleaning, plots, painter, progress)
-    result.report["runtime_seconds"]["total"] = time.perf_counter() - t0
+    result.report.runtime_seconds["total"] = time.perf_counter() - t0
     return result
 
 
@@ -139,8 +139,8 @@ def resume(be: Backend, model_path: str, read: ReadOptions, opts: SomOptions,
                   model.arrays["hits"], second)
     result = run(be, read, ColumnOptions(), cleaning, opts, units, exe, progress, plots=plots,
                  start=start, data=rp.data)
-    result.report["warnings"] = rp.warnings + result.report["warnings"]
-    result.report["input"]["notes"] += rp.notes
+    result.report.warnings[:0] = rp.warnings
+    result.report.input.notes += rp.notes
     return result
 
 

@@ -18,6 +18,7 @@ from somcli.backends.base import Backend, Data, Described
 from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, int_column
+from somcli.report.sections import KSelection, MapSection, OutlierRow, Outliers
 
 MAX_PROFILES = 50
 MAX_OUTLIERS_LISTED = 50
@@ -95,33 +96,28 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     described = data.described
     report = base_report("som", described, params, t.warnings)
     dead = int((hits == 0).sum())
-    report["map"] = {
-        "rows": grid.rows, "cols": grid.cols, "topology": grid.topology, "units": grid.units,
-        "size_rule": t.size_rule, "trainer": t.trainer, "epochs": t.epochs, "sigma": t.sigma,
-        "sigma_end": t.sigma_end, "decay": opts.decay, "neighborhood": opts.neighborhood,
-        "init": opts.init, "quantization_error": qe_mean, "topographic_error": te,
-        "dead_units": dead, "dead_share": dead / grid.units,
-        "umatrix_mean": float(np.nanmean(U)), "umatrix_max": float(np.nanmax(U)),
-    }
-    state = SomState(grid, W, unit_cluster, U, hits, threshold, qe_mean, ref)
-    pictures = start_plots(described, state, report, painter) if plots else {}  # drawn meanwhile
+    report.map = MapSection(
+        grid.rows, grid.cols, grid.topology, grid.units, t.size_rule, t.trainer, t.epochs,
+        t.sigma, t.sigma_end, opts.decay, opts.neighborhood, opts.init, qe_mean, te, dead,
+        dead / grid.units, float(np.nanmean(U)), float(np.nanmax(U)))
     if start is not None:
         shift = np.linalg.norm(W - start.codebook, axis=1)
-        report["map"]["init"] = f"resumed from {start.path}"
-        report["map"]["resumed"] = {"model": start.path, "codebook_shift_mean": float(shift.mean()),
-                                    "codebook_shift_max": float(shift.max())}
-    report["k_selection"] = selection
-    report["clusters"] = steps.profiles(be, data, labels, k) if k <= MAX_PROFILES else None
-    report["metrics"] = steps.internal(be, data.blocks, labels, opts.seed)
-    report["external"] = steps.external(be, data, labels, report["warnings"])
+        report.map.init = f"resumed from {start.path}"
+        report.map.resumed = {"model": start.path, "codebook_shift_mean": float(shift.mean()),
+                              "codebook_shift_max": float(shift.max())}
+    state = SomState(grid, W, unit_cluster, U, hits, threshold, qe_mean, ref)
+    pictures = start_plots(described, state, report.map, painter) if plots else {}
+    report.k_selection = KSelection(**selection) if selection else None
+    report.clusters = steps.profiles(be, data, labels, k) if k <= MAX_PROFILES else None
+    report.metrics = steps.internal(be, data.blocks, labels, opts.seed)
+    report.external = steps.external(be, data, labels, report.warnings)
     columns = columns_fn(grid, threshold, data.dtype)
     top = be.reduce(_top, scores, labels, evs, data.ids, threshold=threshold,
                     id_columns=described.roles.ids)
-    report["outliers"] = {"quantile": units.outliers, "threshold": threshold,
-                          "count": n_flagged,
-                          "rows": sorted((r for p in top for r in p),
-                                         key=lambda r: -r["score"])[:MAX_OUTLIERS_LISTED]}
-    report["runtime_seconds"] = dict(t.timings)
+    rows = sorted((r for p in top for r in p), key=lambda r: -r.score)
+    report.outliers = Outliers(units.outliers, threshold, n_flagged,
+                               rows[:MAX_OUTLIERS_LISTED])
+    report.runtime_seconds = dict(t.timings)
     tables = {"codebook.csv": codebook_table(described, W, grid, unit_cluster, hits, U),
               "outliers.csv": _outlier_table(be, data, evs, labels, scores, threshold,
                                              columns)}
@@ -178,8 +174,7 @@ def _top(score, labels, ev, ids, threshold, id_columns):
     top = flagged[np.argsort(-score[flagged], kind="stable")][:MAX_OUTLIERS_LISTED]
     names = B.row_names(ids, id_columns, top)
     lines = ids["line"].to_numpy()
-    return [{"row": name, "line": int(lines[i]), "score": float(score[i]),
-             "qe": float(ev[1][i]), "cluster": int(labels[i])}
+    return [OutlierRow(name, int(lines[i]), float(score[i]), float(ev[1][i]), int(labels[i]))
             for name, i in zip(names, top, strict=True)]
 
 
@@ -208,25 +203,26 @@ def model_of_map(d: Described, params, state, k, second, sizes, units, seed, rep
               "unit_cluster": np.asarray(state.unit_cluster, np.int64),
               "umatrix": np.asarray(state.U.ravel(), np.float64),
               "hits": np.asarray(state.hits, np.int64), "cluster_shares": sizes / assigned}
-    m = report["map"]
+    m = report.map
     algorithm = {"name": "som", "clusters": int(k), "second_level": second, "params": params,
-                 "quality": {"qe_mean": m["quantization_error"], "te": m["topographic_error"],
-                             "outlier_share": report["outliers"]["count"] / assigned}}
+                 "quality": {"qe_mean": m.quantization_error, "te": m.topographic_error,
+                             "outlier_share": report.outliers.count / assigned}}
     outlier_rule = {"quantile": units.outliers, "threshold": state.threshold,
                     "qe_median": state.ref[0], "u_median": state.ref[1],
                     "umatrix_stat": units.umatrix_stat}
-    return build(d, "som", algorithm, arrays, report, seed, grid=state.grid.to_dict(),
+    return build(d, "som", algorithm, arrays, report.metrics.to_dict(), seed,
+                 grid=state.grid.to_dict(),
                  outliers=outlier_rule)
 
 
-def start_plots(d: Described, state: SomState, report: dict, painter=None) -> dict:
+def start_plots(d: Described, state: SomState, m: MapSection, painter=None) -> dict:
     """Start rendering the map's pictures in the background (on a thread, or by the helper
     process ``painter``): name -> future PNG bytes."""
     from somcli.report import painter as helper
     from somcli.report import plots
 
     args = (state.grid, state.W, state.U, state.hits, state.unit_cluster,
-            d.prep.to_original(state.W), d.roles.features, report)
+            d.prep.to_original(state.W), d.roles.features, {"map": m.to_dict()})
     jobs = plots.jobs(*args)
     if painter is None:
         return plots.start(jobs)

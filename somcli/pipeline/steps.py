@@ -13,6 +13,7 @@ from somcli import metrics
 from somcli.backends.base import Backend, Data
 from somcli.pipeline import blocks as B
 from somcli.pipeline.common import label_scores
+from somcli.report.sections import Profile, Scores
 
 
 def sample_positions(n: int, size: int, seed: int) -> np.ndarray:
@@ -27,7 +28,7 @@ def sizes(be: Backend, labels: list, k: int) -> np.ndarray:
     return np.sum(be.reduce(B.label_counts, labels, k=k), axis=0)
 
 
-def profiles(be: Backend, data: Data, labels: list, k: int) -> list[dict]:
+def profiles(be: Backend, data: Data, labels: list, k: int) -> list[Profile]:
     """Size, share and per-feature means (original units) of every cluster."""
     parts = be.reduce(B.cluster_sums, data.blocks, labels, k=k)
     sums = np.sum([p[0] for p in parts], axis=0)
@@ -37,8 +38,8 @@ def profiles(be: Backend, data: Data, labels: list, k: int) -> list[dict]:
     with np.errstate(invalid="ignore", divide="ignore"):
         means = data.described.prep.to_original(sums / counts)
     feats = data.described.roles.features
-    return [{"cluster": j, "size": int(size[j]), "share": size[j] / total if total else 0.0,
-             "means": {f: _num(v) for f, v in zip(feats, means[j], strict=True)}}
+    return [Profile(j, int(size[j]), float(size[j] / total) if total else 0.0,
+                    {f: _num(v) for f, v in zip(feats, means[j], strict=True)})
             for j in range(k)]
 
 
@@ -55,10 +56,10 @@ def external(be: Backend, data: Data, labels: list, warnings: list[str]) -> dict
     return label_scores(dict(total), data.described.roles.label, warnings)
 
 
-def internal(be: Backend, blocks: list, labels: list, seed: int) -> dict:
+def internal(be: Backend, blocks: list, labels: list, seed: int) -> Scores:
     """Silhouette, Davies-Bouldin and Calinski-Harabasz over the complete labelled rows
     (a cluster and no gap), on the rows :func:`somcli.metrics.internal` would sample."""
-    out = {"silhouette": None, "davies_bouldin": None, "calinski_harabasz": None}
+    out = Scores()
     found = be.reduce(B.complete_labels, blocks, labels)
     counts = np.array([f[0] for f in found])
     n = int(counts.sum())
@@ -73,7 +74,7 @@ def internal(be: Backend, blocks: list, labels: list, seed: int) -> dict:
         X, lab = rows[:, :-1], rows[:, -1].astype(np.int64)
         if 2 <= len(np.unique(lab)) < len(lab):
             value = float(fn(X, lab))
-            out[key] = value if np.isfinite(value) else None
+            setattr(out, key, value if np.isfinite(value) else None)
     return out
 
 
