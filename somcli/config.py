@@ -108,9 +108,6 @@ class DaskOptions:
     scheduler: str | None = None  # tcp://host:8786
     scheduler_file: str | None = None
     blocksize: str | int | None = "64MB"
-    workers: int | None = None  # local cluster only
-    threads_per_worker: int | None = None
-    processes: bool = True
 
 
 @dataclass(frozen=True)
@@ -121,7 +118,6 @@ class Execution:
     engine: str = "local"  # a name in somcli.backends.BACKENDS
     threads: int | None = None  # None: SOMCLI_THREADS / OMP_NUM_THREADS / ..., else the CPUs
     dtype: Precision = "float64"
-    chunk_rows: int | None = None
     dask: DaskOptions | None = None
 
     @property

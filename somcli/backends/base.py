@@ -40,6 +40,14 @@ def carried_name(column: str) -> str:
     return column if column not in ("line", "source") else f"{column}_"
 
 
+def model_dtype(model):
+    """The precision a saved model was trained in (its rows are replayed in it)."""
+    from somcli.config import DTYPES
+
+    params = model.meta["algorithm"].get("params") or {}
+    return DTYPES[params.get("dtype", "float64")]
+
+
 def fingerprint_header(n: int, d: int, dtype) -> bytes:
     """What the digest of a cleaned matrix starts with (then its bytes, row by row)."""
     return f"{np.dtype(dtype).str}{(n, d)}".encode()

@@ -23,6 +23,7 @@ from somcli.backends.base import (
     Described,
     Replayed,
     fingerprint_header,
+    model_dtype,
     quiet,
 )
 from somcli.backends.dask_cluster import data as D
@@ -75,8 +76,7 @@ class DaskBackend(Backend):
     def replay(self, model, read, explicit, *, progress=quiet, stdin=None) -> Replayed:
         read = RP.reading(read, model, explicit)
         prep = model.preprocessor()
-        params = model.meta["algorithm"].get("params") or {}
-        dtype = np.float32 if params.get("dtype") == "float32" else np.float64
+        dtype = model_dtype(model)
         with diagnosed(read, None, roles=False):
             progress("reading on the cluster")
             table = D.load(self.client, read, None, self.options.blocksize, dtype,

@@ -18,6 +18,7 @@ from somcli.backends.base import (
     Replayed,
     carried_name,
     fingerprint_header,
+    model_dtype,
     quiet,
 )
 from somcli.errors import DataError
@@ -75,8 +76,8 @@ class LocalBackend(Backend):
         raw, bad = RP.features(frame, roles.features, prep.rules, table.lines)
         stats = RP.stats(len(raw), *RP.raw_sums(raw), roles.features)
         gaps = np.isnan(raw)
-        usable = ~gaps.any(axis=1) if prep.missing == "drop" else np.ones(len(raw), bool)
-        X = prep.to_scaled(prep.impute(raw)).astype(_dtype_of(model))
+        usable = prep.usable(raw)
+        X = prep.to_scaled(prep.impute(raw)).astype(model_dtype(model))
         del raw
         cells = {f: int(k) for f, k in zip(roles.features, gaps.sum(0), strict=True) if k}
         gap_rows = np.flatnonzero(gaps.any(axis=1))
@@ -141,11 +142,6 @@ class LocalBackend(Backend):
     # ------------------------------------------------------------ output
     def rows_out(self, data: Data, columns, *per_block):
         return B.frame(data.ids[0], columns(*(items[0] for items in per_block))), None
-
-
-def _dtype_of(model):
-    params = model.meta["algorithm"].get("params") or {}
-    return np.float32 if params.get("dtype") == "float32" else np.float64
 
 
 def _ids(table, roles) -> pd.DataFrame:

@@ -43,6 +43,8 @@ class Trainer:
     name: str
     train: Callable
     masks_gaps: bool  # can train on rows with gaps (--missing mask)
+    neighborhoods: tuple[str, ...]  # the neighbourhood functions it can use
+    learning_rate: bool  # --learning-rate means something to it
 
 
 def schedule(opts: SomOptions, rows: int, cols: int) -> tuple[int, float, float]:
@@ -86,7 +88,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
         size_rule = f"the grid of the resumed model {start.path}"
     epochs, sigma, sigma_end = schedule(opts, grid.rows, grid.cols)
     radii = radius_schedule(sigma, sigma_end, epochs, opts.decay)
-    chunk = exe.chunk_rows or DEFAULT_CHUNK
+    chunk = DEFAULT_CHUNK
     here = data.rows_here
     memory.check(memory.som_estimate(here, len(data.described.roles.features), grid.units,
                                      np.dtype(exe.float_type).itemsize,
@@ -104,7 +106,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     memory.release()
     progress("evaluating the map")
     trained = Trained(grid, W, size_rule, trainer.name, epochs, sigma, sigma_end, chunk,
-                      warnings, start,
+                      warnings, start, trainer.learning_rate,
                       {"read": t_read - t0, "fit": fit_seconds} | data.described.timings)
     result = outputs(be, data, trained, opts, units, exe, cleaning, plots, painter, progress)
     result.report.runtime_seconds["total"] = time.perf_counter() - t0
@@ -147,9 +149,9 @@ def resume(be: Backend, model_path: str, read: ReadOptions, opts: SomOptions,
 def _check_options(opts: SomOptions, units: UnitOptions, cleaning: CleanOptions) -> None:
     if cleaning.missing == "mask" and not TRAINERS[opts.train].masks_gaps:
         raise UsageError("--missing mask needs --train batch (MiniSom cannot skip components)")
-    if opts.train == "batch" and opts.neighborhood == "mexican_hat":
-        raise UsageError("--neighborhood mexican_hat has negative weights and works only with "
-                         "--train online")
+    if opts.neighborhood not in TRAINERS[opts.train].neighborhoods:
+        raise UsageError(f"--neighborhood {opts.neighborhood} has negative weights and works "
+                         "only with --train online")
     if not 0 < units.outliers < 1:
         raise UsageError(f"--outliers {units.outliers}: give a quantile between 0 and 1")
     if opts.sigma is not None and opts.sigma <= 0 or opts.sigma_end is not None and opts.sigma_end <= 0:
@@ -183,7 +185,7 @@ def _grid(n: int, opts: SomOptions, pca, warnings) -> tuple[Grid, str]:
 def _initial(be: Backend, data: Data, grid: Grid, opts: SomOptions, pca) -> np.ndarray:
     """The starting codebook: the plane of the two main components, or rows drawn with
     --seed (gaps filled with the column mean)."""
-    if opts.init == "pca":
+    if opts.init == "pca":  # (one of two: a table would hide more than it shows)
         return batch.pca_init(None, grid, pca=pca())
     n = data.n_fit
     picks = np.random.default_rng(opts.seed).choice(n, size=grid.units, replace=n < grid.units)
@@ -210,6 +212,9 @@ def _train_online(be, data, W0, grid, opts, radii, sched, chunk, tick) -> np.nda
 
 #: --train -> how the map is trained; a new trainer adds one entry
 TRAINERS: dict[str, Trainer] = {
-    "batch": Trainer(20, "batch (somcli engine)", _train_batch, masks_gaps=True),
-    "online": Trainer(10, "online (MiniSom)", _train_online, masks_gaps=False),
+    "batch": Trainer(20, "batch (somcli engine)", _train_batch, masks_gaps=True,
+                     neighborhoods=("gaussian", "bubble", "triangle"), learning_rate=False),
+    "online": Trainer(10, "online (MiniSom)", _train_online, masks_gaps=False,
+                      neighborhoods=("gaussian", "bubble", "triangle", "mexican_hat"),
+                      learning_rate=True),
 }

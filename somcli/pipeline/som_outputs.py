@@ -38,6 +38,7 @@ class Trained:
     chunk: int
     warnings: list[str]
     start: object | None  # som.Start when resumed
+    learning_rate: bool = False  # the trainer has one (reported in the parameters)
     timings: dict = field(default_factory=dict)
 
 
@@ -90,7 +91,7 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
               "k": k if second else None, "umatrix_stat": units.umatrix_stat,
               "outlier_quantile": units.outliers, "scale": cleaning.scale,
               "missing": cleaning.missing, "dedupe": cleaning.dedupe}
-    if opts.train == "online":
+    if t.learning_rate:
         params["learning_rate"] = opts.learning_rate
     params |= be.parameters(data)
     described = data.described

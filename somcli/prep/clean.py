@@ -51,6 +51,12 @@ class Preprocessor:
                              self.knn_neighbors)
         return raw.copy()
 
+    def usable(self, raw: np.ndarray) -> np.ndarray:
+        """Which rows get an assignment: all, except rows with a gap under ``drop``."""
+        if self.missing == "drop":
+            return ~np.isnan(raw).any(axis=1)
+        return np.ones(len(raw), dtype=bool)
+
     def to_scaled(self, values: np.ndarray) -> np.ndarray:
         return (values - self.center) / self.scale
 

@@ -64,9 +64,7 @@ def connect(opts, progress=lambda msg: None):
             else:
                 progress("starting a local Dask cluster on 127.0.0.1")
                 cluster = distributed.LocalCluster(
-                    host="127.0.0.1", dashboard_address="127.0.0.1:0", n_workers=opts.workers,
-                    threads_per_worker=opts.threads_per_worker, processes=opts.processes,
-                    silence_logs=50)
+                    host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=50)
                 client = distributed.Client(cluster, set_as_default=False)
         try:
             yield client

@@ -331,8 +331,7 @@ def _scaler(client, raw, total, fill, cleaning, drop):
 def on_clean(raw: np.ndarray, prep: Preprocessor, dtype):
     """(scaled block, rows usable for fitting and assignment)."""
     values = np.where(np.isinf(raw), np.nan, raw)
-    usable = ~np.isnan(values).any(axis=1) if prep.missing == "drop" else np.ones(len(values),
-                                                                                   bool)
+    usable = prep.usable(values)
     X = prep.to_scaled(prep.impute(values)).astype(dtype)
     return X, usable
 
