@@ -107,7 +107,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     progress("evaluating the map")
     trained = Trained(grid, W, size_rule, trainer.name, epochs, sigma, sigma_end, chunk,
                       warnings, start, trainer.learning_rate,
-                      {"read": t_read - t0, "fit": fit_seconds} | data.described.timings)
+                      {"read": t_read - t0} | data.described.timings | {"fit": fit_seconds})
     result = outputs(be, data, trained, opts, units, exe, cleaning, plots, painter, progress)
     result.report.runtime_seconds["total"] = time.perf_counter() - t0
     return result
