@@ -137,18 +137,19 @@ def kmeans(**kw):
                                                    "mexican_hat"]),
               default="gaussian", show_default=True,
               help="Neighbourhood function (mexican_hat: online only).")
-@click.option("-k", "k", type=O.KType(), default=None,
+@click.option("-k", "k", type=O.KType(units=True), default="auto", show_default=True,
               help="Group the units into N clusters (k-means on the codebook, weighted by "
-                   "hits), or auto: best Davies-Bouldin over 2..--k-max. Without -k each unit "
-                   "is a cluster.")
+                   "hits); auto: the best k over 2..--k-max; units: every map unit is its "
+                   "own cluster (the unit is also in bmu_row, bmu_col).")
 @click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True)
 @click.option("--umatrix-stat", type=click.Choice(["mean", "median", "min", "max"]),
               default="mean", show_default=True,
               help="How a unit's distances to its neighbours make its U-matrix value.")
-@click.option("--outliers", "outlier_q", type=click.FloatRange(0, 1, min_open=True,
-                                                               max_open=True),
-              default=0.99, show_default=True, metavar="Q",
-              help="Flag rows whose outlier score is above this quantile.")
+@click.option("--outliers", "outlier_q", type=O.OutlierType(), default="robust",
+              show_default=True,
+              help="robust: flag rows whose QE is more than 3 robust SDs above the typical "
+                   "row's on the log scale (nothing on tables under 20 rows); Q: flag rows "
+                   "whose outlier score is above the Q quantile (e.g. 0.99: 1% of rows).")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
               show_default=True,
               help="Precision of the batch engine's arithmetic. float32 gives float64's map "

@@ -96,11 +96,11 @@ class SomOptions:
 class UnitOptions:
     """What is made of a trained map: clusters of units, U-matrix, outliers."""
 
-    k: int | None = None  # None: no second level (the cluster is the unit)
-    k_auto: bool = False
+    k: int | None = None  # with k_auto False too: no second level (the cluster is the unit)
+    k_auto: bool = True
     k_max: int = 10
     umatrix_stat: UmatrixStat = "mean"
-    outliers: float = 0.99
+    outliers: float | None = None  # None: the robust rule; a number: that quantile
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,7 @@ def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
         units = grid["rows"] * grid["cols"]
         if k > units:
             raise _bad(path, f"{k} clusters on a map of {units} units")
-        o = meta.get("outliers")
-        if not isinstance(o, dict) or not all(_finite(o.get(x)) for x in (
-                "quantile", "threshold", "qe_median", "u_median")) or not 0 < o["quantile"] < 1:
+        if not _outlier_rule_ok(meta.get("outliers")):
             raise _bad(path, "the outlier rule is missing or not finite numbers")
         want.update(codebook=((units, d), floats), unit_cluster=((units,), "iu"),
                     umatrix=((units,), floats), hits=((units,), "iu"))
@@ -155,3 +153,16 @@ def check_values(meta: dict, arrays: dict[str, np.ndarray], path: str) -> None:
 
 def _finite(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _outlier_rule_ok(o) -> bool:
+    """A stored outlier rule: the robust or quantile rule, or one saved before them."""
+    if not isinstance(o, dict) or not _finite(o.get("qe_median")) or o["qe_median"] <= 0:
+        return False
+    if "method" not in o:  # saved before the robust rule
+        return all(_finite(o.get(x)) for x in ("quantile", "threshold", "u_median")) and \
+            0 < o["quantile"] < 1
+    threshold_ok = o.get("threshold") is None or _finite(o["threshold"])
+    if o["method"] == "quantile":
+        return threshold_ok and _finite(o.get("quantile")) and 0 < o["quantile"] < 1
+    return o["method"] == "robust" and threshold_ok

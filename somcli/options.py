@@ -322,22 +322,44 @@ def asked_verbose(args: list[str]) -> bool:
 # ---------------------------------------------------------------- value types
 
 class KType(click.ParamType):
-    """-k N or -k auto."""
+    """-k N or -k auto (and, for maps, -k units: every unit its own cluster)."""
 
-    name = "N|auto"
+    def __init__(self, units: bool = False):
+        self.words = ("auto", "units") if units else ("auto",)
+        self.name = "N|" + "|".join(self.words)
 
     def convert(self, value, param, ctx):
         if isinstance(value, int) or value is None:
             return value
-        if str(value).lower() == "auto":
-            return "auto"
+        if str(value).lower() in self.words:
+            return str(value).lower()
         try:
             k = int(value)
         except ValueError:
-            self.fail(f"{value!r} is not a whole number or 'auto'", param, ctx)
+            self.fail(f"{value!r} is not a whole number or {' or '.join(map(repr, self.words))}",
+                      param, ctx)
         if k < 2:
             self.fail(f"{k}: ask for at least 2 clusters", param, ctx)
         return k
+
+
+class OutlierType(click.ParamType):
+    """--outliers robust or --outliers Q (a quantile strictly between 0 and 1)."""
+
+    name = "robust|Q"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, float):
+            return value
+        if str(value).lower() == "robust":
+            return None
+        try:
+            q = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not 'robust' or a number", param, ctx)
+        if not 0 < q < 1:
+            self.fail(f"{value!r}: give a quantile between 0 and 1 (both excluded)", param, ctx)
+        return q
 
 
 class MapType(click.ParamType):

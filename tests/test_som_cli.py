@@ -131,8 +131,13 @@ def test_a_planted_outlier_is_flagged(tmp_path, run):
     r = run("som", tmp_path / "d.csv", "-o", tmp_path / "o", "--no-plots")
     assert r.code == 0, r.err
     out = pd.read_csv(tmp_path / "o" / "outliers.csv")
-    assert out["name"].iloc[0] == "n57" and len(out) == 2  # the top 1% of 200 rows
+    assert out["name"].tolist() == ["n57"]  # the robust rule: the planted row alone
     assert "n57" in (tmp_path / "o" / "report.md").read_text()
+    r = run("som", tmp_path / "d.csv", "-o", tmp_path / "q", "--no-plots", "--outliers", "0.99")
+    out = pd.read_csv(tmp_path / "q" / "outliers.csv")  # the quantile: the top 1% of 200 rows
+    assert out["name"].iloc[0] == "n57" and len(out) == 2
+    report = json.loads((tmp_path / "q" / "report.json").read_text())
+    assert report["outliers"]["method"] == "quantile" and report["outliers"]["quantile"] == 0.99
 
 
 def test_mexican_hat_needs_online_training(run):
@@ -147,6 +152,69 @@ def test_explicit_map_larger_than_the_data_warns_and_continues(run):
 
 def test_rect_topology_and_unit_clusters(tmp_path, run):
     f = write(tmp_path / "x.csv", "a,b\n" + "\n".join(f"{i % 7},{(i * 3) % 11}" for i in range(60)))
-    r = run("som", f, "--topology", "rect", "--map", "4x3", "-q")
+    r = run("som", f, "--topology", "rect", "--map", "4x3", "-q", "-k", "units")
     a = pd.read_csv(__import__("io").StringIO(r.out))
-    assert (a["cluster"] == a["bmu_row"] * 3 + a["bmu_col"]).all()  # without -k: the unit
+    assert (a["cluster"] == a["bmu_row"] * 3 + a["bmu_col"]).all()  # -k units: the unit
+
+
+def test_default_outlier_rule_on_clean_blobs_flags_almost_nothing_but_a_far_row(tmp_path, run):
+    """100,000 rows of clean Gaussian blobs: the robust default flags under 0.5 % of rows
+    (the 0.99 quantile flagged 1 % by construction), and a row moved far from every
+    cluster is flagged; the report says how the threshold was set."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 4, (4, 5))
+    X = centres[rng.integers(0, 4, 100_000)] + rng.normal(0, 1, (100_000, 5))
+    X[123] = X.max(axis=0) + 15
+    pd.DataFrame(X, columns=list("abcde")).to_csv(tmp_path / "d.csv", index=False,
+                                                  float_format="%.4f")
+    r = run("som", tmp_path / "d.csv", "--map", "12x12", "-o", tmp_path / "o", "--no-plots",
+            "-q")
+    assert r.code == 0, r.err
+    a = pd.read_csv(tmp_path / "o" / "assignments.csv")
+    assert a["is_outlier"].mean() < 0.005 and a["is_outlier"].iloc[123]
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["outliers"]["method"] == "robust" and "robust SDs" in report["outliers"]["rule"]
+    assert report["outliers"]["count"] == int(a["is_outlier"].sum())
+
+
+def test_a_tiny_table_flags_no_outlier_by_default(tmp_path, run):
+    r = run("som", COUNTRIES, "-o", tmp_path / "o", "--no-plots", "-q")
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["outliers"]["count"] == 0 and report["outliers"]["threshold"] is None
+    assert "too few" in report["outliers"]["rule"]
+    assert "too few" in (tmp_path / "o" / "report.md").read_text()
+    r = run("som", COUNTRIES, "-o", tmp_path / "q", "--no-plots", "-q", "--outliers", "0.9")
+    assert r.code == 0 and json.loads((tmp_path / "q" / "report.json").read_text()
+                                      )["outliers"]["count"] == 2  # 10 % of 18 rows
+
+
+def test_som_groups_units_into_a_few_clusters_by_default(tmp_path, run):
+    """Without -k the map's units are grouped (-k auto); -k units keeps a cluster per unit."""
+    data = blobs_csv(tmp_path / "b.csv")
+    r = run("som", data, "--map", "8x8", "-q", "--no-plots")
+    a = pd.read_csv(__import__("io").StringIO(r.out))
+    assert r.code == 0 and a["cluster"].nunique() == 3
+    r = run("som", data, "--map", "8x8", "-q", "--no-plots", "-k", "units")
+    a = pd.read_csv(__import__("io").StringIO(r.out))
+    assert a["cluster"].nunique() > 10
+
+
+def test_a_model_saved_with_the_quantile_rule_of_earlier_versions_still_assigns(tmp_path, run):
+    """Maps saved before the robust rule (outliers: quantile, threshold, qe_median, u_median)
+    are replayed with the score they were trained with."""
+    from somcli.model import Model
+
+    data = blobs_csv(tmp_path / "b.csv")
+    assert run("som", data, "--map", "6x6", "-o", tmp_path / "m", "-q", "--no-plots").code == 0
+    model = Model.load(str(tmp_path / "m" / "model.json"))
+    model.meta["outliers"] = {"quantile": 0.99, "threshold": 1.8, "qe_median": 0.5,
+                              "u_median": 0.7, "umatrix_stat": "mean"}
+    model.save(str(tmp_path / "old.json"), str(tmp_path / "old.npz"))
+    r = run("assign", tmp_path / "old.json", data, "-q")
+    assert r.code == 0, r.err
+    a = pd.read_csv(__import__("io").StringIO(r.out))
+    U = model.arrays["umatrix"]
+    unit = a["bmu_row"] * 6 + a["bmu_col"]
+    expected = 0.5 * (a["qe"] / 0.5 + U[unit] / 0.7)
+    assert np.allclose(a["outlier_score"], expected, rtol=1e-5)
+    assert (a["is_outlier"] == (a["outlier_score"] > 1.8)).all()

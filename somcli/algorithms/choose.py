@@ -43,6 +43,9 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
     if not k and not k_auto:
         return np.arange(m), m, None
     live = int((hits_fit > 0).sum())
+    if k_auto and live < 3:
+        return np.arange(m), m, {"method": f"only {live} map unit(s) hold rows: too few to "
+                                 "group, each unit is a cluster", "scores": {}, "chosen": m}
     if live < 2:
         raise DataError("every row fell on one map unit (the map did not unfold), so its "
                         "units cannot be grouped into clusters", "leave --sigma at its "

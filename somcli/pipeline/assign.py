@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from somcli.algorithms.grid import Grid
+from somcli.algorithms.outliers import OutlierRule
 from somcli.backends.base import Backend, Data, Progress, quiet
 from somcli.config import ReadOptions
 from somcli.model import Model
@@ -80,16 +81,15 @@ def _distance_columns(assigned) -> dict:
 
 
 def _assign_som(be: Backend, data: Data, model: Model):
-    g, o = model.meta["grid"], model.meta["outliers"]
+    g, rule = model.meta["grid"], OutlierRule.from_model(model.meta["outliers"])
     grid = Grid(g["rows"], g["cols"], g["topology"])
     evs = be.map(B.evaluate, data.blocks, W=model.arrays["codebook"], grid=grid,
                  threads=be.threads)
     labels = be.map(B.unit_labels, evs, unit_cluster=model.arrays["unit_cluster"])
-    scores = be.map(B.outlier_scores, evs, U=model.arrays["umatrix"],
-                    ref=(o["qe_median"], o["u_median"]))
+    scores = be.map(B.outlier_scores, evs, rule=rule, U=model.arrays["umatrix"])
     infos = be.reduce(B.info, evs)
     found = sum(i["found"] for i in infos)
-    flagged = sum(be.reduce(B.count_above, scores, threshold=o["threshold"]))
+    flagged = sum(be.reduce(B.count_above, scores, threshold=rule.threshold))
     quality = sum(i["qe_sum"] for i in infos) / found if found else None
     return [evs, labels, scores], labels, quality, flagged / max(found, 1)
 
@@ -99,7 +99,7 @@ def _som_columns(model: Model, data: Data):
 
     g = model.meta["grid"]
     return columns_fn(Grid(g["rows"], g["cols"], g["topology"]),
-                      model.meta["outliers"]["threshold"], data.dtype)
+                      OutlierRule.from_model(model.meta["outliers"]).threshold, data.dtype)
 
 
 def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> Drift:
@@ -127,7 +127,7 @@ def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> Drif
         flags.append(f"{fit.quality_name} is {ratio:.2f}x the training value")
     expected = None
     if outlier_share is not None:
-        expected = 1.0 - model.meta["outliers"]["quantile"]
+        expected = expected_outliers(model)
         if outlier_share > OUTLIER_RATIO * expected and outlier_share * rows >= 3:
             flags.append(f"{outlier_share:.1%} of rows are outliers (about {expected:.1%} "
                          "expected)")
@@ -148,6 +148,16 @@ def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> Drif
     verdict = ("drift: " + "; ".join(flags)) if flags else "no drift beyond the thresholds"
     return Drift(verdict, bool(flags), flags, summary, rows, train["rows"], quality, q_train,
                  ratio, outlier_share, tvd, clusters if len(clusters) <= 50 else [], columns)
+
+
+def expected_outliers(model: Model) -> float:
+    """The share of outliers the training rows had under the model's rule (at least 0.1 %:
+    a rule that flagged none in training still expects a stray one now and then)."""
+    rule = OutlierRule.from_model(model.meta["outliers"])
+    if rule.method != "robust":
+        return 1.0 - rule.quantile
+    share = (model.meta["algorithm"].get("quality") or {}).get("outlier_share") or 0.0
+    return max(float(share), 0.001)
 
 
 @dataclass(frozen=True)

@@ -79,14 +79,20 @@ def found_qe(ev) -> np.ndarray:
     return qe[bmu >= 0]
 
 
-def outlier_scores(ev, U: np.ndarray, ref: tuple[float, float]) -> np.ndarray:
-    """Mean of (QE / median QE) and (unit U-matrix / median over rows); NaN without a unit."""
+def outlier_scores(ev, rule, U: np.ndarray) -> np.ndarray:
+    """Each row's outlier score under ``rule`` (NaN without a unit)."""
     bmu, qe, _ = ev
-    score = qe / ref[0]
-    score += (U / ref[1])[np.maximum(bmu, 0)]
-    score *= 0.5
-    score[bmu < 0] = np.nan
-    return score
+    return rule.scores(bmu, qe, U)
+
+
+def log_positive(score: np.ndarray) -> np.ndarray:
+    """ln of the positive scores (rows on a unit and rows without one left out)."""
+    ok = score > 0
+    return np.log(score[ok])
+
+
+def distance_to(values: np.ndarray, center: float) -> np.ndarray:
+    return np.abs(values - center)
 
 
 def present(values: np.ndarray) -> np.ndarray:

@@ -152,7 +152,7 @@ def _check_options(opts: SomOptions, units: UnitOptions, cleaning: CleanOptions)
     if opts.neighborhood not in TRAINERS[opts.train].neighborhoods:
         raise UsageError(f"--neighborhood {opts.neighborhood} has negative weights and works "
                          "only with --train online")
-    if not 0 < units.outliers < 1:
+    if units.outliers is not None and not 0 < units.outliers < 1:
         raise UsageError(f"--outliers {units.outliers}: give a quantile between 0 and 1")
     if opts.sigma is not None and opts.sigma <= 0 or opts.sigma_end is not None and opts.sigma_end <= 0:
         raise UsageError("--sigma and --sigma-end must be positive")

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from somcli import metrics
+from somcli.algorithms import outliers as O
 from somcli.algorithms.choose import cluster_units
-from somcli.algorithms.evaluation import match_clusters, weighted_median
+from somcli.algorithms.evaluation import match_clusters
 from somcli.algorithms.grid import Grid
 from somcli.algorithms.umatrix import interstitial, unit_umatrix
 from somcli.backends.base import Backend, Data, Described
@@ -45,10 +46,9 @@ class Trained:
 class SomState:
     """What plots, models and resumes need from a trained map."""
 
-    def __init__(self, grid, W, unit_cluster, U, hits, threshold, qe_mean, ref):
+    def __init__(self, grid, W, unit_cluster, U, hits, rule, qe_mean):
         self.grid, self.W, self.unit_cluster = grid, W, unit_cluster
-        self.U, self.hits, self.threshold, self.qe_mean = U, hits, threshold, qe_mean
-        self.ref = ref  # (median QE, median U-matrix over rows): the outlier score's scale
+        self.U, self.hits, self.rule, self.qe_mean = U, hits, rule, qe_mean
 
 
 def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plots, painter,
@@ -76,11 +76,8 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
         unit_cluster = match_clusters(start.codebook, start.unit_cluster, start.hits, W,
                                       unit_cluster, hits_fit, k)
     labels = be.map(B.unit_labels, evs, unit_cluster=unit_cluster)
-    # outliers: exact medians and quantile over all the rows
-    qe_ref = steps.positive_median(be, be.map(B.found_qe, evs), found, qe_total)
-    ref = (qe_ref, weighted_median(U.ravel(), hits))
-    scores = be.map(B.outlier_scores, evs, U=U.ravel(), ref=ref)
-    threshold = steps.quantile(be, be.map(B.present, scores), found, units.outliers)
+    rule, scores = _outlier_rule(be, evs, found, qe_total, units.outliers, U)
+    threshold = rule.threshold
     n_flagged = int(sum(be.reduce(B.count_above, scores, threshold=threshold)))
 
     second = bool(units.k or units.k_auto)
@@ -89,7 +86,8 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
               "sigma": t.sigma, "sigma_end": t.sigma_end, "decay": opts.decay,
               "neighborhood": opts.neighborhood, "dtype": exe.dtype, "seed": opts.seed,
               "k": k if second else None, "umatrix_stat": units.umatrix_stat,
-              "outlier_quantile": units.outliers, "scale": cleaning.scale,
+              "outliers": rule.method if units.outliers is None else units.outliers,
+              "scale": cleaning.scale,
               "missing": cleaning.missing, "dedupe": cleaning.dedupe}
     if t.learning_rate:
         params["learning_rate"] = opts.learning_rate
@@ -106,7 +104,7 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
         report.map.init = f"resumed from {start.path}"
         report.map.resumed = {"model": start.path, "codebook_shift_mean": float(shift.mean()),
                               "codebook_shift_max": float(shift.max())}
-    state = SomState(grid, W, unit_cluster, U, hits, threshold, qe_mean, ref)
+    state = SomState(grid, W, unit_cluster, U, hits, rule, qe_mean)
     pictures = start_plots(described, state, report.map, painter) if plots else {}
     report.k_selection = KSelection(**selection) if selection else None
     report.clusters = steps.profiles(be, data, labels, k) if k <= MAX_PROFILES else None
@@ -116,7 +114,8 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     top = be.reduce(_top, scores, labels, evs, data.ids, threshold=threshold,
                     id_columns=described.roles.ids)
     rows = sorted((r for p in top for r in p), key=lambda r: -r.score)
-    report.outliers = Outliers(units.outliers, threshold, n_flagged,
+    report.outliers = Outliers(rule.method, rule.reason, rule.quantile,
+                               threshold if np.isfinite(threshold) else None, n_flagged,
                                rows[:MAX_OUTLIERS_LISTED])
     report.runtime_seconds = dict(t.timings)
     tables = {"codebook.csv": codebook_table(described, W, grid, unit_cluster, hits, U),
@@ -129,6 +128,24 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     frame, parts = be.rows_out(data, columns, evs, labels, scores)
     return RunResult("som", frame, report, tables, matrices=matrices, state=state,
                      plots=pictures, model=model, parts=parts)
+
+
+def _outlier_rule(be, evs, found, qe_total, quantile, U):
+    """The outlier rule fitted on the evaluated rows (exact medians and quantiles over all
+    of them), and every row's score under it."""
+    qe_median = steps.positive_median(be, be.map(B.found_qe, evs), found, qe_total)
+    plain = O.OutlierRule("robust", float("inf"), qe_median)
+    scores = be.map(B.outlier_scores, evs, rule=plain, U=U.ravel())
+    if quantile is not None:
+        threshold = steps.quantile(be, be.map(B.present, scores), found, quantile)
+        return O.quantile_rule(qe_median, quantile, threshold), scores
+    logs = be.map(B.log_positive, scores)
+    n = int(sum(be.reduce(len, logs)))
+    if n < O.MIN_ROWS:
+        return O.robust_rule(qe_median, n, 0.0, 0.0), scores
+    center = steps.quantile(be, logs, n, 0.5)
+    mad = steps.quantile(be, be.map(B.distance_to, logs, center=center), n, 0.5)
+    return O.robust_rule(qe_median, found, center, mad), scores
 
 
 def _davies_bouldin(be, data, evs, infos, seed):
@@ -208,9 +225,7 @@ def model_of_map(d: Described, params, state, k, second, sizes, units, seed, rep
     algorithm = {"name": "som", "clusters": int(k), "second_level": second, "params": params,
                  "quality": {"qe_mean": m.quantization_error, "te": m.topographic_error,
                              "outlier_share": report.outliers.count / assigned}}
-    outlier_rule = {"quantile": units.outliers, "threshold": state.threshold,
-                    "qe_median": state.ref[0], "u_median": state.ref[1],
-                    "umatrix_stat": units.umatrix_stat}
+    outlier_rule = state.rule.to_dict() | {"umatrix_stat": units.umatrix_stat}
     return build(d, "som", algorithm, arrays, report.metrics.to_dict(), seed,
                  grid=state.grid.to_dict(),
                  outliers=outlier_rule)

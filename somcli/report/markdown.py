@@ -261,9 +261,14 @@ def _outliers(r):
     o = r.get("outliers")
     if not o:
         return []
-    out = ["## Outliers", "",
-           f"Rows whose outlier score is above the {o['quantile']:g} quantile "
-           f"({fmt(o['threshold'])}) of the training rows: {o['count']}."]
+    if "rule" in o:
+        head = f"Rule: {esc(o['rule'])}. Rows flagged: {o['count']}."
+    else:  # a report written before the robust rule
+        head = (f"Rows whose outlier score is above the {o['quantile']:g} quantile "
+                f"({fmt(o['threshold'])}) of the training rows: {o['count']}.")
+    out = ["## Outliers", "", head,
+           "", "The score is a row's QE divided by the median QE of the training rows "
+           "(1 is typical)."]
     if o.get("rows"):
         rows = [[x["row"], x["score"], x["qe"], x["cluster"]] for x in o["rows"]]
         out += ["", table(["row", "score", "qe", "cluster"], rows)]

@@ -110,8 +110,10 @@ class OutlierRow(Section):
 
 @dataclass
 class Outliers(Section):
-    quantile: float
-    threshold: float
+    method: str  # "robust" (the default), "quantile" (--outliers Q), "legacy" (an old model)
+    rule: str  # how the threshold was set, in words
+    quantile: float | None
+    threshold: float | None  # on the score; None: nothing is flagged
     count: int
     rows: list[OutlierRow]
 
