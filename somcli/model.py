@@ -280,6 +280,7 @@ def build(d, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], metrics:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "kind": kind,
         "schema": {"features": features, "identifiers": d.roles.ids,
+                   "carried": d.roles.carried,
                    "label": d.roles.label,
                    "reading": {"delimiter": dialect.delimiter, "decimal": dialect.decimal,
                                "encoding": dialect.encoding}},

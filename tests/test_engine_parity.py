@@ -32,6 +32,8 @@ def table(path, gaps: bool, n=240, seed=0):
         frame.loc[::17, "b"] = np.nan
         frame.loc[5::23, "c"] = np.nan
     frame.insert(0, "name", [f"r{i}" for i in range(n)])
+    frame.insert(1, "kind", [("ant", "bee", "cat")[i % 3] for i in range(n)])  # a category
+    frame.insert(2, "year", [2000 + i % 4 for i in range(n)])  # a calendar field, left out
     frame.loc[n - 1] = frame.loc[3]  # a fully identical row, far from its twin
     frame.loc[n - 2, "name"] = "r7"  # a shared id
     frame.loc[n - 3, ["a", "b", "c"]] = frame.loc[11, ["a", "b", "c"]]  # repeated features

@@ -123,3 +123,76 @@ def test_unique_integers_named_like_an_id_are_identifiers():
 def test_no_numeric_column_is_a_data_error():
     with pytest.raises(DataError, match="no numeric column"):
         roles_of(pd.DataFrame({"a": ["x", "y"], "b": ["u", "v"]}))
+
+
+def study(n=120, seed=0) -> pd.DataFrame:
+    """A field study: measurements, and the columns that are not measurements."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "Sample Number": np.tile(np.arange(1, n // 3 + 1), 3),  # restarts per group
+        "species": np.repeat(["Adelie", "Gentoo", "Chinstrap"], n // 3),
+        "island": rng.choice(["Biscoe", "Dream", "Torgersen"], n),
+        "tag": [f"N{i}A{i % 7}" for i in range(n)],
+        "site": ["Palmer"] * n,
+        "seen": [f"2008-{rng.integers(1, 13):02d}-{rng.integers(1, 29):02d}" for _ in range(n)],
+        "year": rng.integers(2007, 2010, n),
+        "Month": rng.integers(1, 13, n),
+        "zip": rng.integers(10000, 99999, n),
+        "season": rng.integers(2007, 2010, n),  # values like years, named otherwise
+        "mass": rng.normal(4000, 300, n),
+        "depth": rng.normal(17, 1, n),
+        "station_type": rng.choice([1, 2, 3], n),
+        "cylinders": rng.choice([4, 6, 8], n),
+    })
+
+
+def test_columns_that_are_not_measurements_are_left_out_with_the_way_back():
+    r = roles_of(study())
+    d = by_name(r)
+    assert d["Sample Number"].role == "excluded" and "restarting in each of 3" in \
+        d["Sample Number"].reason
+    assert d["year"].role == "excluded" and "calendar field (year" in d["year"].reason
+    assert d["Month"].role == "excluded" and "calendar field (month" in d["Month"].reason
+    assert d["zip"].role == "excluded" and "code" in d["zip"].reason
+    for name in ("Sample Number", "year", "Month", "zip"):
+        assert f"-c '{name}'" in d[name].reason
+    assert r.features == ["season", "mass", "depth", "cylinders"]
+
+
+def test_borderline_year_like_values_stay_in_with_a_warning():
+    r = roles_of(study())
+    assert by_name(r)["season"].role == "feature"
+    assert any("'season'" in w and "like years" in w for w in r.warnings)
+    assert not any("'mass'" in w for w in r.warnings)
+
+
+def test_text_columns_are_categories_dates_identifiers_or_constant():
+    d = by_name(roles_of(study()))
+    assert d["species"].role == "category" and d["island"].role == "category"
+    assert d["seen"].role == "date" and "%Y-%m-%d" in d["seen"].reason
+    assert d["tag"].role == "identifier"
+    assert d["site"].role == "excluded" and "constant" in d["site"].reason
+    assert d["station_type"].role == "category"  # integer codes named like a type
+    assert d["cylinders"].role == "feature"  # few integers, but named like a quantity
+
+
+def test_categories_and_dates_are_carried_identifiers_name_rows():
+    r = roles_of(study())
+    assert r.carried == ["species", "island", "tag", "seen", "station_type"]
+    assert r.ids == ["tag"] and r.categories == ["species", "island", "station_type"]
+
+
+def test_a_named_measurement_comes_back_with_c_and_text_in_c_is_a_clear_error():
+    r = roles_of(study(), columns="year,mass")
+    assert r.features == ["year", "mass"]
+    with pytest.raises(DataError) as e:
+        roles_of(study(), columns="species,mass")
+    assert "holds text, not numbers" in e.value.one_line() and "na-values" not in \
+        e.value.one_line()
+
+
+def test_a_short_or_unique_text_column_is_not_a_category():
+    f = pd.DataFrame({"who": ["a", "b", "a", "b"], "x": [1.0, 2.0, 3.5, 0.1]})
+    assert by_name(roles_of(f))["who"].role == "identifier"  # 4 rows: 2 values twice each
+    f = pd.DataFrame({"who": list("abcdefghij") * 3, "x": np.arange(30) * 1.5 % 7})
+    assert by_name(roles_of(f))["who"].role == "category"  # 10 values, 3 rows each

@@ -168,7 +168,7 @@ def test_report_md_shows_identifier_values_and_names_as_text(tmp_path, run):
     lines.append('"<b>gap</b>",3,')
     data = write(tmp_path / "evil.csv", "\n".join(lines) + "\n")
     out = tmp_path / "o"
-    r = run("kmeans", data, "-k", "2", "-o", out, "-q")
+    r = run("kmeans", data, "-k", "2", "-o", out, "-q", "--id-column", "name")
     assert r.code == 0, r.err
     text = (out / "report.md").read_text()
     assert "pixel" in text and "gap" in text  # the values are there, as text

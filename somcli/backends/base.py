@@ -76,7 +76,8 @@ class Data:
     """The cleaned input, wherever it lives."""
 
     blocks: list  # handles of (X, usable)
-    ids: list  # handles of the identifier frames: line, [source], identifiers, label
+    ids: list  # handles of the carried frames: line, [source], identifiers, categories,
+    #            dates, label
     fit: list  # handles of the rows the model is fitted on
     fit_counts: np.ndarray  # rows of each fit handle
     described: Described

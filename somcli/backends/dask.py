@@ -102,7 +102,7 @@ class DaskBackend(Backend):
 
     def _data(self, table, prep, blocks, report, dtype) -> Data:
         usable = np.array(self.reduce(B.usable_count, blocks))
-        columns = table.roles.ids + ([table.roles.label] if table.roles.label else [])
+        columns = table.roles.carried + ([table.roles.label] if table.roles.label else [])
         ids = self.map(D.on_ids, table.parts, list(table.first_lines), table.files,
                        columns=columns, several=len(table.inputs) > 1)
         fit = self.map(B.fit_rows, blocks)

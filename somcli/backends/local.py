@@ -145,11 +145,12 @@ class LocalBackend(Backend):
 
 
 def _ids(table, roles) -> pd.DataFrame:
-    """line, [source], then the identifier and label columns under their carried names."""
+    """line, [source], then the identifier, category, date and label columns under their
+    carried names."""
     out: dict = {"line": table.lines}
     if table.sources is not None:
         out["source"] = table.sources
-    for col in roles.ids + ([roles.label] if roles.label else []):
+    for col in roles.carried + ([roles.label] if roles.label else []):
         out[carried_name(col)] = table.frame[col].reset_index(drop=True)
     return pd.DataFrame(out, copy=False)
 

@@ -59,7 +59,7 @@ def base_report(command: str, d: Described, parameters: dict, warnings: list[str
         columns=[c.to_dict() for c in roles.decisions], features=roles.features,
         identifiers=roles.ids, label_column=roles.label,
         cleaning=d.cleaning | {"rows_used_for_fitting": d.n_fit},
-        parameters=parameters, warnings=warnings, versions=versions())
+        parameters=parameters, warnings=list(roles.warnings) + warnings, versions=versions())
 
 
 def label_scores(counts: dict, label: str, warnings: list[str] | None = None) -> dict:

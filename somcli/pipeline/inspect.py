@@ -34,7 +34,7 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, stdin=No
                   "empty_lines_skipped": table.blank_lines},
         "columns": columns,
         "features": roles.features, "identifiers": roles.ids, "label_column": roles.label,
-        "versions": versions(),
+        "categories": roles.categories, "warnings": roles.warnings, "versions": versions(),
     }
     if not roles.features:
         profile["cleaning"] = None

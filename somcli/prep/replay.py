@@ -36,14 +36,16 @@ def roles(model, frame: pd.DataFrame, where: str | None = None) -> R.Roles:
                         f"{', '.join(map(repr, missing))} of the model are missing",
                         "the columns are: " + ", ".join(map(repr, frame.columns)))
     ids = [c for c in schema["identifiers"] if c in frame.columns]
+    carried = [c for c in schema.get("carried", schema["identifiers"]) if c in frame.columns]
     label = schema["label"] if schema["label"] in frame.columns else None
-    return R.Roles(decisions(frame, feats, ids, label), feats, ids, label, {})
+    return R.Roles(decisions(frame, feats, ids, label, carried), feats, ids, label, {})
 
 
 def ignored_note(model, frame: pd.DataFrame) -> list[str]:
     schema = model.meta["schema"]
+    carried = schema.get("carried", schema["identifiers"])
     extra = [c for c in frame.columns if c not in model.features
-             and c not in schema["identifiers"] and c != schema["label"]]
+             and c not in carried and c != schema["label"]]
     return [f"column(s) not in the model, ignored: {', '.join(map(repr, extra))}"] if extra \
         else []
 
@@ -95,7 +97,7 @@ def raw_sums(raw: np.ndarray):
     return gaps.sum(axis=0), np.where(gaps, 0.0, raw).sum(axis=0), (~gaps).sum(axis=0)
 
 
-def decisions(frame, feats, ids, label):
+def decisions(frame, feats, ids, label, carried=()):
     """Each column's role as the model fixes it (for the report's columns section)."""
     out = []
     for pos, name in enumerate(frame.columns, start=1):
@@ -103,6 +105,8 @@ def decisions(frame, feats, ids, label):
             role, reason = R.FEATURE, "a feature of the model"
         elif name in ids:
             role, reason = R.IDENTIFIER, "an identifier of the model"
+        elif name in carried:
+            role, reason = R.CATEGORY, "a category or date column of the model: carried"
         elif name == label:
             role, reason = R.LABEL, "the model's label column: used only to score"
         else:

@@ -1,25 +1,30 @@
 """Column roles: which columns are features, identifiers, a label, or left out, and why.
 
 Every decision carries its reason, so the report can say what happened to each
-column. Rules, in order: explicit options (-c, -C, --id-column, --label-column),
-then text columns are identifiers, integer row counters and id-named unique
-integers are left out of the features, constant and mostly-missing columns are
-excluded, numbers written as text with one unit are parsed.
+column. Rules, in order: explicit options (-c, -C, --id-column, --label-column);
+then text columns are dates, categories (few repeated values) or identifiers, and are
+carried into the outputs; constant and mostly-missing columns are excluded; numbers
+that are not measurements (counters, calendar fields, codes: see
+:mod:`somcli.prep.column_rules`) are left out with the reason and the way back (-c);
+numbers written as text with one unit are parsed.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from somcli.config import ColumnOptions
 from somcli.errors import DataError, UsageError
+from somcli.prep import column_rules as CR
 from somcli.prep.units import UnitRule, read_text_column
 
 FEATURE, IDENTIFIER, LABEL, EXCLUDED = "feature", "identifier", "label", "excluded"
+CATEGORY, DATE = "category", "date"
+CARRIED = (IDENTIFIER, CATEGORY, DATE)  # roles whose columns go into the outputs as they are
 _ID_NAME = re.compile(r"(^|[^a-z])(id|key|code|uuid)$", re.IGNORECASE)
 _CAMEL_ID = re.compile(r"[a-z](ID|Id)$")
 
@@ -48,6 +53,16 @@ class Roles:
     ids: list[str]
     label: str | None
     values: dict[str, np.ndarray]  # float64 feature values (units parsed), by feature name
+    warnings: list[str] = field(default_factory=list)  # borderline decisions, for the report
+
+    @property
+    def carried(self) -> list[str]:
+        """Identifier, category and date columns: carried into the outputs as they are."""
+        return [d.name for d in self.decisions if d.role in CARRIED]
+
+    @property
+    def categories(self) -> list[str]:
+        return [d.name for d in self.decisions if d.role == CATEGORY]
 
     @property
     def rules(self) -> dict[str, UnitRule]:
@@ -99,6 +114,7 @@ def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal:
         if name in forced_ids or name == label:
             raise UsageError(f"column '{name}' is both a feature (-c) and an identifier or label")
     n = len(frame)
+    warnings: list[str] = []
     decisions: list[ColumnDecision] = []
     values: dict[str, np.ndarray] = {}
     for pos, name in enumerate(columns, start=1):
@@ -115,7 +131,9 @@ def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal:
                     raise
                 kind, numbers, rule = "text", None, None
             role, reason = _role(name, kind, numbers, missing, unique, n, opts, explicit,
-                                 dropped, forced_ids, label)
+                                 dropped, forced_ids, label, warnings)
+            if role == IDENTIFIER and kind == "text" and name not in forced_ids:
+                role, reason = _text_role(name, series, unique, n)
         except DataError as exc:
             if strict:
                 raise
@@ -133,7 +151,7 @@ def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal:
         raise DataError("no numeric column to cluster (" + summary + ")",
                         "choose columns with -c, or check the delimiter with -d")
     ids = [d.name for d in decisions if d.role == IDENTIFIER]
-    return Roles(decisions, features, ids, label, {c: values[c] for c in features})
+    return Roles(decisions, features, ids, label, {c: values[c] for c in features}, warnings)
 
 
 def _kind(series, name, lines, decimal, explicit):
@@ -151,7 +169,7 @@ def _kind(series, name, lines, decimal, explicit):
     text = read_text_column(series, decimal)
     if text.values is not None:
         return "number", text.values, text.rule
-    if text.numeric_share >= 0.5 or text.decimal_comma or explicit:
+    if text.numeric_share >= 0.5 or text.decimal_comma:
         _refuse_mixed(name, text, lines)
     return "text", None, None
 
@@ -172,7 +190,8 @@ def _refuse_mixed(name, text, lines):
     )
 
 
-def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forced_ids, label):
+def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forced_ids, label,
+          warnings):
     if name == label:
         return LABEL, "known classes (--label-column): used only to score the clusters"
     if name in forced_ids:
@@ -186,7 +205,12 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
             raise DataError(f"column '{name}' has no values", "drop it from -c")
         return EXCLUDED, "every value is missing"
     if kind == "text":
-        return IDENTIFIER, "text: carried into the outputs as an identifier, never a feature"
+        if name in explicit:
+            raise DataError(f"column '{name}' holds text, not numbers: somcli clusters numeric "
+                            "columns", f"drop '{name}' from -c (text columns are carried into "
+                            "the outputs, and a text column of a few repeated values is "
+                            "profiled per cluster as a category)")
+        return IDENTIFIER, "text"
     if name in explicit:
         return FEATURE, "numeric (chosen with -c)"
     if missing / n > opts.max_missing:
@@ -200,13 +224,44 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
     if finite is not None and _no_spread(finite):
         return EXCLUDED, ("constant: the values differ by less than the arithmetic's "
                           "resolution (the scaler could not tell them apart)")
+    back = f"; -c '{name}' uses it as a feature"
     if kind == "integer" and _is_row_counter(numbers):
         start = int(numbers[0])
         return EXCLUDED, f"row counter ({start}..{start + n - 1} in order), not a measurement"
     if kind == "integer" and missing == 0 and _looks_like_id(name) and \
             (unique if unique is not None else int(pd.Series(numbers).nunique())) == n:
         return IDENTIFIER, "integer identifier (named like an id, every value unique)"
+    if kind == "integer" and missing == 0 and (groups := CR.counter_groups(numbers)):
+        return EXCLUDED, (f"counter (1, 2, 3, ... restarting in each of {groups} groups), "
+                          "not a measurement" + back)
+    if kind == "integer":
+        field_, named = CR.calendar_field(name, finite, unique)
+        if named:
+            return EXCLUDED, (f"calendar field ({field_}, {int(finite.min())}..."
+                              f"{int(finite.max())}), not a measurement" + back)
+        if field_:
+            warnings.append(f"column '{name}' holds values like years ({int(finite.min())}.."
+                            f"{int(finite.max())}) and is used as a number; if it is a "
+                            f"calendar field, leave it out with -C '{name}'")
+        if CR.is_code_name(name):
+            return EXCLUDED, "a code (named like a number, zip or phone), not a quantity" + back
+        if CR.is_category(unique, n, name, integer=True):
+            return CATEGORY, (f"category: {unique} integer codes named like a type or group, "
+                              "carried and profiled per cluster" + back)
     return FEATURE, "numeric"
+
+
+def _text_role(name, series, unique, n) -> tuple[str, str]:
+    """A text column: constant, a date, a category (few repeated values) or an identifier."""
+    if unique == 1 and series.notna().all():
+        return EXCLUDED, "constant: every value is the same"
+    fmt = CR.date_format(series)
+    if fmt is not None:
+        return DATE, f"date ({fmt}): carried into the outputs, not a feature"
+    if CR.is_category(unique, n):
+        return CATEGORY, (f"category: {unique} values, each repeated; carried into the outputs "
+                          "and profiled per cluster, not a feature")
+    return IDENTIFIER, "text: carried into the outputs as an identifier, never a feature"
 
 
 DISTINCT_LIMIT = 100_000

@@ -37,10 +37,13 @@ def render(profile: dict, stream=None) -> None:
             values = f"{fmt(c['min'], 4)} .. {fmt(c['max'], 4)}"
         else:
             values = ", ".join(c.get("examples", []))[:40]
-        style = {"feature": "green", "identifier": "cyan", "label": "magenta"}.get(c["role"], "dim")
+        style = {"feature": "green", "identifier": "cyan", "label": "magenta",
+                 "category": "blue", "date": "blue"}.get(c["role"], "dim")
         t.add_row(str(c["position"]), c["name"], c["kind"], f"[{style}]{c['role']}[/]",
                   str(c["missing"]), str(c["unique"]), values, c["reason"])
     console.print(t)
+    for warning in profile.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
     if profile.get("problem"):
         console.print(f"[red]problem:[/] {profile['problem']}")
     if profile.get("cleaning"):

@@ -1,0 +1,108 @@
+"""The statistician's rules for columns that hold numbers which are not measurements, and
+for text columns that are categories or dates. Each rule reads a column's values and its
+name; none knows any particular table.
+
+- counters: integers that go up by one row after row (1, 2, 3, ...), also when they
+  restart for each group (1..50, 1..50, ...);
+- calendar fields: a name that says year, month, day, week, hour or quarter *and*
+  values in that field's range (a name alone, or values alone, only warn);
+- codes: integers named like a number or code that is not a quantity (zip, postal code,
+  phone, "... number", "... no");
+- categories: text (or integer codes named like a type or group) with few distinct
+  values, each repeated;
+- dates: text that parses as dates (ISO 8601 and the common day/month orders).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+CATEGORY_MAX_LEVELS = 50  # more distinct values than this: not a category
+CATEGORY_MIN_REPEAT = 3  # rows per distinct value, on average, at least
+COUNTER_MIN_ROWS = 10
+COUNTER_STEP_SHARE = 0.9  # share of consecutive rows that go up by exactly one
+
+_SEP = r"(^|[^a-z])"
+CALENDAR = {  # field -> (name pattern, lowest, highest value)
+    "year": (re.compile(_SEP + r"(year|yr|yyyy)s?$", re.I), 1800, 2200),
+    "quarter": (re.compile(_SEP + r"(quarter|qtr)$", re.I), 1, 4),
+    "month": (re.compile(_SEP + r"(month|mon|mnth|mm)$", re.I), 1, 12),
+    "week": (re.compile(_SEP + r"(week|wk|weeknum|weekofyear)$", re.I), 1, 53),
+    "day": (re.compile(_SEP + r"(day|dd|dayofmonth|dom)$", re.I), 1, 31),
+    "weekday": (re.compile(_SEP + r"(weekday|dow|dayofweek)$", re.I), 0, 7),
+    "hour": (re.compile(_SEP + r"(hour|hr|hh)$", re.I), 0, 23),
+    "minute": (re.compile(_SEP + r"(minute)s?$", re.I), 0, 59),
+}
+_CODE_NAME = re.compile(r"(zip|postal|postcode|phone|telephone|fax)|" + _SEP +
+                        r"(number|no|num|nr)\.?$", re.I)
+_CATEGORY_NAME = re.compile(_SEP + r"(type|class|category|group|code|status|kind|region|"
+                            r"origin|sex|gender)$", re.I)
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
+                 "%Y/%m/%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y%m%d")
+DATE_SAMPLE = 200
+
+
+def counter_groups(values: np.ndarray) -> int | None:
+    """Number of runs when the integers count up by one and restart at their lowest value
+    (1 for a plain row counter); None when they do not."""
+    n = len(values)
+    if n < COUNTER_MIN_ROWS or not np.all(np.isfinite(values)):
+        return None
+    steps = np.diff(values)
+    ups = steps == 1
+    if ups.mean() < COUNTER_STEP_SHARE:
+        return None
+    start = values.min()
+    restarts = values[1:][~ups]
+    if len(restarts) and not np.all(restarts == start):
+        return None
+    if values[0] != start or start not in (0, 1):
+        return None
+    return 1 + len(restarts)
+
+
+def calendar_field(name: str, finite: np.ndarray, distinct: int | None) -> tuple[str, bool]:
+    """(field, named) for integer values in a calendar field's range: ``named`` when the
+    name says so too. ("", False) when no field fits."""
+    if finite.size == 0 or not np.all(finite == np.round(finite)):
+        return "", False
+    lo, hi = float(finite.min()), float(finite.max())
+    for field, (pattern, low, high) in CALENDAR.items():
+        if pattern.search(name.strip()) and low <= lo and hi <= high:
+            return field, True
+    if 1800 <= lo and hi <= 2200 and distinct is not None and distinct <= 30 and \
+            len(finite) >= CATEGORY_MIN_REPEAT * distinct:
+        return "year", False  # values like years, repeated, named otherwise: a warning
+    return "", False
+
+
+def is_code_name(name: str) -> bool:
+    return bool(_CODE_NAME.search(name.strip()))
+
+
+def is_category(distinct: int | None, n: int, name: str = "", integer: bool = False) -> bool:
+    """Few distinct values, each repeated (for integers, also a name that says so)."""
+    if distinct is None or distinct < 2 or distinct > CATEGORY_MAX_LEVELS:
+        return False
+    if distinct * CATEGORY_MIN_REPEAT > n:
+        return False
+    return not integer or bool(_CATEGORY_NAME.search(name.strip()))
+
+
+def date_format(series: pd.Series) -> str | None:
+    """The format every value (of a sample) parses with, or None."""
+    present = series.dropna().astype(str).str.strip()
+    present = present[present != ""]
+    if present.empty:
+        return None
+    sample = present.iloc[:DATE_SAMPLE]
+    if not sample.str.match(r"^\d{1,4}[-/.]?\d{1,2}[-/.]?\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?$").all():
+        return None
+    for fmt in _DATE_FORMATS:
+        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            return fmt
+    return None
