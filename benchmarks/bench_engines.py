@@ -65,8 +65,8 @@ def quality(X, W):
     """QE and TE (rectangular 4-neighbourhood) by somcli's chunked evaluator, float64."""
     import numpy as np
 
-    from somcli.algorithms.grid import Grid
     from somcli.algorithms.evaluation import evaluate
+    from somcli.algorithms.grid import Grid
 
     ev = evaluate(np.asarray(X, np.float64), np.ones(len(X), bool), np.asarray(W, np.float64),
                   Grid(ROWS, COLS, "rect"), threads=1)

@@ -73,7 +73,8 @@ def inspect(**kw):
 @O.column_options
 @O.cleaning_options()
 @click.option("-k", "k", type=O.KType(), default="auto", show_default=True,
-              help="Number of clusters, or 'auto': try 2..--k-max, keep the best silhouette.")
+              help="Number of clusters, or 'auto': try 2..--k-max, keep the best "
+                   "Calinski-Harabasz among stable solutions without tiny clusters.")
 @click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True)
 @click.option("--n-init", type=click.IntRange(min=1), default=None,
               help="k-means++ restarts (default 10, or 3 above 100,000 rows).")

@@ -108,12 +108,15 @@ CASES = {
     "kmeans": (("kmeans", "-k", "3"), ["centroids.csv"]),
     "som": (("som", "--map", "4x3", "-k", "3", "--dtype", "float64", "--no-plots"),
             ["codebook.csv"]),
+    "kmeans -k auto": (("kmeans",), ["centroids.csv"]),
+    "som -k auto": (("som", "--map", "5x4", "--dtype", "float64", "--no-plots"),
+                    ["codebook.csv"]),
 }
 GAPS = {"no gaps": (False, ()), "gaps filled": (True, ()),
         "gaps masked": (True, ("--missing", "mask"))}
 
 
-MATRIX = [(c, g) for c in CASES for g in GAPS if c == "som" or g != "gaps masked"]
+MATRIX = [(c, g) for c in CASES for g in GAPS if c.startswith("som") or g != "gaps masked"]
 
 
 @pytest.mark.slow

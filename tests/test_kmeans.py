@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import COUNTRIES, blobs_csv, cli_output
+from conftest import COUNTRIES, MOVIES, blobs_csv, cli_output
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +101,53 @@ def test_scaling_a_feature_does_not_change_the_partition(tmp_path, run):
     la = pd.read_csv(__import__("io").StringIO(run("kmeans", tmp_path / "a.csv", "-k", "2").out))
     lb = pd.read_csv(__import__("io").StringIO(run("kmeans", tmp_path / "b.csv", "-k", "2").out))
     assert (la["cluster"] == lb["cluster"]).all()
+
+
+def overlapping_groups(path, n=110, seed=0):
+    """Three groups, two of which differ in one measurement only: the silhouette prefers 2."""
+    rng = np.random.default_rng(seed)
+    centres = {"A": (39, 18, 190, 3700), "B": (47, 15, 217, 5000), "C": (49, 18, 196, 3700)}
+    rows = [(g, *(np.array(c) + rng.normal(0, (2, 1, 6, 300))))
+            for g, c in centres.items() for _ in range(n)]
+    pd.DataFrame(rows, columns=["group", "bill", "depth", "flipper", "mass"]).to_csv(
+        path, index=False)
+    return path
+
+
+def test_k_auto_finds_three_groups_the_silhouette_merges(tmp_path, run):
+    data = overlapping_groups(tmp_path / "g.csv")
+    r = run("kmeans", data, "-o", tmp_path / "o", "-q", "--label-column", "group")
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    sel = report["k_selection"]
+    assert sel["chosen"] == 3 and report["external"]["ari"] > 0.9
+    evidence = sel["evidence"]
+    assert max(evidence, key=lambda k: evidence[k]["silhouette"]) == "2"  # the old rule's 2
+    assert all(set(e) >= {"calinski_harabasz", "stability", "smallest_cluster"}
+               for e in evidence.values())
+    text = (tmp_path / "o" / "report.md").read_text()
+    assert "Calinski-Harabasz" in text and "stability" in text
+
+
+def test_k_auto_on_a_tiny_table_avoids_single_rows_and_says_k_is_a_guess(tmp_path, run):
+    r = run("kmeans", MOVIES, "-o", tmp_path / "o")
+    assert r.code == 0 and "warning: k is a guess" in r.err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert min(c["size"] for c in report["clusters"]) >= 2
+    assert report["k_selection"]["note"].startswith("k is a guess")
+    r = run("kmeans", COUNTRIES, "-o", tmp_path / "c", "-q")
+    sizes = [c["size"] for c in json.loads((tmp_path / "c" / "report.json").read_text()
+                                           )["clusters"]]
+    assert min(sizes) >= 2  # (earlier: k = 4 with two single-row clusters)
+
+
+def test_k_auto_compares_candidates_on_a_sample_of_big_inputs(tmp_path, run):
+    rng = np.random.default_rng(1)
+    centres = np.array([[0, 0, 0], [8, 0, 0], [0, 8, 0], [0, 0, 8]])
+    X = centres[rng.integers(0, 4, 20_000)] + rng.normal(0, 1, (20_000, 3))
+    pd.DataFrame(X, columns=list("abc")).to_csv(tmp_path / "d.csv", index=False)
+    r = run("kmeans", tmp_path / "d.csv", "-o", tmp_path / "o", "-q")
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["k_selection"]["chosen"] == 4
+    assert "5,000 fit rows drawn from 20,000" in report["k_selection"]["method"]
+    assert sum(c["size"] for c in report["clusters"]) == 20_000

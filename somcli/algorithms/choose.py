@@ -10,32 +10,82 @@ import numpy as np
 from somcli.algorithms import kmeans as km
 from somcli.errors import DataError
 
+STABLE = 0.75  # mean adjusted Rand index between a fit and refits on resamples, at least
+RESAMPLES = 4
+RESAMPLE_SHARE = 0.8
+SMALL_SHARE = 0.02  # a cluster of fewer rows than this share (and at least 2) is too small
+FEW_ROWS = 20  # below this many rows k is a guess, and the report says so
+METHOD = ("Calinski-Harabasz (higher is better) among the stable solutions without tiny "
+          "clusters: the smallest cluster holds at least max(2, 2% of the rows), and refits "
+          f"on {RESAMPLES} resamples of {RESAMPLE_SHARE:.0%} of the rows agree with the fit "
+          f"(mean adjusted Rand index >= {STABLE})")
 
-def choose_k(n: int, distinct: int, k_max: int, fit_one: Callable, score: Callable,
-             progress: Callable[[str], None] = lambda m: None
-             ) -> tuple[int, dict[int, float | None], dict]:
-    """Fit k = 2..k_max (at most ``distinct`` and ``n - 1``); the best k by ``score``
-    (higher is better; ties: the smaller k), all scores, all fits."""
-    scores: dict[int, float | None] = {}
-    fits = {}
-    for k in range(2, min(k_max, distinct, n - 1) + 1):
+
+def select_k(X: np.ndarray, ks: list[int], labels: Callable, refit: Callable, seed: int,
+             progress: Callable[[str], None] = lambda m: None) -> tuple[int, dict]:
+    """The k among ``ks`` with the best Calinski-Harabasz index (Calinski and Harabasz 1974;
+    the best of 30 rules in Milligan and Cooper 1985) among the solutions that are stable
+    under resampling (Ben-Hur, Elisseeff and Guyon 2002; Lange et al. 2004) and have no
+    tiny cluster; without such a solution, the best index among those without tiny
+    clusters, else among all.
+
+    ``labels(k)`` gives the scored rows ``X``'s clusters for k; ``refit(k, rows)`` the
+    clusters of ``X[rows]`` from a fit on those rows only. Returns (k, evidence per k).
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    from somcli import metrics
+
+    n = len(X)
+    rng = np.random.default_rng(seed)
+    draws = [np.sort(rng.choice(n, size=max(2, int(RESAMPLE_SHARE * n)), replace=False))
+             for _ in range(RESAMPLES)]
+    small = max(2, int(np.ceil(SMALL_SHARE * n)))
+    evidence: dict[int, dict] = {}
+    for k in ks:
         progress(f"trying k={k}")
-        fits[k] = fit_one(k)
-        scores[k] = score(fits[k])
-    ranked = [k for k in scores if scores[k] is not None]
-    if not ranked:
+        lab = labels(k)
+        sizes = np.bincount(lab[lab >= 0], minlength=k)
+        found = int((sizes > 0).sum())
+        row = {"calinski_harabasz": None, "silhouette": None, "davies_bouldin": None,
+               "stability": None, "smallest_cluster": int(sizes.min()), "admissible": False}
+        if 2 <= found < n:
+            row["calinski_harabasz"] = float(metrics.calinski_harabasz_score(X, lab))
+            row["davies_bouldin"] = float(metrics.davies_bouldin_score(X, lab))
+            pick = np.arange(n) if n <= metrics.SILHOUETTE_SAMPLE else np.sort(
+                rng.choice(n, size=metrics.SILHOUETTE_SAMPLE, replace=False))
+            row["silhouette"] = float(metrics.silhouette_score(X[pick], lab[pick]))
+        if k < len(draws[0]):
+            row["stability"] = float(np.mean([adjusted_rand_score(lab[d], refit(k, d))
+                                              for d in draws]))
+        evidence[k] = row
+    scored = [k for k in ks if evidence[k]["calinski_harabasz"] is not None]
+    if not scored:
         raise DataError(f"-k auto needs at least 3 distinct rows, the data has {n}",
                         "pass -k explicitly")
-    best = max(ranked, key=lambda k: (scores[k], -k))
-    return best, scores, fits
+    roomy = [k for k in scored if evidence[k]["smallest_cluster"] >= small] or scored
+    stable = [k for k in roomy if (evidence[k]["stability"] or 0.0) >= STABLE] or roomy
+    for k in stable:
+        evidence[k]["admissible"] = True
+    best = max(stable, key=lambda k: (evidence[k]["calinski_harabasz"], -k))
+    return best, evidence
+
+
+def selection(k: int, evidence: dict, rows: int, what: str) -> dict:
+    """The report's k selection: the method, the index per k, the evidence, the choice."""
+    note = (f"k is a guess: {rows} rows are too few to tell structure from noise"
+            if rows < FEW_ROWS else None)
+    return {"method": f"{METHOD}; scored on {rows:,} {what}",
+            "scores": {kk: e["calinski_harabasz"] for kk, e in evidence.items()},
+            "chosen": k, "evidence": evidence, "note": note}
 
 
 def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int | None,
-                  k_auto: bool, k_max: int, seed: int, davies_bouldin: Callable,
+                  k_auto: bool, k_max: int, seed: int, sample: tuple | None,
                   progress: Callable[[str], None] = lambda m: None):
     """Two-level clustering (Vesanto & Alhoniemi 2000): k-means on the codebook, weighted
-    by hits; without ``k`` (nor ``k_auto``) every unit is its own cluster.
-    ``davies_bouldin(unit_labels)`` scores a candidate on the rows (lower is better).
+    by hits; without ``k`` (nor ``k_auto``) every unit is its own cluster. For -k auto,
+    ``sample() -> (X, bmu)`` gives scored rows and their units (see :func:`select_k`).
 
     Returns (cluster of each unit, number of clusters, the k selection for the report).
     """
@@ -51,28 +101,36 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
                         "units cannot be grouped into clusters", "leave --sigma at its "
                         "default, or make it smaller than the map's longer side")
 
-    def fit_one(kk):
-        return km.fit(W, kk, seed=seed, sample_weight=hits_fit.astype(float))
+    def fit_one(kk, weights=hits_fit):
+        return km.fit(W, kk, seed=seed, sample_weight=weights.astype(float))
 
+    chosen = None
     if k_auto:
-        def score(fit):
-            v = davies_bouldin(km.assign(W, fit.centers)[0])
-            return None if v is None else -v
-
+        X, bmu = sample()
         alive = W[hits_fit > 0]
         distinct = len(np.unique(np.round(alive, 12), axis=0))
-        k, scores, fits = choose_k(len(alive), distinct, min(k_max, live), fit_one, score,
-                                   progress)
+        fits = {}
+
+        def labels(kk):
+            fits[kk] = fit_one(kk)
+            return km.assign(W, fits[kk].centers)[0][bmu]
+
+        def refit(kk, rows):
+            weights = np.bincount(bmu[rows], minlength=m)
+            if int((weights > 0).sum()) < kk:
+                return np.zeros(len(rows), dtype=int)
+            return km.assign(W, fit_one(kk, weights).centers)[0][bmu[rows]]
+
+        ks = list(range(2, min(k_max, live, distinct) + 1))
+        k, evidence = select_k(X, ks, labels, refit, seed, progress)
+        chosen = selection(k, evidence, len(X), "rows (k-means on the codebook weighted by "
+                           "hits, each row in its unit's cluster)")
         fit = fits[k]
-        selection = {"method": "Davies-Bouldin on the rows (lower is better), k-means on the "
-                     "codebook weighted by hits",
-                     "scores": {kk: (-v if v is not None else None) for kk, v in scores.items()},
-                     "chosen": k}
     else:
         if k > live:
             raise DataError(f"-k {k} but only {live} map units hold rows",
                             f"use -k {live} or fewer, or a larger --map")
-        fit, selection = fit_one(k), None
+        fit = fit_one(k)
     unit_cluster = km.assign(W, fit.centers)[0]
     perm = km.order_by_size(unit_cluster, k, weight=hits.astype(float))
-    return perm[unit_cluster], k, selection
+    return perm[unit_cluster], k, chosen

@@ -11,9 +11,9 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from somcli import memory, metrics
+from somcli import memory
+from somcli.algorithms import choose
 from somcli.algorithms import kmeans as km
-from somcli.algorithms.choose import choose_k
 from somcli.backends.base import Backend, Data, Described, Progress, quiet
 from somcli.config import CleanOptions, ColumnOptions, KMeansOptions, ReadOptions
 from somcli.pipeline import blocks as B
@@ -34,6 +34,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
                                         opts.k or opts.k_max),
                  read.memory_limit, f"k-means on {n:,} rows")
     minibatch = n > opts.minibatch_rows
+    warnings: list[str] = []
     t_fit = time.perf_counter()
     selection, label = None, ""
 
@@ -44,22 +45,13 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
         return fit
 
     if opts.k is None:
-        scored = steps.fit_rows_sample(be, data, metrics.SILHOUETTE_SAMPLE, opts.seed)
-
-        def score(f):
-            lab = km.assign(scored, f.centers)[0]
-            return (float(metrics.silhouette_score(scored, lab))
-                    if 2 <= len(np.unique(lab)) < len(lab) else None)
-
-        k, scores, fits = choose_k(n, distinct(), opts.k_max, fit_one, score, progress)
-        fit = fits[k]
-        selection = KSelection("silhouette (higher is better), on at most "
-                               f"{metrics.SILHOUETTE_SAMPLE} rows", scores, k)
+        k, selection = _choose_k(be, data, opts, distinct(), progress)
+        if selection.note:
+            warnings.append(selection.note)
     else:
         k = opts.k
-        progress(f"k-means with k={k}")
-        fit = fit_one(k)
-    warnings: list[str] = []
+    progress(f"k-means with k={k}")
+    fit = fit_one(k)
     if minibatch and label == "MiniBatchKMeans":
         warnings.append(f"{n} rows > --minibatch-rows {opts.minibatch_rows}: "
                         "used MiniBatchKMeans (faster, slightly less exact)")
@@ -92,6 +84,28 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
                          params, centers, sizes, quality, report)
     frame, parts = be.rows_out(data, _columns, assigned)
     return RunResult("kmeans", frame, report, tables, model=model, parts=parts)
+
+
+SELECT_ROWS = 5_000  # -k auto compares the candidates on a sample of this many fit rows
+
+
+def _choose_k(be, data, opts, distinct, progress) -> tuple[int, KSelection]:
+    """-k auto: every candidate fitted and refitted on a sample of the fit rows
+    (:func:`somcli.algorithms.choose.select_k`); the chosen k is then fitted on all rows."""
+    sample = steps.fit_rows_sample(be, data, SELECT_ROWS, opts.seed)
+
+    def labels(k):
+        fit = km.fit(sample, k, seed=opts.seed, n_init=opts.n_init)
+        return km.assign(sample, fit.centers)[0]
+
+    def refit(k, rows):
+        fit = km.fit(sample[rows], k, seed=opts.seed, n_init=3)
+        return km.assign(sample[rows], fit.centers)[0]
+
+    ks = list(range(2, min(opts.k_max, distinct, len(sample) - 1) + 1))
+    k, evidence = choose.select_k(sample, ks, labels, refit, opts.seed, progress)
+    what = "fit rows" if len(sample) == data.n_fit else f"fit rows drawn from {data.n_fit:,}"
+    return k, KSelection(**choose.selection(k, evidence, len(sample), what))
 
 
 def _columns(assigned) -> dict:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from somcli import metrics
 from somcli.algorithms import outliers as O
 from somcli.algorithms.choose import cluster_units
 from somcli.algorithms.evaluation import match_clusters
@@ -70,7 +69,7 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     U = unit_umatrix(W, grid, units.umatrix_stat)
     unit_cluster, k, selection = cluster_units(
         W, hits_fit, hits, units.k, units.k_auto, units.k_max, opts.seed,
-        _davies_bouldin(be, data, evs, infos, opts.seed), progress)
+        _scored_rows(be, data, evs, infos, opts.seed), progress)
     start = t.start
     if start is not None and start.second_level:  # keep yesterday's cluster 3 as cluster 3
         unit_cluster = match_clusters(start.codebook, start.unit_cluster, start.hits, W,
@@ -107,6 +106,8 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     state = SomState(grid, W, unit_cluster, U, hits, rule, qe_mean)
     pictures = start_plots(described, state, report.map, painter) if plots else {}
     report.k_selection = KSelection(**selection) if selection else None
+    if report.k_selection is not None and report.k_selection.note:
+        report.warnings.append(report.k_selection.note)
     report.clusters = steps.profiles(be, data, labels, k) if k <= MAX_PROFILES else None
     report.metrics = steps.internal(be, data.blocks, labels, opts.seed)
     report.external = steps.external(be, data, labels, report.warnings)
@@ -148,23 +149,19 @@ def _outlier_rule(be, evs, found, qe_total, quantile, U):
     return O.robust_rule(qe_median, found, center, mad), scores
 
 
-def _davies_bouldin(be, data, evs, infos, seed):
-    """Scores a candidate grouping of the units on the sampled complete rows (lower is
-    better), the rows drawn once."""
-    sample = {}
+SELECT_ROWS = 5_000  # -k auto compares the unit groupings on this many sampled rows
 
-    def score(unit_labels):
-        if not sample:
-            counts = np.array([i["complete"] for i in infos])
-            pick = steps.sample_positions(int(counts.sum()), metrics.INDEX_SAMPLE, seed)
-            rows = be.take(list(zip(data.blocks, evs, strict=True)), counts, pick,
-                           _complete_rows)
-            sample["X"], sample["bmu"] = rows[:, :-1], rows[:, -1].astype(np.int64)
-        labels = unit_labels[sample["bmu"]]
-        return (float(metrics.davies_bouldin_score(sample["X"], labels))
-                if 2 <= len(np.unique(labels)) < len(labels) else None)
 
-    return score
+def _scored_rows(be, data, evs, infos, seed):
+    """``sample() -> (X, bmu)``: complete rows drawn once (at the positions every backend
+    draws) and their units, on which -k auto compares groupings of the units."""
+    def sample():
+        counts = np.array([i["complete"] for i in infos])
+        pick = steps.sample_positions(int(counts.sum()), SELECT_ROWS, seed)
+        rows = be.take(list(zip(data.blocks, evs, strict=True)), counts, pick, _complete_rows)
+        return rows[:, :-1], rows[:, -1].astype(np.int64)
+
+    return sample
 
 
 def _complete_rows(pair, positions):

@@ -219,9 +219,19 @@ def _k_selection(r):
     s = r.get("k_selection")
     if not s:
         return []
-    rows = [[k, v, "<- chosen" if int(k) == s["chosen"] else ""] for k, v in s["scores"].items()]
-    return ["## Choosing k", "", f"Scored by {s['method']}.", "",
-            table(["k", "score", ""], rows), ""]
+    out = ["## Choosing k", "", f"Scored by {esc(s['method'])}.", ""]
+    if s.get("note"):
+        out += [f"**{esc(s['note'])}.**", ""]
+    evidence = s.get("evidence")
+    if not evidence:
+        rows = [[k, v, "<- chosen" if int(k) == s["chosen"] else ""]
+                for k, v in s["scores"].items()]
+        return out + [table(["k", "score", ""], rows), ""]
+    rows = [[k, e["calinski_harabasz"], e["silhouette"], e["davies_bouldin"], e["stability"],
+             e["smallest_cluster"], "yes" if e["admissible"] else "no",
+             "<- chosen" if int(k) == s["chosen"] else ""] for k, e in evidence.items()]
+    return out + [table(["k", "Calinski-Harabasz", "silhouette", "Davies-Bouldin", "stability",
+                         "smallest cluster", "stable, no tiny cluster", ""], rows), ""]
 
 
 def _clusters(r):

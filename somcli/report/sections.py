@@ -76,6 +76,10 @@ class KSelection(Section):
     method: str
     scores: dict  # k -> score (None where undefined)
     chosen: int
+    evidence: dict | None = None  # k -> every index, the stability, the smallest cluster
+    note: str | None = None  # e.g. "k is a guess" on a handful of rows
+
+    OMIT_NONE = ("evidence", "note")
 
 
 @dataclass
