@@ -147,6 +147,7 @@ def test_k_auto_compares_candidates_on_a_sample_of_big_inputs(tmp_path, run):
     X = centres[rng.integers(0, 4, 20_000)] + rng.normal(0, 1, (20_000, 3))
     pd.DataFrame(X, columns=list("abc")).to_csv(tmp_path / "d.csv", index=False)
     r = run("kmeans", tmp_path / "d.csv", "-o", tmp_path / "o", "-q")
+    assert r.code == 0, r.err
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["k_selection"]["chosen"] == 4
     assert "5,000 fit rows drawn from 20,000" in report["k_selection"]["method"]
