@@ -152,3 +152,27 @@ def test_k_auto_compares_candidates_on_a_sample_of_big_inputs(tmp_path, run):
     assert report["k_selection"]["chosen"] == 4
     assert "5,000 fit rows drawn from 20,000" in report["k_selection"]["method"]
     assert sum(c["size"] for c in report["clusters"]) == 20_000
+
+
+def test_cluster_profiles_say_what_sets_each_cluster_apart(tmp_path, run):
+    """Blobs at (0,0), (10,10), (0,10): each cluster's distinguishing features with their
+    sign, its typical rows by identifier, category shares and the label split."""
+    data = blobs_csv(tmp_path / "b.csv")
+    frame = pd.read_csv(data)
+    frame["shift"] = np.where(frame["label"] == "c0", "night", "day")  # a category
+    frame.to_csv(data, index=False)
+    r = run("kmeans", data, "-k", "3", "-o", tmp_path / "o", "-q", "--label-column", "label")
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    by_label = {next(iter(c["labels"])): c for c in report["clusters"]}
+    low = by_label["c0"]  # the blob at (0, 0): x and y both below the rest
+    effects = {a["feature"]: a["effect"] for a in low["distinguishing"]}
+    assert effects["y"] < -1 and low["labels"] == {"c0": 30}
+    high = by_label["c1"]  # (10, 10): x far above the rest
+    assert max(high["distinguishing"], key=lambda a: abs(a["effect"]))["feature"] == "x"
+    assert high["distinguishing"][0]["effect"] > 1
+    ids = set(frame["id"].astype(str))
+    assert all(t.split(" (line")[0] in ids for c in report["clusters"] for t in c["typical"])
+    assert low["categories"] == {"shift": {"night": 1.0}}
+    text = (tmp_path / "o" / "report.md").read_text()
+    assert "What sets each cluster apart" in text and "`y` lower" in text

@@ -117,18 +117,56 @@ def label_counts(labels: np.ndarray, k: int) -> np.ndarray:
 
 
 def cluster_sums(block, labels: np.ndarray, k: int):
-    """Per-cluster sums and counts of the scaled features (gaps skipped), and sizes."""
+    """Per-cluster sums, counts and sums of squares of the scaled features (gaps skipped),
+    and the sizes."""
     X, _ = block
     d = X.shape[1]
-    sums, counts = np.zeros((k, d)), np.zeros((k, d))
+    sums, counts, squares = np.zeros((k, d)), np.zeros((k, d)), np.zeros((k, d))
     for start in range(0, len(X), CHUNK):
         lab = labels[start:start + CHUNK]
         ok = lab >= 0
         values = np.asarray(X[start:start + CHUNK][ok], dtype=np.float64)
         there = ~np.isnan(values)
-        np.add.at(sums, lab[ok], np.where(there, values, 0.0))
+        values = np.where(there, values, 0.0)
+        np.add.at(sums, lab[ok], values)
         np.add.at(counts, lab[ok], there)
-    return sums, counts, label_counts(labels, k)
+        np.add.at(squares, lab[ok], values * values)
+    return sums, counts, label_counts(labels, k), squares
+
+
+def typical_rows(block, ids: pd.DataFrame, labels: np.ndarray, means: np.ndarray,
+                 id_columns: list[str], how_many: int):
+    """Per cluster, the ``how_many`` rows nearest its mean (scaled units, gaps skipped):
+    (distance, name) pairs, nearest first."""
+    X, _ = block
+    out: dict[int, list] = {}
+    ok = np.flatnonzero(labels >= 0)
+    if not len(ok):
+        return out
+    rows = np.asarray(X[ok], dtype=np.float64)
+    diff = rows - means[labels[ok]]
+    dist = np.sqrt(np.nanmean(diff * diff, axis=1))
+    for j in np.unique(labels[ok]):
+        mine = np.flatnonzero(labels[ok] == j)
+        mine = mine[~np.isnan(dist[mine])]
+        best = mine[np.argsort(dist[mine], kind="stable")[:how_many]]
+        names = row_names(ids, id_columns, ok[best])
+        out[int(j)] = [(float(dist[i]), name) for i, name in zip(best, names, strict=True)]
+    return out
+
+
+def category_counts(ids: pd.DataFrame, labels: np.ndarray, columns: list[str]) -> dict:
+    """(column, value, cluster) -> rows, for the carried category columns."""
+    from collections import Counter
+
+    out: Counter = Counter()
+    ok = labels >= 0
+    for col in columns:
+        values = ids[col].astype(object).where(ids[col].notna(), "(missing)").astype(str)
+        frame = pd.DataFrame({"v": values.to_numpy()[ok], "c": labels[ok]})
+        for (value, cluster), n in frame.value_counts().items():
+            out[(col, value, int(cluster))] += int(n)
+    return dict(out)
 
 
 def assign(block, centers: np.ndarray, threads: int = 1):

@@ -29,18 +29,100 @@ def sizes(be: Backend, labels: list, k: int) -> np.ndarray:
 
 
 def profiles(be: Backend, data: Data, labels: list, k: int) -> list[Profile]:
-    """Size, share and per-feature means (original units) of every cluster."""
+    """What each cluster is: size, share, feature means (original units), the features
+    that set it apart (standardized mean difference against the other rows), its typical
+    rows (nearest its mean), the shares of the category columns' values and, with a label
+    column, how its rows' labels split."""
     parts = be.reduce(B.cluster_sums, data.blocks, labels, k=k)
-    sums = np.sum([p[0] for p in parts], axis=0)
-    counts = np.sum([p[1] for p in parts], axis=0)
-    size = np.sum([p[2] for p in parts], axis=0)
+    sums, counts, size, squares = (np.sum([p[i] for p in parts], axis=0) for i in range(4))
     total = int(size.sum())
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = data.described.prep.to_original(sums / counts)
-    feats = data.described.roles.features
-    return [Profile(j, int(size[j]), float(size[j] / total) if total else 0.0,
-                    {f: _num(v) for f, v in zip(feats, means[j], strict=True)})
-            for j in range(k)]
+        scaled = sums / counts
+        means = data.described.prep.to_original(scaled)
+        effects, rest = _effects(sums, counts, squares)
+        rest_means = data.described.prep.to_original(rest)
+    roles = data.described.roles
+    feats = roles.features
+    typical = _typical(be, data, labels, np.where(np.isfinite(scaled), scaled, 0.0))
+    shares = _category_shares(be, data, labels, size)
+    by_label = _label_table(be, data, labels)
+    out = []
+    for j in range(k):
+        order = [i for i in np.argsort(-np.abs(np.nan_to_num(effects[j])), kind="stable")
+                 if np.isfinite(effects[j][i]) and abs(effects[j][i]) >= MIN_EFFECT]
+        apart = [{"feature": feats[i], "effect": float(effects[j][i]),
+                  "mean": _num(means[j][i]), "mean_rest": _num(rest_means[j][i])}
+                 for i in order[:DISTINGUISHING]]
+        out.append(Profile(j, int(size[j]), float(size[j] / total) if total else 0.0,
+                           {f: _num(v) for f, v in zip(feats, means[j], strict=True)},
+                           apart, typical.get(j, []), shares.get(j),
+                           by_label.get(j) if by_label is not None else None))
+    return out
+
+
+DISTINGUISHING = 3  # features listed per cluster
+MIN_EFFECT = 0.2  # |standardized mean difference| below this does not set a cluster apart
+TYPICAL = 3  # rows listed per cluster
+TOP_VALUES = 3  # category values listed per column and cluster
+
+
+def _effects(sums, counts, squares):
+    """Cohen's d of each cluster against the rest, per feature (pooled SD), and the rest's
+    means (scaled units)."""
+    n_all, s_all, q_all = counts.sum(0), sums.sum(0), squares.sum(0)
+    n_rest, s_rest, q_rest = n_all - counts, s_all - sums, q_all - squares
+    mean, mean_rest = sums / counts, s_rest / n_rest
+    var = (squares - counts * mean ** 2) / (counts - 1)
+    var_rest = (q_rest - n_rest * mean_rest ** 2) / (n_rest - 1)
+    pooled = np.sqrt(((counts - 1) * var + (n_rest - 1) * var_rest) / (counts + n_rest - 2))
+    effect = np.where(pooled > 0, (mean - mean_rest) / pooled, np.nan)
+    return effect, mean_rest
+
+
+def _typical(be, data, labels, means) -> dict[int, list[str]]:
+    found: dict[int, list] = {}
+    for part in be.reduce(B.typical_rows, data.blocks, data.ids, labels, means=means,
+                          id_columns=data.described.roles.ids, how_many=TYPICAL):
+        for j, rows in part.items():
+            found.setdefault(j, []).extend(rows)
+    return {j: [name for _, name in sorted(rows, key=lambda r: r[0])[:TYPICAL]]
+            for j, rows in found.items()}
+
+
+def _category_shares(be, data, labels, size) -> dict[int, dict]:
+    from collections import Counter
+
+    from somcli.backends.base import carried_name
+
+    columns = data.described.roles.categories
+    if not columns:
+        return {}
+    total: Counter = Counter()
+    for part in be.reduce(B.category_counts, data.ids, labels,
+                          columns=[carried_name(c) for c in columns]):
+        total.update(part)
+    out: dict[int, dict] = {}
+    for col, shown in zip(columns, (carried_name(c) for c in columns), strict=True):
+        for j in range(len(size)):
+            values = sorted(((n, v) for (c, v, cl), n in total.items() if c == shown and cl == j),
+                            key=lambda t: (-t[0], t[1]))[:TOP_VALUES]
+            if size[j]:
+                out.setdefault(j, {})[col] = {v: n / size[j] for n, v in values}
+    return out
+
+
+def _label_table(be, data, labels) -> dict[int, dict] | None:
+    from collections import Counter
+
+    if data.label is None:
+        return None
+    total: Counter = Counter()
+    for counts in be.reduce(B.class_counts, data.ids, labels, column=data.label):
+        total.update(counts)
+    out: dict[int, dict] = {}
+    for (cls, cluster), n in sorted(total.items(), key=lambda t: (t[0][1], -t[1], t[0][0])):
+        out.setdefault(int(cluster), {})[str(cls)] = int(n)
+    return out
 
 
 def external(be: Backend, data: Data, labels: list, warnings: list[str]) -> dict | None:

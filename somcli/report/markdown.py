@@ -246,7 +246,32 @@ def _clusters(r):
            table(["cluster", "rows", "share"] + [Code(f) for f in shown], rows)]
     if len(feats) > len(shown):
         out.append(f"\n({len(feats) - len(shown)} more features in report.json)")
+    described = [line for c in cl if (line := describe_cluster(c, code))]
+    if described:
+        out += ["", "What sets each cluster apart (standardized mean difference against the "
+                "other rows, in SDs), its typical rows (nearest its mean), and how its "
+                "category and label values split:", ""] + [f"- {line}" for line in described]
     return out + [""]
+
+
+def describe_cluster(c: dict, show=esc) -> str:
+    """One line on what a cluster is (``show`` quotes data values)."""
+    parts = []
+    apart = c.get("distinguishing") or []
+    if apart:
+        parts.append(", ".join(
+            f"{show(a['feature'])} {'higher' if a['effect'] > 0 else 'lower'} "
+            f"({a['effect']:+.1f} SD: {fmt(a['mean'])} vs {fmt(a['mean_rest'])})"
+            for a in apart))
+    if c.get("typical"):
+        parts.append("typical: " + "; ".join(show(t) for t in c["typical"]))
+    for col, values in (c.get("categories") or {}).items():
+        parts.append(f"{show(col)}: " + ", ".join(f"{show(v)} {s:.0%}" for v, s in values.items()))
+    if c.get("labels"):
+        parts.append("labels: " + ", ".join(f"{show(v)} {n}" for v, n in c["labels"].items()))
+    if not parts:
+        return ""
+    return f"cluster {c['cluster']} ({fmt(c['size'])} rows, {c['share']:.0%}): " + "; ".join(parts)
 
 
 def _quality(r):

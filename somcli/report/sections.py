@@ -94,6 +94,12 @@ class Profile(Section):
     size: int
     share: float
     means: dict  # feature -> mean in original units (None: no value)
+    distinguishing: list = field(default_factory=list)  # feature, effect (d), mean, mean_rest
+    typical: list = field(default_factory=list)  # the rows nearest the cluster's mean
+    categories: dict | None = None  # category column -> value -> share of the cluster
+    labels: dict | None = None  # label -> rows (with --label-column)
+
+    OMIT_NONE = ("categories", "labels")
 
 
 @dataclass

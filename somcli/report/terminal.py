@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from somcli.report.markdown import fmt
+from somcli.report.markdown import describe_cluster, fmt
+
+SHOWN_CLUSTERS = 12  # clusters described on a terminal (the report has them all)
 
 
 def one_line(report: dict, out: str | None) -> str:
@@ -47,6 +49,10 @@ def show(console, report: dict, files: list[str], out: str | None) -> None:
             t.add_row(str(c["cluster"]), fmt(c["size"]), f"{c['share']:.0%}",
                       *[fmt(c["means"][f], 3) for f in feats])
         console.print(t)
+        for c in clusters[:SHOWN_CLUSTERS]:
+            line = describe_cluster(c, str)
+            if line:
+                console.print(f"  {line}", markup=False, highlight=False)
     m = report.get("map")
     if m:
         console.print(f"  map {m['rows']}x{m['cols']} {m['topology']}: QE "
