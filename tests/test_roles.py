@@ -196,3 +196,26 @@ def test_a_short_or_unique_text_column_is_not_a_category():
     assert by_name(roles_of(f))["who"].role == "identifier"  # 4 rows: 2 values twice each
     f = pd.DataFrame({"who": list("abcdefghij") * 3, "x": np.arange(30) * 1.5 % 7})
     assert by_name(roles_of(f))["who"].role == "category"  # 10 values, 3 rows each
+
+
+def test_a_date_named_in_c_is_a_feature_in_days_since_1970():
+    r = roles_of(study(), columns="seen,mass")
+    d = by_name(r)["seen"]
+    assert r.features == ["seen", "mass"] and d.kind == "date" and d.role == "feature"
+    assert "dates (%Y-%m-%d) read as days since 1970-01-01" in d.reason
+    first = study()["seen"].iloc[0]
+    expected = (np.datetime64(first) - np.datetime64("1970-01-01")) / np.timedelta64(1, "D")
+    assert r.values["seen"][0] == expected
+
+
+def test_a_model_with_a_date_feature_replays_it(tmp_path, run):
+    frame = study()
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    r = run("kmeans", tmp_path / "s.csv", "-c", "seen,mass,depth", "-k", "3", "-o",
+            tmp_path / "m", "-q")
+    assert r.code == 0, r.err
+    r = run("assign", tmp_path / "m" / "model.json", tmp_path / "s.csv", "-q")
+    assert r.code == 0, r.err
+    trained = pd.read_csv(tmp_path / "m" / "assignments.csv")
+    assert pd.read_csv(__import__("io").StringIO(r.out))["cluster"].tolist() == \
+        trained["cluster"].tolist()

@@ -169,6 +169,10 @@ def _kind(series, name, lines, decimal, explicit):
     text = read_text_column(series, decimal)
     if text.values is not None:
         return "number", text.values, text.rule
+    if explicit and (fmt := CR.date_format(series)) is not None:  # a date named in -c
+        from somcli.prep.units import days
+
+        return "date", days(series, fmt), UnitRule("", False, decimal, date=fmt)
     if text.numeric_share >= 0.5 or text.decimal_comma:
         _refuse_mixed(name, text, lines)
     return "text", None, None

@@ -39,8 +39,11 @@ class UnitRule:
     unit: str  # "%", "$", ... or "" (thousands separators only)
     thousands: bool
     decimal: str
+    date: str = ""  # a strptime format: dates read as days since 1970-01-01
 
     def describe(self) -> str:
+        if self.date:
+            return f"dates ({self.date}) read as days since 1970-01-01"
         parts = []
         if self.unit == "%":
             parts.append("percent sign removed (5.8% is read as 5.8)")
@@ -51,11 +54,12 @@ class UnitRule:
         return "; ".join(parts)
 
     def to_dict(self) -> dict:
-        return {"unit": self.unit, "thousands": self.thousands, "decimal": self.decimal}
+        out = {"unit": self.unit, "thousands": self.thousands, "decimal": self.decimal}
+        return out | ({"date": self.date} if self.date else {})
 
     @classmethod
     def from_dict(cls, d: dict) -> UnitRule:
-        return cls(str(d["unit"]), bool(d["thousands"]), str(d["decimal"]))
+        return cls(str(d["unit"]), bool(d["thousands"]), str(d["decimal"]), str(d.get("date", "")))
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ def read_text_column(series: pd.Series, decimal: str) -> TextColumn:
 
 def apply_rule(series: pd.Series, rule: UnitRule) -> np.ndarray:
     """Replay a stored rule; values that do not fit become NaN (counted as missing)."""
+    if rule.date:
+        return days(series, rule.date)
     pattern = _PATTERNS[rule.decimal]
     out = np.full(len(series), np.nan)
     for pos, value in enumerate(series.to_numpy()):
@@ -117,6 +123,19 @@ def apply_rule(series: pd.Series, rule: UnitRule) -> np.ndarray:
         if m is not None and (m["pre"] or m["post"]) in ("", rule.unit):
             out[pos] = _to_float(m, rule.decimal)
     return out
+
+
+EPOCH = np.datetime64("1970-01-01T00:00:00")
+
+
+def days(series: pd.Series, fmt: str) -> np.ndarray:
+    """Dates written in ``fmt`` as days since 1970-01-01 (fractions for times); NaN for
+    values that are not such dates."""
+    parsed = pd.to_datetime(series.astype(object).where(series.notna(), None), format=fmt,
+                            errors="coerce")
+    stamps = parsed.to_numpy(dtype="datetime64[ns]")
+    out = (stamps - EPOCH) / np.timedelta64(1, "D")
+    return np.where(np.isnat(stamps), np.nan, out).astype(np.float64)
 
 
 def _has_groups(num: str, decimal: str) -> bool:
