@@ -13,6 +13,7 @@ from dataclasses import replace
 import click
 
 from somcli import __version__, errors
+from somcli import option_types as T
 from somcli import options as O
 from somcli.command_group import SomcliGroup
 from somcli.config import Execution, KMeansOptions, SomOptions, UnitOptions
@@ -72,7 +73,7 @@ def inspect(**kw):
 @O.input_options
 @O.column_options
 @O.cleaning_options()
-@click.option("-k", "k", type=O.KType(), default="auto", show_default=True,
+@click.option("-k", "k", type=T.KType(), default="auto", show_default=True,
               help="Number of clusters, or 'auto': try 2..--k-max, keep the best "
                    "Calinski-Harabasz among stable solutions without tiny clusters.")
 @click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True)
@@ -80,7 +81,7 @@ def inspect(**kw):
               help="k-means++ restarts (default 10, or 3 above 100,000 rows).")
 @click.option("--minibatch-rows", type=click.IntRange(min=1), default=200_000,
               show_default=True, help="Use MiniBatchKMeans above this many rows.")
-@click.option("--seed", type=O.SEED, default=0, show_default=True, help="Seed for every random choice.")
+@click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
 @O.memory_option
 @O.engine_options
 @O.output_options()
@@ -111,7 +112,7 @@ def kmeans(**kw):
 @O.input_options
 @O.column_options
 @O.cleaning_options(allow_mask=True)
-@click.option("--map", "map_size", type=O.MapType(), default="auto", show_default=True,
+@click.option("--map", "map_size", type=T.MapType(), default="auto", show_default=True,
               help="Map size ROWSxCOLS, or auto: about 5*sqrt(rows) units shaped by the data's "
                    "two main principal components (at most --max-units).")
 @click.option("--max-units", type=click.IntRange(min=4), default=2500, show_default=True,
@@ -126,19 +127,19 @@ def kmeans(**kw):
                    "online: MiniSom, update after each row, rows in random order (slow).")
 @click.option("--epochs", type=click.IntRange(1, 1_000_000), default=None,
               help="Passes over the data (default 20 batch, 10 online).")
-@click.option("--sigma", type=O.Finite(min=0, min_open=True), default=None,
+@click.option("--sigma", type=T.Finite(min=0, min_open=True), default=None,
               help="Start radius of the neighbourhood (default max(1.5, longer side / 4)).")
-@click.option("--sigma-end", type=O.Finite(min=0, min_open=True), default=None,
+@click.option("--sigma-end", type=T.Finite(min=0, min_open=True), default=None,
               help="End radius (default 1, or --sigma if smaller).")
 @click.option("--decay", type=click.Choice(["linear", "exponential"]), default="linear",
               show_default=True, help="How the radius shrinks from --sigma to --sigma-end.")
-@click.option("--learning-rate", type=O.Finite(min=0, min_open=True), default=0.5,
+@click.option("--learning-rate", type=T.Finite(min=0, min_open=True), default=0.5,
               show_default=True, help="Online training only: start learning rate.")
 @click.option("--neighborhood", type=click.Choice(["gaussian", "bubble", "triangle",
                                                    "mexican_hat"]),
               default="gaussian", show_default=True,
               help="Neighbourhood function (mexican_hat: online only).")
-@click.option("-k", "k", type=O.KType(units=True), default="auto", show_default=True,
+@click.option("-k", "k", type=T.KType(units=True), default="auto", show_default=True,
               help="Group the units into N clusters (k-means on the codebook, weighted by "
                    "hits); auto: the best k over 2..--k-max; units: every map unit is its "
                    "own cluster (the unit is also in bmu_row, bmu_col).")
@@ -146,7 +147,7 @@ def kmeans(**kw):
 @click.option("--umatrix-stat", type=click.Choice(["mean", "median", "min", "max"]),
               default="mean", show_default=True,
               help="How a unit's distances to its neighbours make its U-matrix value.")
-@click.option("--outliers", "outlier_q", type=O.OutlierType(), default="robust",
+@click.option("--outliers", "outlier_q", type=T.OutlierType(), default="robust",
               show_default=True,
               help="robust: flag rows whose QE is more than 3 robust SDs above the typical "
                    "row's on the log scale (nothing on tables under 20 rows); Q: flag rows "
@@ -162,7 +163,7 @@ def kmeans(**kw):
               help="Continue training a saved SOM (model.json) on INPUT: same grid, columns and "
                    "cleaning; 5 epochs at the model's final radius unless --epochs/--sigma; "
                    "clusters keep their numbers.")
-@click.option("--seed", type=O.SEED, default=0, show_default=True, help="Seed for every random choice.")
+@click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
 @O.memory_option
 @O.engine_options
 @O.output_options(plots=True)

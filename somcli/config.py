@@ -41,6 +41,7 @@ class ColumnOptions:
     id_columns: tuple[str, ...] = ()
     label_column: str | None = None
     max_missing: float = 0.5
+    categorical: Literal["none", "onehot"] = "none"  # category columns as features?
 
 
 @dataclass(frozen=True)

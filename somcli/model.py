@@ -266,7 +266,7 @@ def build(d, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], metrics:
     p = d.prep
     dialect = d.dialect
     decisions = {c.name: c for c in d.roles.decisions}
-    features = [{"name": f, "kind": decisions[f].kind,
+    features = [{"name": f, "kind": decisions[f].kind if f in decisions else "indicator",
                  "unit_rule": p.rules[f].to_dict() if f in p.rules else None}
                 for f in d.roles.features]
     all_arrays = {"center": p.center, "scale": p.scale}

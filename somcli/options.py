@@ -19,6 +19,7 @@ from somcli.config import (
     OutputOptions,
     ReadOptions,
 )
+from somcli.option_types import Finite
 
 
 def _stack(*decorators):
@@ -103,6 +104,12 @@ def column_options(f):
                           "feature. Repeatable. Text columns are identifiers anyway."),
         click.option("--label-column", metavar="COL",
                      help="Known classes, used only to score the clusters (ARI, NMI, purity)."),
+        click.option("--categorical", type=click.Choice(["none", "onehot"]), default="none",
+                     show_default=True,
+                     help="onehot: category columns become features, one indicator per value, "
+                          "each category weighted like one standardized column; none: they "
+                          "are carried and profiled only. A category named in -c is one-hot "
+                          "encoded either way."),
         click.option("--max-missing", type=Finite(0, 1), default=0.5,
                      show_default=True, metavar="SHARE",
                      help="Exclude a column when more than this share of its values is missing."),
@@ -112,7 +119,8 @@ def column_options(f):
 def columns_from(kw: dict) -> ColumnOptions:
     return ColumnOptions(columns=kw.pop("columns"), not_columns=kw.pop("not_columns"),
                          id_columns=tuple(kw.pop("id_column")),
-                         label_column=kw.pop("label_column"), max_missing=kw.pop("max_missing"))
+                         label_column=kw.pop("label_column"), max_missing=kw.pop("max_missing"),
+                         categorical=kw.pop("categorical"))
 
 
 # ---------------------------------------------------------------- cleaning
@@ -320,78 +328,3 @@ def asked_verbose(args: list[str]) -> bool:
 
 
 # ---------------------------------------------------------------- value types
-
-class KType(click.ParamType):
-    """-k N or -k auto (and, for maps, -k units: every unit its own cluster)."""
-
-    def __init__(self, units: bool = False):
-        self.words = ("auto", "units") if units else ("auto",)
-        self.name = "N|" + "|".join(self.words)
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, int) or value is None:
-            return value
-        if str(value).lower() in self.words:
-            return str(value).lower()
-        try:
-            k = int(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a whole number or {' or '.join(map(repr, self.words))}",
-                      param, ctx)
-        if k < 2:
-            self.fail(f"{k}: ask for at least 2 clusters", param, ctx)
-        return k
-
-
-class OutlierType(click.ParamType):
-    """--outliers robust or --outliers Q (a quantile strictly between 0 and 1)."""
-
-    name = "robust|Q"
-
-    def convert(self, value, param, ctx):
-        if value is None or isinstance(value, float):
-            return value
-        if str(value).lower() == "robust":
-            return None
-        try:
-            q = float(value)
-        except ValueError:
-            self.fail(f"{value!r} is not 'robust' or a number", param, ctx)
-        if not 0 < q < 1:
-            self.fail(f"{value!r}: give a quantile between 0 and 1 (both excluded)", param, ctx)
-        return q
-
-
-class MapType(click.ParamType):
-    """--map ROWSxCOLS or auto."""
-
-    name = "ROWSxCOLS|auto"
-
-    def convert(self, value, param, ctx):
-        if value is None or isinstance(value, tuple):
-            return value
-        if str(value).lower() == "auto":
-            return None
-        m = re.fullmatch(r"\s*(\d+)\s*[xX*,]\s*(\d+)\s*", str(value))
-        if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1 or \
-                int(m.group(1)) * int(m.group(2)) < 2:
-            self.fail(f"{value!r}: give ROWSxCOLS like 10x8 (at least 2 units), or 'auto'",
-                      param, ctx)
-        return int(m.group(1)), int(m.group(2))
-
-
-class Finite(click.FloatRange):
-    """A float in a range that is a real number: 'nan' and 'inf' are refused (exit 64)."""
-
-    name = "float"
-
-    def convert(self, value, param, ctx):
-        import math
-
-        number = click.FLOAT.convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return super().convert(number, param, ctx)
-
-
-SEED = click.IntRange(0, 2**32 - 1)  # what numpy's generators take

@@ -109,6 +109,7 @@ CASES = {
     "som": (("som", "--map", "4x3", "-k", "3", "--dtype", "float64", "--no-plots"),
             ["codebook.csv"]),
     "kmeans -k auto": (("kmeans",), ["centroids.csv"]),
+    "kmeans one-hot": (("kmeans", "-k", "3", "--categorical", "onehot"), ["centroids.csv"]),
     "som -k auto": (("som", "--map", "5x4", "--dtype", "float64", "--no-plots"),
                     ["codebook.csv"]),
 }

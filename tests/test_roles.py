@@ -186,7 +186,7 @@ def test_a_named_measurement_comes_back_with_c_and_text_in_c_is_a_clear_error():
     r = roles_of(study(), columns="year,mass")
     assert r.features == ["year", "mass"]
     with pytest.raises(DataError) as e:
-        roles_of(study(), columns="species,mass")
+        roles_of(study(), columns="tag,mass")  # text, not a category
     assert "holds text, not numbers" in e.value.one_line() and "na-values" not in \
         e.value.one_line()
 
@@ -219,3 +219,41 @@ def test_a_model_with_a_date_feature_replays_it(tmp_path, run):
     trained = pd.read_csv(tmp_path / "m" / "assignments.csv")
     assert pd.read_csv(__import__("io").StringIO(r.out))["cluster"].tolist() == \
         trained["cluster"].tolist()
+
+
+def test_categorical_onehot_makes_indicator_features_weighted_like_one_column():
+    r = roles_of(study(), categorical="onehot")
+    d = by_name(r)
+    assert [f for f in r.features if f.startswith("species=")] == [
+        "species=Adelie", "species=Chinstrap", "species=Gentoo"]
+    assert "one-hot encoded as 3 features" in d["species"].reason
+    assert r.values["species=Gentoo"].sum() == 40 and r.sources[:2] == ["species", "island"]
+    assert "species" in r.carried  # the column itself still goes into the outputs
+    from somcli.prep.clean import weight_indicators
+
+    scale = weight_indicators(r.features, r.rules, np.ones(len(r.features)))
+    assert scale[r.features.index("species=Adelie")] == pytest.approx(np.sqrt(3))
+    assert scale[r.features.index("mass")] == 1.0
+    plain = roles_of(study())
+    assert not any("=" in f for f in plain.features)  # the default: none
+
+
+def test_a_category_named_in_c_is_one_hot_encoded_without_the_flag():
+    r = roles_of(study(), columns="island,mass")
+    assert r.features == ["island=Biscoe", "island=Dream", "island=Torgersen", "mass"]
+
+
+def test_a_onehot_model_replays_and_reports_unseen_values(tmp_path, run):
+    frame = study()
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    r = run("kmeans", tmp_path / "s.csv", "--categorical", "onehot", "-k", "3", "-o",
+            tmp_path / "m", "-q")
+    assert r.code == 0, r.err
+    frame.loc[:4, "island"] = "Atlantis"
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    r = run("assign", tmp_path / "m" / "model.json", tmp_path / "new.csv", "-o", tmp_path / "a")
+    assert r.code == 0, r.err
+    assert "column 'island': 5 value(s) not seen in training (e.g. 'Atlantis' on line 2)" in r.err
+    r = run("assign", tmp_path / "m" / "model.json", tmp_path / "s.csv", "-q")
+    trained = pd.read_csv(tmp_path / "m" / "assignments.csv")["cluster"].tolist()
+    assert pd.read_csv(__import__("io").StringIO(r.out))["cluster"].tolist() == trained

@@ -163,13 +163,14 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
             shown = (lambda v: float(str(np.float32(v)))) if dtype == np.float32 else float
             report["fill_values"] = {c: shown(v) for c, v in zip(roles.features, fill, strict=True)}
     key_col = duplicates.primary_id(frame, roles.ids, opts.dedupe_by)
-    report["duplicates"] = duplicates.find(frame, lines, roles.ids, roles.features).to_dict()
+    report["duplicates"] = duplicates.find(frame, lines, roles.ids, roles.sources).to_dict()
     keys = frame[key_col].to_numpy(dtype=object) if key_col else None
     merged, fit_index, n_merged = duplicates.merge(opts.dedupe, X, keys, usable)
     report["duplicates"] |= {"dedupe": opts.dedupe, "dedupe_key": key_col,
                              "rows_merged": n_merged}
     basis = merged if merged is not None else (X if len(fit_index) == n else X[fit_index])
     prep.center, prep.scale = _fit_scaler(basis, opts.scale)
+    prep.scale = weight_indicators(roles.features, roles.rules, prep.scale)
     X -= prep.center.astype(dtype)
     X /= prep.scale.astype(dtype)
     if merged is not None:
@@ -185,6 +186,17 @@ def check_missing(opts: CleanOptions, allow_mask: bool) -> None:
     if opts.missing == "mask" and not allow_mask:
         raise UsageError("--missing mask works only with `somcli som` (batch training)",
                          "use median, mean, most-frequent, knn or drop")
+
+
+def weight_indicators(features: list[str], rules: dict, scale: np.ndarray) -> np.ndarray:
+    """A one-hot category of L values adds L columns: each is divided by sqrt(L) on top of
+    its scaling, so that the category weighs in squared distances like one scaled column."""
+    sources = [rules[f].source if f in rules else "" for f in features]
+    out = np.asarray(scale, dtype=np.float64).copy()
+    for j, source in enumerate(sources):
+        if source:
+            out[j] *= np.sqrt(sources.count(source))
+    return out
 
 
 HUGE = 1e150  # beyond this, squares and sums of a column overflow float64

@@ -11,7 +11,7 @@ import pandas as pd
 
 from somcli.errors import DataError
 from somcli.prep import roles as R
-from somcli.prep.units import apply_rule
+from somcli.prep.units import apply_rule, category_text
 
 
 def reading(read, model, explicit) -> object:
@@ -30,7 +30,10 @@ def reading(read, model, explicit) -> object:
 def roles(model, frame: pd.DataFrame, where: str | None = None) -> R.Roles:
     """The roles of ``frame``'s columns as the model fixes them; its features must be there."""
     feats, schema = model.features, model.meta["schema"]
-    missing = [f for f in feats if f not in frame.columns]
+    rules = model.preprocessor().rules
+    sources = list(dict.fromkeys(rules[f].source if f in rules and rules[f].source else f
+                                 for f in feats))
+    missing = [f for f in sources if f not in frame.columns]
     if missing:
         raise DataError(f"{where + ': ' if where else ''}feature column(s) "
                         f"{', '.join(map(repr, missing))} of the model are missing",
@@ -38,13 +41,15 @@ def roles(model, frame: pd.DataFrame, where: str | None = None) -> R.Roles:
     ids = [c for c in schema["identifiers"] if c in frame.columns]
     carried = [c for c in schema.get("carried", schema["identifiers"]) if c in frame.columns]
     label = schema["label"] if schema["label"] in frame.columns else None
-    return R.Roles(decisions(frame, feats, ids, label, carried), feats, ids, label, {})
+    return R.Roles(decisions(frame, sources, ids, label, carried), feats, ids, label, {})
 
 
 def ignored_note(model, frame: pd.DataFrame) -> list[str]:
     schema = model.meta["schema"]
     carried = schema.get("carried", schema["identifiers"])
-    extra = [c for c in frame.columns if c not in model.features
+    rules = model.preprocessor().rules
+    used = {rules[f].source if f in rules and rules[f].source else f for f in model.features}
+    extra = [c for c in frame.columns if c not in used
              and c not in carried and c != schema["label"]]
     return [f"column(s) not in the model, ignored: {', '.join(map(repr, extra))}"] if extra \
         else []
@@ -55,8 +60,15 @@ def features(frame: pd.DataFrame, feats, rules, lines: np.ndarray):
     NaN and are counted: ``{column: (count, line of the first, the first value)}``."""
     raw = np.empty((len(frame), len(feats)))
     bad = {}
+    levels: dict[str, set] = {}
+    for name in feats:
+        if name in rules and rules[name].source:
+            levels.setdefault(rules[name].source, set()).add(rules[name].level)
     for j, name in enumerate(feats):
-        series = frame[name]
+        series = frame[rules[name].source or name] if name in rules else frame[name]
+        if name in rules and rules[name].source:
+            raw[:, j] = apply_rule(series, rules[name])
+            continue
         if name in rules:
             values = apply_rule(series, rules[name])
         elif pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
@@ -67,20 +79,32 @@ def features(frame: pd.DataFrame, feats, rules, lines: np.ndarray):
         if len(lost):
             bad[name] = (len(lost), int(lines[lost[0]]), str(series.iloc[lost[0]])[:40])
         raw[:, j] = np.where(np.isinf(values), np.nan, values)
+    for source, known in levels.items():
+        text = category_text(frame[source])
+        new = np.flatnonzero(text.notna().to_numpy() & ~text.isin(known).to_numpy())
+        if len(new):
+            bad[source] = (len(new), int(lines[new[0]]), str(text.iloc[new[0]])[:40], "unseen")
     return raw, bad
 
 
 def unreadable_warnings(bad: dict) -> list[str]:
-    return [f"column '{c}': {n} value(s) could not be read as numbers (e.g. '{ex}' on line "
-            f"{line}); counted as missing" for c, (n, line, ex) in bad.items()]
+    out = []
+    for c, (n, line, ex, *kind) in bad.items():
+        if kind:  # a category value the model was not trained on
+            out.append(f"column '{c}': {n} value(s) not seen in training (e.g. '{ex}' on line "
+                       f"{line}); no indicator of the category is set for those rows")
+        else:
+            out.append(f"column '{c}': {n} value(s) could not be read as numbers (e.g. '{ex}' "
+                       f"on line {line}); counted as missing")
+    return out
 
 
 def merge_unreadable(parts: list[dict]) -> dict:
     """Per-block counts of :func:`features` added up (the first example kept)."""
     out: dict = {}
     for part in parts:
-        for c, (n, line, ex) in part.items():
-            out[c] = (out[c][0] + n, out[c][1], out[c][2]) if c in out else (n, line, ex)
+        for c, (n, *rest) in part.items():
+            out[c] = (out[c][0] + n, *out[c][1:]) if c in out else (n, *rest)
     return out
 
 
@@ -101,7 +125,7 @@ def decisions(frame, feats, ids, label, carried=()):
     """Each column's role as the model fixes it (for the report's columns section)."""
     out = []
     for pos, name in enumerate(frame.columns, start=1):
-        if name in feats:
+        if name in feats and name not in carried:
             role, reason = R.FEATURE, "a feature of the model"
         elif name in ids:
             role, reason = R.IDENTIFIER, "an identifier of the model"

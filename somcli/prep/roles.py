@@ -12,7 +12,7 @@ numbers written as text with one unit are parsed.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,7 @@ class Roles:
     label: str | None
     values: dict[str, np.ndarray]  # float64 feature values (units parsed), by feature name
     warnings: list[str] = field(default_factory=list)  # borderline decisions, for the report
+    encoded: dict[str, UnitRule] = field(default_factory=dict)  # indicator feature -> rule
 
     @property
     def carried(self) -> list[str]:
@@ -61,12 +62,19 @@ class Roles:
         return [d.name for d in self.decisions if d.role in CARRIED]
 
     @property
+    def sources(self) -> list[str]:
+        """The columns the features are read from (a one-hot category once)."""
+        return list(dict.fromkeys(self.encoded[f].source if f in self.encoded else f
+                                  for f in self.features))
+
+    @property
     def categories(self) -> list[str]:
         return [d.name for d in self.decisions if d.role == CATEGORY]
 
     @property
     def rules(self) -> dict[str, UnitRule]:
-        return {d.name: d.rule for d in self.decisions if d.rule is not None and d.role == FEATURE}
+        return {d.name: d.rule for d in self.decisions
+                if d.rule is not None and d.role == FEATURE} | self.encoded
 
     def decision(self, name: str) -> ColumnDecision:
         return next(d for d in self.decisions if d.name == name)
@@ -144,14 +152,39 @@ def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal:
                 reason += "; " + (rule.describe() or "numbers stored as text")
         decisions.append(ColumnDecision(pos, name, kind, role, reason, missing, unique,
                                         rule if role == FEATURE else None))
-    order = explicit or [d.name for d in decisions if d.role == FEATURE]
+    encoded = _one_hot(frame, decisions, values, explicit, opts, decimal)
+    order = explicit or [d.name for d in decisions if d.role in (FEATURE, CATEGORY)]
+    order = [f for name in order for f in ([r for r in encoded if encoded[r].source == name]
+                                           or [name])]
     features = [c for c in order if c in values]
     if not features and strict:
         summary = "; ".join(f"{d.name}: {d.reason}" for d in decisions[:6])
         raise DataError("no numeric column to cluster (" + summary + ")",
                         "choose columns with -c, or check the delimiter with -d")
     ids = [d.name for d in decisions if d.role == IDENTIFIER]
-    return Roles(decisions, features, ids, label, {c: values[c] for c in features}, warnings)
+    return Roles(decisions, features, ids, label, {c: values[c] for c in features}, warnings,
+                 encoded)
+
+
+def _one_hot(frame, decisions, values, explicit, opts, decimal) -> dict[str, UnitRule]:
+    """Category columns as indicator features (``--categorical onehot``, or a category
+    named in -c): one per value, ``column=value``; fills ``values`` and returns the rules."""
+    from somcli.prep.units import category_text, indicator
+
+    encoded: dict[str, UnitRule] = {}
+    for i, d in enumerate(decisions):
+        if d.role != CATEGORY or not (opts.categorical == "onehot" or d.name in explicit):
+            continue
+        series = frame[d.name]
+        levels = sorted(set(category_text(series).dropna()))
+        for level in levels:
+            name = f"{d.name}={level}"
+            encoded[name] = UnitRule("", False, decimal, source=d.name, level=level)
+            values[name] = indicator(series, level)
+        how = "named in -c" if d.name in explicit else "--categorical onehot"
+        decisions[i] = replace(d, reason=f"category of {len(levels)} values, one-hot encoded as "
+                               f"{len(levels)} features weighted like one column ({how})")
+    return encoded
 
 
 def _kind(series, name, lines, decimal, explicit):
@@ -209,6 +242,8 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
             raise DataError(f"column '{name}' has no values", "drop it from -c")
         return EXCLUDED, "every value is missing"
     if kind == "text":
+        if name in explicit and CR.is_category(unique, n):
+            return CATEGORY, "category (named in -c)"
         if name in explicit:
             raise DataError(f"column '{name}' holds text, not numbers: somcli clusters numeric "
                             "columns", f"drop '{name}' from -c (text columns are carried into "

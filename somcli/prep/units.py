@@ -40,8 +40,12 @@ class UnitRule:
     thousands: bool
     decimal: str
     date: str = ""  # a strptime format: dates read as days since 1970-01-01
+    source: str = ""  # an indicator feature: the category column it reads ...
+    level: str = ""  # ... and the value it marks (1 for that value, 0 for another)
 
     def describe(self) -> str:
+        if self.source:
+            return f"1 where '{self.source}' is '{self.level}', else 0"
         if self.date:
             return f"dates ({self.date}) read as days since 1970-01-01"
         parts = []
@@ -55,11 +59,13 @@ class UnitRule:
 
     def to_dict(self) -> dict:
         out = {"unit": self.unit, "thousands": self.thousands, "decimal": self.decimal}
-        return out | ({"date": self.date} if self.date else {})
+        out |= {"date": self.date} if self.date else {}
+        return out | ({"source": self.source, "level": self.level} if self.source else {})
 
     @classmethod
     def from_dict(cls, d: dict) -> UnitRule:
-        return cls(str(d["unit"]), bool(d["thousands"]), str(d["decimal"]), str(d.get("date", "")))
+        return cls(str(d["unit"]), bool(d["thousands"]), str(d["decimal"]), str(d.get("date", "")),
+                   str(d.get("source", "")), str(d.get("level", "")))
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,8 @@ def read_text_column(series: pd.Series, decimal: str) -> TextColumn:
 
 def apply_rule(series: pd.Series, rule: UnitRule) -> np.ndarray:
     """Replay a stored rule; values that do not fit become NaN (counted as missing)."""
+    if rule.source:
+        return indicator(series, rule.level)
     if rule.date:
         return days(series, rule.date)
     pattern = _PATTERNS[rule.decimal]
@@ -123,6 +131,20 @@ def apply_rule(series: pd.Series, rule: UnitRule) -> np.ndarray:
         if m is not None and (m["pre"] or m["post"]) in ("", rule.unit):
             out[pos] = _to_float(m, rule.decimal)
     return out
+
+
+def category_text(series: pd.Series) -> pd.Series:
+    """A category column's values as text (integer codes too), missing kept missing."""
+    text = series.astype(object).where(series.notna(), None)
+    return text.map(lambda v: v if v is None else (str(int(v)) if isinstance(v, float) and
+                                                    float(v).is_integer() else str(v)))
+
+
+def indicator(series: pd.Series, level: str) -> np.ndarray:
+    """1.0 where the column holds ``level``, 0.0 where it holds another value, NaN where
+    it holds none."""
+    text = category_text(series)
+    return np.where(text.isna(), np.nan, (text == level).astype(float)).astype(np.float64)
 
 
 EPOCH = np.datetime64("1970-01-01T00:00:00")

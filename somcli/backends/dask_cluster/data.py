@@ -22,7 +22,14 @@ from somcli.errors import DataError, UsageError, brief
 from somcli.io.read import FLOAT32_MAX, Dialect, header_names, read_table, sniff
 from somcli.io.sources import resolve
 from somcli.prep import roles as R
-from somcli.prep.clean import HUGE, MAX_NAMED_ROWS, Preprocessor, gap_outcome, refuse_huge
+from somcli.prep.clean import (
+    HUGE,
+    MAX_NAMED_ROWS,
+    Preprocessor,
+    gap_outcome,
+    refuse_huge,
+    weight_indicators,
+)
 from somcli.prep.units import apply_rule
 
 SAMPLE_ROWS = 10_000  # rows the column roles are decided on
@@ -122,7 +129,7 @@ def on_raw(part: pd.DataFrame, feats: list[str], rules: dict, float_dtype,
     is refused (training) or, with ``strict=False`` (assign), read as missing."""
     raw = np.empty((len(part), len(feats)))
     for j, name in enumerate(feats):
-        series = part[name]
+        series = part[rules[name].source or name] if name in rules else part[name]
         if name in rules:
             values = apply_rule(series, rules[name])
         else:
@@ -142,7 +149,7 @@ def on_unreadable(part: pd.DataFrame, feats: list[str], rules: dict) -> dict:
     """Per feature: values present in the file that could not be read as numbers."""
     out = {}
     for name in feats:
-        series = part[name]
+        series = part[rules[name].source or name] if name in rules else part[name]
         values = (apply_rule(series, rules[name]) if name in rules else
                   pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64))
         bad = int((np.isnan(values) & series.notna().to_numpy()).sum())
@@ -249,6 +256,7 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions, float_dtype) -> tuple
         for j in range(d):
             fill[j] = _fill_value(client, raw, j, total, cleaning.missing)
     center, scale = _scaler(client, raw, total, fill, cleaning, drop)
+    scale = weight_indicators(feats, rules, scale)
     prep = Preprocessor(feats, rules, cleaning.missing, cleaning.scale, center, scale, fill=fill)
     missing = {f: int(k) for f, k in zip(feats, total["missing"], strict=True) if k}
     report = {

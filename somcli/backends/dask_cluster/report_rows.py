@@ -23,7 +23,7 @@ def find(table, path_column: str, dedupe_by: str | None = None) -> dict:
     """The duplicates section of the cleaning report, as the local engine writes it
     (``path_column``: the column Dask adds with each row's file, not part of the data)."""
     client, roles = table.client, table.roles
-    feats, ids = roles.features, roles.ids
+    feats, ids = roles.sources, roles.ids
     hashes = client.map(_on_feature_hash, table.parts, feats=feats, pure=False)
     twice, _ = repeated(client, hashes)
     rows = client.gather(client.map(_on_rows_with, table.parts, hashes, table.first_lines,
