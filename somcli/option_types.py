@@ -29,16 +29,29 @@ class KType(click.ParamType):
         return k
 
 
-class OutlierType(click.ParamType):
-    """--outliers robust or --outliers Q (a quantile strictly between 0 and 1)."""
+class WordOr(click.ParamType):
+    """A value, or one word that means "somcli decides" (None)."""
 
-    name = "robust|Q"
+    word = "auto"
+    parsed: type = object  # an already converted value passes through
 
     def convert(self, value, param, ctx):
-        if value is None or isinstance(value, float):
+        if value is None or isinstance(value, self.parsed):
             return value
-        if str(value).lower() == "robust":
+        if str(value).lower() == self.word:
             return None
+        return self.parse(value, param, ctx)
+
+    def parse(self, value, param, ctx):
+        raise NotImplementedError
+
+
+class OutlierType(WordOr):
+    """--outliers robust or --outliers Q (a quantile strictly between 0 and 1)."""
+
+    name, word, parsed = "robust|Q", "robust", float
+
+    def parse(self, value, param, ctx):
         try:
             q = float(value)
         except ValueError:
@@ -48,16 +61,12 @@ class OutlierType(click.ParamType):
         return q
 
 
-class MapType(click.ParamType):
+class MapType(WordOr):
     """--map ROWSxCOLS or auto."""
 
-    name = "ROWSxCOLS|auto"
+    name, parsed = "ROWSxCOLS|auto", tuple
 
-    def convert(self, value, param, ctx):
-        if value is None or isinstance(value, tuple):
-            return value
-        if str(value).lower() == "auto":
-            return None
+    def parse(self, value, param, ctx):
         m = re.fullmatch(r"\s*(\d+)\s*[xX*,]\s*(\d+)\s*", str(value))
         if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1 or \
                 int(m.group(1)) * int(m.group(2)) < 2:

@@ -208,17 +208,21 @@ def test_a_date_named_in_c_is_a_feature_in_days_since_1970():
     assert r.values["seen"][0] == expected
 
 
-def test_a_model_with_a_date_feature_replays_it(tmp_path, run):
+def train_and_replay(tmp_path, run, *options) -> pd.DataFrame:
+    """kmeans -k 3 on the study table, then assign on the same rows: the same clusters."""
     frame = study()
     frame.to_csv(tmp_path / "s.csv", index=False)
-    r = run("kmeans", tmp_path / "s.csv", "-c", "seen,mass,depth", "-k", "3", "-o",
-            tmp_path / "m", "-q")
+    r = run("kmeans", tmp_path / "s.csv", *options, "-k", "3", "-o", tmp_path / "m", "-q")
     assert r.code == 0, r.err
     r = run("assign", tmp_path / "m" / "model.json", tmp_path / "s.csv", "-q")
     assert r.code == 0, r.err
-    trained = pd.read_csv(tmp_path / "m" / "assignments.csv")
-    assert pd.read_csv(__import__("io").StringIO(r.out))["cluster"].tolist() == \
-        trained["cluster"].tolist()
+    trained = pd.read_csv(tmp_path / "m" / "assignments.csv")["cluster"].tolist()
+    assert pd.read_csv(__import__("io").StringIO(r.out))["cluster"].tolist() == trained
+    return frame
+
+
+def test_a_model_with_a_date_feature_replays_it(tmp_path, run):
+    train_and_replay(tmp_path, run, "-c", "seen,mass,depth")
 
 
 def test_categorical_onehot_makes_indicator_features_weighted_like_one_column():
@@ -244,16 +248,9 @@ def test_a_category_named_in_c_is_one_hot_encoded_without_the_flag():
 
 
 def test_a_onehot_model_replays_and_reports_unseen_values(tmp_path, run):
-    frame = study()
-    frame.to_csv(tmp_path / "s.csv", index=False)
-    r = run("kmeans", tmp_path / "s.csv", "--categorical", "onehot", "-k", "3", "-o",
-            tmp_path / "m", "-q")
-    assert r.code == 0, r.err
+    frame = train_and_replay(tmp_path, run, "--categorical", "onehot")
     frame.loc[:4, "island"] = "Atlantis"
     frame.to_csv(tmp_path / "new.csv", index=False)
     r = run("assign", tmp_path / "m" / "model.json", tmp_path / "new.csv", "-o", tmp_path / "a")
     assert r.code == 0, r.err
     assert "column 'island': 5 value(s) not seen in training (e.g. 'Atlantis' on line 2)" in r.err
-    r = run("assign", tmp_path / "m" / "model.json", tmp_path / "s.csv", "-q")
-    trained = pd.read_csv(tmp_path / "m" / "assignments.csv")["cluster"].tolist()
-    assert pd.read_csv(__import__("io").StringIO(r.out))["cluster"].tolist() == trained
