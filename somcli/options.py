@@ -50,9 +50,12 @@ def input_options(f):
         click.option("-K", "--skip-lines", type=click.IntRange(min=0), default=0, metavar="N",
                      help="Skip N lines (a preamble) before the header."),
         click.option("--na-values", multiple=True, metavar="LIST",
-                     help="Comma-separated tokens read as missing, replacing the default "
+                     help="Comma-separated tokens read as missing, besides the default ones "
                           f"({', '.join(DEFAULT_NA_VALUES[:8])}, ...). An empty cell is "
                           "always missing. Repeatable."),
+        click.option("--na-values-only", is_flag=True,
+                     help="Read only the --na-values tokens (and empty cells) as missing, "
+                          "not the default ones."),
     )(f)
 
 
@@ -72,8 +75,11 @@ def read_from(kw: dict) -> ReadOptions:
                                  param_hint="--quotechar")
     if delimiter is not None and delimiter == quotechar:
         raise click.UsageError("-d/--delimiter and --quotechar must differ")
-    na = kw.pop("na_values")
-    na_values = tuple(t for item in na for t in item.split(",")) if na else DEFAULT_NA_VALUES
+    na = tuple(t for item in kw.pop("na_values") for t in item.split(","))
+    if kw.pop("na_values_only"):
+        na_values = na
+    else:
+        na_values = DEFAULT_NA_VALUES + tuple(t for t in na if t not in DEFAULT_NA_VALUES)
     from somcli.memory import parse_limit
 
     return ReadOptions(
@@ -169,7 +175,8 @@ def output_options(plots: bool = False, model: bool = True):
                          show_default=True, help="Format of the assignments."),
             click.option("--safe-csv/--no-safe-csv", default=True, show_default=True,
                          help="Prefix text cells starting with = + - @ with a quote so "
-                              "spreadsheets do not run them as formulas (numbers untouched)."),
+                              "spreadsheets do not run them as formulas (numbers untouched; "
+                              "files only: stdout gets the values as they came)."),
         ]
         if plots:
             opts.append(click.option("--no-plots", is_flag=True, help="Do not draw the PNGs."))

@@ -214,12 +214,23 @@ def test_the_matrix_has_at_least_40_cases():
 def test_formula_injection_is_defused_in_csv_but_numbers_stay(tmp_path, run):
     f = tmp_path / "f.csv"
     f.write_text('name,x,y\n"=HYPERLINK(""http://x"")",1,2\n+cmd,2,1\n-3,9,8\n@SUM(A1),8,9\n')
-    r = run("kmeans", f, "-k", "2", "-q")
-    names = pd.read_csv(io.StringIO(r.out), dtype=str)["name"].tolist()
+    assert run("kmeans", f, "-k", "2", "-q", "-o", tmp_path / "o").code == 0
+    names = pd.read_csv(tmp_path / "o" / "assignments.csv", dtype=str)["name"].tolist()
     assert names[0].startswith("'=HYPERLINK") and names[1] == "'+cmd" and names[3] == "'@SUM(A1)"
     assert names[2] == "-3"
-    raw = run("kmeans", f, "-k", "2", "-q", "--no-safe-csv").out
-    assert pd.read_csv(io.StringIO(raw), dtype=str)["name"].tolist()[1] == "+cmd"
+    run("kmeans", f, "-k", "2", "-q", "--no-safe-csv", "-o", tmp_path / "raw")
+    raw = pd.read_csv(tmp_path / "raw" / "assignments.csv", dtype=str)["name"].tolist()
+    assert raw[1] == "+cmd"
+
+
+def test_stdout_carries_the_values_as_they_came_so_joins_match(tmp_path, run):
+    """A pipe is not a spreadsheet: ids like -A1, +B2, @C3 come out unchanged on stdout
+    (a csvjoin on them matched 1 row of 5 when they were quoted)."""
+    f = tmp_path / "f.csv"
+    f.write_text("id,x,y\n-A1,1,2\n+B2,3,4\n@C3,8,9\nD4,1,1\n=E5,9,8\n")
+    r = run("kmeans", f, "-k", "2", "-q")
+    assert pd.read_csv(io.StringIO(r.out), dtype=str)["id"].tolist() == [
+        "-A1", "+B2", "@C3", "D4", "=E5"]
 
 
 def test_error_table_in_readme_lists_every_case_class():

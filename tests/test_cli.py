@@ -268,3 +268,26 @@ def test_the_architecture_page_names_every_module():
     missing = [str(p.relative_to(ROOT / "somcli")) for p in sorted((ROOT / "somcli").rglob("*.py"))
                if p.name not in ("__init__.py", "__main__.py") and p.name not in text]
     assert not missing, f"docs/architecture.md does not mention {missing}"
+
+
+def test_c_chooses_features_and_keeps_the_identifiers(run):
+    """-c picks the features; the identifier columns are still carried (issue 14, #3)."""
+    for spec in ("4-5", "Health Expenditure ($),Inflation (%)"):
+        r = run("kmeans", COUNTRIES, "-c", spec, "-k", "3", "-q")
+        assert r.code == 0, r.err
+        assert r.out.splitlines()[0] == "line,Country,Country ID,cluster,distance"
+
+
+def test_na_values_add_to_the_default_markers(tmp_path, run):
+    """Following one error's hint (--na-values 'three') no longer breaks on the next 'NA'."""
+    f = write(tmp_path / "na.csv", "x,y\n1,2\n3,NA\nthree,5\n4,7\n8,1\n")
+    assert run("kmeans", f, "-k", "2", "-q", "--na-values", "three").code == 0
+    r = run("kmeans", f, "-k", "2", "-q", "--na-values", "three", "--na-values-only")
+    assert r.code == errors.DATA and "'NA'" in r.err
+
+
+def test_somcli_columns_keep_their_names_and_clashing_input_columns_are_renamed(tmp_path, run):
+    f = write(tmp_path / "c.csv", "line,cluster,x,y\na,p,1,2\nb,q,3,4\nc,r,8,9\nd,s,1,1\ne,t,9,8\n")
+    r = run("kmeans", f, "-k", "2")
+    assert r.out.splitlines()[0] == "line,input_line,input_cluster,cluster,distance"
+    assert r.err.count("written as 'input_line', 'input_cluster'") == 1

@@ -34,10 +34,15 @@ def quiet(_msg: str) -> None:
     return None
 
 
+#: the columns somcli writes into the assignments under these names, whatever the input has
+OWN_COLUMNS = ("line", "source", "cluster", "distance", "bmu_row", "bmu_col", "qe",
+               "outlier_score", "is_outlier")
+
+
 def carried_name(column: str) -> str:
-    """The name an identifier or label column has in the assignments (every backend):
-    its own, unless it clashes with somcli's ``line`` or ``source``."""
-    return column if column not in ("line", "source") else f"{column}_"
+    """The name an input column carried into the assignments has (every backend): its
+    own, or ``input_NAME`` when somcli writes a column of that name."""
+    return column if column not in OWN_COLUMNS else f"input_{column}"
 
 
 def model_dtype(model):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from somcli import __version__
-from somcli.backends.base import Described
+from somcli.backends.base import Described, carried_name
 from somcli.config import OutputOptions
 from somcli.errors import DataError, UsageError
 from somcli.io import write as w
@@ -52,6 +52,12 @@ def int_column(values: np.ndarray, valid: np.ndarray | None = None):
 def base_report(command: str, d: Described, parameters: dict, warnings: list[str]) -> Report:
     """A report with the sections every command has: input, columns, cleaning, ..."""
     roles = d.roles
+    renamed = [c for c in roles.carried + ([roles.label] if roles.label else [])
+               if carried_name(c) != c]
+    if renamed:
+        warnings = [f"input column(s) {', '.join(map(repr, renamed))} written as "
+                    f"{', '.join(repr(carried_name(c)) for c in renamed)}: somcli's own "
+                    "columns keep their names"] + warnings
     return Report(
         command=command,
         input=Input(d.inputs, d.rows, len(roles.decisions), d.dialect.to_dict(),
@@ -116,8 +122,8 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
     report = result.report.to_dict()
     if out.out is None and result.parts is not None:
         _stream_parts(result, out)
-    elif out.out is None:
-        w.write_table(result.assignments, "-", out.format, out.safe_csv)
+    elif out.out is None:  # a pipe gets the values as they came (quoting is for files)
+        w.write_table(result.assignments, "-", out.format, False)
     else:
         _write_folder(result, report, out, render_markdown)
     if out.model_out and result.model is not None:
@@ -134,7 +140,7 @@ def _stream_parts(result: RunResult, out: OutputOptions) -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="somcli-parts-") as scratch:
-        w.join_parts(result.parts, None, out.format, out.safe_csv, scratch=scratch,
+        w.join_parts(result.parts, None, out.format, False, scratch=scratch,
                      sink=sys.stdout.buffer)
         sys.stdout.flush()
 

@@ -173,7 +173,8 @@ def _one_hot(frame, decisions, values, explicit, opts, decimal) -> dict[str, Uni
 
     encoded: dict[str, UnitRule] = {}
     for i, d in enumerate(decisions):
-        if d.role != CATEGORY or not (opts.categorical == "onehot" or d.name in explicit):
+        wanted = d.name in explicit or (not explicit and opts.categorical == "onehot")
+        if d.role != CATEGORY or not wanted:
             continue
         series = frame[d.name]
         levels = sorted(set(category_text(series).dropna()))
@@ -235,7 +236,11 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
         return IDENTIFIER, "identifier (--id-column)"
     if name in dropped:
         return EXCLUDED, "left out (-C/--not-columns)"
-    if explicit and name not in explicit:
+    if explicit and name not in explicit:  # -c picks features; identifiers stay carried
+        if kind == "text":
+            return IDENTIFIER, "text"
+        if kind == "integer" and _is_integer_id(name, numbers, missing, unique, n):
+            return IDENTIFIER, "integer identifier (named like an id, every value unique)"
         return EXCLUDED, "not listed in -c/--columns"
     if kind == "empty":
         if name in explicit:
@@ -267,8 +272,7 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
     if kind == "integer" and _is_row_counter(numbers):
         start = int(numbers[0])
         return EXCLUDED, f"row counter ({start}..{start + n - 1} in order), not a measurement"
-    if kind == "integer" and missing == 0 and _looks_like_id(name) and \
-            (unique if unique is not None else int(pd.Series(numbers).nunique())) == n:
+    if kind == "integer" and _is_integer_id(name, numbers, missing, unique, n):
         return IDENTIFIER, "integer identifier (named like an id, every value unique)"
     if kind == "integer" and missing == 0 and (groups := CR.counter_groups(numbers)):
         return EXCLUDED, (f"counter (1, 2, 3, ... restarting in each of {groups} groups), "
@@ -326,6 +330,11 @@ def _is_row_counter(numbers: np.ndarray) -> bool:
     if n < 3 or not np.all(np.isfinite(numbers)):
         return False
     return bool(numbers[0] in (0, 1) and np.array_equal(numbers, np.arange(n) + numbers[0]))
+
+
+def _is_integer_id(name, numbers, missing, unique, n) -> bool:
+    return missing == 0 and _looks_like_id(name) and \
+        (unique if unique is not None else int(pd.Series(numbers).nunique())) == n
 
 
 def _looks_like_id(name: str) -> bool:
