@@ -242,3 +242,15 @@ def test_error_table_in_readme_lists_every_case_class():
                    "not writable", "disk full", "Ctrl-C", "memory", "locked"):
         assert phrase.lower() in section.lower(), phrase
 
+
+
+def test_a_preamble_before_the_header_gets_the_skip_lines_hint(tmp_path, run):
+    f = tmp_path / "p.csv"
+    f.write_text("Sales report\nExported 2026-11-30 by the shop, all regions\n"
+                 "region,amount,units\nnorth,10,1\nsouth,12,3\neast,8,2\nwest,9,4\n")
+    r = run("kmeans", f, "-k", "2", "-q")
+    assert r.code == errors.DATA and "preamble" in r.err and "pass -K 2" in r.err
+    assert run("kmeans", f, "-k", "2", "-q", "-K", "2").code == 0
+    f.write_text("a,b\n1,2\n3,4,5\n6,7\n")  # a ragged row, no preamble: the old advice
+    r = run("kmeans", f, "-k", "2", "-q")
+    assert "look like a preamble" not in r.err and "fix that row" in r.err

@@ -20,6 +20,7 @@ import pandas as pd
 from somcli.config import ReadOptions
 from somcli.errors import DataError, InputError, UsageError
 from somcli.io import parts
+from somcli.io.read_errors import bad_line, parser_error
 from somcli.io.sources import STREAM_ERRORS, TEXT_FACTOR, Source, broken, resolve
 
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
@@ -253,7 +254,7 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
         if mixed:
             frame = _as_text(source, dialect, options, frame, mixed)
     except UnicodeError as exc:  # a decoding error, or UTF-32/16 without a byte-order mark
-        line = _bad_line(source, dialect.encoding)
+        line = bad_line(source, dialect.encoding)
         start = getattr(exc, "start", None)
         where = f"line {line}" if line else f"byte {start}" if start is not None else "the start"
         raise DataError(
@@ -263,7 +264,7 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
     except pd.errors.EmptyDataError:
         raise InputError(f"{source.label}: the file is empty") from None
     except pd.errors.ParserError as exc:
-        raise _parser_error(source, dialect, exc) from None
+        raise parser_error(source, dialect, exc) from None
     except STREAM_ERRORS as exc:
         raise broken(source, exc) from None
     if names is not None:
@@ -349,45 +350,6 @@ def _as_text(source: Source, dialect: Dialect, options: dict, frame: pd.DataFram
     for pos in positions:
         frame[frame.columns[pos]] = text[pos].to_numpy()
     return frame
-
-
-_ROW_IN_MSG = re.compile(r"starting at row (\d+)")
-
-
-def _parser_error(source: Source, dialect: Dialect, exc: Exception) -> DataError:
-    msg = str(exc).replace("Error tokenizing data. C error: ", "").strip()
-    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-    if m:
-        expected, line, saw = m.groups()
-        return DataError(
-            f"{source.label}: line {line} has {saw} fields, the header has {expected}",
-            "fix that row, quote fields that contain the delimiter, or pass -d",
-        )
-    m = _ROW_IN_MSG.search(msg)
-    if "EOF inside string" in msg and m:
-        line = int(m.group(1)) + dialect.skip_lines + 1
-        return DataError(
-            f"{source.label}: a quote opened near line {line} is never closed",
-            "close the quote or pass --quotechar with another character",
-        )
-    return DataError(f"{source.label}: cannot parse the file ({msg})",
-                     "check the delimiter (-d) and quoting")
-
-
-def _bad_line(source: Source, encoding: str) -> int | None:
-    """1-based number of the first line that does not decode (ASCII-compatible encodings)."""
-    if encoding.startswith("utf-16") or encoding.startswith("utf-32"):
-        return None
-    try:
-        with source.open() as stream:
-            for number, raw in enumerate(stream, start=1):
-                try:
-                    raw.decode(encoding)
-                except UnicodeDecodeError:
-                    return number
-    except (OSError, EOFError):
-        return None
-    return None
 
 
 def _names(names) -> str:
