@@ -57,7 +57,8 @@ def inspect(**kw):
 
     console = _console(kw)
     read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
-    profile = run_inspect.run(read, cols, cleaning, stdin=_stdin())
+    with console:
+        profile = run_inspect.run(read, cols, cleaning, stdin=_stdin())
     if kw.pop("as_json"):
         from somcli.io.write import dumps
 
@@ -281,7 +282,7 @@ def _execute(console: Console, out, job, exe: Execution) -> None:
     if exe.engine == "dask" and out.format == "json":
         raise click.UsageError("--engine dask writes the assignments in parts: use --format "
                                "csv, tsv or ndjson")
-    with locked(out.out, out.wait):
+    with console, locked(out.out, out.wait):  # the spinner ends, whatever ends the run
         if out.out is not None:
             OutputFolder(out.out, out.force)  # refuses now (exit 73), before any work
         if out.model_out:
@@ -292,7 +293,10 @@ def _execute(console: Console, out, job, exe: Execution) -> None:
             result = job(backend)
             for warning in result.report.warnings:
                 console.warn(warning)
-            console.progress("writing")
+            if out.out is None:
+                console.done()  # the assignments go to stdout: no spinner in the data
+            else:
+                console.progress("writing")
             report = write(result, out, render)
     console.summary(report, report.get("files", []), out.out)
     if out.summary_json:

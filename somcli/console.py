@@ -52,6 +52,14 @@ class Console:
     def done(self) -> None:
         self._pause()
 
+    def __enter__(self) -> Console:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Whatever ends the block (an error, Ctrl-C), the spinner stops: rich clears its
+        line and shows the cursor again, so an error message starts on a fresh line."""
+        self._pause()
+
     def _pause(self) -> None:
         if self._status is not None:
             self._status.stop()
