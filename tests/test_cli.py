@@ -338,3 +338,12 @@ def test_a_terminal_gets_its_cursor_back_and_data_without_a_spinner(tmp_path):
         lines.index("line,Country,Country ID,cluster,distance")]]
     if hide in screen:
         assert screen.rfind(show) > screen.rfind(hide)
+
+
+def test_one_feature_is_one_feature_and_a_bom_file_is_utf8(tmp_path, run):
+    f = tmp_path / "bom.csv"
+    f.write_bytes(b"\xef\xbb\xbfa,b\n1,2\n3,4\n5,7\n8,1\n")
+    r = run("kmeans", f, "-k", "2", "-c", "a", "-o", tmp_path / "o")
+    assert "; 1 feature; 2 clusters;" in r.err
+    dialect = json.loads((tmp_path / "o" / "report.json").read_text())["input"]["dialect"]
+    assert dialect["encoding"] == "utf-8" and dialect["byte_order_mark"] is True

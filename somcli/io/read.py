@@ -48,8 +48,11 @@ class Dialect:
     sniffed: tuple[str, ...] = ()  # which of the above were detected, not given
 
     def to_dict(self) -> dict:
+        """For the report: a UTF-8 file with a byte-order mark is UTF-8 (the mark noted)."""
+        bom = self.encoding == "utf-8-sig"
         return {
-            "delimiter": self.delimiter, "encoding": self.encoding, "decimal": self.decimal,
+            "delimiter": self.delimiter, "encoding": "utf-8" if bom else self.encoding,
+            **({"byte_order_mark": True} if bom else {}), "decimal": self.decimal,
             "header": self.header, "skip_lines": self.skip_lines, "quotechar": self.quotechar,
             "na_values": list(self.na_values), "detected": list(self.sniffed),
         }

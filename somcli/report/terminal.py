@@ -8,10 +8,10 @@ SHOWN_CLUSTERS = 12  # clusters described on a terminal (the report has them all
 
 
 def one_line(report: dict, out: str | None) -> str:
-    parts = [f"somcli {report['command']}: {fmt(report['input']['rows'])} rows",
-             f"{len(report['features'])} features"]
+    parts = [f"somcli {report['command']}: {_count(report['input']['rows'], 'row')}",
+             _count(len(report["features"]), "feature")]
     if report.get("clusters"):
-        parts.append(f"{len(report['clusters'])} clusters")
+        parts.append(_count(len(report["clusters"]), "cluster"))
     m = report.get("map")
     if m:
         parts.append(f"{m['rows']}x{m['cols']} map, QE {fmt(m['quantization_error'], 3)}, "
@@ -24,6 +24,10 @@ def one_line(report: dict, out: str | None) -> str:
     if out:
         parts.append(f"wrote {out}")
     return "; ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{fmt(n)} {noun}{'' if n == 1 else 's'}"
 
 
 def show(console, report: dict, files: list[str], out: str | None) -> None:
