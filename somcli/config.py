@@ -137,4 +137,5 @@ class OutputOptions:
     summary_json: bool = False  # one JSON line on stdout at the end (needs out)
     wait: float = 0.0  # seconds to wait for another run holding the output folder's lock
     single_file: bool = False  # distributed runs: one assignments file, not part files
+    output_file: str | None = None  # -O: the assignments alone, into this file (atomically)
 

@@ -6,6 +6,7 @@ values from the command's keyword arguments and builds the frozen config.
 
 from __future__ import annotations
 
+import os
 import re
 
 import click
@@ -169,6 +170,9 @@ def output_options(plots: bool = False, model: bool = True):
             click.option("-o", "--out", metavar="DIR",
                          help="Write all results into DIR (created; its parent must exist). "
                               "Without it the assignments go to stdout and nothing else does."),
+            click.option("-O", "--output", "output_file", metavar="FILE",
+                         help="Write the assignments alone to FILE (in --format), replacing it "
+                              "in one step; nothing goes to stdout."),
             click.option("--force", is_flag=True,
                          help="Replace the results in an existing, non-empty --out folder."),
             click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv",
@@ -212,13 +216,28 @@ def output_from(kw: dict, inputs=()) -> OutputOptions:
         if not out or has_control_characters(out):
             raise click.BadParameter(f"{out!r}: give a folder name without control characters "
                                      "(newlines, tabs)", param_hint="-o/--out")
+    output_file = kw.pop("output_file")
+    if out is not None and os.path.splitext(out)[1].lower() in DATA_EXTENSIONS:
+        raise click.BadParameter(f"{out!r} looks like a file, but -o names a folder of results; "
+                                 f"for the assignments alone in a file, use -O {out}",
+                                 param_hint="-o/--out")
+    if output_file is not None and out is not None:
+        raise click.UsageError("give -o DIR (every result) or -O FILE (the assignments), "
+                               "not both")
+    if output_file is not None and (not output_file or output_file == "-" or
+                                    os.path.isdir(output_file)):
+        raise click.BadParameter(f"{output_file!r}: give a file name (leave -O out for "
+                                 "stdout)", param_hint="-O/--output")
     if summary and out is None:
         raise click.UsageError("--summary-json prints the summary on stdout, so the "
                                "assignments must go to a folder: add -o DIR")
     return OutputOptions(out=out, force=kw.pop("force"), format=kw.pop("fmt"),
                          plots=not kw.pop("no_plots", False), safe_csv=kw.pop("safe_csv"),
                          model_out=kw.pop("model_out", None), summary_json=summary,
-                         wait=kw.pop("wait"))
+                         wait=kw.pop("wait"), output_file=output_file)
+
+
+DATA_EXTENSIONS = (".csv", ".tsv", ".json", ".ndjson", ".txt", ".parquet", ".xlsx", ".gz")
 
 
 def expand_placeholders(path: str, inputs) -> str:

@@ -347,3 +347,28 @@ def test_one_feature_is_one_feature_and_a_bom_file_is_utf8(tmp_path, run):
     assert "; 1 feature; 2 clusters;" in r.err
     dialect = json.loads((tmp_path / "o" / "report.json").read_text())["input"]["dialect"]
     assert dialect["encoding"] == "utf-8" and dialect["byte_order_mark"] is True
+
+
+def test_o_with_a_file_name_is_refused_and_O_writes_the_assignments_alone(tmp_path, run):
+    """Issue 14, #9: -o result.csv made a folder named result.csv; -O FILE writes the
+    assignments alone, replacing FILE in one step, with the usual permissions."""
+    import os
+    import stat
+
+    r = run("kmeans", COUNTRIES, "-k", "3", "-o", tmp_path / "result.csv")
+    assert r.code == errors.USAGE and "use -O" in r.err and not (tmp_path / "result.csv").exists()
+    target = tmp_path / "result.csv"
+    target.write_text("old\n")
+    old = os.umask(0o022)
+    try:
+        r = run("kmeans", COUNTRIES, "-k", "3", "-O", target, "-q")
+    finally:
+        os.umask(old)
+    assert r.code == 0 and r.out == ""
+    assert target.read_text().splitlines()[0] == "line,Country,Country ID,cluster,distance"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.csv"]  # nothing staged left
+    r = run("kmeans", COUNTRIES, "-k", "3", "-O", tmp_path / "r.json", "--format", "json", "-q")
+    assert json.loads((tmp_path / "r.json").read_text())[0]["Country"] == "Austria"
+    r = run("kmeans", COUNTRIES, "-k", "3", "-O", tmp_path / "x.csv", "-o", tmp_path / "d")
+    assert r.code == errors.USAGE and "not both" in r.err

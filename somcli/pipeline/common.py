@@ -4,6 +4,7 @@ result of a run and how it is written. Knows nothing of Click, rich or the backe
 
 from __future__ import annotations
 
+import contextlib
 import platform
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -120,7 +121,9 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
     """Write a run's outputs: a folder with everything, or the assignments on stdout;
     and the model to ``--model-out`` when asked. Returns the report as written."""
     report = result.report.to_dict()
-    if out.out is None and result.parts is not None:
+    if out.output_file is not None:
+        _write_file(result, out)
+    elif out.out is None and result.parts is not None:
         _stream_parts(result, out)
     elif out.out is None:  # a pipe gets the values as they came (quoting is for files)
         w.write_table(result.assignments, "-", out.format, False)
@@ -131,6 +134,30 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
 
         result.model.save(*model_paths(out.model_out))
     return report
+
+
+def _write_file(result: RunResult, out: OutputOptions) -> None:
+    """-O FILE: the assignments written beside FILE, then renamed over it in one step (a
+    reader sees the old file or the new one), with the user's usual permissions."""
+    import os
+    import tempfile
+
+    from somcli.io.folder import current_umask
+
+    target = os.path.abspath(out.output_file)
+    fd, staged = tempfile.mkstemp(prefix=".somcli-tmp-", dir=os.path.dirname(target))
+    os.close(fd)
+    try:
+        if result.parts is not None:
+            w.join_parts(result.parts, staged, out.format, out.safe_csv)
+        else:
+            w.write_table(result.assignments, staged, out.format, out.safe_csv)
+        os.chmod(staged, 0o666 & ~current_umask())
+        os.replace(staged, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(staged)
+        raise
 
 
 def _stream_parts(result: RunResult, out: OutputOptions) -> None:
