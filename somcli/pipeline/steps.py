@@ -170,9 +170,7 @@ def positive_median(be: Backend, values: list, n: int, total: float) -> float:
     """The median of ``n`` values (exact); their mean when it is not positive; else 1."""
     if n == 0:
         return 1.0
-    ranges = [r for r in be.reduce(B.value_range, values) if r is not None]
-    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
-    med = be.quantiles(values, n, [0.5], lo, hi)[0]
+    med = quantile(be, values, n, 0.5)
     if med > 0:
         return med
     mean = total / n

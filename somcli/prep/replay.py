@@ -11,7 +11,7 @@ import pandas as pd
 
 from somcli.errors import DataError
 from somcli.prep import roles as R
-from somcli.prep.units import apply_rule, category_text
+from somcli.prep.units import apply_rule, category_text, source_of
 
 
 def reading(read, model, explicit) -> object:
@@ -30,9 +30,7 @@ def reading(read, model, explicit) -> object:
 def roles(model, frame: pd.DataFrame, where: str | None = None) -> R.Roles:
     """The roles of ``frame``'s columns as the model fixes them; its features must be there."""
     feats, schema = model.features, model.meta["schema"]
-    rules = model.preprocessor().rules
-    sources = list(dict.fromkeys(rules[f].source if f in rules and rules[f].source else f
-                                 for f in feats))
+    sources = model_sources(model)
     missing = [f for f in sources if f not in frame.columns]
     if missing:
         raise DataError(f"{where + ': ' if where else ''}feature column(s) "
@@ -44,11 +42,16 @@ def roles(model, frame: pd.DataFrame, where: str | None = None) -> R.Roles:
     return R.Roles(decisions(frame, sources, ids, label, carried), feats, ids, label, {})
 
 
+def model_sources(model) -> list[str]:
+    """The input columns a model's features are read from (a one-hot category once)."""
+    return list(dict.fromkeys((f.get("unit_rule") or {}).get("source") or f["name"]
+                              for f in model.meta["schema"]["features"]))
+
+
 def ignored_note(model, frame: pd.DataFrame) -> list[str]:
     schema = model.meta["schema"]
     carried = schema.get("carried", schema["identifiers"])
-    rules = model.preprocessor().rules
-    used = {rules[f].source if f in rules and rules[f].source else f for f in model.features}
+    used = set(model_sources(model))
     extra = [c for c in frame.columns if c not in used
              and c not in carried and c != schema["label"]]
     return [f"column(s) not in the model, ignored: {', '.join(map(repr, extra))}"] if extra \
@@ -65,7 +68,7 @@ def features(frame: pd.DataFrame, feats, rules, lines: np.ndarray):
         if name in rules and rules[name].source:
             levels.setdefault(rules[name].source, set()).add(rules[name].level)
     for j, name in enumerate(feats):
-        series = frame[rules[name].source or name] if name in rules else frame[name]
+        series = frame[source_of(name, rules)]
         if name in rules and rules[name].source:
             raw[:, j] = apply_rule(series, rules[name])
             continue

@@ -20,7 +20,7 @@ import pandas as pd
 from somcli.config import ColumnOptions
 from somcli.errors import DataError, UsageError
 from somcli.prep import column_rules as CR
-from somcli.prep.units import UnitRule, read_text_column
+from somcli.prep.units import UnitRule, read_text_column, source_of
 
 FEATURE, IDENTIFIER, LABEL, EXCLUDED = "feature", "identifier", "label", "excluded"
 CATEGORY, DATE = "category", "date"
@@ -64,8 +64,7 @@ class Roles:
     @property
     def sources(self) -> list[str]:
         """The columns the features are read from (a one-hot category once)."""
-        return list(dict.fromkeys(self.encoded[f].source if f in self.encoded else f
-                                  for f in self.features))
+        return list(dict.fromkeys(source_of(f, self.encoded) for f in self.features))
 
     @property
     def categories(self) -> list[str]:

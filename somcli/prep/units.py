@@ -133,6 +133,12 @@ def apply_rule(series: pd.Series, rule: UnitRule) -> np.ndarray:
     return out
 
 
+def source_of(feature: str, rules: dict) -> str:
+    """The input column a feature is read from: its own, or a one-hot category's."""
+    rule = rules.get(feature)
+    return rule.source if rule is not None and rule.source else feature
+
+
 def category_text(series: pd.Series) -> pd.Series:
     """A category column's values as text (integer codes too), missing kept missing."""
     text = series.astype(object).where(series.notna(), None)

@@ -30,7 +30,7 @@ from somcli.prep.clean import (
     refuse_huge,
     weight_indicators,
 )
-from somcli.prep.units import apply_rule
+from somcli.prep.units import apply_rule, source_of
 
 SAMPLE_ROWS = 10_000  # rows the column roles are decided on
 PATH_COLUMN = "__somcli_path__"
@@ -129,7 +129,7 @@ def on_raw(part: pd.DataFrame, feats: list[str], rules: dict, float_dtype,
     is refused (training) or, with ``strict=False`` (assign), read as missing."""
     raw = np.empty((len(part), len(feats)))
     for j, name in enumerate(feats):
-        series = part[rules[name].source or name] if name in rules else part[name]
+        series = part[source_of(name, rules)]
         if name in rules:
             values = apply_rule(series, rules[name])
         else:
@@ -149,7 +149,7 @@ def on_unreadable(part: pd.DataFrame, feats: list[str], rules: dict) -> dict:
     """Per feature: values present in the file that could not be read as numbers."""
     out = {}
     for name in feats:
-        series = part[rules[name].source or name] if name in rules else part[name]
+        series = part[source_of(name, rules)]
         values = (apply_rule(series, rules[name]) if name in rules else
                   pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64))
         bad = int((np.isnan(values) & series.notna().to_numpy()).sum())
