@@ -279,7 +279,7 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
     if kind == "integer":
         field_, named = CR.calendar_field(name, finite, unique)
         if named:
-            return EXCLUDED, (f"calendar field ({field_}, {int(finite.min())}..."
+            return EXCLUDED, (f"calendar field ({field_}, {int(finite.min())}.."
                               f"{int(finite.max())}), not a measurement" + back)
         if field_:
             warnings.append(f"column '{name}' holds values like years ({int(finite.min())}.."
