@@ -249,6 +249,37 @@ def test_a_second_run_on_a_locked_folder_waits_then_exits_75(tmp_path):
     assert r.returncode == 0
 
 
+def test_the_lock_file_is_gone_when_the_run_ends(tmp_path, run):
+    for args in (("-q",), ("-k", "99")):  # a finished run and a failed one
+        run("kmeans", COUNTRIES, "-o", tmp_path / "o", "--force", *args)
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+_LOCK_WORKER = """
+import sys, time
+from pathlib import Path
+from somcli.io.lock import locked
+target, counter = sys.argv[1], Path(sys.argv[2])
+for _ in range(40):
+    with locked(target, wait=60):
+        n = int(counter.read_text())
+        time.sleep(0.001)
+        counter.write_text(str(n + 1))
+"""
+
+
+def test_removing_the_lock_file_never_lets_two_runs_in(tmp_path):
+    # each worker reads, waits, then writes a counter under the lock: a run that got in
+    # beside another (a lock taken on a file the holder had just removed) loses updates
+    counter = tmp_path / "counter"
+    counter.write_text("0")
+    workers = [subprocess.Popen([sys.executable, "-c", _LOCK_WORKER, str(tmp_path / "o"),
+                                 str(counter)]) for _ in range(6)]
+    assert [w.wait(timeout=120) for w in workers] == [0] * 6
+    assert counter.read_text() == "240"
+    assert not (tmp_path / ".o.somcli.lock").exists()
+
+
 def test_two_concurrent_runs_one_waits_for_the_other(tmp_path):
     f = blobs_csv(tmp_path / "b.csv", n=3000)
     out = tmp_path / "o"
