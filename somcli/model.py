@@ -283,7 +283,9 @@ def build(d, kind: str, algorithm: dict, arrays: dict[str, np.ndarray], metrics:
                    "carried": d.roles.carried,
                    "label": d.roles.label,
                    "reading": {"delimiter": dialect.delimiter, "decimal": dialect.decimal,
-                               "encoding": dialect.encoding}},
+                               "encoding": dialect.encoding,
+                               **({"format": dialect.format} if dialect.format != "csv"
+                                  else {})}},
         "cleaning": {"missing": p.missing, "scale": p.scale_method,
                      "knn_neighbors": p.knn_neighbors},
         "algorithm": algorithm, "grid": grid, "outliers": outliers, "seed": seed,

@@ -19,7 +19,7 @@ import pandas as pd
 
 from somcli.config import ReadOptions
 from somcli.errors import DataError, InputError, UsageError
-from somcli.io import parts
+from somcli.io import formats, parts
 from somcli.io.read_errors import bad_line, parser_error
 from somcli.io.sources import STREAM_ERRORS, TEXT_FACTOR, Source, broken, resolve
 
@@ -46,6 +46,7 @@ class Dialect:
     quotechar: str
     na_values: tuple[str, ...]
     sniffed: tuple[str, ...] = ()  # which of the above were detected, not given
+    format: str = "csv"  # or parquet, arrow, arrow-stream: found from the content
 
     def to_dict(self) -> dict:
         """For the report: a UTF-8 file with a byte-order mark is UTF-8 (the mark noted)."""
@@ -55,6 +56,7 @@ class Dialect:
             **({"byte_order_mark": True} if bom else {}), "decimal": self.decimal,
             "header": self.header, "skip_lines": self.skip_lines, "quotechar": self.quotechar,
             "na_values": list(self.na_values), "detected": list(self.sniffed),
+            **({"format": self.format} if self.format != "csv" else {}),
         }
 
 
@@ -115,6 +117,9 @@ def sniff(source: Source, opts: ReadOptions) -> Dialect:
     head = source.head(SNIFF_BYTES)
     if not head.strip():
         raise InputError(f"{source.label}: the file is empty")
+    kind = formats.kind_of(head, source.label)
+    if kind != formats.TEXT:
+        return Dialect(",", "utf-8", ".", True, 0, '"', tuple(opts.na_values), ("format",), kind)
     detected: list[str] = []
     encoding = _encoding(head, opts.encoding, detected)
     try:
@@ -230,6 +235,13 @@ def header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[str
 
 def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
               nrows: int | None = None) -> Table:
+    kind = formats.kind_of(source.head(16), source.label)
+    if kind != (formats.TEXT if dialect.format == "csv" else dialect.format):
+        raise InputError(f"{source.label}: is {formats.NAMES[kind]}, the first input is "
+                         f"{formats.NAMES[dialect.format]}",
+                         "all files of one run must have the same format")
+    if kind in formats.COLUMNAR:
+        return _read_columnar(source, dialect, float_dtype, nrows)
     notes: list[str] = []
     names = header_names(source, dialect, notes)
     na_values = sorted(set(dialect.na_values) | {""})
@@ -286,6 +298,15 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
         lines = lines[~blank]
         notes.append(f"{n_blank} empty line(s) skipped")
     return Table(frame, lines, None, dialect, [source.label], notes, n_blank)
+
+
+def _read_columnar(source: Source, dialect: Dialect, float_dtype, nrows) -> Table:
+    """A Parquet or Arrow file: its rows are numbered from 1 (there are no lines)."""
+    frame = formats.read_frame(source, dialect.format, sorted(set(dialect.na_values)),
+                               float_dtype, nrows)
+    lines = np.arange(1, len(frame) + 1, dtype=np.int64)
+    note = f"{formats.NAMES[dialect.format]} input: `line` is the row number (1 = the first row)"
+    return Table(frame, lines, None, dialect, [source.label], [note])
 
 
 def _narrowed(chunk: pd.DataFrame, float_dtype) -> list[pd.Series]:

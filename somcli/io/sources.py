@@ -26,6 +26,21 @@ MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04
 STREAM_ERRORS = (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile)
 
 
+#: a zip archive member that says what the archive is
+OFFICE = {"xl/workbook.xml": "an Excel workbook (.xlsx)",
+          "word/document.xml": "a Word document",
+          "content.xml": "an OpenDocument file (.ods/.odt)"}
+
+
+def office_archive(archive: zipfile.ZipFile, label: str) -> None:
+    """Refuse a zip archive that is an office document (an .xlsx is a zip)."""
+    names = set(archive.namelist())
+    for member, what in OFFICE.items():
+        if member in names:
+            raise InputError(f"{label}: is {what}, not a table somcli reads",
+                             "save the sheet as CSV (or Parquet) and pass that")
+
+
 TEXT_FACTOR = 4  # parsed tables take up to about this many times their text (measured)
 
 
@@ -70,11 +85,21 @@ class Source:
     @property
     def compression(self) -> str | None:
         if self.path is not None:
-            return COMPRESSIONS.get(os.path.splitext(self.path)[1].lower())
-        for magic, kind in MAGIC.items():
-            if self.data is not None and self.data.startswith(magic):
-                return kind
-        return None
+            by_name = COMPRESSIONS.get(os.path.splitext(self.path)[1].lower())
+            if by_name:
+                return by_name
+        return next((kind for magic, kind in MAGIC.items() if self._first.startswith(magic)),
+                    None)
+
+    @property
+    def _first(self) -> bytes:
+        if self.data is not None:
+            return self.data[:8]
+        try:
+            with open(self.path, "rb") as f:
+                return f.read(8)
+        except OSError:
+            return b""
 
     def open(self) -> BinaryIO:
         """A fresh binary stream of the decompressed bytes."""
@@ -115,6 +140,7 @@ def _open_zip_member(raw: BinaryIO, label: str) -> BinaryIO:
         archive = zipfile.ZipFile(raw)
     except zipfile.BadZipFile:
         raise IOFailure(f"{label}: not a valid zip archive", "check the file or rename it") from None
+    office_archive(archive, label)
     members = [m for m in archive.infolist() if not m.is_dir()]
     if len(members) != 1:
         names = ", ".join(m.filename for m in members[:5]) or "none"

@@ -17,6 +17,8 @@ from somcli.prep.units import apply_rule, category_text, source_of
 def reading(read, model, explicit) -> object:
     """The reading options: those given on the command line, else the model's."""
     stored = model.meta["schema"]["reading"]
+    if stored.get("format", "csv") != "csv":
+        return read  # a Parquet or Arrow model: how a text file is read is found anew
     changes = {}
     if "delimiter" not in explicit and "tabs" not in explicit and read.delimiter is None:
         changes["delimiter"] = stored["delimiter"]

@@ -19,6 +19,7 @@ from somcli.backends.base import carried_name
 from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError, UsageError, brief
+from somcli.io.formats import PARQUET, frame_of, read_columnar
 from somcli.io.read import FLOAT32_MAX, Dialect, header_names, read_table, sniff
 from somcli.io.sources import resolve
 from somcli.prep import roles as R
@@ -73,8 +74,9 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
     paths = [os.path.abspath(s.path) for s in sources]
     dialect = sniff(sources[0], read)
     notes: list[str] = []
-    names = header_names(sources[0], dialect, notes)
-    for s in sources[1:]:
+    columnar = dialect.format != "csv"
+    names = None if columnar else header_names(sources[0], dialect, notes)
+    for s in sources[1:] if not columnar else ():
         other = header_names(s, dialect, [])
         if other != names:
             raise DataError(f"{s.label}: its header differs from {sources[0].label}",
@@ -95,15 +97,18 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                   keep_default_na=False, header=0 if dialect.header else None, names=columns,
                   dtype=dtypes, skiprows=dialect.skip_lines or None, skip_blank_lines=True,
                   include_path_column=PATH_COLUMN, blocksize=blocksize)
-    try:
-        ddf = dd.read_csv(paths, **kwargs)
-    except (ValueError, OSError) as exc:
-        raise DataError(f"dask could not read the input ({brief(exc, 160)})") from None
-    parts = client.compute(ddf.to_delayed())
+    if columnar:
+        parts = columnar_parts(client, paths, dialect, float_dtype, roles)
+    else:
+        try:
+            ddf = dd.read_csv(paths, **kwargs)
+        except (ValueError, OSError) as exc:
+            raise DataError(f"dask could not read the input ({brief(exc, 160)})") from None
+        parts = client.compute(ddf.to_delayed())
     info = client.gather(client.map(_on_describe, parts, pure=False))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]
-    header = dialect.skip_lines + (2 if dialect.header else 1)
+    header = 1 if columnar else dialect.skip_lines + (2 if dialect.header else 1)
     first_lines = np.zeros(len(parts), dtype=np.int64)
     seen: dict[str, int] = {}
     for p, f in enumerate(files):
@@ -114,6 +119,36 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                  "data rows (blank lines are not counted)")
     return DistTable(client, dialect, paths, roles, sample, parts, lengths, first_lines, files,
                      notes)
+
+
+def columnar_parts(client, paths: list[str], dialect: Dialect, float_dtype, roles) -> list:
+    """Parquet files read one row group per partition (Arrow files one per file), each
+    made the frame the CSV reader would give (features as float64)."""
+    import pyarrow.parquet as pq
+
+    pieces = [(path, group) for path in paths
+              for group in (range(max(pq.ParquetFile(path).num_row_groups, 1))
+                            if dialect.format == PARQUET else [None])]
+    floats = [d.name for d in roles.decisions if d.role == R.FEATURE and d.rule is None]
+    return client.map(_on_read_columnar, *zip(*pieces, strict=True), kind=dialect.format,
+                      na_values=sorted(set(dialect.na_values)), float_dtype=float_dtype,
+                      floats=floats, pure=False)
+
+
+def _on_read_columnar(path, group, kind, na_values, float_dtype, floats):
+    if group is not None:
+        import pyarrow.parquet as pq
+
+        handle = pq.ParquetFile(path)
+        table = (handle.read_row_group(group) if handle.num_row_groups
+                 else handle.schema_arrow.empty_table())
+    else:
+        table = read_columnar(path, kind)
+    frame = frame_of(table, na_values, float_dtype)
+    for name in floats:
+        frame[name] = frame[name].astype(np.float64)
+    frame[PATH_COLUMN] = path
+    return frame
 
 
 def _on_describe(part: pd.DataFrame):
