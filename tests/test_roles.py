@@ -254,3 +254,31 @@ def test_a_onehot_model_replays_and_reports_unseen_values(tmp_path, run):
     r = run("assign", tmp_path / "m" / "model.json", tmp_path / "new.csv", "-o", tmp_path / "a")
     assert r.code == 0, r.err
     assert "column 'island': 5 value(s) not seen in training (e.g. 'Atlantis' on line 2)" in r.err
+
+
+def test_rows_are_named_by_their_most_distinct_identifier():
+    n = 60
+    frame = pd.DataFrame({"study": [f"PAL{i // 2:02d}X" for i in range(n)],
+                          "Individual ID": [f"N{i}A{i % 2}" for i in range(n)],
+                          "x": np.arange(n) % 7 * 1.5, "y": np.arange(n) % 5 * 2.5})
+    roles = roles_of(frame)
+    assert roles.ids == ["study", "Individual ID"]  # both carried, in input order
+    assert roles.names == ["Individual ID"]  # unique: names a row alone
+    frame["Individual ID"] = [f"N{i % 40}" for i in range(n)]  # repeats: the next joins it
+    assert roles_of(frame).names == ["Individual ID", "study"]
+
+
+def test_report_row_names_are_unique_and_lead_with_the_distinct_identifier(tmp_path, run):
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame({"study": [f"PAL{i // 2:02d}X" for i in range(n)],
+                          "Individual ID": [f"N{i}A{i % 2}" for i in range(n)],
+                          "x": rng.normal(size=n) + np.arange(n) % 3 * 6, "y": rng.normal(size=n)})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    assert run("kmeans", tmp_path / "p.csv", "-k", "3", "-o", tmp_path / "o", "-q").code == 0
+    import json
+
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    named = [name for c in report["clusters"] for name in c["typical"]]
+    assert len(named) == 9 and all(name.startswith("N") for name in named)
+    assert len({name.split(" (line")[0] for name in named}) == 9

@@ -81,7 +81,7 @@ class LocalBackend(Backend):
         del raw
         cells = {f: int(k) for f, k in zip(roles.features, gaps.sum(0), strict=True) if k}
         gap_rows = np.flatnonzero(gaps.any(axis=1))
-        named = row_labels(frame, roles.ids, table.lines, gap_rows[:MAX_NAMED_ROWS])
+        named = row_labels(frame, roles.names, table.lines, gap_rows[:MAX_NAMED_ROWS])
         report = replay_report(prep, cells, len(gap_rows), named, len(usable),
                                int(usable.sum()))
         ids = _ids(table, roles)

@@ -246,5 +246,5 @@ def frame(ids: pd.DataFrame, columns: dict) -> pd.DataFrame:
 
 
 def row_names(ids: pd.DataFrame, id_columns: list[str], rows: np.ndarray) -> list[str]:
-    """How the report names rows of an identifier frame (first two identifiers and line)."""
+    """How the report names rows of an identifier frame (see prep.clean.row_labels)."""
     return row_labels(ids, [carried_name(c) for c in id_columns], ids["line"].to_numpy(), rows)

@@ -113,7 +113,7 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     report.external = steps.external(be, data, labels, report.warnings)
     columns = columns_fn(grid, threshold, data.dtype)
     top = be.reduce(_top, scores, labels, evs, data.ids, threshold=threshold,
-                    id_columns=described.roles.ids)
+                    id_columns=described.roles.names)
     rows = sorted((r for p in top for r in p), key=lambda r: -r.score)
     report.outliers = Outliers(rule.method, rule.reason, rule.quantile,
                                threshold if np.isfinite(threshold) else None, n_flagged,

@@ -145,7 +145,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
         "infinite_values": infinite,
         "missing_cells": missing,
         "rows_with_gaps": len(gap_rows),
-        "rows_with_gaps_named": row_labels(frame, roles.ids, lines, gap_rows[:MAX_NAMED_ROWS]),
+        "rows_with_gaps_named": row_labels(frame, roles.names, lines, gap_rows[:MAX_NAMED_ROWS]),
         "feature_stats": stats,
     }
     usable = ~gappy if opts.missing == "drop" else np.ones(n, dtype=bool)
@@ -322,7 +322,8 @@ def _fit_scaler(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray
 
 def row_labels(frame: pd.DataFrame, ids: list[str], lines: np.ndarray,
                rows: np.ndarray | None = None) -> list[str]:
-    """How the report names rows: their first two identifier values and their line."""
+    """How the report names rows: their naming identifiers' values (``Roles.names``) and
+    their line."""
     rows = np.arange(len(frame)) if rows is None else np.asarray(rows, dtype=np.int64)
     shown = ids[:2]
     if len(rows) == 0:

@@ -41,7 +41,8 @@ def roles(model, frame: pd.DataFrame, where: str | None = None) -> R.Roles:
     ids = [c for c in schema["identifiers"] if c in frame.columns]
     carried = [c for c in schema.get("carried", schema["identifiers"]) if c in frame.columns]
     label = schema["label"] if schema["label"] in frame.columns else None
-    return R.Roles(decisions(frame, sources, ids, label, carried), feats, ids, label, {})
+    return R.Roles(decisions(frame, sources, ids, label, carried), feats, ids, label, {},
+                   names=R.naming(frame, ids))
 
 
 def model_sources(model) -> list[str]:

@@ -55,6 +55,7 @@ class Roles:
     values: dict[str, np.ndarray]  # float64 feature values (units parsed), by feature name
     warnings: list[str] = field(default_factory=list)  # borderline decisions, for the report
     encoded: dict[str, UnitRule] = field(default_factory=dict)  # indicator feature -> rule
+    names: list[str] = field(default_factory=list)  # the identifiers that name a row: naming()
 
     @property
     def carried(self) -> list[str]:
@@ -162,7 +163,18 @@ def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal:
                         "choose columns with -c, or check the delimiter with -d")
     ids = [d.name for d in decisions if d.role == IDENTIFIER]
     return Roles(decisions, features, ids, label, {c: values[c] for c in features}, warnings,
-                 encoded)
+                 encoded, naming(frame, ids))
+
+
+def naming(frame: pd.DataFrame, ids: list[str]) -> list[str]:
+    """The identifiers the report names a row by: the one with the most distinct values
+    (the first of equals), and the next most distinct too when the first repeats."""
+    counts = {c: frame[c].nunique() for c in ids}
+    ranked = sorted(ids, key=lambda c: -counts[c])
+    if not ranked:
+        return []
+    first = ranked[0]
+    return ranked[:1] if counts[first] >= frame[first].notna().sum() else ranked[:2]
 
 
 def _one_hot(frame, decisions, values, explicit, opts, decimal) -> dict[str, UnitRule]:

@@ -106,7 +106,7 @@ def name_gap_rows(table, stats: list[dict]) -> list[str]:
         if lines:
             wanted.append((p, np.asarray(lines, dtype=np.int64) - table.first_lines[p]))
             left -= len(lines)
-    futures = [table.client.submit(_on_row_labels, table.parts[p], rows, table.roles.ids,
+    futures = [table.client.submit(_on_row_labels, table.parts[p], rows, table.roles.names,
                                    int(table.first_lines[p]), pure=False) for p, rows in wanted]
     return [name for names in table.client.gather(futures) for name in names]
 
