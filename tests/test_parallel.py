@@ -86,13 +86,13 @@ def test_a_wide_row_opening_a_later_part_is_refused_with_its_line(tmp_path, monk
         reader.read_table(ReadOptions(inputs=(str(f),)))
 
 
-def test_parts_keep_float32_and_decimal_commas(tmp_path, monkeypatch):
+def test_parts_keep_decimal_commas(tmp_path, monkeypatch):
     rows = [f"{i};{i},5;{-i}" for i in range(2000)]
     f = write(tmp_path / "f.csv", "a;b;c\n" + "\n".join(rows) + "\n")
     monkeypatch.setenv("SOMCLI_THREADS", "2")
     monkeypatch.setattr(parts, "PARALLEL_BYTES", 0)
-    t = reader.read_table(ReadOptions(inputs=(str(f),)), float_dtype=np.float32)
-    assert t.frame["b"].dtype == np.float32 and t.frame["b"].iloc[-1] == 1999.5
+    t = reader.read_table(ReadOptions(inputs=(str(f),)))
+    assert t.frame["b"].dtype == np.float64 and t.frame["b"].iloc[-1] == 1999.5
     assert t.frame["a"].tolist() == list(range(2000)) and t.lines[-1] == 2001
 
 

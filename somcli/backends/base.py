@@ -1,10 +1,10 @@
 """The Backend interface: what the pipeline asks of wherever the rows live.
 
 The pipeline (``somcli/pipeline/``) is written once against this interface. A backend
-reads and cleans the input into *blocks* of rows (``(X, usable)``: scaled features and
-which rows get an assignment), maps functions of :mod:`somcli.pipeline.blocks` over
-them and brings the (small) results back in block order, draws rows at given
-positions, computes exact quantiles, trains where training must stay close to the
+reads and cleans the input into *blocks* of rows (:class:`Block`: scaled features, which
+rows get an assignment, and the input values the outputs quote), maps functions of
+:mod:`somcli.pipeline.blocks` over them and brings the (small) results back in block
+order, draws rows at given positions, computes exact quantiles, trains where training must stay close to the
 rows, and writes the per-row outputs. Handles (``list`` of per-block results) are
 opaque to the pipeline: values in this process for ``local``, futures on the workers
 for ``dask``.
@@ -20,18 +20,28 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from somcli.io.read import Dialect
 from somcli.prep import roles as R
 from somcli.prep.clean import Preprocessor
+from somcli.prep.quotes import Quotes
 
 Progress = Callable[[str], None]
 
 
 def quiet(_msg: str) -> None:
     return None
+
+
+class Block(NamedTuple):
+    """One block of cleaned rows."""
+
+    X: np.ndarray  # n x d scaled features (the model's precision)
+    usable: np.ndarray  # bool per row: gets an assignment
+    quotes: Quotes | None = None  # the input values, exactly (prep.quotes)
 
 
 #: the columns somcli writes into the assignments under these names, whatever the input has
@@ -80,7 +90,7 @@ class Described:
 class Data:
     """The cleaned input, wherever it lives."""
 
-    blocks: list  # handles of (X, usable)
+    blocks: list  # handles of Block
     ids: list  # handles of the carried frames: line, [source], identifiers, categories,
     #            dates, label
     fit: list  # handles of the rows the model is fitted on

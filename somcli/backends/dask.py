@@ -67,9 +67,9 @@ class DaskBackend(Backend):
         check_missing(cleaning, allow_mask)
         with diagnosed(read, cols):
             progress("reading on the cluster")
-            table = D.load(self.client, read, cols, self.options.blocksize, float_dtype=dtype)
+            table = D.load(self.client, read, cols, self.options.blocksize)
             progress("cleaning statistics over every partition")
-            prep, raw, report = D.fit_cleaning(table, cleaning, dtype)
+            prep, raw, report = D.fit_cleaning(table, cleaning)
             blocks = self.map(D.on_clean, raw, prep=prep, dtype=dtype)
             return self._data(table, prep, blocks, report, dtype)
 
@@ -79,7 +79,7 @@ class DaskBackend(Backend):
         dtype = model_dtype(model)
         with diagnosed(read, None, roles=False):
             progress("reading on the cluster")
-            table = D.load(self.client, read, None, self.options.blocksize, dtype,
+            table = D.load(self.client, read, None, self.options.blocksize,
                            roles_fn=lambda sample: RP.roles(model, sample))
             feats = table.roles.features
             pairs = self.map(_on_replay_raw, table.parts, table.first_lines, feats=feats,

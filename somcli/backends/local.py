@@ -13,6 +13,7 @@ from somcli import memory
 from somcli.algorithms import kmeans as km
 from somcli.backends.base import (
     Backend,
+    Block,
     Data,
     Described,
     Replayed,
@@ -28,6 +29,7 @@ from somcli.pipeline import blocks as B
 from somcli.prep import replay as RP
 from somcli.prep import roles as R
 from somcli.prep.clean import MAX_NAMED_ROWS, Cleaned, replay_report, row_labels
+from somcli.prep.quotes import build as build_quotes
 
 
 class LocalBackend(Backend):
@@ -47,7 +49,7 @@ class LocalBackend(Backend):
 
         t0 = time.perf_counter()
         progress("reading")
-        table = read_table(read, stdin=stdin, float_dtype=dtype)
+        table = read_table(read, stdin=stdin)  # float64: the outputs quote the input exactly
         memory.release()  # the parser's chunks
         if table.n_rows < 2:
             raise DataError(f"{', '.join(table.inputs)}: only {table.n_rows} data row; "
@@ -78,6 +80,8 @@ class LocalBackend(Backend):
         gaps = np.isnan(raw)
         usable = prep.usable(raw)
         X = prep.to_scaled(prep.impute(raw)).astype(model_dtype(model))
+        quotes = build_quotes(lambda j, raw=raw: raw[:, j], X, prep.center,
+                              prep.scale)
         del raw
         cells = {f: int(k) for f, k in zip(roles.features, gaps.sum(0), strict=True) if k}
         gap_rows = np.flatnonzero(gaps.any(axis=1))
@@ -86,7 +90,7 @@ class LocalBackend(Backend):
                                int(usable.sum()))
         ids = _ids(table, roles)
         table.frame = None
-        cleaned = Cleaned(prep, X, usable, np.flatnonzero(usable), report)
+        cleaned = Cleaned(prep, X, usable, np.flatnonzero(usable), report, quotes=quotes)
         timings = {"read": t1 - t0, "clean": time.perf_counter() - t1}
         data = _data(table, roles, cleaned, ids, timings, X.dtype)
         return Replayed(data, stats, RP.unreadable_warnings(bad), RP.ignored_note(model, frame))
@@ -160,6 +164,7 @@ def _data(table, roles, cleaned: Cleaned, ids, timings, dtype) -> Data:
                   roles, cleaned.prep, cleaned.report, len(cleaned.fit_X), timings)
     fit = cleaned.fit_X
     same = cleaned.merged is None and len(cleaned.fit_index) == int(cleaned.usable.sum())
-    return Data([(cleaned.X, cleaned.usable)], [ids], [fit], np.array([len(fit)]), d, dtype,
+    return Data([Block(cleaned.X, cleaned.usable, cleaned.quotes)], [ids], [fit],
+                np.array([len(fit)]), d, dtype,
                 fit_is_usable=same, rows_here=len(cleaned.X))
 

@@ -47,7 +47,7 @@ def kind_of(head: bytes, label: str) -> str:
     return TEXT
 
 
-def read_frame(source, kind: str, na_values: list[str], float_dtype, nrows: int | None):
+def read_frame(source, kind: str, na_values: list[str], nrows: int | None):
     """A Parquet or Arrow source read into the frame the CSV reader would give."""
     import pyarrow as pa
 
@@ -64,7 +64,7 @@ def read_frame(source, kind: str, na_values: list[str], float_dtype, nrows: int 
                         "check or re-create the file") from None
     except STREAM_ERRORS as exc:
         raise broken(source, exc) from None
-    frame = frame_of(arrow, na_values, float_dtype)
+    frame = frame_of(arrow, na_values)
     if not frame.shape[1]:
         raise InputError(f"{source.label}: the file has no columns")
     return frame
@@ -91,10 +91,10 @@ def read_columnar(stream: BinaryIO | str, kind: str, nrows: int | None = None):
     return table.slice(0, nrows) if nrows is not None else table
 
 
-def frame_of(table, na_values, float_dtype) -> pd.DataFrame:
-    """A pyarrow Table as the frame the CSV reader would give: numbers as numbers (floats
-    in ``float_dtype``), text as Python strings with the missing-value markers as NaN,
-    dates and times as ISO text (the date rules read them), anything else as its text."""
+def frame_of(table, na_values) -> pd.DataFrame:
+    """A pyarrow Table as the frame the CSV reader would give: numbers as numbers, text as
+    Python strings with the missing-value markers as NaN, dates and times as ISO text (the
+    date rules read them), anything else as its text."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -108,8 +108,6 @@ def frame_of(table, na_values, float_dtype) -> pd.DataFrame:
             series = col.to_pandas()
         elif pa.types.is_floating(typ) or pa.types.is_decimal(typ):
             series = col.to_pandas().astype(np.float64)
-            if float_dtype != np.float64 and np.nanmax(np.abs(series), initial=0) <= FLOAT32_MAX:
-                series = series.astype(float_dtype)
         else:
             if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
                 col = _as_text(col)
@@ -121,9 +119,6 @@ def frame_of(table, na_values, float_dtype) -> pd.DataFrame:
         seen.add(label)
         columns[label] = series.reset_index(drop=True)
     return pd.DataFrame(columns, copy=False)
-
-
-FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _as_text(col):

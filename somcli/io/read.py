@@ -26,7 +26,6 @@ from somcli.io.sources import STREAM_ERRORS, TEXT_FACTOR, Source, broken, resolv
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 65536
 SNIFF_LINES = 100
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 CHUNK_CELLS = 1_000_000  # cells per parsed chunk: bounds the parser's memory (see benchmarks)
 _UNIT = re.compile(r"^\s*[-+]?\s*[$€£¥]?\s*(?P<num>[0-9.,]+)\s*(%|[$€£¥])?\s*$")
 _COMMA_DECIMAL = re.compile(r"^(\d{1,3}(\.\d{3})+|\d+),\d+$")  # 1,5  12,25  1.204,50
@@ -77,17 +76,13 @@ class Table:
         return len(self.frame)
 
 
-def read_table(opts: ReadOptions, stdin=None, float_dtype=np.float64,
-               nrows: int | None = None) -> Table:
+def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None) -> Table:
     """Read every input of ``opts`` into one :class:`Table` (same columns required).
-
-    ``float_dtype=np.float32`` stores float columns in single precision as each
-    chunk is parsed (the SOM engine's default precision), halving their memory.
-    """
+    Numbers are read in float64 whatever the model's precision: outputs quote them."""
     text_limit = opts.memory_limit // TEXT_FACTOR if opts.memory_limit and nrows is None else None
     sources = resolve(opts.inputs, stdin=stdin, limit=text_limit)
     dialect = sniff(sources[0], opts)
-    parts = [_read_one(src, dialect, float_dtype, nrows) for src in sources]
+    parts = [_read_one(src, dialect, nrows) for src in sources]
     first = parts[0]
     for src, part in zip(sources[1:], parts[1:], strict=True):
         if list(part.frame.columns) != list(first.frame.columns):
@@ -233,15 +228,14 @@ def header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[str
     return names
 
 
-def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
-              nrows: int | None = None) -> Table:
+def _read_one(source: Source, dialect: Dialect, nrows: int | None = None) -> Table:
     kind = formats.kind_of(source.head(16), source.label)
     if kind != (formats.TEXT if dialect.format == "csv" else dialect.format):
         raise InputError(f"{source.label}: is {formats.NAMES[kind]}, the first input is "
                          f"{formats.NAMES[dialect.format]}",
                          "all files of one run must have the same format")
     if kind in formats.COLUMNAR:
-        return _read_columnar(source, dialect, float_dtype, nrows)
+        return _read_columnar(source, dialect, nrows)
     notes: list[str] = []
     names = header_names(source, dialect, notes)
     na_values = sorted(set(dialect.na_values) | {""})
@@ -253,7 +247,7 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
         chunks = None
         if nrows is None and names is not None and source.path and not source.compression:
             chunks = parts.parse(source.path, source.head(SNIFF_BYTES), dialect, len(names),
-                                 options, lambda c: _narrowed(c, float_dtype))
+                                 options, _columns)
         if chunks is not None:
             frame, mixed = _join(chunks, list(range(len(names))))
         else:
@@ -263,7 +257,7 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
                 first = next(reader, None)
                 if first is None:
                     raise pd.errors.EmptyDataError("no columns")
-                frame, mixed = _join((_narrowed(c, float_dtype)
+                frame, mixed = _join((_columns(c)
                                       for c in itertools.chain([first], reader)),
                                      list(first.columns))
         if mixed:
@@ -300,26 +294,16 @@ def _read_one(source: Source, dialect: Dialect, float_dtype=np.float64,
     return Table(frame, lines, None, dialect, [source.label], notes, n_blank)
 
 
-def _read_columnar(source: Source, dialect: Dialect, float_dtype, nrows) -> Table:
+def _read_columnar(source: Source, dialect: Dialect, nrows) -> Table:
     """A Parquet or Arrow file: its rows are numbered from 1 (there are no lines)."""
-    frame = formats.read_frame(source, dialect.format, sorted(set(dialect.na_values)),
-                               float_dtype, nrows)
+    frame = formats.read_frame(source, dialect.format, sorted(set(dialect.na_values)), nrows)
     lines = np.arange(1, len(frame) + 1, dtype=np.int64)
     note = f"{formats.NAMES[dialect.format]} input: `line` is the row number (1 = the first row)"
     return Table(frame, lines, None, dialect, [source.label], [note])
 
 
-def _narrowed(chunk: pd.DataFrame, float_dtype) -> list[pd.Series]:
-    """A parsed chunk's columns, float ones in ``float_dtype`` (values that would overflow
-    it stay float64)."""
-    out = []
-    for col in chunk.columns:
-        piece = chunk[col]
-        if piece.dtype == np.float64 and float_dtype != np.float64 and \
-                not (np.abs(piece.to_numpy()) > FLOAT32_MAX).any():
-            piece = piece.astype(float_dtype)
-        out.append(piece)
-    return out
+def _columns(chunk: pd.DataFrame) -> list[pd.Series]:
+    return [chunk[col] for col in chunk.columns]
 
 
 def _join(chunks, columns: list) -> tuple[pd.DataFrame, list[int]]:

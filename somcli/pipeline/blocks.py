@@ -17,19 +17,20 @@ from somcli.algorithms import som as batch
 from somcli.algorithms.evaluation import evaluate as evaluate_rows
 from somcli.algorithms.grid import Grid
 from somcli.algorithms.nearest import DEFAULT_CHUNK, Units, nearest
-from somcli.backends.base import carried_name
+from somcli.backends.base import Block, carried_name
 from somcli.prep.clean import row_labels
+from somcli.prep.quotes import exact
 
 CHUNK = 65536  # rows per step where a block is copied to float64
 
 
 def fit_rows(block) -> np.ndarray:
-    X, usable = block
+    X, usable = block.X, block.usable
     return X if usable.all() else X[usable]
 
 
 def usable_count(block) -> int:
-    return int(block[1].sum())
+    return int(block.usable.sum())
 
 
 def moments(X: np.ndarray):
@@ -60,7 +61,7 @@ def som_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads: 
 def evaluate(block, W: np.ndarray, grid: Grid, chunk: int = DEFAULT_CHUNK, threads: int = 1):
     """(bmu, qe) per row (-1/NaN where unusable) and the block's hits, QE and TE sums,
     and which rows are complete (a unit and no gap: the rows scores are computed on)."""
-    X, usable = block
+    X, usable = block.X, block.usable
     ev = evaluate_rows(X, usable, W, grid, chunk, threads)
     found = ev.bmu >= 0
     complete = found & ~np.isnan(X).any(axis=1)
@@ -116,29 +117,40 @@ def label_counts(labels: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(labels[labels >= 0], minlength=k)
 
 
-def cluster_sums(block, labels: np.ndarray, k: int):
+def cluster_sums(block, labels: np.ndarray, k: int, center: np.ndarray, scale: np.ndarray):
     """Per-cluster sums, counts and sums of squares of the scaled features (gaps skipped),
-    and the sizes."""
-    X, _ = block
+    the sizes, and the sums and counts of the input values (gaps skipped: the means the
+    report gives are those of the values in the file)."""
+    X = block.X
     d = X.shape[1]
-    sums, counts, squares = np.zeros((k, d)), np.zeros((k, d)), np.zeros((k, d))
+    sums, counts, squares, quoted, present = (np.zeros((k, d)) for _ in range(5))
+
+    def add(into: np.ndarray, lab: np.ndarray, values: np.ndarray) -> None:
+        for j in range(d):  # bincount: ten times np.add.at's speed
+            into[:, j] += np.bincount(lab, weights=values[:, j], minlength=k)
+
     for start in range(0, len(X), CHUNK):
         lab = labels[start:start + CHUNK]
         ok = lab >= 0
+        lab = lab[ok]
         values = np.asarray(X[start:start + CHUNK][ok], dtype=np.float64)
         there = ~np.isnan(values)
         values = np.where(there, values, 0.0)
-        np.add.at(sums, lab[ok], values)
-        np.add.at(counts, lab[ok], there)
-        np.add.at(squares, lab[ok], values * values)
-    return sums, counts, label_counts(labels, k), squares
+        add(sums, lab, values)
+        add(counts, lab, there)
+        add(squares, lab, values * values)
+        given = exact(X, block.quotes, center, scale, start + np.flatnonzero(ok))
+        there = ~np.isnan(given)
+        add(quoted, lab, np.where(there, given, 0.0))
+        add(present, lab, there)
+    return sums, counts, label_counts(labels, k), squares, quoted, present
 
 
 def typical_rows(block, ids: pd.DataFrame, labels: np.ndarray, means: np.ndarray,
                  id_columns: list[str], how_many: int):
     """Per cluster, the ``how_many`` rows nearest its mean (scaled units, gaps skipped):
     (distance, name) pairs, nearest first."""
-    X, _ = block
+    X = block.X
     out: dict[int, list] = {}
     ok = np.flatnonzero(labels >= 0)
     if not len(ok):
@@ -171,7 +183,7 @@ def category_counts(ids: pd.DataFrame, labels: np.ndarray, columns: list[str]) -
 
 def assign(block, centers: np.ndarray, threads: int = 1):
     """Nearest centre and its distance for the usable rows (-1/NaN for the others)."""
-    X, usable = block
+    X, usable = block.X, block.usable
     labels = np.full(len(X), -1, dtype=np.int32)
     dist = np.full(len(X), np.nan)
     if usable.all():
@@ -213,18 +225,19 @@ def take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
 def complete_labels(block, labels: np.ndarray):
     """How many rows have a cluster and no gap (the rows internal scores use), and
     which clusters they are in."""
-    ok = (labels >= 0) & ~np.isnan(block[0]).any(axis=1)
+    ok = (labels >= 0) & ~np.isnan(block.X).any(axis=1)
     return int(ok.sum()), set(np.unique(labels[ok]).tolist())
 
 
 def as_block(X: np.ndarray):
     """Rows that are all usable, as a block."""
-    return X, np.ones(len(X), dtype=bool)
+    return Block(X, np.ones(len(X), dtype=bool))
 
 
 def labelled_rows(pair, positions: np.ndarray) -> np.ndarray:
     """Complete rows at ``positions`` (among the block's complete rows), label last."""
-    (X, _), labels = pair
+    block, labels = pair
+    X = block.X
     where = np.flatnonzero((labels >= 0) & ~np.isnan(X).any(axis=1))[positions]
     return np.column_stack([np.asarray(X[where], dtype=np.float64), labels[where]])
 

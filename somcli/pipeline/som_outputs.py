@@ -18,6 +18,7 @@ from somcli.backends.base import Backend, Data, Described
 from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, int_column
+from somcli.prep.quotes import exact
 from somcli.report.sections import KSelection, MapSection, OutlierRow, Outliers
 
 MAX_PROFILES = 50
@@ -165,7 +166,8 @@ def _scored_rows(be, data, evs, infos, seed):
 
 
 def _complete_rows(pair, positions):
-    (X, _), (bmu, _, info) = pair
+    block, (bmu, _, info) = pair
+    X = block.X
     where = np.flatnonzero(info["complete"])[positions]
     return np.column_stack([np.asarray(X[where], dtype=np.float64), bmu[where]])
 
@@ -204,7 +206,7 @@ def _outlier_table(be, data, evs, labels, scores, threshold, columns) -> pd.Data
 def _outlier_rows(block, ids, ev, labels, score, threshold, prep, columns):
     flagged = score > threshold
     frame = B.frame(ids, columns(ev, labels, score)).loc[flagged].reset_index(drop=True)
-    original = prep.to_original(np.asarray(block[0][flagged], dtype=np.float64))
+    original = exact(block.X, block.quotes, prep.center, prep.scale, np.flatnonzero(flagged))
     return pd.concat([frame, pd.DataFrame(original, columns=prep.features)], axis=1)
 
 

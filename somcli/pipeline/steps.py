@@ -33,14 +33,17 @@ def profiles(be: Backend, data: Data, labels: list, k: int) -> list[Profile]:
     that set it apart (standardized mean difference against the other rows), its typical
     rows (nearest its mean), the shares of the category columns' values and, with a label
     column, how its rows' labels split."""
-    parts = be.reduce(B.cluster_sums, data.blocks, labels, k=k)
-    sums, counts, size, squares = (np.sum([p[i] for p in parts], axis=0) for i in range(4))
+    prep = data.described.prep
+    parts = be.reduce(B.cluster_sums, data.blocks, labels, k=k, center=prep.center,
+                      scale=prep.scale)
+    sums, counts, size, squares, quoted, present = (np.sum([p[i] for p in parts], axis=0)
+                                                    for i in range(6))
     total = int(size.sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         scaled = sums / counts
-        means = data.described.prep.to_original(scaled)
-        effects, rest = _effects(sums, counts, squares)
-        rest_means = data.described.prep.to_original(rest)
+        means = quoted / present  # of the input values, exactly as read
+        effects, _ = _effects(sums, counts, squares)
+        rest_means = (quoted.sum(0) - quoted) / (present.sum(0) - present)
     roles = data.described.roles
     feats = roles.features
     typical = _typical(be, data, labels, np.where(np.isfinite(scaled), scaled, 0.0))

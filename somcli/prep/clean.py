@@ -17,6 +17,8 @@ from somcli.config import CleanOptions
 from somcli.errors import DataError, UsageError
 from somcli.parallel import default_threads, ordered
 from somcli.prep import duplicates
+from somcli.prep.quotes import Quotes
+from somcli.prep.quotes import build as build_quotes
 from somcli.prep.roles import Roles
 from somcli.prep.units import UnitRule
 
@@ -77,6 +79,7 @@ class Cleaned:
     fit_index: np.ndarray  # rows the fit matrix stands for
     report: dict = field(default_factory=dict)
     merged: np.ndarray | None = None  # scaled group means (--dedupe mean)
+    quotes: Quotes | None = None  # the input values, exactly (prep.quotes)
     _fit: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -176,7 +179,9 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     if merged is not None:
         merged = prep.to_scaled(merged).astype(dtype)
     report["scale"] = opts.scale
-    return Cleaned(prep, X, usable, fit_index, report, merged)
+    quotes = build_quotes(lambda j: roles.values[roles.features[j]], X, prep.center, prep.scale,
+                          threads)
+    return Cleaned(prep, X, usable, fit_index, report, merged, quotes=quotes)
 
 
 def check_missing(opts: CleanOptions, allow_mask: bool) -> None:

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from somcli.backends.base import carried_name
+from somcli.backends.base import Block, carried_name
 from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError, UsageError, brief
 from somcli.io.formats import PARQUET, frame_of, read_columnar
-from somcli.io.read import FLOAT32_MAX, Dialect, header_names, read_table, sniff
+from somcli.io.read import Dialect, header_names, read_table, sniff
 from somcli.io.sources import resolve
 from somcli.prep import roles as R
 from somcli.prep.clean import (
@@ -31,6 +31,7 @@ from somcli.prep.clean import (
     refuse_huge,
     weight_indicators,
 )
+from somcli.prep.quotes import build as build_quotes
 from somcli.prep.units import apply_rule, source_of
 
 SAMPLE_ROWS = 10_000  # rows the column roles are decided on
@@ -62,7 +63,7 @@ class DistTable:
 
 
 def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str | int | None,
-         float_dtype=np.float64, roles_fn=None) -> DistTable:
+         roles_fn=None) -> DistTable:
     """Read the inputs on the cluster. The column roles come from ``cols`` decided on a
     sample, or from ``roles_fn(sample)`` (a saved model's schema)."""
     import dask.dataframe as dd
@@ -82,7 +83,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
             raise DataError(f"{s.label}: its header differs from {sources[0].label}",
                             "all files of one run must have the same header")
     sample = read_table(ReadOptions(**{**read.__dict__, "inputs": (paths[0],)}),
-                        float_dtype=float_dtype, nrows=SAMPLE_ROWS).frame
+                        nrows=SAMPLE_ROWS).frame
     roles = (roles_fn(sample) if roles_fn is not None
              else R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal))
     dtypes = {}
@@ -98,7 +99,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                   dtype=dtypes, skiprows=dialect.skip_lines or None, skip_blank_lines=True,
                   include_path_column=PATH_COLUMN, blocksize=blocksize)
     if columnar:
-        parts = columnar_parts(client, paths, dialect, float_dtype, roles)
+        parts = columnar_parts(client, paths, dialect, roles)
     else:
         try:
             ddf = dd.read_csv(paths, **kwargs)
@@ -121,7 +122,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                      notes)
 
 
-def columnar_parts(client, paths: list[str], dialect: Dialect, float_dtype, roles) -> list:
+def columnar_parts(client, paths: list[str], dialect: Dialect, roles) -> list:
     """Parquet files read one row group per partition (Arrow files one per file), each
     made the frame the CSV reader would give (features as float64)."""
     import pyarrow.parquet as pq
@@ -131,11 +132,11 @@ def columnar_parts(client, paths: list[str], dialect: Dialect, float_dtype, role
                             if dialect.format == PARQUET else [None])]
     floats = [d.name for d in roles.decisions if d.role == R.FEATURE and d.rule is None]
     return client.map(_on_read_columnar, *zip(*pieces, strict=True), kind=dialect.format,
-                      na_values=sorted(set(dialect.na_values)), float_dtype=float_dtype,
+                      na_values=sorted(set(dialect.na_values)),
                       floats=floats, pure=False)
 
 
-def _on_read_columnar(path, group, kind, na_values, float_dtype, floats):
+def _on_read_columnar(path, group, kind, na_values, floats):
     if group is not None:
         import pyarrow.parquet as pq
 
@@ -144,7 +145,7 @@ def _on_read_columnar(path, group, kind, na_values, float_dtype, floats):
                  else handle.schema_arrow.empty_table())
     else:
         table = read_columnar(path, kind)
-    frame = frame_of(table, na_values, float_dtype)
+    frame = frame_of(table, na_values)
     for name in floats:
         frame[name] = frame[name].astype(np.float64)
     frame[PATH_COLUMN] = path
@@ -158,7 +159,7 @@ def _on_describe(part: pd.DataFrame):
 
 # ---------------------------------------------------------------- raw features per block
 
-def on_raw(part: pd.DataFrame, feats: list[str], rules: dict, float_dtype,
+def on_raw(part: pd.DataFrame, feats: list[str], rules: dict,
             strict: bool = True) -> np.ndarray:
     """The features of one partition as float64, units parsed. Text that is not a number
     is refused (training) or, with ``strict=False`` (assign), read as missing."""
@@ -173,9 +174,6 @@ def on_raw(part: pd.DataFrame, feats: list[str], rules: dict, float_dtype,
             if bad.any() and strict:
                 raise DataError(f"column '{name}' holds '{series[bad].iloc[0]}', not a number",
                                 f"mark such values missing with --na-values, or -C '{name}'")
-        if float_dtype != np.float64 and not (np.abs(values[np.isfinite(values)])
-                                              > FLOAT32_MAX).any():
-            values = values.astype(float_dtype).astype(np.float64)
         raw[:, j] = values
     return raw
 
@@ -259,7 +257,7 @@ def _on_column(raw: np.ndarray, j: int, drop: bool) -> np.ndarray:
 
 # ---------------------------------------------------------------- fitting the cleaning
 
-def fit_cleaning(table: DistTable, cleaning: CleanOptions, float_dtype) -> tuple:
+def fit_cleaning(table: DistTable, cleaning: CleanOptions) -> tuple:
     """(Preprocessor, raw-block futures, cleaning report), every statistic exact."""
     from somcli.backends.dask_cluster import report_rows
 
@@ -271,8 +269,7 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions, float_dtype) -> tuple
         raise UsageError("--dedupe is not available with --engine dask")
     feats = roles.features
     rules = roles.rules
-    raw = client.map(on_raw, table.parts, feats=feats, rules=rules, float_dtype=float_dtype,
-                     pure=False)
+    raw = client.map(on_raw, table.parts, feats=feats, rules=rules, pure=False)
     drop = cleaning.missing == "drop"
     stats = client.gather(client.map(on_stats, raw, table.first_lines, drop=drop, pure=False))
     for s in stats:
@@ -371,16 +368,16 @@ def _scaler(client, raw, total, fill, cleaning, drop):
 
 # ---------------------------------------------------------------- cleaned blocks
 
-def on_clean(raw: np.ndarray, prep: Preprocessor, dtype):
-    """(scaled block, rows usable for fitting and assignment)."""
+def on_clean(raw: np.ndarray, prep: Preprocessor, dtype) -> Block:
+    """The partition's block: scaled features, usable rows, the input values quoted."""
     values = np.where(np.isinf(raw), np.nan, raw)
     usable = prep.usable(values)
     X = prep.to_scaled(prep.impute(values)).astype(dtype)
-    return X, usable
+    return Block(X, usable, build_quotes(lambda j: raw[:, j], X, prep.center, prep.scale))
 
 
 def on_fit_rows(block) -> np.ndarray:
-    X, usable = block
+    X, usable = block.X, block.usable
     return X if usable.all() else X[usable]
 
 

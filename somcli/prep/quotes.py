@@ -1,0 +1,158 @@
+"""The input's feature values, exactly, beside the scaled matrix (issue 14 #6).
+
+Outputs that quote the input (``outliers.csv``, the cluster means in the report) must give
+the values the file holds, not a float32 round trip of them (7.504633374180918, not
+7.504633671519322; 1, not 1.000000071). Keeping every value a second time in float64
+would triple a float32 run's matrix, so each block keeps only what the scaled matrix
+cannot give back:
+
+* a column whose values were written with few decimal places or few significant digits
+  (most tables: prices, counts, rates) is recovered from the scaled matrix by rounding to
+  that many places or digits, checked on every value when the block is made;
+* a column that does not come back that way (17-digit values in a float32 run) is kept
+  as it was read, in float64;
+* in a float64 run, a column of such values mostly comes back from the matrix exactly:
+  only the values that do not (a few percent) are kept, with their rows;
+* the cells that were missing are kept as row positions, so a quote of a filled gap is
+  empty, as in the input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAX_DIGITS = 15  # a float64 holds any 15-digit decimal exactly
+_EXACT_POWERS = 22  # 10**22 is the largest power of ten a float64 holds exactly
+
+
+@dataclass
+class Quotes:
+    """What one block needs to give back its rows' input values."""
+
+    rounding: list  # per feature: ("places", P) or ("digits", D) to round to, or None
+    kept: dict[int, np.ndarray] = field(default_factory=dict)  # feature -> values as read
+    fixes: dict[int, tuple] = field(default_factory=dict)  # feature -> (rows, values as read)
+    gaps: dict[int, np.ndarray] = field(default_factory=dict)  # feature -> missing rows
+
+
+def round_to(values: np.ndarray, how: tuple[str, int]) -> np.ndarray:
+    """``values`` rounded to ``P`` decimal places or ``D`` significant digits, each the
+    float64 nearest that decimal (an integer divided by an exact power of ten: both
+    correctly rounded, so the result is what parsing the decimal gives)."""
+    kind, n = how
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if kind == "places":
+            places = np.full(values.shape, float(n))
+        else:
+            magnitude = np.floor(np.log10(np.abs(values)))
+            places = np.where(np.isfinite(magnitude), n - 1 - magnitude, 0)
+        places = np.clip(places, -_EXACT_POWERS, _EXACT_POWERS)
+        up = 10.0 ** np.maximum(places, 0)
+        down = 10.0 ** np.maximum(-places, 0)
+        out = np.where(places >= 0, np.round(values * up) / up, np.round(values / down) * down)
+    return out + 0.0  # -0.0 (a tiny negative rounded) is written 0
+
+
+def rounding_of(values: np.ndarray) -> tuple[str, int] | None:
+    """The fewest decimal places, else significant digits, every value round-trips through
+    (None: more than 15 digits). Found on a sample of the values, checked on them all."""
+    sample = values[::max(1, len(values) // SAMPLE)]
+    for kind in ("places", "digits"):
+        found = _fewest(sample, kind)
+        if found is not None and sample is not values:
+            found = found if _holds(values, kind, found) else _fewest(values, kind, found + 1)
+        if found is not None:
+            return kind, found
+    return None
+
+
+SAMPLE = 4096  # values the search for a column's digits starts on
+FIXES = 0.1  # a column with more values than this share not coming back is kept whole
+
+
+def _holds(values: np.ndarray, kind: str, n: int) -> bool:
+    return bool(np.array_equal(round_to(values, (kind, n)), values))
+
+
+def _fewest(values: np.ndarray, kind: str, low: int | None = None) -> int | None:
+    high = MAX_DIGITS
+    if kind == "places" and len(values):  # the scaled integers must stay below 2**53
+        largest = max(float(np.max(np.abs(values))), 1.0)
+        high = min(high, int(np.floor(np.log10(2.0**53 / largest))))
+    low = (0 if kind == "places" else 1) if low is None else low
+    if high < low or not _holds(values, kind, high):
+        return None
+    while low < high:  # the property holds from some n on: find the least
+        mid = (low + high) // 2
+        low, high = (low, mid) if _holds(values, kind, mid) else (mid + 1, high)
+    return low
+
+
+def build(raw_column, X: np.ndarray, center: np.ndarray, scale: np.ndarray,
+          threads: int = 1) -> Quotes:
+    """The quotes of one block: ``raw_column(j)`` gives feature ``j`` as read (float64,
+    NaN or infinite where the cell was missing); ``X`` is the block's scaled matrix.
+    Columns are looked at on ``threads`` threads (numpy's rounding releases the GIL)."""
+    from somcli.parallel import ordered
+
+    d = X.shape[1]
+    quotes = Quotes([None] * d)
+
+    def column(j: int):
+        raw = np.asarray(raw_column(j), dtype=np.float64)
+        gaps = ~np.isfinite(raw)
+        present = raw[~gaps]
+        how = rounding_of(present)
+        back = None
+        if how is not None:
+            back = np.asarray(X[:, j], dtype=np.float64) * scale[j] + center[j]
+            if not np.array_equal(round_to(back[~gaps], how), present):
+                how = None
+        if how is None:
+            back = np.asarray(X[:, j], dtype=np.float64) * scale[j] + center[j] \
+                if back is None else back
+            wrong = np.flatnonzero(~gaps & (back != raw))
+            if len(wrong) > FIXES * len(raw):
+                return "kept", np.where(gaps, np.nan, raw), None
+            fixes = (wrong, raw[wrong])  # float64: most values come back as read
+        else:
+            fixes = None
+        return how, fixes, np.flatnonzero(gaps) if gaps.any() else None
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        for j, (how, fixes, gaps) in enumerate(ordered(column, range(d), threads)):
+            if how == "kept":
+                quotes.kept[j] = fixes
+                continue
+            quotes.rounding[j] = how
+            if fixes is not None:
+                quotes.fixes[j] = fixes
+            if gaps is not None:
+                quotes.gaps[j] = gaps
+    return quotes
+
+
+def exact(X: np.ndarray, quotes: Quotes | None, center: np.ndarray, scale: np.ndarray,
+          rows: np.ndarray | slice) -> np.ndarray:
+    """The input values of ``rows`` of a block (float64, NaN where the cell was missing);
+    without quotes, the scaled values taken back to the original units."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        back = np.asarray(X[rows], dtype=np.float64) * scale + center
+    if quotes is None:
+        return back
+    index = np.arange(len(X))[rows]
+    for j in range(back.shape[1]):
+        if j in quotes.kept:
+            back[:, j] = quotes.kept[j][index]
+            continue
+        if quotes.rounding[j] is not None:
+            back[:, j] = round_to(back[:, j], quotes.rounding[j])
+        for where, values in [quotes.fixes[j]] if j in quotes.fixes else []:
+            at = np.minimum(np.searchsorted(where, index), max(len(where) - 1, 0))
+            hit = where[at] == index if len(where) else np.zeros(len(index), dtype=bool)
+            back[hit, j] = values[at[hit]]
+        if j in quotes.gaps:
+            back[np.isin(index, quotes.gaps[j]), j] = np.nan
+    return back
