@@ -138,4 +138,5 @@ class OutputOptions:
     wait: float = 0.0  # seconds to wait for another run holding the output folder's lock
     single_file: bool = False  # distributed runs: one assignments file, not part files
     output_file: str | None = None  # -O: the assignments alone, into this file (atomically)
+    precision: int | None = None  # significant digits of computed numbers (None: shortest)
 

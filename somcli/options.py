@@ -181,6 +181,11 @@ def output_options(plots: bool = False, model: bool = True):
                          help="Prefix text cells starting with = + - @ with a quote so "
                               "spreadsheets do not run them as formulas (numbers untouched; "
                               "files only: stdout gets the values as they came)."),
+            click.option("--precision", type=click.IntRange(1, 17), default=None, metavar="N",
+                         help="Round the numbers somcli computes (distances, scores, centroids, "
+                              "codebooks) to N significant digits. Default: the shortest text "
+                              "that reads back as the stored value. Input values are never "
+                              "rounded."),
         ]
         if plots:
             opts.append(click.option("--no-plots", is_flag=True, help="Do not draw the PNGs."))
@@ -234,7 +239,8 @@ def output_from(kw: dict, inputs=()) -> OutputOptions:
     return OutputOptions(out=out, force=kw.pop("force"), format=kw.pop("fmt"),
                          plots=not kw.pop("no_plots", False), safe_csv=kw.pop("safe_csv"),
                          model_out=kw.pop("model_out", None), summary_json=summary,
-                         wait=kw.pop("wait"), output_file=output_file)
+                         wait=kw.pop("wait"), output_file=output_file,
+                         precision=kw.pop("precision"))
 
 
 DATA_EXTENSIONS = (".csv", ".tsv", ".json", ".ndjson", ".txt", ".parquet", ".xlsx", ".gz")

@@ -73,7 +73,7 @@ def select_k(X: np.ndarray, ks: list[int], labels: Callable, refit: Callable, se
 
 def selection(k: int, evidence: dict, rows: int, what: str) -> dict:
     """The report's k selection: the method, the index per k, the evidence, the choice."""
-    note = (f"k is a guess: {rows} rows are too few to tell structure from noise"
+    note = (f"k is a guess: {rows:,} rows are too few to tell structure from noise"
             if rows < FEW_ROWS else None)
     return {"method": f"{METHOD}; scored on {rows:,} {what}",
             "scores": {kk: e["calinski_harabasz"] for kk, e in evidence.items()},

@@ -71,7 +71,7 @@ def robust_rule(qe_median: float, n: int, log_center: float, log_mad: float) -> 
     """The default rule from the median and MAD of ln(score) over ``n`` training rows."""
     if n < MIN_ROWS:
         return OutlierRule("robust", float("inf"), qe_median, reason=(
-            f"nothing flagged: {n} rows are too few (fewer than {MIN_ROWS}) to tell an "
+            f"nothing flagged: {n:,} rows are too few (fewer than {MIN_ROWS}) to tell an "
             "outlier from the spread; --outliers Q flags rows above a quantile"))
     spread = max(MAD_TO_SD * log_mad, MIN_SPREAD)
     threshold = float(np.exp(log_center + ROBUST_C * spread))

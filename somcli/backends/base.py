@@ -204,6 +204,6 @@ class Backend(ABC):
     def rows_out(self, data: Data, columns: Callable, *per_block):
         """The per-row output: ``columns(*items)`` gives a block's algorithm columns.
         Returns (DataFrame, None) when the rows are here, else (None, parts) where
-        ``parts(folder, ext, safe) -> names`` writes one file per block."""
+        ``parts(folder, ext, safe, precision) -> names`` writes one file per block."""
 
 

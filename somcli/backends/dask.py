@@ -18,6 +18,7 @@ import pandas as pd
 from somcli.algorithms import kmeans as km
 from somcli.algorithms import som as batch
 from somcli.backends.base import (
+    OWN_COLUMNS,
     Backend,
     Data,
     Described,
@@ -198,13 +199,13 @@ class DaskBackend(Backend):
     def rows_out(self, data: Data, columns, *per_block):
         client, ids = self.client, data.ids
 
-        def parts(folder: str, fmt: str, safe: bool) -> list[str]:
+        def parts(folder: str, fmt: str, safe: bool, precision: int | None = None) -> list[str]:
             """One file per partition, written by the workers, in input order."""
             os.makedirs(folder, exist_ok=True)
             names = [f"part-{i:05d}.{fmt}" for i in range(len(ids))]
             paths = [os.path.join(folder, n) for n in names]
             client.gather(client.map(_on_write_part, paths, ids, *per_block, columns=columns,
-                                     fmt=fmt, safe=safe, pure=False))
+                                     fmt=fmt, safe=safe, precision=precision, pure=False))
             return names
 
         return None, parts
@@ -239,8 +240,8 @@ def _on_row_hash(X: np.ndarray) -> np.ndarray:
     return np.where(h == 0, np.uint64(1), h)  # 0 means "no value" to the counter
 
 
-def _on_write_part(path, ids, *arrays, columns, fmt, safe):
+def _on_write_part(path, ids, *arrays, columns, fmt, safe, precision):
     from somcli.io.write import write_table
 
-    write_table(B.frame(ids, columns(*arrays)), path, fmt, safe)
+    write_table(B.frame(ids, columns(*arrays)), path, fmt, safe, precision, OWN_COLUMNS)
     return path

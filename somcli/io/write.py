@@ -56,8 +56,14 @@ def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return frame if out is None else out
 
 
-def write_table(frame: pd.DataFrame, dest: str, fmt: str = "csv", safe: bool = True) -> None:
-    """Write a table to a path, or to stdout when ``dest`` is '-'."""
+def write_table(frame: pd.DataFrame, dest: str, fmt: str = "csv", safe: bool = True,
+                precision: int | None = None, computed=None) -> None:
+    """Write a table to a path, or to stdout when ``dest`` is '-'. Numbers are written as
+    the shortest text that reads back as the stored value (a float32 column with float32's
+    digits); with ``precision``, the float columns named in ``computed`` (all when None)
+    are rounded to that many significant digits first."""
+    if precision is not None:
+        frame = rounded(frame, precision, computed)
     if fmt in ("csv", "tsv") and safe:
         frame = safe_cells(frame)
     if dest == "-":
@@ -75,12 +81,8 @@ def write_table(frame: pd.DataFrame, dest: str, fmt: str = "csv", safe: bool = T
 def _to_stream(frame: pd.DataFrame, stream, fmt: str) -> None:
     if fmt in ("csv", "tsv"):
         _csv(frame, stream, "," if fmt == "csv" else "\t")
-    elif fmt == "json":
-        stream.write(frame.to_json(orient="records", double_precision=15, force_ascii=False))
-        stream.write("\n")
-    elif fmt == "ndjson":
-        frame.to_json(stream, orient="records", lines=True, double_precision=15,
-                      force_ascii=False)
+    elif fmt in ("json", "ndjson"):
+        _json(frame, stream, fmt == "ndjson")
     else:
         raise ValueError(f"unknown format {fmt}")
 
@@ -124,6 +126,61 @@ def _csv(frame: pd.DataFrame, stream, delimiter: str) -> None:
     binary.flush()
 
 
+def rounded(frame: pd.DataFrame, digits: int, columns=None) -> pd.DataFrame:
+    """The float columns of ``frame`` (those named in ``columns``; all when None) rounded
+    to ``digits`` significant digits (--precision)."""
+    from somcli.prep.quotes import round_to
+
+    out = frame.copy(deep=False)
+    for col in frame.columns:
+        if (columns is None or col in columns) and pd.api.types.is_float_dtype(frame[col]):
+            values = frame[col].to_numpy(dtype=np.float64, na_value=np.nan)
+            out[col] = round_to(values, ("digits", digits))
+    return out
+
+
+def _json(frame: pd.DataFrame, stream, lines: bool) -> None:
+    """JSON records (an array, or one per line): numbers in the shortest text that reads
+    back as the stored value, as in the CSV (pyarrow formats both), NaN as null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pieces = []
+    for i, col in enumerate(frame.columns):
+        series = frame[col]
+        if pd.api.types.is_bool_dtype(series):
+            array = pa.array(series, from_pandas=True)
+            text = pc.if_else(array, "true", "false")
+        elif pd.api.types.is_numeric_dtype(series):
+            array = pa.array(series, from_pandas=True)
+            if pa.types.is_floating(array.type):
+                array = pc.if_else(pc.is_finite(array), array, pa.scalar(None, array.type))
+            text = pc.cast(array, pa.string())
+        else:
+            text = _json_strings(series)
+        pieces += [("{" if i == 0 else ",") + json.dumps(str(col), ensure_ascii=False) + ":",
+                   pc.fill_null(text, "null")]
+    if not len(frame):
+        stream.write("" if lines else "[]\n")
+        return
+    rows = pc.binary_join_element_wise(*pieces, "}", "").to_pylist()
+    stream.write("\n".join(rows) + "\n" if lines else "[" + ",".join(rows) + "]\n")
+
+
+def _json_strings(series: pd.Series):
+    """Text cells as JSON strings (quoted, escaped), missing ones null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(series.astype("string"), from_pandas=True, type=pa.string())
+    if pc.any(pc.match_substring_regex(array, "[\\x00-\\x1f]")).as_py():  # rare: the slow way
+        values = array.to_pylist()
+        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False)
+                         for v in values], pa.string())
+    escaped = pc.replace_substring(pc.replace_substring(array, "\\", "\\\\"), '"', '\\"')
+    return pc.binary_join_element_wise('"', escaped, '"', "")
+
+
 CSV_BATCH = 50_000  # rows formatted at a time
 
 
@@ -149,12 +206,12 @@ def _csv_rows(table, binary, options) -> None:
         binary.write(batch)
 
 
-def join_parts(writer, dest: str | None, fmt: str, safe: bool, scratch: str | None = None,
-               sink=None) -> None:
+def join_parts(writer, dest: str | None, fmt: str, safe: bool, precision: int | None = None,
+               scratch: str | None = None, sink=None) -> None:
     """Have ``writer`` write part files, then join them into one file (or ``sink``):
     the header once, the parts' rows in order, streamed."""
     folder = scratch or (dest + ".parts")
-    names = writer(folder, fmt, safe)
+    names = writer(folder, fmt, safe, precision)
     out = sink if sink is not None else open(dest, "wb")  # noqa: SIM115 - closed below
     try:
         for i, name in enumerate(names):
@@ -172,10 +229,21 @@ def join_parts(writer, dest: str | None, fmt: str, safe: bool, scratch: str | No
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def write_matrix(matrix: np.ndarray, dest: str) -> None:
+def write_matrix(matrix: np.ndarray, dest: str, precision: int | None = None) -> None:
     """A grid of numbers as CSV, one line per grid row, no header."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = np.asarray(matrix, dtype=np.float64).ravel()
+    if precision is not None:
+        from somcli.prep.quotes import round_to
+
+        values = round_to(values, ("digits", precision))
+    text = pc.cast(pa.array(values), pa.string())
+    cells = np.array(text.to_pylist(), dtype=object).reshape(matrix.shape)
     try:
-        np.savetxt(dest, matrix, delimiter=",", fmt="%.10g")
+        with open(dest, "w", encoding="utf-8") as fh:
+            fh.writelines(",".join(row) + "\n" for row in cells)
     except OSError as exc:
         raise io_error(exc, dest) from None
 

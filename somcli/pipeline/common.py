@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from somcli import __version__
-from somcli.backends.base import Described, carried_name
+from somcli.backends.base import OWN_COLUMNS, Described, carried_name
 from somcli.config import OutputOptions
 from somcli.errors import DataError, UsageError
 from somcli.io import write as w
@@ -33,12 +33,12 @@ def check_clusterable(n: int, k: int | None, distinct: Callable[[], int],
         found = distinct()
         if found < 2:
             raise DataError(f"-k {k} {what} asked for, but every row is the same after "
-                            f"cleaning ({n} rows)", "there is nothing to cluster: check the "
+                            f"cleaning ({n:,} rows)", "there is nothing to cluster: check the "
                             "columns with `somcli inspect`")
         if k > found:
             raise DataError(
-                f"-k {k} {what} asked for, but the data has only {found} distinct row(s)"
-                + (f" ({n} rows after cleaning)" if found != n else ""),
+                f"-k {k} {what} asked for, but the data has only {found:,} distinct row(s)"
+                + (f" ({n:,} rows after cleaning)" if found != n else ""),
                 f"use -k {min(found, n - 1)} or fewer")
 
 
@@ -126,7 +126,7 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
     elif out.out is None and result.parts is not None:
         _stream_parts(result, out)
     elif out.out is None:  # a pipe gets the values as they came (quoting is for files)
-        w.write_table(result.assignments, "-", out.format, False)
+        w.write_table(result.assignments, "-", out.format, False, out.precision, OWN_COLUMNS)
     else:
         _write_folder(result, report, out, render_markdown)
     if out.model_out and result.model is not None:
@@ -149,9 +149,10 @@ def _write_file(result: RunResult, out: OutputOptions) -> None:
     os.close(fd)
     try:
         if result.parts is not None:
-            w.join_parts(result.parts, staged, out.format, out.safe_csv)
+            w.join_parts(result.parts, staged, out.format, out.safe_csv, out.precision)
         else:
-            w.write_table(result.assignments, staged, out.format, out.safe_csv)
+            w.write_table(result.assignments, staged, out.format, out.safe_csv, out.precision,
+                          OWN_COLUMNS)
         os.chmod(staged, 0o666 & ~current_umask())
         os.replace(staged, target)
     except BaseException:
@@ -167,7 +168,7 @@ def _stream_parts(result: RunResult, out: OutputOptions) -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="somcli-parts-") as scratch:
-        w.join_parts(result.parts, None, out.format, False, scratch=scratch,
+        w.join_parts(result.parts, None, out.format, False, out.precision, scratch=scratch,
                      sink=sys.stdout.buffer)
         sys.stdout.flush()
 
@@ -182,17 +183,19 @@ def _write_folder(result: RunResult, report: dict, out: OutputOptions, render_ma
     report["files"] = names + plots + model_files
     with OutputFolder(out.out, out.force) as folder:
         if parted:
-            parts = result.parts(folder.path("assignments"), ext, out.safe_csv)
+            parts = result.parts(folder.path("assignments"), ext, out.safe_csv, out.precision)
             report["assignment_parts"] = len(parts)
         elif result.parts is not None:
-            w.join_parts(result.parts, folder.path(f"assignments.{ext}"), ext, out.safe_csv)
+            w.join_parts(result.parts, folder.path(f"assignments.{ext}"), ext, out.safe_csv,
+                         out.precision)
         else:
             w.write_table(result.assignments, folder.path(f"assignments.{ext}"), out.format,
-                          out.safe_csv)
-        for name, table in result.tables.items():
-            w.write_table(table, folder.path(name), "csv", out.safe_csv)
+                          out.safe_csv, out.precision, OWN_COLUMNS)
+        for name, table in result.tables.items():  # outliers.csv quotes the input beside
+            w.write_table(table, folder.path(name), "csv", out.safe_csv, out.precision,
+                          OWN_COLUMNS if name == "outliers.csv" else None)
         for name, matrix in result.matrices.items():
-            w.write_matrix(matrix, folder.path(name))
+            w.write_matrix(matrix, folder.path(name), out.precision)
         for name in plots:
             w.write_bytes(result.plots[name].result(), folder.path(name))
         if result.model is not None:

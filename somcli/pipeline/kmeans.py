@@ -53,7 +53,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     progress(f"k-means with k={k}")
     fit = fit_one(k)
     if minibatch and label == "MiniBatchKMeans":
-        warnings.append(f"{n} rows > --minibatch-rows {opts.minibatch_rows}: "
+        warnings.append(f"{n:,} rows > --minibatch-rows {opts.minibatch_rows:,}: "
                         "used MiniBatchKMeans (faster, slightly less exact)")
     # number clusters by size (0 = largest), then every usable row has its cluster
     assigned = be.map(B.assign, data.blocks, centers=fit.centers, threads=be.threads)

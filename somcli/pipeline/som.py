@@ -174,7 +174,7 @@ def _grid(n: int, opts: SomOptions, pca, warnings) -> tuple[Grid, str]:
         rule = "given with --map"
         rows, cols = opts.rows, opts.cols
         if rows * cols > n:
-            warnings.append(f"the map has {rows * cols} units for {n} rows: many units will "
+            warnings.append(f"the map has {rows * cols:,} units for {n:,} rows: many units will "
                             "hold no row (dead units); a smaller --map is usually better")
     else:
         size = batch.auto_size(None, opts.topology, opts.max_units, eig=pca()[1], n=n)

@@ -174,8 +174,16 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     basis = merged if merged is not None else (X if len(fit_index) == n else X[fit_index])
     prep.center, prep.scale = _fit_scaler(basis, opts.scale)
     prep.scale = weight_indicators(roles.features, roles.rules, prep.scale)
-    X -= prep.center.astype(dtype)
-    X /= prep.scale.astype(dtype)
+    if dtype == np.float64 or opts.missing == "knn":
+        X -= prep.center.astype(dtype)
+        X /= prep.scale.astype(dtype)
+    else:  # scaled in float64, then stored in the model's precision: as assign scales rows
+        for j, name in enumerate(roles.features):
+            raw = np.asarray(roles.values[name], dtype=np.float64)
+            raw = np.where(np.isfinite(raw), raw, np.nan)
+            if fill is not None:
+                raw = np.where(np.isnan(raw), fill[j], raw)
+            X[:, j] = (raw - prep.center[j]) / prep.scale[j]
     if merged is not None:
         merged = prep.to_scaled(merged).astype(dtype)
     report["scale"] = opts.scale

@@ -285,8 +285,9 @@ def _quality(r):
     e = r.get("external")
     if e:
         if "ari" in e:
-            out += [f"- Against {code(r['label_column'])} ({e['classes']} classes, {e['rows_scored']} rows): "
-                    f"ARI {fmt(e['ari'])}, NMI {fmt(e['nmi'])}, purity {fmt(e['purity'])}"]
+            out += [f"- Against {code(r['label_column'])} ({e['classes']} classes, "
+                    f"{fmt(e['rows_scored'])} rows): ARI {fmt(e['ari'])}, "
+                    f"NMI {fmt(e['nmi'])}, purity {fmt(e['purity'])}"]
         else:
             out += [f"- {code(r['label_column'])} has {e['classes']} class(es): ARI/NMI not defined"]
     return out + [""]

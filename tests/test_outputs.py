@@ -1,0 +1,72 @@
+"""What the outputs hold and how numbers are written (issue 14 #13 and the extras): one
+policy for every format, --precision for the numbers somcli computes, never for quotes."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import COUNTRIES
+
+
+def csv_text(out: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False)
+
+
+@pytest.mark.parametrize("command", [("som", "-k", "3"), ("kmeans", "-k", "3")])
+def test_json_and_csv_write_the_same_numbers(run, command):
+    csv = csv_text(run(*command, COUNTRIES, "-q").out)
+    records = [json.loads(line) for line in
+               run(*command, COUNTRIES, "-q", "--format", "ndjson").out.splitlines()]
+    array = json.loads(run(*command, COUNTRIES, "-q", "--format", "json").out)
+    assert records == array and len(records) == len(csv)
+    column = "qe" if command[0] == "som" else "distance"
+    for row, record in zip(csv.to_dict("records"), records, strict=True):
+        # the same text: the shortest that reads back as the stored value (17 digits for
+        # a float64 distance, float32's few for a float32 qe), never a 15-digit cut
+        assert repr(record[column]) == repr(float(row[column]))
+        assert len(row[column].replace("-", "").replace(".", "").lstrip("0")) <= 17
+    if command[0] == "som":
+        assert max(len(r["qe"]) for r in csv.to_dict("records")) <= 11  # float32's digits
+
+
+def test_assign_writes_qe_as_som_does(tmp_path, run):
+    out = tmp_path / "o"
+    assert run("som", COUNTRIES, "-k", "3", "-o", out, "-q", "--no-plots").code == 0
+    trained = pd.read_csv(out / "assignments.csv", dtype=str)
+    assigned = csv_text(run("assign", out / "model.json", COUNTRIES, "-q").out)
+    assert assigned["qe"].tolist() == trained["qe"].tolist()
+
+
+def test_precision_rounds_computed_numbers_and_never_the_input(tmp_path, run):
+    data = tmp_path / "t.csv"
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(200)],
+                          "x": rng.normal(size=200), "y": rng.normal(size=200)})
+    frame.loc[3, "x"] = 40.123456789  # an outlier whose values are quoted
+    frame.to_csv(data, index=False)
+    out = tmp_path / "o"
+    r = run("som", data, "-k", "2", "--map", "5x5", "--precision", "3", "-o", out, "-q",
+            "--no-plots")
+    assert r.code == 0, r.err
+    assignments = pd.read_csv(out / "assignments.csv", dtype=str)
+    for col in ("qe", "outlier_score"):
+        digits = assignments[col].str.replace(r"[-.]|e.*$", "", regex=True).str.lstrip("0")
+        assert digits.str.len().max() <= 3
+    outliers = pd.read_csv(out / "outliers.csv", dtype=str)
+    assert "40.123456789" in outliers["x"].tolist()  # a quote keeps every digit
+    codebook = pd.read_csv(out / "codebook.csv")
+    assert np.allclose(codebook["x"], codebook["x"].map(lambda v: float(f"{v:.3g}")))
+    umatrix = (out / "umatrix.csv").read_text().replace("\n", ",").strip(",").split(",")
+    assert all(len(v.strip().replace(".", "").lstrip("0")) <= 4 for v in umatrix)
+
+
+def test_the_umatrix_file_holds_the_stored_values(tmp_path, run):
+    out = tmp_path / "o"
+    assert run("som", COUNTRIES, "-k", "3", "-o", out, "-q", "--no-plots").code == 0
+    grid = np.loadtxt(out / "umatrix.csv", delimiter=",").ravel()
+    codebook = pd.read_csv(out / "codebook.csv")
+    assert sorted(grid.tolist()) == sorted(codebook["umatrix"].tolist())  # not %.10g
