@@ -30,6 +30,7 @@ class ReadOptions:
     quotechar: str = '"'
     na_values: tuple[str, ...] = DEFAULT_NA_VALUES
     memory_limit: int | None = None  # bytes the run may use (--max-memory); None: no check
+    all_columns: bool = False  # -a: the assignments carry every input column
 
 
 @dataclass(frozen=True)

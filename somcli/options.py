@@ -88,7 +88,7 @@ def read_from(kw: dict) -> ReadOptions:
         inputs=tuple(kw.pop("inputs")) or ("-",), delimiter=delimiter,
         encoding=kw.pop("encoding"), decimal=kw.pop("decimal"),
         header=not kw.pop("no_header_row"), skip_lines=kw.pop("skip_lines"),
-        quotechar=quotechar, na_values=na_values,
+        quotechar=quotechar, na_values=na_values, all_columns=kw.pop("all_columns", False),
     )
 
 
@@ -175,6 +175,9 @@ def output_options(plots: bool = False, model: bool = True):
                               "in one step; nothing goes to stdout."),
             click.option("--force", is_flag=True,
                          help="Replace the results in an existing, non-empty --out folder."),
+            click.option("-a", "--all-columns", is_flag=True,
+                         help="The assignments carry every input column (as read), not only the "
+                              "identifier, category, date and label columns."),
             click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv",
                          show_default=True, help="Format of the assignments."),
             click.option("--safe-csv/--no-safe-csv", default=True, show_default=True,

@@ -70,3 +70,31 @@ def test_the_umatrix_file_holds_the_stored_values(tmp_path, run):
     grid = np.loadtxt(out / "umatrix.csv", delimiter=",").ravel()
     codebook = pd.read_csv(out / "codebook.csv")
     assert sorted(grid.tolist()) == sorted(codebook["umatrix"].tolist())  # not %.10g
+
+
+def test_all_columns_carries_every_input_column_as_read(tmp_path, run):
+    table = pd.read_csv(COUNTRIES, dtype=str, keep_default_na=False)
+    for command in (("kmeans", "-k", "3"), ("som", "-k", "3")):
+        out = csv_text(run(*command, COUNTRIES, "-a", "-q").out)
+        assert list(out.columns)[:len(table.columns) + 1] == ["line", *table.columns]
+        assert out["Country"].tolist() == table["Country"].tolist()
+        for col in ("Health Expenditure ($)", "Inflation (%)", "Rank"):  # features, excluded
+            got = pd.to_numeric(out[col], errors="coerce")
+            want = pd.to_numeric(table[col], errors="coerce")
+            assert got.equals(want) or np.allclose(got, want, equal_nan=True, rtol=0, atol=0)
+    model = tmp_path / "m.json"
+    assert run("som", COUNTRIES, "-k", "3", "--model-out", model, "-q").code == 0
+    assigned = csv_text(run("assign", model, COUNTRIES, "-a", "-q").out)
+    assert list(assigned.columns)[1:len(table.columns) + 1] == list(table.columns)
+
+
+@pytest.mark.slow
+def test_all_columns_on_dask_is_the_local_output(tmp_path, run, local_cluster):
+    pytest.importorskip("distributed")
+    local = run("kmeans", COUNTRIES, "-k", "3", "-a", "-q")
+    dask = run("kmeans", COUNTRIES, "-k", "3", "-a", "-q", "--engine", "dask", "--scheduler",
+               local_cluster.scheduler_address)
+    assert dask.code == 0, dask.err
+    a, b = csv_text(local.out), csv_text(dask.out)
+    assert list(a.columns) == list(b.columns)
+    assert a.drop(columns=["distance"]).equals(b.drop(columns=["distance"]))

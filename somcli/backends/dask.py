@@ -103,9 +103,8 @@ class DaskBackend(Backend):
 
     def _data(self, table, prep, blocks, report, dtype) -> Data:
         usable = np.array(self.reduce(B.usable_count, blocks))
-        columns = table.roles.carried + ([table.roles.label] if table.roles.label else [])
         ids = self.map(D.on_ids, table.parts, list(table.first_lines), table.files,
-                       columns=columns, several=len(table.inputs) > 1)
+                       columns=table.roles.shown, several=len(table.inputs) > 1)
         fit = self.map(B.fit_rows, blocks)
         d = Described(table.inputs, table.n_rows, table.dialect, table.notes, 0, table.roles,
                       prep, report, int(usable.sum()))

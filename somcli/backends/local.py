@@ -57,6 +57,7 @@ class LocalBackend(Backend):
         t1 = time.perf_counter()
         progress("profiling and cleaning")
         roles = R.decide(table.frame, table.lines, cols, table.dialect.decimal)
+        roles.every = list(table.frame.columns) if read.all_columns else None
         cleaned = clean(table.frame, table.lines, roles, cleaning, allow_mask=allow_mask,
                         dtype=dtype)
         ids = _ids(table, roles)  # the features now live in cleaned.X only
@@ -72,6 +73,7 @@ class LocalBackend(Backend):
         table = read_table(RP.reading(read, model, explicit), stdin=stdin)
         frame = table.frame
         roles = RP.roles(model, frame, table.inputs[0])
+        roles.every = list(frame.columns) if read.all_columns else None
         t1 = time.perf_counter()
         progress("replaying the cleaning")
         prep = model.preprocessor()
@@ -149,12 +151,12 @@ class LocalBackend(Backend):
 
 
 def _ids(table, roles) -> pd.DataFrame:
-    """line, [source], then the identifier, category, date and label columns under their
-    carried names."""
+    """line, [source], then the input columns the assignments carry (``Roles.shown``)
+    under their carried names."""
     out: dict = {"line": table.lines}
     if table.sources is not None:
         out["source"] = table.sources
-    for col in roles.carried + ([roles.label] if roles.label else []):
+    for col in roles.shown:
         out[carried_name(col)] = table.frame[col].reset_index(drop=True)
     return pd.DataFrame(out, copy=False)
 

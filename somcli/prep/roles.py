@@ -56,11 +56,21 @@ class Roles:
     warnings: list[str] = field(default_factory=list)  # borderline decisions, for the report
     encoded: dict[str, UnitRule] = field(default_factory=dict)  # indicator feature -> rule
     names: list[str] = field(default_factory=list)  # the identifiers that name a row: naming()
+    every: list[str] | None = None  # -a: every input column, carried into the assignments
 
     @property
     def carried(self) -> list[str]:
         """Identifier, category and date columns: carried into the outputs as they are."""
         return [d.name for d in self.decisions if d.role in CARRIED]
+
+    @property
+    def shown(self) -> list[str]:
+        """The input columns the assignments carry: every one with -a, else the identifier,
+        category, date and label columns."""
+        if self.every is not None:
+            return list(self.every)
+        return self.carried + ([self.label] if self.label and self.label not in self.carried
+                               else [])
 
     @property
     def sources(self) -> list[str]:

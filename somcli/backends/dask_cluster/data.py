@@ -86,6 +86,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                         nrows=SAMPLE_ROWS).frame
     roles = (roles_fn(sample) if roles_fn is not None
              else R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal))
+    roles.every = [str(c) for c in sample.columns] if read.all_columns else None
     dtypes = {}
     for d in roles.decisions:
         if d.role == R.FEATURE and d.rule is None:
