@@ -241,8 +241,11 @@ def _explicit(ctx) -> frozenset[str]:
 @cli.command()
 @click.argument("model", metavar="MODEL")
 @O.input_options
-@click.option("--json", "as_json", is_flag=True,
-              help="Same as --summary-json: one JSON line with the summary and the drift.")
+@click.option("--json", "as_json", is_flag=True, hidden=True,
+              help="Old name of --summary-json (kept for scripts).")
+@click.option("--fail-on-drift", is_flag=True,
+              help="Exit 1 when the drift report says INPUT drifted from the training data "
+                   "(the results are written all the same), so cron can alert.")
 @O.memory_option
 @O.engine_options
 @O.output_options(model=False)
@@ -254,6 +257,7 @@ def assign(**kw):
 
     console = _console(kw)
     model = kw.pop("model")
+    fail_on_drift = kw.pop("fail_on_drift")
     if kw.pop("as_json"):
         kw["summary_json"] = True
     read = O.read_from(kw)
@@ -265,10 +269,24 @@ def assign(**kw):
     def job(be):
         return run_assign.run(be, model, read, console.progress, _stdin(), explicit)
 
-    _execute(console, out, job, exe)
+    report = _execute(console, out, job, exe)
+    drift = report.get("drift") or {}
+    if fail_on_drift and drift.get("drifted"):
+        raise errors.Drifted(f"{', '.join(read.inputs)}: drifted from the training data "
+                             f"({drift.get('verdict')})", "exit 1 because of --fail-on-drift; "
+                             "the results are written")
 
 
-def _execute(console: Console, out, job, exe: Execution) -> None:
+def _add_commands() -> None:
+    from somcli.shell_commands import completion
+
+    cli.add_command(completion)
+
+
+_add_commands()
+
+
+def _execute(console: Console, out, job, exe: Execution) -> dict:
     """Lock the output folder, refuse a bad one before any work, open the backend, run,
     write, summarise. The backend stays open until the result is written (the Dask
     workers write their part of the outputs then)."""
@@ -303,6 +321,7 @@ def _execute(console: Console, out, job, exe: Execution) -> None:
         from somcli.report.summary import summary
 
         click.echo(dumps(summary(report, out.out)))
+    return report
 
 
 def main(argv=None) -> None:

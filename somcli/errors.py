@@ -8,6 +8,7 @@ Anything else that escapes is a bug and exits with ``INTERNAL``.
 from __future__ import annotations
 
 OK = 0
+DRIFTED = 1  # assign --fail-on-drift: the results are written, and the input drifted
 USAGE = 64  # EX_USAGE
 DATA = 65  # EX_DATAERR
 NO_INPUT = 66  # EX_NOINPUT
@@ -21,6 +22,7 @@ INTERRUPTED = 130  # 128 + SIGINT
 #: The exit-code table as documented in README.md (a test keeps the two equal).
 EXIT_CODES: dict[int, str] = {
     OK: "success",
+    DRIFTED: "assign --fail-on-drift: the input drifted beyond the thresholds (results written)",
     USAGE: "bad or conflicting options (usage)",
     DATA: "the data cannot be clustered as asked, or a model file is invalid",
     NO_INPUT: "input missing, unreadable or empty",
@@ -84,3 +86,7 @@ class Busy(SomcliError):
 
 class Unavailable(SomcliError):
     exit_code = UNAVAILABLE
+
+
+class Drifted(SomcliError):
+    exit_code = DRIFTED

@@ -89,6 +89,23 @@ def test_drift_flags_a_shifted_file(trained, tmp_path, run):
     assert "## Drift against the training data" in md and "drift:" in r.err
 
 
+def test_fail_on_drift_exits_1_after_writing_and_0_without_drift(trained, tmp_path, run):
+    root, data = trained
+    frame = pd.read_csv(data)
+    frame["x"] += 8.0
+    shifted = tmp_path / "b.csv"
+    frame.to_csv(shifted, index=False)
+    model = root / "som" / "model.json"
+    r = run("assign", model, shifted, "-o", tmp_path / "o", "--fail-on-drift", "-q")
+    assert r.code == errors.DRIFTED == 1
+    assert "drifted" in r.err and "--fail-on-drift" in r.err and len(r.err.splitlines()) == 1
+    assert (tmp_path / "o" / "assignments.csv").is_file()  # the results are there
+    piped = run("assign", model, shifted, "--fail-on-drift", "-q")
+    assert piped.code == 1 and len(csv_out(piped)) == len(frame)
+    assert run("assign", model, data, "--fail-on-drift", "-q").code == 0  # no drift
+    assert run("assign", model, shifted, "-q").code == 0  # not asked: exit 0 as before
+
+
 def test_reordered_and_extra_columns_are_fine_missing_feature_is_65(trained, tmp_path, run):
     root, data = trained
     frame = pd.read_csv(data)

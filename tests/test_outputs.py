@@ -98,3 +98,30 @@ def test_all_columns_on_dask_is_the_local_output(tmp_path, run, local_cluster):
     a, b = csv_text(local.out), csv_text(dask.out)
     assert list(a.columns) == list(b.columns)
     assert a.drop(columns=["distance"]).equals(b.drop(columns=["distance"]))
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_the_script_for_each_shell(run, shell):
+    r = run("completion", shell)
+    assert r.code == 0 and "_SOMCLI_COMPLETE" in r.out and r.err == ""
+
+
+def test_the_bash_completion_completes_commands_and_options():
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
+               + os.environ.get("PATH", ""))
+    if shutil.which("somcli", path=env["PATH"]) is None:
+        pytest.skip("somcli is not installed as a command")
+    script = ('eval "$(somcli completion bash)"; COMP_WORDS=(somcli {words}); '
+              'COMP_CWORD={cword}; _somcli_completion somcli; echo "${{COMPREPLY[@]}}"')
+    for words, cword, expected in (("so", 1, "som"), ("som --outl", 2, "--outliers"),
+                                   ("kmeans --miss", 2, "--missing")):
+        out = subprocess.run(["bash", "-c", script.format(words=words, cword=cword)],
+                             capture_output=True, text=True, env=env, timeout=60)
+        assert out.stdout.split() == [expected], out.stderr
