@@ -278,9 +278,12 @@ def assign(**kw):
 
 
 def _add_commands() -> None:
-    from somcli.shell_commands import completion
+    from somcli.settings_file import name_variables
+    from somcli.shell_commands import DATA_COMMANDS, completion, config
 
     cli.add_command(completion)
+    cli.add_command(config)
+    name_variables(cli, DATA_COMMANDS)
 
 
 _add_commands()

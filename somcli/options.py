@@ -340,10 +340,13 @@ def memory_option(f):
 
 
 def common_options(f):
+    from somcli.settings_file import config_option
+
     return _stack(
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on stderr."),
         click.option("-v", "--verbose", is_flag=True,
                      help="Log each step; show the traceback on errors."),
+        config_option,
     )(f)
 
 

@@ -4,6 +4,8 @@ would use, merged from the config files, SOMCLI_* variables and defaults)."""
 
 from __future__ import annotations
 
+import os
+
 import click
 
 SHELLS = ("bash", "zsh", "fish")
@@ -29,3 +31,68 @@ def completion(shell: str):
     root = click.get_current_context().find_root().command
     script = get_completion_class(shell)(root, {}, "somcli", "_SOMCLI_COMPLETE").source()
     click.echo(script)
+
+
+DATA_COMMANDS = ("inspect", "kmeans", "som", "assign")
+
+
+@click.group()
+def config():
+    """The settings a run reads from files and SOMCLI_* variables."""
+
+
+@config.command()
+@click.argument("commands", nargs=-1, metavar="[COMMAND]...")
+@click.option("--config", "config_file", metavar="FILE",
+              help="Settings file to show (default: $SOMCLI_CONFIG, else ./somcli.toml).")
+def show(commands, config_file):
+    """Print the settings each COMMAND (default: all) would run with, as TOML: every option's
+    value and where it comes from (command line defaults, the settings file, a SOMCLI_*
+    variable, named beside it)."""
+    from click.core import ParameterSource
+
+    from somcli.settings_file import find
+
+    root_ctx = click.get_current_context().find_root()
+    root = root_ctx.command
+    path = find(config_file)
+    for name in commands or DATA_COMMANDS:
+        command = root.get_command(root_ctx, name)
+        if command is None or name not in DATA_COMMANDS:
+            raise click.BadParameter(f"{name!r}: one of {', '.join(DATA_COMMANDS)}",
+                                     param_hint="COMMAND")
+        args = ["--config", path] if path else []
+        ctx = command.make_context(name, args, parent=root_ctx, resilient_parsing=True)
+        click.echo(f"[{name}]" + (f"  # from {path}" if path else ""))
+        for param in command.params:
+            if not isinstance(param, click.Option) or not param.expose_value:
+                continue
+            source = ctx.get_parameter_source(param.name)
+            names = param.envvar if isinstance(param.envvar, list) else [param.envvar]
+            env = next((n for n in names if n and n in os.environ), names[0])
+            if source == ParameterSource.DEFAULT_MAP:
+                value, where = ctx.meta["somcli.settings"][param.name], path
+            elif source == ParameterSource.ENVIRONMENT:
+                value, where = os.environ.get(env), f"${env}"
+            else:
+                value, where = param.get_default(ctx), f"default; ${env}"
+                if "Sentinel" in repr(value):  # Click's "no default"
+                    value = None
+            key = next((o[2:] for o in param.opts if o.startswith("--")), param.name)
+            if value is None or value == ():
+                click.echo(f"# {key} =  (not set; ${env})")
+            else:
+                click.echo(f"{key} = {_toml(value)}  # {where}")
+        click.echo("")
+
+
+def _toml(value) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(str(value))
