@@ -121,3 +121,27 @@ def local_cluster():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address="127.0.0.1:0", silence_logs=50) as lc:
         yield lc
+
+
+def in_a_terminal(*args, columns: int = 100) -> tuple[int, str]:
+    """Run somcli with stdout and stderr on one pseudo-terminal; (exit code, what it shows)."""
+    import os
+    import pty
+    import sys
+
+    main, child = pty.openpty()
+    env = dict(os.environ, COLUMNS=str(columns), TERM="xterm")
+    proc = subprocess.Popen([sys.executable, "-m", "somcli", *map(str, args)], stdin=child,
+                            stdout=child, stderr=child, env=env, close_fds=True)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(main)
+    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")

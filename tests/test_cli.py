@@ -7,7 +7,7 @@ import re
 import subprocess
 
 import pytest
-from conftest import COUNTRIES, MOVIES, ROOT, folder_state, somcli_subprocess, write
+from conftest import COUNTRIES, MOVIES, ROOT, folder_state, in_a_terminal, somcli_subprocess, write
 
 from somcli import __version__, errors
 
@@ -293,42 +293,18 @@ def test_somcli_columns_keep_their_names_and_clashing_input_columns_are_renamed(
     assert r.err.count("written as 'input_line', 'input_cluster'") == 1
 
 
-def _in_a_terminal(*args) -> tuple[int, str]:
-    """Run somcli with stdout and stderr on one pseudo-terminal; (exit code, what it shows)."""
-    import os
-    import pty
-    import sys
-
-    main, child = pty.openpty()
-    env = dict(os.environ, COLUMNS="100", TERM="xterm")
-    proc = subprocess.Popen([sys.executable, "-m", "somcli", *map(str, args)], stdin=child,
-                            stdout=child, stderr=child, env=env, close_fds=True)
-    os.close(child)
-    chunks = []
-    while True:
-        try:
-            data = os.read(main, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(main)
-    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
-
-
 def test_a_terminal_gets_its_cursor_back_and_data_without_a_spinner(tmp_path):
     """Issue 14, #1 and #2: in a real (pseudo-)terminal the spinner hides the cursor; every
     exit shows it again, an error starts on a fresh line, and data lines on the same
     terminal hold no spinner text."""
     hide, show = "\x1b[?25l", "\x1b[?25h"
-    code, screen = _in_a_terminal("kmeans", COUNTRIES, "-k", "30")  # an error after reading
+    code, screen = in_a_terminal("kmeans", COUNTRIES, "-k", "30")  # an error after reading
     assert code == errors.DATA
     if hide in screen:
         assert screen.rfind(show) > screen.rfind(hide)
     before = screen[:screen.index("somcli: error:")]
     assert before == "" or before.endswith(("\n", "\r", "\x1b[2K"))  # a fresh (cleared) line
-    code, screen = _in_a_terminal("kmeans", COUNTRIES, "-k", "3")  # data on the terminal
+    code, screen = in_a_terminal("kmeans", COUNTRIES, "-k", "3")  # data on the terminal
     assert code == 0
     import re
 

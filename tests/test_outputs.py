@@ -125,3 +125,28 @@ def test_the_bash_completion_completes_commands_and_options():
         out = subprocess.run(["bash", "-c", script.format(words=words, cword=cword)],
                              capture_output=True, text=True, env=env, timeout=60)
         assert out.stdout.split() == [expected], out.stderr
+
+
+def test_inspect_prints_plain_text_into_a_pipe(run):
+    out = run("inspect", COUNTRIES).out
+    assert "\x1b" not in out and not set("│┃━╇─") & set(out)  # no escapes, no box drawing
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("#"))
+    rows = lines[header + 1:header + 6]
+    assert [line.split()[1] for line in rows] == ["Rank", "Country", "Country", "Health",
+                                                  "Inflation"]
+    assert all(line == line.rstrip() for line in lines)
+
+
+def test_inspect_fits_the_terminal_width():
+    import re
+    import unicodedata
+
+    from conftest import in_a_terminal
+
+    code, screen = in_a_terminal("inspect", COUNTRIES, columns=80)
+    assert code == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen).replace("\r", "")
+    widths = [sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+              for line in text.split("\n")]
+    assert max(widths) <= 80 and "Rank" in text and "Inflation" in text
