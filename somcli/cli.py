@@ -21,7 +21,8 @@ from somcli.console import Console
 
 
 @click.group(cls=SomcliGroup, context_settings={"help_option_names": ["-h", "--help"],
-                                                 "max_content_width": 100})
+                                                 "max_content_width": 100,
+                                                 "show_default": True})
 @click.version_option(__version__, "-V", "--version", prog_name="somcli")
 def cli():
     """Cluster CSV data from the shell: k-means and self-organizing maps.
@@ -75,9 +76,11 @@ def inspect(**kw):
 @O.column_options
 @O.cleaning_options()
 @click.option("-k", "k", type=T.KType(), default="auto", show_default=True,
-              help="Number of clusters, or 'auto': try 2..--k-max, keep the best "
-                   "Calinski-Harabasz among stable solutions without tiny clusters.")
-@click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True)
+              help="Number of clusters of the rows, or auto: k-means for each k in "
+                   "2..--k-max on the rows, keeping the best Calinski-Harabasz among stable "
+                   "solutions without tiny clusters.")
+@click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True,
+              help="Largest number of clusters of the rows that -k auto tries.")
 @click.option("--n-init", type=click.IntRange(min=1), default=None,
               help="k-means++ restarts (default 10, or 3 above 100,000 rows).")
 @click.option("--minibatch-rows", type=click.IntRange(min=1), default=200_000,
@@ -118,7 +121,9 @@ def kmeans(**kw):
                    "two main principal components (at most --max-units).")
 @click.option("--max-units", type=click.IntRange(min=4), default=2500, show_default=True,
               help="Cap for the automatic map size.")
-@click.option("--topology", type=click.Choice(["hex", "rect"]), default="hex", show_default=True)
+@click.option("--topology", type=click.Choice(["hex", "rect"]), default="hex", show_default=True,
+              help="Unit layout: hexagonal (six neighbours, the SOM Toolbox's default) or "
+                   "rectangular (four).")
 @click.option("--init", type=click.Choice(["pca", "random"]), default="pca", show_default=True,
               help="Initial codebook: the plane of the two main principal components, or rows "
                    "drawn at random (--seed).")
@@ -141,10 +146,12 @@ def kmeans(**kw):
               default="gaussian", show_default=True,
               help="Neighbourhood function (mexican_hat: online only).")
 @click.option("-k", "k", type=T.KType(units=True), default="auto", show_default=True,
-              help="Group the units into N clusters (k-means on the codebook, weighted by "
-                   "hits); auto: the best k over 2..--k-max; units: every map unit is its "
-                   "own cluster (the unit is also in bmu_row, bmu_col).")
-@click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True)
+              help="Group the map's units into N clusters (k-means on the codebook, weighted "
+                   "by hits); auto: that for each k in 2..--k-max, keeping the best "
+                   "Calinski-Harabasz on the rows among stable solutions without tiny "
+                   "clusters; units: every map unit is its own cluster.")
+@click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True,
+              help="Largest number of clusters of the units that -k auto tries.")
 @click.option("--umatrix-stat", type=click.Choice(["mean", "median", "min", "max"]),
               default="mean", show_default=True,
               help="How a unit's distances to its neighbours make its U-matrix value.")
@@ -153,13 +160,14 @@ def kmeans(**kw):
               help="robust: flag rows whose QE is more than 3 robust SDs above the typical "
                    "row's on the log scale (nothing on tables under 20 rows); Q: flag rows "
                    "whose outlier score is above the Q quantile (e.g. 0.99: 1% of rows).")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
-              show_default=True,
-              help="Precision of the batch engine's arithmetic. float32 gives float64's map "
-                   "(near ties are decided in float64) at less cost.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Worker threads for the batch engine (default: SOMCLI_THREADS or "
-                   "OMP_NUM_THREADS if set, else every CPU).")
+@O.engine(
+    click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+                 show_default=True,
+                 help="Precision of the batch engine's arithmetic. float32 gives float64's map "
+                      "(near ties are decided in float64) at less cost."),
+    click.option("--threads", type=click.IntRange(min=1), default=None,
+                 help="Worker threads for the batch engine (default: SOMCLI_THREADS or "
+                      "OMP_NUM_THREADS if set, else every CPU)."))
 @click.option("--resume", metavar="MODEL",
               help="Continue training a saved SOM (model.json) on INPUT: same grid, columns and "
                    "cleaning; 5 epochs at the model's final radius unless --epochs/--sigma; "

@@ -23,8 +23,35 @@ class _PipeClosed(Exception):
     """stdout's reader left; not an OSError, so that Click passes it to us untouched."""
 
 
+class GroupedCommand(click.Command):
+    """A command whose --help lists its options under headings (Input, Columns, Cleaning,
+    the command's own, Output, Engine, General), each with its default."""
+
+    OWN = {"kmeans": "k-means", "som": "Map and training", "assign": "Assignment",
+           "inspect": "Profile"}
+    ORDER = ("Input", "Columns", "Cleaning", None, "Output", "Engine", "General")
+    TITLES = {"Columns": "Column"}
+
+    def format_options(self, ctx, formatter) -> None:
+        sections: dict[str | None, list] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is None:
+                continue
+            help_option = param is self.get_help_option(ctx)
+            group = "General" if help_option else getattr(param, "somcli_group", None)
+            sections.setdefault(group, []).append(record)
+        for group in self.ORDER:
+            if sections.get(group):
+                title = self.TITLES.get(group, group) or self.OWN.get(self.name, "Command")
+                with formatter.section(f"{title} options"):
+                    formatter.write_dl(sections[group])
+
+
 class SomcliGroup(click.Group):
     """Maps every failure to one stderr line and an exit code from :mod:`somcli.errors`."""
+
+    command_class = GroupedCommand
 
     def invoke(self, ctx):
         # Click turns a closed pipe into exit 1 and an EOFError into "Aborted!": both

@@ -23,12 +23,23 @@ from somcli.config import (
 from somcli.option_types import Finite
 
 
-def _stack(*decorators):
+def _stack(*decorators, group: str | None = None):
+    """Apply option decorators in reading order; with ``group``, the options they add are
+    listed under that heading in --help (see command_group.GroupedCommand)."""
     def apply(f):
+        before = len(getattr(f, "__click_params__", []))
         for d in reversed(decorators):
             f = d(f)
+        for param in getattr(f, "__click_params__", [])[before:]:
+            if group and not hasattr(param, "somcli_group"):
+                param.somcli_group = group
         return f
     return apply
+
+
+def engine(*decorators):
+    """Command-specific options listed under Engine in --help (--dtype, --threads)."""
+    return _stack(*decorators, group="Engine")
 
 
 # ---------------------------------------------------------------- input
@@ -57,6 +68,7 @@ def input_options(f):
         click.option("--na-values-only", is_flag=True,
                      help="Read only the --na-values tokens (and empty cells) as missing, "
                           "not the default ones."),
+        group="Input",
     )(f)
 
 
@@ -120,6 +132,7 @@ def column_options(f):
         click.option("--max-missing", type=Finite(0, 1), default=0.5,
                      show_default=True, metavar="SHARE",
                      help="Exclude a column when more than this share of its values is missing."),
+        group="Columns",
     )(f)
 
 
@@ -153,6 +166,7 @@ def cleaning_options(allow_mask: bool = False):
                               "the identifier with most distinct values)."),
             click.option("--scale", type=click.Choice(["standard", "minmax", "robust", "none"]),
                          default="standard", show_default=True, help="Feature scaling."),
+            group="Cleaning",
         )(f)
     return deco
 
@@ -206,7 +220,7 @@ def output_options(plots: bool = False, model: bool = True):
                          help="If another run is writing the same -o folder, wait this long "
                               "for it, then exit 75."),
         ]
-        return _stack(*opts, common_options)(f)
+        return _stack(*opts, common_options, group="Output")(f)
     return deco
 
 
@@ -291,6 +305,7 @@ def engine_options(f):
         click.option("--single-file", is_flag=True,
                      help="Dask engine: join the per-partition assignment files into one "
                           "assignments file (default: a folder assignments/ of part files)."),
+        group="Engine",
     )(f)
 
 
@@ -332,11 +347,11 @@ def _blocksize(text: str) -> int:
 
 
 def memory_option(f):
-    return click.option(
+    return _stack(click.option(
         "--max-memory", metavar="SIZE",
         help="Refuse (exit 65) a run estimated to need more than SIZE, e.g. 8G, 500M or 60% "
              "(default: 75% of the memory available at the start). Inputs are read up to a "
-             "quarter of SIZE of text, and a model's arrays up to SIZE.")(f)
+             "quarter of SIZE of text, and a model's arrays up to SIZE."), group="Engine")(f)
 
 
 def common_options(f):
@@ -347,6 +362,7 @@ def common_options(f):
         click.option("-v", "--verbose", is_flag=True,
                      help="Log each step; show the traceback on errors."),
         config_option,
+        group="General",
     )(f)
 
 

@@ -150,3 +150,52 @@ def test_inspect_fits_the_terminal_width():
     widths = [sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
               for line in text.split("\n")]
     assert max(widths) <= 80 and "Rank" in text and "Inflation" in text
+
+
+def _options():
+    import click
+
+    from somcli.cli import cli
+
+    for name, command in cli.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                yield name, command, param
+
+
+def test_every_option_has_a_description_and_shows_its_default():
+    import click
+
+    from somcli.cli import cli
+
+    for name, command, param in _options():
+        assert param.help, f"somcli {name} {param.opts[0]} has no description"
+        ctx = click.Context(command, info_name=name, parent=click.Context(cli, info_name="somcli",
+                                                                          show_default=True))
+        record = param.get_help_record(ctx)
+        default = param.get_default(ctx)
+        if default not in (None, False, (), "") and "Sentinel" not in repr(default):
+            assert "default" in record[1], f"somcli {name} {param.opts[0]}: {record[1]}"
+
+
+def test_one_meaning_per_flag_across_commands():
+    meanings: dict[str, dict[str, str]] = {}
+    for name, _, param in _options():
+        for flag in param.opts:
+            meanings.setdefault(flag, {})[name] = param.help
+    for flag, helps in meanings.items():
+        if flag in ("-k", "--k-max"):  # the clusters of rows (kmeans) or of units (som)
+            assert "rows" in helps.get("kmeans", "rows") and "units" in helps.get("som", "units")
+            continue
+        shortest = min(helps.values(), key=len)  # a command may add a sentence for a choice
+        assert all(h.startswith(shortest) for h in helps.values()), \
+            f"{flag} means different things: {helps}"
+
+
+def test_help_lists_options_under_headings(run):
+    text = run("som", "--help").out
+    headings = [line for line in text.splitlines() if line.endswith("options:")]
+    assert headings == ["Input options:", "Column options:", "Cleaning options:",
+                        "Map and training options:", "Output options:", "Engine options:",
+                        "General options:"]
+    assert text.index("--threads") > text.index("Engine options:")
