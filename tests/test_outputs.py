@@ -199,3 +199,25 @@ def test_help_lists_options_under_headings(run):
                         "Map and training options:", "Output options:", "Engine options:",
                         "General options:"]
     assert text.index("--threads") > text.index("Engine options:")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_stdout_in_a_pipe_is_byte_clean_data(fmt):
+    """With warnings and progress on (no -q), stdout holds the data and nothing else: the
+    same bytes as a quiet run, no escape codes, no carriage returns, every record whole."""
+    from conftest import somcli_subprocess
+
+    args = ("som", COUNTRIES, "-k", "3", "--format", fmt)  # this table warns (k is a guess)
+    loud, quiet = somcli_subprocess(*args), somcli_subprocess(*args, "-q")
+    assert loud.returncode == 0 and b"warning" in loud.stderr
+    assert loud.stdout == quiet.stdout and quiet.stderr == b""
+    assert b"\x1b" not in loud.stdout and b"\r" not in loud.stdout
+    lines = loud.stdout.decode("utf-8").splitlines()
+    if fmt == "csv":
+        import csv
+
+        rows = list(csv.reader(lines))
+        assert rows[0][:2] == ["line", "Country"] and len({len(r) for r in rows}) == 1
+        assert len(rows) == 19
+    else:
+        assert [json.loads(line)["line"] for line in lines] == list(range(2, 20))
