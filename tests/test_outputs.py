@@ -221,3 +221,23 @@ def test_stdout_in_a_pipe_is_byte_clean_data(fmt):
         assert len(rows) == 19
     else:
         assert [json.loads(line)["line"] for line in lines] == list(range(2, 20))
+
+
+def test_a_feature_named_like_somcli_s_columns_is_written_input_name(tmp_path, run):
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "cluster": rng.normal(size=n),
+                          "hits": rng.normal(size=n), "x": rng.normal(size=n)})
+    frame.loc[4, "x"] = 40.0  # an outlier
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    for command in (("som", "--map", "5x5", "--no-plots"), ("kmeans",)):
+        out = tmp_path / command[0]
+        r = run(*command, tmp_path / "t.csv", "-k", "2", "-o", out, "-q")
+        assert r.code == 0, r.err
+        for name in ("outliers.csv", "codebook.csv", "centroids.csv", "assignments.csv"):
+            if (out / name).exists():
+                header = (out / name).read_text().splitlines()[0].split(",")
+                assert len(header) == len(set(header)), (name, header)
+                assert "input_cluster" in header or name == "assignments.csv"
+        report = json.loads((out / "report.json").read_text())
+        assert any("'cluster'" in w and "input_cluster" in w for w in report["warnings"])

@@ -55,6 +55,13 @@ def carried_name(column: str) -> str:
     return column if column not in OWN_COLUMNS else f"input_{column}"
 
 
+def feature_labels(features: list[str], taken) -> list[str]:
+    """Feature column names in a table beside somcli's own columns ``taken`` (codebook,
+    centroids, outliers): a feature named like one of them is written ``input_NAME``."""
+    taken = set(taken)
+    return [f"input_{f}" if f in taken else f for f in features]
+
+
 def model_dtype(model):
     """The precision a saved model was trained in (its rows are replayed in it)."""
     from somcli.config import DTYPES

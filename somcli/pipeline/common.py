@@ -53,7 +53,7 @@ def int_column(values: np.ndarray, valid: np.ndarray | None = None):
 def base_report(command: str, d: Described, parameters: dict, warnings: list[str]) -> Report:
     """A report with the sections every command has: input, columns, cleaning, ..."""
     roles = d.roles
-    renamed = [c for c in roles.shown if carried_name(c) != c]
+    renamed = [c for c in dict.fromkeys(roles.shown + roles.features) if carried_name(c) != c]
     if renamed:
         warnings = [f"input column(s) {', '.join(map(repr, renamed))} written as "
                     f"{', '.join(repr(carried_name(c)) for c in renamed)}: somcli's own "

@@ -14,7 +14,7 @@ import pandas as pd
 from somcli import memory
 from somcli.algorithms import choose
 from somcli.algorithms import kmeans as km
-from somcli.backends.base import Backend, Data, Described, Progress, quiet
+from somcli.backends.base import Backend, Data, Described, Progress, feature_labels, quiet
 from somcli.config import CleanOptions, ColumnOptions, KMeansOptions, ReadOptions
 from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
@@ -138,6 +138,7 @@ def centroid_table(d: Described, centers: np.ndarray, sizes: np.ndarray) -> pd.D
     feats = d.roles.features
     original = d.prep.to_original(centers)
     columns = {"cluster": np.arange(len(centers)), "size": sizes}
-    columns |= {f: original[:, j] for j, f in enumerate(feats)}
-    columns |= {f"{f} [scaled]": centers[:, j] for j, f in enumerate(feats)}
+    names = feature_labels(feats, columns)
+    columns |= {f: original[:, j] for j, f in enumerate(names)}
+    columns |= {f"{f} [scaled]": centers[:, j] for j, f in enumerate(names)}
     return pd.DataFrame(columns)

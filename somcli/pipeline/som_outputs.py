@@ -14,7 +14,7 @@ from somcli.algorithms.choose import cluster_units
 from somcli.algorithms.evaluation import match_clusters
 from somcli.algorithms.grid import Grid
 from somcli.algorithms.umatrix import interstitial, unit_umatrix
-from somcli.backends.base import Backend, Data, Described
+from somcli.backends.base import Backend, Data, Described, feature_labels
 from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, int_column
@@ -207,7 +207,8 @@ def _outlier_rows(block, ids, ev, labels, score, threshold, prep, columns):
     flagged = score > threshold
     frame = B.frame(ids, columns(ev, labels, score)).loc[flagged].reset_index(drop=True)
     original = exact(block.X, block.quotes, prep.center, prep.scale, np.flatnonzero(flagged))
-    return pd.concat([frame, pd.DataFrame(original, columns=prep.features)], axis=1)
+    names = feature_labels(prep.features, frame.columns)
+    return pd.concat([frame, pd.DataFrame(original, columns=names)], axis=1)
 
 
 def model_of_map(d: Described, params, state, k, second, sizes, units, seed, report):
@@ -251,6 +252,7 @@ def codebook_table(d: Described, W, grid, unit_cluster, hits, U) -> pd.DataFrame
     original = d.prep.to_original(W)
     columns = {"unit": np.arange(grid.units), "row": r, "col": c, "cluster": unit_cluster,
                "hits": hits, "umatrix": U.ravel()}
-    columns |= {f: original[:, j] for j, f in enumerate(feats)}
-    columns |= {f"{f} [scaled]": W[:, j] for j, f in enumerate(feats)}
+    names = feature_labels(feats, columns)
+    columns |= {f: original[:, j] for j, f in enumerate(names)}
+    columns |= {f"{f} [scaled]": W[:, j] for j, f in enumerate(names)}
     return pd.DataFrame(columns)
