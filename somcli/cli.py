@@ -13,11 +13,11 @@ from dataclasses import replace
 import click
 
 from somcli import __version__, errors
+from somcli import command_run as R
 from somcli import option_types as T
 from somcli import options as O
 from somcli.command_group import SomcliGroup
-from somcli.config import Execution, KMeansOptions, SomOptions, UnitOptions
-from somcli.console import Console
+from somcli.config import KMeansOptions, SomOptions, UnitOptions
 
 
 @click.group(cls=SomcliGroup, context_settings={"help_option_names": ["-h", "--help"],
@@ -34,14 +34,6 @@ def cli():
     """
 
 
-def _console(kw) -> Console:
-    return Console(quiet=kw.pop("quiet"), verbose=kw.pop("verbose"))
-
-
-def _stdin():
-    return sys.stdin.buffer if sys.stdin is not None else None
-
-
 # ---------------------------------------------------------------- inspect
 
 @cli.command()
@@ -56,10 +48,10 @@ def inspect(**kw):
     from somcli.pipeline import inspect as run_inspect
     from somcli.report.inspect_view import render
 
-    console = _console(kw)
+    console = R.console(kw)
     read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
     with console:
-        profile = run_inspect.run(read, cols, cleaning, stdin=_stdin())
+        profile = run_inspect.run(read, cols, cleaning, stdin=R.stdin())
     if kw.pop("as_json"):
         from somcli.io.write import dumps
 
@@ -93,7 +85,7 @@ def kmeans(**kw):
     """Cluster INPUT with k-means (scikit-learn) and write assignments, centroids and a report."""
     from somcli.pipeline import kmeans as run_kmeans
 
-    console = _console(kw)
+    console = R.console(kw)
     read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
     exe, single = O.engine_from(kw)
     out = replace(O.output_from(kw, read.inputs), single_file=single)
@@ -105,9 +97,9 @@ def kmeans(**kw):
 
     def job(be):
         return run_kmeans.run(be, read, cols, cleaning, opts, progress=console.progress,
-                              stdin=_stdin())
+                              stdin=R.stdin())
 
-    _execute(console, out, job, exe)
+    R.execute(console, out, job, exe)
 
 
 # ---------------------------------------------------------------- som
@@ -140,7 +132,7 @@ def kmeans(**kw):
 @click.option("--decay", type=click.Choice(["linear", "exponential"]), default="linear",
               show_default=True, help="How the radius shrinks from --sigma to --sigma-end.")
 @click.option("--learning-rate", type=T.Finite(min=0, min_open=True), default=0.5,
-              show_default=True, help="Online training only: start learning rate.")
+              show_default=True, help="Learning rate (online training only: the start rate).")
 @click.option("--neighborhood", type=click.Choice(["gaussian", "bubble", "triangle",
                                                    "mexican_hat"]),
               default="gaussian", show_default=True,
@@ -183,7 +175,7 @@ def som(**kw):
 
     from somcli.report.painter import Painter
 
-    console = _console(kw)
+    console = R.console(kw)
     read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
     exe, single = O.engine_from(kw)
     exe = replace(exe, threads=kw.pop("threads"), dtype=kw.pop("dtype"))
@@ -210,16 +202,16 @@ def som(**kw):
 
         if resume:
             return run_som.resume(be, resume, read, opts, units, exe, console.progress,
-                                  _stdin(), plots, _explicit(ctx))
+                                  R.stdin(), plots, _explicit(ctx))
         return run_som.run(be, read, cols, cleaning, opts, units, exe,
-                           progress=console.progress, stdin=_stdin(), plots=plots,
+                           progress=console.progress, stdin=R.stdin(), plots=plots,
                            painter=painter)
 
     # big inputs: a helper process imports matplotlib now, while this one imports and reads
     local = exe.engine == "local"
     painter = Painter.start(read.inputs) if plots and not resume and local else None
     with painter or contextlib.nullcontext():
-        _execute(console, out, job, exe)
+        R.execute(console, out, job, exe)
 
 
 RESUME_FIXED = ("map_size", "topology", "columns", "not_columns", "id_column", "label_column",
@@ -244,6 +236,56 @@ def _explicit(ctx) -> frozenset[str]:
     return frozenset(p.name for p in ctx.command.params if _is_explicit(ctx, p.name))
 
 
+# ---------------------------------------------------------------- embed
+
+@cli.command()
+@O.input_options
+@O.column_options
+@click.option("--method", type=click.Choice(["rbm", "autoencoder"]), default="rbm",
+              help="rbm: a restricted Boltzmann machine (contrastive divergence) that sees only "
+                   "each row's observed cells; autoencoder: one hidden layer trained on the "
+                   "observed cells only (AutoRec).")
+@click.option("--dim", type=click.IntRange(min=1), default=8, metavar="K",
+              help="Size of the learned code (hidden units), at most the feature columns.")
+@click.option("--epochs", type=click.IntRange(1, 100_000), default=None,
+              help="Passes over the data (default 30 rbm, 50 autoencoder; at least 1,500 "
+                   "steps on small tables).")
+@click.option("--learning-rate", type=T.Finite(min=0, min_open=True), default=None,
+              help="Learning rate (default 0.05 rbm, 0.01 autoencoder).")
+@click.option("--batch-rows", type=click.IntRange(min=1), default=64,
+              help="Rows per gradient step.")
+@click.option("--holdout", type=T.Finite(0, 0.9), default=0.1, metavar="SHARE",
+              help="Share of the observed cells kept out of training to measure how well "
+                   "unseen cells are predicted (the report's held-out error).")
+@click.option("--top", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Also write recommendations.csv: each row's N missing cells with the "
+                   "highest reconstructed score (unseen items a user would like).")
+@click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
+@O.memory_option
+@O.engine_options
+@O.output_options(model=False)
+def embed(**kw):
+    """Learn a K-dimensional code for every row of INPUT with an RBM or an autoencoder
+    trained on the observed cells; write embeddings (e0..eK-1 per row), every cell
+    reconstructed (the gaps filled) and a report."""
+    from somcli.pipeline import embed as run_embed
+
+    console = R.console(kw)
+    read, cols = O.read_from(kw), O.columns_from(kw)
+    exe, single = O.engine_from(kw)
+    out = replace(O.output_from(kw, read.inputs), single_file=single)
+    kw.pop("max_memory")
+    opts = run_embed.EmbedOptions(method=kw.pop("method"), dim=kw.pop("dim"),
+                                  epochs=kw.pop("epochs"), rate=kw.pop("learning_rate"),
+                                  batch=kw.pop("batch_rows"), holdout=kw.pop("holdout"),
+                                  top=kw.pop("top"), seed=kw.pop("seed"))
+
+    def job(be):
+        return run_embed.run(be, read, cols, opts, console.progress, R.stdin())
+
+    R.execute(console, out, job, exe)
+
+
 # ---------------------------------------------------------------- assign
 
 @cli.command()
@@ -263,7 +305,7 @@ def assign(**kw):
     drift section comparing INPUT with the training data."""
     from somcli.pipeline import assign as run_assign
 
-    console = _console(kw)
+    console = R.console(kw)
     model = kw.pop("model")
     fail_on_drift = kw.pop("fail_on_drift")
     if kw.pop("as_json"):
@@ -275,9 +317,9 @@ def assign(**kw):
     explicit = _explicit(click.get_current_context())
 
     def job(be):
-        return run_assign.run(be, model, read, console.progress, _stdin(), explicit)
+        return run_assign.run(be, model, read, console.progress, R.stdin(), explicit)
 
-    report = _execute(console, out, job, exe)
+    report = R.execute(console, out, job, exe)
     drift = report.get("drift") or {}
     if fail_on_drift and drift.get("drifted"):
         raise errors.Drifted(f"{', '.join(read.inputs)}: drifted from the training data "
@@ -295,44 +337,6 @@ def _add_commands() -> None:
 
 
 _add_commands()
-
-
-def _execute(console: Console, out, job, exe: Execution) -> dict:
-    """Lock the output folder, refuse a bad one before any work, open the backend, run,
-    write, summarise. The backend stays open until the result is written (the Dask
-    workers write their part of the outputs then)."""
-    from somcli.backends import open_backend
-    from somcli.io.folder import OutputFolder
-    from somcli.io.lock import locked
-    from somcli.io.write import dumps
-    from somcli.pipeline.common import write
-    from somcli.report.markdown import render
-
-    if exe.engine == "dask" and out.format == "json":
-        raise click.UsageError("--engine dask writes the assignments in parts: use --format "
-                               "csv, tsv or ndjson")
-    with console, locked(out.out, out.wait):  # the spinner ends, whatever ends the run
-        if out.out is not None:
-            OutputFolder(out.out, out.force)  # refuses now (exit 73), before any work
-        if out.model_out:
-            from somcli.model import model_paths
-
-            model_paths(out.model_out, create=False)
-        with open_backend(exe.engine, exe, console.progress) as backend:
-            result = job(backend)
-            for warning in result.report.warnings:
-                console.warn(warning)
-            if out.out is None:
-                console.done()  # the assignments go to stdout: no spinner in the data
-            else:
-                console.progress("writing")
-            report = write(result, out, render)
-    console.summary(report, report.get("files", []), out.out)
-    if out.summary_json:
-        from somcli.report.summary import summary
-
-        click.echo(dumps(summary(report, out.out)))
-    return report
 
 
 def main(argv=None) -> None:

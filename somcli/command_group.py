@@ -28,7 +28,7 @@ class GroupedCommand(click.Command):
     the command's own, Output, Engine, General), each with its default."""
 
     OWN = {"kmeans": "k-means", "som": "Map and training", "assign": "Assignment",
-           "inspect": "Profile"}
+           "inspect": "Profile", "embed": "Embedding"}
     ORDER = ("Input", "Columns", "Cleaning", None, "Output", "Engine", "General")
     TITLES = {"Columns": "Column"}
 

@@ -33,7 +33,7 @@ def completion(shell: str):
     click.echo(script)
 
 
-DATA_COMMANDS = ("inspect", "kmeans", "som", "assign")
+DATA_COMMANDS = ("inspect", "kmeans", "som", "assign", "embed")
 
 
 @click.group()

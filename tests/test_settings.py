@@ -77,7 +77,7 @@ def test_config_show_prints_the_merged_settings_as_toml(tmp_path, run, monkeypat
     r = run("config", "show")
     assert r.code == 0, r.err
     shown = tomllib.loads(r.out)  # the output is a settings file
-    assert set(shown) == {"inspect", "kmeans", "som", "assign"}
+    assert set(shown) == {"inspect", "kmeans", "som", "assign", "embed"}
     assert shown["som"]["map"] == "4x4" and shown["som"]["seed"] == 3
     assert shown["assign"]["wait"] == "600" and shown["kmeans"]["k"] == "auto"
     assert "map = \"4x4\"  # somcli.toml" in r.out and "# $SOMCLI_ASSIGN_WAIT" in r.out

@@ -113,6 +113,8 @@ class RunResult:
     state: object | None = None  # algorithm state (the SOM) for models and plots
     model: object | None = None  # somcli.model.Model, written as model.json + model.npz
     parts: Callable | None = None  # distributed runs: write(folder, fmt, safe) -> part names
+    main_name: str = "assignments"  # the per-row table's file name (embed: embeddings)
+    computed: tuple = OWN_COLUMNS  # its columns somcli computes (--precision rounds them)
 
 
 def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict], str]
@@ -125,7 +127,8 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
     elif out.out is None and result.parts is not None:
         _stream_parts(result, out)
     elif out.out is None:  # a pipe gets the values as they came (quoting is for files)
-        w.write_table(result.assignments, "-", out.format, False, out.precision, OWN_COLUMNS)
+        w.write_table(result.assignments, "-", out.format, False, out.precision,
+                      result.computed)
     else:
         _write_folder(result, report, out, render_markdown)
     if out.model_out and result.model is not None:
@@ -151,7 +154,7 @@ def _write_file(result: RunResult, out: OutputOptions) -> None:
             w.join_parts(result.parts, staged, out.format, out.safe_csv, out.precision)
         else:
             w.write_table(result.assignments, staged, out.format, out.safe_csv, out.precision,
-                          OWN_COLUMNS)
+                          result.computed)
         os.chmod(staged, 0o666 & ~current_umask())
         os.replace(staged, target)
     except BaseException:
@@ -175,21 +178,22 @@ def _stream_parts(result: RunResult, out: OutputOptions) -> None:
 def _write_folder(result: RunResult, report: dict, out: OutputOptions, render_markdown) -> None:
     ext = {"csv": "csv", "tsv": "tsv", "json": "json", "ndjson": "ndjson"}[out.format]
     parted = result.parts is not None and not out.single_file
-    first = "assignments/" if parted else f"assignments.{ext}"
+    main = result.main_name
+    first = f"{main}/" if parted else f"{main}.{ext}"
     names = [first, *result.tables, *result.matrices, "report.md", "report.json"]
     plots = list(result.plots) if out.plots else []
     model_files = ["model.json", "model.npz"] if result.model is not None else []
     report["files"] = names + plots + model_files
     with OutputFolder(out.out, out.force) as folder:
         if parted:
-            parts = result.parts(folder.path("assignments"), ext, out.safe_csv, out.precision)
+            parts = result.parts(folder.path(main), ext, out.safe_csv, out.precision)
             report["assignment_parts"] = len(parts)
         elif result.parts is not None:
-            w.join_parts(result.parts, folder.path(f"assignments.{ext}"), ext, out.safe_csv,
+            w.join_parts(result.parts, folder.path(f"{main}.{ext}"), ext, out.safe_csv,
                          out.precision)
         else:
-            w.write_table(result.assignments, folder.path(f"assignments.{ext}"), out.format,
-                          out.safe_csv, out.precision, OWN_COLUMNS)
+            w.write_table(result.assignments, folder.path(f"{main}.{ext}"), out.format,
+                          out.safe_csv, out.precision, result.computed)
         for name, table in result.tables.items():  # outliers.csv quotes the input beside
             w.write_table(table, folder.path(name), "csv", out.safe_csv, out.precision,
                           OWN_COLUMNS if name == "outliers.csv" else None)

@@ -73,8 +73,8 @@ def render(report: dict) -> str:
     out += _columns(report)
     if report.get("cleaning"):
         out += cleaning_lines(report["cleaning"])
-    for section in (_model, _drift, _parameters, _map, _k_selection, _clusters, _quality, _outliers,
-                    _pictures, _warnings, _run):
+    for section in (_model, _drift, _parameters, _embedding, _map, _k_selection, _clusters,
+                    _quality, _outliers, _pictures, _warnings, _run):
         out += section(report)
     return "\n".join(out).rstrip() + "\n"
 
@@ -192,6 +192,34 @@ def _parameters(r):
     if not p:
         return []
     return ["## Parameters", "", table(["parameter", "value"], [[k, v] for k, v in p.items()]), ""]
+
+
+def _embedding(r):
+    e = r.get("embedding")
+    if not e:
+        return []
+    what = {"rbm": "a restricted Boltzmann machine (contrastive divergence; each row's hidden "
+                   "units see only its observed cells)",
+            "autoencoder": "an autoencoder (one hidden layer; the error is measured on the "
+                           "observed cells only)"}[e["method"]]
+    out = ["## Embedding", "", f"- Method: {what}; {e['dim']} hidden units, {e['epochs']} epochs, "
+           f"learning rate {fmt(e['learning_rate'])}, {fmt(e['batch_rows'])} rows per step.",
+           f"- Cells: {fmt(e['observed_cells'])} observed, {fmt(e['missing_cells'])} missing "
+           f"(filled in `reconstruction.csv`), {fmt(e['holdout_cells'])} observed cells held "
+           "out of training to measure.",
+           f"- Scaling: {esc(e['scaling'])}.",
+           f"- Held-out error (RMSE, 0..1 units): {fmt(e['holdout_rmse'])}; predicting each "
+           f"column's mean instead: {fmt(e['holdout_rmse_item_means'])}."]
+    if e.get("holdout_accuracy") is not None:
+        out.append(f"- Held-out 0/1 cells on the right side of 0.5: "
+                   f"{fmt(e['holdout_accuracy'])} (column means: "
+                   f"{fmt(e['holdout_accuracy_item_means'])}).")
+    rows = [[c["epoch"], c["train_rmse"], c.get("holdout_rmse")] for c in e["curve"]]
+    shown = rows[::max(1, len(rows) // 10)] + ([rows[-1]] if len(rows) % 10 != 1 else [])
+    out += ["", "Training curve (reconstruction RMSE on the training cells and the held-out "
+            "ones):", "", table(["epoch", "train", "held out"], list({r[0]: r for r in shown}
+                                                                    .values())), ""]
+    return out
 
 
 def _map(r):

@@ -161,6 +161,7 @@ SECTIONS = {
     "som": ("map", "k_selection", "clusters", "metrics", "external", "outliers",
             "runtime_seconds"),
     "assign": ("model", "drift", "clusters", "metrics", "external", "runtime_seconds"),
+    "embed": ("embedding", "runtime_seconds"),
 }
 
 
@@ -187,6 +188,7 @@ class Report:
     metrics: Scores | None = None
     external: dict | None = None  # rows_scored, classes, ari, nmi, purity
     outliers: Outliers | None = None
+    embedding: dict | None = None  # embed: method, curve, held-out errors (pipeline.embed)
     runtime_seconds: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:

@@ -1,0 +1,74 @@
+"""A restricted Boltzmann machine for rows with gaps (Salakhutdinov, Mnih and Hinton 2007):
+Bernoulli visible units in [0, 1], Bernoulli hidden units, contrastive divergence.
+
+A row's missing cells are not zeros: the hidden units see only the row's observed visible
+units, and the negative phase reconstructs only those (a per-row mask in both phases), so
+a gap never pulls the weights. Pure functions on numpy arrays, seeded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class RBM:
+    W: np.ndarray  # visible x hidden
+    visible_bias: np.ndarray
+    hidden_bias: np.ndarray
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow warnings, same function
+
+
+def hidden(rbm: RBM, V: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """P(h = 1 | the observed visible units) per row: gaps contribute nothing."""
+    return sigmoid(np.where(M, V, 0.0) @ rbm.W + rbm.hidden_bias)
+
+
+def visible(rbm: RBM, H: np.ndarray) -> np.ndarray:
+    """P(v = 1 | h) for every visible unit, observed or not (the filled-in cells)."""
+    return sigmoid(H @ rbm.W.T + rbm.visible_bias)
+
+
+def reconstruct(rbm: RBM, V: np.ndarray, M: np.ndarray) -> np.ndarray:
+    return visible(rbm, hidden(rbm, V, M))
+
+
+def train(V: np.ndarray, M: np.ndarray, dim: int, epochs: int, rate: float, batch: int,
+          seed: int, check=None, decay: float = 1e-4) -> tuple[RBM, list]:
+    """CD-1 with momentum (0.5, then 0.9 after five epochs) and weight decay on minibatches
+    of rows in a seeded random order. ``check(rbm)`` is called after each epoch and its
+    results are returned in order (the training curve)."""
+    rng = np.random.default_rng(seed)
+    n, d = V.shape
+    V = np.where(M, V, 0.0)
+    observed = M.sum(axis=0)
+    share = np.clip((V * M).sum(axis=0) / np.maximum(observed, 1), 0.01, 0.99)
+    rbm = RBM(rng.normal(0.0, 0.01, (d, dim)), np.log(share / (1 - share)), np.zeros(dim))
+    speed = [np.zeros_like(rbm.W), np.zeros(d), np.zeros(dim)]
+    curve = []
+    for epoch in range(epochs):
+        momentum = 0.5 if epoch < 5 else 0.9
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
+            rows = order[start:start + batch]
+            v0, m = V[rows], M[rows]
+            h0 = sigmoid(v0 @ rbm.W + rbm.hidden_bias)
+            sample = (rng.random(h0.shape) < h0).astype(V.dtype)
+            v1 = np.where(m, visible(rbm, sample), 0.0)  # only the observed units come back
+            h1 = sigmoid(v1 @ rbm.W + rbm.hidden_bias)
+            size = len(rows)
+            grads = [(v0.T @ h0 - v1.T @ h1) / size - decay * rbm.W,
+                     (v0 - v1).sum(axis=0) / np.maximum(m.sum(axis=0), 1),
+                     (h0 - h1).mean(axis=0)]
+            for i, (param, grad) in enumerate(zip((rbm.W, rbm.visible_bias, rbm.hidden_bias),
+                                                  grads, strict=True)):
+                speed[i] = momentum * speed[i] + rate * grad
+                param += speed[i]
+        if check is not None:
+            curve.append(check(rbm))
+    return rbm, curve

@@ -1,0 +1,58 @@
+"""How a data command runs once its options are parsed: the console, stdin, and
+:func:`execute` (lock, refuse a bad output early, open the backend, run, write, summarise).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from somcli.config import Execution
+from somcli.console import Console
+
+
+def console(kw) -> Console:
+    return Console(quiet=kw.pop("quiet"), verbose=kw.pop("verbose"))
+
+
+def stdin():
+    return sys.stdin.buffer if sys.stdin is not None else None
+
+
+def execute(console: Console, out, job, exe: Execution) -> dict:
+    """Lock the output folder, refuse a bad one before any work, open the backend, run,
+    write, summarise. The backend stays open until the result is written (the Dask
+    workers write their part of the outputs then)."""
+    from somcli.backends import open_backend
+    from somcli.io.folder import OutputFolder
+    from somcli.io.lock import locked
+    from somcli.io.write import dumps
+    from somcli.pipeline.common import write
+    from somcli.report.markdown import render
+
+    if exe.engine == "dask" and out.format == "json":
+        raise click.UsageError("--engine dask writes the assignments in parts: use --format "
+                               "csv, tsv or ndjson")
+    with console, locked(out.out, out.wait):  # the spinner ends, whatever ends the run
+        if out.out is not None:
+            OutputFolder(out.out, out.force)  # refuses now (exit 73), before any work
+        if out.model_out:
+            from somcli.model import model_paths
+
+            model_paths(out.model_out, create=False)
+        with open_backend(exe.engine, exe, console.progress) as backend:
+            result = job(backend)
+            for warning in result.report.warnings:
+                console.warn(warning)
+            if out.out is None:
+                console.done()  # the assignments go to stdout: no spinner in the data
+            else:
+                console.progress("writing")
+            report = write(result, out, render)
+    console.summary(report, report.get("files", []), out.out)
+    if out.summary_json:
+        from somcli.report.summary import summary
+
+        click.echo(dumps(summary(report, out.out)))
+    return report

@@ -1,0 +1,160 @@
+"""somcli embed: read -> clean (gaps kept, features to [0, 1]) -> an RBM or autoencoder
+trained on the observed cells -> the rows' codes, every cell reconstructed (the gaps filled)
+and, with ``top``, each row's best unseen items.
+
+The rows are brought into this process (``be.gather``): the embedding trains here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from somcli.algorithms import autoencoder, rbm
+from somcli.backends.base import Backend, Progress, feature_labels, quiet
+from somcli.config import CleanOptions, ColumnOptions, ReadOptions
+from somcli.errors import DataError
+from somcli.pipeline import blocks as B
+from somcli.pipeline.common import RunResult, base_report
+
+#: method -> (module with train/hidden/reconstruct, default learning rate, default epochs)
+METHODS = {"rbm": (rbm, 0.05, 30), "autoencoder": (autoencoder, 0.01, 50)}
+CLEANING = CleanOptions(missing="mask", scale="minmax")  # gaps stay gaps; units in [0, 1]
+MIN_STEPS = 1500  # default epochs give a small table at least this many gradient steps
+MAX_EPOCHS = 5000
+CURVE_POINTS = 50  # epochs the report's training curve holds, at most
+
+
+@dataclass(frozen=True)
+class EmbedOptions:
+    method: Literal["rbm", "autoencoder"] = "rbm"
+    dim: int = 8
+    epochs: int | None = None  # None: the method's default
+    rate: float | None = None
+    batch: int = 64
+    holdout: float = 0.1  # share of the observed cells kept out of training, to measure
+    top: int = 0  # recommendations per row (0: none)
+    seed: int = 0
+
+
+def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
+        progress: Progress = quiet, stdin=None) -> RunResult:
+    t0 = time.perf_counter()
+    data = be.load(read, cols, CLEANING, dtype=np.float64, allow_mask=True, progress=progress,
+                   stdin=stdin)
+    X = np.concatenate([b.X for b in be.gather(data.blocks)])
+    ids = pd.concat(be.gather(data.ids), ignore_index=True)
+    d, feats, prep = X.shape[1], data.described.roles.features, data.described.prep
+    if opts.dim > d:
+        raise DataError(f"--dim {opts.dim}: more than the {d} feature column(s) to learn from",
+                        f"use --dim {d} or fewer")
+    M = ~np.isnan(X)
+    V = np.clip(np.where(M, X, 0.0), 0.0, 1.0)
+    train_mask, held = _hold_out(M, opts.holdout, opts.seed)
+    method, rate, epochs = METHODS[opts.method]
+    steps = -(-len(V) // opts.batch)  # gradient steps per epoch
+    rate = opts.rate or rate
+    epochs = opts.epochs or min(MAX_EPOCHS, max(epochs, -(-MIN_STEPS // steps)))
+    every = max(1, epochs // CURVE_POINTS)
+    progress(f"training the {opts.method} ({epochs} epochs)")
+    t_fit = time.perf_counter()
+    done = [0]
+
+    def check(model) -> dict | None:
+        done[0] += 1
+        if done[0] % every and done[0] != epochs:
+            return None
+        R = method.reconstruct(model, V, train_mask)
+        return {"epoch": done[0], "train_rmse": _rmse(R, V, train_mask),
+                "holdout_rmse": _rmse(R, V, held)}
+
+    model, curve = method.train(V, train_mask, opts.dim, epochs, rate, opts.batch, opts.seed,
+                                check)
+    curve = [c for c in curve if c is not None]
+    fit_seconds = time.perf_counter() - t_fit
+    H = method.hidden(model, V, M)  # every observed cell speaks for its row now
+    R = method.reconstruct(model, V, M)
+    binary = [bool(np.isin(X[M[:, j], j], (0.0, 1.0)).all()) for j in range(d)]
+    means = (V * train_mask).sum(0) / np.maximum(train_mask.sum(0), 1)
+    section = {
+        "method": opts.method, "dim": opts.dim, "epochs": epochs, "learning_rate": rate,
+        "batch_rows": opts.batch, "holdout_share": opts.holdout,
+        "observed_cells": int(M.sum()), "missing_cells": int((~M).sum()),
+        "holdout_cells": int(held.sum()),
+        "binary_features": [f for f, b in zip(feats, binary, strict=True) if b],
+        "scaling": "every feature min-max scaled to [0, 1] (binary 0/1 columns unchanged); "
+                   "gaps are left out of training, never filled",
+        "curve": curve,
+        "holdout_rmse": curve[-1]["holdout_rmse"] if curve else None,
+        "holdout_rmse_item_means": _rmse(np.broadcast_to(means, V.shape), V, held),
+        "holdout_accuracy": _accuracy(R, V, held, binary),
+        "holdout_accuracy_item_means": _accuracy(np.broadcast_to(means, V.shape), V, held,
+                                                 binary),
+    }
+    warnings = []
+    empty = int((~M.any(axis=1)).sum())
+    if empty:
+        warnings.append(f"{empty:,} row(s) have no observed feature: their code is the "
+                        "model's prior and their reconstruction the same for each")
+    params = {"method": opts.method, "dim": opts.dim, "epochs": epochs, "learning_rate": rate,
+              "batch_rows": opts.batch, "holdout": opts.holdout, "seed": opts.seed,
+              "top": opts.top} | be.parameters(data)
+    report = base_report("embed", data.described, params, warnings)
+    report.embedding = section
+    report.runtime_seconds = {"fit": fit_seconds, "total": time.perf_counter() - t0}
+    codes = B.frame(ids, {f"e{j}": H[:, j] for j in range(opts.dim)})
+    tables = {"reconstruction.csv": _reconstruction(ids, prep.to_original(R), M, feats)}
+    if opts.top:
+        tables["recommendations.csv"] = _recommendations(ids, R, prep.to_original(R), M,
+                                                          feats, opts.top)
+    return RunResult("embed", codes, report, tables=tables, main_name="embeddings",
+                     computed=tuple(f"e{j}" for j in range(opts.dim)))
+
+
+def _hold_out(M: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The training cells and the held-out ones: ``share`` of the observed cells, drawn
+    only from rows that keep at least one observed cell."""
+    rng = np.random.default_rng(seed + 1)
+    held = M & (rng.random(M.shape) < share)
+    alone = (M & ~held).sum(axis=1) == 0
+    held[alone] = False
+    return M & ~held, held
+
+
+def _rmse(R, V, mask) -> float | None:
+    return float(np.sqrt(np.mean((R - V)[mask] ** 2))) if mask.any() else None
+
+
+def _accuracy(R, V, mask, binary) -> float | None:
+    """Share of held-out 0/1 cells on the right side of 0.5 (binary features only)."""
+    cols = np.flatnonzero(binary)
+    sub = mask[:, cols]
+    if not sub.any():
+        return None
+    return float(((np.asarray(R)[:, cols] > 0.5) == (V[:, cols] > 0.5))[sub].mean())
+
+
+def _reconstruction(ids, values, M, feats) -> pd.DataFrame:
+    names = np.array(feats, dtype=object)
+    filled = [";".join(names[~row]) for row in M]
+    labels = feature_labels(feats, [*ids.columns, "filled"])
+    columns = {f: values[:, j] for j, f in enumerate(labels)} | {"filled": filled}
+    return B.frame(ids, columns)
+
+
+def _recommendations(ids, R, values, M, feats, top: int) -> pd.DataFrame:
+    """Per row, the ``top`` unseen items with the highest reconstructed score (long form:
+    one line per row and rank)."""
+    score = np.where(M, -np.inf, R)
+    best = np.argsort(-score, axis=1, kind="stable")[:, :top]
+    rows, ranks = np.nonzero(np.take_along_axis(~M, best, axis=1))
+    items = best[rows, ranks]
+    out = ids.iloc[rows].reset_index(drop=True)
+    out["rank"] = ranks + 1
+    out["item"] = np.array(feats, dtype=object)[items]
+    out["score"] = values[rows, items]
+    return out

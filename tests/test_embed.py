@@ -1,0 +1,117 @@
+"""somcli embed (issue 16, first step): an RBM and an autoencoder trained on the observed
+cells only, checked against scikit-learn's BernoulliRBM and a planted ratings table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import MOVIES, somcli_subprocess
+
+from somcli import errors
+from somcli.algorithms import autoencoder, rbm
+from somcli.report.schema import problems
+
+METHODS = {"rbm": (rbm, 0.05), "autoencoder": (autoencoder, 0.01)}
+
+
+def planted(seed=0, users=300, items=40, missing=0.6):
+    """3 groups of users with different tastes; each cell seen with probability 0.4."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(3), users)
+    taste = rng.random((3, items)) < 0.5
+    V = (rng.random((3 * users, items)) < np.where(taste[groups], 0.9, 0.1)).astype(float)
+    M = rng.random(V.shape) > missing
+    return groups, V, M
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_gaps_are_not_zeros(name):
+    module, rate = METHODS[name]
+    _, V, M = planted(users=40, items=12)
+    a, _ = module.train(np.where(M, V, 0.0), M, 4, 5, rate, 16, seed=1)
+    b, _ = module.train(np.where(M, V, 1.0), M, 4, 5, rate, 16, seed=1)  # other "gap values"
+    for x, y in zip(vars(a).values(), vars(b).values(), strict=True):
+        assert np.array_equal(x, y)
+
+
+def test_the_rbm_learns_like_scikit_learns_on_complete_binary_data():
+    from sklearn.neural_network import BernoulliRBM
+
+    _, V, _ = planted(users=200, items=30)
+    M = np.ones_like(V, dtype=bool)
+    ours, curve = rbm.train(V, M, 8, 30, 0.05, 32, seed=0,
+                            check=lambda m: np.sqrt(np.mean((rbm.reconstruct(m, V, M) - V) ** 2)))
+    theirs = BernoulliRBM(n_components=8, learning_rate=0.05, batch_size=32, n_iter=30,
+                          random_state=0).fit(V)
+    H = theirs.transform(V)
+    R = 1 / (1 + np.exp(-(H @ theirs.components_ + theirs.intercept_visible_)))
+    sk_rmse = np.sqrt(np.mean((R - V) ** 2))
+    means = np.sqrt(np.mean((V.mean(0) - V) ** 2))
+    assert curve[-1] < curve[0] and curve[-1] < means  # the error falls as it trains
+    assert curve[-1] <= 1.25 * sk_rmse, (curve[-1], sk_rmse)
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_planted_groups_and_held_out_ratings_are_recovered(name):
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    module, rate = METHODS[name]
+    groups, V, M = planted()
+    rng = np.random.default_rng(5)
+    held = M & (rng.random(M.shape) < 0.1)
+    train = M & ~held
+    model, _ = module.train(V, train, 8, 30, rate, 64, seed=0)
+    R = module.reconstruct(model, V, train)
+    means = (V * train).sum(0) / train.sum(0)
+    ours = ((R > 0.5) == (V > 0.5))[held].mean()
+    baseline = ((np.broadcast_to(means, V.shape) > 0.5) == (V > 0.5))[held].mean()
+    assert ours > baseline + 0.1, (ours, baseline)
+    completed = np.where(train, V, R)  # the gaps filled by the model, the rest as observed
+    learned = adjusted_rand_score(groups, KMeans(3, n_init=10, random_state=0)
+                                  .fit_predict(completed))
+    filled = np.where(train, V, np.nanmedian(np.where(train, V, np.nan), axis=0))
+    plain = adjusted_rand_score(groups, KMeans(3, n_init=10, random_state=0).fit_predict(filled))
+    assert learned > plain, (learned, plain)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_embed_on_the_movies_table(tmp_path, run, method):
+    out = tmp_path / "o"
+    r = run("embed", MOVIES, "--method", method, "--dim", "3", "--top", "1", "-o", out, "-q")
+    assert r.code == 0, r.err
+    table = pd.read_csv(MOVIES)
+    table = table.rename(columns={table.columns[0]: "column_1"})  # its header is empty
+    codes = pd.read_csv(out / "embeddings.csv")
+    assert list(codes.columns) == ["line", "column_1", "e0", "e1", "e2"]
+    assert len(codes) == len(table) and codes[["e0", "e1", "e2"]].notna().all().all()
+    filled = pd.read_csv(out / "reconstruction.csv", keep_default_na=False)
+    movies = [c for c in table.columns if c.startswith("Movie")]
+    for (_, row), (_, given) in zip(filled.iterrows(), table.iterrows(), strict=True):
+        assert (row["filled"].split(";") if row["filled"] else []) == \
+            [m for m in movies if pd.isna(given[m])]
+        assert all(0 <= float(row[m]) <= 1 for m in movies)
+    recs = pd.read_csv(out / "recommendations.csv")
+    for _, rec in recs.iterrows():  # only unseen movies are recommended
+        assert pd.isna(table.loc[table["column_1"] == rec["column_1"], rec["item"]]).all()
+    report = json.loads((out / "report.json").read_text())
+    assert problems(report) == [] and report["embedding"]["method"] == method
+    assert "## Embedding" in (out / "report.md").read_text()
+    again = run("embed", MOVIES, "--method", method, "--dim", "3", "-q")
+    assert again.out == run("embed", MOVIES, "--method", method, "--dim", "3", "-q").out
+
+
+def test_hostile_embed_input_gets_one_line_errors(tmp_path, run):
+    r = run("embed", MOVIES, "--dim", "50")
+    assert r.code == errors.DATA and "more than the 6 feature" in r.err
+    blank = tmp_path / "gaps.csv"
+    blank.write_text("id,a,b,c\nx,1,0,1\ny,,,\nz,0,1,1\nw,1,1,0\n")
+    r = run("embed", blank, "--dim", "2", "-o", tmp_path / "o")
+    assert r.code == 0 and "no observed feature" in r.err
+    words = tmp_path / "words.csv"
+    words.write_text("id,a,b\nx,1,0\ny,three,1\nz,0,1\nw,1,1\nv,0,0\n")
+    r = somcli_subprocess("embed", words, "--dim", "1")
+    assert r.returncode == errors.DATA and b"Traceback" not in r.stderr
