@@ -26,6 +26,12 @@ def hidden(ae: Autoencoder, V: np.ndarray, M: np.ndarray) -> np.ndarray:
     return sigmoid(np.where(M, V, 0.0) @ ae.W_in + ae.b_in)
 
 
+def code(ae: Autoencoder, V: np.ndarray, M: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """A row's code: the hidden layer's net input with each gap at ``fill`` (its column's
+    mean), as for the RBM (:func:`somcli.algorithms.rbm.code`)."""
+    return np.where(M, V, fill) @ ae.W_in + ae.b_in
+
+
 def visible(ae: Autoencoder, H: np.ndarray) -> np.ndarray:
     return sigmoid(H @ ae.W_out + ae.b_out)
 

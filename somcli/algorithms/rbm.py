@@ -29,6 +29,14 @@ def hidden(rbm: RBM, V: np.ndarray, M: np.ndarray) -> np.ndarray:
     return sigmoid(np.where(M, V, 0.0) @ rbm.W + rbm.hidden_bias)
 
 
+def code(rbm: RBM, V: np.ndarray, M: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """A row's code: the hidden units' net input (log-odds of each being on) with each gap
+    at ``fill``, its column's mean (its expected value), so that a code does not depend on
+    how many cells the row has. k-means on these finds planted groups far better than on
+    the probabilities of :func:`hidden` (tests/test_embed.py)."""
+    return np.where(M, V, fill) @ rbm.W + rbm.hidden_bias
+
+
 def visible(rbm: RBM, H: np.ndarray) -> np.ndarray:
     """P(v = 1 | h) for every visible unit, observed or not (the filled-in cells)."""
     return sigmoid(H @ rbm.W.T + rbm.visible_bias)

@@ -76,10 +76,10 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
                                 check)
     curve = [c for c in curve if c is not None]
     fit_seconds = time.perf_counter() - t_fit
-    H = method.hidden(model, V, M)  # every observed cell speaks for its row now
+    means = (V * train_mask).sum(0) / np.maximum(train_mask.sum(0), 1)
+    H = method.code(model, V, M, means)  # every observed cell speaks for its row now
     R = method.reconstruct(model, V, M)
     binary = [bool(np.isin(X[M[:, j], j], (0.0, 1.0)).all()) for j in range(d)]
-    means = (V * train_mask).sum(0) / np.maximum(train_mask.sum(0), 1)
     section = {
         "method": opts.method, "dim": opts.dim, "epochs": epochs, "learning_rate": rate,
         "batch_rows": opts.batch, "holdout_share": opts.holdout,
@@ -88,6 +88,8 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
         "binary_features": [f for f, b in zip(feats, binary, strict=True) if b],
         "scaling": "every feature min-max scaled to [0, 1] (binary 0/1 columns unchanged); "
                    "gaps are left out of training, never filled",
+        "code": "e0.. are the hidden units' net input (log-odds) with each gap at its "
+                "column's mean, so a row's code does not depend on how many cells it has",
         "curve": curve,
         "holdout_rmse": curve[-1]["holdout_rmse"] if curve else None,
         "holdout_rmse_item_means": _rmse(np.broadcast_to(means, V.shape), V, held),
