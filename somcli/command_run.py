@@ -43,6 +43,9 @@ def execute(console: Console, out, job, exe: Execution) -> dict:
             model_paths(out.model_out, create=False)
         with open_backend(exe.engine, exe, console.progress) as backend:
             result = job(backend)
+            settings = click.get_current_context().meta.get("somcli.settings_file")
+            if settings:  # the run is reproducible only with the file it read
+                result.report.parameters["settings_file"] = settings
             for warning in result.report.warnings:
                 console.warn(warning)
             if out.out is None:

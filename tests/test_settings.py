@@ -33,6 +33,7 @@ def test_the_project_file_is_read_and_the_command_line_wins(tmp_path, run, monke
     a = report(tmp_path / "a")
     assert (a["map"]["rows"], a["map"]["cols"]) == (4, 4) and len(a["clusters"]) == 2
     assert a["parameters"]["seed"] == 3 and "umatrix.png" not in a["files"]
+    assert a["parameters"]["settings_file"] == "somcli.toml"  # the report says what it read
     assert run("som", COUNTRIES, "-o", "b", "-q", "-k", "3", "--seed", "5").code == 0
     b = report(tmp_path / "b")
     assert len(b["clusters"]) == 3 and b["parameters"]["seed"] == 5
