@@ -104,13 +104,15 @@ def _category_shares(be, data, labels, size) -> dict[int, dict]:
     for part in be.reduce(B.category_counts, data.ids, labels,
                           columns=[carried_name(c) for c in columns]):
         total.update(part)
+    grouped: dict[tuple, list] = {}  # (column, cluster) -> (rows, value): one pass
+    for (c, v, cl), n in total.items():
+        grouped.setdefault((c, cl), []).append((n, v))
     out: dict[int, dict] = {}
     for col, shown in zip(columns, (carried_name(c) for c in columns), strict=True):
         for j in range(len(size)):
-            values = sorted(((n, v) for (c, v, cl), n in total.items() if c == shown and cl == j),
-                            key=lambda t: (-t[0], t[1]))[:TOP_VALUES]
+            values = sorted(grouped.get((shown, j), []), key=lambda t: (-t[0], t[1]))
             if size[j]:
-                out.setdefault(j, {})[col] = {v: n / size[j] for n, v in values}
+                out.setdefault(j, {})[col] = {v: n / size[j] for n, v in values[:TOP_VALUES]}
     return out
 
 
