@@ -116,7 +116,8 @@ def _category_shares(be, data, labels, size) -> dict[int, dict]:
     return out
 
 
-def _label_table(be, data, labels) -> dict[int, dict] | None:
+def class_counts(be: Backend, data: Data, labels: list) -> dict | None:
+    """(class, cluster) -> rows over every block; None without a label column."""
     from collections import Counter
 
     if data.label is None:
@@ -124,6 +125,13 @@ def _label_table(be, data, labels) -> dict[int, dict] | None:
     total: Counter = Counter()
     for counts in be.reduce(B.class_counts, data.ids, labels, column=data.label):
         total.update(counts)
+    return dict(total)
+
+
+def _label_table(be, data, labels) -> dict[int, dict] | None:
+    total = class_counts(be, data, labels)
+    if total is None:
+        return None
     out: dict[int, dict] = {}
     for (cls, cluster), n in sorted(total.items(), key=lambda t: (t[0][1], -t[1], t[0][0])):
         out.setdefault(int(cluster), {})[str(cls)] = int(n)
@@ -133,14 +141,8 @@ def _label_table(be, data, labels) -> dict[int, dict] | None:
 def external(be: Backend, data: Data, labels: list, warnings: list[str]) -> dict | None:
     """ARI, NMI and purity against the label column, from every block's (class, cluster)
     counts; None without a label column."""
-    from collections import Counter
-
-    if data.label is None:
-        return None
-    total: Counter = Counter()
-    for counts in be.reduce(B.class_counts, data.ids, labels, column=data.label):
-        total.update(counts)
-    return label_scores(dict(total), data.described.roles.label, warnings)
+    total = class_counts(be, data, labels)
+    return None if total is None else label_scores(total, data.described.roles.label, warnings)
 
 
 def internal(be: Backend, blocks: list, labels: list, seed: int) -> Scores:
