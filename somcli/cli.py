@@ -263,7 +263,7 @@ def _explicit(ctx) -> frozenset[str]:
 @click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
 @O.memory_option
 @O.engine_options
-@O.output_options(model=False)
+@O.output_options()
 def embed(**kw):
     """Learn a K-dimensional code for every row of INPUT with an RBM or an autoencoder
     trained on the observed cells; write embeddings (e0..eK-1 per row), every cell

@@ -28,8 +28,12 @@ def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
     """name -> (shape, dtype kinds) of every array the model must hold, from model.json;
     raises when model.json's own parts disagree (features, grid, clusters, cleaning)."""
     d = len(meta["schema"]["features"])
-    k = meta["algorithm"]["clusters"]
     floats = "f"
+    if meta["kind"] in EMBEDDINGS:
+        return _embedding_arrays(meta, path, d)
+    k = meta["algorithm"]["clusters"]
+    if k < 1:
+        raise _bad(path, f"a {meta['kind']} model with {k} clusters")
     want: dict[str, tuple] = {"center": ((d,), floats), "scale": ((d,), floats)}
     missing = meta["cleaning"]["missing"]
     if missing in ("median", "mean", "most-frequent"):
@@ -59,6 +63,27 @@ def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
                                      and rule.get("decimal") in (".", ",")):
             raise _bad(path, f"feature {f['name']!r}: a unit rule without unit, thousands "
                              "and decimal")
+    return want
+
+
+#: model kind -> the weights an embedding model holds, by (rows, cols) with d features, K dims
+EMBEDDINGS = {
+    "rbm": {"W": ("d", "K"), "visible_bias": ("d",), "hidden_bias": ("K",)},
+    "autoencoder": {"W_in": ("d", "K"), "b_in": ("K",), "W_out": ("K", "d"), "b_out": ("d",)},
+}
+
+
+def _embedding_arrays(meta: dict, path: str, d: int) -> dict[str, tuple]:
+    dim = meta["algorithm"].get("dim")
+    if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= d:
+        raise _bad(path, f"an embedding of {dim!r} dimensions for {d} features")
+    if meta["cleaning"]["missing"] != "mask" or meta["cleaning"]["scale"] != "minmax":
+        raise _bad(path, "an embedding model's cleaning must be mask and minmax")
+    sizes = {"d": d, "K": dim}
+    want: dict[str, tuple] = {"center": ((d,), "f"), "scale": ((d,), "f"),
+                              "code_fill": ((d,), "f")}
+    for name, shape in EMBEDDINGS[meta["kind"]].items():
+        want[name] = (tuple(sizes[s] for s in shape), "f")
     return want
 
 
@@ -139,7 +164,7 @@ def check_values(meta: dict, arrays: dict[str, np.ndarray], path: str) -> None:
             raise _bad(path, f"array '{name}' holds NaN or infinite values")
     if (arrays["scale"] <= 0).any():
         raise _bad(path, "array 'scale' holds values that are not positive")
-    shares = arrays["cluster_shares"]
+    shares = arrays.get("cluster_shares", np.zeros(0))
     if ((shares < 0) | (shares > 1)).any():
         raise _bad(path, "array 'cluster_shares' holds values outside 0..1")
     if meta["kind"] == "som":

@@ -115,3 +115,54 @@ def test_hostile_embed_input_gets_one_line_errors(tmp_path, run):
     words.write_text("id,a,b\nx,1,0\ny,three,1\nz,0,1\nw,1,1\nv,0,0\n")
     r = somcli_subprocess("embed", words, "--dim", "1")
     assert r.returncode == errors.DATA and b"Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_a_saved_embedding_assigns_new_rows_without_training(tmp_path, run, method):
+    out = tmp_path / "o"
+    assert run("embed", MOVIES, "--method", method, "--dim", "2", "-o", out, "-q").code == 0
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["kind"] == method and meta["algorithm"]["dim"] == 2
+    again = run("assign", out / "model.json", MOVIES, "-o", tmp_path / "a", "-q")
+    assert again.code == 0, again.err
+    for name in ("embeddings.csv", "reconstruction.csv"):  # the same rows, the same numbers
+        assert (tmp_path / "a" / name).read_text() == (out / name).read_text()
+    table = pd.read_csv(MOVIES)
+    shuffled = tmp_path / "new.csv"  # columns reordered, one extra, a gap more
+    table = table[[table.columns[0], *reversed(table.columns[1:])]].assign(extra=1)
+    table.iloc[0, 2] = np.nan
+    table.to_csv(shuffled, index=False)
+    r = run("assign", out / "model.json", shuffled, "-q")
+    assert r.code == 0, r.err
+    assert list(pd.read_csv(pd.io.common.StringIO(r.out)).columns)[-2:] == ["e0", "e1"]
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert problems(report) == [] and report["embedding"]["model"].endswith("model.json")
+
+
+def test_an_edited_embedding_model_is_refused(tmp_path, run):
+    out = tmp_path / "o"
+    assert run("embed", MOVIES, "--dim", "2", "-o", out, "-q").code == 0
+    meta = json.loads((out / "model.json").read_text())
+    meta["algorithm"]["dim"] = 3  # the weights are 6 x 2; the checksum made again
+    (out / "model.json").write_text(json.dumps(resealed(meta)))
+    r = run("assign", out / "model.json", MOVIES)
+    assert r.code == errors.DATA and "shape" in r.err and "checksum" not in r.err, r.err
+
+
+def test_a_clustering_model_without_clusters_is_refused(tmp_path, run):
+    from conftest import COUNTRIES
+
+    assert run("kmeans", COUNTRIES, "-k", "2", "-o", tmp_path / "o", "-q").code == 0
+    path = tmp_path / "o" / "model.json"
+    meta = json.loads(path.read_text())
+    meta["algorithm"]["clusters"] = 0
+    path.write_text(json.dumps(resealed(meta)))
+    r = run("assign", path, COUNTRIES)
+    assert r.code == errors.DATA and "0 clusters" in r.err, r.err
+
+
+def resealed(meta: dict) -> dict:
+    """An edited model.json with its checksum computed again, as an attacker can."""
+    from somcli.model import _checksum
+
+    return {**meta, "checksum": _checksum(meta)}

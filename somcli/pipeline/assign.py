@@ -15,6 +15,7 @@ from somcli.algorithms.outliers import OutlierRule
 from somcli.backends.base import Backend, Data, Progress, quiet
 from somcli.config import ReadOptions
 from somcli.model import Model
+from somcli.model_check import EMBEDDINGS
 from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, int_column
@@ -34,6 +35,10 @@ def run(be: Backend, model_path: str, read: ReadOptions, progress: Progress = qu
     default to what the model was trained with."""
     t0 = time.perf_counter()
     model = Model.load(model_path, read.memory_limit)
+    if model.kind in EMBEDDINGS:  # codes and reconstructions, no clusters
+        from somcli.pipeline import embed
+
+        return embed.replay(be, model, model_path, read, progress, stdin, explicit)
     rp = be.replay(model, read, explicit, progress=progress, stdin=stdin)
     data = rp.data
     progress("assigning")

@@ -8,7 +8,7 @@ The rows are brought into this process (``be.gather``): the embedding trains her
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -18,6 +18,7 @@ from somcli.algorithms import autoencoder, rbm
 from somcli.backends.base import Backend, Progress, feature_labels, quiet
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError
+from somcli.model import build
 from somcli.pipeline import blocks as B
 from somcli.pipeline.common import RunResult, base_report
 
@@ -113,8 +114,53 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
     if opts.top:
         tables["recommendations.csv"] = _recommendations(ids, R, prep.to_original(R), M,
                                                           feats, opts.top)
-    return RunResult("embed", codes, report, tables=tables, main_name="embeddings",
+    algorithm = {"name": opts.method, "clusters": 0, "dim": opts.dim, "epochs": epochs,
+                 "learning_rate": rate, "batch_rows": opts.batch,
+                 "quality": {"holdout_rmse": section["holdout_rmse"],
+                             "observed_rmse": _rmse(R, V, M)}}
+    arrays = {"code_fill": means, **{k: np.asarray(v, dtype=np.float64)
+                                     for k, v in vars(model).items()}}
+    saved = build(replace(data.described, fingerprint=be.fingerprint(data)), opts.method,
+                  algorithm, arrays, None, opts.seed)
+    return RunResult("embed", codes, report, tables=tables, model=saved, main_name="embeddings",
                      computed=tuple(f"e{j}" for j in range(opts.dim)))
+
+
+def replay(be: Backend, model, model_path: str, read: ReadOptions, progress: Progress = quiet,
+           stdin=None, explicit: frozenset[str] = frozenset()) -> RunResult:
+    """New rows through a saved embedding model (``somcli assign``): its cleaning replayed,
+    their codes and every cell reconstructed with the stored weights, no training."""
+    t0 = time.perf_counter()
+    rp = be.replay(model, read, explicit, progress=progress, stdin=stdin)
+    data = rp.data
+    X = np.concatenate([b.X for b in be.gather(data.blocks)])
+    ids = pd.concat(be.gather(data.ids), ignore_index=True)
+    M = ~np.isnan(X)
+    V = np.clip(np.where(M, X, 0.0), 0.0, 1.0)
+    a = model.arrays
+    method = METHODS[model.kind][0]
+    weights = {"rbm": lambda: rbm.RBM(a["W"], a["visible_bias"], a["hidden_bias"]),
+               "autoencoder": lambda: autoencoder.Autoencoder(a["W_in"], a["b_in"], a["W_out"],
+                                                              a["b_out"])}[model.kind]()
+    H = method.code(weights, V, M, a["code_fill"])
+    R = method.reconstruct(weights, V, M)
+    feats, prep = data.described.roles.features, data.described.prep
+    dim = H.shape[1]
+    trained = model.meta["algorithm"]
+    section = {"method": model.kind, "dim": dim, "epochs": trained["epochs"], "model": model_path,
+               "learning_rate": trained["learning_rate"], "batch_rows": trained["batch_rows"],
+               "observed_cells": int(M.sum()), "missing_cells": int((~M).sum()),
+               "holdout_cells": 0, "curve": [], "holdout_rmse": None,
+               "holdout_rmse_item_means": None, "observed_rmse": _rmse(R, V, M),
+               "observed_rmse_training": trained.get("quality", {}).get("observed_rmse")}
+    params = {"model": model_path, "method": model.kind, "dim": dim} | be.parameters(data)
+    report = base_report("embed", data.described, params, list(rp.warnings))
+    report.embedding = section
+    report.runtime_seconds = {"total": time.perf_counter() - t0}
+    codes = B.frame(ids, {f"e{j}": H[:, j] for j in range(dim)})
+    tables = {"reconstruction.csv": _reconstruction(ids, prep.to_original(R), M, feats)}
+    return RunResult("embed", codes, report, tables=tables, main_name="embeddings",
+                     computed=tuple(f"e{j}" for j in range(dim)))
 
 
 def _hold_out(M: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

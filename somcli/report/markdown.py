@@ -206,8 +206,13 @@ def _embedding(r):
            f"learning rate {fmt(e['learning_rate'])}, {fmt(e['batch_rows'])} rows per step.",
            f"- Cells: {fmt(e['observed_cells'])} observed, {fmt(e['missing_cells'])} missing "
            f"(filled in `reconstruction.csv`), {fmt(e['holdout_cells'])} observed cells held "
-           "out of training to measure.",
-           f"- Scaling: {esc(e['scaling'])}.",
+           "out of training to measure."]
+    if e.get("model"):  # assign: a saved model's codes, nothing trained
+        return out + [f"- Codes and reconstructions from the saved model {code(e['model'])}; "
+                      f"nothing was trained. Reconstruction error on the observed cells: "
+                      f"{fmt(e.get('observed_rmse'))} (training rows: "
+                      f"{fmt(e.get('observed_rmse_training'))}).", ""]
+    out += [f"- Scaling: {esc(e['scaling'])}.",
            f"- Held-out error (RMSE, 0..1 units): {fmt(e['holdout_rmse'])}; predicting each "
            f"column's mean instead: {fmt(e['holdout_rmse_item_means'])}."]
     if e.get("holdout_accuracy") is not None:
