@@ -111,6 +111,15 @@ def test_hostile_embed_input_gets_one_line_errors(tmp_path, run):
     blank.write_text("id,a,b,c\nx,1,0,1\ny,,,\nz,0,1,1\nw,1,1,0\n")
     r = run("embed", blank, "--dim", "2", "-o", tmp_path / "o")
     assert r.code == 0 and "no observed feature" in r.err
+    constant = tmp_path / "constant.csv"  # a constant column and an empty one are left out
+    constant.write_text("id,a,b,c,d\nx,1,0,5,\ny,0,1,5,\nz,1,1,5,\nw,0,0,5,\n")
+    r = run("embed", constant, "--dim", "2", "-o", tmp_path / "c", "-q")
+    assert r.code == 0 and json.loads((tmp_path / "c" / "report.json").read_text())[
+        "features"] == ["a", "b"]
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,a,b\nx,,\ny,,\n")
+    r = run("embed", empty, "--dim", "1")
+    assert r.code == errors.DATA and "every value is missing" in r.err
     words = tmp_path / "words.csv"
     words.write_text("id,a,b\nx,1,0\ny,three,1\nz,0,1\nw,1,1\nv,0,0\n")
     r = somcli_subprocess("embed", words, "--dim", "1")
