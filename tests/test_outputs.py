@@ -244,3 +244,17 @@ def test_a_feature_named_like_somcli_s_columns_is_written_input_name(tmp_path, r
                 assert "input_cluster" in header or name == "assignments.csv"
         report = json.loads((out / "report.json").read_text())
         assert any("'cluster'" in w and "input_cluster" in w for w in report["warnings"])
+
+
+def test_all_columns_does_not_repeat_the_features_in_outliers(tmp_path, run):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(150)], "x": rng.normal(size=150),
+                          "y": rng.normal(size=150)})
+    frame.loc[3, "x"] = 60.5
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "o"
+    assert run("som", tmp_path / "t.csv", "-k", "2", "--map", "5x5", "-a", "-o", out,
+               "--no-plots", "-q").code == 0
+    header = (out / "outliers.csv").read_text().splitlines()[0].split(",")
+    assert header.count("x") == 1 and "input_x" not in header and "60.5" in \
+        (out / "outliers.csv").read_text()

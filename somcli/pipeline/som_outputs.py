@@ -14,7 +14,7 @@ from somcli.algorithms.choose import cluster_units
 from somcli.algorithms.evaluation import match_clusters
 from somcli.algorithms.grid import Grid
 from somcli.algorithms.umatrix import interstitial, unit_umatrix
-from somcli.backends.base import Backend, Data, Described, feature_labels
+from somcli.backends.base import Backend, Data, Described, carried_name, feature_labels
 from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, int_column
@@ -206,9 +206,11 @@ def _outlier_table(be, data, evs, labels, scores, threshold, columns) -> pd.Data
 def _outlier_rows(block, ids, ev, labels, score, threshold, prep, columns):
     flagged = score > threshold
     frame = B.frame(ids, columns(ev, labels, score)).loc[flagged].reset_index(drop=True)
+    names = [carried_name(f) for f in prep.features]
+    keep = [j for j, name in enumerate(names) if name not in frame.columns]  # -a carries some
     original = exact(block.X, block.quotes, prep.center, prep.scale, np.flatnonzero(flagged))
-    names = feature_labels(prep.features, frame.columns)
-    return pd.concat([frame, pd.DataFrame(original, columns=names)], axis=1)
+    return pd.concat([frame, pd.DataFrame(original[:, keep], columns=[names[j] for j in keep])],
+                     axis=1)
 
 
 def model_of_map(d: Described, params, state, k, second, sizes, units, seed, report):
