@@ -16,6 +16,7 @@ from somcli import __version__, errors
 from somcli import command_run as R
 from somcli import option_types as T
 from somcli import options as O
+from somcli import options_embed as OE
 from somcli.command_group import SomcliGroup
 from somcli.config import KMeansOptions, SomOptions, UnitOptions
 
@@ -78,6 +79,7 @@ def inspect(**kw):
 @click.option("--minibatch-rows", type=click.IntRange(min=1), default=200_000,
               show_default=True, help="Use MiniBatchKMeans above this many rows.")
 @click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
+@OE.embed_option
 @O.memory_option
 @O.engine_options
 @O.output_options()
@@ -95,9 +97,16 @@ def kmeans(**kw):
                          n_init=kw.pop("n_init"), minibatch_rows=kw.pop("minibatch_rows"),
                          seed=kw.pop("seed"))
 
+    embed = OE.embed_from(kw, exe, opts.seed)
+    cols = cols if embed is None else OE.sparse_columns(cols)
+
     def job(be):
-        return run_kmeans.run(be, read, cols, cleaning, opts, progress=console.progress,
-                              stdin=R.stdin())
+        def cluster(data=None):
+            return run_kmeans.run(be, read, cols, cleaning, opts, progress=console.progress,
+                                  stdin=R.stdin(), data=data)
+
+        return cluster() if embed is None else R.learned(be, read, cols, embed, console,
+                                                         "float64", cluster)
 
     R.execute(console, out, job, exe)
 
@@ -165,6 +174,7 @@ def kmeans(**kw):
                    "cleaning; 5 epochs at the model's final radius unless --epochs/--sigma; "
                    "clusters keep their numbers.")
 @click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
+@OE.embed_option
 @O.memory_option
 @O.engine_options
 @O.output_options(plots=True)
@@ -194,8 +204,12 @@ def som(**kw):
                         outliers=kw.pop("outlier_q"))
     plots = out.plots and out.out is not None
     ctx = click.get_current_context()
+    embed = OE.embed_from(kw, exe, opts.seed)
+    cols = cols if embed is None else OE.sparse_columns(cols)
     if resume:
         _refuse_with_resume(ctx)
+        if embed is not None:
+            raise click.UsageError("--embed and --resume: a resumed map keeps its model's space")
 
     def job(be):
         from somcli.pipeline import som as run_som
@@ -203,9 +217,14 @@ def som(**kw):
         if resume:
             return run_som.resume(be, resume, read, opts, units, exe, console.progress,
                                   R.stdin(), plots, _explicit(ctx))
-        return run_som.run(be, read, cols, cleaning, opts, units, exe,
-                           progress=console.progress, stdin=R.stdin(), plots=plots,
-                           painter=painter)
+
+        def cluster(data=None):
+            return run_som.run(be, read, cols, cleaning, opts, units, exe,
+                               progress=console.progress, stdin=R.stdin(), plots=plots,
+                               painter=painter, data=data)
+
+        return cluster() if embed is None else R.learned(be, read, cols, embed, console,
+                                                         exe.float_type, cluster)
 
     # big inputs: a helper process imports matplotlib now, while this one imports and reads
     local = exe.engine == "local"
@@ -271,7 +290,7 @@ def embed(**kw):
     from somcli.pipeline import embed as run_embed
 
     console = R.console(kw)
-    read, cols = O.read_from(kw), O.columns_from(kw)
+    read, cols = O.read_from(kw), OE.sparse_columns(O.columns_from(kw))
     exe, single = O.engine_from(kw)
     out = replace(O.output_from(kw, read.inputs), single_file=single)
     kw.pop("max_memory")

@@ -20,6 +20,13 @@ def stdin():
     return sys.stdin.buffer if sys.stdin is not None else None
 
 
+def learned(be, read, cols, embed, console: Console, dtype, cluster):
+    """--embed: learn the embedding, then ``cluster(data)`` on the rows' codes."""
+    from somcli.pipeline.learned_space import clustered
+
+    return clustered(be, read, cols, embed, console.progress, stdin(), dtype, cluster)
+
+
 def execute(console: Console, out, job, exe: Execution) -> dict:
     """Lock the output folder, refuse a bad one before any work, open the backend, run,
     write, summarise. The backend stays open until the result is written (the Dask

@@ -34,6 +34,17 @@ def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
     k = meta["algorithm"]["clusters"]
     if k < 1:
         raise _bad(path, f"a {meta['kind']} model with {k} clusters")
+    embedded = meta.get("embedding")
+    if embedded is not None:  # --embed: the clustering is of the codes
+        if not isinstance(embedded, dict) or embedded.get("name") not in EMBEDDINGS:
+            raise _bad(path, "an embedding of an unknown kind")
+        inner = _embedding_arrays({**meta, "kind": embedded["name"], "algorithm": embedded},
+                                  path, d)
+        want_codes = {f"embed_{n}": v for n, v in inner.items() if n not in ("center", "scale")}
+        width = embedded["dim"]  # the codebook's or centroids' columns: the codes'
+        want_codes |= {"code_center": ((width,), floats), "code_scale": ((width,), floats)}
+    else:
+        width = d
     want: dict[str, tuple] = {"center": ((d,), floats), "scale": ((d,), floats)}
     missing = meta["cleaning"]["missing"]
     if missing in ("median", "mean", "most-frequent"):
@@ -52,10 +63,12 @@ def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
             raise _bad(path, f"{k} clusters on a map of {units} units")
         if not _outlier_rule_ok(meta.get("outliers")):
             raise _bad(path, "the outlier rule is missing or not finite numbers")
-        want.update(codebook=((units, d), floats), unit_cluster=((units,), "iu"),
+        want.update(codebook=((units, width), floats), unit_cluster=((units,), "iu"),
                     umatrix=((units,), floats), hits=((units,), "iu"))
     else:
-        want["centroids"] = ((k, d), floats)
+        want["centroids"] = ((k, width), floats)
+    if embedded is not None:
+        want |= want_codes
     for f in meta["schema"]["features"]:
         rule = f.get("unit_rule")
         if rule is not None and not (isinstance(rule.get("unit"), str)

@@ -29,6 +29,27 @@ class KType(click.ParamType):
         return k
 
 
+class EmbedType(click.ParamType):
+    """--embed METHOD[:K]: rbm or autoencoder, K hidden units (default 8)."""
+
+    name = "METHOD[:K]"
+    METHODS = ("rbm", "autoencoder")
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, tuple):
+            return value
+        method, _, dim = str(value).partition(":")
+        if method not in self.METHODS:
+            self.fail(f"{value!r}: the method is rbm or autoencoder (e.g. rbm:8)", param, ctx)
+        try:
+            k = int(dim) if dim else 8
+        except ValueError:
+            self.fail(f"{value!r}: K after ':' is a whole number (e.g. rbm:8)", param, ctx)
+        if k < 1:
+            self.fail(f"{value!r}: K is at least 1", param, ctx)
+        return method, k
+
+
 class WordOr(click.ParamType):
     """A value, or one word that means "somcli decides" (None)."""
 

@@ -175,3 +175,63 @@ def resealed(meta: dict) -> dict:
     from somcli.model import _checksum
 
     return {**meta, "checksum": _checksum(meta)}
+
+
+@pytest.fixture(scope="module")
+def planted_csv(tmp_path_factory):
+    groups, V, M = planted()
+    table = pd.DataFrame(np.where(M, V, np.nan), columns=[f"m{i}" for i in range(V.shape[1])])
+    table.insert(0, "group", [f"g{g}" for g in groups])
+    table.insert(0, "user", [f"u{i}" for i in range(len(table))])
+    path = tmp_path_factory.mktemp("planted") / "ratings.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+def test_clustering_in_the_learned_space_finds_the_planted_groups(planted_csv, tmp_path, run):
+    def ari(*args):
+        out = tmp_path / "_".join(a.replace(":", "") for a in args if not a.startswith("-"))
+        r = run("kmeans", planted_csv, "-k", "3", "--label-column", "group", "-o", out, "-q",
+                *args)
+        assert r.code == 0, r.err
+        report = json.loads((out / "report.json").read_text())
+        assert problems(report) == []
+        return report["external"]["ari"], out
+
+    median, _ = ari("--max-missing", "1")
+    learned, out = ari("--embed", "rbm:8")
+    assert learned > median + 0.05, (learned, median)
+    report = json.loads((out / "report.json").read_text())
+    assert report["embedding"]["method"] == "rbm" and report["features"][0] == "e0"
+    assert report["parameters"]["embed"] == "rbm:8"
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["embedding"]["dim"] == 8 and meta["schema"]["features"][0]["name"] == "m0"
+    again = run("assign", out / "model.json", planted_csv, "-q")  # both replayed
+    assert again.code == 0, again.err
+    trained = pd.read_csv(out / "assignments.csv")
+    assert pd.read_csv(pd.io.common.StringIO(again.out))["cluster"].equals(trained["cluster"])
+
+
+def test_a_map_in_the_learned_space_is_replayed_by_assign(planted_csv, tmp_path, run):
+    out = tmp_path / "o"
+    r = run("som", planted_csv, "-k", "3", "--embed", "autoencoder:4", "-o", out, "-q",
+            "--no-plots")
+    assert r.code == 0, r.err
+    again = run("assign", out / "model.json", planted_csv, "-q")
+    assert again.code == 0, again.err
+    trained = pd.read_csv(out / "assignments.csv")
+    replayed = pd.read_csv(pd.io.common.StringIO(again.out))
+    assert replayed["cluster"].equals(trained["cluster"])
+    assert replayed["qe"].astype(str).str.len().max() <= 11  # the map's float32, as trained
+    r = run("som", planted_csv, "--resume", out / "model.json", "--embed", "rbm")
+    assert r.code == errors.USAGE
+
+
+@pytest.mark.parametrize("args, said", [
+    (("--embed", "lda:3"), "rbm or autoencoder"),
+    (("--embed", "rbm:x"), "whole number"),
+    (("--embed", "rbm", "--engine", "dask"), "--engine local"),
+])
+def test_bad_embed_options_are_usage_errors(run, args, said):
+    r = run("kmeans", MOVIES, *args)
+    assert r.code == errors.USAGE and said in r.err

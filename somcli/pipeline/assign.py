@@ -41,6 +41,10 @@ def run(be: Backend, model_path: str, read: ReadOptions, progress: Progress = qu
         return embed.replay(be, model, model_path, read, progress, stdin, explicit)
     rp = be.replay(model, read, explicit, progress=progress, stdin=stdin)
     data = rp.data
+    if model.meta.get("embedding"):  # clustered in a learned space: the rows' codes first
+        from somcli.pipeline.learned_space import to_codes
+
+        data = to_codes(be, data, model)
     progress("assigning")
     fit = ALGORITHMS[model.kind]
     per_block, labels, quality, outlier_share = fit.assign(be, data, model)
@@ -53,6 +57,10 @@ def run(be: Backend, model_path: str, read: ReadOptions, progress: Progress = qu
     report.input.notes += rp.notes
     report.model = model_section(model, model_path)
     report.drift = changes
+    if model.meta.get("embedding"):
+        from somcli.pipeline.learned_space import section_of
+
+        report.embedding = section_of(model, model_path)
     report.clusters = steps.profiles(be, data, labels, k) if k <= 50 else None
     report.metrics = steps.internal(be, data.blocks, labels, 0)
     report.external = steps.external(be, data, labels, report.warnings)

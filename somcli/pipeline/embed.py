@@ -42,14 +42,41 @@ class EmbedOptions:
     seed: int = 0
 
 
-def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
-        progress: Progress = quiet, stdin=None) -> RunResult:
-    t0 = time.perf_counter()
+@dataclass
+class Learned:
+    """An embedding trained on a table's observed cells, and what it gives every row."""
+
+    data: object  # the Data it was trained on (gaps kept, features in [0, 1])
+    weights: object  # rbm.RBM or autoencoder.Autoencoder
+    codes: np.ndarray  # n x dim
+    reconstruction: np.ndarray  # n x d, in [0, 1]
+    observed: np.ndarray  # n x d bool
+    fill: np.ndarray  # the column means the codes take for gaps
+    section: dict  # the report's embedding section
+    seconds: float
+
+    def algorithm(self) -> dict:
+        """What a saved model says of the embedding."""
+        s = self.section
+        return {"name": s["method"], "dim": s["dim"], "epochs": s["epochs"],
+                "learning_rate": s["learning_rate"], "batch_rows": s["batch_rows"],
+                "quality": {"holdout_rmse": s["holdout_rmse"],
+                            "observed_rmse": s["observed_rmse"]}}
+
+    def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        return {f"{prefix}code_fill": self.fill,
+                **{prefix + k: np.asarray(v, dtype=np.float64)
+                   for k, v in vars(self.weights).items()}}
+
+
+def learn(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
+          progress: Progress = quiet, stdin=None) -> Learned:
+    """Read and clean for an embedding (gaps kept, features to [0, 1]), then train it on
+    the observed cells, a held-out share kept aside to measure."""
     data = be.load(read, cols, CLEANING, dtype=np.float64, allow_mask=True, progress=progress,
                    stdin=stdin)
     X = np.concatenate([b.X for b in be.gather(data.blocks)])
-    ids = pd.concat(be.gather(data.ids), ignore_index=True)
-    d, feats, prep = X.shape[1], data.described.roles.features, data.described.prep
+    d, feats = X.shape[1], data.described.roles.features
     if opts.dim > d:
         raise DataError(f"--dim {opts.dim}: more than the {d} feature column(s) to learn from",
                         f"use --dim {d} or fewer")
@@ -76,7 +103,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
     model, curve = method.train(V, train_mask, opts.dim, epochs, rate, opts.batch, opts.seed,
                                 check)
     curve = [c for c in curve if c is not None]
-    fit_seconds = time.perf_counter() - t_fit
+    seconds = time.perf_counter() - t_fit
     means = (V * train_mask).sum(0) / np.maximum(train_mask.sum(0), 1)
     H = method.code(model, V, M, means)  # every observed cell speaks for its row now
     R = method.reconstruct(model, V, M)
@@ -97,31 +124,37 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
         "holdout_accuracy": _accuracy(R, V, held, binary),
         "holdout_accuracy_item_means": _accuracy(np.broadcast_to(means, V.shape), V, held,
                                                  binary),
+        "observed_rmse": _rmse(R, V, M),
     }
+    return Learned(data, model, H, R, M, means, section, seconds)
+
+
+def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
+        progress: Progress = quiet, stdin=None) -> RunResult:
+    t0 = time.perf_counter()
+    got = learn(be, read, cols, opts, progress, stdin)
+    data, M, R, H = got.data, got.observed, got.reconstruction, got.codes
+    ids = pd.concat(be.gather(data.ids), ignore_index=True)
+    feats, prep = data.described.roles.features, data.described.prep
     warnings = []
     empty = int((~M.any(axis=1)).sum())
     if empty:
         warnings.append(f"{empty:,} row(s) have no observed feature: their code is the "
                         "model's prior and their reconstruction the same for each")
-    params = {"method": opts.method, "dim": opts.dim, "epochs": epochs, "learning_rate": rate,
-              "batch_rows": opts.batch, "holdout": opts.holdout, "seed": opts.seed,
-              "top": opts.top} | be.parameters(data)
+    params = {"method": opts.method, "dim": opts.dim, "epochs": got.section["epochs"],
+              "learning_rate": got.section["learning_rate"], "batch_rows": opts.batch,
+              "holdout": opts.holdout, "seed": opts.seed, "top": opts.top} | be.parameters(data)
     report = base_report("embed", data.described, params, warnings)
-    report.embedding = section
-    report.runtime_seconds = {"fit": fit_seconds, "total": time.perf_counter() - t0}
+    report.embedding = got.section
+    report.runtime_seconds = {"fit": got.seconds, "total": time.perf_counter() - t0}
     codes = B.frame(ids, {f"e{j}": H[:, j] for j in range(opts.dim)})
     tables = {"reconstruction.csv": _reconstruction(ids, prep.to_original(R), M, feats)}
     if opts.top:
         tables["recommendations.csv"] = _recommendations(ids, R, prep.to_original(R), M,
                                                           feats, opts.top)
-    algorithm = {"name": opts.method, "clusters": 0, "dim": opts.dim, "epochs": epochs,
-                 "learning_rate": rate, "batch_rows": opts.batch,
-                 "quality": {"holdout_rmse": section["holdout_rmse"],
-                             "observed_rmse": _rmse(R, V, M)}}
-    arrays = {"code_fill": means, **{k: np.asarray(v, dtype=np.float64)
-                                     for k, v in vars(model).items()}}
+    algorithm = got.algorithm() | {"clusters": 0}
     saved = build(replace(data.described, fingerprint=be.fingerprint(data)), opts.method,
-                  algorithm, arrays, None, opts.seed)
+                  algorithm, got.arrays(), None, opts.seed)
     return RunResult("embed", codes, report, tables=tables, model=saved, main_name="embeddings",
                      computed=tuple(f"e{j}" for j in range(opts.dim)))
 
@@ -137,13 +170,8 @@ def replay(be: Backend, model, model_path: str, read: ReadOptions, progress: Pro
     ids = pd.concat(be.gather(data.ids), ignore_index=True)
     M = ~np.isnan(X)
     V = np.clip(np.where(M, X, 0.0), 0.0, 1.0)
-    a = model.arrays
-    method = METHODS[model.kind][0]
-    weights = {"rbm": lambda: rbm.RBM(a["W"], a["visible_bias"], a["hidden_bias"]),
-               "autoencoder": lambda: autoencoder.Autoencoder(a["W_in"], a["b_in"], a["W_out"],
-                                                              a["b_out"])}[model.kind]()
-    H = method.code(weights, V, M, a["code_fill"])
-    R = method.reconstruct(weights, V, M)
+    H = codes_of(model.kind, model.arrays, V, M)
+    R = METHODS[model.kind][0].reconstruct(weights_of(model.kind, model.arrays), V, M)
     feats, prep = data.described.roles.features, data.described.prep
     dim = H.shape[1]
     trained = model.meta["algorithm"]
@@ -161,6 +189,20 @@ def replay(be: Backend, model, model_path: str, read: ReadOptions, progress: Pro
     tables = {"reconstruction.csv": _reconstruction(ids, prep.to_original(R), M, feats)}
     return RunResult("embed", codes, report, tables=tables, main_name="embeddings",
                      computed=tuple(f"e{j}" for j in range(dim)))
+
+
+def weights_of(kind: str, arrays: dict, prefix: str = ""):
+    """A saved embedding's weights (``prefix``: their names in a clustering model)."""
+    a = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    if kind == "rbm":
+        return rbm.RBM(a["W"], a["visible_bias"], a["hidden_bias"])
+    return autoencoder.Autoencoder(a["W_in"], a["b_in"], a["W_out"], a["b_out"])
+
+
+def codes_of(kind: str, arrays: dict, V: np.ndarray, M: np.ndarray, prefix: str = ""):
+    """Rows' codes from a saved embedding (gaps at the stored column means)."""
+    return METHODS[kind][0].code(weights_of(kind, arrays, prefix), V, M,
+                                 arrays[f"{prefix}code_fill"])
 
 
 def _hold_out(M: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -23,10 +23,12 @@ from somcli.report.sections import Fit, KSelection, Scores
 
 
 def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions,
-        opts: KMeansOptions, progress: Progress = quiet, stdin=None) -> RunResult:
+        opts: KMeansOptions, progress: Progress = quiet, stdin=None,
+        data: Data | None = None) -> RunResult:
+    """``data``: rows already read (the codes of ``--embed``), else read here."""
     t0 = time.perf_counter()
-    data = be.load(read, cols, cleaning, dtype=np.float64, allow_mask=False,
-                   progress=progress, stdin=stdin)
+    data = data or be.load(read, cols, cleaning, dtype=np.float64, allow_mask=False,
+                           progress=progress, stdin=stdin)
     distinct = cache(lambda: be.distinct_rows(data, max(opts.k or 0, opts.k_max)))
     check_clusterable(data.n_fit, opts.k, distinct)
     n = data.n_fit

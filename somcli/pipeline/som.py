@@ -122,7 +122,10 @@ def resume(be: Backend, model_path: str, read: ReadOptions, opts: SomOptions,
 
     model = Model.load(model_path, read.memory_limit)
     if model.kind != "som":
-        raise UsageError(f"--resume {model_path}: a k-means model cannot be resumed as a map")
+        raise UsageError(f"--resume {model_path}: a {model.kind} model cannot be resumed as a map")
+    if model.meta.get("embedding"):
+        raise UsageError(f"--resume {model_path}: a map trained with --embed cannot be resumed "
+                         "yet", "train it again with --embed")
     rp = be.replay(model, read, explicit, progress=progress, stdin=stdin)
     g, params = model.meta["grid"], model.meta["algorithm"].get("params") or {}
     end = float(params.get("sigma_end") or 1.0)

@@ -204,9 +204,9 @@ def _embedding(r):
                            "observed cells only)"}[e["method"]]
     out = ["## Embedding", "", f"- Method: {what}; {e['dim']} hidden units, {e['epochs']} epochs, "
            f"learning rate {fmt(e['learning_rate'])}, {fmt(e['batch_rows'])} rows per step.",
-           f"- Cells: {fmt(e['observed_cells'])} observed, {fmt(e['missing_cells'])} missing "
-           f"(filled in `reconstruction.csv`), {fmt(e['holdout_cells'])} observed cells held "
-           "out of training to measure."]
+           f"- Cells: {fmt(e.get('observed_cells'))} observed, {fmt(e.get('missing_cells'))} "
+           f"missing, {fmt(e.get('holdout_cells'))} observed cells held out of training to "
+           "measure."]
     if e.get("model"):  # assign: a saved model's codes, nothing trained
         return out + [f"- Codes and reconstructions from the saved model {code(e['model'])}; "
                       f"nothing was trained. Reconstruction error on the observed cells: "

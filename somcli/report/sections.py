@@ -157,10 +157,12 @@ class Drift(Section):
 
 #: command -> the optional sections its report has, in report.json's order
 SECTIONS = {
-    "kmeans": ("k_selection", "fit", "clusters", "metrics", "external", "runtime_seconds"),
-    "som": ("map", "k_selection", "clusters", "metrics", "external", "outliers",
+    "kmeans": ("embedding", "k_selection", "fit", "clusters", "metrics", "external",
+               "runtime_seconds"),
+    "som": ("embedding", "map", "k_selection", "clusters", "metrics", "external", "outliers",
             "runtime_seconds"),
-    "assign": ("model", "drift", "clusters", "metrics", "external", "runtime_seconds"),
+    "assign": ("model", "drift", "embedding", "clusters", "metrics", "external",
+               "runtime_seconds"),
     "embed": ("embedding", "runtime_seconds"),
 }
 
