@@ -140,4 +140,5 @@ class OutputOptions:
     single_file: bool = False  # distributed runs: one assignments file, not part files
     output_file: str | None = None  # -O: the assignments alone, into this file (atomically)
     precision: int | None = None  # significant digits of computed numbers (None: shortest)
+    html: bool = True  # report.html beside report.md
 

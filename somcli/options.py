@@ -198,6 +198,9 @@ def output_options(plots: bool = False, model: bool = True):
                          help="Prefix text cells starting with = + - @ with a quote so "
                               "spreadsheets do not run them as formulas (numbers untouched; "
                               "files only: stdout gets the values as they came)."),
+            click.option("--no-html", is_flag=True,
+                         help="Do not write report.html (report.md and report.json are "
+                              "written all the same)."),
             click.option("--precision", type=click.IntRange(1, 17), default=None, metavar="N",
                          help="Round the numbers somcli computes (distances, scores, centroids, "
                               "codebooks) to N significant digits. Default: the shortest text "
@@ -257,7 +260,7 @@ def output_from(kw: dict, inputs=()) -> OutputOptions:
                          plots=not kw.pop("no_plots", False), safe_csv=kw.pop("safe_csv"),
                          model_out=kw.pop("model_out", None), summary_json=summary,
                          wait=kw.pop("wait"), output_file=output_file,
-                         precision=kw.pop("precision"))
+                         precision=kw.pop("precision"), html=not kw.pop("no_html"))
 
 
 DATA_EXTENSIONS = (".csv", ".tsv", ".json", ".ndjson", ".txt", ".parquet", ".xlsx", ".gz")

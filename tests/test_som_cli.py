@@ -19,7 +19,8 @@ def countries_som(tmp_path_factory):
 def test_writes_everything(countries_som):
     names = {p.name for p in countries_som.iterdir()}
     assert names == {"assignments.csv", "codebook.csv", "outliers.csv", "umatrix.csv",
-                     "umatrix_full.csv", "report.md", "report.json", "umatrix.png", "hits.png",
+                     "umatrix_full.csv", "report.md", "report.json", "report.html",
+                     "umatrix.png", "hits.png",
                      "clusters.png", "components.png", "model.json", "model.npz"}
 
 

@@ -180,7 +180,8 @@ def _write_folder(result: RunResult, report: dict, out: OutputOptions, render_ma
     parted = result.parts is not None and not out.single_file
     main = result.main_name
     first = f"{main}/" if parted else f"{main}.{ext}"
-    names = [first, *result.tables, *result.matrices, "report.md", "report.json"]
+    names = [first, *result.tables, *result.matrices, "report.md", "report.json",
+             *(["report.html"] if out.html else [])]
     plots = list(result.plots) if out.plots else []
     model_files = ["model.json", "model.npz"] if result.model is not None else []
     report["files"] = names + plots + model_files
@@ -199,11 +200,19 @@ def _write_folder(result: RunResult, report: dict, out: OutputOptions, render_ma
                           OWN_COLUMNS if name == "outliers.csv" else None)
         for name, matrix in result.matrices.items():
             w.write_matrix(matrix, folder.path(name), out.precision)
-        for name in plots:
-            w.write_bytes(result.plots[name].result(), folder.path(name))
+        pictures = {name: result.plots[name].result() for name in plots}
+        for name, data in pictures.items():
+            w.write_bytes(data, folder.path(name))
         if result.model is not None:
             result.model.save(folder.path("model.json"), folder.path("model.npz"))
-        w.write_text(render_markdown(report), folder.path("report.md"))
+        markdown = render_markdown(report)
+        w.write_text(markdown, folder.path("report.md"))
+        if out.html:
+            from somcli.report.html import render
+            from somcli.report.markdown import CAPTIONS
+
+            w.write_text(render(markdown, pictures, CAPTIONS, f"somcli {result.command} report"),
+                         folder.path("report.html"))
         # what --force may later remove: these files, as somcli wrote them
         report["file_stats"] = folder.stamps()
         w.write_json(report, folder.path("report.json"))

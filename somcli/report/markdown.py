@@ -351,7 +351,20 @@ def _pictures(r):
     out = ["## Pictures", ""]
     for p in pics:
         out += [f"![{p[:-4]}]({p})", ""]
+        if p in CAPTIONS:
+            out += [f"*{CAPTIONS[p]}*", ""]
     return out
+
+
+#: how to read each picture, one line (report.md and report.html)
+CAPTIONS = {
+    "umatrix.png": "U-matrix: each unit's mean distance to its neighbours; light ridges "
+                   "separate groups of similar rows, dark valleys hold them.",
+    "hits.png": "Hits: how many rows each unit holds; empty units sit between groups.",
+    "clusters.png": "Clusters: the units grouped into clusters; a row's cluster is its unit's.",
+    "components.png": "Component planes: one feature per panel, its value on each unit; "
+                      "panels that look alike are correlated features.",
+}
 
 
 def _warnings(r):

@@ -1,0 +1,63 @@
+"""report.md -> report.html: one self-contained file to read and share.
+
+The page is report.md rendered (markdown-it, raw HTML off, so every value from the data stays
+text) with the pictures inline as base64 PNG, a stylesheet in the page, no script, and a
+Content-Security-Policy that lets the browser load nothing: no network request, whatever a
+data value holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+STYLE = """
+body { font: 15px/1.5 system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1d2330;
+       background: #f6f7f9; margin: 0; }
+main { max-width: 1080px; margin: 0 auto; padding: 24px 32px 48px; background: #fff;
+       box-shadow: 0 0 12px rgba(0,0,0,.06); }
+h1 { font-size: 26px; margin: 0 0 12px; border-bottom: 3px solid #3b6fb6; padding-bottom: 8px; }
+h2 { font-size: 19px; margin: 28px 0 8px; color: #23487a; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13.5px; display: block;
+        overflow-x: auto; max-width: 100%; }
+th, td { border: 1px solid #d5dae3; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #eef2f8; }
+tr:nth-child(even) td { background: #fafbfd; }
+code { background: #f0f2f6; padding: 1px 4px; border-radius: 3px; font-size: 92%; }
+img { max-width: 100%; height: auto; border: 1px solid #e3e6ec; }
+figure { margin: 12px 0 20px; }
+figcaption { color: #4a5568; font-size: 13.5px; margin-top: 4px; }
+ul { padding-left: 22px; }
+@media print { body { background: #fff; } main { box-shadow: none; max-width: none; }
+               h2 { break-after: avoid; } table, figure { break-inside: avoid; } }
+"""
+_IMAGE = re.compile(r'<p><img src="([^"]*)" alt="([^"]*)"\s*/?></p>')
+
+
+def render(markdown_text: str, pictures: dict[str, bytes], captions: dict[str, str],
+           title: str) -> str:
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+    body = parser.render(markdown_text)
+
+    def figure(m: re.Match) -> str:
+        name = html.unescape(m.group(1))
+        data = pictures.get(name)
+        if data is None:
+            return ""
+        src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+        caption = html.escape(captions.get(name, m.group(2)))
+        return (f'<figure><img src="{src}" alt="{m.group(2)}">'
+                f"<figcaption>{caption}</figcaption></figure>")
+
+    body = _IMAGE.sub(figure, body)
+    body = re.sub(r'\ssrc="(?!data:image/png;base64,)[^"]*"', ' src=""', body)  # nothing else
+    body = re.sub(r'\shref="(?!#)[^"]*"', ' href="#"', body)
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n"
+            f"<body><main>\n{body}</main></body></html>\n")

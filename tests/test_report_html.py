@@ -1,0 +1,70 @@
+"""report.html (issue 15, first step): one self-contained page per -o run, that a real
+headless Chromium renders, with nothing it could fetch."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from conftest import COUNTRIES, MOVIES
+
+
+def external_references(page: str) -> list[str]:
+    refs = re.findall(r'\s(?:src|href|action|poster|srcset)\s*=\s*"([^"]*)"', page)
+    return [r for r in refs if not (r.startswith("data:image/png;base64,") or r == "#")]
+
+
+@pytest.mark.parametrize("command", [("kmeans", COUNTRIES, "-k", "3"),
+                                     ("som", COUNTRIES, "-k", "3"),
+                                     ("embed", MOVIES, "--dim", "2")])
+def test_every_run_writes_a_self_contained_page(tmp_path, run, command):
+    out = tmp_path / "o"
+    assert run(*command, "-o", out, "-q").code == 0
+    page = (out / "report.html").read_text()
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert "<script" not in page.lower() and external_references(page) == []
+    assert f"somcli {command[0]} report" in page and "</html>" in page
+    pictures = sorted(p.name for p in out.glob("*.png"))
+    assert page.count("data:image/png;base64,") == len(pictures)
+    assert run(*command, "-o", tmp_path / "plain", "-q", "--no-html").code == 0
+    assert not (tmp_path / "plain" / "report.html").exists()
+
+
+def test_values_from_the_data_stay_text(tmp_path, run):
+    hostile = ['<script>alert(1)</script>', '![x](http://evil.example/p.png)',
+               '<img src=http://evil.example/q.png>', 'javascript:alert(1)']
+    rows = "\n".join(f'"{hostile[i % 4]}",{i % 5},{(i * 7) % 11}' for i in range(40))
+    (tmp_path / "t.csv").write_text("name,x,y\n" + rows + "\n")
+    out = tmp_path / "o"
+    assert run("som", tmp_path / "t.csv", "-k", "2", "-o", out, "-q").code == 0
+    page = (out / "report.html").read_text()
+    assert external_references(page) == [] and "<script>" not in page
+    assert "evil.example" not in re.findall(r'="[^"]*"', page).__str__()
+
+
+def test_assign_writes_the_page_too(tmp_path, run):
+    assert run("kmeans", COUNTRIES, "-k", "3", "-o", tmp_path / "m", "-q").code == 0
+    out = tmp_path / "a"
+    assert run("assign", tmp_path / "m" / "model.json", COUNTRIES, "-o", out, "-q").code == 0
+    assert "Drift against the training data" in (out / "report.html").read_text()
+
+
+def test_chromium_renders_the_page(tmp_path, run):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium (.ci/run installs Debian's chromium)")
+    out = tmp_path / "o"
+    assert run("som", COUNTRIES, "-k", "3", "-o", out, "-q").code == 0
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--window-size=1200,2400", f"--screenshot={shot}",
+                    (out / "report.html").as_uri()], capture_output=True, timeout=120)
+    import matplotlib.image as mpimg
+
+    pixels = mpimg.imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2400, 1200)
+    dark = (pixels.mean(axis=2) < 0.5).mean()  # text, tables and pictures, not a blank page
+    assert 0.01 < dark < 0.6 and np.std(pixels) > 0.05
