@@ -82,7 +82,7 @@ def inspect(**kw):
 @OE.embed_option
 @O.memory_option
 @O.engine_options
-@O.output_options()
+@O.output_options(plots=True)
 def kmeans(**kw):
     """Cluster INPUT with k-means (scikit-learn) and write assignments, centroids and a report."""
     from somcli.pipeline import kmeans as run_kmeans
@@ -103,7 +103,8 @@ def kmeans(**kw):
     def job(be):
         def cluster(data=None):
             return run_kmeans.run(be, read, cols, cleaning, opts, progress=console.progress,
-                                  stdin=R.stdin(), data=data)
+                                  stdin=R.stdin(), data=data,
+                                  plots=out.plots and out.out is not None)
 
         return cluster() if embed is None else R.learned(be, read, cols, embed, console,
                                                          "float64", cluster)

@@ -17,8 +17,8 @@ def countries_out(tmp_path_factory):
 
 def test_writes_the_four_files_and_the_model(countries_out):
     assert sorted(p.name for p in countries_out.iterdir()) == [
-        "assignments.csv", "centroids.csv", "model.json", "model.npz", "report.html",
-        "report.json", "report.md"]
+        "assignments.csv", "centroids.csv", "model.json", "model.npz", "profiles.png",
+        "projection.png", "report.html", "report.json", "report.md"]
 
 
 def test_seed_table_report_says_what_was_cleaned_and_why(countries_out):

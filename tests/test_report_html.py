@@ -68,3 +68,20 @@ def test_chromium_renders_the_page(tmp_path, run):
     assert pixels.shape[:2] == (2400, 1200)
     dark = (pixels.mean(axis=2) < 0.5).mean()  # text, tables and pictures, not a blank page
     assert 0.01 < dark < 0.6 and np.std(pixels) > 0.05
+
+
+def test_kmeans_draws_the_projection_and_the_profiles(tmp_path, run):
+    import matplotlib.image as mpimg
+
+    out = tmp_path / "o"
+    assert run("kmeans", COUNTRIES, "-k", "3", "-o", out, "-q").code == 0
+    for name, shape in (("projection.png", (700, 820)), ("profiles.png", None)):
+        pixels = mpimg.imread(out / name)[..., :3]
+        assert shape is None or pixels.shape[:2] == shape
+        assert pixels.shape[0] >= 300 and np.std(pixels) > 0.05  # drawn, not blank
+        colours = {tuple(p) for p in (pixels[::7, ::7] * 255).astype(int).reshape(-1, 3)}
+        assert len(colours) > 20
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 and "Projection: every row" in page
+    assert run("kmeans", COUNTRIES, "-k", "3", "-o", tmp_path / "n", "-q", "--no-plots").code == 0
+    assert not list((tmp_path / "n").glob("*.png"))

@@ -24,8 +24,9 @@ from somcli.report.sections import Fit, KSelection, Scores
 
 def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions,
         opts: KMeansOptions, progress: Progress = quiet, stdin=None,
-        data: Data | None = None) -> RunResult:
-    """``data``: rows already read (the codes of ``--embed``), else read here."""
+        data: Data | None = None, plots: bool = False) -> RunResult:
+    """``data``: rows already read (the codes of ``--embed``), else read here; ``plots``:
+    start drawing the projection and profile pictures (for ``write``)."""
     t0 = time.perf_counter()
     data = data or be.load(read, cols, cleaning, dtype=np.float64, allow_mask=False,
                            progress=progress, stdin=stdin)
@@ -85,7 +86,19 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     model = kmeans_model(replace(described, fingerprint=be.fingerprint(data)), opts.seed,
                          params, centers, sizes, quality, report)
     frame, parts = be.rows_out(data, _columns, assigned)
-    return RunResult("kmeans", frame, report, tables, model=model, parts=parts)
+    pictures = _pictures(be, data, centers, sizes, opts.seed) if plots else {}
+    return RunResult("kmeans", frame, report, tables, model=model, parts=parts,
+                     plots=pictures)
+
+
+def _pictures(be, data, centers, sizes, seed) -> dict:
+    """The projection and profile pictures, drawn on the plots thread: name -> future."""
+    from somcli.report import cluster_plots, plots
+
+    rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, seed)
+    labels = km.assign(rows, centers)[0]
+    return plots.start(cluster_plots.jobs(rows, labels, centers, data.described.roles.features,
+                                          sizes, "k-means"))
 
 
 SELECT_ROWS = 5_000  # -k auto compares the candidates on a sample of this many fit rows

@@ -364,6 +364,11 @@ CAPTIONS = {
     "clusters.png": "Clusters: the units grouped into clusters; a row's cluster is its unit's.",
     "components.png": "Component planes: one feature per panel, its value on each unit; "
                       "panels that look alike are correlated features.",
+    "projection.png": "Projection: every row (5,000 at most) on the two directions of "
+                      "largest spread, coloured by cluster, crosses at the centres; clusters "
+                      "that overlap here may be apart in other directions.",
+    "profiles.png": "Profiles: each cluster's mean per feature in standardized units; red "
+                    "above the average row, blue below: a row of it says what a cluster is.",
 }
 
 

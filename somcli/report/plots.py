@@ -70,7 +70,7 @@ def render(draw: Callable) -> bytes:
     return buffer.getvalue()
 
 
-def _figure(size, nrows=1, ncols=1):
+def new_figure(size, nrows=1, ncols=1):
     """A figure without pyplot (no global state, no GUI backend, faster to import)."""
     from matplotlib.figure import Figure
 
@@ -78,7 +78,7 @@ def _figure(size, nrows=1, ncols=1):
     return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
-def _save(fig, path: str) -> None:
+def save_png(fig, path: str) -> None:
     fig.savefig(path, dpi=DPI, format="png")
 
 
@@ -117,7 +117,7 @@ def _annotate(ax, grid, labels, fontsize):
 
 
 def draw_values(path, grid, values, title, cmap, bar_label, size, annotate=None) -> None:
-    fig, axes = _figure(size)
+    fig, axes = new_figure(size)
     ax = axes[0, 0]
     coll = _map_axes(ax, grid, np.nan_to_num(values), cmap)
     if annotate is not None:
@@ -125,7 +125,7 @@ def draw_values(path, grid, values, title, cmap, bar_label, size, annotate=None)
     fig.colorbar(coll, ax=ax, label=bar_label, shrink=0.8)
     ax.set_title(title)
     fig.subplots_adjust(**MARGINS)
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def draw_clusters(path, grid, unit_cluster, hits, title, size) -> None:
@@ -136,7 +136,7 @@ def draw_clusters(path, grid, unit_cluster, hits, title, size) -> None:
     base = matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
     cmap = ListedColormap([base(i % base.N) for i in range(k)])
     norm = BoundaryNorm(np.arange(-0.5, k + 0.5), k)
-    fig, axes = _figure(size)
+    fig, axes = new_figure(size)
     ax = axes[0, 0]
     coll = _map_axes(ax, grid, unit_cluster.astype(float), cmap, norm)
     dead = hits == 0
@@ -151,7 +151,7 @@ def draw_clusters(path, grid, unit_cluster, hits, title, size) -> None:
     bar.set_label("cluster (hatched: unit holds no row)")
     ax.set_title(title)
     fig.subplots_adjust(**MARGINS)
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def draw_components(path, grid, planes, names, title, size) -> None:
@@ -165,7 +165,7 @@ def draw_components(path, grid, planes, names, title, size) -> None:
 
     n = len(names)
     ncols = int(np.ceil(np.sqrt(n)))
-    fig, axes = _figure(size)
+    fig, axes = new_figure(size)
     ax = axes[0, 0]
     cmap = matplotlib.colormaps["viridis"]
     cells, pos = _cells(grid), grid.positions
@@ -201,7 +201,7 @@ def draw_components(path, grid, planes, names, title, size) -> None:
     ax.axis("off")
     fig.suptitle(title)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.92)
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def _fontsize(grid: Grid) -> float:

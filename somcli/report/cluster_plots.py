@@ -1,0 +1,95 @@
+"""Pictures of clusters in feature space, for k-means (and any clustering of rows): a 2-D
+projection of the rows on their two main principal components, coloured by cluster, with
+the cluster centres marked; and a heatmap of each cluster's profile (mean per feature in
+standardized units). Matplotlib without pyplot, drawn on the plots thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from somcli.report.plots import new_figure, save_png
+
+MAX_FEATURES = 30  # heatmap columns
+MAX_POINTS = 5_000  # rows drawn in the projection (a seeded sample of the fit rows)
+
+
+def projection(rows: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
+    """Rows and centres on the rows' two main principal components, and the share of the
+    variance each explains."""
+    mean = rows.mean(axis=0)
+    _, s, vt = np.linalg.svd(rows - mean, full_matrices=False)
+    axes = vt[:2] if len(vt) >= 2 else np.vstack([vt, np.zeros_like(vt)])
+    var = s ** 2
+    shares = [float(v / var.sum()) if var.sum() else 0.0 for v in var[:2]] + [0.0] * (2 - len(var[:2]))
+    return (rows - mean) @ axes.T, (centres - mean) @ axes.T, shares
+
+
+def jobs(rows: np.ndarray, labels: np.ndarray, centres: np.ndarray, features: list[str],
+         sizes: np.ndarray, what: str) -> dict[str, Callable]:
+    """``rows``: a sample of the fit rows (scaled units) with their ``labels``; ``centres``:
+    each cluster's mean in scaled units."""
+    P, C, shares = projection(rows, centres)
+    return {
+        "projection.png": lambda p: draw_projection(p, P, labels, C, shares, what),
+        "profiles.png": lambda p: draw_profiles(p, centres, features, sizes, what),
+    }
+
+
+def _colours(k: int):
+    import matplotlib
+
+    return matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
+
+
+def draw_projection(path, P, labels, C, shares, what) -> None:
+    fig, axes = new_figure((820, 700))
+    ax = axes[0, 0]
+    k = len(C)
+    cmap = _colours(k)
+    for j in range(k):
+        mine = labels == j
+        ax.scatter(P[mine, 0], P[mine, 1], s=9, color=cmap(j % cmap.N), alpha=0.55,
+                   linewidths=0, label=f"cluster {j} ({int(mine.sum()):,} shown)")
+    ax.scatter(C[:, 0], C[:, 1], s=180, marker="X", color=[cmap(j % cmap.N) for j in range(k)],
+               edgecolors="black", linewidths=1.2, label="centres")
+    for j, (x, y) in enumerate(C):
+        ax.annotate(str(j), (x, y), xytext=(7, 7), textcoords="offset points", fontsize=11,
+                    fontweight="bold")
+    ax.set_xlabel(f"principal component 1 ({shares[0]:.0%} of the variance)")
+    ax.set_ylabel(f"principal component 2 ({shares[1]:.0%} of the variance)")
+    ax.set_title(f"{what}: rows on their two main principal components")
+    ax.legend(loc="best", fontsize=8, framealpha=0.85, markerscale=1.5)
+    ax.grid(alpha=0.25)
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.09, top=0.93)
+    save_png(fig, path)
+
+
+def draw_profiles(path, Z, features, sizes, what) -> None:
+    Z = np.asarray(Z, dtype=float)[:, :MAX_FEATURES]
+    names = features[:MAX_FEATURES]
+    k, d = Z.shape
+    width = int(min(1600, max(700, 170 + 62 * d)))
+    height = int(min(1400, max(380, 150 + 44 * k)))
+    fig, axes = new_figure((width, height))
+    ax = axes[0, 0]
+    limit = max(float(np.nanmax(np.abs(Z))) if Z.size else 1.0, 0.5)
+    image = ax.imshow(Z, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    small = d * k <= 400
+    for i in range(k):
+        for j in range(d):
+            if small and np.isfinite(Z[i, j]):
+                ax.text(j, i, f"{round(Z[i, j], 1) + 0.0:+.1f}", ha="center", va="center",
+                        fontsize=9,
+                        color="white" if abs(Z[i, j]) > 0.6 * limit else "black")
+    ax.set_xticks(range(d), [n if len(n) <= 18 else n[:17] + "…" for n in names],
+                  rotation=35, ha="right", fontsize=9)
+    ax.set_yticks(range(k), [f"{i} ({int(sizes[i]):,} rows)" for i in range(k)], fontsize=9)
+    ax.set_title(f"{what}: cluster means in standardized units (0 = the average row)")
+    fig.colorbar(image, ax=ax, shrink=0.85, label="mean (scaled units)")
+    fig.subplots_adjust(left=min(0.3, 120 / width * 1.2), right=0.95,
+                        bottom=min(0.45, 110 / height), top=1 - 45 / height)
+    save_png(fig, path)
+
+
