@@ -682,5 +682,7 @@ def test_ctrl_c_on_a_dask_run_is_one_line(tmp_path):
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=60)[1].decode()
     assert proc.returncode == errors.INTERRUPTED, err
-    assert err.strip() == "somcli: error: interrupted", err
+    # one line, whichever step the signal reached (Click's abort or Python's interrupt)
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("somcli: error: interrupted"), err
     assert not (tmp_path / "o").exists()
