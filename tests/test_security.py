@@ -684,5 +684,5 @@ def test_ctrl_c_on_a_dask_run_is_one_line(tmp_path):
     assert proc.returncode == errors.INTERRUPTED, err
     # one line, whichever step the signal reached (Click's abort or Python's interrupt)
     assert len(err.strip().splitlines()) == 1, err
-    assert err.startswith("somcli: error: interrupted"), err
+    assert err.strip().startswith("somcli: error: interrupted"), err
     assert not (tmp_path / "o").exists()
