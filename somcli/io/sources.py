@@ -7,6 +7,7 @@ happen in :mod:`somcli.io.read`.
 from __future__ import annotations
 
 import bz2
+import functools
 import glob
 import gzip
 import io
@@ -91,8 +92,8 @@ class Source:
         return next((kind for magic, kind in MAGIC.items() if self._first.startswith(magic)),
                     None)
 
-    @property
-    def _first(self) -> bytes:
+    @functools.cached_property
+    def _first(self) -> bytes:  # read once: compression is asked for at every open
         if self.data is not None:
             return self.data[:8]
         try:

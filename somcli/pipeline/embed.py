@@ -75,13 +75,11 @@ def learn(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOption
     the observed cells, a held-out share kept aside to measure."""
     data = be.load(read, cols, CLEANING, dtype=np.float64, allow_mask=True, progress=progress,
                    stdin=stdin)
-    X = np.concatenate([b.X for b in be.gather(data.blocks)])
+    X, M, V = observed(be, data)
     d, feats = X.shape[1], data.described.roles.features
     if opts.dim > d:
         raise DataError(f"--dim {opts.dim}: more than the {d} feature column(s) to learn from",
                         f"use --dim {d} or fewer")
-    M = ~np.isnan(X)
-    V = np.clip(np.where(M, X, 0.0), 0.0, 1.0)
     train_mask, held = _hold_out(M, opts.holdout, opts.seed)
     method, rate, epochs = METHODS[opts.method]
     steps = -(-len(V) // opts.batch)  # gradient steps per epoch
@@ -166,10 +164,8 @@ def replay(be: Backend, model, model_path: str, read: ReadOptions, progress: Pro
     t0 = time.perf_counter()
     rp = be.replay(model, read, explicit, progress=progress, stdin=stdin)
     data = rp.data
-    X = np.concatenate([b.X for b in be.gather(data.blocks)])
+    _, M, V = observed(be, data)
     ids = pd.concat(be.gather(data.ids), ignore_index=True)
-    M = ~np.isnan(X)
-    V = np.clip(np.where(M, X, 0.0), 0.0, 1.0)
     H = codes_of(model.kind, model.arrays, V, M)
     R = METHODS[model.kind][0].reconstruct(weights_of(model.kind, model.arrays), V, M)
     feats, prep = data.described.roles.features, data.described.prep
@@ -189,6 +185,14 @@ def replay(be: Backend, model, model_path: str, read: ReadOptions, progress: Pro
     tables = {"reconstruction.csv": _reconstruction(ids, prep.to_original(R), M, feats)}
     return RunResult("embed", codes, report, tables=tables, main_name="embeddings",
                      computed=tuple(f"e{j}" for j in range(dim)))
+
+
+def observed(be: Backend, data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows brought here (gaps kept, features in [0, 1]): the matrix, which cells are
+    observed, and the values with each gap at 0 (what the methods' masked arithmetic reads)."""
+    X = np.concatenate([b.X for b in be.gather(data.blocks)])
+    M = ~np.isnan(X)
+    return X, M, np.clip(np.where(M, X, 0.0), 0.0, 1.0)
 
 
 def weights_of(kind: str, arrays: dict, prefix: str = ""):

@@ -82,9 +82,7 @@ def section_of(model, path: str) -> dict:
 def to_codes(be: Backend, data: Data, model) -> Data:
     """``assign``: replayed rows (the model's cleaning: gaps kept, [0, 1]) as the
     standardized codes the clustering was fitted on."""
-    X = np.concatenate([b.X for b in be.gather(data.blocks)])
-    M = ~np.isnan(X)
-    V = np.clip(np.where(M, X, 0.0), 0.0, 1.0)
+    _, M, V = E.observed(be, data)
     kind = model.meta["embedding"]["name"]
     codes = E.codes_of(kind, model.arrays, V, M, PREFIX)
     a = model.arrays
