@@ -254,3 +254,13 @@ def test_a_preamble_before_the_header_gets_the_skip_lines_hint(tmp_path, run):
     f.write_text("a,b\n1,2\n3,4,5\n6,7\n")  # a ragged row, no preamble: the old advice
     r = run("kmeans", f, "-k", "2", "-q")
     assert "look like a preamble" not in r.err and "fix that row" in r.err
+
+
+def test_a_preamble_that_hid_the_delimiter_still_gets_the_right_skip_lines(tmp_path, run):
+    # the sniffer read the preamble too and chose ',' (decimal commas); the table is ';'
+    rows = "\n".join(f'S{i};North;"1.{i}34,5";{i},8%;2026-01-0{i}' for i in range(1, 8))
+    f = tmp_path / "export.csv"
+    f.write_text("report exported 2026\n\nstore;region;revenue;margin;when\n" + rows + "\n")
+    r = run("kmeans", f, "-k", "2")
+    assert r.code == errors.DATA and "pass -K 2" in r.err, r.err
+    assert run("kmeans", f, "-k", "2", "-K", "2", "-q").code == 0

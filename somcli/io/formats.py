@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TEXT, PARQUET, ARROW, ARROW_STREAM = "text", "parquet", "arrow", "arrow-stream"
+CANDIDATE_DELIMITERS = (",", ";", "\t", "|")  # a text table's delimiter is sniffed among these
 COLUMNAR = (PARQUET, ARROW, ARROW_STREAM)
 NAMES = {TEXT: "text", "csv": "text", PARQUET: "Parquet", ARROW: "Arrow/Feather",
          ARROW_STREAM: "an Arrow stream"}

@@ -23,7 +23,7 @@ from somcli.io import formats, parts
 from somcli.io.read_errors import bad_line, parser_error
 from somcli.io.sources import STREAM_ERRORS, TEXT_FACTOR, Source, broken, resolve
 
-CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
+CANDIDATE_DELIMITERS = formats.CANDIDATE_DELIMITERS
 SNIFF_BYTES = 65536
 SNIFF_LINES = 100
 CHUNK_CELLS = 1_000_000  # cells per parsed chunk: bounds the parser's memory (see benchmarks)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from somcli.errors import DataError
+from somcli.io.formats import CANDIDATE_DELIMITERS
 from somcli.io.sources import Source
 
 _ROW_IN_MSG = re.compile(r"starting at row (\d+)")
@@ -55,14 +56,24 @@ def preamble(source: Source, dialect) -> int:
     except (OSError, EOFError):
         return 0
     text = [r.decode(dialect.encoding, errors="replace") for r in raw if r][dialect.skip_lines:]
-    counts = [len(next(csv.reader(io.StringIO(t), delimiter=dialect.delimiter,
-                                  quotechar=dialect.quotechar), [])) for t in text]
-    for cut in range(1, min(PREAMBLE_MAX, len(counts)) + 1):
-        rest = [c for c in counts[cut:] if c > 0]
-        if len(rest) >= 3 and rest[0] >= 2 and all(c == rest[0] for c in rest) and \
-                all(c != rest[0] for c in counts[:cut]):
-            return cut
+    # the delimiter was sniffed with the preamble in the sample, so it may be wrong: the
+    # table's own is the one under which the rows after the cut agree on the most fields
+    found = []  # (fields, cut) per delimiter that has a cut
+    for delimiter in dict.fromkeys((dialect.delimiter, *CANDIDATE_DELIMITERS)):
+        counts = [len(next(csv.reader(io.StringIO(t), delimiter=delimiter,
+                                      quotechar=dialect.quotechar), [])) for t in text]
+        for cut in range(1, min(PREAMBLE_MAX, len(counts)) + 1):
+            rest = [c for c in counts[cut:] if c > 0]
+            if len(rest) >= 3 and rest[0] >= 2 and all(c == rest[0] for c in rest) and \
+                    all(c != rest[0] for c in counts[:cut]):
+                while counts[cut] == 0:  # blank lines before the header are skipped too
+                    cut += 1
+                found.append((rest[0], cut))
+                break
+    if found:
+        return max(found, key=lambda f: f[0])[1]  # the first of equals: the sniffed one
     return 0
+
 
 
 def bad_line(source: Source, encoding: str) -> int | None:
