@@ -178,7 +178,7 @@ def kmeans(**kw):
 @OE.embed_option
 @O.memory_option
 @O.engine_options
-@O.output_options(plots=True)
+@O.output_options(plots=True, maps=True)
 def som(**kw):
     """Train a self-organizing map on INPUT; write assignments (cluster, BMU, QE, outlier
     score), the codebook, U-matrices, outliers, pictures and a report."""
@@ -203,7 +203,7 @@ def som(**kw):
     units = UnitOptions(k=k if isinstance(k, int) else None, k_auto=k == "auto",
                         k_max=kw.pop("k_max"), umatrix_stat=kw.pop("umatrix_stat"),
                         outliers=kw.pop("outlier_q"))
-    plots = out.plots and out.out is not None
+    plots = out.color_scale if out.plots and out.out is not None else None
     ctx = click.get_current_context()
     embed = OE.embed_from(kw, exe, opts.seed)
     cols = cols if embed is None else OE.sparse_columns(cols)

@@ -12,6 +12,7 @@ import re
 import click
 
 from somcli.config import (
+    COLOR_SCALES,
     DEDUPE_METHODS,
     DEFAULT_NA_VALUES,
     FORMATS,
@@ -178,7 +179,7 @@ def cleaning_from(kw: dict) -> CleanOptions:
 
 # ---------------------------------------------------------------- output
 
-def output_options(plots: bool = False, model: bool = True):
+def output_options(plots: bool = False, model: bool = True, maps: bool = False):
     def deco(f):
         opts = [
             click.option("-o", "--out", metavar="DIR",
@@ -208,7 +209,15 @@ def output_options(plots: bool = False, model: bool = True):
                               "rounded."),
         ]
         if plots:
-            opts.append(click.option("--no-plots", is_flag=True, help="Do not draw the PNGs."))
+            opts.append(click.option("--no-plots", is_flag=True,
+                                     help="Do not draw the pictures (PNG, SVG)."))
+        if maps:
+            opts.append(click.option(
+                "--color-scale", type=click.Choice(COLOR_SCALES), default="robust", show_default=True,
+                help="How map values become colours (U-matrix, hits, component planes): "
+                     "robust spans the 2nd-98th percentile (skewed values do not swamp the "
+                     "picture), linear the full range, log a log scale, quantile ten bands "
+                     "of equal counts."))
         if model:
             opts.append(click.option(
                 "--model-out", metavar="PATH",
@@ -260,7 +269,8 @@ def output_from(kw: dict, inputs=()) -> OutputOptions:
                          plots=not kw.pop("no_plots", False), safe_csv=kw.pop("safe_csv"),
                          model_out=kw.pop("model_out", None), summary_json=summary,
                          wait=kw.pop("wait"), output_file=output_file,
-                         precision=kw.pop("precision"), html=not kw.pop("no_html"))
+                         precision=kw.pop("precision"), html=not kw.pop("no_html"),
+                         color_scale=kw.pop("color_scale", "robust"))
 
 
 DATA_EXTENSIONS = (".csv", ".tsv", ".json", ".ndjson", ".txt", ".parquet", ".xlsx", ".gz")

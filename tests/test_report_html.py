@@ -27,8 +27,13 @@ def test_every_run_writes_a_self_contained_page(tmp_path, run, command):
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     assert "<script" not in page.lower() and external_references(page) == []
     assert f"somcli {command[0]} report" in page and "</html>" in page
-    pictures = sorted(p.name for p in out.glob("*.png"))
-    assert page.count("data:image/png;base64,") == len(pictures)
+    pictures = {p.name for p in out.glob("*.png")}
+    vectors = {p.name for p in out.glob("*.svg")}  # shown as SVG, in place of their PNG twin
+    assert {v[:-4] + ".png" for v in vectors} <= pictures
+    assert page.count("data:image/png;base64,") == len(pictures) - len(vectors)
+    assert page.count("<svg ") == len(vectors)
+    assert page.count("<figcaption>") == len(pictures)  # each caption once, in its figure
+    assert '<section class="summary">' in page
     assert run(*command, "-o", tmp_path / "plain", "-q", "--no-html").code == 0
     assert not (tmp_path / "plain" / "report.html").exists()
 

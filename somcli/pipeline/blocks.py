@@ -261,3 +261,23 @@ def frame(ids: pd.DataFrame, columns: dict) -> pd.DataFrame:
 def row_names(ids: pd.DataFrame, id_columns: list[str], rows: np.ndarray) -> list[str]:
     """How the report names rows of an identifier frame (see prep.clean.row_labels)."""
     return row_labels(ids, [carried_name(c) for c in id_columns], ids["line"].to_numpy(), rows)
+
+
+def unit_rows(ev, ids: pd.DataFrame, id_columns: list[str], limit: int) -> dict[int, list[str]]:
+    """The names of the first ``limit`` rows on each unit (in row order): the first naming
+    identifier's value, else ``line N``."""
+    bmu = ev[0]
+    found = np.flatnonzero(bmu >= 0)
+    order = found[np.argsort(bmu[found], kind="stable")]
+    units = bmu[order]
+    rank = np.arange(len(units)) - np.searchsorted(units, units, side="left")
+    keep = order[rank < limit]
+    if id_columns:
+        values = ids[carried_name(id_columns[0])].iloc[keep]
+        names = values.astype(str).where(values.notna(), "?").tolist()
+    else:
+        names = [f"line {int(v)}" for v in ids["line"].to_numpy()[keep]]
+    out: dict[int, list[str]] = {}
+    for u, name in zip(bmu[keep].tolist(), names, strict=True):
+        out.setdefault(u, []).append(name)
+    return out

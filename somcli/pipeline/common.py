@@ -211,7 +211,8 @@ def _write_folder(result: RunResult, report: dict, out: OutputOptions, render_ma
             from somcli.report.html import render
             from somcli.report.markdown import CAPTIONS
 
-            w.write_text(render(markdown, pictures, CAPTIONS, f"somcli {result.command} report"),
+            w.write_text(render(markdown, pictures, CAPTIONS, f"somcli {result.command} report",
+                              report),
                          folder.path("report.html"))
         # what --force may later remove: these files, as somcli wrote them
         report["file_stats"] = folder.stamps()

@@ -68,10 +68,11 @@ class Start:
 
 def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions,
         opts: SomOptions, units: UnitOptions, exe: Execution, progress: Progress = quiet,
-        stdin=None, plots: bool = False, start: Start | None = None, painter=None,
+        stdin=None, plots: str | None = None, start: Start | None = None, painter=None,
         data: Data | None = None) -> RunResult:
-    """Train and evaluate a map; ``plots`` starts rendering the pictures (for ``write``),
-    by the helper process ``painter`` when given (:mod:`somcli.report.painter`);
+    """Train and evaluate a map; ``plots`` (the pictures' colour scale, see
+    :mod:`somcli.report.colour_scale`; None: no pictures) starts rendering the pictures
+    (for ``write``), by the helper process ``painter`` when given (:mod:`somcli.report.painter`);
     ``start`` continues from a saved codebook (``data`` then holds replayed rows)."""
     t0 = time.perf_counter()
     _check_options(opts, units, cleaning)
@@ -115,7 +116,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
 
 def resume(be: Backend, model_path: str, read: ReadOptions, opts: SomOptions,
            units: UnitOptions, exe: Execution, progress: Progress = quiet, stdin=None,
-           plots: bool = False, explicit=frozenset()) -> RunResult:
+           plots: str | None = None, explicit=frozenset()) -> RunResult:
     """Continue training a saved map on new rows: the stored cleaning is replayed, the grid
     kept, a few epochs at the model's final radius, clusters renumbered to the old ones."""
     from somcli.model import Model

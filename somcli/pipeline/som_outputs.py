@@ -4,6 +4,7 @@ the pictures and the saved model."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -68,9 +69,9 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
                          chunk=t.chunk, threads=be.threads)
         hits_fit = np.sum([i["hits"] for i in be.reduce(B.info, fit_evs)], axis=0)
     U = unit_umatrix(W, grid, units.umatrix_stat)
+    scored = _scored_rows(be, data, evs, infos, opts.seed)
     unit_cluster, k, selection = cluster_units(
-        W, hits_fit, hits, units.k, units.k_auto, units.k_max, opts.seed,
-        _scored_rows(be, data, evs, infos, opts.seed), progress)
+        W, hits_fit, hits, units.k, units.k_auto, units.k_max, opts.seed, scored, progress)
     start = t.start
     if start is not None and start.second_level:  # keep yesterday's cluster 3 as cluster 3
         unit_cluster = match_clusters(start.codebook, start.unit_cluster, start.hits, W,
@@ -105,11 +106,15 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
         report.map.resumed = {"model": start.path, "codebook_shift_mean": float(shift.mean()),
                               "codebook_shift_max": float(shift.max())}
     state = SomState(grid, W, unit_cluster, U, hits, rule, qe_mean)
-    pictures = start_plots(described, state, report.map, painter) if plots else {}
     report.k_selection = KSelection(**selection) if selection else None
     if report.k_selection is not None and report.k_selection.note:
         report.warnings.append(report.k_selection.note)
     report.clusters = steps.profiles(be, data, labels, k) if k <= MAX_PROFILES else None
+    sizes = steps.sizes(be, labels, k)
+    pictures = {}
+    if plots:
+        facts = map_facts(be, data, state, report, evs, scored, sizes, found, plots)
+        pictures = start_plots(facts, painter)
     report.metrics = steps.internal(be, data.blocks, labels, opts.seed)
     report.external = steps.external(be, data, labels, report.warnings)
     columns = columns_fn(grid, threshold, data.dtype)
@@ -124,7 +129,6 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
               "outliers.csv": _outlier_table(be, data, evs, labels, scores, threshold,
                                              columns)}
     matrices = {"umatrix.csv": U, "umatrix_full.csv": interstitial(W, grid, units.umatrix_stat)}
-    sizes = steps.sizes(be, labels, k)
     model = model_of_map(replace(described, fingerprint=be.fingerprint(data)), params, state,
                          k, second, sizes, units, opts.seed, report)
     frame, parts = be.rows_out(data, columns, evs, labels, scores)
@@ -155,7 +159,9 @@ SELECT_ROWS = 5_000  # -k auto compares the unit groupings on this many sampled 
 
 def _scored_rows(be, data, evs, infos, seed):
     """``sample() -> (X, bmu)``: complete rows drawn once (at the positions every backend
-    draws) and their units, on which -k auto compares groupings of the units."""
+    draws) and their units, on which -k auto compares groupings of the units and the
+    pictures show the rows."""
+    @functools.cache
     def sample():
         counts = np.array([i["complete"] for i in infos])
         pick = steps.sample_positions(int(counts.sum()), SELECT_ROWS, seed)
@@ -233,18 +239,50 @@ def model_of_map(d: Described, params, state, k, second, sizes, units, seed, rep
                  outliers=outlier_rule)
 
 
-def start_plots(d: Described, state: SomState, m: MapSection, painter=None) -> dict:
+def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, sizes, found,
+              color_scale: str):
+    """What the map's pictures show (:class:`somcli.report.map_facts.MapFacts`)."""
+    from somcli.report import map_facts as F
+    from somcli.report.plots import MAX_COMPONENTS
+
+    d = data.described
+    features = d.roles.features
+    if len(features) > MAX_COMPONENTS:
+        report.warnings.append(f"components.png shows the first {MAX_COMPONENTS} of "
+                               f"{len(features)} features")
+    limit = F.NAMES_ON_MAP if found <= F.NAMES_ON_MAP else F.NAMES_PER_UNIT
+    names: list[list[str]] = [[] for _ in range(state.grid.units)]
+    for part in be.reduce(B.unit_rows, evs, data.ids, id_columns=d.roles.names, limit=limit):
+        for u, mine in part.items():
+            names[u] = (names[u] + mine)[:limit]
+    X, bmu = scored()
+    cluster = state.unit_cluster[bmu]
+    k = len(sizes)
+    if report.clusters is not None:
+        centres = np.array([c.scaled for c in report.clusters], dtype=float)
+    else:  # too many clusters to profile: the sampled rows' means
+        centres = np.array([X[cluster == j].mean(0) if (cluster == j).any()
+                            else np.full(X.shape[1], np.nan) for j in range(k)])
+    return F.MapFacts(
+        state.grid, state.W, state.U, state.hits, state.unit_cluster,
+        d.prep.to_original(state.W), list(features),
+        {key: getattr(report.map, key) for key in ("quantization_error", "topographic_error")},
+        legend=F.legend_lines(report.clusters), unit_names=names, rows=int(found),
+        color_scale=color_scale, sample=X, sample_cluster=cluster,
+        units=np.vstack([d.prep.scale, d.prep.center]).astype(float), centres=centres,
+        sizes=np.asarray(sizes))
+
+
+def start_plots(facts, painter=None) -> dict:
     """Start rendering the map's pictures in the background (on a thread, or by the helper
-    process ``painter``): name -> future PNG bytes."""
+    process ``painter``): name -> future bytes."""
     from somcli.report import painter as helper
     from somcli.report import plots
 
-    args = (state.grid, state.W, state.U, state.hits, state.unit_cluster,
-            d.prep.to_original(state.W), d.roles.features, {"map": m.to_dict()})
-    jobs = plots.jobs(*args)
+    jobs = plots.jobs(facts)
     if painter is None:
         return plots.start(jobs)
-    return painter.paint(*helper.request(*args), fallback=jobs)
+    return painter.paint(*helper.request(facts), fallback=jobs)
 
 
 def codebook_table(d: Described, W, grid, unit_cluster, hits, U) -> pd.DataFrame:

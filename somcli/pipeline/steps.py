@@ -59,7 +59,8 @@ def profiles(be: Backend, data: Data, labels: list, k: int) -> list[Profile]:
         out.append(Profile(j, int(size[j]), float(size[j] / total) if total else 0.0,
                            {f: _num(v) for f, v in zip(feats, means[j], strict=True)},
                            apart, typical.get(j, []), shares.get(j),
-                           by_label.get(j) if by_label is not None else None))
+                           by_label.get(j) if by_label is not None else None,
+                           scaled[j].tolist()))
     return out
 
 

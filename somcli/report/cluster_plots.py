@@ -9,30 +9,36 @@ from collections.abc import Callable
 
 import numpy as np
 
-from somcli.report.plots import new_figure, save_png
+from somcli.report.colour_scale import plain
+from somcli.report.figure import new_figure, save_png
 
 MAX_FEATURES = 30  # heatmap columns
 MAX_POINTS = 5_000  # rows drawn in the projection (a seeded sample of the fit rows)
 
 
-def projection(rows: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
-    """Rows and centres on the rows' two main principal components, and the share of the
-    variance each explains."""
+def projection(rows: np.ndarray, *others: np.ndarray) -> tuple[list, list]:
+    """``rows`` and ``others`` on the rows' two main principal components, and the share of
+    the variance each explains."""
+    rows = np.nan_to_num(rows)
     mean = rows.mean(axis=0)
     _, s, vt = np.linalg.svd(rows - mean, full_matrices=False)
-    axes = vt[:2] if len(vt) >= 2 else np.vstack([vt, np.zeros_like(vt)])
+    axes = np.vstack([vt[:2], np.zeros((max(0, 2 - len(vt)), rows.shape[1]))])
     var = s ** 2
-    shares = [float(v / var.sum()) if var.sum() else 0.0 for v in var[:2]] + [0.0] * (2 - len(var[:2]))
-    return (rows - mean) @ axes.T, (centres - mean) @ axes.T, shares
+    shares = [float(v / var.sum()) if var.sum() else 0.0 for v in var[:2]]
+    shares += [0.0] * (2 - len(shares))
+    return [(np.asarray(a) - mean) @ axes.T for a in (rows, *others)], shares
 
 
 def jobs(rows: np.ndarray, labels: np.ndarray, centres: np.ndarray, features: list[str],
-         sizes: np.ndarray, what: str) -> dict[str, Callable]:
+         sizes: np.ndarray, what: str, net=None) -> dict[str, Callable]:
     """``rows``: a sample of the fit rows (scaled units) with their ``labels``; ``centres``:
-    each cluster's mean in scaled units."""
-    P, C, shares = projection(rows, centres)
+    each cluster's mean in scaled units; ``net``: a map's (codebook, grid), drawn as the
+    map's units joined to their neighbours."""
+    codebook = [] if net is None else [net[0]]
+    (P, C, *units), shares = projection(rows, centres, *codebook)
+    links = None if net is None else (units[0], net[1])
     return {
-        "projection.png": lambda p: draw_projection(p, P, labels, C, shares, what),
+        "projection.png": lambda p: draw_projection(p, P, labels, C, shares, what, links),
         "profiles.png": lambda p: draw_profiles(p, centres, features, sizes, what),
     }
 
@@ -43,17 +49,27 @@ def _colours(k: int):
     return matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
 
 
-def draw_projection(path, P, labels, C, shares, what) -> None:
+def draw_projection(path, P, labels, C, shares, what, net=None) -> None:
     fig, axes = new_figure((820, 700))
     ax = axes[0, 0]
     k = len(C)
     cmap = _colours(k)
+    if net is not None:  # the map as it lies in the data: units, and lines to neighbours
+        from matplotlib.collections import LineCollection
+
+        points, grid = net
+        nb = grid.neighbors
+        pairs = [(u, v) for u in range(grid.units) for v in nb[u] if v > u]
+        ax.add_collection(LineCollection([(points[u], points[v]) for u, v in pairs],
+                                         colors="0.55", linewidths=0.5, alpha=0.6, zorder=1))
+        ax.scatter(points[:, 0], points[:, 1], s=6, color="0.4", zorder=1,
+                   label="map units (lines join neighbours)")
     for j in range(k):
         mine = labels == j
         ax.scatter(P[mine, 0], P[mine, 1], s=9, color=cmap(j % cmap.N), alpha=0.55,
-                   linewidths=0, label=f"cluster {j} ({int(mine.sum()):,} shown)")
+                   linewidths=0, label=f"cluster {j} ({int(mine.sum()):,} shown)", zorder=2)
     ax.scatter(C[:, 0], C[:, 1], s=180, marker="X", color=[cmap(j % cmap.N) for j in range(k)],
-               edgecolors="black", linewidths=1.2, label="centres")
+               edgecolors="black", linewidths=1.2, label="centres", zorder=3)
     for j, (x, y) in enumerate(C):
         ax.annotate(str(j), (x, y), xytext=(7, 7), textcoords="offset points", fontsize=11,
                     fontweight="bold")
@@ -83,7 +99,7 @@ def draw_profiles(path, Z, features, sizes, what) -> None:
                 ax.text(j, i, f"{round(Z[i, j], 1) + 0.0:+.1f}", ha="center", va="center",
                         fontsize=9,
                         color="white" if abs(Z[i, j]) > 0.6 * limit else "black")
-    ax.set_xticks(range(d), [n if len(n) <= 18 else n[:17] + "…" for n in names],
+    ax.set_xticks(range(d), [plain(n if len(n) <= 18 else n[:17] + "…") for n in names],
                   rotation=35, ha="right", fontsize=9)
     ax.set_yticks(range(k), [f"{i} ({int(sizes[i]):,} rows)" for i in range(k)], fontsize=9)
     ax.set_title(f"{what}: cluster means in standardized units (0 = the average row)")

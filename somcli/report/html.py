@@ -33,12 +33,17 @@ ul { padding-left: 22px; }
 @media print { body { background: #fff; } main { box-shadow: none; max-width: none; }
                h2 { break-after: avoid; } table, figure { break-inside: avoid; } }
 """
-_IMAGE = re.compile(r'<p><img src="([^"]*)" alt="([^"]*)"\s*/?></p>')
+# a picture of report.md and the italic caption line after it (the figure's caption here)
+_IMAGE = re.compile(r'<p><img src="([^"]*)" alt="([^"]*)"\s*/?></p>(?:\s*<p><em>[^<]*</em></p>)?')
 
 
 def render(markdown_text: str, pictures: dict[str, bytes], captions: dict[str, str],
-           title: str) -> str:
+           title: str, report: dict | None = None) -> str:
+    """The page: a summary of ``report`` on top, then report.md, where a picture with an SVG
+    twin (``umatrix.png``, ``umatrix.svg``) is shown as that SVG (hover titles per unit)."""
     from markdown_it import MarkdownIt
+
+    from somcli.report import html_summary
 
     parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
     body = parser.render(markdown_text)
@@ -48,16 +53,23 @@ def render(markdown_text: str, pictures: dict[str, bytes], captions: dict[str, s
         data = pictures.get(name)
         if data is None:
             return ""
-        src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
         caption = html.escape(captions.get(name, m.group(2)))
+        vector = pictures.get(name.rsplit(".", 1)[0] + ".svg")
+        if vector is not None:  # somcli's own SVG: values escaped, no script, no reference
+            hint = " Hover over a unit for its rows." if name.endswith(".png") else ""
+            return f"<figure>{vector.decode()}<figcaption>{caption}{hint}</figcaption></figure>"
+        src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
         return (f'<figure><img src="{src}" alt="{m.group(2)}">'
                 f"<figcaption>{caption}</figcaption></figure>")
 
     body = _IMAGE.sub(figure, body)
+    if report is not None:
+        body = body.replace("</h1>", "</h1>\n" + html_summary.render(report), 1)
     body = re.sub(r'\ssrc="(?!data:image/png;base64,)[^"]*"', ' src=""', body)  # nothing else
     body = re.sub(r'\shref="(?!#)[^"]*"', ' href="#"', body)
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n"
+            f"<title>{html.escape(title)}</title><style>{STYLE}{html_summary.STYLE}</style>"
+            "</head>\n"
             f"<body><main>\n{body}</main></body></html>\n")

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 MIN_BYTES = 16 * 2**20  # below this much input, a thread is enough (and a process not free)
-_ARRAYS = ("W", "U", "hits", "unit_cluster", "W_original")
 
 
 def input_bytes(inputs: tuple[str, ...]) -> int:
@@ -94,7 +93,7 @@ class Painter:
     def _talk(self, header, arrays, futures, fallback) -> None:
         import numpy as np
 
-        from somcli.report.plots import render
+        from somcli.report import figure
 
         try:
             payload = io.BytesIO()
@@ -118,20 +117,14 @@ class Painter:
         for name, future in futures.items():
             if not future.done():
                 try:
-                    future.set_result(render(fallback[name]))
+                    future.set_result(figure.render(fallback[name]))
                 except Exception as exc:  # noqa: BLE001 - raised where the bytes are used
                     future.set_exception(exc)
 
 
-def request(grid, W, U, hits, unit_cluster, W_original, features, report) -> tuple[dict, dict]:
-    """The header and arrays the helper draws from (what :func:`plots.jobs` needs)."""
-    import numpy as np
-
-    m = report.get("map", {})
-    header = {"grid": grid.to_dict(), "features": list(features),
-              "map": {k: m.get(k) for k in ("quantization_error", "topographic_error")}}
-    values = (W, U, hits, unit_cluster, W_original)
-    return header, {k: np.asarray(v) for k, v in zip(_ARRAYS, values, strict=True)}
+def request(facts) -> tuple[dict, dict]:
+    """The header and arrays the helper draws from (:class:`map_facts.MapFacts`)."""
+    return facts.wire()
 
 
 def main() -> None:
@@ -140,8 +133,8 @@ def main() -> None:
     import matplotlib.figure  # noqa: F401
     import numpy as np
 
-    from somcli.algorithms.grid import Grid
     from somcli.report import plots
+    from somcli.report.map_facts import MapFacts
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     size = stdin.read(4)
@@ -149,9 +142,8 @@ def main() -> None:
         return  # the run ended without a map
     header = json.loads(stdin.read(struct.unpack("<I", size)[0]))
     with np.load(io.BytesIO(stdin.read()), allow_pickle=False) as data:
-        arrays = {k: data[k] for k in _ARRAYS}
-    jobs = plots.jobs(Grid(**header["grid"]), *(arrays[k] for k in _ARRAYS),
-                      header["features"], {"map": header["map"]})
+        arrays = {k: data[k] for k in data.files}
+    jobs = plots.jobs(MapFacts.unwire(header, arrays))
     for name, draw in jobs.items():
         try:
             png = plots.render(draw)

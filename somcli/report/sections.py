@@ -25,15 +25,20 @@ def _plain(value):
     return value
 
 
+INTERNAL = {"internal": True}  # a field's metadata: kept for the pictures, never written
+
+
 class Section:
     """A dataclass whose dictionary is its fields in order (``None`` kept, except fields
-    listed in ``OMIT_NONE``, which appear only when set)."""
+    listed in ``OMIT_NONE``, which appear only when set; fields marked ``INTERNAL`` are for
+    the pictures and never written)."""
 
     OMIT_NONE: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)
-                if not (f.name in self.OMIT_NONE and getattr(self, f.name) is None)}
+                if not f.metadata.get("internal")
+                and not (f.name in self.OMIT_NONE and getattr(self, f.name) is None)}
 
 
 @dataclass
@@ -98,6 +103,7 @@ class Profile(Section):
     typical: list = field(default_factory=list)  # the rows nearest the cluster's mean
     categories: dict | None = None  # category column -> value -> share of the cluster
     labels: dict | None = None  # label -> rows (with --label-column)
+    scaled: list | None = field(default=None, metadata=INTERNAL)  # means, scaled units
 
     OMIT_NONE = ("categories", "labels")
 
