@@ -205,7 +205,6 @@ def test_the_helper_process_draws_the_same_pictures(tmp_path, monkeypatch):
 def test_pictures_the_helper_does_not_deliver_are_drawn_here():
     from somcli.algorithms.grid import Grid
     from somcli.report import painter, plots
-
     from somcli.report.map_facts import MapFacts
 
     grid = Grid(3, 4, "hex")

@@ -208,8 +208,8 @@ def _write_folder(result: RunResult, report: dict, out: OutputOptions, render_ma
         markdown = render_markdown(report)
         w.write_text(markdown, folder.path("report.md"))
         if out.html:
+            from somcli.report.captions import CAPTIONS
             from somcli.report.html import render
-            from somcli.report.markdown import CAPTIONS
 
             w.write_text(render(markdown, pictures, CAPTIONS, f"somcli {result.command} report",
                               report),

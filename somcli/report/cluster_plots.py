@@ -99,13 +99,15 @@ def draw_profiles(path, Z, features, sizes, what) -> None:
                 ax.text(j, i, f"{round(Z[i, j], 1) + 0.0:+.1f}", ha="center", va="center",
                         fontsize=9,
                         color="white" if abs(Z[i, j]) > 0.6 * limit else "black")
-    ax.set_xticks(range(d), [plain(n if len(n) <= 18 else n[:17] + "…") for n in names],
-                  rotation=35, ha="right", fontsize=9)
+    room = int(np.clip(0.7 * width / max(d, 1) / 6.5, 12, 30))  # characters per column
+    flat = max(len(n) for n in names) <= room if names else True  # fits level: no slant
+    ax.set_xticks(range(d), [plain(n if len(n) <= room else n[:room - 1] + "…") for n in names],
+                  rotation=0 if flat else 35, ha="center" if flat else "right", fontsize=9)
     ax.set_yticks(range(k), [f"{i} ({int(sizes[i]):,} rows)" for i in range(k)], fontsize=9)
     ax.set_title(f"{what}: cluster means in standardized units (0 = the average row)")
     fig.colorbar(image, ax=ax, shrink=0.85, label="mean (scaled units)")
     fig.subplots_adjust(left=min(0.3, 120 / width * 1.2), right=0.95,
-                        bottom=min(0.45, 110 / height), top=1 - 45 / height)
+                        bottom=min(0.45, (45 if flat else 110) / height), top=1 - 45 / height)
     save_png(fig, path)
 
 

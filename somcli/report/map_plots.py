@@ -134,6 +134,8 @@ def _cluster_spots(grid, unit_cluster, hits) -> dict[int, tuple[float, float]]:
     spots = {}
     for j in np.unique(unit_cluster):
         mine = np.flatnonzero(unit_cluster == j)
+        if hits[mine].any():  # on a unit that holds rows, not a pale one
+            mine = mine[hits[mine] > 0]
         w = hits[mine].astype(float) + 1e-3
         middle = (pos[mine] * w[:, None]).sum(0) / w.sum()
         spots[int(j)] = tuple(pos[mine[np.argmin(((pos[mine] - middle) ** 2).sum(1))]])
