@@ -57,16 +57,41 @@ def test_assign_writes_the_page_too(tmp_path, run):
     assert "Drift against the training data" in (out / "report.html").read_text()
 
 
-def test_chromium_renders_the_page(tmp_path, run):
+def _chromium(page, shot, net_log=None):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("no chromium (.ci/run installs Debian's chromium)")
+    log = [f"--log-net-log={net_log}"] if net_log else []
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--disable-background-networking", "--window-size=1200,2400",
+                    f"--screenshot={shot}", *log, page.as_uri()], capture_output=True,
+                   timeout=120)
+
+
+def test_chromium_fetches_nothing_a_data_value_names(tmp_path, run):
+    """Chromium's network log records every fetch it tries (checked below on a page that
+    does fetch); the report of a table whose values are URLs and HTML tries none of them."""
+    bait = tmp_path / "bait.html"
+    bait.write_text('<html><body><img src="http://evil.example/p.png">x</body></html>')
+    _chromium(bait, tmp_path / "bait.png", tmp_path / "bait.json")
+    assert "evil.example" in (tmp_path / "bait.json").read_text()
+    rows = "\n".join(f'"<img src=http://evil.example/{i}.png>",'
+                     f'"![p](https://evil.example/{i}.png)",{i % 5},{(i * 7) % 11}'
+                     for i in range(40))
+    (tmp_path / "t.csv").write_text("name,note,x,y\n" + rows + "\n")
+    out = tmp_path / "o"
+    assert run("som", tmp_path / "t.csv", "-k", "2", "-o", out, "-q").code == 0
+    assert "evil.example" in (out / "report.html").read_text()  # shown, as text
+    _chromium(out / "report.html", tmp_path / "shot.png", tmp_path / "net.json")
+    log = (tmp_path / "net.json").read_text()
+    assert len(log) > 1000 and "evil.example" not in log
+
+
+def test_chromium_renders_the_page(tmp_path, run):
     out = tmp_path / "o"
     assert run("som", COUNTRIES, "-k", "3", "-o", out, "-q").code == 0
     shot = tmp_path / "shot.png"
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    "--window-size=1200,2400", f"--screenshot={shot}",
-                    (out / "report.html").as_uri()], capture_output=True, timeout=120)
+    _chromium(out / "report.html", shot)
     import matplotlib.image as mpimg
 
     pixels = mpimg.imread(shot)[..., :3]
