@@ -17,6 +17,7 @@ from somcli import command_run as R
 from somcli import option_types as T
 from somcli import options as O
 from somcli import options_embed as OE
+from somcli import options_engine as OX
 from somcli.command_group import SomcliGroup
 from somcli.config import KMeansOptions, SomOptions, UnitOptions
 
@@ -81,7 +82,8 @@ def inspect(**kw):
 @click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
 @OE.embed_option
 @O.memory_option
-@O.engine_options
+@OX.engine_options
+@OX.device_option
 @O.output_options(plots=True)
 def kmeans(**kw):
     """Cluster INPUT with k-means (scikit-learn) and write assignments, centroids and a report."""
@@ -89,7 +91,7 @@ def kmeans(**kw):
 
     console = R.console(kw)
     read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
-    exe, single = O.engine_from(kw)
+    exe, single = OX.engine_from(kw)
     out = replace(O.output_from(kw, read.inputs), single_file=single)
     k = kw.pop("k")
     kw.pop("max_memory")  # resolved once, in read.memory_limit
@@ -177,7 +179,8 @@ def kmeans(**kw):
 @click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
 @OE.embed_option
 @O.memory_option
-@O.engine_options
+@OX.engine_options
+@OX.device_option
 @O.output_options(plots=True, maps=True)
 def som(**kw):
     """Train a self-organizing map on INPUT; write assignments (cluster, BMU, QE, outlier
@@ -188,7 +191,7 @@ def som(**kw):
 
     console = R.console(kw)
     read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
-    exe, single = O.engine_from(kw)
+    exe, single = OX.engine_from(kw)
     exe = replace(exe, threads=kw.pop("threads"), dtype=kw.pop("dtype"))
     out = replace(O.output_from(kw, read.inputs), single_file=single)
     size, k, resume = kw.pop("map_size"), kw.pop("k"), kw.pop("resume")
@@ -282,7 +285,7 @@ def _explicit(ctx) -> frozenset[str]:
                    "highest reconstructed score (unseen items a user would like).")
 @click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
 @O.memory_option
-@O.engine_options
+@OX.engine_options
 @O.output_options()
 def embed(**kw):
     """Learn a K-dimensional code for every row of INPUT with an RBM or an autoencoder
@@ -292,7 +295,7 @@ def embed(**kw):
 
     console = R.console(kw)
     read, cols = O.read_from(kw), OE.sparse_columns(O.columns_from(kw))
-    exe, single = O.engine_from(kw)
+    exe, single = OX.engine_from(kw)
     out = replace(O.output_from(kw, read.inputs), single_file=single)
     kw.pop("max_memory")
     opts = run_embed.EmbedOptions(method=kw.pop("method"), dim=kw.pop("dim"),
@@ -317,7 +320,8 @@ def embed(**kw):
               help="Exit 1 when the drift report says INPUT drifted from the training data "
                    "(the results are written all the same), so cron can alert.")
 @O.memory_option
-@O.engine_options
+@OX.engine_options
+@OX.device_option
 @O.output_options(model=False)
 def assign(**kw):
     """Assign the rows of INPUT to the clusters of a saved MODEL (model.json, or the folder
@@ -332,7 +336,7 @@ def assign(**kw):
         kw["summary_json"] = True
     read = O.read_from(kw)
     kw.pop("max_memory")  # resolved once, in read.memory_limit
-    exe, single = O.engine_from(kw)
+    exe, single = OX.engine_from(kw)
     out = replace(O.output_from(kw, read.inputs), single_file=single)
     explicit = _explicit(click.get_current_context())
 

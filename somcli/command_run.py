@@ -48,7 +48,7 @@ def execute(console: Console, out, job, exe: Execution) -> dict:
             from somcli.model import model_paths
 
             model_paths(out.model_out, create=False)
-        with open_backend(exe.engine, exe, console.progress) as backend:
+        with open_backend(_backend_name(exe, console), exe, console.progress) as backend:
             result = job(backend)
             settings = click.get_current_context().meta.get("somcli.settings_file")
             if settings:  # the run is reproducible only with the file it read
@@ -66,3 +66,17 @@ def execute(console: Console, out, job, exe: Execution) -> dict:
 
         click.echo(dumps(summary(report, out.out)))
     return report
+
+
+def _backend_name(exe: Execution, console: Console) -> str:
+    """The backend to open: the GPU one for --device cuda (or auto, when a GPU is usable;
+    otherwise a note says why the run stays on the CPU)."""
+    if exe.device == "cpu" or exe.engine != "local":
+        return exe.engine
+    from somcli.backends import gpu
+
+    if exe.device == "auto" and gpu.find("auto") is None:
+        console.warn("--device auto: running on the CPU ("
+                     + gpu.why_not().removeprefix("--device cuda: ") + ")")
+        return exe.engine
+    return "gpu"

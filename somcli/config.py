@@ -122,6 +122,7 @@ class Execution:
     threads: int | None = None  # None: SOMCLI_THREADS / OMP_NUM_THREADS / ..., else the CPUs
     dtype: Precision = "float64"
     dask: DaskOptions | None = None
+    device: str = "cpu"  # cpu, cuda, auto (backends/gpu.py)
 
     @property
     def float_type(self):

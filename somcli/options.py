@@ -24,7 +24,7 @@ from somcli.config import (
 from somcli.option_types import Finite
 
 
-def _stack(*decorators, group: str | None = None):
+def stack(*decorators, group: str | None = None):
     """Apply option decorators in reading order; with ``group``, the options they add are
     listed under that heading in --help (see command_group.GroupedCommand)."""
     def apply(f):
@@ -40,13 +40,13 @@ def _stack(*decorators, group: str | None = None):
 
 def engine(*decorators):
     """Command-specific options listed under Engine in --help (--dtype, --threads)."""
-    return _stack(*decorators, group="Engine")
+    return stack(*decorators, group="Engine")
 
 
 # ---------------------------------------------------------------- input
 
 def input_options(f):
-    return _stack(
+    return stack(
         click.argument("inputs", nargs=-1, metavar="[INPUT]..."),
         click.option("-d", "--delimiter", metavar="CHAR",
                      help="Field delimiter (default: detected among , ; TAB |). 'tab' for TAB."),
@@ -113,7 +113,7 @@ def _one_char(text: str) -> bool:
 # ---------------------------------------------------------------- columns
 
 def column_options(f):
-    return _stack(
+    return stack(
         click.option("-c", "--columns", metavar="LIST",
                      help="Feature columns: names, 1-based indices or ranges, e.g. '2,4-6'. "
                           "Default: every numeric column that is not excluded by a rule."),
@@ -152,7 +152,7 @@ def cleaning_options(allow_mask: bool = False):
                  if allow_mask else "")
 
     def deco(f):
-        return _stack(
+        return stack(
             click.option("--missing", type=click.Choice(methods), default="median",
                          show_default=True,
                          help="Missing values (and inf): fill per column, knn: from the 5 "
@@ -232,7 +232,7 @@ def output_options(plots: bool = False, model: bool = True, maps: bool = False):
                          help="If another run is writing the same -o folder, wait this long "
                               "for it, then exit 75."),
         ]
-        return _stack(*opts, common_options, group="Output")(f)
+        return stack(*opts, common_options, group="Output")(f)
     return deco
 
 
@@ -303,64 +303,8 @@ def expand_placeholders(path: str, inputs) -> str:
     return re.sub(token, one, path)
 
 
-def engine_options(f):
-    return _stack(
-        click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
-                     show_default=True,
-                     help="local: this process. dask: a Dask cluster (--scheduler, "
-                          "--scheduler-file or DASK_SCHEDULER_ADDRESS; with none, a local "
-                          "cluster on 127.0.0.1 for this run). Needs somcli[dask]."),
-        click.option("--scheduler", metavar="ADDR", help="Dask scheduler, e.g. tcp://host:8786."),
-        click.option("--scheduler-file", type=click.Path(dir_okay=False), metavar="PATH",
-                     help="Dask scheduler file (written by `dask scheduler --scheduler-file`)."),
-        click.option("--blocksize", default="64MB", show_default=True, metavar="SIZE",
-                     help="Dask engine: bytes of CSV per partition."),
-        click.option("--single-file", is_flag=True,
-                     help="Dask engine: join the per-partition assignment files into one "
-                          "assignments file (default: a folder assignments/ of part files)."),
-        group="Engine",
-    )(f)
-
-
-def engine_from(kw: dict):
-    """(Execution, --single-file); dask-only options without --engine dask are refused."""
-    from somcli.config import DaskOptions, Execution
-
-    engine = kw.pop("engine")
-    scheduler, scheduler_file = kw.pop("scheduler"), kw.pop("scheduler_file")
-    blocksize, single = kw.pop("blocksize"), kw.pop("single_file")
-    if engine != "dask":
-        if scheduler or scheduler_file or single:
-            raise click.UsageError("--scheduler, --scheduler-file and --single-file need "
-                                   "--engine dask")
-        return Execution(engine=engine), single
-    if scheduler and scheduler_file:
-        raise click.UsageError("give --scheduler or --scheduler-file, not both")
-    blocksize = _blocksize(blocksize)
-    return Execution(engine=engine, dask=DaskOptions(scheduler=scheduler,
-                                                     scheduler_file=scheduler_file,
-                                                     blocksize=blocksize)), single
-
-
-def _blocksize(text: str) -> int:
-    """--blocksize: bytes per partition, at least 1 KB (Dask's size syntax: 64MB, 100KB)."""
-    from somcli.backends.dask_cluster.client import parse_size
-
-    try:
-        size = parse_size(text)
-    except ImportError:
-        return text  # the engine says what to install
-    except (ValueError, TypeError):
-        raise click.BadParameter(f"{text!r}: give a size like 64MB or 100KB",
-                                 param_hint="--blocksize") from None
-    if size < 1024:
-        raise click.BadParameter(f"{text!r}: at least 1KB per partition",
-                                 param_hint="--blocksize")
-    return size
-
-
 def memory_option(f):
-    return _stack(click.option(
+    return stack(click.option(
         "--max-memory", metavar="SIZE",
         help="Refuse (exit 65) a run estimated to need more than SIZE, e.g. 8G, 500M or 60% "
              "(default: 75% of the memory available at the start). Inputs are read up to a "
@@ -370,7 +314,7 @@ def memory_option(f):
 def common_options(f):
     from somcli.settings_file import config_option
 
-    return _stack(
+    return stack(
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on stderr."),
         click.option("-v", "--verbose", is_flag=True,
                      help="Log each step; show the traceback on errors."),

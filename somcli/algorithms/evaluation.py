@@ -22,18 +22,19 @@ class Evaluation:
 
 
 def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid,
-             chunk: int = DEFAULT_CHUNK, threads: int = 1) -> Evaluation:
-    """BMU, second BMU and QE of every usable row, hits and TE: one chunked pass."""
+             chunk: int = DEFAULT_CHUNK, threads: int = 1, search=nearest) -> Evaluation:
+    """BMU, second BMU and QE of every usable row, hits and TE: one chunked pass
+    (``search``: :func:`~somcli.algorithms.nearest.nearest`, or a device's)."""
     n = len(X)
     if usable.all():
-        bmu, qe, second = nearest(X, W, second=True, chunk=chunk, threads=threads)
+        bmu, qe, second = search(X, W, second=True, chunk=chunk, threads=threads)
     else:
         bmu = np.full(n, -1, dtype=np.int32)
         qe = np.full(n, np.nan)
         second = np.full(n, -1, dtype=np.int32)
         idx = np.flatnonzero(usable)
-        bmu[idx], qe[idx], second[idx] = nearest(X[idx], W, second=True, chunk=chunk,
-                                                 threads=threads)
+        bmu[idx], qe[idx], second[idx] = search(X[idx], W, second=True, chunk=chunk,
+                                                threads=threads)
     lost = np.isnan(qe) & (bmu >= 0)  # rows whose every component is missing
     bmu[lost] = second[lost] = -1
     found = bmu >= 0

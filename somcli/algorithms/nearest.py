@@ -7,6 +7,9 @@ buffer each thread reuses: a fresh 4096 x 400 block per chunk costs page faults 
 serialise threads in the kernel (measured: the GEMM did not scale past one thread).
 The distance to the winner is then computed directly, so a row on its unit reports 0.
 Rows with NaN are searched over their present components only (masked search).
+
+Every function here works on the array module of its :class:`Units` (``units.xp``): NumPy
+on the CPU, CuPy on a GPU (:mod:`somcli.algorithms.device`), the same code either way.
 """
 
 from __future__ import annotations
@@ -31,15 +34,16 @@ class Units:
     :func:`_settle`): a float32 search picks the units a float64 search picks.
     """
 
-    def __init__(self, W: np.ndarray, dtype=None):
-        self.W = np.ascontiguousarray(W, dtype=dtype or W.dtype)
-        self.w_sq = np.einsum("ij,ij->i", self.W, self.W)
-        self.folded = np.ascontiguousarray(np.vstack([-2.0 * self.W.T, self.w_sq[None, :]]))
+    def __init__(self, W: np.ndarray, dtype=None, xp=np):
+        self.xp = xp
+        self.W = xp.ascontiguousarray(xp.asarray(W, dtype=dtype or W.dtype))
+        self.w_sq = xp.einsum("ij,ij->i", self.W, self.W)
+        self.folded = xp.ascontiguousarray(xp.vstack([-2.0 * self.W.T, self.w_sq[None, :]]))
         self.exact: np.ndarray | None = None
         if self.W.dtype == np.float32:
-            self.exact = np.asarray(W, dtype=np.float64)
-            w_norm = float(np.sqrt(np.max(np.einsum("ij,ij->i", self.exact, self.exact),
-                                          initial=0.0)))
+            self.exact = xp.asarray(W, dtype=np.float64)
+            sq = xp.einsum("ij,ij->i", self.exact, self.exact)
+            w_norm = float(np.sqrt(float(sq.max()) if len(sq) else 0.0))
             # a bound on the float32 error of a score difference (two scores, each a sum of
             # d + 1 rounded products and the rounded operands): 2 (d + 3) u (2|x||w| + |w|^2),
             # doubled for safety; u = 2^-24
@@ -75,7 +79,7 @@ def nearest(X: np.ndarray, W: np.ndarray | Units, *, second: bool = False,
 
 def search(block: np.ndarray, units: Units, second: bool = False):
     """(best, distance, second best) for one block; masked when it holds NaN."""
-    if np.isnan(block).any():
+    if bool(units.xp.isnan(block).any()):
         return _masked(block, units, second)
     return _dense(block, units, second)
 
@@ -83,11 +87,12 @@ def search(block: np.ndarray, units: Units, second: bool = False):
 def _buffers(rows: int, units: Units, dtype) -> tuple[np.ndarray, np.ndarray]:
     """This thread's score block and ones-augmented row block, grown when needed."""
     m, d = units.W.shape
-    key = (m, d, np.dtype(dtype).str)
+    xp = units.xp
+    key = (m, d, np.dtype(dtype).str, xp.__name__)
     held = getattr(_scratch, "buffers", None)
     if held is None or held[0] != key or held[1].shape[0] < rows:
-        aug = np.ones((rows, d + 1), dtype=dtype)
-        held = (key, np.empty((rows, m), dtype=dtype), aug)
+        aug = xp.ones((rows, d + 1), dtype=dtype)
+        held = (key, xp.empty((rows, m), dtype=dtype), aug)
         _scratch.buffers = held
     return held[1], held[2]
 
@@ -97,7 +102,7 @@ def _dense(block, units: Units, second):
     scores, aug = _buffers(k, units, units.folded.dtype)
     scores, aug = scores[:k], aug[:k]
     aug[:, :d] = block
-    np.matmul(aug, units.folded, out=scores)
+    units.xp.matmul(aug, units.folded, out=scores)
     if units.exact is None:
         return _pick(scores, block, units.W, second)
     return _settle(scores, block, units, second)
@@ -111,51 +116,54 @@ def _settle(scores, block, units: Units, second, present=None):
     4% at d = 50 on the benchmark data. Finding the runner-up costs a second argmin over
     the scores (benchmarks/README.md: a third to a half more per epoch).
     """
+    xp = units.xp
     k, m = scores.shape
     flat = scores.reshape(-1)  # (argmin and take on the flat block beat min and fancy indexing)
-    at = np.arange(0, k * m, m)
-    b = np.argmin(scores, axis=1)
+    at = xp.arange(0, k * m, m)
+    b = xp.argmin(scores, axis=1)
     best = flat.take(at + b)
-    x_norm = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
+    x_norm = xp.sqrt(xp.einsum("ij,ij->i", block, block, dtype=np.float64))
     scale, w_norm = units._tol
     tol = scale * (2.0 * x_norm * w_norm + w_norm * w_norm)
     r = b.copy()
-    close = np.zeros(k, dtype=bool)
+    close = xp.zeros(k, dtype=bool)
     if m > 1:
         flat.put(at + b, np.inf)
-        r = np.argmin(scores, axis=1)
+        r = xp.argmin(scores, axis=1)
         runner = flat.take(at + r)
         close = runner - best <= tol
         if second and m > 2:
             flat.put(at + r, np.inf)
-            close |= flat.take(at + np.argmin(scores, axis=1)) - runner <= tol
-    idx = np.flatnonzero(close)
+            close |= flat.take(at + xp.argmin(scores, axis=1)) - runner <= tol
+    idx = xp.flatnonzero(close)
     if len(idx):
         b[idx], r[idx] = _exact(block[idx], units.exact,
-                                None if present is None else present[idx])
+                                None if present is None else present[idx], xp)
     return b, _distance(block, units.W, b, present), (r if second else None)
 
 
-def _exact(rows: np.ndarray, W: np.ndarray, present=None) -> tuple[np.ndarray, np.ndarray]:
+def _exact(rows: np.ndarray, W: np.ndarray, present=None, xp=np
+           ) -> tuple[np.ndarray, np.ndarray]:
     """Best and second best unit of a few rows by float64 scores, as the float64 search
     computes them (over the present components when ``present`` is given; first index
     on ties)."""
     if present is None:
         scores = rows.astype(np.float64) @ (-2.0 * W.T)
-        scores += np.einsum("ij,ij->i", W, W)[None, :]
+        scores += xp.einsum("ij,ij->i", W, W)[None, :]
     else:
         scores = _masked_scores(rows.astype(np.float64), present, W)
-    b = np.argmin(scores, axis=1)
+    b = xp.argmin(scores, axis=1)
     if W.shape[0] == 1:
         return b, b.copy()
-    scores[np.arange(len(rows)), b] = np.inf
-    return b, np.argmin(scores, axis=1)
+    scores[xp.arange(len(rows)), b] = np.inf
+    return b, xp.argmin(scores, axis=1)
 
 
 def _masked(block, units: Units, second):
     """Distances over the present components of each row (SOM Toolbox style)."""
-    present = ~np.isnan(block)
-    filled = np.where(present, block, 0.0)
+    xp = units.xp
+    present = ~xp.isnan(block)
+    filled = xp.where(present, block, block.dtype.type(0))
     scores = _masked_scores(filled, present, units.W)
     if units.exact is None:
         b, d, r = _pick(scores, filled, units.W, second, present)
@@ -175,14 +183,15 @@ def _masked_scores(filled, present, W):
 def _pick(scores, block, W, second, present=None):
     """Best (first index on ties) and, on request, second best unit of each row, and the
     distance to the best."""
-    rows = np.arange(scores.shape[0])
-    b = np.argmin(scores, axis=1)
+    xp = _module(scores)
+    rows = xp.arange(scores.shape[0])
+    b = xp.argmin(scores, axis=1)
     d = _distance(block, W, b, present)
     r = None
     if second:
         if scores.shape[1] > 1:
             scores[rows, b] = np.inf
-            r = np.argmin(scores, axis=1)
+            r = xp.argmin(scores, axis=1)
         else:
             r = b.copy()
     return b, d, r
@@ -191,7 +200,13 @@ def _pick(scores, block, W, second, present=None):
 def _distance(block, W, b, present=None) -> np.ndarray:
     """Distance of each row to its unit ``b``, computed directly (not from the GEMM scores,
     so that a row sitting on its unit reports 0, not rounding noise)."""
+    xp = _module(block)
     diff = block - W[b]
     if present is not None:
         diff *= present
-    return np.sqrt(np.einsum("ij,ij->i", diff, diff)).astype(np.float64)
+    return xp.sqrt(xp.einsum("ij,ij->i", diff, diff)).astype(np.float64)
+
+
+def _module(array):
+    """The array module an array belongs to (NumPy, or CuPy for a device array)."""
+    return np if isinstance(array, np.ndarray) else __import__(type(array).__module__.split(".")[0])

@@ -11,6 +11,7 @@ import importlib
 BACKENDS = {
     "local": "somcli.backends.local:LocalBackend",  # numpy on threads, in this process
     "dask": "somcli.backends.dask:DaskBackend",  # a Dask cluster (somcli[dask])
+    "gpu": "somcli.backends.gpu:GpuBackend",  # local, computing on a GPU (somcli[gpu])
 }
 
 

@@ -58,11 +58,12 @@ def som_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads: 
     return batch.epoch_sums(X, W, chunk, threads, pool)
 
 
-def evaluate(block, W: np.ndarray, grid: Grid, chunk: int = DEFAULT_CHUNK, threads: int = 1):
+def evaluate(block, W: np.ndarray, grid: Grid, chunk: int = DEFAULT_CHUNK, threads: int = 1,
+             search=nearest):
     """(bmu, qe) per row (-1/NaN where unusable) and the block's hits, QE and TE sums,
     and which rows are complete (a unit and no gap: the rows scores are computed on)."""
     X, usable = block.X, block.usable
-    ev = evaluate_rows(X, usable, W, grid, chunk, threads)
+    ev = evaluate_rows(X, usable, W, grid, chunk, threads, search)
     found = ev.bmu >= 0
     complete = found & ~np.isnan(X).any(axis=1)
     return ev.bmu, ev.qe, {"hits": ev.hits, "qe_sum": float(ev.qe[found].sum()),
@@ -181,16 +182,16 @@ def category_counts(ids: pd.DataFrame, labels: np.ndarray, columns: list[str]) -
     return dict(out)
 
 
-def assign(block, centers: np.ndarray, threads: int = 1):
+def assign(block, centers: np.ndarray, threads: int = 1, search=nearest):
     """Nearest centre and its distance for the usable rows (-1/NaN for the others)."""
     X, usable = block.X, block.usable
     labels = np.full(len(X), -1, dtype=np.int32)
     dist = np.full(len(X), np.nan)
     if usable.all():
-        labels[:], dist[:], _ = nearest(X, Units(centers, X.dtype), threads=threads)
+        labels[:], dist[:], _ = search(X, centers, threads=threads)
     elif usable.any():
         idx = np.flatnonzero(usable)
-        labels[idx], dist[idx], _ = nearest(X[idx], Units(centers, X.dtype), threads=threads)
+        labels[idx], dist[idx], _ = search(X[idx], centers, threads=threads)
     return labels, dist
 
 
