@@ -161,8 +161,10 @@ def _threads() -> int:
     return default_threads()
 
 
-def run_child(trainer, n, d, epochs):
-    out = subprocess.run([sys.executable, __file__, "--child", trainer, "--n", str(n),
+def run_child(trainer, n, d, epochs, script=__file__):
+    """One measurement in a fresh process running ``script --child`` (this file's, or
+    another benchmark's with the same arguments)."""
+    out = subprocess.run([sys.executable, script, "--child", trainer, "--n", str(n),
                           "--d", str(d), "--epochs", str(epochs)],
                          capture_output=True, text=True, timeout=3600)
     if out.returncode != 0:

@@ -16,13 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_engines import COLS, ROWS, SIGMA, SIGMA_END, make_data, quality  # noqa: E402
+from bench_engines import (  # noqa: E402
+    COLS,
+    ROWS,
+    SIGMA,
+    SIGMA_END,
+    make_data,
+    quality,
+    run_child,
+)
 
 TRAINERS = ["somcli-cuda", "fastersom-cuda", "xpysom-cupy", "somcli-cpu"]
 CELLS = [(100_000, 10), (1_000_000, 10), (1_000_000, 50), (10_000_000, 10)]
@@ -100,15 +107,6 @@ def _trainer(name, X32, W0, grid, d):
     raise SystemExit(f"unknown trainer {name}")
 
 
-def run_child(trainer, n, d, epochs):
-    out = subprocess.run([sys.executable, __file__, "--child", trainer, "--n", str(n),
-                          "--d", str(d), "--epochs", str(epochs)],
-                         capture_output=True, text=True, timeout=3600)
-    if out.returncode != 0:
-        return {"trainer": trainer, "n": n, "d": d, "error": out.stderr.strip().splitlines()[-1:]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--child")
@@ -129,7 +127,7 @@ def main() -> None:
     results = []
     for n, d in cells:
         for trainer in TRAINERS:
-            r = run_child(trainer, n, d, a.epochs)
+            r = run_child(trainer, n, d, a.epochs, script=__file__)
             results.append(r)
             print(json.dumps(r), flush=True)
     if a.out:
