@@ -114,3 +114,17 @@ def test_no_gpu_is_a_one_line_exit_69_and_auto_falls_back(tmp_path, run, monkeyp
     assert r.code == 0 and "--device auto: running on the CPU" in r.err
     r = run("som", COUNTRIES, "--engine", "dask", "--device", "cuda", "-o", tmp_path / "z")
     assert r.code == 64
+
+
+def test_max_memory_counts_the_copy_on_the_device():
+    from types import SimpleNamespace
+
+    from somcli.backends.gpu import Device, GpuBackend
+
+    X = np.zeros((50_000, 10), dtype=np.float32)
+    data = SimpleNamespace(fit=[X])
+    roomy = GpuBackend(1, Device(np, "test", free=10 * X.nbytes)).device_memory(data, 400)
+    assert roomy["rows on the GPU"] == X.nbytes and roomy["score blocks on the GPU"] > 0
+    tight = GpuBackend(1, Device(np, "test", free=X.nbytes)).device_memory(data, 400)
+    assert tight["rows on the GPU"] == 0  # streamed: only the chunks' scores are there
+    assert tight["score blocks on the GPU"] <= X.nbytes // 4 + 2 * 1024 * 400 * 4

@@ -143,6 +143,12 @@ class Backend(ABC):
         """What the report's parameters say about the backend (none for local)."""
         return {}
 
+    def device_memory(self, data: Data, units: int) -> dict[str, float]:
+        """Bytes the backend holds outside this process's memory for a fit against
+        ``units`` centres or units (a GPU's copy of the rows), which ``--max-memory``
+        counts too: name -> bytes."""
+        return {}
+
     # ------------------------------------------------------------ input
     @abstractmethod
     def load(self, read, cols, cleaning, *, dtype, allow_mask: bool, progress: Progress,

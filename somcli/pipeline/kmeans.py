@@ -33,8 +33,9 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     distinct = cache(lambda: be.distinct_rows(data, max(opts.k or 0, opts.k_max)))
     check_clusterable(data.n_fit, opts.k, distinct)
     n = data.n_fit
+    k_most = opts.k or opts.k_max
     memory.check(memory.kmeans_estimate(data.described.rows, len(data.described.roles.features),
-                                        opts.k or opts.k_max),
+                                        k_most) | be.device_memory(data, k_most),
                  read.memory_limit, f"k-means on {n:,} rows")
     minibatch = n > opts.minibatch_rows
     warnings: list[str] = []

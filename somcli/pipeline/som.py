@@ -93,7 +93,8 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     here = data.rows_here
     memory.check(memory.som_estimate(here, len(data.described.roles.features), grid.units,
                                      np.dtype(exe.float_type).itemsize,
-                                     be.threads if here else 0, chunk),
+                                     be.threads if here else 0, chunk)
+                 | be.device_memory(data, grid.units),
                  read.memory_limit, f"a {grid.rows}x{grid.cols} map")
     t_fit = time.perf_counter()
     W0 = start.codebook if start is not None else _initial(be, data, grid, opts, pca)
