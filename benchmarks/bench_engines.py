@@ -1,6 +1,7 @@
 """Seconds per epoch, peak memory, final QE and TE: somcli's batch engine against
-MiniSom (online `train` and `train_batch_offline`), xpysom (numpy backend) and
-somoclu (C++/OpenMP), and against a plain float64 reference batch SOM.
+MiniSom (online `train` and `train_batch_offline`), xpysom (numpy backend), somoclu
+(C++/OpenMP) and fastersom (PyTorch, CPU path), and against a plain float64 reference
+batch SOM.
 
 Every measurement runs in a fresh process on the same seeded data (blobs,
 standardised), the same 20x20 rectangular map, PCA initialisation where the
@@ -10,6 +11,8 @@ QE and TE are computed for every trainer by the same chunked float64 evaluator.
     python benchmarks/bench_engines.py                    # the full grid (about 15 min)
     python benchmarks/bench_engines.py --n 100000 --d 10  # one cell
     python benchmarks/bench_engines.py --out benchmarks/results_engines.json
+    python benchmarks/bench_engines.py --n 1000000 --d 10 --trainers somcli,fastersom-cpu \
+        --threads 1,2                                     # a thread-scaling table
 
 Not a test: it measures. Results and the commands that produced them are in
 benchmarks/README.md.
@@ -27,8 +30,8 @@ import time
 
 ROWS, COLS = 20, 20
 SIGMA, SIGMA_END = 5.0, 1.0
-TRAINERS = ["somcli", "somcli-f64", "reference-f64", "xpysom", "somoclu", "minisom-train",
-            "minisom-batch-offline"]
+TRAINERS = ["somcli", "somcli-f64", "reference-f64", "xpysom", "somoclu", "fastersom-cpu",
+            "minisom-train", "minisom-batch-offline"]
 SLOW = {"minisom-train", "minisom-batch-offline"}  # one pass above 10,000 rows (minutes each)
 
 
@@ -112,6 +115,11 @@ def child(trainer: str, n: int, d: int, epochs: int) -> dict:
     reset_peak()
     ep = 1 if trainer in SLOW and n > 10_000 else epochs
     radii = radius_schedule(SIGMA, SIGMA_END, ep)
+    if trainer == "fastersom-cpu":  # PyTorch's first call sets up its kernels: not counted
+        from fastersom import SOM
+
+        SOM(n_rows=ROWS, n_cols=COLS, n_epochs=1, init=W0.astype(np.float32),
+            device="cpu").fit(X32[:4096])
     t0 = time.perf_counter()
     if trainer == "somcli":
         W, _ = som.train(X32, W0, grid, radii, threads=_threads())
@@ -127,6 +135,16 @@ def child(trainer: str, n: int, d: int, epochs: int) -> dict:
         m._weights = W0.reshape(ROWS, COLS, d).astype(np.float32)
         m.train(X32, ep)
         W = np.asarray(m._weights).reshape(-1, d)
+    elif trainer == "fastersom-cpu":
+        import torch
+        from fastersom import SOM
+
+        torch.set_num_threads(_threads())  # its exponential sigma schedule: 5 -> 1 all the same
+        m = SOM(n_rows=ROWS, n_cols=COLS, n_epochs=ep, sigma_initial=SIGMA,
+                sigma_final=SIGMA_END, init=W0.astype(np.float32), random_state=0,
+                device="cpu")
+        m.fit(X32)
+        W = np.asarray(m.weights_, dtype=np.float64).reshape(-1, d)
     elif trainer == "somoclu":
         import somoclu
 
@@ -161,15 +179,20 @@ def _threads() -> int:
     return default_threads()
 
 
-def run_child(trainer, n, d, epochs, script=__file__):
+def run_child(trainer, n, d, epochs, script=__file__, threads=None):
     """One measurement in a fresh process running ``script --child`` (this file's, or
-    another benchmark's with the same arguments)."""
+    another benchmark's with the same arguments), on ``threads`` threads when given."""
+    env = dict(os.environ)
+    if threads:
+        env |= {"SOMCLI_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
+                "OPENBLAS_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     out = subprocess.run([sys.executable, script, "--child", trainer, "--n", str(n),
                           "--d", str(d), "--epochs", str(epochs)],
-                         capture_output=True, text=True, timeout=3600)
+                         capture_output=True, text=True, timeout=3600, env=env)
     if out.returncode != 0:
         return {"trainer": trainer, "n": n, "d": d, "error": out.stderr.strip().splitlines()[-1:]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1]) | ({"threads": threads} if threads
+                                                              else {})
 
 
 def main() -> None:
@@ -179,18 +202,21 @@ def main() -> None:
     ap.add_argument("--d", type=int, action="append")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--trainers", default=",".join(TRAINERS))
+    ap.add_argument("--threads", help="comma-separated thread counts (default: the machine's)")
     ap.add_argument("--out")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.n[0], args.d[0], args.epochs)))
         return
     results = []
+    counts = [int(t) for t in args.threads.split(",")] if args.threads else [None]
     for n in args.n or [10_000, 100_000, 1_000_000]:
         for d in args.d or [10, 50]:
-            for trainer in args.trainers.split(","):
-                r = run_child(trainer, n, d, args.epochs)
-                results.append(r)
-                print(json.dumps(r), flush=True)
+            for threads in counts:
+                for trainer in args.trainers.split(","):
+                    r = run_child(trainer, n, d, args.epochs, threads=threads)
+                    results.append(r)
+                    print(json.dumps(r), flush=True)
     if args.out:
         with open(args.out, "w") as fh:
             json.dump({"machine": machine(), "epochs": args.epochs, "results": results}, fh,
