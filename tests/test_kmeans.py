@@ -176,3 +176,19 @@ def test_cluster_profiles_say_what_sets_each_cluster_apart(tmp_path, run):
     assert low["categories"] == {"shift": {"night": 1.0}}
     text = (tmp_path / "o" / "report.md").read_text()
     assert "What sets each cluster apart" in text and "`y` lower" in text
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_distinct_rows_are_counted_past_the_first_rows(tmp_path, run, late):
+    """The distinct-row check looks at the first rows first; rows that differ only further
+    down (or never) are still counted exactly."""
+    n = 3000
+    x = np.zeros(n)
+    x[-3:] = [1.0, 2.0, 3.0] if late else [0.0, 1.0, 2.0]  # 4 or 3 distinct rows, at the end
+    src = tmp_path / "t.csv"
+    pd.DataFrame({"x": x, "y": np.zeros(n)}).to_csv(src, index=False)
+    r = run("kmeans", src, "-k", "4", "-o", tmp_path / "o", "-q", "--no-plots")
+    if late:
+        assert r.code == 0
+    else:
+        assert r.code == 65 and "only 3 distinct row(s)" in r.err

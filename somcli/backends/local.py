@@ -129,7 +129,13 @@ class LocalBackend(Backend):
         return h.hexdigest()
 
     def distinct_rows(self, data: Data, enough: int) -> int:
-        return len(np.unique(np.round(data.fit[0], 12), axis=0))
+        X = data.fit[0]
+        # the first rows nearly always hold enough: sorting a million rows took 1.5 s
+        head = min(len(X), max(1_000, 64 * enough))
+        first = len(np.unique(np.round(X[:head], 12), axis=0))
+        if first >= enough or head == len(X):
+            return first
+        return len(np.unique(np.round(X, 12), axis=0))
 
     # ------------------------------------------------------------ fitting
     @contextlib.contextmanager
