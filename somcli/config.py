@@ -15,7 +15,7 @@ DEFAULT_NA_VALUES: tuple[str, ...] = (
 
 DEDUPE_METHODS = ("none", "first", "last", "mean")
 FORMATS = ("csv", "tsv", "json", "ndjson")
-COLOR_SCALES = ("robust", "linear", "log", "quantile")  # map pictures: report.colour_scale
+COLOR_SCALES = ("auto", "robust", "linear", "log", "quantile")  # map pictures: report.colour_scale
 
 
 @dataclass(frozen=True)
@@ -143,5 +143,5 @@ class OutputOptions:
     output_file: str | None = None  # -O: the assignments alone, into this file (atomically)
     precision: int | None = None  # significant digits of computed numbers (None: shortest)
     html: bool = True  # report.html beside report.md
-    color_scale: str = "robust"  # map pictures: robust, linear, log, quantile
+    color_scale: str = "auto"  # map pictures: auto, robust, linear, log, quantile
 

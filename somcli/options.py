@@ -213,11 +213,12 @@ def output_options(plots: bool = False, model: bool = True, maps: bool = False):
                                      help="Do not draw the pictures (PNG, SVG)."))
         if maps:
             opts.append(click.option(
-                "--color-scale", type=click.Choice(COLOR_SCALES), default="robust", show_default=True,
+                "--color-scale", type=click.Choice(COLOR_SCALES), default="auto", show_default=True,
                 help="How map values become colours (U-matrix, hits, component planes): "
                      "robust spans the 2nd-98th percentile (skewed values do not swamp the "
                      "picture), linear the full range, log a log scale, quantile ten bands "
-                     "of equal counts."))
+                     "of equal counts; auto is log for a positive column whose 98th "
+                     "percentile is over 20 times its median, robust otherwise."))
         if model:
             opts.append(click.option(
                 "--model-out", metavar="PATH",
@@ -270,7 +271,7 @@ def output_from(kw: dict, inputs=()) -> OutputOptions:
                          model_out=kw.pop("model_out", None), summary_json=summary,
                          wait=kw.pop("wait"), output_file=output_file,
                          precision=kw.pop("precision"), html=not kw.pop("no_html"),
-                         color_scale=kw.pop("color_scale", "robust"))
+                         color_scale=kw.pop("color_scale", "auto"))
 
 
 DATA_EXTENSIONS = (".csv", ".tsv", ".json", ".ndjson", ".txt", ".parquet", ".xlsx", ".gz")

@@ -1,10 +1,13 @@
-"""How map values become colours: ``--color-scale robust|linear|log|quantile``.
+"""How map values become colours: ``--color-scale auto|robust|linear|log|quantile``.
 
 Skewed values (a population column, a U-matrix with one far corner) swamp a linear scale:
 one cell takes the dark end and the rest is flat. ``robust`` (the default) spans the 2nd to
 98th percentile of the reference values and marks the colour bar's ends as open where values
 go beyond; ``log`` spans the positive values on a log scale (``robust`` where a value is zero
-or negative); ``quantile`` gives each tenth of the reference values one band of colour.
+or negative); ``quantile`` gives each tenth of the reference values one band of colour;
+``auto`` (the default) is ``log`` for a heavy right tail (positive values whose 98th
+percentile is over ``HEAVY`` times their median: a population, an income) and ``robust``
+otherwise.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from somcli.config import COLOR_SCALES as SCALES  # noqa: F401 - the choices, na
 
 ROBUST = (2.0, 98.0)  # percentiles
 BANDS = 10  # quantile bands
+HEAVY = 20.0  # auto: log when the 98th percentile is this many times the median
 
 
 @dataclass
@@ -35,6 +39,8 @@ def scale_for(values: np.ndarray, kind: str, reference: np.ndarray | None = None
     ref = _finite(values if reference is None else reference)
     if ref.size == 0:
         ref = shown if shown.size else np.zeros(1)
+    if kind == "auto":
+        kind = "log" if heavy_tailed(ref) else "robust"
     if kind == "log" and ref.min() > 0:  # the 2nd-98th percentile, on a log scale
         lo, hi = (float(v) for v in np.percentile(ref, ROBUST))
         if hi > lo:
@@ -58,6 +64,14 @@ def scale_for(values: np.ndarray, kind: str, reference: np.ndarray | None = None
         lo, hi = lo - 0.5, hi + 0.5
     extend = _extend(shown, lo, hi)
     return Scale(Normalize(lo, hi), extend, note if extend != "neither" else "")
+
+
+def heavy_tailed(values: np.ndarray) -> bool:
+    """Positive values with a long right tail, that a log scale shows best."""
+    if values.size < 3 or values.min() <= 0:
+        return False
+    median, high = np.percentile(values, [50, ROBUST[1]])
+    return bool(high > HEAVY * median)
 
 
 def _finite(values) -> np.ndarray:

@@ -64,6 +64,8 @@ def draw_components(path, f: MapFacts, title: str) -> None:
         where = "data" if column is not None else "map"
         span = f"{where}: {short_number(known.min())} to {short_number(known.max())}" \
             if known.size else ""
+        if scale.note == "log scale":
+            span += ", log colours"
         ax.set_title(f"{plain(name)}\n{span}", fontsize=10, linespacing=1.3)
     fig.suptitle(title, fontsize=12, y=1 - 10 / height, va="top")
     top = 1 - (HEAD_PX + TITLE_PX) / height

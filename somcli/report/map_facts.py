@@ -26,7 +26,7 @@ class MapFacts:
     legend: list[str] = field(default_factory=list)  # per cluster: size, what sets it apart
     unit_names: list[list[str]] = field(default_factory=list)  # first rows' names per unit
     rows: int = 0  # rows on the map (found a unit)
-    color_scale: str = "robust"
+    color_scale: str = "auto"
     sample: np.ndarray | None = None  # a sample of rows, scaled units
     units: np.ndarray | None = None  # (2, features): scale and centre (original = s * x + c)
     sample_cluster: np.ndarray | None = None  # their clusters
