@@ -46,17 +46,23 @@ print(time.perf_counter() - t)
 # what the somcli process imports (matplotlib is imported by the helper process that draws)
 IMPORTS = ("import somcli.cli, somcli.pipeline.som, somcli.report.plots, somcli.report.painter, "
            "somcli.io.write, somcli.model, pandas, pyarrow.csv, scipy.sparse, threadpoolctl, "
-           "jsonschema")
+           "jsonschema, sklearn.cluster, sklearn.metrics")  # (k-means of the units, scores)
 
 # the helper process that draws the pictures: its imports, and drawing a 20x20 map's pictures
 PAINTER = """
 import numpy as np, matplotlib.figure, matplotlib.backends.backend_agg
 from somcli.algorithms.grid import Grid
 from somcli.report import plots
+from somcli.report.map_facts import MapFacts
 rng = np.random.default_rng(0)
 W = rng.normal(size=(400, 10))
-jobs = plots.jobs(Grid(20, 20, "hex"), W, rng.random(400), rng.integers(0, 9, 400),
-                  np.arange(400), W, [f"f{i}" for i in range(10)], {})
+X = rng.normal(size=(5000, 10))
+facts = MapFacts(Grid(20, 20, "hex"), W, rng.random((20, 20)), rng.integers(0, 9, 400),
+                 np.arange(400) % 6, W, [f"f{i}" for i in range(10)], sample=X,
+                 units=np.vstack([np.ones(10), np.zeros(10)]),
+                 sample_cluster=rng.integers(0, 6, 5000), centres=rng.normal(size=(6, 10)),
+                 sizes=np.full(6, 100))
+jobs = plots.jobs(facts)
 for draw in jobs.values():
     plots.render(draw)
 """

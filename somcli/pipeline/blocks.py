@@ -156,9 +156,12 @@ def typical_rows(block, ids: pd.DataFrame, labels: np.ndarray, means: np.ndarray
     ok = np.flatnonzero(labels >= 0)
     if not len(ok):
         return out
-    rows = np.asarray(X[ok], dtype=np.float64)
-    diff = rows - means[labels[ok]]
-    dist = np.sqrt(np.nanmean(diff * diff, axis=1))
+    dist = np.empty(len(ok))
+    for start in range(0, len(ok), DEFAULT_CHUNK * 16):  # bounded memory: a float64 copy
+        part = ok[start:start + DEFAULT_CHUNK * 16]      # of every row had peaked at 4x X
+        diff = np.asarray(X[part], dtype=np.float64) - means[labels[part]]
+        diff *= diff
+        dist[start:start + len(part)] = np.sqrt(np.nanmean(diff, axis=1))
     for j in np.unique(labels[ok]):
         mine = np.flatnonzero(labels[ok] == j)
         mine = mine[~np.isnan(dist[mine])]
