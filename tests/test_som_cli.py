@@ -222,3 +222,23 @@ def test_a_model_saved_with_the_quantile_rule_of_earlier_versions_still_assigns(
     expected = 0.5 * (a["qe"] / 0.5 + U[unit] / 0.7)
     assert np.allclose(a["outlier_score"], expected, rtol=1e-5)
     assert (a["is_outlier"] == (a["outlier_score"] > 1.8)).all()
+
+
+@pytest.mark.parametrize("k", [[], ["-k", "3"]])
+def test_a_table_where_every_row_has_a_gap_is_mapped_with_mask(tmp_path, run, k):
+    """--missing mask with a gap in every row: no complete row to choose k or to project,
+    yet the map, its clusters and pictures are written (it was an internal error)."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(60, 3)).round(2)
+    values[np.arange(60), np.arange(60) % 3] = np.nan
+    src = tmp_path / "gappy.csv"
+    pd.DataFrame(values, columns=["a", "b", "c"]).to_csv(src, index=False)
+    out = tmp_path / "o"
+    r = run("som", src, "--missing", "mask", *k, "-o", out)
+    assert r.code == 0, r.err
+    assert (out / "umatrix.png").exists() and not (out / "projection.png").exists()
+    report = json.loads((out / "report.json").read_text())
+    if not k:
+        assert "too few to choose k" in r.err and report["k_selection"]["chosen"] > 3
+    else:
+        assert len(report["clusters"]) == 3

@@ -107,6 +107,12 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
     chosen = None
     if k_auto:
         X, bmu = sample()
+        if len(X) < 3:
+            why = f"only {len(X)} row(s) without a gap: too few to choose k"
+            return np.arange(m), m, {"method": f"{why}, each unit is a cluster",
+                                     "scores": {}, "chosen": m,
+                                     "note": f"{why}; each map unit is its own cluster "
+                                             "(pass -k N to group the units)"}
         alive = W[hits_fit > 0]
         distinct = len(np.unique(np.round(alive, 12), axis=0))
         fits = {}

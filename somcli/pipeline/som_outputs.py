@@ -164,6 +164,8 @@ def _scored_rows(be, data, evs, infos, seed):
     @functools.cache
     def sample():
         counts = np.array([i["complete"] for i in infos])
+        if not counts.sum():  # every row has a gap (--missing mask)
+            return np.empty((0, len(data.described.roles.features))), np.empty(0, np.int64)
         pick = steps.sample_positions(int(counts.sum()), SELECT_ROWS, seed)
         rows = be.take(list(zip(data.blocks, evs, strict=True)), counts, pick, _complete_rows)
         return rows[:, :-1], rows[:, -1].astype(np.int64)
@@ -263,6 +265,8 @@ def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, siz
     else:  # too many clusters to profile: the sampled rows' means
         centres = np.array([X[cluster == j].mean(0) if (cluster == j).any()
                             else np.full(X.shape[1], np.nan) for j in range(k)])
+    if len(X) < 2:  # no row without a gap to project: no projection, no profiles
+        X = cluster = centres = None
     return F.MapFacts(
         state.grid, state.W, state.U, state.hits, state.unit_cluster,
         d.prep.to_original(state.W), list(features),
