@@ -17,20 +17,22 @@ from somcli.report.figure import render, start  # noqa: F401 - the pictures' one
 from somcli.report.map_facts import MapFacts
 
 MAX_COMPONENTS = component_plots.MAX_COMPONENTS
+MAX_SVG_UNITS = 20_000  # bigger maps: PNG only (an SVG of a unit per polygon grows to MBs)
 
 
 def jobs(f: MapFacts) -> dict[str, Callable]:
     """name -> draw(file) for every picture of the map."""
     head = map_plots.heading(f)
-    out: dict[str, Callable] = {
-        "umatrix.png": lambda p: map_plots.draw_umatrix(p, f),
-        "umatrix.svg": lambda p: p.write(map_svg.umatrix(f).encode()),
-        "hits.png": lambda p: map_plots.draw_hits(p, f),
-    }
+    vector = f.grid.units <= MAX_SVG_UNITS
+    out: dict[str, Callable] = {"umatrix.png": lambda p: map_plots.draw_umatrix(p, f)}
+    if vector:
+        out["umatrix.svg"] = lambda p: p.write(map_svg.umatrix(f).encode())
+    out["hits.png"] = lambda p: map_plots.draw_hits(p, f)
     k = len(np.unique(f.unit_cluster))
     if k < f.grid.units:
         out["clusters.png"] = lambda p: map_plots.draw_clusters(p, f)
-        out["clusters.svg"] = lambda p: p.write(map_svg.clusters(f).encode())
+        if vector:
+            out["clusters.svg"] = lambda p: p.write(map_svg.clusters(f).encode())
     shown = min(len(f.features), MAX_COMPONENTS)
     title = f"Component planes (original units), {head}"
     if shown < len(f.features):
