@@ -14,6 +14,7 @@ from somcli.report.figure import new_figure, save_png
 
 MAX_FEATURES = 30  # heatmap columns
 MAX_POINTS = 5_000  # rows drawn in the projection (a seeded sample of the fit rows)
+MAX_NET_UNITS = 2_500  # a map's units joined by lines in the projection up to this many
 
 
 def projection(rows: np.ndarray, *others: np.ndarray) -> tuple[list, list]:
@@ -58,12 +59,15 @@ def draw_projection(path, P, labels, C, shares, what, net=None) -> None:
         from matplotlib.collections import LineCollection
 
         points, grid = net
-        nb = grid.neighbors
-        pairs = [(u, v) for u in range(grid.units) for v in nb[u] if v > u]
-        ax.add_collection(LineCollection([(points[u], points[v]) for u, v in pairs],
-                                         colors="0.55", linewidths=0.5, alpha=0.6, zorder=1))
-        ax.scatter(points[:, 0], points[:, 1], s=6, color="0.4", zorder=1,
-                   label="map units (lines join neighbours)")
+        lines = grid.units <= MAX_NET_UNITS  # past that the lines are a grey blot
+        if lines:
+            nb = grid.neighbors
+            pairs = [(u, v) for u in range(grid.units) for v in nb[u] if v > u]
+            ax.add_collection(LineCollection([(points[u], points[v]) for u, v in pairs],
+                                             colors="0.55", linewidths=0.5, alpha=0.6,
+                                             zorder=1))
+        ax.scatter(points[:, 0], points[:, 1], s=6 if lines else 2, color="0.4", zorder=1,
+                   label="map units" + (" (lines join neighbours)" if lines else ""))
     for j in range(k):
         mine = labels == j
         ax.scatter(P[mine, 0], P[mine, 1], s=9, color=cmap(j % cmap.N), alpha=0.55,
