@@ -322,7 +322,7 @@ def embed(**kw):
 @O.memory_option
 @OX.engine_options
 @OX.device_option
-@O.output_options(model=False)
+@O.output_options(plots=True, model=False, maps=True)
 def assign(**kw):
     """Assign the rows of INPUT to the clusters of a saved MODEL (model.json, or the folder
     holding it): the stored cleaning is replayed, never refitted, and the report has a
@@ -340,8 +340,10 @@ def assign(**kw):
     out = replace(O.output_from(kw, read.inputs), single_file=single)
     explicit = _explicit(click.get_current_context())
 
+    plots = out.color_scale if out.plots and out.out is not None else None
+
     def job(be):
-        return run_assign.run(be, model, read, console.progress, R.stdin(), explicit)
+        return run_assign.run(be, model, read, console.progress, R.stdin(), explicit, plots)
 
     report = R.execute(console, out, job, exe)
     drift = report.get("drift") or {}

@@ -172,3 +172,25 @@ def test_auto_uses_a_log_scale_for_a_heavy_tail_only():
     assert type(scale_for(population, "auto").norm).__name__ == "LogNorm"
     for plain_column in (rng.normal(40, 12, 2000), rng.uniform(1, 5, 2000), -population):
         assert type(scale_for(plain_column, "auto").norm).__name__ == "Normalize"
+
+
+def test_assign_draws_where_todays_rows_fall_on_the_saved_map(countries, tmp_path, run):
+    today = tmp_path / "today.csv"
+    rows = pd.read_csv(COUNTRIES, sep=None, engine="python").iloc[:7]
+    rows.to_csv(today, index=False)
+    out = tmp_path / "a"
+    assert run("assign", countries / "model.json", today, "-o", out, "-q").code == 0
+    a = pd.read_csv(out / "assignments.csv")
+    root = ET.parse(out / "umatrix.svg").getroot()
+    titles = [p.find(f"{SVG}title").text for p in root.iter(f"{SVG}polygon")]
+    cols = json.loads((countries / "report.json").read_text())["map"]["cols"]
+    held = a.groupby(["bmu_row", "bmu_col"]).size()
+    for (r, c), n in held.items():  # today's hits, not the training's
+        assert ": cluster " in titles[r * cols + c] and f", {n} row" in titles[r * cols + c]
+    assert sum(int(t.split(", ")[2].split()[0].replace(",", "")) for t in titles) == len(a)
+    for name in ("hits.png", "clusters.png", "components.png", "projection.png"):
+        with Image.open(out / name) as img:
+            assert np.asarray(img.convert("L")).std() > 10
+    assert run("assign", countries / "model.json", today, "-o", tmp_path / "b", "-q",
+               "--no-plots").code == 0
+    assert not list((tmp_path / "b").glob("*.png"))

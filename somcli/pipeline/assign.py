@@ -12,7 +12,7 @@ import numpy as np
 
 from somcli.algorithms.grid import Grid
 from somcli.algorithms.outliers import OutlierRule
-from somcli.backends.base import Backend, Data, Progress, quiet
+from somcli.backends.base import Backend, Block, Data, Progress, quiet
 from somcli.config import ReadOptions
 from somcli.model import Model
 from somcli.model_check import EMBEDDINGS
@@ -30,9 +30,11 @@ CLUSTER_TVD = 0.10  # cluster shares moved (total variation distance) by more th
 
 
 def run(be: Backend, model_path: str, read: ReadOptions, progress: Progress = quiet,
-        stdin=None, explicit: frozenset[str] = frozenset()) -> RunResult:
+        stdin=None, explicit: frozenset[str] = frozenset(), plots: str | None = None
+        ) -> RunResult:
     """``explicit`` names the reading options given on the command line; the others
-    default to what the model was trained with."""
+    default to what the model was trained with. ``plots`` (a colour scale) draws where the
+    rows fall: the saved map with their hits (SOM), their projection and profiles."""
     t0 = time.perf_counter()
     model = Model.load(model_path, read.memory_limit)
     if model.kind in EMBEDDINGS:  # codes and reconstructions, no clusters
@@ -66,7 +68,37 @@ def run(be: Backend, model_path: str, read: ReadOptions, progress: Progress = qu
     report.external = steps.external(be, data, labels, report.warnings)
     report.runtime_seconds = d.timings | {"total": time.perf_counter() - t0}
     frame, parts = be.rows_out(data, fit.columns(model, data), *per_block)
-    return RunResult("assign", frame, report, parts=parts)
+    pictures = _pictures(be, data, model, per_block, report, sizes, plots) if plots else {}
+    return RunResult("assign", frame, report, parts=parts, plots=pictures)
+
+
+def _pictures(be: Backend, data: Data, model: Model, per_block, report, sizes, scale) -> dict:
+    """Where the rows fall: on the saved map (SOM: its U-matrix and clusters, the rows' hits,
+    names, projection and profiles) or around the saved centres (k-means): name -> future."""
+    from somcli.report import cluster_plots, plots
+
+    if model.kind == "som":
+        from somcli.pipeline.som_outputs import SomState, map_facts, scored_rows
+
+        g = model.meta["grid"]
+        grid = Grid(g["rows"], g["cols"], g["topology"])
+        evs = per_block[0]
+        infos = be.reduce(B.info, evs)
+        hits = np.sum([i["hits"] for i in infos], axis=0)
+        found = sum(i["found"] for i in infos)
+        quality = {"quantization_error": sum(i["qe_sum"] for i in infos) / max(found, 1),
+                   "topographic_error": sum(i["te_errors"] for i in infos) / max(found, 1)}
+        state = SomState(grid, model.arrays["codebook"], model.arrays["unit_cluster"],
+                         model.arrays["umatrix"].reshape(grid.rows, grid.cols), hits, None,
+                         quality["quantization_error"])
+        facts = map_facts(be, data, state, report, evs, scored_rows(be, data, evs, infos, 0),
+                          sizes, found, scale, quality)
+        return plots.start(plots.jobs(facts))
+    centres = model.arrays["centroids"]
+    rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, 0)
+    labels = be.map(B.assign, [Block(rows, np.ones(len(rows), bool))], centers=centres)[0][0]
+    return plots.start(cluster_plots.jobs(rows, labels, centres, data.described.roles.features,
+                                          sizes, "k-means (rows assigned)"))
 
 
 def model_section(model: Model, path: str) -> ModelRef:

@@ -69,7 +69,7 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
                          chunk=t.chunk, threads=be.threads)
         hits_fit = np.sum([i["hits"] for i in be.reduce(B.info, fit_evs)], axis=0)
     U = unit_umatrix(W, grid, units.umatrix_stat)
-    scored = _scored_rows(be, data, evs, infos, opts.seed)
+    scored = scored_rows(be, data, evs, infos, opts.seed)
     unit_cluster, k, selection = cluster_units(
         W, hits_fit, hits, units.k, units.k_auto, units.k_max, opts.seed, scored, progress)
     start = t.start
@@ -113,7 +113,9 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     sizes = steps.sizes(be, labels, k)
     pictures = {}
     if plots:
-        facts = map_facts(be, data, state, report, evs, scored, sizes, found, plots)
+        quality = {key: getattr(report.map, key)
+                   for key in ("quantization_error", "topographic_error")}
+        facts = map_facts(be, data, state, report, evs, scored, sizes, found, plots, quality)
         pictures = start_plots(facts, painter)
     report.metrics = steps.internal(be, data.blocks, labels, opts.seed)
     report.external = steps.external(be, data, labels, report.warnings)
@@ -157,7 +159,7 @@ def _outlier_rule(be, evs, found, qe_total, quantile, U):
 SELECT_ROWS = 5_000  # -k auto compares the unit groupings on this many sampled rows
 
 
-def _scored_rows(be, data, evs, infos, seed):
+def scored_rows(be, data, evs, infos, seed):
     """``sample() -> (X, bmu)``: complete rows drawn once (at the positions every backend
     draws) and their units, on which -k auto compares groupings of the units and the
     pictures show the rows."""
@@ -242,8 +244,10 @@ def model_of_map(d: Described, params, state, k, second, sizes, units, seed, rep
 
 
 def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, sizes, found,
-              color_scale: str):
-    """What the map's pictures show (:class:`somcli.report.map_facts.MapFacts`)."""
+              color_scale: str, quality: dict):
+    """What the map's pictures show (:class:`somcli.report.map_facts.MapFacts`): ``state``'s
+    map, with the hits, names and sampled rows of ``data`` (the training rows, or the rows
+    ``assign`` placed on a saved map)."""
     from somcli.report import map_facts as F
     from somcli.report.plots import MAX_COMPONENTS
 
@@ -270,7 +274,7 @@ def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, siz
     return F.MapFacts(
         state.grid, state.W, state.U, state.hits, state.unit_cluster,
         d.prep.to_original(state.W), list(features),
-        {key: getattr(report.map, key) for key in ("quantization_error", "topographic_error")},
+        quality,
         legend=F.legend_lines(report.clusters), unit_names=names, rows=int(found),
         color_scale=color_scale, sample=X, sample_cluster=cluster,
         units=np.vstack([d.prep.scale, d.prep.center]).astype(float), centres=centres,
