@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from somcli.algorithms import kmeans as km
 from somcli.algorithms.grid import Grid
 from somcli.algorithms.outliers import OutlierRule
-from somcli.backends.base import Backend, Block, Data, Progress, quiet
+from somcli.backends.base import Backend, Data, Progress, quiet
 from somcli.config import ReadOptions
 from somcli.model import Model
 from somcli.model_check import EMBEDDINGS
@@ -96,7 +97,7 @@ def _pictures(be: Backend, data: Data, model: Model, per_block, report, sizes, s
         return plots.start(plots.jobs(facts))
     centres = model.arrays["centroids"]
     rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, 0)
-    labels = be.map(B.assign, [Block(rows, np.ones(len(rows), bool))], centers=centres)[0][0]
+    labels = km.assign(rows, centres)[0]  # a sample, here (whichever backend holds the rows)
     return plots.start(cluster_plots.jobs(rows, labels, centres, data.described.roles.features,
                                           sizes, "k-means (rows assigned)"))
 
