@@ -194,3 +194,21 @@ def test_assign_draws_where_todays_rows_fall_on_the_saved_map(countries, tmp_pat
     assert run("assign", countries / "model.json", today, "-o", tmp_path / "b", "-q",
                "--no-plots").code == 0
     assert not list((tmp_path / "b").glob("*.png"))
+
+
+def test_svg_maps_stay_valid_xml_whatever_the_identifiers_hold(tmp_path, run):
+    names = [f"{n} {i}" for i, n in enumerate(
+        ["a\x00b", "<script>x</script>", "c&d", "e\x1bf", 'q"uote', "t\tab"] * 5)]
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"name": names, "x": rng.normal(size=30), "y": rng.normal(size=30)})
+    src = tmp_path / "ugly.csv"
+    frame.to_csv(src, index=False)
+    out = tmp_path / "o"
+    assert run("som", src, "-k", "2", "-o", out, "-q").code == 0
+    for picture in ("umatrix.svg", "clusters.svg"):
+        text = (out / picture).read_text()
+        root = ET.fromstring(text)  # parses: no raw control character, no live markup
+        assert root.find(f"{SVG}script") is None and "<script>" not in text
+        titles = " ".join(t.text for t in root.iter(f"{SVG}title"))
+        assert "<script>x</script>" in titles and "c&d" in titles
+        assert "a\ufffdb" in titles and "e\ufffdf" in titles  # control characters, shown

@@ -59,7 +59,7 @@ def _svg(f: MapFacts, fills, caption: list[str], border: str, swatches=None) -> 
     for u, poly in enumerate(D.cells(grid)):
         points = " ".join(f"{x0 + x * s:.1f},{y0 + y * s:.1f}" for x, y in poly)
         out.append(f'<polygon points="{points}" fill="{_hex(fills[u])}">'
-                   f"<title>{escape(_title(f, u, names[u]))}</title></polygon>")
+                   f"<title>{_text(_title(f, u, names[u]))}</title></polygon>")
     out.append("</g>")
     segments = D.border_segments(grid, f.unit_cluster)
     if len(segments):
@@ -77,7 +77,7 @@ def _svg(f: MapFacts, fills, caption: list[str], border: str, swatches=None) -> 
             out.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" '
                        f'fill="{_hex(swatches[i - 1])}" stroke="#555"/>')
             x += 18
-        out.append(f'<text x="{x}" y="{y}" fill="#333">{escape(line)}</text>')
+        out.append(f'<text x="{x}" y="{y}" fill="#333">{_text(line)}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
@@ -103,6 +103,15 @@ def _title(f: MapFacts, u: int, names: list[str]) -> str:
         more = hits - len(names)
         text += "\n" + ", ".join(names) + (f", and {more:,} more" if more > 0 else "")
     return text
+
+
+_CONTROL = {c: "\ufffd" for c in range(32) if chr(c) not in "\n\t"} | {127: "\ufffd"}
+
+
+def _text(value: str) -> str:
+    """Data text as XML text: markup escaped, control characters (invalid in XML 1.0)
+    shown as the replacement character."""
+    return escape(str(value).translate(_CONTROL))
 
 
 def _hex(rgba) -> str:
