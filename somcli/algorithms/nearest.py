@@ -104,7 +104,7 @@ def _dense(block, units: Units, second):
     aug[:, :d] = block
     units.xp.matmul(aug, units.folded, out=scores)
     if units.exact is None:
-        return _pick(scores, block, units.W, second)
+        return _pick(scores, block, units, second)
     return _settle(scores, block, units, second)
 
 
@@ -139,7 +139,7 @@ def _settle(scores, block, units: Units, second, present=None):
     if len(idx):
         b[idx], r[idx] = _exact(block[idx], units.exact,
                                 None if present is None else present[idx], xp)
-    return b, _distance(block, units.W, b, present), (r if second else None)
+    return b, _distance(block, units, b, present), (r if second else None)
 
 
 def _exact(rows: np.ndarray, W: np.ndarray, present=None, xp=np
@@ -166,7 +166,7 @@ def _masked(block, units: Units, second):
     filled = xp.where(present, block, block.dtype.type(0))
     scores = _masked_scores(filled, present, units.W)
     if units.exact is None:
-        b, d, r = _pick(scores, filled, units.W, second, present)
+        b, d, r = _pick(scores, filled, units, second, present)
     else:
         b, d, r = _settle(scores, filled, units, second, present)
     d[~present.any(axis=1)] = np.nan
@@ -180,13 +180,13 @@ def _masked_scores(filled, present, W):
     return scores
 
 
-def _pick(scores, block, W, second, present=None):
+def _pick(scores, block, units: Units, second, present=None):
     """Best (first index on ties) and, on request, second best unit of each row, and the
     distance to the best."""
-    xp = _module(scores)
+    xp = units.xp
     rows = xp.arange(scores.shape[0])
     b = xp.argmin(scores, axis=1)
-    d = _distance(block, W, b, present)
+    d = _distance(block, units, b, present)
     r = None
     if second:
         if scores.shape[1] > 1:
@@ -197,16 +197,11 @@ def _pick(scores, block, W, second, present=None):
     return b, d, r
 
 
-def _distance(block, W, b, present=None) -> np.ndarray:
+def _distance(block, units: Units, b, present=None) -> np.ndarray:
     """Distance of each row to its unit ``b``, computed directly (not from the GEMM scores,
     so that a row sitting on its unit reports 0, not rounding noise)."""
-    xp = _module(block)
-    diff = block - W[b]
+    xp = units.xp
+    diff = block - units.W[b]
     if present is not None:
         diff *= present
     return xp.sqrt(xp.einsum("ij,ij->i", diff, diff)).astype(np.float64)
-
-
-def _module(array):
-    """The array module an array belongs to (NumPy, or CuPy for a device array)."""
-    return np if isinstance(array, np.ndarray) else __import__(type(array).__module__.split(".")[0])

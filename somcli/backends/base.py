@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from somcli.algorithms.nearest import nearest
 from somcli.io.read import Dialect
 from somcli.prep import roles as R
 from somcli.prep.clean import Preprocessor
@@ -138,6 +139,10 @@ class Backend(ABC):
     @abstractmethod
     def open(cls, options, progress: Progress) -> contextlib.AbstractContextManager:
         """A context manager giving a ready backend (connected, started), closed after."""
+
+    #: the best-unit search the per-block functions run (``search=`` of ``blocks.evaluate``
+    #: and ``blocks.assign``): ``nearest`` on the CPU; a GPU backend puts its own here
+    search = staticmethod(nearest)
 
     def parameters(self, data: Data) -> dict:
         """What the report's parameters say about the backend (none for local)."""

@@ -23,7 +23,6 @@ from somcli.algorithms.kmeans import KMeansFit
 from somcli.backends.base import Data, quiet
 from somcli.backends.local import LocalBackend
 from somcli.errors import Unavailable, brief
-from somcli.pipeline import blocks as B
 
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -120,14 +119,9 @@ class GpuBackend(LocalBackend):
         return held[1]
 
     def search(self, X, W, *, second=False, chunk=None, threads=None, pool=None):
-        """:func:`somcli.algorithms.nearest.nearest` on the device."""
+        """:func:`somcli.algorithms.nearest.nearest` on the device (``Backend.search``)."""
         W = np.asarray(W)
         return G.nearest(self.rows(X, len(W)), W, second)
-
-    def map(self, fn, *per_block, **kw) -> list:
-        if fn in (B.evaluate, B.assign):  # the best-unit search runs on the device
-            kw["search"] = self.search
-        return super().map(fn, *per_block, **kw)
 
     @contextlib.contextmanager
     def som_sums(self, data: Data, chunk: int):

@@ -110,7 +110,8 @@ def model_section(model: Model, path: str) -> ModelRef:
 
 def _assign_kmeans(be: Backend, data: Data, model: Model):
     centers = model.arrays["centroids"]
-    assigned = be.map(B.assign, data.blocks, centers=centers, threads=be.threads)
+    assigned = be.map(B.assign, data.blocks, centers=centers, threads=be.threads,
+                      search=be.search)
     labels = be.map(B.first, assigned)
     n = int(steps.sizes(be, labels, len(centers)).sum())
     quality = sum(be.reduce(B.distance_sum, assigned)) / n if n else None
@@ -130,7 +131,7 @@ def _assign_som(be: Backend, data: Data, model: Model):
     g, rule = model.meta["grid"], OutlierRule.from_model(model.meta["outliers"])
     grid = Grid(g["rows"], g["cols"], g["topology"])
     evs = be.map(B.evaluate, data.blocks, W=model.arrays["codebook"], grid=grid,
-                 threads=be.threads)
+                 threads=be.threads, search=be.search)
     labels = be.map(B.unit_labels, evs, unit_cluster=model.arrays["unit_cluster"])
     scores = be.map(B.outlier_scores, evs, rule=rule, U=model.arrays["umatrix"])
     infos = be.reduce(B.info, evs)

@@ -60,7 +60,8 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
         warnings.append(f"{n:,} rows > --minibatch-rows {opts.minibatch_rows:,}: "
                         "used MiniBatchKMeans (faster, slightly less exact)")
     # number clusters by size (0 = largest), then every usable row has its cluster
-    assigned = be.map(B.assign, data.blocks, centers=fit.centers, threads=be.threads)
+    assigned = be.map(B.assign, data.blocks, centers=fit.centers, threads=be.threads,
+                      search=be.search)
     labels = be.map(B.first, assigned)
     perm = km.order_by_size(np.arange(k), k, weight=steps.sizes(be, labels, k).astype(float))
     centers = fit.centers[np.argsort(perm)]
@@ -134,7 +135,8 @@ def _scores(be: Backend, data: Data, labels: list, centers: np.ndarray, seed: in
     if data.fit_is_usable:
         return steps.internal(be, data.blocks, labels, seed)
     rows = be.map(B.as_block, data.fit)
-    fit_labels = be.map(B.first, be.map(B.assign, rows, centers=centers, threads=be.threads))
+    fit_labels = be.map(B.first, be.map(B.assign, rows, centers=centers, threads=be.threads,
+                                          search=be.search))
     return steps.internal(be, rows, fit_labels, seed)
 
 

@@ -55,7 +55,8 @@ class SomState:
 def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plots, painter,
             progress) -> RunResult:
     grid, W = t.grid, t.W
-    evs = be.map(B.evaluate, data.blocks, W=W, grid=grid, chunk=t.chunk, threads=be.threads)
+    evs = be.map(B.evaluate, data.blocks, W=W, grid=grid, chunk=t.chunk, threads=be.threads,
+                 search=be.search)
     infos = be.reduce(B.info, evs)
     hits = np.sum([i["hits"] for i in infos], axis=0)
     found = sum(i["found"] for i in infos)
@@ -66,7 +67,7 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
         hits_fit = hits
     else:
         fit_evs = be.map(B.evaluate, be.map(B.as_block, data.fit), W=W, grid=grid,
-                         chunk=t.chunk, threads=be.threads)
+                         chunk=t.chunk, threads=be.threads, search=be.search)
         hits_fit = np.sum([i["hits"] for i in be.reduce(B.info, fit_evs)], axis=0)
     U = unit_umatrix(W, grid, units.umatrix_stat)
     scored = scored_rows(be, data, evs, infos, opts.seed)
