@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from somcli.report.colour_scale import plain
+from somcli.report.colour_scale import cluster_colours, cut, plain
 from somcli.report.figure import new_figure, save_png
 
 MAX_FEATURES = 30  # heatmap columns
@@ -44,17 +44,11 @@ def jobs(rows: np.ndarray, labels: np.ndarray, centres: np.ndarray, features: li
     }
 
 
-def _colours(k: int):
-    import matplotlib
-
-    return matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
-
-
 def draw_projection(path, P, labels, C, shares, what, net=None) -> None:
     fig, axes = new_figure((820, 700))
     ax = axes[0, 0]
     k = len(C)
-    cmap = _colours(k)
+    colours = cluster_colours(k)
     if net is not None:  # the map as it lies in the data: units, and lines to neighbours
         from matplotlib.collections import LineCollection
 
@@ -70,9 +64,9 @@ def draw_projection(path, P, labels, C, shares, what, net=None) -> None:
                    label="map units" + (" (lines join neighbours)" if lines else ""))
     for j in range(k):
         mine = labels == j
-        ax.scatter(P[mine, 0], P[mine, 1], s=9, color=cmap(j % cmap.N), alpha=0.55,
+        ax.scatter(P[mine, 0], P[mine, 1], s=9, color=colours[j], alpha=0.55,
                    linewidths=0, label=f"cluster {j} ({int(mine.sum()):,} shown)", zorder=2)
-    ax.scatter(C[:, 0], C[:, 1], s=180, marker="X", color=[cmap(j % cmap.N) for j in range(k)],
+    ax.scatter(C[:, 0], C[:, 1], s=180, marker="X", color=colours,
                edgecolors="black", linewidths=1.2, label="centres", zorder=3)
     for j, (x, y) in enumerate(C):
         ax.annotate(str(j), (x, y), xytext=(7, 7), textcoords="offset points", fontsize=11,
@@ -105,7 +99,7 @@ def draw_profiles(path, Z, features, sizes, what) -> None:
                         color="white" if abs(Z[i, j]) > 0.6 * limit else "black")
     room = int(np.clip(0.7 * width / max(d, 1) / 6.5, 12, 30))  # characters per column
     flat = max(len(n) for n in names) <= room if names else True  # fits level: no slant
-    ax.set_xticks(range(d), [plain(n if len(n) <= room else n[:room - 1] + "…") for n in names],
+    ax.set_xticks(range(d), [plain(cut(n, room)) for n in names],
                   rotation=0 if flat else 35, ha="center" if flat else "right", fontsize=9)
     ax.set_yticks(range(k), [f"{i} ({int(sizes[i]):,} rows)" for i in range(k)], fontsize=9)
     ax.set_title(f"{what}: cluster means in standardized units (0 = the average row)")

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from somcli.config import COLOR_SCALES as SCALES  # noqa: F401 - the choices, named here
-
 ROBUST = (2.0, 98.0)  # percentiles
 BANDS = 10  # quantile bands
 HEAVY = 20.0  # auto: log when the 98th percentile is this many times the median
@@ -35,8 +33,8 @@ def scale_for(values: np.ndarray, kind: str, reference: np.ndarray | None = None
     counts: the data's for a component plane; ``values`` themselves by default)."""
     from matplotlib.colors import BoundaryNorm, LogNorm, Normalize
 
-    shown = _finite(values)
-    ref = _finite(values if reference is None else reference)
+    shown = finite(values)
+    ref = finite(values if reference is None else reference)
     if ref.size == 0:
         ref = shown if shown.size else np.zeros(1)
     if kind == "auto":
@@ -74,7 +72,8 @@ def heavy_tailed(values: np.ndarray) -> bool:
     return bool(high > HEAVY * median)
 
 
-def _finite(values) -> np.ndarray:
+def finite(values) -> np.ndarray:
+    """The finite values, flat, as float64."""
     v = np.asarray(values, dtype=float).ravel()
     return v[np.isfinite(v)]
 
@@ -109,6 +108,19 @@ def short_number(value: float) -> str:
     if a >= 0.01:
         return f"{v:.3g}"
     return f"{v:.2g}"
+
+
+def cluster_colours(k: int) -> list:
+    """One colour per cluster (RGBA), the same in every picture: tab10, tab20 past ten."""
+    import matplotlib
+
+    base = matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
+    return [base(i % base.N) for i in range(k)]
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters (an ellipsis marks a cut)."""
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def plain(text: str) -> str:

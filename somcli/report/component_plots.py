@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from somcli.report import map_draw as D
-from somcli.report.colour_scale import plain, scale_for, short_number
+from somcli.report.colour_scale import cut, finite, plain, scale_for, short_number
 from somcli.report.figure import new_figure, save_png
 from somcli.report.map_facts import MapFacts
 
@@ -59,25 +59,19 @@ def draw_components(path, f: MapFacts, title: str) -> None:
         bar.ax.tick_params(labelsize=8)
         bar.locator = _locator(scale)
         bar.update_ticks()
-        name = f.features[i] if len(f.features[i]) <= 30 else f.features[i][:29] + "…"
-        known = _finite(column if column is not None else values)
+        known = finite(column if column is not None else values)
         where = "data" if column is not None else "map"
         span = f"{where}: {short_number(known.min())} to {short_number(known.max())}" \
             if known.size else ""
         if scale.note == "log scale":
             span += ", log colours"
-        ax.set_title(f"{plain(name)}\n{span}", fontsize=10, linespacing=1.3)
+        ax.set_title(f"{plain(cut(f.features[i], 30))}\n{span}", fontsize=10, linespacing=1.3)
     fig.suptitle(title, fontsize=12, y=1 - 10 / height, va="top")
     top = 1 - (HEAD_PX + TITLE_PX) / height
     row_px = (height - HEAD_PX - 24) / nrows  # a panel and the title above it
     fig.subplots_adjust(left=0.02, right=0.97, bottom=24 / height, top=top,
                         hspace=TITLE_PX / max(row_px - TITLE_PX, 1), wspace=0.25)
     save_png(fig, path)
-
-
-def _finite(v) -> np.ndarray:
-    v = np.asarray(v, dtype=float)
-    return v[np.isfinite(v)]
 
 
 def _locator(scale):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from somcli.algorithms.grid import HEX_ROW_HEIGHT, Grid
-from somcli.report.colour_scale import plain, text_colour
+from somcli.report.colour_scale import cut, plain, text_colour
 
 HEX_RADIUS = 1.0 / np.sqrt(3.0)
 MAX_TICKS = 16  # per axis
@@ -97,13 +97,17 @@ def border_segments(grid: Grid, unit_cluster: np.ndarray) -> np.ndarray:
     return np.stack([mid - half * perp, mid + half * perp], axis=1)
 
 
+def border_width(grid: Grid) -> float:
+    """Cluster borders: bold on small maps, thinner on big ones (points)."""
+    return float(np.clip(24.0 / max(grid.rows, grid.cols), 0.8, 2.6))
+
+
 def draw_borders(ax, grid: Grid, unit_cluster: np.ndarray, colour="crimson") -> None:
     from matplotlib.collections import LineCollection
 
     segments = border_segments(grid, unit_cluster)
     if len(segments):
-        width = float(np.clip(24.0 / max(grid.rows, grid.cols), 0.8, 2.6))
-        ax.add_collection(LineCollection(segments, colors=colour, linewidths=width,
+        ax.add_collection(LineCollection(segments, colors=colour, linewidths=border_width(grid),
                                          capstyle="round"))
 
 
@@ -123,10 +127,10 @@ def annotate(ax, grid: Grid, labels, facecolours, fontsize: float) -> None:
 
 def names_text(names: list[str], room: int, width: int = 14) -> str:
     """A unit's row names, one per line, cut to fit: ``room`` lines at most."""
-    cut = [n if len(n) <= width else n[:width - 1] + "…" for n in names]
-    if len(cut) > room:
-        cut = cut[:room - 1] + [f"+{len(names) - room + 1} more"]
-    return "\n".join(cut)
+    lines = [cut(n, width) for n in names]
+    if len(lines) > room:
+        lines = lines[:room - 1] + [f"+{len(names) - room + 1} more"]
+    return "\n".join(lines)
 
 
 TOP_PX = 150  # the title (up to three lines), the column numbers and their label

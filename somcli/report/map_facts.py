@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from somcli.algorithms.grid import Grid
+from somcli.report.colour_scale import cut
 
 NAMES_ON_MAP = 30  # rows: up to this many, every row's name is written on its unit
 NAMES_PER_UNIT = 3  # in a unit's hover title on bigger maps
@@ -66,12 +67,8 @@ def legend_lines(clusters) -> list[str]:
     """One line per cluster: its size and share, and the features that set it apart."""
     out = []
     for c in clusters or []:
-        apart = ", ".join(f"{_cut(a['feature'])} {'higher' if a['effect'] > 0 else 'lower'}"
+        apart = ", ".join(f"{cut(a['feature'], 22)} {'higher' if a['effect'] > 0 else 'lower'}"
                           for a in c.distinguishing[:2])
         out.append(f"{c.cluster}: {c.size:,} row{'s' if c.size != 1 else ''} ({c.share:.0%})"
                    + (f", {apart}" if apart else ""))
     return out
-
-
-def _cut(name: str, width: int = 22) -> str:
-    return name if len(name) <= width else name[:width - 1] + "…"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from somcli.report import map_draw as D
-from somcli.report.colour_scale import plain, scale_for
+from somcli.report.colour_scale import cluster_colours, plain, scale_for
 from somcli.report.figure import new_figure, save_png
 from somcli.report.map_facts import MapFacts
 
@@ -82,11 +82,14 @@ def draw_hits(path, f: MapFacts) -> None:
     save_png(fig, path)
 
 
-def cluster_colours(k: int) -> list:
-    import matplotlib
-
-    base = matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
-    return [base(i % base.N) for i in range(k)]
+def cluster_fills(f: MapFacts) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's colour (its cluster's, pale where the unit holds no row) and the
+    clusters' colours (RGBA rows)."""
+    colours = np.array(cluster_colours(int(f.unit_cluster.max()) + 1))
+    fills = colours[f.unit_cluster]
+    dead = f.hits == 0
+    fills[dead, :3] = 0.35 * fills[dead, :3] + 0.65
+    return fills, colours
 
 
 def draw_clusters(path, f: MapFacts) -> None:
@@ -94,10 +97,8 @@ def draw_clusters(path, f: MapFacts) -> None:
 
     grid = f.grid
     k = int(f.unit_cluster.max()) + 1
-    colours = np.array(cluster_colours(k))
-    face = colours[f.unit_cluster]
+    face, colours = cluster_fills(f)
     dead = f.hits == 0
-    face[dead, :3] = 0.35 * face[dead, :3] + 0.65  # pale: the unit holds no row
     legend = (f.legend or [str(j) for j in range(k)])[:MAX_LEGEND]
     ncol = 2 if len(legend) > 8 else 1
     legend_px = 24 * int(np.ceil((len(legend) + 1) / ncol)) + 24

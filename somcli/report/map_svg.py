@@ -12,7 +12,7 @@ import numpy as np
 from somcli.report import map_draw as D
 from somcli.report.colour_scale import scale_for
 from somcli.report.map_facts import MapFacts
-from somcli.report.map_plots import cluster_colours, heading
+from somcli.report.map_plots import cluster_fills, heading
 
 MAX_PX = 640  # the map's width or height, whichever is bigger
 PAD = 34  # room for the row and column numbers
@@ -32,12 +32,10 @@ def umatrix(f: MapFacts) -> str:
 
 def clusters(f: MapFacts) -> str:
     k = int(f.unit_cluster.max()) + 1
-    fills = np.array(cluster_colours(k))[f.unit_cluster]
-    dead = f.hits == 0
-    fills[dead, :3] = 0.35 * fills[dead, :3] + 0.65
+    fills, colours = cluster_fills(f)
     caption = [f"Clusters ({k}), {heading(f)}; pale: a unit that holds no row"]
     caption += list(f.legend)
-    return _svg(f, fills, caption, border="black", swatches=np.array(cluster_colours(k)))
+    return _svg(f, fills, caption, border="black", swatches=colours)
 
 
 def _svg(f: MapFacts, fills, caption: list[str], border: str, swatches=None) -> str:
@@ -63,7 +61,7 @@ def _svg(f: MapFacts, fills, caption: list[str], border: str, swatches=None) -> 
     out.append("</g>")
     segments = D.border_segments(grid, f.unit_cluster)
     if len(segments):
-        bw = float(np.clip(24.0 / max(grid.rows, grid.cols), 0.8, 2.6)) * 1.3
+        bw = D.border_width(grid) * 1.3
         out.append(f'<g stroke="{border}" stroke-width="{bw:.2f}" stroke-linecap="round">')
         out += [f'<line x1="{x0 + a[0] * s:.1f}" y1="{y0 + a[1] * s:.1f}" '
                 f'x2="{x0 + b[0] * s:.1f}" y2="{y0 + b[1] * s:.1f}"/>' for a, b in segments]
