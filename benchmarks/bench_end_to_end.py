@@ -52,7 +52,7 @@ IMPORTS = ("import somcli.cli, somcli.pipeline.som, somcli.report.plots, somcli.
 PAINTER = """
 import numpy as np, matplotlib.figure, matplotlib.backends.backend_agg
 from somcli.algorithms.grid import Grid
-from somcli.report import plots
+from somcli.report import figure, plots
 from somcli.report.map_facts import MapFacts
 rng = np.random.default_rng(0)
 W = rng.normal(size=(400, 10))
@@ -64,7 +64,7 @@ facts = MapFacts(Grid(20, 20, "hex"), W, rng.random((20, 20)), rng.integers(0, 9
                  sizes=np.full(6, 100))
 jobs = plots.jobs(facts)
 for draw in jobs.values():
-    plots.render(draw)
+    figure.render(draw)
 """
 
 # a minimal program doing only what the comparison counts: read the CSV, standardise, train

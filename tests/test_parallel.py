@@ -204,7 +204,7 @@ def test_the_helper_process_draws_the_same_pictures(tmp_path, monkeypatch):
 
 def test_pictures_the_helper_does_not_deliver_are_drawn_here():
     from somcli.algorithms.grid import Grid
-    from somcli.report import painter, plots
+    from somcli.report import figure, painter, plots
     from somcli.report.map_facts import MapFacts
 
     grid = Grid(3, 4, "hex")
@@ -217,7 +217,7 @@ def test_pictures_the_helper_does_not_deliver_are_drawn_here():
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE))
     futures = dead.paint(*painter.request(facts), fallback=jobs)
     for name, draw in jobs.items():
-        assert futures[name].result(timeout=60) == plots.render(draw)
+        assert futures[name].result(timeout=60) == figure.render(draw)
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the helper needs a second core")

@@ -45,13 +45,21 @@ class Rows:
                 yield start, self.xp.asarray(self.host[start:start + self.chunk])
 
 
+def chunk_rows(room: int, units: int, itemsize: int) -> int:
+    """Rows per chunk: a chunk's scores (rows x units) take at most an eighth of ``room``."""
+    return int(np.clip(room // 8 // max(units * itemsize, 1), 1024, ROWS_PER_CHUNK))
+
+
+def resident(X: np.ndarray, room: int) -> bool:
+    """``X`` stays on the device when it takes at most half of ``room`` bytes (the rest is
+    for the score blocks)."""
+    return X.nbytes <= room // 2
+
+
 def place(xp, X: np.ndarray, room: int, units: int) -> Rows:
-    """``X`` on the device when it takes at most half of ``room`` bytes (the rest is for
-    the score blocks), else chunk by chunk; chunks sized so a chunk's scores (rows x units)
-    take at most an eighth of ``room``."""
-    itemsize = X.dtype.itemsize
-    chunk = int(np.clip(room // 8 // max(units * itemsize, 1), 1024, ROWS_PER_CHUNK))
-    if X.nbytes <= room // 2:
+    """``X`` on the device (:func:`resident`), else left on the host and sent chunk by chunk."""
+    chunk = chunk_rows(room, units, X.dtype.itemsize)
+    if resident(X, room):
         return Rows(xp, xp.asarray(X), None, chunk)
     return Rows(xp, None, X, chunk)
 

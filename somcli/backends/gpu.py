@@ -104,11 +104,10 @@ class GpuBackend(LocalBackend):
         return {"device": self.device.name}
 
     def device_memory(self, data: Data, units: int) -> dict[str, float]:
-        X = data.fit[0]
-        rows = G.place(np, X[:0], self.device.free, units)  # the chunk for these units
-        resident = X.nbytes if X.nbytes <= self.device.free // 2 else 0
-        return {"rows on the GPU": float(resident),
-                "score blocks on the GPU": 2.0 * rows.chunk * units * X.itemsize}
+        X, room = data.fit[0], self.device.free
+        chunk = G.chunk_rows(room, units, X.itemsize)
+        return {"rows on the GPU": float(X.nbytes if G.resident(X, room) else 0),
+                "score blocks on the GPU": 2.0 * chunk * units * X.itemsize}
 
     # the device's arrays for a host matrix: copied once per matrix and run
     def rows(self, X: np.ndarray, units: int) -> G.Rows:

@@ -76,7 +76,7 @@ def run(be: Backend, model_path: str, read: ReadOptions, progress: Progress = qu
 def _pictures(be: Backend, data: Data, model: Model, per_block, report, sizes, scale) -> dict:
     """Where the rows fall: on the saved map (SOM: its U-matrix and clusters, the rows' hits,
     names, projection and profiles) or around the saved centres (k-means): name -> future."""
-    from somcli.report import cluster_plots, plots
+    from somcli.report import cluster_plots, figure
 
     if model.kind == "som":
         from somcli.pipeline.som_outputs import SomState, map_facts, scored_rows
@@ -94,11 +94,13 @@ def _pictures(be: Backend, data: Data, model: Model, per_block, report, sizes, s
                          quality["quantization_error"])
         facts = map_facts(be, data, state, report, evs, scored_rows(be, data, evs, infos, 0),
                           sizes, found, scale, quality)
-        return plots.start(plots.jobs(facts))
+        from somcli.report.plots import jobs
+
+        return figure.start(jobs(facts))
     centres = model.arrays["centroids"]
     rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, 0)
     labels = km.assign(rows, centres)[0]  # a sample, here (whichever backend holds the rows)
-    return plots.start(cluster_plots.jobs(rows, labels, centres, data.described.roles.features,
+    return figure.start(cluster_plots.jobs(rows, labels, centres, data.described.roles.features,
                                           sizes, "k-means (rows assigned)"))
 
 

@@ -95,11 +95,11 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
 
 def _pictures(be, data, centers, sizes, seed) -> dict:
     """The projection and profile pictures, drawn on the plots thread: name -> future."""
-    from somcli.report import cluster_plots, plots
+    from somcli.report import cluster_plots, figure
 
     rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, seed)
     labels = km.assign(rows, centers)[0]
-    return plots.start(cluster_plots.jobs(rows, labels, centers, data.described.roles.features,
+    return figure.start(cluster_plots.jobs(rows, labels, centers, data.described.roles.features,
                                           sizes, "k-means"))
 
 

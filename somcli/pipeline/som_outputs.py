@@ -285,12 +285,12 @@ def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, siz
 def start_plots(facts, painter=None) -> dict:
     """Start rendering the map's pictures in the background (on a thread, or by the helper
     process ``painter``): name -> future bytes."""
+    from somcli.report import figure, plots
     from somcli.report import painter as helper
-    from somcli.report import plots
 
     jobs = plots.jobs(facts)
     if painter is None:
-        return plots.start(jobs)
+        return figure.start(jobs)
     return painter.paint(*helper.request(facts), fallback=jobs)
 
 

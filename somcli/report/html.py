@@ -56,8 +56,8 @@ def render(markdown_text: str, pictures: dict[str, bytes], captions: dict[str, s
         caption = html.escape(captions.get(name, m.group(2)))
         vector = pictures.get(name.rsplit(".", 1)[0] + ".svg")
         if vector is not None:  # somcli's own SVG: values escaped, no script, no reference
-            hint = " Hover over a unit for its rows." if name.endswith(".png") else ""
-            return f"<figure>{vector.decode()}<figcaption>{caption}{hint}</figcaption></figure>"
+            return (f"<figure>{vector.decode()}<figcaption>{caption} Hover over a unit for "
+                    "its rows.</figcaption></figure>")
         src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
         return (f'<figure><img src="{src}" alt="{m.group(2)}">'
                 f"<figcaption>{caption}</figcaption></figure>")

@@ -133,7 +133,7 @@ def main() -> None:
     import matplotlib.figure  # noqa: F401
     import numpy as np
 
-    from somcli.report import plots
+    from somcli.report import figure, plots
     from somcli.report.map_facts import MapFacts
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
@@ -146,7 +146,7 @@ def main() -> None:
     jobs = plots.jobs(MapFacts.unwire(header, arrays))
     for name, draw in jobs.items():
         try:
-            png = plots.render(draw)
+            png = figure.render(draw)
         except Exception as exc:  # noqa: BLE001 - the parent draws it and reports the error
             stdout.write((json.dumps({"name": name, "error": str(exc)}) + "\n").encode())
             continue

@@ -13,7 +13,6 @@ from collections.abc import Callable
 import numpy as np
 
 from somcli.report import cluster_plots, component_plots, map_plots, map_svg
-from somcli.report.figure import render, start  # noqa: F401 - the pictures' one entry point
 from somcli.report.map_facts import MapFacts
 
 MAX_COMPONENTS = component_plots.MAX_COMPONENTS
