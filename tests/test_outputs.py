@@ -138,6 +138,13 @@ def test_inspect_prints_plain_text_into_a_pipe(run):
     assert all(line == line.rstrip() for line in lines)
 
 
+def test_inspect_shows_data_values_as_they_are_not_markdown_escaped(tmp_path, run):
+    rows = "\n".join(f"S<b>{i}</b>_x,{i % 7},{'' if i % 5 == 0 else i % 3}" for i in range(30))
+    (tmp_path / "t.csv").write_text("store_id,a,b\n" + rows + "\n")
+    out = run("inspect", tmp_path / "t.csv").out
+    assert "Rows with gaps: S<b>0</b>_x (line 2)" in out and "\\<" not in out
+
+
 def test_inspect_fits_the_terminal_width():
     import re
     import unicodedata

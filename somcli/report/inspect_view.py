@@ -28,7 +28,8 @@ def render(profile: dict, stream=None) -> None:
         tail.append(f"problem: {profile['problem']}")
     if profile.get("cleaning"):
         tail.append("What kmeans/som would do:")
-        tail += ["  " + ln.replace("`", "") for ln in cleaning_lines(profile["cleaning"])[2:] if ln]
+        tail += ["  " + ln.replace("`", "")  # the text as it is: no Markdown escapes
+                 for ln in cleaning_lines(profile["cleaning"], esc=str, code=str)[2:] if ln]
     if tty:
         _rich(stream, lines, rows, tail, profile["columns"])
     else:

@@ -112,7 +112,9 @@ def _columns(r):
     return ["## Columns", "", table(["#", "column", "type", "role", "missing", "why"], rows), ""]
 
 
-def cleaning_lines(c):
+def cleaning_lines(c, esc=esc, code=code):
+    """The cleaning section's lines; ``esc`` and ``code`` make data values inert in
+    Markdown (``inspect`` passes ``str`` for both: a terminal shows the text as it is)."""
     out = ["## Cleaning", ""]
     if c.get("replayed"):
         out.append("- Replayed from the model: the training's unit rules, fill values and "
@@ -137,14 +139,14 @@ def cleaning_lines(c):
         more = c["rows_with_gaps"] - len(c["rows_with_gaps_named"])
         out.append("- Rows with gaps: " + "; ".join(esc(x) for x in c["rows_with_gaps_named"])
                    + (f"; and {more} more" if more > 0 else ""))
-    out += _duplicates(c.get("duplicates") or {})
+    out += _duplicates(c.get("duplicates") or {}, esc, code)
     out.append(f"- Scaling: {SCALE_WORDS.get(c.get('scale'), c.get('scale'))}.")
     out.append(f"- Rows {'assigned' if c.get('replayed') else 'used for fitting'}: "
                f"{fmt(c['rows_used_for_fitting'])}.")
     return out + [""]
 
 
-def _duplicates(d):
+def _duplicates(d, esc, code):
     if not d:
         return []
     out = []
