@@ -218,7 +218,7 @@ def output_options(plots: bool = False, model: bool = True, maps: bool = False):
                      "robust spans the 2nd-98th percentile (skewed values do not swamp the "
                      "picture), linear the full range, log a log scale, quantile ten bands "
                      "of equal counts; auto is log for a positive column whose 98th "
-                     "percentile is over 20 times its median, robust otherwise."))
+                     "percentile is over 10 times its median, robust otherwise."))
         if model:
             opts.append(click.option(
                 "--model-out", metavar="PATH",

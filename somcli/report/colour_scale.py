@@ -18,7 +18,7 @@ import numpy as np
 
 ROBUST = (2.0, 98.0)  # percentiles
 BANDS = 10  # quantile bands
-HEAVY = 20.0  # auto: log when the 98th percentile is this many times the median
+HEAVY = 10.0  # auto: log when the 98th percentile is this many times the median
 
 
 @dataclass
