@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from somcli.algorithms import kmeans as km
+from somcli.algorithms import kmeans_small
 from somcli.errors import DataError
 
 STABLE = 0.75  # mean adjusted Rand index between a fit and refits on resamples, at least
@@ -32,8 +33,6 @@ def select_k(X: np.ndarray, ks: list[int], labels: Callable, refit: Callable, se
     ``labels(k)`` gives the scored rows ``X``'s clusters for k; ``refit(k, rows)`` the
     clusters of ``X[rows]`` from a fit on those rows only. Returns (k, evidence per k).
     """
-    from sklearn.metrics import adjusted_rand_score
-
     from somcli import metrics
 
     n = len(X)
@@ -56,7 +55,7 @@ def select_k(X: np.ndarray, ks: list[int], labels: Callable, refit: Callable, se
                 rng.choice(n, size=metrics.SILHOUETTE_SAMPLE, replace=False))
             row["silhouette"] = float(metrics.silhouette_score(X[pick], lab[pick]))
         if k < len(draws[0]):
-            row["stability"] = float(np.mean([adjusted_rand_score(lab[d], refit(k, d))
+            row["stability"] = float(np.mean([metrics.adjusted_rand(lab[d], refit(k, d))
                                               for d in draws]))
         evidence[k] = row
     scored = [k for k in ks if evidence[k]["calinski_harabasz"] is not None]
@@ -102,7 +101,7 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
                         "default, or make it smaller than the map's longer side")
 
     def fit_one(kk, weights=hits_fit):
-        return km.fit(W, kk, seed=seed, sample_weight=weights.astype(float))
+        return kmeans_small.fit(W, kk, seed=seed, weights=weights.astype(float))
 
     chosen = None
     if k_auto:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from somcli.algorithms.kmeans_small import plusplus
 from somcli.algorithms.nearest import Units, search
 
 ROWS_PER_CHUNK = 1 << 16  # rows searched per step: big enough to keep a GPU busy
@@ -163,13 +164,11 @@ def _assign_sums(rows: Rows, C: np.ndarray):
 def kmeans(rows: Rows, host_X: np.ndarray, k: int, seed: int, n_init: int) -> Lloyd:
     """The best of ``n_init`` Lloyd runs from k-means++ starts drawn as scikit-learn's
     KMeans draws them (one RandomState(seed) for all the starts, on the host rows)."""
-    from sklearn.cluster import kmeans_plusplus
-
     state = np.random.RandomState(seed)
     variance = float(np.mean(np.var(host_X, axis=0)))
     best = None
     for _ in range(n_init):
-        start, _ = kmeans_plusplus(host_X, k, random_state=state)
+        start = plusplus(host_X, k, np.ones(len(host_X), dtype=host_X.dtype), state)
         fit = lloyd(rows, start, variance=variance)
         if best is None or fit.inertia < best.inertia:
             best = fit
