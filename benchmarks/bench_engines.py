@@ -11,8 +11,11 @@ QE and TE are computed for every trainer by the same chunked float64 evaluator.
     python benchmarks/bench_engines.py                    # the full grid (about 15 min)
     python benchmarks/bench_engines.py --n 100000 --d 10  # one cell
     python benchmarks/bench_engines.py --out benchmarks/results_engines.json
-    python benchmarks/bench_engines.py --n 1000000 --d 10 --trainers somcli,fastersom-cpu \
+    python benchmarks/bench_engines.py --n 1000000 --d 10 --trainers somcli,fastersom-cpu,gemm \
         --threads 1,2                                     # a thread-scaling table
+
+"gemm" is the bound: the bare NumPy float32 product of the rows by the codebook, once per
+epoch, on the BLAS threads the thread count allows.
 
 Not a test: it measures. Results and the commands that produced them are in
 benchmarks/README.md.
@@ -31,7 +34,7 @@ import time
 ROWS, COLS = 20, 20
 SIGMA, SIGMA_END = 5.0, 1.0
 TRAINERS = ["somcli", "somcli-f64", "reference-f64", "xpysom", "somoclu", "fastersom-cpu",
-            "minisom-train", "minisom-batch-offline"]
+            "minisom-train", "minisom-batch-offline", "gemm"]
 SLOW = {"minisom-train", "minisom-batch-offline"}  # one pass above 10,000 rows (minutes each)
 
 
@@ -127,6 +130,13 @@ def child(trainer: str, n: int, d: int, epochs: int) -> dict:
         W, _ = som.train(X, W0, grid, radii, threads=_threads())
     elif trainer == "reference-f64":
         W = reference_batch(X, W0, radii)
+    elif trainer == "gemm":  # the bound: an epoch's rows-by-units product and nothing else
+        Wt = np.ascontiguousarray(W0.T.astype(np.float32))
+        scores = np.matmul(X32, Wt)  # (written once before the clock: no page faults timed)
+        t0 = time.perf_counter()
+        for _ in radii:
+            np.matmul(X32, Wt, out=scores)
+        W = None
     elif trainer == "xpysom":
         from xpysom import XPySom
 
@@ -167,7 +177,7 @@ def child(trainer: str, n: int, d: int, epochs: int) -> dict:
         raise SystemExit(f"unknown trainer {trainer}")
     seconds = time.perf_counter() - t0
     peak = peak_mb()
-    qe, te = quality(X, W)
+    qe, te = quality(X, W) if W is not None else (None, None)
     return {"trainer": trainer, "n": n, "d": d, "epochs": ep, "seconds": seconds,
             "seconds_per_epoch": seconds / ep, "peak_mb_above_data": peak - base,
             "qe": qe, "te": te}

@@ -29,6 +29,18 @@ def test_silhouette_equals_sklearn(clustered):
                                                                 abs=1e-6)
 
 
+def test_silhouettes_of_several_labellings_are_each_sklearns():
+    """-k auto scores every candidate k's labels of the same rows in one pass."""
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(700, 3)) + rng.normal(0, 3, (6, 3))[rng.integers(0, 6, 700)]
+    labellings = [rng.integers(0, k, 700) for k in (2, 3, 7)]
+    labellings.append(np.argmin(((X[:, None] - X[:4][None]) ** 2).sum(-1), 1))
+    labellings[1][5] = 50  # a singleton
+    got = metrics.silhouette_scores(X, labellings)
+    want = [skm.silhouette_score(X, lab) for lab in labellings]
+    assert got == pytest.approx(want, abs=1e-6)
+
+
 def test_davies_bouldin_equals_sklearn(clustered):
     X, labels = clustered
     assert metrics.davies_bouldin_score(X, labels) == pytest.approx(

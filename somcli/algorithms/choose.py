@@ -41,6 +41,9 @@ def select_k(X: np.ndarray, ks: list[int], labels: Callable, refit: Callable, se
              for _ in range(RESAMPLES)]
     small = max(2, int(np.ceil(SMALL_SHARE * n)))
     evidence: dict[int, dict] = {}
+    pick = np.arange(n) if n <= metrics.SILHOUETTE_SAMPLE else np.sort(
+        rng.choice(n, size=metrics.SILHOUETTE_SAMPLE, replace=False))
+    silhouettes = {}  # k -> labels of the picked rows: scored together, distances once
     for k in ks:
         progress(f"trying k={k}")
         lab = labels(k)
@@ -51,13 +54,15 @@ def select_k(X: np.ndarray, ks: list[int], labels: Callable, refit: Callable, se
         if 2 <= found < n:
             row["calinski_harabasz"] = float(metrics.calinski_harabasz_score(X, lab))
             row["davies_bouldin"] = float(metrics.davies_bouldin_score(X, lab))
-            pick = np.arange(n) if n <= metrics.SILHOUETTE_SAMPLE else np.sort(
-                rng.choice(n, size=metrics.SILHOUETTE_SAMPLE, replace=False))
-            row["silhouette"] = float(metrics.silhouette_score(X[pick], lab[pick]))
+            silhouettes[k] = lab[pick]
         if k < len(draws[0]):
             row["stability"] = float(np.mean([metrics.adjusted_rand(lab[d], refit(k, d))
                                               for d in draws]))
         evidence[k] = row
+    if silhouettes:
+        scores = metrics.silhouette_scores(X[pick], list(silhouettes.values()))
+        for k, value in zip(silhouettes, scores, strict=True):
+            evidence[k]["silhouette"] = value
     scored = [k for k in ks if evidence[k]["calinski_harabasz"] is not None]
     if not scored:
         raise DataError(f"-k auto needs at least 3 distinct rows, the data has {n}",
