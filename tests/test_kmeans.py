@@ -192,3 +192,24 @@ def test_distinct_rows_are_counted_past_the_first_rows(tmp_path, run, late):
         assert r.code == 0
     else:
         assert r.code == 65 and "only 3 distinct row(s)" in r.err
+
+
+def test_typical_rows_are_the_nearest_to_the_mean_ties_in_row_order():
+    """A cluster's typical rows: the nearest its mean, equal distances in row order (the
+    top few are found without sorting the whole cluster)."""
+    from types import SimpleNamespace
+
+    from somcli.pipeline import blocks as B
+
+    rng = np.random.default_rng(2)
+    X = rng.integers(-2, 3, size=(3000, 2)).astype(np.float32)  # many equal distances
+    X[7, 1] = np.nan  # a gap: the distance over the cells there
+    labels = rng.integers(-1, 4, 3000)
+    means = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 0.5], [2.0, -2.0]])
+    ids = pd.DataFrame({"line": np.arange(3000) + 2})
+    got = B.typical_rows(SimpleNamespace(X=X), ids, labels, means, [], how_many=3)
+    for j in range(4):
+        rows = np.flatnonzero(labels == j)
+        dist = np.sqrt(np.nanmean((X[rows] - means[j]) ** 2, axis=1))
+        want = rows[np.argsort(dist, kind="stable")[:3]]
+        assert [name for _, name in got[j]] == [f"line {r + 2}" for r in want]

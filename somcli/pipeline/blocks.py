@@ -161,10 +161,16 @@ def typical_rows(block, ids: pd.DataFrame, labels: np.ndarray, means: np.ndarray
         part = ok[start:start + DEFAULT_CHUNK * 16]      # of every row had peaked at 4x X
         diff = np.asarray(X[part], dtype=np.float64) - means[labels[part]]
         diff *= diff
-        dist[start:start + len(part)] = np.sqrt(np.nanmean(diff, axis=1))
-    for j in np.unique(labels[ok]):
-        mine = np.flatnonzero(labels[ok] == j)
+        gaps = np.isnan(diff).any()
+        dist[start:start + len(part)] = np.sqrt(np.nanmean(diff, axis=1) if gaps
+                                                else diff.mean(axis=1))
+    mine_labels = labels[ok]
+    for j in np.flatnonzero(np.bincount(mine_labels)):
+        mine = np.flatnonzero(mine_labels == j)
         mine = mine[~np.isnan(dist[mine])]
+        if len(mine) > how_many:  # the nearest few without sorting the cluster: the rows
+            kth = np.partition(dist[mine], how_many - 1)[how_many - 1]  # up to the k-th
+            mine = mine[dist[mine] <= kth]  # distance (ties included), then sorted
         best = mine[np.argsort(dist[mine], kind="stable")[:how_many]]
         names = row_names(ids, id_columns, ok[best])
         out[int(j)] = [(float(dist[i]), name) for i, name in zip(best, names, strict=True)]
