@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from somcli.algorithms import som
 from somcli.algorithms.grid import Grid, radius_schedule
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engines import make_data  # noqa: E402
 
 
 def main() -> None:
@@ -27,10 +32,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--chunks", default="1024,2048,4096,8192,16384")
     args = ap.parse_args()
-    rng = np.random.default_rng(0)
-    centers = rng.normal(0, 3, (8, args.d))
-    X = centers[rng.integers(0, 8, args.n)] + rng.normal(0, 1, (args.n, args.d))
-    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    X = make_data(args.n, args.d).astype(np.float32)  # bench_engines' blobs
     grid = Grid(20, 20, "rect")
     W0 = som.pca_init(X, grid)
     radii = radius_schedule(5.0, 1.0, 3)

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from somcli.algorithms import nearest as N
 from somcli.algorithms import som
 from somcli.algorithms.grid import Grid
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engines import make_data  # noqa: E402
 
 
 def main() -> None:
@@ -28,10 +33,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=N.DEFAULT_CHUNK)
     args = ap.parse_args()
     n, d, chunk = args.n, args.d, args.chunk
-    rng = np.random.default_rng(0)
-    centers = rng.normal(0, 3, (8, d))
-    X = centers[rng.integers(0, 8, n)] + rng.normal(0, 1, (n, d))
-    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    X = make_data(n, d).astype(np.float32)  # bench_engines' blobs
     W = som.pca_init(X, Grid(20, 20, "rect"))
     units = N.Units(W, np.float32)
     m = len(W)

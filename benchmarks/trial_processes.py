@@ -12,13 +12,18 @@ in slice order, not chunk order, so the map differs from the threaded one in the
 
 import argparse
 import multiprocessing as mp
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from somcli.algorithms import som
 from somcli.algorithms.grid import Grid, neighborhood, radius_schedule
 from somcli.algorithms.nearest import DEFAULT_CHUNK, Units
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engines import make_data  # noqa: E402
 
 
 def main() -> None:
@@ -27,10 +32,7 @@ def main() -> None:
     ap.add_argument("--d", type=int, default=10)
     ap.add_argument("--processes", type=int, default=2)
     args = ap.parse_args()
-    rng = np.random.default_rng(0)
-    centers = rng.normal(0, 3, (8, args.d))
-    X = centers[rng.integers(0, 8, args.n)] + rng.normal(0, 1, (args.n, args.d))
-    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    X = make_data(args.n, args.d).astype(np.float32)  # bench_engines' blobs
     grid = Grid(20, 20, "rect")
     W0 = som.pca_init(X, grid)
     radii = radius_schedule(5.0, 1.0, 3)
