@@ -8,14 +8,13 @@ the run quietly with exit 0; SIGTERM is an interrupt like Ctrl-C.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import traceback
 import warnings
 
 import click
 
-from somcli import errors
+from somcli import errors, interrupts
 from somcli import options as O
 
 
@@ -58,6 +57,8 @@ class SomcliGroup(click.Group):
         # are ours to report
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # Click would print an empty line before our own
+            raise errors.Interrupted("interrupted") from None
         except BrokenPipeError:
             raise _PipeClosed() from None
         except EOFError as exc:
@@ -68,7 +69,7 @@ class SomcliGroup(click.Group):
         verbose = O.asked_verbose(list(sys.argv[1:] if args is None else args))
         _quiet_library_warnings()
         code = errors.OK
-        previous = _sigterm_as_interrupt()
+        saved = interrupts.install()
         try:
             rv = super().main(args, prog_name or "somcli", complete_var,
                               standalone_mode=False, **extra)
@@ -98,7 +99,7 @@ class SomcliGroup(click.Group):
             _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback "
                   "and report it)", errors.INTERNAL, verbose)
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            interrupts.restore(saved)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -130,12 +131,3 @@ def _quiet_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-
-
-def _sigterm_as_interrupt():
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        return signal.getsignal(signal.SIGTERM)

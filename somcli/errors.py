@@ -91,3 +91,7 @@ class Unavailable(SomcliError):
 
 class Drifted(SomcliError):
     exit_code = DRIFTED
+
+
+class Interrupted(SomcliError):
+    exit_code = INTERRUPTED

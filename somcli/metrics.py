@@ -14,6 +14,7 @@ import numpy as np
 SILHOUETTE_SAMPLE = 10_000  # silhouette is quadratic: scored on at most this many rows
 INDEX_SAMPLE = 100_000  # Davies-Bouldin and Calinski-Harabasz: linear, but bounded too
 BLOCK = 128  # silhouette rows per distance block (128 x 10,000 float64 = 10 MB per thread)
+SORTED_BLOCK = 32  # the same on rows sorted by cluster (its per-cluster block is rows x k)
 ROWS = 16384  # rows per block in the linear scores
 
 
@@ -50,52 +51,81 @@ def silhouette_score(X: np.ndarray, labels: np.ndarray, threads: int | None = No
 
 def silhouette_scores(X: np.ndarray, labelings: list, threads: int | None = None
                       ) -> list[float]:
-    """The mean silhouette of each labelling of the same rows, the distances computed once.
+    """The mean silhouette of each labelling of the same rows.
 
-    A block of rows' distances to every row times a 0/1 matrix (row, cluster of each
-    labelling) gives every labelling's per-cluster distance sums in one GEMM; blocks run on
-    threads (their numpy work releases the GIL) and are added in order.
+    Labellings of few clusters share the distances: a block of rows' distances to every row
+    times a 0/1 matrix (row, cluster of each labelling) gives all their per-cluster sums in
+    one GEMM. A labelling of many clusters (a map's units) has its rows sorted by cluster,
+    so a block's per-cluster sums are one ``np.add.reduceat`` over contiguous columns.
+    Blocks run on threads (their numpy work releases the GIL) and are added in order.
     """
-    from somcli.parallel import default_threads, map_chunks
+    from somcli.parallel import default_threads
 
+    threads = threads or default_threads()
     codes = [_codes(np.asarray(lab)) for lab in labelings]
-    n = len(X)
     # distances in float32 on centred rows (centring keeps the rounding relative to the
     # spread, not to the distance from the origin), sums in float64: within 1e-8 of
     # scikit-learn's score on the tests' data
     X = np.asarray(X, dtype=np.float64)
     X = np.ascontiguousarray(X - X.mean(axis=0), dtype=np.float32)
+    out = [0.0] * len(codes)
+    few = [i for i, (_, counts) in enumerate(codes) if len(counts) <= ONEHOT_CLUSTERS]
+    if few:
+        for i, value in zip(few, _silhouettes(X, [codes[i] for i in few], threads),
+                            strict=True):
+            out[i] = value
+    for i in (i for i in range(len(codes)) if i not in few):
+        lab, counts = codes[i]
+        order = np.argsort(lab, kind="stable")
+        out[i] = _silhouettes(X[order], [(lab[order], counts)], threads, by_order=True)[0]
+    return out
+
+
+ONEHOT_CLUSTERS = 64  # a labelling of more clusters is scored on rows sorted by cluster
+
+
+def _silhouettes(X, codes, threads, by_order=False) -> list[float]:
+    """Mean silhouettes of ``codes`` ((labels, cluster sizes) of the rows of ``X``); with
+    ``by_order`` one labelling whose rows are sorted by cluster."""
+    from somcli.parallel import map_chunks
+
+    n = len(X)
+    step = SORTED_BLOCK if by_order else BLOCK
     sq = np.einsum("ij,ij->i", X, X)
     offsets = np.cumsum([0] + [len(counts) for _, counts in codes])
-    member = np.zeros((n, offsets[-1]))
-    for i, (lab, _) in enumerate(codes):
-        member[np.arange(n), offsets[i] + lab] = 1.0
+    if by_order:
+        starts = offsets[:1].tolist() + np.cumsum(codes[0][1])[:-1].tolist()
+    else:
+        member = np.zeros((n, offsets[-1]))
+        for i, (lab, _) in enumerate(codes):
+            member[np.arange(n), offsets[i] + lab] = 1.0
 
     def block_sums(start: int) -> np.ndarray:
-        block = X[start:start + BLOCK]
+        block = X[start:start + step]
         rows = np.arange(len(block))
         dist = block @ X.T
         dist *= -2.0
-        dist += sq[start:start + BLOCK, None]
+        dist += sq[start:start + step, None]
         dist += sq[None, :]
         np.maximum(dist, 0.0, out=dist)
         dist[rows, rows + start] = 0.0
         np.sqrt(dist, out=dist)
-        per = dist.astype(np.float64) @ member  # (rows, clusters of every labelling)
-        out = np.empty(len(codes))
+        per = (np.add.reduceat(dist, starts, axis=1, dtype=np.float64) if by_order
+               else dist.astype(np.float64) @ member)  # (rows, clusters of every labelling)
+        sums = np.empty(len(codes))
         for i, (lab, counts) in enumerate(codes):
             per_cluster = per[:, offsets[i]:offsets[i + 1]]
-            own = lab[start:start + BLOCK]
+            own = lab[start:start + step]
             own_n = counts[own]
             a = per_cluster[rows, own] / np.maximum(own_n - 1, 1)
             per_cluster = per_cluster / counts
             per_cluster[rows, own] = np.inf
             b = per_cluster.min(axis=1)
             s = np.where(own_n > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
-            out[i] = np.nan_to_num(s).sum()
-        return out
+            sums[i] = np.nan_to_num(s).sum()
+        return sums
 
-    parts = map_chunks(block_sums, n, BLOCK, threads or default_threads())
+    parts = map_chunks(block_sums, n, step, threads)
     return [float(v) for v in np.sum(parts, axis=0) / n]
 
 

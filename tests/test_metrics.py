@@ -41,6 +41,18 @@ def test_silhouettes_of_several_labellings_are_each_sklearns():
     assert got == pytest.approx(want, abs=1e-6)
 
 
+def test_silhouette_of_a_map_s_units_as_clusters_is_sklearns():
+    """Hundreds of clusters (each map unit its own, without -k): scored on rows sorted by
+    cluster, without a rows x clusters matrix."""
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(2000, 4))
+    labels = rng.integers(0, 300, 2000)
+    few = rng.integers(0, 3, 2000)
+    got = metrics.silhouette_scores(X, [labels, few])
+    assert got == pytest.approx([skm.silhouette_score(X, labels), skm.silhouette_score(X, few)],
+                                abs=1e-6)
+
+
 def test_davies_bouldin_equals_sklearn(clustered):
     X, labels = clustered
     assert metrics.davies_bouldin_score(X, labels) == pytest.approx(

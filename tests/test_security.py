@@ -670,6 +670,35 @@ def test_a_dask_glob_with_one_bad_file_gets_the_local_engines_error(tmp_path, ru
         assert needle in r.err and "Traceback" not in r.err, (engine, r.err)
 
 
+def test_a_ctrl_c_dropped_in_a_gc_callback_still_stops_the_run(capsys):
+    """Python drops an exception raised inside a garbage-collector callback (Dask's client
+    installs one): the interrupt must still end the run, at the next wait, and nothing but
+    the run's own line may reach stderr."""
+    import gc
+
+    from somcli import interrupts
+
+    saved = interrupts.install()
+
+    def callback(phase, info):
+        if phase == "start":
+            os.kill(os.getpid(), signal.SIGINT)
+            sum(range(1000))  # the handler runs here, and its exception is dropped
+
+    try:
+        gc.callbacks.append(callback)
+        try:
+            gc.collect()
+        finally:
+            gc.callbacks.remove(callback)
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.check()
+    finally:
+        interrupts.restore(saved)
+    interrupts.check()  # cleared with the handlers
+    assert "KeyboardInterrupt" not in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_ctrl_c_on_a_dask_run_is_one_line(tmp_path):
     pytest.importorskip("distributed")

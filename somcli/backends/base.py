@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from somcli import interrupts
 from somcli.algorithms.nearest import nearest
 from somcli.io.read import Dialect
 from somcli.prep import roles as R
@@ -177,7 +178,9 @@ class Backend(ABC):
 
     def reduce(self, fn: Callable, *per_block, **kw) -> list:
         """``gather(map(...))``: for small per-block results."""
-        return self.gather(self.map(fn, *per_block, **kw))
+        out = self.gather(self.map(fn, *per_block, **kw))
+        interrupts.check()  # a Ctrl-C that was dropped on the way (see somcli.interrupts)
+        return out
 
     @abstractmethod
     def take(self, per_block: list, counts: np.ndarray, positions: np.ndarray,

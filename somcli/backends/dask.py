@@ -15,6 +15,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from somcli import interrupts
 from somcli.algorithms import kmeans as km
 from somcli.algorithms import som as batch
 from somcli.backends.base import (
@@ -115,7 +116,9 @@ class DaskBackend(Backend):
         return self.client.map(fn, *per_block, **kw, pure=False)
 
     def gather(self, handles) -> list:
-        return self.client.gather(handles)
+        out = self.client.gather(handles)
+        interrupts.check()  # a Ctrl-C dropped inside the client's garbage-collector callback
+        return out
 
     def take(self, per_block, counts, positions, fn) -> np.ndarray:
         offsets = np.concatenate([[0], np.cumsum(counts)])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from somcli import __version__
+from somcli import __version__, interrupts
 from somcli.backends.base import OWN_COLUMNS, Described, carried_name
 from somcli.config import OutputOptions
 from somcli.errors import DataError, UsageError
@@ -121,6 +121,7 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
           ) -> dict:
     """Write a run's outputs: a folder with everything, or the assignments on stdout;
     and the model to ``--model-out`` when asked. Returns the report as written."""
+    interrupts.check()  # an interrupted run writes nothing, even if the interrupt was dropped
     report = result.report.to_dict()
     if out.output_file is not None:
         _write_file(result, out)

@@ -13,7 +13,7 @@ from functools import cache
 
 import numpy as np
 
-from somcli import memory
+from somcli import interrupts, memory
 from somcli.algorithms import som as batch
 from somcli.algorithms.grid import Grid, radius_schedule
 from somcli.algorithms.nearest import DEFAULT_CHUNK
@@ -100,6 +100,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     W0 = start.codebook if start is not None else _initial(be, data, grid, opts, pca)
 
     def tick(epoch, radius, *rest):
+        interrupts.check()
         progress(f"training: epoch {epoch + 1}/{epochs}, radius {radius:.2f}")
 
     W = trainer.train(be, data, np.asarray(W0, np.float64), grid, opts, radii,

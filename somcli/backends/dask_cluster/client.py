@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import warnings
 
 from somcli.errors import IOFailure, Unavailable, UsageError
@@ -63,6 +64,7 @@ def connect(opts, progress=lambda msg: None):
                                     "check the address and that the scheduler runs") from None
             else:
                 progress("starting a local Dask cluster on 127.0.0.1")
+                _quiet_resource_tracker()
                 cluster = distributed.LocalCluster(
                     host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=50)
                 client = distributed.Client(cluster, set_as_default=False)
@@ -81,6 +83,16 @@ def connect(opts, progress=lambda msg: None):
             cluster.close()
         if previous is not None:
             signal.signal(signal.SIGPIPE, previous)
+
+
+def _quiet_resource_tracker() -> None:
+    """After a Ctrl-C the local cluster's worker queues are not closed, and
+    multiprocessing's resource tracker (a helper process writing to our stderr) warns at
+    exit that it cleans up their semaphores: two lines after the run's one. The tracker
+    and the workers take their warning filters from ``sys.warnoptions`` when started."""
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    if quiet not in sys.warnoptions:
+        sys.warnoptions.append(quiet)
 
 
 def _wait_for_file(path: str, timeout: str) -> None:
