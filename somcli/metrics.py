@@ -53,10 +53,11 @@ def silhouette_scores(X: np.ndarray, labelings: list, threads: int | None = None
                       ) -> list[float]:
     """The mean silhouette of each labelling of the same rows.
 
-    Labellings of few clusters share the distances: a block of rows' distances to every row
-    times a 0/1 matrix (row, cluster of each labelling) gives all their per-cluster sums in
-    one GEMM. A labelling of many clusters (a map's units) has its rows sorted by cluster,
-    so a block's per-cluster sums are one ``np.add.reduceat`` over contiguous columns.
+    Several labellings of few clusters share the distances: a block of rows' distances to
+    every row times a 0/1 matrix (row, cluster of each labelling) gives all their
+    per-cluster sums in one GEMM. A labelling alone, or of many clusters (a map's units),
+    has its rows sorted by cluster, so a block's per-cluster sums are one
+    ``np.add.reduceat`` over contiguous columns.
     Blocks run on threads (their numpy work releases the GIL) and are added in order.
     """
     from somcli.parallel import default_threads
@@ -70,6 +71,8 @@ def silhouette_scores(X: np.ndarray, labelings: list, threads: int | None = None
     X = np.ascontiguousarray(X - X.mean(axis=0), dtype=np.float32)
     out = [0.0] * len(codes)
     few = [i for i, (_, counts) in enumerate(codes) if len(counts) <= ONEHOT_CLUSTERS]
+    if len(few) < 2:  # one labelling alone: sorted rows are faster (0.26 s against 0.34 s)
+        few = []
     if few:
         for i, value in zip(few, _silhouettes(X, [codes[i] for i in few], threads),
                             strict=True):
