@@ -4,9 +4,10 @@ Python raises ``KeyboardInterrupt`` wherever the main thread is when the signal 
 that is inside a garbage-collector callback or a finaliser, the exception is printed
 ("Exception ignored in ...") and dropped, and the run goes on: Dask's client installs such a
 callback, so about one Ctrl-C in thirty on a busy machine was lost during Dask training.
-The handler here also sets a flag; :func:`check`, called where a backend waits for its
-workers, raises ``KeyboardInterrupt`` for an interrupt that was dropped, and the dropped
-exception is not printed (the run says "interrupted" once).
+The handler here also sets a flag; :func:`check` raises ``KeyboardInterrupt`` for an
+interrupt that was dropped, and the dropped exception is not printed (the run says
+"interrupted" once). It is called after every reduction over a backend's blocks (a Dask run
+waits for its workers there), after every training epoch and before anything is written.
 """
 
 from __future__ import annotations

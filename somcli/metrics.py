@@ -15,6 +15,7 @@ SILHOUETTE_SAMPLE = 10_000  # silhouette is quadratic: scored on at most this ma
 INDEX_SAMPLE = 100_000  # Davies-Bouldin and Calinski-Harabasz: linear, but bounded too
 BLOCK = 128  # silhouette rows per distance block (128 x 10,000 float64 = 10 MB per thread)
 SORTED_BLOCK = 32  # the same on rows sorted by cluster (its per-cluster block is rows x k)
+ONEHOT_CLUSTERS = 64  # a labelling of more clusters is scored on rows sorted by cluster
 ROWS = 16384  # rows per block in the linear scores
 
 
@@ -69,22 +70,17 @@ def silhouette_scores(X: np.ndarray, labelings: list, threads: int | None = None
     # scikit-learn's score on the tests' data
     X = np.asarray(X, dtype=np.float64)
     X = np.ascontiguousarray(X - X.mean(axis=0), dtype=np.float32)
-    out = [0.0] * len(codes)
-    few = [i for i, (_, counts) in enumerate(codes) if len(counts) <= ONEHOT_CLUSTERS]
-    if len(few) < 2:  # one labelling alone: sorted rows are faster (0.26 s against 0.34 s)
-        few = []
-    if few:
-        for i, value in zip(few, _silhouettes(X, [codes[i] for i in few], threads),
-                            strict=True):
-            out[i] = value
-    for i in (i for i in range(len(codes)) if i not in few):
-        lab, counts = codes[i]
-        order = np.argsort(lab, kind="stable")
-        out[i] = _silhouettes(X[order], [(lab[order], counts)], threads, by_order=True)[0]
-    return out
-
-
-ONEHOT_CLUSTERS = 64  # a labelling of more clusters is scored on rows sorted by cluster
+    # several labellings of few clusters share one GEMM; the others are scored one by one
+    shared = [i for i, (_, counts) in enumerate(codes) if len(counts) <= ONEHOT_CLUSTERS]
+    out: dict[int, float] = {}
+    if len(shared) > 1:  # (one alone: sorted rows are faster)
+        out.update(zip(shared, _silhouettes(X, [codes[i] for i in shared], threads),
+                       strict=True))
+    for i, (lab, counts) in enumerate(codes):
+        if i not in out:
+            order = np.argsort(lab, kind="stable")
+            out[i] = _silhouettes(X[order], [(lab[order], counts)], threads, by_order=True)[0]
+    return [out[i] for i in range(len(codes))]
 
 
 def _silhouettes(X, codes, threads, by_order=False) -> list[float]:
@@ -97,7 +93,7 @@ def _silhouettes(X, codes, threads, by_order=False) -> list[float]:
     sq = np.einsum("ij,ij->i", X, X)
     offsets = np.cumsum([0] + [len(counts) for _, counts in codes])
     if by_order:
-        starts = offsets[:1].tolist() + np.cumsum(codes[0][1])[:-1].tolist()
+        starts = np.concatenate([[0], np.cumsum(codes[0][1])[:-1]])
     else:
         member = np.zeros((n, offsets[-1]))
         for i, (lab, _) in enumerate(codes):
@@ -222,11 +218,9 @@ def external_from_counts(counts: dict[tuple[str, int], int]) -> dict[str, float 
 def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
     """Adjusted Rand index of two labellings of the same rows (Hubert and Arabie 1985), as
     scikit-learn's ``adjusted_rand_score``."""
-    _, ia = np.unique(a, return_inverse=True)
-    _, ib = np.unique(b, return_inverse=True)
-    table = np.zeros((ia.max(initial=-1) + 1, ib.max(initial=-1) + 1))
-    np.add.at(table, (ia.ravel(), ib.ravel()), 1)
-    return _ari(table)
+    (ia, na), (ib, nb) = _codes(a), _codes(b)
+    table = np.bincount(ia * len(nb) + ib, minlength=len(na) * len(nb))
+    return _ari(table.reshape(len(na), len(nb)))
 
 
 def _ari(table: np.ndarray) -> float:

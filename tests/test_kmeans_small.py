@@ -55,7 +55,7 @@ def test_plusplus_draws_scikit_learns_starts():
     X = rng.normal(size=(300, 5))
     for k, seed in ((2, 0), (7, 5), (20, 9)):
         want, _ = kmeans_plusplus(X, k, random_state=np.random.RandomState(seed))
-        got = kmeans_small.plusplus(X, k, np.ones(len(X)), np.random.RandomState(seed))
+        got = kmeans_small.plusplus(X, k, np.random.RandomState(seed))
         np.testing.assert_array_equal(got, want)
 
 

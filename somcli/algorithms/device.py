@@ -168,7 +168,7 @@ def kmeans(rows: Rows, host_X: np.ndarray, k: int, seed: int, n_init: int) -> Ll
     variance = float(np.mean(np.var(host_X, axis=0)))
     best = None
     for _ in range(n_init):
-        start = plusplus(host_X, k, np.ones(len(host_X), dtype=host_X.dtype), state)
+        start = plusplus(host_X, k, state)
         fit = lloyd(rows, start, variance=variance)
         if best is None or fit.inertia < best.inertia:
             best = fit

@@ -5,7 +5,7 @@ rule, empty-cluster relocation and choice among the restarts.
 
 Why by hand: importing scikit-learn's clustering costs about a second, several times the whole
 work on a codebook, and every ``somcli som`` run groups its units (-k auto fits 45 of them).
-tests/test_lloyd.py holds it to scikit-learn's results. The ``kmeans`` command on rows keeps
+tests/test_kmeans_small.py holds it to scikit-learn's results. The ``kmeans`` command on rows keeps
 scikit-learn (:mod:`somcli.algorithms.kmeans`).
 """
 
@@ -19,10 +19,12 @@ MAX_ITER = 300
 TOL = 1e-4
 
 
-def plusplus(X: np.ndarray, k: int, weights: np.ndarray, state: np.random.RandomState,
-             norms: np.ndarray | None = None) -> np.ndarray:
+def plusplus(X: np.ndarray, k: int, state: np.random.RandomState,
+             weights: np.ndarray | None = None, norms: np.ndarray | None = None) -> np.ndarray:
     """k starting centres, greedy k-means++ (Arthur and Vassilvitskii 2007) with 2 + log(k)
-    candidates per centre, drawn as scikit-learn's ``kmeans_plusplus`` draws them."""
+    candidates per centre, drawn as scikit-learn's ``kmeans_plusplus`` draws them (rows of
+    equal weight unless ``weights``)."""
+    weights = np.ones(len(X), dtype=X.dtype) if weights is None else weights
     norms = (X ** 2).sum(axis=1) if norms is None else norms
     trials = 2 + int(np.log(k))
     centers = np.empty((k, X.shape[1]), dtype=X.dtype)
@@ -55,7 +57,7 @@ def fit(X: np.ndarray, k: int, *, seed: int, n_init: int = 10,
     state = np.random.RandomState(seed)
     best = None
     for _ in range(n_init):
-        labels, inertia, centers, n_iter = _single(Xc, w, plusplus(Xc, k, w, state, norms), tol)
+        labels, inertia, centers, n_iter = _single(Xc, w, plusplus(Xc, k, state, w, norms), tol)
         if best is None or (inertia < best[1] and not _same(labels, best[0], k)):
             best = (labels, inertia, centers, n_iter)
     return KMeansFit(best[2] + mean, float(best[1]), int(best[3]), False, n_init)

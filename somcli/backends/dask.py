@@ -15,7 +15,6 @@ import os
 import numpy as np
 import pandas as pd
 
-from somcli import interrupts
 from somcli.algorithms import kmeans as km
 from somcli.algorithms import som as batch
 from somcli.backends.base import (
@@ -116,9 +115,7 @@ class DaskBackend(Backend):
         return self.client.map(fn, *per_block, **kw, pure=False)
 
     def gather(self, handles) -> list:
-        out = self.client.gather(handles)
-        interrupts.check()  # a Ctrl-C dropped inside the client's garbage-collector callback
-        return out
+        return self.client.gather(handles)
 
     def take(self, per_block, counts, positions, fn) -> np.ndarray:
         offsets = np.concatenate([[0], np.cumsum(counts)])
