@@ -13,7 +13,12 @@ from somcli.console import Console
 
 
 def console(kw) -> Console:
-    return Console(quiet=kw.pop("quiet"), verbose=kw.pop("verbose"))
+    """The run's console; it first says what the option callbacks noted (a settings file
+    in the working folder that was ignored, and why)."""
+    out = Console(quiet=kw.pop("quiet"), verbose=kw.pop("verbose"))
+    for note in click.get_current_context().meta.pop("somcli.warnings", []):
+        out.warn(note)
+    return out
 
 
 def stdin():
@@ -44,6 +49,10 @@ def execute(console: Console, out, job, exe: Execution) -> dict:
     with console, locked(out.out, out.wait):  # the spinner ends, whatever ends the run
         if out.out is not None:
             OutputFolder(out.out, out.force)  # refuses now (exit 73), before any work
+        if out.output_file is not None:
+            from somcli.io import output_file
+
+            output_file.check(out.output_file)  # likewise
         if out.model_out:
             from somcli.model import model_paths
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -21,8 +22,8 @@ import numpy as np
 
 from somcli import __version__
 from somcli.errors import DataError, InputError, OutputError, brief
-from somcli.io.folder import current_umask, io_error, rename_hook
-from somcli.model_check import MAX_JSON_BYTES, check_declared, check_values
+from somcli.io.folder import check_name_length, current_umask, io_error, mine, read_only, rename_hook
+from somcli.model_check import MAX_JSON_BYTES, check_declared, check_reading, check_values
 from somcli.prep.clean import Preprocessor
 from somcli.prep.units import UnitRule
 
@@ -136,10 +137,11 @@ def model_paths(target: str, create: bool = True) -> tuple[str, str]:
     parent = folder if os.path.isdir(folder) else os.path.dirname(os.path.abspath(folder))
     if not os.path.isdir(parent):
         raise OutputError(f"{parent}: the folder does not exist", "create it first")
+    check_name_length(folder, target)
     for p in (json_path, npz_for(json_path)):
-        if os.path.isdir(p):
-            raise OutputError(f"{p}: is a folder", "give --model-out another path")
-    if not os.access(parent, os.W_OK | os.X_OK) or _read_only(parent):
+        check_name_length(p, p)
+        _replaceable(p)
+    if not os.access(parent, os.W_OK | os.X_OK) or read_only(parent):
         raise OutputError(f"{parent}: not writable", "give --model-out another path")
     if create and not os.path.isdir(folder):
         try:
@@ -149,11 +151,20 @@ def model_paths(target: str, create: bool = True) -> tuple[str, str]:
     return json_path, npz_for(json_path)
 
 
-def _read_only(folder: str) -> bool:
+def _replaceable(path: str) -> None:
+    """A model file somcli may replace: none yet, or a regular file of this user's (never a
+    folder, link, device, FIFO or another user's file): 73 otherwise."""
     try:
-        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-    except (OSError, AttributeError):
-        return False
+        st = os.lstat(path)
+    except OSError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"{path}: is a folder", "give --model-out another path")
+    if not stat.S_ISREG(st.st_mode) or not mine(st):
+        what = ("a symbolic link" if stat.S_ISLNK(st.st_mode) else "another user's file"
+                if stat.S_ISREG(st.st_mode) else "not a regular file")
+        raise OutputError(f"{path}: is {what}, which somcli does not replace",
+                          "give --model-out another path")
 
 
 NEXT = ".next"  # the arrays of a model being saved, until model.json names them
@@ -208,6 +219,7 @@ def _read_json(path: str) -> dict:
         where = "/".join(str(p) for p in exc.absolute_path) or "top level"
         raise DataError(f"{path}: invalid model ({where}: {brief(exc.message)})",
                         "re-create the model") from None
+    check_reading(meta, path)
     if meta["checksum"] != _checksum(meta):
         raise DataError(f"{path}: the model was changed after it was written (checksum "
                         "mismatch)", "re-create the model instead of editing it")

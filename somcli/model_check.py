@@ -24,6 +24,20 @@ def _bad(path: str, what: str) -> DataError:
     return DataError(f"{path}: invalid model ({what})", "re-create the model with somcli")
 
 
+def check_reading(meta: dict, path: str) -> None:
+    """The stored reading options, as strictly as the command line checks its own (the
+    schema fixes the delimiter's and decimal mark's shapes): a known text encoding."""
+    import codecs
+
+    encoding = meta["schema"]["reading"]["encoding"]
+    try:
+        text = getattr(codecs.lookup(encoding), "_is_text_encoding", True)
+    except LookupError:
+        text = False
+    if not text:
+        raise _bad(path, f"schema/reading/encoding: {encoding[:64]!r} is not a text encoding")
+
+
 def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
     """name -> (shape, dtype kinds) of every array the model must hold, from model.json;
     raises when model.json's own parts disagree (features, grid, clusters, cleaning)."""
@@ -127,7 +141,7 @@ def check_declared(meta: dict, npz_path: str, json_path: str, limit: int) -> Non
                     raise DataError(f"{npz_path}: array '{name}' is {dtype.str}{declared_shape}, "
                                     f"{json_path} says {info['dtype']}{tuple(info['shape'])}",
                                     "re-create the model")
-                if dtype.kind not in kinds or dtype.fields is not None:
+                if dtype.kind not in kinds or dtype.fields is not None or dtype.itemsize > 8:
                     raise _bad(json_path, f"array '{name}' has dtype {dtype.str}")
                 if len(shape) != len(declared_shape) or any(
                         s is not None and s != t for s, t in zip(shape, declared_shape,
@@ -177,6 +191,7 @@ def check_values(meta: dict, arrays: dict[str, np.ndarray], path: str) -> None:
             raise _bad(path, f"array '{name}' holds NaN or infinite values")
     if (arrays["scale"] <= 0).any():
         raise _bad(path, "array 'scale' holds values that are not positive")
+    _check_ranges(meta, arrays, path)
     shares = arrays.get("cluster_shares", np.zeros(0))
     if ((shares < 0) | (shares > 1)).any():
         raise _bad(path, "array 'cluster_shares' holds values outside 0..1")
@@ -204,3 +219,44 @@ def _outlier_rule_ok(o) -> bool:
     if o["method"] == "quantile":
         return threshold_ok and _finite(o.get("quantile")) and 0 < o["quantile"] < 1
     return o["method"] == "robust" and threshold_ok
+
+
+#: The largest weight or bias an RBM or autoencoder can learn here (inputs in [0, 1],
+#: sigmoid units: a unit saturates long before this), and the largest coordinate a map
+#: or centroid may hold (its squared distances stay finite in float64).
+WEIGHT_MAX = 1e6
+COORDINATE_MAX = 1e150
+
+
+def _check_ranges(meta: dict, arrays: dict[str, np.ndarray], path: str) -> None:
+    """Values no training produces, though finite: an embedding's weights past WEIGHT_MAX,
+    its column means outside [0, 1] (the inputs' range), its codes' centre or scale past
+    what such weights give (a scale below 1e-12 of its centre is 1 after training),
+    coordinates that overflow when distances are taken."""
+    kind = meta["kind"] if meta["kind"] in EMBEDDINGS else (meta.get("embedding") or {}).get(
+        "name")
+    prefix = "" if meta["kind"] in EMBEDDINGS else "embed_"
+    limits: dict[str, tuple[float, float]] = {}
+    if kind in EMBEDDINGS:
+        limits |= {prefix + n: (-WEIGHT_MAX, WEIGHT_MAX) for n in EMBEDDINGS[kind]}
+        limits[prefix + "code_fill"] = (0.0, 1.0)
+    if "code_center" in arrays:  # codes are net inputs: |code| <= (d + 1) * WEIGHT_MAX
+        bound = (len(meta["schema"]["features"]) + 1) * WEIGHT_MAX
+        limits |= {"code_center": (-bound, bound), "code_scale": (0.0, 2 * bound)}
+    for name in ("codebook", "centroids", "center"):
+        limits.setdefault(name, (-COORDINATE_MAX, COORDINATE_MAX))
+    for name, (low, high) in limits.items():
+        a = arrays.get(name)
+        if a is None or not a.size:
+            continue
+        lo, hi = float(a.min()), float(a.max())
+        if lo < low or hi > high:
+            worst = lo if lo < low else hi
+            raise _bad(path, f"array '{name}' holds {worst:.3g}, outside {low:g}..{high:g}, "
+                             "which no training produces")
+    if "code_center" in arrays:
+        center, scale = arrays["code_center"], arrays["code_scale"]
+        small = scale < 1e-12 * np.maximum(np.abs(center), 1.0) * (1 - 1e-9)
+        if small.any():  # training scales a code that small by 1 instead
+            raise _bad(path, f"array 'code_scale' holds {scale[small][0]:.3g}, smaller than "
+                             "any training leaves")

@@ -11,6 +11,7 @@ command line, the environment, the command's table, ``[defaults]``, somcli's def
 from __future__ import annotations
 
 import os
+import stat
 
 import click
 
@@ -34,35 +35,132 @@ def name_variables(group: click.Group, commands) -> None:
                 param.envvar = [f"{ENV_PREFIX}_{name.upper()}_{key}", f"{ENV_PREFIX}_{key}"]
 
 
-def find(given: str | None) -> str | None:
-    """The settings file a run reads: the one given, else $SOMCLI_CONFIG, else
-    ./somcli.toml when there is one."""
+MAX_BYTES = 1 << 20  # a settings file holds a few dozen options, never data
+MAX_DEPTH = 8  # tables and arrays inside each other; options need two ([som] map = ...)
+
+
+def find(given: str | None) -> tuple[str | None, str | None]:
+    """The settings file a run reads, and why a found one is ignored: the one given, else
+    $SOMCLI_CONFIG, else ./somcli.toml when it can be trusted (:func:`untrusted`)."""
     if given:
-        return given
+        return given, None
     if os.environ.get(ENV_FILE):
-        return os.environ[ENV_FILE]
-    return PROJECT_FILE if os.path.isfile(PROJECT_FILE) else None
+        return os.environ[ENV_FILE], None
+    try:
+        os.lstat(PROJECT_FILE)
+    except OSError:
+        return None, None
+    why = untrusted(PROJECT_FILE)
+    if why:
+        return None, (f"./{PROJECT_FILE} ignored: {why}; a settings file in the working folder "
+                      "is read only when it is a regular file of yours, not writable by others")
+    return PROJECT_FILE, None
 
 
-def load(path: str) -> dict:
+def _owner_ok(st: os.stat_result) -> bool:
+    return not hasattr(os, "geteuid") or st.st_uid in (os.geteuid(), 0)
+
+
+def untrusted(path: str) -> str | None:
+    """Why a settings file that somcli found by itself must not be read (None: it may be):
+    the rule ssh and git apply to their own files. It must be a regular file (through a
+    link only when the link is the user's too) owned by the user or root, and writable by
+    neither its group nor others."""
+    try:
+        link = os.lstat(path)
+        if stat.S_ISLNK(link.st_mode) and not _owner_ok(link):
+            return "it is a symbolic link of another user's"
+        st = os.stat(path)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror})"
+    return _untrusted_stat(st)
+
+
+def _untrusted_stat(st: os.stat_result) -> str | None:
+    if not stat.S_ISREG(st.st_mode):
+        return f"it is {_kind(st)}, not a regular file"
+    if not _owner_ok(st):
+        return "another user owns it"
+    if st.st_mode & 0o022:
+        return "others can write to it (chmod go-w)"
+    return None
+
+
+def _kind(st: os.stat_result) -> str:
+    mode = st.st_mode
+    return ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or
+            stat.S_ISBLK(mode) else "a folder" if stat.S_ISDIR(mode) else "a socket"
+            if stat.S_ISSOCK(mode) else "not a regular file")
+
+
+def _read(path: str, found: bool = False) -> bytes:
+    """The file's bytes: a regular file of at most MAX_BYTES, opened without blocking (a
+    FIFO or device is refused before a byte is read, and never waited for). ``found``: a
+    file somcli found by itself, whose trust is checked again on the open file (it may
+    have been swapped since :func:`find` looked)."""
+    hint = "check --config or $SOMCLI_CONFIG"
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such settings file", hint) from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the settings file ({exc.strerror})", hint) \
+            from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{path}: the settings file is {_kind(st)}, not a regular file",
+                             "give a TOML file")
+        why = _untrusted_stat(st) if found else None
+        if why:
+            raise UsageError(f"{path}: not read: {why}", "see README: Settings files")
+        try:
+            data = fh.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read the settings file ({exc.strerror})") \
+                from None
+    if len(data) > MAX_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_BYTES >> 10} KiB, too large for a settings "
+                         "file", "give a TOML file of options")
+    return data
+
+
+def load(path: str, found: bool = False) -> dict:
+    """A settings file's tables, checked: 64 naming the file for one that is not a regular
+    file, too large, not UTF-8, not TOML, nested too deeply or not made of tables."""
     import tomllib
 
+    data = _read(path, found)
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such settings file", "check --config or $SOMCLI_CONFIG") \
-            from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the settings file ({exc.strerror})") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+                         f"{exc.start})", "save the settings file as UTF-8") from None
+    try:
+        data = tomllib.loads(text.removeprefix("\ufeff"))
+    except RecursionError:
+        data = None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})", "see README: Settings files") \
             from None
+    if data is None or _depth(data) > MAX_DEPTH:
+        raise UsageError(f"{path}: tables or arrays nested too deeply",
+                         "a settings file holds [tables] of option = value")
     for table, values in data.items():
         if not isinstance(values, dict):
             raise UsageError(f"{path}: '{table}' must be a table ([{table}]) of option "
                              "settings", "put options under [defaults] or [COMMAND]")
     return data
+
+
+def _depth(value, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
 
 
 def section(data: dict, command: click.Command, name: str, path: str) -> dict:
@@ -77,8 +175,29 @@ def section(data: dict, command: click.Command, name: str, path: str) -> dict:
                     continue  # a [defaults] key only some commands have
                 raise UsageError(f"{path}: [{table}] {key!r} is not an option of "
                                  f"`somcli {name}`", f"see `somcli {name} --help`")
-            out[names[key]] = value
+            out[names[key]] = _checked(value, _param(command, names[key]),
+                                     f"{path}: [{table}] {key!r}", name)
     return out
+
+
+def _param(command: click.Command, name: str) -> click.Parameter:
+    return next(p for p in command.params if p.name == name)
+
+
+SCALARS = (str, int, float, bool)
+
+
+def _checked(value, param: click.Parameter, where: str, command: str):
+    """A value of the shape its option takes: one scalar, or a list of them for an option
+    given several times (``--na-values``); 64 naming the file and key otherwise."""
+    many = getattr(param, "multiple", False) or param.nargs != 1
+    if isinstance(value, SCALARS) or (many and isinstance(value, list)
+                                      and all(isinstance(v, SCALARS) for v in value)):
+        return [value] if many and not isinstance(value, list) and param.nargs == 1 else value
+    what = ("a table" if isinstance(value, dict) else "a list" if isinstance(value, list)
+            else f"a {type(value).__name__}")
+    wants = "a value or a list of values" if many else "one value (text, number or true/false)"
+    raise UsageError(f"{where} is {what}; it takes {wants}", f"see `somcli {command} --help`")
 
 
 def _for_another_command(key: str) -> bool:
@@ -110,11 +229,15 @@ def _as_click(value):
 
 
 def apply(ctx: click.Context, _param, given: str | None):
-    """The --config callback (eager): the command's settings become its defaults."""
-    path = find(given)
+    """The --config callback (eager): the command's settings become its defaults. A
+    working-folder file that is not trusted is ignored, with a warning the run prints."""
+    path, ignored = find(given)
+    if ignored:
+        ctx.meta.setdefault("somcli.warnings", []).append(ignored)
     if path is None:
         return None
-    raw = section(load(path), ctx.command, ctx.info_name, path)
+    found = not given and not os.environ.get(ENV_FILE)
+    raw = section(load(path, found), ctx.command, ctx.info_name, path)
     ctx.default_map = {**(ctx.default_map or {}), **{k: _as_click(v) for k, v in raw.items()}}
     ctx.meta["somcli.settings"] = raw
     ctx.meta["somcli.settings_file"] = path

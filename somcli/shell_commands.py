@@ -51,25 +51,32 @@ def show(commands, config_file):
     variable, named beside it)."""
     from click.core import ParameterSource
 
-    from somcli.settings_file import find
+    from somcli.settings_file import ENV_FILE, find, load, section
 
     root_ctx = click.get_current_context().find_root()
     root = root_ctx.command
-    path = find(config_file)
+    path, ignored = find(config_file)
+    if ignored:
+        click.echo(f"somcli: warning: {ignored}", err=True)
+    data = load(path, not config_file and not os.environ.get(ENV_FILE)) if path else {}
+    lines = []  # printed once every value is known good: a failing show prints nothing
     for name in commands or DATA_COMMANDS:
         command = root.get_command(root_ctx, name)
         if command is None or name not in DATA_COMMANDS:
             raise click.BadParameter(f"{name!r}: one of {', '.join(DATA_COMMANDS)}",
                                      param_hint="COMMAND")
+        section(data, command, name, path)  # a key a run refuses is refused here (64)
         args = ["--config", path] if path else []
         ctx = command.make_context(name, args, parent=root_ctx, resilient_parsing=True)
-        click.echo(f"[{name}]" + (f"  # from {path}" if path else ""))
+        lines.append(f"[{name}]" + (f"  # from {_comment(path)}" if path else ""))
         for param in command.params:
             if not isinstance(param, click.Option) or not param.expose_value:
                 continue
             source = ctx.get_parameter_source(param.name)
             names = param.envvar if isinstance(param.envvar, list) else [param.envvar]
             env = next((n for n in names if n and n in os.environ), names[0])
+            if source in (ParameterSource.DEFAULT_MAP, ParameterSource.ENVIRONMENT):
+                _as_a_run_would(ctx, param)  # a value a run refuses is refused here (64)
             if source == ParameterSource.DEFAULT_MAP:
                 value, where = ctx.meta["somcli.settings"][param.name], path
             elif source == ParameterSource.ENVIRONMENT:
@@ -80,19 +87,53 @@ def show(commands, config_file):
                     value = None
             key = next((o[2:] for o in param.opts if o.startswith("--")), param.name)
             if value is None or value == ():
-                click.echo(f"# {key} =  (not set; ${env})")
+                lines.append(f"# {key} =  (not set; ${env})")
             else:
-                click.echo(f"{key} = {_toml(value)}  # {where}")
-        click.echo("")
+                lines.append(f"{key} = {_toml(value)}  # {_comment(where)}")
+        lines.append("")
+    click.echo("\n".join(lines))
+
+
+def _as_a_run_would(ctx: click.Context, param: click.Option) -> None:
+    """Convert a value from the settings file or the environment as a run does, so that
+    `config show` fails where the run would (Click's resilient parsing dropped the error)."""
+    ctx.resilient_parsing = False
+    try:
+        value, _ = param.consume_value(ctx, {})
+        param.process_value(ctx, value)
+    finally:
+        ctx.resilient_parsing = True
+
+
+def _comment(text: str) -> str:
+    """A file or variable name inside a TOML comment: control characters (a newline would
+    end the comment and start a line of settings) written as escapes."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
 
 
 def _toml(value) -> str:
-    import json
-
+    """A value as TOML: flags as booleans, numbers as themselves, text as a basic string
+    with only what TOML requires escaped (an emoji stays one character)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return json.dumps(str(value))
+    return '"' + "".join(_escape(c) for c in str(value)) + '"'
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+            "\f": "\\f", "\r": "\\r"}
+
+
+def _escape(c: str) -> str:
+    if c in _ESCAPES:
+        return _ESCAPES[c]
+    code = ord(c)
+    if code < 0x20 or code == 0x7F:
+        return f"\\u{code:04x}"
+    if 0xD800 <= code < 0xE000:  # a byte that was not UTF-8 (an environment variable's)
+        raise click.UsageError("a setting holds bytes that are not UTF-8; TOML cannot "
+                               "show them")
+    return c

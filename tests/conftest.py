@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +77,31 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text)
     return path
+
+
+def forge_model(src: Path, dst: Path, edit_meta=None, edit_arrays=None) -> Path:
+    """A copy of a model, edited, with every checksum computed again (as an attacker can)."""
+    from somcli.model import _checksum, _describe
+
+    shutil.copytree(src, dst)
+    meta = json.loads((dst / "model.json").read_text())
+    with np.load(dst / "model.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    if edit_arrays:
+        edit_arrays(arrays)
+    if edit_meta:
+        edit_meta(meta)
+    np.savez(dst / "model.npz", **arrays)
+    meta["arrays"] = {k: _describe(np.asarray(a)) for k, a in arrays.items()}
+    meta["checksum"] = _checksum(meta)
+    (dst / "model.json").write_text(json.dumps(meta))
+    return dst
+
+
+def set_array(key, value):
+    def edit(arrays):
+        arrays[key] = value(arrays[key]) if callable(value) else value
+    return edit
 
 
 def folder_state(path: Path) -> dict:

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import COUNTRIES, ROOT, blobs_csv, folder_state, spy_painter, write
+from conftest import forge_model as _forge
+from conftest import set_array as _set
 
 from somcli import errors
 
@@ -314,31 +316,6 @@ def models(tmp_path_factory):
     return root, data
 
 
-def _forge(src: Path, dst: Path, edit_meta=None, edit_arrays=None) -> Path:
-    """A copy of a model, edited, with every checksum computed again (as an attacker can)."""
-    from somcli.model import _checksum, _describe
-
-    shutil.copytree(src, dst)
-    meta = json.loads((dst / "model.json").read_text())
-    with np.load(dst / "model.npz", allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    if edit_arrays:
-        edit_arrays(arrays)
-    if edit_meta:
-        edit_meta(meta)
-    np.savez(dst / "model.npz", **arrays)
-    meta["arrays"] = {k: _describe(np.asarray(a)) for k, a in arrays.items()}
-    meta["checksum"] = _checksum(meta)
-    (dst / "model.json").write_text(json.dumps(meta))
-    return dst
-
-
-def _set(key, value):
-    def edit(arrays):
-        arrays[key] = value(arrays[key]) if callable(value) else value
-    return edit
-
-
 SOM_EDITS = {
     "NaN codebook": _set("codebook", lambda a: np.full_like(a, np.nan)),
     "inf codebook": _set("codebook", lambda a: np.where(a > 0, np.inf, a)),
@@ -454,7 +431,8 @@ def test_utf32_without_a_byte_order_mark_is_a_data_error(run):
     assert r.code == errors.DATA and "utf-32" in r.err.lower()
 
 
-def test_model_out_that_cannot_be_written_is_refused_before_any_work(tmp_path, run):
+def test_model_out_that_cannot_be_written_is_refused_before_any_work(tmp_path, run,
+                                                                     monkeypatch):
     existing = write(tmp_path / "existing.txt", "a file, not a folder")
     r = run("kmeans", COUNTRIES, "-k", "2", "--model-out", existing)
     assert r.code == errors.CANT_CREATE and r.out == ""
@@ -466,16 +444,13 @@ def test_model_out_that_cannot_be_written_is_refused_before_any_work(tmp_path, r
         if os.access(readonly, os.W_OK):  # root writes anywhere: a read-only mount instead
             import somcli.model as model
 
-            real = model._read_only
-            model._read_only = lambda folder: folder == str(readonly) or real(folder)
+            real = model.read_only
+            monkeypatch.setattr(model, "read_only",
+                                lambda folder: folder == str(readonly) or real(folder))
         r = run("kmeans", COUNTRIES, "-k", "2", "--model-out", readonly / "m.json")
         assert r.code == errors.CANT_CREATE and r.out == ""
     finally:
         readonly.chmod(0o755)
-        import somcli.model as model
-
-        if "real" in locals():
-            model._read_only = real
 
 
 def test_a_full_disk_while_taking_the_lock_is_an_io_error(tmp_path, run, monkeypatch):

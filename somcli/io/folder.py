@@ -45,6 +45,21 @@ def has_control_characters(name: str) -> bool:
     return any(ord(c) < 32 or ord(c) == 127 for c in name)
 
 
+def check_name_length(path: str, given: str) -> None:
+    """Refuse (73) a last component longer than the file system allows, before any work
+    (the rename that publishes the result would fail with "write failed")."""
+    parent, name = os.path.split(os.path.abspath(path))
+    try:
+        limit = os.pathconf(parent if os.path.isdir(parent) else "/", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    size = len(os.fsencode(name))
+    if size > limit:
+        shown = given if len(given) <= 60 else given[:57] + "..."
+        raise OutputError(f"{shown}: the name is {size} bytes, more than the {limit} the file "
+                          "system allows", "choose a shorter name")
+
+
 def resolve(target: str) -> str:
     """The output folder's absolute path with its parent's symlinks resolved, so that two
     spellings of one folder take one lock; the last component is kept as given."""
@@ -55,6 +70,7 @@ def resolve(target: str) -> str:
     name = os.path.basename(absolute)
     if not name:
         raise OutputError(f"{target}: give a folder to create or replace, not '/'")
+    check_name_length(absolute, target)
     return os.path.join(os.path.realpath(os.path.dirname(absolute)), name)
 
 
@@ -67,6 +83,14 @@ def _tag(target: str) -> str:
 def mine(st: os.stat_result) -> bool:
     """Whether this user owns the entry (always true where there are no user ids)."""
     return not hasattr(os, "geteuid") or st.st_uid == os.geteuid()
+
+
+def read_only(folder: str) -> bool:
+    """Whether ``folder`` is on a file system mounted read-only."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 def current_umask() -> int:

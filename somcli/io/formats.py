@@ -52,14 +52,16 @@ def read_frame(source, kind: str, na_values: list[str], nrows: int | None):
     """A Parquet or Arrow source read into the frame the CSV reader would give."""
     import pyarrow as pa
 
-    from somcli.io.sources import STREAM_ERRORS, broken
+    from somcli.io.sources import STREAM_ERRORS, TEXT_FACTOR, broken
 
+    limit = None if source.limit is None or nrows is not None else source.limit * TEXT_FACTOR
     try:
         if source.path is not None and not source.compression:
-            arrow = read_columnar(source.path, kind, nrows)
+            arrow = read_columnar(source.path, kind, nrows, limit, source.label)
         else:
             with source.open() as stream:
-                arrow = read_columnar(pa.BufferReader(stream.read()), kind, nrows)
+                arrow = read_columnar(pa.BufferReader(stream.read()), kind, nrows, limit,
+                                      source.label)
     except (pa.ArrowException, ValueError) as exc:
         raise DataError(f"{source.label}: not a readable {NAMES[kind]} file ({brief(exc, 120)})",
                         "check or re-create the file") from None
@@ -71,10 +73,16 @@ def read_frame(source, kind: str, na_values: list[str], nrows: int | None):
     return frame
 
 
-def read_columnar(stream: BinaryIO | str, kind: str, nrows: int | None = None):
-    """A Parquet or Arrow file (a path or an open binary stream) as a pyarrow Table."""
+def read_columnar(stream: BinaryIO | str, kind: str, nrows: int | None = None,
+                  limit: int | None = None, label: str = ""):
+    """A Parquet or Arrow file (a path or an open binary stream) as a pyarrow Table; with
+    ``limit``, refused (65) before any column is decoded when the frame its metadata
+    describes (rows and column types) would take more bytes than that."""
     import pyarrow as pa
 
+    if limit is not None:
+        rows, schema = columnar_shape(stream, kind)
+        check_size(rows, schema, limit, label)
     if kind == PARQUET:
         import pyarrow.parquet as pq
 
@@ -90,6 +98,86 @@ def read_columnar(stream: BinaryIO | str, kind: str, nrows: int | None = None):
     else:
         table = pa.ipc.open_stream(stream).read_all()
     return table.slice(0, nrows) if nrows is not None else table
+
+
+MAX_COLUMNS = 20_000  # past this a columnar file's metadata alone takes minutes to use
+CELL_BYTES = {"number": 16, "text": 80}  # Arrow's copy and the frame's, per cell (measured)
+
+
+def columnar_shape(stream, kind: str):
+    """(rows, Arrow schema) from a columnar file's metadata, no column decoded: Parquet's
+    footer, an Arrow file's batch headers, an Arrow stream's message headers."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    if kind == PARQUET:
+        import pyarrow.parquet as pq
+
+        handle = pq.ParquetFile(stream)
+        return handle.metadata.num_rows, handle.schema_arrow
+    if kind == ARROW:
+        nothing = ipc.IpcReadOptions(included_fields=[])  # the batches' lengths alone
+        with ipc.open_file(stream, options=nothing) as reader:
+            rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+            return rows, reader.schema
+    source = pa.OSFile(stream) if isinstance(stream, str) else stream
+    try:
+        schema, rows = None, 0
+        for message in ipc.MessageReader.open_stream(source):
+            if message.type == "schema":
+                schema = ipc.read_schema(message)
+            elif message.type == "record batch":
+                rows += _batch_length(message.metadata)
+    finally:
+        if isinstance(stream, str):
+            source.close()
+        else:
+            stream.seek(0)
+    return rows, schema if schema is not None else pa.schema([])
+
+
+def _batch_length(meta) -> int:
+    """A record batch's row count, read from its flatbuffer header (Message.header ->
+    RecordBatch.length) without touching its body."""
+    import struct
+
+    buf = memoryview(meta).cast("B")
+
+    def field(table: int, index: int) -> int | None:
+        vtable = table - struct.unpack_from("<i", buf, table)[0]
+        size = struct.unpack_from("<H", buf, vtable)[0]
+        if 4 + 2 * index >= size:
+            return None
+        offset = struct.unpack_from("<H", buf, vtable + 4 + 2 * index)[0]
+        return table + offset if offset else None
+
+    root = struct.unpack_from("<I", buf, 0)[0]
+    at = field(root, 2)  # Message.header
+    if at is None:
+        return 0
+    batch = at + struct.unpack_from("<I", buf, at)[0]
+    length = field(batch, 0)  # RecordBatch.length
+    return struct.unpack_from("<q", buf, length)[0] if length is not None else 0
+
+
+def check_size(rows: int, schema, limit: int, label: str) -> None:
+    """Refuse (65) a columnar file whose decoded frame would not fit ``limit`` bytes, or
+    that has more columns than somcli can profile in reasonable time."""
+    import pyarrow as pa
+
+    from somcli.memory import human
+
+    if len(schema) > MAX_COLUMNS:
+        raise DataError(f"{label}: {len(schema):,} columns, more than the {MAX_COLUMNS:,} "
+                        "somcli reads", "write the columns to cluster to a new file first")
+    per_row = sum(CELL_BYTES["number" if pa.types.is_integer(f.type) or pa.types.is_floating(
+        f.type) or pa.types.is_boolean(f.type) else "text"] for f in schema)
+    need = rows * per_row
+    if need > limit:
+        raise DataError(f"{label}: {rows:,} rows x {len(schema):,} columns would take about "
+                        f"{human(need)} in memory, more than the limit ({human(limit)})",
+                        "raise --max-memory, or use --engine dask for inputs larger than "
+                        "memory")
 
 
 def frame_of(table, na_values) -> pd.DataFrame:

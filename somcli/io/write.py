@@ -56,9 +56,9 @@ def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return frame if out is None else out
 
 
-def write_table(frame: pd.DataFrame, dest: str, fmt: str = "csv", safe: bool = True,
+def write_table(frame: pd.DataFrame, dest, fmt: str = "csv", safe: bool = True,
                 precision: int | None = None, computed=None) -> None:
-    """Write a table to a path, or to stdout when ``dest`` is '-'. Numbers are written as
+    """Write a table to a path, an open binary stream, or stdout when ``dest`` is '-'. Numbers are written as
     the shortest text that reads back as the stored value (a float32 column with float32's
     digits); with ``precision``, the float columns named in ``computed`` (all when None)
     are rounded to that many significant digits first."""
@@ -69,6 +69,19 @@ def write_table(frame: pd.DataFrame, dest: str, fmt: str = "csv", safe: bool = T
     if dest == "-":
         _to_stream(frame, sys.stdout, fmt)
         sys.stdout.flush()
+        return
+    if not isinstance(dest, (str, os.PathLike)):  # an open binary stream (-O /dev/null)
+        if fmt in ("csv", "tsv"):
+            _to_stream(frame, dest, fmt)
+            return
+        import io
+
+        text = io.TextIOWrapper(dest, encoding="utf-8", newline="", write_through=True)
+        try:
+            _to_stream(frame, text, fmt)
+            text.flush()
+        finally:
+            text.detach()  # the caller closes the stream it opened
         return
     try:
         with open(dest, "wb" if fmt in ("csv", "tsv") else "w", **(

@@ -4,7 +4,6 @@ result of a run and how it is written. Knows nothing of Click, rich or the backe
 
 from __future__ import annotations
 
-import contextlib
 import platform
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -140,28 +139,25 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
 
 
 def _write_file(result: RunResult, out: OutputOptions) -> None:
-    """-O FILE: the assignments written beside FILE, then renamed over it in one step (a
-    reader sees the old file or the new one), with the user's usual permissions."""
-    import os
-    import tempfile
+    """-O FILE: the assignments alone (:mod:`somcli.io.output_file`: a regular file
+    replaced in one step keeping its mode, a device or FIFO written in place)."""
+    from somcli.io import output_file
 
-    from somcli.io.folder import current_umask
-
-    target = os.path.abspath(out.output_file)
-    fd, staged = tempfile.mkstemp(prefix=".somcli-tmp-", dir=os.path.dirname(target))
-    os.close(fd)
-    try:
+    def fill(dest) -> None:
         if result.parts is not None:
-            w.join_parts(result.parts, staged, out.format, out.safe_csv, out.precision)
+            if isinstance(dest, str):
+                w.join_parts(result.parts, dest, out.format, out.safe_csv, out.precision)
+            else:
+                import tempfile
+
+                with tempfile.TemporaryDirectory(prefix="somcli-parts-") as scratch:
+                    w.join_parts(result.parts, None, out.format, out.safe_csv, out.precision,
+                                 scratch=scratch, sink=dest)
         else:
-            w.write_table(result.assignments, staged, out.format, out.safe_csv, out.precision,
+            w.write_table(result.assignments, dest, out.format, out.safe_csv, out.precision,
                           result.computed)
-        os.chmod(staged, 0o666 & ~current_umask())
-        os.replace(staged, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(staged)
-        raise
+
+    output_file.write(output_file.check(out.output_file), fill)
 
 
 def _stream_parts(result: RunResult, out: OutputOptions) -> None:
