@@ -12,14 +12,15 @@ from dataclasses import replace
 
 import click
 
-from somcli import __version__, errors
 from somcli import command_run as R
+from somcli import errors
 from somcli import option_types as T
 from somcli import options as O
 from somcli import options_embed as OE
 from somcli import options_engine as OX
 from somcli.command_group import SomcliGroup
 from somcli.config import KMeansOptions, SomOptions, UnitOptions
+from somcli.version import __version__
 
 
 @click.group(cls=SomcliGroup, context_settings={"help_option_names": ["-h", "--help"],

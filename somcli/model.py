@@ -20,12 +20,12 @@ from importlib import resources
 
 import numpy as np
 
-from somcli import __version__
 from somcli.errors import DataError, InputError, OutputError, brief
 from somcli.io.folder import check_name_length, current_umask, io_error, mine, read_only, rename_hook
 from somcli.model_check import MAX_JSON_BYTES, check_declared, check_reading, check_values
 from somcli.prep.clean import Preprocessor
 from somcli.prep.units import UnitRule
+from somcli.version import __version__
 
 FORMAT = "somcli-model"
 FORMAT_VERSION = 1
@@ -69,8 +69,10 @@ class Model:
         ``NAME.npz.next`` first, then model.json is replaced (the switch), then the
         arrays are moved to ``NAME.npz``. :meth:`load` takes ``.next`` when it, and not
         ``NAME.npz``, matches model.json. Each file is written to a temporary name, synced
-        and renamed into place."""
-        npz_path = npz_path or npz_for(json_path)
+        and renamed into place. With ``json_path`` alone: a ``.json`` path (the arrays
+        beside it) or a folder to hold model.json and model.npz (made when missing)."""
+        if npz_path is None:
+            json_path, npz_path = model_paths(os.fspath(json_path))
         try:
             self._save(json_path, npz_path)
         except OSError as exc:

@@ -11,10 +11,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TEXT, PARQUET, ARROW, ARROW_STREAM = "text", "parquet", "arrow", "arrow-stream"
+FRAME = "dataframe"  # rows handed over in Python (somcli.cluster), read as columnar rows are
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")  # a text table's delimiter is sniffed among these
 COLUMNAR = (PARQUET, ARROW, ARROW_STREAM)
 NAMES = {TEXT: "text", "csv": "text", PARQUET: "Parquet", ARROW: "Arrow/Feather",
-         ARROW_STREAM: "an Arrow stream"}
+         ARROW_STREAM: "an Arrow stream", FRAME: "a DataFrame"}
 
 #: leading bytes -> the format somcli reads
 READABLE = {b"PAR1": PARQUET, b"ARROW1": ARROW, b"FEA1": ARROW,

@@ -78,7 +78,11 @@ class Table:
 
 def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None) -> Table:
     """Read every input of ``opts`` into one :class:`Table` (same columns required).
-    Numbers are read in float64 whatever the model's precision: outputs quote them."""
+    Numbers are read in float64 whatever the model's precision: outputs quote them.
+    ``stdin``: the bytes of '-' (a binary stream), or rows given as a pandas DataFrame
+    (``somcli.cluster``), read then as a Parquet file's would be."""
+    if isinstance(stdin, pd.DataFrame):
+        return frame_table(stdin, opts, opts.inputs[0], nrows)
     text_limit = opts.memory_limit // TEXT_FACTOR if opts.memory_limit and nrows is None else None
     sources = resolve(opts.inputs, stdin=stdin, limit=text_limit)
     dialect = sniff(sources[0], opts)
@@ -105,6 +109,34 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None) -> Table
         where = table.inputs[0] if len(table.inputs) == 1 else "the input files"
         raise InputError(f"{where}: has a header but no data rows")
     return table
+
+
+def frame_table(frame: pd.DataFrame, opts: ReadOptions, label: str,
+                nrows: int | None = None) -> Table:
+    """Rows given as a DataFrame, converted as a Parquet file's are (numbers as numbers,
+    text with the missing-value markers as gaps, dates as ISO text); ``line`` is the row
+    number."""
+    import pyarrow as pa
+
+    frame = frame.iloc[:nrows] if nrows is not None else frame
+    frame = frame.set_axis([str(c) for c in frame.columns], axis=1).reset_index(drop=True)
+    arrays = []
+    for name in frame.columns:
+        try:
+            arrays.append(pa.array(frame[name], from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: as text
+            arrays.append(pa.array(frame[name].map(lambda v: None if pd.isna(v) else str(v)),
+                                   pa.string()))
+    arrow = pa.Table.from_arrays(arrays, names=list(frame.columns))
+    out = formats.frame_of(arrow, sorted(set(opts.na_values)))
+    if not out.shape[1]:
+        raise InputError(f"{label}: has no columns")
+    if not len(out):
+        raise InputError(f"{label}: has no rows")
+    dialect = Dialect(",", "utf-8", ".", True, 0, '"', tuple(opts.na_values), ("format",),
+                      formats.FRAME)
+    return Table(out, np.arange(1, len(out) + 1, dtype=np.int64), None, dialect, [label],
+                 [f"a {label}: `line` is the row number (1 = the first row)"])
 
 
 def sniff(source: Source, opts: ReadOptions) -> Dialect:

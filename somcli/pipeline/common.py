@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from somcli import __version__, interrupts
+from somcli import interrupts
 from somcli.backends.base import OWN_COLUMNS, Described, carried_name
 from somcli.config import OutputOptions
 from somcli.errors import DataError, UsageError
 from somcli.io import write as w
 from somcli.io.folder import OutputFolder
 from somcli.report.sections import Input, Report
+from somcli.version import __version__
 
 
 def check_clusterable(n: int, k: int | None, distinct: Callable[[], int],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from somcli import __version__
+from somcli.version import __version__
 
 
 def _plain(value):
