@@ -179,7 +179,8 @@ def test_stdin_pipe_and_head_are_quiet():
 
 @pytest.mark.parametrize("command, first", [
     ("kmeans {big} -k 2 -q", "line,cluster,distance"),
-    ("kmeans {big} -k 2 -q --engine dask --blocksize 200KB", "line,cluster,distance"),
+    pytest.param("kmeans {big} -k 2 -q --engine dask --blocksize 200KB", "line,cluster,distance",
+                 marks=pytest.mark.slow),
     ("inspect {big}", "{big}: 60,000 rows"),
 ])
 def test_head_on_a_long_output_ends_quietly_with_exit_0(tmp_path, command, first):

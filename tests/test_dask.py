@@ -161,6 +161,7 @@ def test_models_move_between_engines(run, tmp_path, cluster):
     assert json.loads(r.out)["drift"]["drifted"] is False
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_is_recovered_or_fails_cleanly(tmp_path):
     data = blobs(tmp_path / "d.csv", n=20000)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -188,6 +189,7 @@ def test_a_worker_killed_mid_run_is_recovered_or_fails_cleanly(tmp_path):
     assert not list(tmp_path.glob(".somcli-tmp-*"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("dask") is None and not os.path.exists(
     os.path.join(os.path.dirname(sys.executable), "dask")), reason="dask command not installed")
 def test_a_cluster_started_with_the_dask_commands(run, tmp_path):

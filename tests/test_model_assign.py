@@ -248,6 +248,7 @@ def test_out_placeholders(tmp_path, run):
     assert r.code == errors.USAGE
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_locked_folder_waits_then_exits_75(tmp_path):
     import fcntl
     import os
