@@ -33,18 +33,6 @@ def internal(X: np.ndarray, labels: np.ndarray, seed: int = 0, rows: np.ndarray 
     }
 
 
-def silhouette(X, labels, seed=0, rows=None) -> float | None:
-    idx = _rows(labels, rows)
-    return None if idx is None else _score(silhouette_score, X, labels,
-                                           _sample(idx, SILHOUETTE_SAMPLE, seed))
-
-
-def davies_bouldin(X, labels, seed=0, rows=None) -> float | None:
-    idx = _rows(labels, rows)
-    return None if idx is None else _score(davies_bouldin_score, X, labels,
-                                           _sample(idx, INDEX_SAMPLE, seed))
-
-
 def silhouette_score(X: np.ndarray, labels: np.ndarray, threads: int | None = None) -> float:
     """Mean silhouette (Rousseeuw 1987); a row alone in its cluster scores 0."""
     return silhouette_scores(X, [labels], threads)[0]

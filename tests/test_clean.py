@@ -135,3 +135,20 @@ def test_identical_row_groups_keep_first_appearance_order_and_gaps_together():
                           "b": ["x", "y", "x", "y", "z", "w"]})
     mask = np.array([True, True, True, True, False, False])
     assert _groups(mask, frame, np.arange(2, 8)) == [[2, 4], [3, 5]]
+
+
+def test_most_frequent_fill_is_scikit_learns_choice_ties_included():
+    """The mode is computed by numpy (scikit-learn's import cost seconds); it must be the
+    value SimpleImputer picks: the smallest of the most frequent, gaps ignored."""
+    from sklearn.impute import SimpleImputer
+
+    from somcli.prep.clean import _statistic
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        col = rng.integers(-3, 4, size=rng.integers(1, 25)).astype(float)
+        col[rng.random(len(col)) < 0.2] = np.nan
+        present = col[~np.isnan(col)]
+        if present.size:
+            want = SimpleImputer(strategy="most_frequent").fit(present.reshape(-1, 1))
+            assert _statistic(col, "most-frequent") == want.statistics_[0]

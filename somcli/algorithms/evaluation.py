@@ -43,16 +43,6 @@ def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid,
     return Evaluation(bmu, qe, hits, errors, int(found.sum()))
 
 
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """The median of the unit values over the rows (each unit counted by its hits)."""
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    if cum[-1] <= 0:
-        return 1.0
-    med = float(values[order][np.searchsorted(cum, cum[-1] / 2.0)])
-    return med if med > 0 else positive_median(values)
-
-
 def positive_median(v: np.ndarray) -> float:
     v = v[np.isfinite(v)]
     med = float(np.median(v)) if v.size else 1.0

@@ -6,8 +6,9 @@ rows get an assignment, and the input values the outputs quote), maps functions 
 :mod:`somcli.pipeline.blocks` over them and brings the (small) results back in block
 order, draws rows at given positions, computes exact quantiles, trains where training must stay close to the
 rows, and writes the per-row outputs. Handles (``list`` of per-block results) are
-opaque to the pipeline: values in this process for ``local``, futures on the workers
-for ``dask``.
+opaque to the pipeline: values in this process for ``local`` and ``gpu`` (the local
+backend with its search, sums and Lloyd's k-means on a GPU), futures on the workers for
+``dask``.
 
 Every figure a backend returns equals, to float tolerance, what another backend
 returns for the same input: sums are added in block order, samples use the same

@@ -24,8 +24,6 @@ from somcli.backends.base import Data, quiet
 from somcli.backends.local import LocalBackend
 from somcli.errors import Unavailable, brief
 
-DEVICES = ("cpu", "cuda", "auto")
-
 
 @dataclass
 class Device:

@@ -179,19 +179,6 @@ def on_raw(part: pd.DataFrame, feats: list[str], rules: dict,
     return raw
 
 
-def on_unreadable(part: pd.DataFrame, feats: list[str], rules: dict) -> dict:
-    """Per feature: values present in the file that could not be read as numbers."""
-    out = {}
-    for name in feats:
-        series = part[source_of(name, rules)]
-        values = (apply_rule(series, rules[name]) if name in rules else
-                  pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64))
-        bad = int((np.isnan(values) & series.notna().to_numpy()).sum())
-        if bad:
-            out[name] = bad
-    return out
-
-
 def on_stats(raw: np.ndarray, first_line: int, drop: bool):
     """Per column: present count, sum, M2 around the block mean, min, max, inf count,
     missing count; the block's gap rows (first few) and rows left for fitting."""
@@ -375,11 +362,6 @@ def on_clean(raw: np.ndarray, prep: Preprocessor, dtype) -> Block:
     usable = prep.usable(values)
     X = prep.to_scaled(prep.impute(values)).astype(dtype)
     return Block(X, usable, build_quotes(lambda j: raw[:, j], X, prep.center, prep.scale))
-
-
-def on_fit_rows(block) -> np.ndarray:
-    X, usable = block.X, block.usable
-    return X if usable.all() else X[usable]
 
 
 def on_ids(part: pd.DataFrame, first_line: int, path: str, columns: list[str], several: bool):
