@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +20,8 @@ from importlib import resources
 import numpy as np
 
 from somcli.errors import DataError, InputError, OutputError, brief
-from somcli.io.folder import check_name_length, current_umask, io_error, mine, read_only, rename_hook
+from somcli.io.atomic import replace_file
+from somcli.io.folder import check_name_length, io_error, mine, read_only, rename_hook
 from somcli.model_check import MAX_JSON_BYTES, check_declared, check_reading, check_values
 from somcli.prep.clean import Preprocessor
 from somcli.prep.units import UnitRule
@@ -255,20 +255,13 @@ def _read_npz(path: str, meta: dict, json_path: str, limit: int) -> dict[str, np
 
 
 def _atomic(path: str, write, binary: bool = False) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".somcli-", suffix=".tmp", dir=folder)
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())  # as other files (mkstemp makes it 0600)
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
-                       ) as fh:
+    """``write(fh)`` fills ``path``, replaced in one step (:func:`somcli.io.atomic.replace_file`)."""
+    def fill(staged: str) -> None:
+        with open(staged, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
+                  ) as fh:
             write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+
+    replace_file(path, fill, prefix=".somcli-")
 
 
 # ---------------------------------------------------------------- building models from runs

@@ -182,13 +182,13 @@ class OutputFolder:
     def _publish(self) -> None:
         try:
             for name in self.written:
-                _fsync(os.path.join(self.staging, name))
+                fsync_file(os.path.join(self.staging, name))
             foreign = self.check()  # the folder may have changed while the run worked
             for name in foreign:  # the user's own files stay: linked into the new folder
                 if name not in self.written:
                     os.link(os.path.join(self.target, name), os.path.join(self.staging, name),
                             follow_symlinks=False)
-            _fsync_dir(self.staging)
+            fsync_dir(self.staging)
             staged, self.staging = self.staging, None
             try:
                 if not os.path.lexists(self.target):
@@ -200,7 +200,7 @@ class OutputFolder:
             except BaseException:
                 shutil.rmtree(staged, ignore_errors=True)
                 raise
-            _fsync_dir(os.path.dirname(self.target))
+            fsync_dir(os.path.dirname(self.target))
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
         except OSError as exc:
@@ -342,7 +342,7 @@ def _signals_deferred():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _fsync_dir(path: str) -> None:
+def fsync_dir(path: str) -> None:
     """Make a folder's entries durable (a rename is on disk once its folder is)."""
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -352,10 +352,10 @@ def _fsync_dir(path: str) -> None:
             os.close(fd)
 
 
-def _fsync(path: str) -> None:
+def fsync_file(path: str) -> None:
     if os.path.isdir(path):  # a folder of part files
         for name in os.listdir(path):
-            _fsync(os.path.join(path, name))
+            fsync_file(os.path.join(path, name))
         return
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())

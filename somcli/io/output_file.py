@@ -16,13 +16,12 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 
 from somcli.errors import OutputError, UsageError
+from somcli.io.atomic import replace_file
 from somcli.io.folder import (
     check_name_length,
-    current_umask,
     has_control_characters,
     io_error,
     mine,
@@ -88,29 +87,10 @@ def write(target: Target, write_to) -> None:
     if target.kind == "stream":
         _stream(target, write_to)
         return
-    parent = os.path.dirname(target.path)
     try:
-        fd, staged = tempfile.mkstemp(prefix=".somcli-tmp-", dir=parent)
+        replace_file(target.path, write_to, mode=target.mode, gid=target.gid)
     except OSError as exc:
         raise io_error(exc, target.path) from None
-    os.close(fd)
-    try:
-        write_to(staged)
-        mode = target.mode if target.mode is not None else 0o666 & ~current_umask()
-        os.chmod(staged, mode)
-        if target.gid is not None and os.stat(staged).st_gid != target.gid:
-            with contextlib.suppress(OSError):
-                os.chown(staged, -1, target.gid)
-                os.chmod(staged, mode)  # chown may clear set-group-id
-        os.replace(staged, target.path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(staged)
-        raise io_error(exc, target.path) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(staged)
-        raise
 
 
 def _stream(target: Target, write_to) -> None:
