@@ -30,10 +30,11 @@ from somcli.version import __version__
 def cli():
     """Cluster CSV data from the shell: k-means and self-organizing maps.
 
-    INPUT is a CSV/TSV file (.gz, .bz2, .xz, .zip by extension), a quoted glob,
-    or '-' / nothing for stdin. Assignments go to stdout unless -o DIR is given;
-    messages go to stderr. Exit codes: 0 ok, 64 usage, 65 data, 66 input,
-    70 internal, 73 output, 74 I/O, 75 locked, 130 interrupted.
+    INPUT is a CSV/TSV file (.gz, .bz2, .xz, .zip by extension), a Parquet or
+    Arrow file, a quoted glob, or '-' / nothing for stdin. Assignments go to
+    stdout unless -o DIR is given; messages go to stderr. Exit codes: 0 ok,
+    1 drifted (assign --fail-on-drift), 64 usage, 65 data, 66 input,
+    69 unavailable, 70 internal, 73 output, 74 I/O, 75 locked, 130 interrupted.
     """
 
 

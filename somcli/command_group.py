@@ -79,7 +79,7 @@ class SomcliGroup(click.Group):
             code = errors.USAGE
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-            _fail(f"{exc.format_message()}{hint}", errors.USAGE, verbose)
+            _fail(f"{exc.format_message()}{_origin(exc)}{hint}", errors.USAGE, verbose)
         except click.ClickException as exc:
             _fail(exc.format_message(), errors.USAGE, verbose)
         except click.exceptions.Abort:
@@ -103,6 +103,28 @@ class SomcliGroup(click.Group):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _origin(exc: click.UsageError) -> str:
+    """Where a refused value came from, when not the command line: the SOMCLI_* variable
+    or the settings file and key (the user looks for it there)."""
+    import os
+
+    from click.core import ParameterSource
+
+    param, ctx = getattr(exc, "param", None), exc.ctx
+    if param is None or ctx is None or not param.name:
+        return ""
+    source = ctx.get_parameter_source(param.name)
+    if source == ParameterSource.ENVIRONMENT:
+        names = param.envvar if isinstance(param.envvar, list) else [param.envvar]
+        found = next((n for n in names if n and n in os.environ), None)
+        return f" (from ${found})" if found else ""
+    if source == ParameterSource.DEFAULT_MAP:
+        path = ctx.meta.get("somcli.settings_file")
+        flag = next((o[2:] for o in param.opts if o.startswith("--")), param.name)
+        return f" (from {path}, key {flag!r})" if path else ""
+    return ""
 
 
 def _quiet_library_warnings() -> None:

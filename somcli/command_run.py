@@ -14,10 +14,13 @@ from somcli.console import Console
 
 def console(kw) -> Console:
     """The run's console; it first says what the option callbacks noted (a settings file
-    in the working folder that was ignored, and why)."""
+    in the working folder that was read, or ignored and why)."""
     out = Console(quiet=kw.pop("quiet"), verbose=kw.pop("verbose"))
-    for note in click.get_current_context().meta.pop("somcli.warnings", []):
-        out.warn(note)
+    meta = click.get_current_context().meta
+    for note in meta.pop("somcli.notes", []):
+        out.line(f"somcli: {note}")
+    for warning in meta.pop("somcli.warnings", []):
+        out.warn(warning)
     return out
 
 

@@ -26,8 +26,8 @@ EXIT_CODES: dict[int, str] = {
     USAGE: "bad or conflicting options (usage)",
     DATA: "the data cannot be clustered as asked, or a model file is invalid",
     NO_INPUT: "input missing, unreadable or empty",
-    UNAVAILABLE: "a requested service is unavailable (a Dask scheduler file that never "
-                 "appears, --device cuda without a usable GPU)",
+    UNAVAILABLE: "a requested service is unavailable (a Dask scheduler that cannot be reached "
+                 "or whose file never appears, --device cuda without a usable GPU)",
     INTERNAL: "unexpected internal error (a bug: run again with -v and report it)",
     CANT_CREATE: "output cannot be created (folder missing, not writable, exists without --force)",
     IO_ERROR: "I/O error during the run (disk full, broken or truncated file)",

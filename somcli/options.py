@@ -263,15 +263,34 @@ def output_from(kw: dict, inputs=()) -> OutputOptions:
                                     os.path.isdir(output_file)):
         raise click.BadParameter(f"{output_file!r}: give a file name (leave -O out for "
                                  "stdout)", param_hint="-O/--output")
+    fmt = kw.pop("fmt")
+    if output_file is not None:
+        fmt = _format_of(output_file, fmt)
     if summary and out is None:
         raise click.UsageError("--summary-json prints the summary on stdout, so the "
                                "assignments must go to a folder: add -o DIR")
-    return OutputOptions(out=out, force=kw.pop("force"), format=kw.pop("fmt"),
+    return OutputOptions(out=out, force=kw.pop("force"), format=fmt,
                          plots=not kw.pop("no_plots", False), safe_csv=kw.pop("safe_csv"),
                          model_out=kw.pop("model_out", None), summary_json=summary,
                          wait=kw.pop("wait"), output_file=output_file,
                          precision=kw.pop("precision"), html=not kw.pop("no_html"),
                          color_scale=kw.pop("color_scale", "auto"))
+
+
+def _format_of(output_file: str, fmt: str) -> str:
+    """-O FILE's format: --format when given, else FILE's extension (.csv, .tsv, .json,
+    .ndjson); an extension of a format somcli does not write is refused (64)."""
+    given = click.get_current_context().get_parameter_source("fmt")
+    if given not in (None, click.core.ParameterSource.DEFAULT):
+        return fmt
+    ext = os.path.splitext(output_file)[1].lower().lstrip(".")
+    if ext in FORMATS:
+        return ext
+    if ext in ("parquet", "arrow", "feather", "xlsx", "xls"):
+        raise click.BadParameter(f"{output_file!r}: somcli writes the assignments as "
+                                 f"{', '.join(FORMATS)}, not .{ext}",
+                                 param_hint="-O/--output")
+    return fmt
 
 
 DATA_EXTENSIONS = (".csv", ".tsv", ".json", ".ndjson", ".txt", ".parquet", ".xlsx", ".gz")

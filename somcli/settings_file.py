@@ -238,6 +238,8 @@ def apply(ctx: click.Context, _param, given: str | None):
         return None
     found = not given and not os.environ.get(ENV_FILE)
     raw = section(load(path, found), ctx.command, ctx.info_name, path)
+    if found:  # read without being named: say so, so that nobody wonders where -k 4 came from
+        ctx.meta.setdefault("somcli.notes", []).append(f"settings read from ./{PROJECT_FILE}")
     ctx.default_map = {**(ctx.default_map or {}), **{k: _as_click(v) for k, v in raw.items()}}
     ctx.meta["somcli.settings"] = raw
     ctx.meta["somcli.settings_file"] = path

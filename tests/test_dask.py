@@ -231,7 +231,7 @@ def test_an_unreachable_scheduler_is_one_line(run, tmp_path, monkeypatch):
     monkeypatch.setenv("SOMCLI_DASK_TIMEOUT", "2s")
     data = blobs(tmp_path / "d.csv", n=50)
     r = run("kmeans", data, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9")
-    assert r.code == errors.IO_ERROR and "cannot reach the Dask scheduler" in r.err
+    assert r.code == errors.UNAVAILABLE and "cannot reach the Dask scheduler" in r.err
     assert r.err.strip().count("\n") == 0
 
 

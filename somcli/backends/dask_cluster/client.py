@@ -60,7 +60,7 @@ def connect(opts, progress=lambda msg: None):
                                                 scheduler_file=opts.scheduler_file,
                                                 set_as_default=False)
                 except (OSError, TimeoutError, ValueError) as exc:
-                    raise IOFailure(f"cannot reach the Dask scheduler at {where} ({exc})",
+                    raise Unavailable(f"cannot reach the Dask scheduler at {where} ({exc})",
                                     "check the address and that the scheduler runs") from None
             else:
                 progress("starting a local Dask cluster on 127.0.0.1")
@@ -105,7 +105,8 @@ def _wait_for_file(path: str, timeout: str) -> None:
     deadline = time.monotonic() + parse_timedelta(timeout)
     while not os.path.isfile(path):
         if time.monotonic() >= deadline:
-            raise Unavailable(f"--scheduler-file {path}: no such file after {timeout}",
+            raise Unavailable(f"--scheduler-file {path}: no such file after "
+                              f"{parse_timedelta(timeout):g} s",
                               "start the scheduler with --scheduler-file, or check the path "
                               "(SOMCLI_DASK_TIMEOUT sets the wait)")
         time.sleep(0.1)

@@ -1,0 +1,77 @@
+"""Issue 29 (a new user's run, second round): the small things that hurt in the first hour.
+Each test is one of the defects reported, run as the user ran it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+from conftest import COUNTRIES, ROOT
+
+from somcli import errors
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(),
+                    reason="not a git checkout")
+def test_no_lock_or_result_file_is_committed_and_runs_leave_git_clean():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    assert not [t for t in tracked if t.endswith(".somcli.lock") or t.startswith("results/")]
+    for left in (".results.somcli.lock", "results/report.json", ".somcli-tmp-abc123"):
+        r = subprocess.run(["git", "check-ignore", "-q", left], cwd=ROOT)
+        assert r.returncode == 0, f"{left} would show in git status"
+
+
+@pytest.mark.parametrize("name, fmt", [("out.json", "json"), ("out.ndjson", "ndjson"),
+                                       ("out.tsv", "tsv"), ("out.csv", "csv"),
+                                       ("out.txt", "csv")])
+def test_O_takes_the_format_from_the_file_name(tmp_path, run, name, fmt):
+    target = tmp_path / name
+    assert run("kmeans", COUNTRIES, "-k", "2", "-O", target, "-q").code == 0
+    text = target.read_text()
+    if fmt == "json":
+        assert json.loads(text)[0]["Country"] == "Austria"
+    elif fmt == "ndjson":
+        assert json.loads(text.splitlines()[0])["Country"] == "Austria"
+    else:
+        assert text.startswith("line\tCountry" if fmt == "tsv" else "line,Country")
+    explicit = tmp_path / ("explicit." + name.split(".")[1])
+    assert run("kmeans", COUNTRIES, "-k", "2", "-O", explicit, "--format", "csv", "-q").code == 0
+    assert explicit.read_text().startswith("line,")  # --format, when given, wins
+
+
+def test_O_with_a_format_somcli_does_not_write_is_refused(tmp_path, run):
+    r = run("kmeans", COUNTRIES, "-k", "2", "-O", tmp_path / "out.parquet")
+    assert r.code == errors.USAGE and "not .parquet" in r.err
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_a_settings_file_read_from_the_working_folder_is_noted(tmp_path, run, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "somcli.toml").write_text("[kmeans]\nk = 2\n")
+    (tmp_path / "somcli.toml").chmod(0o644)
+    r = run("kmeans", COUNTRIES)
+    assert r.code == 0 and "somcli: settings read from ./somcli.toml" in r.err
+    assert run("kmeans", COUNTRIES, "-q").err == ""  # --quiet silences the note
+
+
+def test_a_bad_value_names_the_variable_or_the_file_it_came_from(tmp_path, run, monkeypatch):
+    monkeypatch.setenv("SOMCLI_K", "abc")
+    r = run("kmeans", COUNTRIES)
+    assert r.code == errors.USAGE and "(from $SOMCLI_K)" in r.err
+    monkeypatch.delenv("SOMCLI_K")
+    settings = tmp_path / "s.toml"
+    settings.write_text("[som]\nmap = 8\n")
+    r = run("som", COUNTRIES, "--config", settings)
+    assert r.code == errors.USAGE and f"(from {settings}, key 'map')" in r.err
+    r = run("som", COUNTRIES, "--map", "8")  # typed: no origin to name
+    assert r.code == errors.USAGE and "(from" not in r.err
+
+
+def test_the_top_level_help_lists_every_exit_code(run):
+    text = " ".join(run("--help").out.split())
+    listed = {int(c) for c in re.findall(r"(\d+) [a-zI]", text.split("Exit codes:")[1])}
+    assert listed >= set(errors.EXIT_CODES), set(errors.EXIT_CODES) - listed
