@@ -113,8 +113,20 @@ def test_only_the_backends_import_dask_and_nothing_imports_the_cli():
     _, edges, _, third_party = graph()
     dask_users = sorted(m for m, libs in third_party.items() if libs & {"dask", "distributed"})
     assert dask_users and all(m.startswith("somcli.backends.") for m in dask_users), dask_users
-    assert not [m for m, targets in edges.items()
-                if "somcli.cli" in targets and m != "somcli.__main__"]  # the entry point
+    outside = [f"{m} imports {t}" for m, targets in edges.items() for t in targets
+               if (t == "somcli.cli" or t.startswith("somcli.cli.")) and not
+               (m == "somcli.cli" or m.startswith("somcli.cli.") or m == "somcli.__main__")]
+    assert not outside  # the command line is a shell over the library, never under it
+
+
+def test_the_command_line_is_one_package_and_the_root_stays_small():
+    """Every module that imports Click lives in somcli/cli/; the root keeps the library's
+    entry points and the few modules every layer shares (issue 28 aims at 8)."""
+    known, _, _, third_party = graph()
+    click_users = sorted(m for m, libs in third_party.items() if "click" in libs)
+    assert click_users and all(m.startswith("somcli.cli.") for m in click_users), click_users
+    root = sorted(m for m, p in known.items() if p.parent == ROOT)
+    assert len(root) <= 14, root
 
 
 if __name__ == "__main__":  # the house in figures, for closing notes

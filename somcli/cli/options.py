@@ -11,6 +11,7 @@ import re
 
 import click
 
+from somcli.cli.option_types import Finite
 from somcli.config import (
     COLOR_SCALES,
     DEDUPE_METHODS,
@@ -21,7 +22,6 @@ from somcli.config import (
     OutputOptions,
     ReadOptions,
 )
-from somcli.option_types import Finite
 
 
 def stack(*decorators, group: str | None = None):
@@ -332,7 +332,7 @@ def memory_option(f):
 
 
 def common_options(f):
-    from somcli.settings_file import config_option
+    from somcli.cli.settings_file import config_option
 
     return stack(
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on stderr."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from somcli.options import stack
+from somcli.cli.options import stack
 
 
 def engine_options(f):

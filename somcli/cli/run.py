@@ -8,8 +8,8 @@ import sys
 
 import click
 
+from somcli.cli.console import Console
 from somcli.config import Execution
-from somcli.console import Console
 
 
 def console(kw) -> Console:

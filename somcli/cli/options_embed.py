@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from somcli.option_types import EmbedType
+from somcli.cli.option_types import EmbedType
 
 
 def embed_option(f):

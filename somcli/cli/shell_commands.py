@@ -51,7 +51,7 @@ def show(commands, config_file):
     variable, named beside it)."""
     from click.core import ParameterSource
 
-    from somcli.settings_file import ENV_FILE, find, load, section
+    from somcli.cli.settings_file import ENV_FILE, find, load, section
 
     root_ctx = click.get_current_context().find_root()
     root = root_ctx.command

@@ -12,13 +12,13 @@ from dataclasses import replace
 
 import click
 
-from somcli import command_run as R
 from somcli import errors
-from somcli import option_types as T
-from somcli import options as O
-from somcli import options_embed as OE
-from somcli import options_engine as OX
-from somcli.command_group import SomcliGroup
+from somcli.cli import option_types as T
+from somcli.cli import options as O
+from somcli.cli import options_embed as OE
+from somcli.cli import options_engine as OX
+from somcli.cli import run as R
+from somcli.cli.group import SomcliGroup
 from somcli.config import KMeansOptions, SomOptions, UnitOptions
 from somcli.version import __version__
 
@@ -356,8 +356,8 @@ def assign(**kw):
 
 
 def _add_commands() -> None:
-    from somcli.settings_file import name_variables
-    from somcli.shell_commands import DATA_COMMANDS, completion, config
+    from somcli.cli.settings_file import name_variables
+    from somcli.cli.shell_commands import DATA_COMMANDS, completion, config
 
     cli.add_command(completion)
     cli.add_command(config)

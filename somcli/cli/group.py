@@ -15,7 +15,7 @@ import warnings
 import click
 
 from somcli import errors, interrupts
-from somcli import options as O
+from somcli.cli import options as O
 
 
 class _PipeClosed(Exception):
