@@ -75,3 +75,21 @@ def test_the_top_level_help_lists_every_exit_code(run):
     text = " ".join(run("--help").out.split())
     listed = {int(c) for c in re.findall(r"(\d+) [a-zI]", text.split("Exit codes:")[1])}
     assert listed >= set(errors.EXIT_CODES), set(errors.EXIT_CODES) - listed
+
+
+def test_embed_and_embed_clustering_fit_the_code_to_a_narrow_table(tmp_path, run):
+    from conftest import MOVIES
+
+    r = run("embed", MOVIES, "--top", "2", "-o", tmp_path / "e", "-q")
+    assert r.code == 0, r.err  # 6 feature columns: the default code has 6 units, not 8
+    e = json.loads((tmp_path / "e" / "report.json").read_text())["embedding"]
+    assert e["dim"] == 6 and "at most the 6 feature columns" in e["dim_rule"]
+    assert (tmp_path / "e" / "recommendations.csv").exists()
+    assert run("kmeans", MOVIES, "--embed", "rbm", "-k", "3", "-O", tmp_path / "k.csv",
+               "-q").code == 0
+    r = run("kmeans", MOVIES, "--embed", "rbm:9", "-k", "3")  # the hint names this option
+    assert r.code == errors.DATA and "use --embed rbm:6 or fewer" in r.err
+    r = run("embed", MOVIES, "--dim", "9")
+    assert r.code == errors.DATA and "use --dim 6 or fewer" in r.err
+    r = run("embed", MOVIES, "--top", "2")  # recommendations need a folder: never dropped
+    assert r.code == errors.USAGE and "-o DIR" in r.err and r.out == ""

@@ -270,8 +270,9 @@ def _explicit(ctx) -> frozenset[str]:
               help="rbm: a restricted Boltzmann machine (contrastive divergence) that sees only "
                    "each row's observed cells; autoencoder: one hidden layer trained on the "
                    "observed cells only (AutoRec).")
-@click.option("--dim", type=click.IntRange(min=1), default=8, metavar="K",
-              help="Size of the learned code (hidden units), at most the feature columns.")
+@click.option("--dim", type=click.IntRange(min=1), default=None, metavar="K",
+              help="Size of the learned code (hidden units), at most the feature columns "
+                   "(default 8, or the feature columns when fewer).")
 @click.option("--epochs", type=click.IntRange(1, 100_000), default=None,
               help="Passes over the data (default 30 rbm, 50 autoencoder; at least 1,500 "
                    "steps on small tables).")
@@ -304,6 +305,9 @@ def embed(**kw):
                                   epochs=kw.pop("epochs"), rate=kw.pop("learning_rate"),
                                   batch=kw.pop("batch_rows"), holdout=kw.pop("holdout"),
                                   top=kw.pop("top"), seed=kw.pop("seed"))
+    if opts.top and out.out is None:
+        raise click.UsageError("--top writes recommendations.csv beside the codes: add -o DIR "
+                               "(stdout and -O carry the codes alone)")
 
     def job(be):
         return run_embed.run(be, read, cols, opts, console.progress, R.stdin())

@@ -30,7 +30,8 @@ class KType(click.ParamType):
 
 
 class EmbedType(click.ParamType):
-    """--embed METHOD[:K]: rbm or autoencoder, K hidden units (default 8)."""
+    """--embed METHOD[:K]: rbm or autoencoder, K hidden units (default: None, 8 or the
+    feature columns when fewer)."""
 
     name = "METHOD[:K]"
     METHODS = ("rbm", "autoencoder")
@@ -42,10 +43,10 @@ class EmbedType(click.ParamType):
         if method not in self.METHODS:
             self.fail(f"{value!r}: the method is rbm or autoencoder (e.g. rbm:8)", param, ctx)
         try:
-            k = int(dim) if dim else 8
+            k = int(dim) if dim else None
         except ValueError:
             self.fail(f"{value!r}: K after ':' is a whole number (e.g. rbm:8)", param, ctx)
-        if k < 1:
+        if k is not None and k < 1:
             self.fail(f"{value!r}: K is at least 1", param, ctx)
         return method, k
 

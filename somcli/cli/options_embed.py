@@ -12,9 +12,9 @@ def embed_option(f):
     return click.option(
         "--embed", type=EmbedType(), default=None,
         help="Cluster in a learned space: train an RBM or autoencoder with K hidden units "
-             "(default 8) on the observed cells (as `somcli embed` does), then cluster the "
-             "rows' standardized codes; the model holds both and `assign` replays both. "
-             "Local engine only.")(f)
+             "(default 8, or the feature columns when fewer) on the observed cells (as "
+             "`somcli embed` does), then cluster the rows' standardized codes; the model "
+             "holds both and `assign` replays both. Local engine only.")(f)
 
 
 EMBED_MAX_MISSING = 1.0  # an embedding learns from sparse columns (ratings): none too sparse
@@ -42,4 +42,5 @@ def embed_from(kw: dict, exe, seed: int):
         return None
     if exe.engine != "local":
         raise click.UsageError("--embed trains the embedding in this process: use --engine local")
-    return EmbedOptions(method=spec[0], dim=spec[1], seed=seed)
+    return EmbedOptions(method=spec[0], dim=spec[1], seed=seed,
+                        flag=f"--embed {spec[0]}:{{k}}")

@@ -30,16 +30,23 @@ MAX_EPOCHS = 5000
 CURVE_POINTS = 50  # epochs the report's training curve holds, at most
 
 
+DEFAULT_DIM = 8  # hidden units of a code, unless --dim (or --embed METHOD:K) says otherwise
+
+
 @dataclass(frozen=True)
 class EmbedOptions:
     method: Literal["rbm", "autoencoder"] = "rbm"
-    dim: int = 8
+    dim: int | None = None  # None: DEFAULT_DIM, or the feature columns when fewer
     epochs: int | None = None  # None: the method's default
     rate: float | None = None
     batch: int = 64
     holdout: float = 0.1  # share of the observed cells kept out of training, to measure
     top: int = 0  # recommendations per row (0: none)
     seed: int = 0
+    flag: str = "--dim {k}"  # how the command at hand spells the size (--embed rbm:{k})
+
+    def spelled(self, k: int) -> str:
+        return self.flag.format(k=k)
 
 
 @dataclass
@@ -77,9 +84,14 @@ def learn(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOption
                    stdin=stdin)
     X, M, V = observed(be, data)
     d, feats = X.shape[1], data.described.roles.features
-    if opts.dim > d:
-        raise DataError(f"--dim {opts.dim}: more than the {d} feature column(s) to learn from",
-                        f"use --dim {d} or fewer")
+    given_dim = opts.dim is not None
+    if opts.dim is None:  # the default, fitted to the table: no more units than columns
+        opts = replace(opts, dim=min(DEFAULT_DIM, d))
+        if opts.dim < DEFAULT_DIM:
+            progress(f"code size {opts.dim}: the {d} feature columns (default {DEFAULT_DIM})")
+    elif opts.dim > d:
+        raise DataError(f"{opts.spelled(opts.dim)}: more than the {d} feature column(s) to "
+                        "learn from", f"use {opts.spelled(d)} or fewer")
     train_mask, held = _hold_out(M, opts.holdout, opts.seed)
     method, rate, epochs = METHODS[opts.method]
     steps = -(-len(V) // opts.batch)  # gradient steps per epoch
@@ -108,6 +120,8 @@ def learn(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOption
     binary = [bool(np.isin(X[M[:, j], j], (0.0, 1.0)).all()) for j in range(d)]
     section = {
         "method": opts.method, "dim": opts.dim, "epochs": epochs, "learning_rate": rate,
+        "dim_rule": ("given" if given_dim else
+                     f"the default {DEFAULT_DIM}, at most the {d} feature columns"),
         "batch_rows": opts.batch, "holdout_share": opts.holdout,
         "observed_cells": int(M.sum()), "missing_cells": int((~M).sum()),
         "holdout_cells": int(held.sum()),
@@ -131,6 +145,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
         progress: Progress = quiet, stdin=None) -> RunResult:
     t0 = time.perf_counter()
     got = learn(be, read, cols, opts, progress, stdin)
+    opts = replace(opts, dim=got.section["dim"])
     data, M, R, H = got.data, got.observed, got.reconstruction, got.codes
     ids = pd.concat(be.gather(data.ids), ignore_index=True)
     feats, prep = data.described.roles.features, data.described.prep

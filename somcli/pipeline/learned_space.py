@@ -31,7 +31,7 @@ def clustered(be: Backend, read, cols, spec: E.EmbedOptions, progress, stdin, dt
     result = cluster(data)
     result.model = rebase(result.model, learned, be.fingerprint(data))
     result.report.embedding = learned.section
-    result.report.parameters["embed"] = f"{spec.method}:{spec.dim}"
+    result.report.parameters["embed"] = f"{spec.method}:{learned.section['dim']}"
     return result
 
 

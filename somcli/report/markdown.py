@@ -206,7 +206,9 @@ def _embedding(r):
                    "units see only its observed cells)",
             "autoencoder": "an autoencoder (one hidden layer; the error is measured on the "
                            "observed cells only)"}[e["method"]]
-    out = ["## Embedding", "", f"- Method: {what}; {e['dim']} hidden units, {e['epochs']} epochs, "
+    rule = e.get("dim_rule")
+    units = f"{e['dim']} hidden units" + (f" ({rule})" if rule and rule != "given" else "")
+    out = ["## Embedding", "", f"- Method: {what}; {units}, {e['epochs']} epochs, "
            f"learning rate {fmt(e['learning_rate'])}, {fmt(e['batch_rows'])} rows per step.",
            f"- Cells: {fmt(e.get('observed_cells'))} observed, {fmt(e.get('missing_cells'))} "
            f"missing, {fmt(e.get('holdout_cells'))} observed cells held out of training to "
