@@ -93,3 +93,27 @@ def test_embed_and_embed_clustering_fit_the_code_to_a_narrow_table(tmp_path, run
     assert r.code == errors.DATA and "use --dim 6 or fewer" in r.err
     r = run("embed", MOVIES, "--top", "2")  # recommendations need a folder: never dropped
     assert r.code == errors.USAGE and "-o DIR" in r.err and r.out == ""
+
+
+def test_the_report_leads_with_the_answer_and_folds_how_it_was_reached(tmp_path, run):
+    from conftest import blobs_csv
+
+    data = blobs_csv(tmp_path / "blobs.csv")
+    assert run("som", data, "--label-column", "label", "-o", tmp_path / "s", "-q").code == 0
+    md = (tmp_path / "s" / "report.md").read_text()
+    heads = [line for line in md.splitlines() if line.startswith("## ")]
+    assert heads[0] == "## Clusters" and heads.index("## Choosing k") < heads.index("## Input")
+    assert heads.index("## Quality") < heads.index("## Input") < heads.index("## Parameters")
+    first_picture = next(line for line in md.splitlines() if line.startswith("!["))
+    assert first_picture == "![clusters](clusters.png)"
+    assert md.index(first_picture) < md.index("## Choosing k")
+    page = (tmp_path / "s" / "report.html").read_text()
+    for folded in ("Input", "Columns", "Cleaning", "Parameters", "Run"):
+        assert f"<details><summary>{folded}</summary>" in page
+    assert page.index("<h2>Clusters</h2>") < page.index("<details>")
+    assert "ARI vs label" in page  # the label's agreement is on the cards
+    assert run("assign", tmp_path / "s" / "model.json", data, "-o", tmp_path / "a",
+               "-q").code == 0
+    heads = [line for line in (tmp_path / "a" / "report.md").read_text().splitlines()
+             if line.startswith("## ")]
+    assert heads[:3] == ["## Model", "## Drift against the training data", "## Clusters"]

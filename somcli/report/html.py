@@ -20,6 +20,8 @@ main { max-width: 1080px; margin: 0 auto; padding: 24px 32px 48px; background: #
        box-shadow: 0 0 12px rgba(0,0,0,.06); }
 h1 { font-size: 26px; margin: 0 0 12px; border-bottom: 3px solid #3b6fb6; padding-bottom: 8px; }
 h2 { font-size: 19px; margin: 28px 0 8px; color: #23487a; }
+details { margin: 10px 0; } details > summary { font-size: 17px; font-weight: 600;
+  color: #23487a; cursor: pointer; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13.5px; display: block;
         overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #d5dae3; padding: 4px 8px; text-align: left; vertical-align: top; }
@@ -62,7 +64,7 @@ def render(markdown_text: str, pictures: dict[str, bytes], captions: dict[str, s
         return (f'<figure><img src="{src}" alt="{m.group(2)}">'
                 f"<figcaption>{caption}</figcaption></figure>")
 
-    body = _IMAGE.sub(figure, body)
+    body = _fold(_IMAGE.sub(figure, body))
     if report is not None:
         body = body.replace("</h1>", "</h1>\n" + html_summary.render(report), 1)
     body = re.sub(r'\ssrc="(?!data:image/png;base64,)[^"]*"', ' src=""', body)  # nothing else
@@ -73,3 +75,20 @@ def render(markdown_text: str, pictures: dict[str, bytes], captions: dict[str, s
             f"<title>{html.escape(title)}</title><style>{STYLE}{html_summary.STYLE}</style>"
             "</head>\n"
             f"<body><main>\n{body}</main></body></html>\n")
+
+
+def _fold(body: str) -> str:
+    """The sections on how the answer was reached (markdown.DETAILS), each folded into a
+    <details> element that opens on a click (no script)."""
+    from somcli.report.markdown import DETAILS
+
+    parts = re.split(r"(?=<h2>)", body)
+    out = []
+    for part in parts:
+        m = re.match(r"<h2>([^<]*)</h2>", part)
+        if m and m.group(1) in DETAILS:
+            rest = part[m.end():]
+            out.append(f"<details><summary>{m.group(1)}</summary>{rest}</details>\n")
+        else:
+            out.append(part)
+    return "".join(out)

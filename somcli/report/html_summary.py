@@ -31,6 +31,9 @@ def cards(r: dict) -> list[tuple[str, str]]:
     silhouette = (r.get("metrics") or {}).get("silhouette")
     if silhouette is not None:
         out.append(("silhouette", f"{silhouette:.2f}"))
+    external = r.get("external") or {}
+    if external.get("ari") is not None:
+        out.append((f"ARI vs {r.get('label_column') or 'label'}", f"{external['ari']:.2f}"))
     outliers = r.get("outliers") or {}
     if outliers.get("count") is not None:
         out.append(("outliers", f"{outliers['count']:,}"))

@@ -70,15 +70,25 @@ def lines_list(lines: list[int]) -> str:
 
 
 def render(report: dict) -> str:
+    """report.md: the answer first (the clusters, the main picture, how k was chosen, what to
+    mind, the quality; for assign the model and the drift), then how it was reached (input,
+    columns, cleaning, parameters; report.html folds these away: :data:`DETAILS`)."""
     out: list[str] = [f"# somcli {report['command']} report", ""]
+    answer = ANSWER.get(report["command"], ANSWER["som"])
+    for section in answer:
+        out += section(report)
     out += _input(report)
     out += _columns(report)
     if report.get("cleaning"):
         out += cleaning_lines(report["cleaning"])
-    for section in (_model, _drift, _parameters, _embedding, _map, _k_selection, _clusters,
-                    _quality, _outliers, _pictures, _warnings, _run):
-        out += section(report)
+    for section in (_parameters, _embedding, _run):
+        if section not in answer:
+            out += section(report)
     return "\n".join(out).rstrip() + "\n"
+
+
+#: the section headings report.html shows folded (<details>): how the answer was reached
+DETAILS = ("Input", "Columns", "Cleaning", "Parameters", "Run")
 
 
 def _input(r):
@@ -350,16 +360,30 @@ def _outliers(r):
     return out + [""]
 
 
+#: the picture that shows the answer, shown right after the clusters: the first found
+MAIN_PICTURES = ("clusters.png", "projection.png", "hits.png", "umatrix.png")
+
+
+def _main_picture(r):
+    pics = [f for f in r.get("files", []) if f.endswith(".png")]
+    main = next((p for p in MAIN_PICTURES if p in pics), None)
+    return [] if main is None else _picture(main)
+
+
 def _pictures(r):
     pics = [f for f in r.get("files", []) if f.endswith(".png")]
-    if not pics:
+    main = next((p for p in MAIN_PICTURES if p in pics), None)
+    rest = [p for p in pics if p != main]
+    if not rest:
         return []
-    out = ["## Pictures", ""]
-    for p in pics:
-        out += [f"![{p[:-4]}]({p})", ""]
-        if p in CAPTIONS:
-            out += [f"*{CAPTIONS[p]}*", ""]
+    out = ["## More pictures" if main else "## Pictures", ""]
+    for p in rest:
+        out += _picture(p)
     return out
+
+
+def _picture(p: str) -> list[str]:
+    return [f"![{p[:-4]}]({p})", ""] + ([f"*{CAPTIONS[p]}*", ""] if p in CAPTIONS else [])
 
 
 
@@ -389,3 +413,15 @@ def _run(r):
     if r.get("files"):
         out.append("- Files: " + ", ".join(code(f) for f in r["files"]))
     return out + [""]
+
+
+#: what each command's report says first, in order (the rest follows: see :func:`render`)
+ANSWER = {
+    "som": (_clusters, _main_picture, _k_selection, _warnings, _quality, _map, _outliers,
+            _pictures, _embedding),
+    "kmeans": (_clusters, _main_picture, _k_selection, _warnings, _quality, _pictures,
+               _embedding),
+    "assign": (_model, _drift, _clusters, _main_picture, _warnings, _quality, _pictures,
+               _embedding),
+    "embed": (_embedding, _warnings),
+}
