@@ -14,6 +14,11 @@ DEFAULT_NA_VALUES: tuple[str, ...] = (
 )
 
 DEDUPE_METHODS = ("none", "first", "last", "mean")
+#: --missing: one fill value per column (FILLS), the nearest rows, rows left out, or (SOM)
+#: the gaps ignored by the distance; the one list (the JSON schemas' copies are tested equal)
+FILLS = ("median", "mean", "most-frequent")
+MISSING_METHODS = (*FILLS, "knn", "drop", "mask")
+SCALES = ("standard", "minmax", "robust", "none")  # --scale
 FORMATS = ("csv", "tsv", "json", "ndjson")
 COLOR_SCALES = ("auto", "robust", "linear", "log", "quantile")  # map pictures: report.colour_scale
 
@@ -46,12 +51,16 @@ class ColumnOptions:
     categorical: Literal["none", "onehot"] = "none"  # category columns as features?
 
 
+Missing = Literal["median", "mean", "most-frequent", "knn", "drop", "mask"]
+Scale = Literal["standard", "minmax", "robust", "none"]
+
+
 @dataclass(frozen=True)
 class CleanOptions:
-    missing: str = "median"
+    missing: Missing = "median"
     dedupe: str = "none"
     dedupe_by: str | None = None
-    scale: str = "standard"
+    scale: Scale = "standard"
     knn_neighbors: int = 5
 
 

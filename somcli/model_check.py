@@ -15,6 +15,7 @@ import zipfile
 
 import numpy as np
 
+from somcli.config import FILLS
 from somcli.errors import DataError, brief
 
 MAX_JSON_BYTES = 64 * 2**20  # model.json holds names and statistics, never data
@@ -61,7 +62,7 @@ def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
         width = d
     want: dict[str, tuple] = {"center": ((d,), floats), "scale": ((d,), floats)}
     missing = meta["cleaning"]["missing"]
-    if missing in ("median", "mean", "most-frequent"):
+    if missing in FILLS:
         want["fill"] = ((d,), floats)
     if missing == "knn":
         want.update(knn_reference=((None, d), floats), knn_center=((d,), floats),

@@ -137,3 +137,22 @@ if __name__ == "__main__":  # the house in figures, for closing notes
           f"{MAX_LINES}; import loops: {cycles(edges)}; private imports: {len(private)}")
     for p in private:
         print("  ", p)
+
+
+def test_each_choice_is_listed_once_and_the_json_schemas_agree():
+    """--missing and --scale are tuples in config.py; the model and report schemas carry
+    JSON copies, held equal here (issue 28: the list was written five times)."""
+    import json
+
+    from somcli.config import MISSING_METHODS, SCALES
+
+    model = json.loads((ROOT / "model_schema.json").read_text())
+    cleaning = model["properties"]["cleaning"]["properties"]
+    assert tuple(cleaning["missing"]["enum"]) == MISSING_METHODS
+    assert tuple(cleaning["scale"]["enum"]) == SCALES
+    report = json.loads((ROOT / "report_schema.json").read_text())
+    cleaning = report["properties"]["cleaning"]["properties"]
+    assert tuple(cleaning["missing_method"]["enum"]) == MISSING_METHODS
+    assert tuple(cleaning["scale"]["enum"]) == SCALES
+    sources = [p.read_text() for p in ROOT.rglob("*.py") if p.name != "config.py"]
+    assert not [s for s in sources if '"most-frequent", "knn"' in s]  # no second list

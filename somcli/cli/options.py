@@ -17,6 +17,8 @@ from somcli.config import (
     DEDUPE_METHODS,
     DEFAULT_NA_VALUES,
     FORMATS,
+    MISSING_METHODS,
+    SCALES,
     CleanOptions,
     ColumnOptions,
     OutputOptions,
@@ -147,7 +149,7 @@ def columns_from(kw: dict) -> ColumnOptions:
 # ---------------------------------------------------------------- cleaning
 
 def cleaning_options(allow_mask: bool = False):
-    methods = ["median", "mean", "most-frequent", "knn", "drop"] + (["mask"] if allow_mask else [])
+    methods = [m for m in MISSING_METHODS if allow_mask or m != "mask"]
     mask_help = (" mask: the SOM ignores missing components (batch training only)."
                  if allow_mask else "")
 
@@ -165,7 +167,7 @@ def cleaning_options(allow_mask: bool = False):
             click.option("--dedupe-by", metavar="COL",
                          help="Identifier column that names an entity for --dedupe (default: "
                               "the identifier with most distinct values)."),
-            click.option("--scale", type=click.Choice(["standard", "minmax", "robust", "none"]),
+            click.option("--scale", type=click.Choice(SCALES),
                          default="standard", show_default=True, help="Feature scaling."),
             group="Cleaning",
         )(f)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from somcli.config import CleanOptions
+from somcli.config import FILLS, MISSING_METHODS, SCALES, CleanOptions
 from somcli.errors import DataError, UsageError
 from somcli.parallel import default_threads, ordered
 from somcli.prep import duplicates
@@ -22,8 +22,6 @@ from somcli.prep.quotes import build as build_quotes
 from somcli.prep.roles import Roles
 from somcli.prep.units import UnitRule
 
-_SIMPLE = {"median": "median", "mean": "mean", "most-frequent": "most_frequent"}
-SCALERS = ("standard", "minmax", "robust", "none")
 MAX_NAMED_ROWS = 50
 PARALLEL_ROWS = 100_000  # columns at least this long are cleaned on threads
 
@@ -46,7 +44,7 @@ class Preprocessor:
 
     def impute(self, raw: np.ndarray) -> np.ndarray:
         """Fill gaps (original units); ``drop`` and ``mask`` leave them as NaN."""
-        if self.missing in _SIMPLE:
+        if self.missing in FILLS:
             return np.where(np.isnan(raw), self.fill, raw)
         if self.missing == "knn":
             return _knn_fill(raw, self.knn_reference, self.knn_center, self.knn_scale,
@@ -108,7 +106,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     infinite: dict[str, int] = {}
     missing: dict[str, int] = {}
     stats: dict[str, dict] = {}
-    fill = np.zeros(d) if opts.missing in _SIMPLE else None
+    fill = np.zeros(d) if opts.missing in FILLS else None
 
     def column(name: str):
         """One feature: infinities made gaps, its statistics, its gaps filled."""
@@ -194,7 +192,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
 
 def check_missing(opts: CleanOptions, allow_mask: bool) -> None:
     """The missing-value method is known, and mask only where training can skip gaps."""
-    if opts.missing not in _SIMPLE and opts.missing not in ("knn", "drop", "mask"):
+    if opts.missing not in MISSING_METHODS:
         raise UsageError(f"--missing {opts.missing}: unknown method")
     if opts.missing == "mask" and not allow_mask:
         raise UsageError("--missing mask works only with `somcli som` (batch training)",
@@ -312,7 +310,7 @@ def _fit_scaler(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray
     center, scale = np.zeros(d), np.ones(d)
     if method == "none":
         return center, scale
-    if method not in SCALERS:
+    if method not in SCALES:
         raise UsageError(f"--scale {method}: unknown method")
     for j in range(d):
         col = np.asarray(values[:, j], dtype=np.float64)

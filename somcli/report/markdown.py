@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from somcli.report.captions import CAPTIONS
+from somcli.report.md_text import Code, code, esc, fmt, lines_list, table
 
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 MISSING_WORDS = {"median": "the column median", "mean": "the column mean",
@@ -12,61 +11,6 @@ MISSING_WORDS = {"median": "the column median", "mean": "the column mean",
 SCALE_WORDS = {"standard": "standard (mean 0, standard deviation 1 per feature)",
                "minmax": "min-max (each feature to 0..1)",
                "robust": "robust (median 0, interquartile range 1)", "none": "none (raw units)"}
-
-
-def fmt(value, digits: int = 4) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if value != value:
-            return "n/a"
-        return f"{value:.{digits}g}" if abs(value) < 1e6 else f"{value:.4e}"
-    return str(value)
-
-
-class Code(str):
-    """A value from the data shown as inline code (column names, paths)."""
-
-
-_SPECIAL = re.compile(r"([\\`*\[\]<>!|&])")  # what starts a link, an image, HTML or code
-_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):(?=//)|\b(javascript|vbscript|data|file|mailto):")
-
-
-def esc(value) -> str:
-    """Any text that comes from the data or the user, made inert in Markdown (and in the
-    HTML a renderer makes of it): every character with a meaning gets a backslash, URL
-    schemes (``javascript:``, ``http:``) and ``www.`` cannot become links, line breaks
-    become spaces. So ``![t](http://host/x.png)`` or ``<script>`` show as the text."""
-    text = " ".join(str(value).split())
-    text = _SPECIAL.sub(r"\\\1", text)
-    text = _SCHEME.sub(lambda m: (m.group(1) or m.group(2)) + "\\:", text)
-    return re.sub(r"(?i)\bwww\.", lambda m: m.group(0)[:-1] + "\\.", text)
-
-
-def code(value) -> str:
-    """A value as an inline code span (shown literally, never a link or HTML), fenced by
-    more backticks than it holds; line breaks become spaces."""
-    text = " ".join(str(value).split()) or " "
-    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text[0] in "` " or text[-1] in "` " else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def table(header: list, rows: list[list]) -> str:
-    def cell(x):
-        return code(x).replace("|", "\\|") if isinstance(x, Code) else esc(fmt(x))
-    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(x) for x in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def lines_list(lines: list[int]) -> str:
-    return "lines " + ", ".join(str(x) for x in lines)
 
 
 def render(report: dict) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from somcli.backends.base import Block, carried_name
 from somcli.backends.dask_cluster.order_stats import quantiles
-from somcli.config import CleanOptions, ColumnOptions, ReadOptions
+from somcli.config import FILLS, CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError, UsageError, brief
 from somcli.io.formats import PARQUET, frame_of, read_columnar
 from somcli.io.read import Dialect, header_names, read_table, sniff
@@ -271,7 +271,7 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions) -> tuple:
                         "use --missing median (or mean)")
     d = len(feats)
     fill = None
-    if cleaning.missing in ("median", "mean", "most-frequent"):
+    if cleaning.missing in FILLS:
         fill = np.zeros(d)
         for j in range(d):
             fill[j] = _fill_value(client, raw, j, total, cleaning.missing)
