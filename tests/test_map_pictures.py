@@ -110,7 +110,8 @@ def test_hover_titles_name_each_unit_and_its_rows(countries):
 
 def test_the_clusters_legend_gives_sizes_and_what_sets_each_apart(countries):
     report = json.loads((countries / "report.json").read_text())
-    legend = [t.text for t in ET.parse(countries / "clusters.svg").getroot().iter(f"{SVG}text")]
+    legend = ["".join(t.itertext()) for t in
+              ET.parse(countries / "clusters.svg").getroot().iter(f"{SVG}text")]
     for c in report["clusters"]:
         line = next(t for t in legend if t.startswith(f"{c['cluster']}: "))
         assert f"{c['size']:,} row" in line and f"({c['share']:.0%})" in line

@@ -117,3 +117,24 @@ def test_the_report_leads_with_the_answer_and_folds_how_it_was_reached(tmp_path,
     heads = [line for line in (tmp_path / "a" / "report.md").read_text().splitlines()
              if line.startswith("## ")]
     assert heads[:3] == ["## Model", "## Drift against the training data", "## Clusters"]
+
+
+def test_the_svg_maps_carry_what_the_pngs_carry(tmp_path, run):
+    """Issue 29, item 2: a title, a colour bar with its values, the rows' names on their
+    units, and captions wrapped to the picture's width."""
+    import xml.etree.ElementTree as ET
+
+    assert run("som", COUNTRIES, "-k", "3", "-o", tmp_path / "s", "-q").code == 0
+    ns = "{http://www.w3.org/2000/svg}"
+    for name in ("umatrix.svg", "clusters.svg"):
+        root = ET.parse(tmp_path / "s" / name).getroot()
+        texts = ["".join(t.itertext()) for t in root.iter(f"{ns}text")]
+        width = float(root.get("width"))
+        assert texts[0].startswith("U-matrix, 5x4" if name == "umatrix.svg" else "Clusters (3)")
+        assert "ATG" in texts and "AGO" in texts  # Antigua's and Angola's units are named
+        assert all(len(t) * 6.6 <= width for t in texts), max(texts, key=len)
+    root = ET.parse(tmp_path / "s" / "umatrix.svg").getroot()
+    assert len(list(root.iter(f"{ns}stop"))) == 11
+    ticks = [(float(t.get("y")), float(t.text)) for t in root.iter(f"{ns}text")
+             if t.text and t.text.replace(".", "", 1).isdigit() and "." in t.text]
+    assert len(ticks) == 5 and min(ticks)[1] == max(v for _, v in ticks)  # largest on top
