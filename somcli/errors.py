@@ -40,6 +40,7 @@ def brief(exc: BaseException, width: int = 120) -> str:
     """An exception's text on one line, cut to ``width`` characters (for error messages
     that quote a library's own message)."""
     text = " ".join(str(exc).split())
+    text = "".join(c if c.isprintable() else "?" for c in text)  # a file's bytes, quoted
     return text if len(text) <= width else text[:width - 3] + "..."
 
 

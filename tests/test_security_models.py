@@ -143,3 +143,21 @@ def test_a_parquet_file_with_too_many_columns_is_refused_at_once(tmp_path, run):
     pq.write_table(pa.table({f"c{i}": pa.array([1.0, 2.0]) for i in range(20_001)}), wide)
     r = run("inspect", wide)
     assert r.code == errors.DATA and "20,001 columns" in r.err
+
+
+@pytest.mark.parametrize("kind", ["file", "stream"])
+def test_an_arrow_file_with_offsets_outside_its_buffers_is_refused(tmp_path, run, kind):
+    """Arrow takes a file's buffers as written: a string column whose offsets point past
+    its data made somcli read (and print) memory beyond it, or crash; now 65."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    offsets = pa.py_buffer(np.array([0, 2, 4, 1_000_000, 8], dtype=np.int32).tobytes())
+    names = pa.Array.from_buffers(pa.string(), 4, [None, offsets, pa.py_buffer(b"abcdefgh")])
+    table = pa.table({"x": [1.0, 2.0, 3.0, 4.0], "y": [4.0, 1.0, 3.0, 2.0], "name": names})
+    path = tmp_path / f"evil.{kind}"
+    with (ipc.new_file if kind == "file" else ipc.new_stream)(path, table.schema) as w:
+        w.write_table(table)
+    r = run("kmeans", path, "-k", "2")
+    assert r.code == errors.DATA and "out of bounds" in r.err and r.out == ""
+    assert "\x00" not in r.err and len(r.err.strip().splitlines()) == 1

@@ -142,6 +142,7 @@ def _fail(message: str, code: int, verbose: bool = False) -> None:
     if verbose:
         traceback.print_exc(file=sys.stderr)
     message = " ".join(str(message).split())
+    message = "".join(c if c.isprintable() else "?" for c in message)  # one line, no NULs
     click.echo(f"somcli: error: {message}", err=True)
     sys.exit(code)
 

@@ -3,6 +3,7 @@ somcli does not read (refused by name, with how to export it)."""
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING, BinaryIO
 
 from somcli.errors import DataError, InputError, brief
@@ -64,14 +65,22 @@ def read_frame(source, kind: str, na_values: list[str], nrows: int | None):
                 arrow = read_columnar(pa.BufferReader(stream.read()), kind, nrows, limit,
                                       source.label)
     except (pa.ArrowException, ValueError) as exc:
-        raise DataError(f"{source.label}: not a readable {NAMES[kind]} file ({brief(exc, 120)})",
+        raise DataError(f"{source.label}: not a readable {_what(kind)} ({brief(exc, 120)})",
                         "check or re-create the file") from None
     except STREAM_ERRORS as exc:
         raise broken(source, exc) from None
-    frame = frame_of(arrow, na_values)
+    try:
+        frame = frame_of(arrow, na_values)
+    except (pa.ArrowException, ValueError, UnicodeDecodeError, OverflowError) as exc:
+        raise DataError(f"{source.label}: not a readable {_what(kind)} ({brief(exc, 120)})",
+                        "check or re-create the file") from None
     if not frame.shape[1]:
         raise InputError(f"{source.label}: the file has no columns")
     return frame
+
+
+def _what(kind: str) -> str:
+    return "Arrow stream" if kind == ARROW_STREAM else f"{NAMES[kind]} file"
 
 
 def read_columnar(stream: BinaryIO | str, kind: str, nrows: int | None = None,
@@ -89,16 +98,22 @@ def read_columnar(stream: BinaryIO | str, kind: str, nrows: int | None = None,
 
         handle = pq.ParquetFile(stream)
         if nrows is None:
-            return handle.read()
-        batch = next(handle.iter_batches(batch_size=nrows), None)
-        return pa.Table.from_batches([batch]) if batch is not None else handle.schema_arrow.empty_table()
-    if kind == ARROW:
+            table = handle.read()
+        else:
+            batch = next(handle.iter_batches(batch_size=nrows), None)
+            table = (pa.Table.from_batches([batch]) if batch is not None
+                     else handle.schema_arrow.empty_table())
+    elif kind == ARROW:
         import pyarrow.feather as feather
 
         table = feather.read_table(stream)
     else:
         table = pa.ipc.open_stream(stream).read_all()
-    return table.slice(0, nrows) if nrows is not None else table
+    table = table.slice(0, nrows) if nrows is not None and kind != PARQUET else table
+    # an Arrow file's buffers are taken as written: offsets pointing outside them crash
+    # whatever reads them next (a segfault), so every invariant is checked first (linear)
+    table.validate(full=True)
+    return table
 
 
 MAX_COLUMNS = 20_000  # past this a columnar file's metadata alone takes minutes to use
@@ -128,7 +143,13 @@ def columnar_shape(stream, kind: str):
             if message.type == "schema":
                 schema = ipc.read_schema(message)
             elif message.type == "record batch":
-                rows += _batch_length(message.metadata)
+                try:
+                    length = _batch_length(message.metadata)
+                except (struct.error, IndexError, OverflowError):
+                    raise ValueError("a record batch header is damaged") from None
+                if length < 0:
+                    raise ValueError("a record batch of negative length")
+                rows += length
     finally:
         if isinstance(stream, str):
             source.close()
@@ -140,8 +161,6 @@ def columnar_shape(stream, kind: str):
 def _batch_length(meta) -> int:
     """A record batch's row count, read from its flatbuffer header (Message.header ->
     RecordBatch.length) without touching its body."""
-    import struct
-
     buf = memoryview(meta).cast("B")
 
     def field(table: int, index: int) -> int | None:
