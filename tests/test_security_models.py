@@ -23,7 +23,8 @@ def trained(tmp_path_factory):
     jobs = {"rbm": ["embed", "--method", "rbm", "--dim", "2", "--epochs", "2"],
             "ae": ["embed", "--method", "autoencoder", "--dim", "2", "--epochs", "2"],
             "km": ["kmeans", "-k", "3", "--embed", "rbm:2"],
-            "plain": ["kmeans", "-k", "3"]}
+            "plain": ["kmeans", "-k", "3"],
+            "som": ["som", "-k", "3", "--no-plots"]}
     for name, args in jobs.items():
         r = CliRunner().invoke(cli, [*args, str(data), "-o", str(root / name), "-q"])
         assert r.exit_code == 0, r.stderr
@@ -68,6 +69,13 @@ FORGED = {  # model, what is edited, the array or key the error names
         feature_stats={"x": "y"}), "feature_stats"),
     "embedding epochs as text": ("rbm", None, lambda m: m["algorithm"].update(epochs="x"),
                                  "algorithm/epochs"),
+    "params dtype float16": ("plain", None, lambda m: m["algorithm"]["params"].update(
+        dtype="float16"), "params/dtype"),
+    "params sigma_end as text": ("som", None, lambda m: m["algorithm"]["params"].update(
+        sigma_end="abc"), "params/sigma_end"),
+    "params neighborhood unknown": ("som", None, lambda m: m["algorithm"]["params"].update(
+        neighborhood="evil"), "params/neighborhood"),
+    "a negative seed": ("plain", None, lambda m: m.update(seed=-3), "seed"),
 }
 
 
@@ -79,11 +87,14 @@ def test_a_forged_model_with_absurd_values_is_refused_naming_them(trained, tmp_p
     model = forge(root / source, tmp_path / "m", edit_meta=meta, edit_arrays=arrays)
     r = run("assign", model / "model.json", data, "-o", tmp_path / "out")
     assert r.code == errors.DATA, r.err
+    if source == "som":  # --resume reads the training parameters too
+        resumed = run("som", data, "--resume", model / "model.json", "--no-plots")
+        assert resumed.code == errors.DATA and named in resumed.err, resumed.err
     assert named in r.err and "model.json" in r.err, r.err
     assert len(r.err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("source", ["rbm", "ae", "km", "plain"])
+@pytest.mark.parametrize("source", ["rbm", "ae", "km", "plain", "som"])
 def test_the_models_training_writes_pass_the_same_checks(trained, tmp_path, run, source):
     root, data = trained
     r = run("assign", root / source / "model.json", data, "-o", tmp_path / "out", "-q")
