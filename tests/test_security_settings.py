@@ -294,3 +294,10 @@ def test_a_name_too_long_for_the_file_system_is_73_naming_the_reason(tmp_path, r
     for option in ("-o", "--model-out"):
         r = run("kmeans", data, "-k", "2", option, tmp_path / ("m" * 300))
         assert r.code == errors.CANT_CREATE and "more than the 255" in r.err, (option, r.err)
+
+
+def test_a_folder_or_an_empty_name_as_the_settings_file_is_a_usage_error(tmp_path, run):
+    r = run("kmeans", COUNTRIES, "-k", "2", "--config", tmp_path)
+    assert r.code == errors.USAGE and "is a folder, not a regular file" in r.err  # was 70
+    r = run("kmeans", COUNTRIES, "-k", "2", "--config", "")
+    assert r.code == errors.USAGE and "--config ''" in r.err

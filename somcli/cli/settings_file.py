@@ -42,7 +42,9 @@ MAX_DEPTH = 8  # tables and arrays inside each other; options need two ([som] ma
 def find(given: str | None) -> tuple[str | None, str | None]:
     """The settings file a run reads, and why a found one is ignored: the one given, else
     $SOMCLI_CONFIG, else ./somcli.toml when it can be trusted (:func:`untrusted`)."""
-    if given:
+    if given is not None:
+        if not given:
+            raise UsageError("--config '': give a settings file's name")
         return given, None
     if os.environ.get(ENV_FILE):
         return os.environ[ENV_FILE], None
@@ -106,11 +108,12 @@ def _read(path: str, found: bool = False) -> bytes:
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the settings file ({exc.strerror})", hint) \
             from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise UsageError(f"{path}: the settings file is {_kind(st)}, not a regular file",
+                         "give a TOML file")
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{path}: the settings file is {_kind(st)}, not a regular file",
-                             "give a TOML file")
         why = _untrusted_stat(st) if found else None
         if why:
             raise UsageError(f"{path}: not read: {why}", "see README: Settings files")
