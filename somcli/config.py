@@ -32,7 +32,7 @@ class ReadOptions:
     encoding: str = "utf-8"
     decimal: str | None = None  # None: "," for ;-separated files with decimal commas
     header: bool = True
-    skip_lines: int = 0
+    skip_lines: int | None = None  # None: a title line or two above the table is skipped
     quotechar: str = '"'
     na_values: tuple[str, ...] = DEFAULT_NA_VALUES
     memory_limit: int | None = None  # bytes the run may use (--max-memory); None: no check

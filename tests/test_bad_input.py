@@ -265,6 +265,10 @@ def test_a_preamble_that_hid_the_delimiter_still_gets_the_right_skip_lines(tmp_p
     rows = "\n".join(f'S{i};North;"1.{i}34,5";{i},8%;2026-01-0{i}' for i in range(1, 8))
     f = tmp_path / "export.csv"
     f.write_text("report exported 2026\n\nstore;region;revenue;margin;when\n" + rows + "\n")
-    r = run("kmeans", f, "-k", "2")
-    assert r.code == errors.DATA and "pass -K 2" in r.err, r.err
+    r = run("kmeans", f, "-k", "2", "-o", tmp_path / "out")  # a title and a blank line:
+    assert r.code == 0, r.err                                  # found and skipped (issue 29)
+    notes = json.loads((tmp_path / "out" / "report.json").read_text())["input"]["notes"]
+    assert any("the first 2 line(s) look like a title" in n for n in notes)
     assert run("kmeans", f, "-k", "2", "-K", "2", "-q").code == 0
+    r = run("kmeans", f, "-k", "2", "-K", "0")  # -K 0: the title read as the header
+    assert r.code == errors.DATA and "pass -K 2" in r.err, r.err

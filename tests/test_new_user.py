@@ -138,3 +138,49 @@ def test_the_svg_maps_carry_what_the_pngs_carry(tmp_path, run):
     ticks = [(float(t.get("y")), float(t.text)) for t in root.iter(f"{ns}text")
              if t.text and t.text.replace(".", "", 1).isdigit() and "." in t.text]
     assert len(ticks) == 5 and min(ticks)[1] == max(v for _, v in ticks)  # largest on top
+
+
+@pytest.mark.parametrize("text, skipped", [
+    ("Sales report 2026\nname,x,y\na,1,2\nb,2,1\nc,9,8\nd,8,9\n", 1),
+    ("\ufeffExport;;;\nname;x;y;z\na;1,5;2;3\nb;2,5;1;4\nc;9,1;8;5\nd;8,2;9;6\n", 1),
+    ("Report\n\nBy region\nname,x,y\na,1,2\nb,2,1\nc,9,8\nd,8,9\n", 3),
+    (",value\n0,1.5\n1,2.5\n2,9.1\n3,8.2\n", 0),  # pandas' unnamed index: a header
+    ("name,\na,1\nb,2\nc,9\nd,8\n", 0),  # a header with one name
+    ("x;y\n1,5;2\n2,5;1\n9,1;8\n8,2;9\n", 0),  # decimal commas: no title under ','
+    ("name,x,y\na,1,2,\nb,2,1,\nc,9,8,\nd,8,9,\n", 0),  # a trailing delimiter
+])
+def test_a_title_above_the_table_is_found_and_skipped(tmp_path, run, text, skipped):
+    data = tmp_path / "t.csv"
+    data.write_bytes(text.encode("utf-8"))
+    r = run("inspect", data, "--json")
+    assert r.code == 0, r.err
+    profile = json.loads(r.out)
+    notes = " ".join(profile["input"]["notes"])
+    if skipped:
+        assert f"the first {skipped} line(s) look like a title" in notes
+        assert [c["name"] for c in profile["columns"]][:2] == ["name", "x"]
+    else:
+        assert "look like a title" not in notes
+
+
+def test_assign_reads_a_file_with_a_title_as_training_did(tmp_path, run):
+    train = tmp_path / "train.csv"
+    train.write_text("name,x,y\na,1,2\nb,2,1\nc,9,8\nd,8,9\n")
+    assert run("kmeans", train, "-k", "2", "-o", tmp_path / "m", "-q").code == 0
+    new = tmp_path / "new.csv"
+    new.write_text("Sales report 2026\nname,x,y\ne,1,1\nf,9,9\n")
+    r = run("assign", tmp_path / "m" / "model.json", new)
+    assert r.code == 0 and "warning" not in r.err, r.err  # no leaked pandas warning
+    assert r.out.splitlines()[1].startswith("3,e,")  # line 3 of the file
+
+
+def test_rows_longer_than_the_header_are_refused_not_cut(tmp_path, run):
+    """pandas keeps only the header's fields and warns: a column lost without a word."""
+    titled = tmp_path / "titled.csv"
+    titled.write_text("Sales report 2026\nname,x,y\na,1,2\nb,2,1\nc,9,8\nd,8,9\n")
+    r = run("kmeans", titled, "-k", "2", "-K", "0")
+    assert r.code == errors.DATA and "pass -K 1" in r.err and "warning" not in r.err
+    short = tmp_path / "short.csv"
+    short.write_text("a,b\n1,2,3\n4,5,6\n7,8,9\n")
+    r = run("kmeans", short, "-k", "2")
+    assert r.code == errors.DATA and "more fields than the header's 2 names" in r.err

@@ -62,8 +62,10 @@ def input_options(f):
                           "numbers use decimal commas)."),
         click.option("-H", "--no-header-row", is_flag=True,
                      help="The first line is data; columns are named column_1, column_2, ..."),
-        click.option("-K", "--skip-lines", type=click.IntRange(min=0), default=0, metavar="N",
-                     help="Skip N lines (a preamble) before the header."),
+        click.option("-K", "--skip-lines", type=click.IntRange(min=0), default=None, metavar="N",
+                     help="Skip N lines (a preamble) before the header (default: title lines "
+                          "above the table, each with one value, are found and skipped; "
+                          "-K 0 reads from the first line)."),
         click.option("--na-values", multiple=True, metavar="LIST",
                      help="Comma-separated tokens read as missing, besides the default ones "
                           f"({', '.join(DEFAULT_NA_VALUES[:8])}, ...). An empty cell is "

@@ -7,56 +7,23 @@ one-line errors that name the file and line.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import itertools
-import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from somcli.config import ReadOptions
-from somcli.errors import DataError, InputError, UsageError
+from somcli.errors import DataError, InputError
 from somcli.io import formats, parts
-from somcli.io.read_errors import bad_line, parser_error
+from somcli.io.dialect import SNIFF_BYTES, Dialect, sniff
+from somcli.io.read_errors import bad_line, parser_error, preamble
 from somcli.io.sources import STREAM_ERRORS, TEXT_FACTOR, Source, broken, resolve
 
-CANDIDATE_DELIMITERS = formats.CANDIDATE_DELIMITERS
-SNIFF_BYTES = 65536
-SNIFF_LINES = 100
 CHUNK_CELLS = 1_000_000  # cells per parsed chunk: bounds the parser's memory (see benchmarks)
-_UNIT = re.compile(r"^\s*[-+]?\s*[$€£¥]?\s*(?P<num>[0-9.,]+)\s*(%|[$€£¥])?\s*$")
-_COMMA_DECIMAL = re.compile(r"^(\d{1,3}(\.\d{3})+|\d+),\d+$")  # 1,5  12,25  1.204,50
-_DOT_DECIMAL = re.compile(r"^(\d{1,3}(,\d{3})+|\d+)\.\d+$")  # 1.5  3.12  1,204.50
-_THREE_AFTER = re.compile(r"^\d{1,3}([.,]\d{3})+$")  # 3.120 or 1,010: a separator either way
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """What was decided about the bytes; recorded in the report and the model."""
-
-    delimiter: str
-    encoding: str
-    decimal: str
-    header: bool
-    skip_lines: int
-    quotechar: str
-    na_values: tuple[str, ...]
-    sniffed: tuple[str, ...] = ()  # which of the above were detected, not given
-    format: str = "csv"  # or parquet, arrow, arrow-stream: found from the content
-
-    def to_dict(self) -> dict:
-        """For the report: a UTF-8 file with a byte-order mark is UTF-8 (the mark noted)."""
-        bom = self.encoding == "utf-8-sig"
-        return {
-            "delimiter": self.delimiter, "encoding": "utf-8" if bom else self.encoding,
-            **({"byte_order_mark": True} if bom else {}), "decimal": self.decimal,
-            "header": self.header, "skip_lines": self.skip_lines, "quotechar": self.quotechar,
-            "na_values": list(self.na_values), "detected": list(self.sniffed),
-            **({"format": self.format} if self.format != "csv" else {}),
-        }
 
 
 @dataclass
@@ -139,90 +106,6 @@ def frame_table(frame: pd.DataFrame, opts: ReadOptions, label: str,
                  [f"a {label}: `line` is the row number (1 = the first row)"])
 
 
-def sniff(source: Source, opts: ReadOptions) -> Dialect:
-    """Decide encoding, delimiter and decimal mark from the first 64 KiB."""
-    head = source.head(SNIFF_BYTES)
-    if not head.strip():
-        raise InputError(f"{source.label}: the file is empty")
-    kind = formats.kind_of(head, source.label)
-    if kind != formats.TEXT:
-        return Dialect(",", "utf-8", ".", True, 0, '"', tuple(opts.na_values), ("format",), kind)
-    detected: list[str] = []
-    encoding = _encoding(head, opts.encoding, detected)
-    try:
-        # as the parser will read it: a stream decoder (which needs UTF-32's mark, say)
-        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
-    except UnicodeError as exc:  # UTF-32/16 without a byte-order mark, say
-        raise DataError(f"{source.label}: not {encoding} text ({exc})",
-                        "pass the file's encoding, e.g. -e utf-8 or -e latin-1") from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    lines = text.splitlines()
-    if len(head) == SNIFF_BYTES and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut in half
-    lines = lines[opts.skip_lines:]
-    sample = [ln for ln in lines if ln.strip()][:SNIFF_LINES]
-    if not sample:
-        raise InputError(f"{source.label}: no lines left after skipping {opts.skip_lines}")
-    delimiter = opts.delimiter
-    if delimiter is None:
-        delimiter = _sniff_delimiter(sample, opts.quotechar)
-        detected.append("delimiter")
-    decimal = opts.decimal
-    if decimal is None:
-        decimal = _sniff_decimal(sample, delimiter, opts.quotechar)
-        detected.append("decimal")
-    return Dialect(delimiter, encoding, decimal, opts.header, opts.skip_lines,
-                   opts.quotechar, tuple(opts.na_values), tuple(detected))
-
-
-def _encoding(head: bytes, asked: str, detected: list[str]) -> str:
-    try:
-        info = codecs.lookup(asked)
-    except LookupError:
-        raise UsageError(f"unknown encoding '{asked}'", "try utf-8, latin-1 or cp1252") from None
-    if not getattr(info, "_is_text_encoding", True):
-        raise UsageError(f"-e {asked}: not a text encoding", "try utf-8, latin-1 or cp1252")
-    name = info.name
-    if name in ("utf-8", "utf-8-sig"):
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            detected.append("encoding")
-            return "utf-16"
-        return "utf-8-sig"  # accepts a BOM, and reads plain UTF-8 the same
-    return name
-
-
-def _sniff_delimiter(sample: list[str], quotechar: str) -> str:
-    """Pick the candidate that splits the header into most fields, consistently."""
-    best, best_score = ",", (0.0, 1)
-    for cand in CANDIDATE_DELIMITERS:
-        counts = [len(row) for row in csv.reader(sample, delimiter=cand, quotechar=quotechar)]
-        if not counts or counts[0] < 2:
-            continue
-        consistency = sum(c == counts[0] for c in counts) / len(counts)
-        score = (consistency, counts[0])
-        if score > best_score:
-            best, best_score = cand, score
-    return best
-
-
-def _sniff_decimal(sample: list[str], delimiter: str, quotechar: str) -> str:
-    """Decimal comma only when the delimiter is not a comma, some value has a decimal comma
-    (1,5  or 1.204,50) and no value has an unambiguous decimal dot (3.12, 1,204.50).
-    Values like 3.120 (three digits after one separator) could be either and do not count."""
-    if delimiter == ",":
-        return "."
-    comma = dot = 0
-    for row in csv.reader(sample[1:], delimiter=delimiter, quotechar=quotechar):
-        for value in row:
-            m = _UNIT.match(value)
-            if m is None or _THREE_AFTER.match(m["num"]):
-                continue
-            comma += bool(_COMMA_DECIMAL.match(m["num"]))
-            dot += bool(_DOT_DECIMAL.match(m["num"]))
-    return "," if comma and not dot else "."
-
-
 def header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[str] | None:
     """Column names from the header line: blanks named, duplicates made unique."""
     if not dialect.header:
@@ -269,6 +152,9 @@ def _read_one(source: Source, dialect: Dialect, nrows: int | None = None) -> Tab
     if kind in formats.COLUMNAR:
         return _read_columnar(source, dialect, nrows)
     notes: list[str] = []
+    if "skip_lines" in dialect.sniffed:
+        notes.append(f"the first {dialect.skip_lines} line(s) look like a title above the table: "
+                     f"skipped (as -K {dialect.skip_lines}; -K 0 reads them as the header)")
     names = header_names(source, dialect, notes)
     na_values = sorted(set(dialect.na_values) | {""})
     chunk_rows = max(1000, CHUNK_CELLS // max(len(names or []), 1))
@@ -276,24 +162,12 @@ def _read_one(source: Source, dialect: Dialect, nrows: int | None = None) -> Tab
                    quotechar=dialect.quotechar, na_values=na_values, keep_default_na=False,
                    skip_blank_lines=False, engine="c", index_col=False, chunksize=chunk_rows)
     try:
-        chunks = None
-        if nrows is None and names is not None and source.path and not source.compression:
-            chunks = parts.parse(source.path, source.head(SNIFF_BYTES), dialect, len(names),
-                                 options, _columns)
-        if chunks is not None:
-            frame, mixed = _join(chunks, list(range(len(names))))
-        else:
-            with source.open() as stream:
-                reader = pd.read_csv(stream, header=0 if dialect.header else None,
-                                     skiprows=dialect.skip_lines, nrows=nrows, **options)
-                first = next(reader, None)
-                if first is None:
-                    raise pd.errors.EmptyDataError("no columns")
-                frame, mixed = _join((_columns(c)
-                                      for c in itertools.chain([first], reader)),
-                                     list(first.columns))
-        if mixed:
-            frame = _as_text(source, dialect, options, frame, mixed)
+        with warnings.catch_warnings():
+            # pandas drops the fields past the header's with only a warning: data lost
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = _parse(source, dialect, names, options, nrows)
+    except pd.errors.ParserWarning:
+        raise _short_header(source, dialect, names) from None
     except UnicodeError as exc:  # a decoding error, or UTF-32/16 without a byte-order mark
         line = bad_line(source, dialect.encoding)
         start = getattr(exc, "start", None)
@@ -332,6 +206,43 @@ def _read_columnar(source: Source, dialect: Dialect, nrows) -> Table:
     lines = np.arange(1, len(frame) + 1, dtype=np.int64)
     note = f"{formats.NAMES[dialect.format]} input: `line` is the row number (1 = the first row)"
     return Table(frame, lines, None, dialect, [source.label], [note])
+
+
+def _parse(source: Source, dialect: Dialect, names, options: dict, nrows) -> pd.DataFrame:
+    """The rows of a text file as a frame (in parts on threads when it is big)."""
+    chunks = None
+    if nrows is None and names is not None and source.path and not source.compression:
+        chunks = parts.parse(source.path, source.head(SNIFF_BYTES), dialect, len(names),
+                             options, _columns)
+    if chunks is not None:
+        frame, mixed = _join(chunks, list(range(len(names))))
+    else:
+        with source.open() as stream:
+            reader = pd.read_csv(stream, header=0 if dialect.header else None,
+                                 skiprows=dialect.skip_lines, nrows=nrows, **options)
+            first = next(reader, None)
+            if first is None:
+                raise pd.errors.EmptyDataError("no columns")
+            frame, mixed = _join((_columns(c) for c in itertools.chain([first], reader)),
+                                 list(first.columns))
+    if mixed:
+        frame = _as_text(source, dialect, options, frame, mixed)
+    return frame
+
+
+def _short_header(source: Source, dialect: Dialect, names: list[str] | None) -> DataError:
+    """Rows with more fields than the header: a title above the table (found by
+    read_errors.preamble, with the -K that skips it), or a header missing names."""
+    lead = preamble(source, dialect)
+    skip = f"pass -K {dialect.skip_lines + lead} to skip them"
+    if lead and len(names or []) <= 1:
+        return DataError(f"{source.label}: rows have more fields than the header: the first "
+                         f"{lead} line(s) look like a preamble before the table", skip)
+    hint = "name every column in the header, or check the delimiter with -d"
+    if lead:
+        hint += f"; if the first {lead} line(s) are a preamble, {skip}"
+    return DataError(f"{source.label}: rows have more fields than the header's "
+                     f"{len(names or [])} names", hint)
 
 
 def _columns(chunk: pd.DataFrame) -> list[pd.Series]:

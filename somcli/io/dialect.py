@@ -1,0 +1,193 @@
+"""What a text file's bytes are: encoding, delimiter, decimal mark and the title lines
+above the table, decided from its first 64 KiB (:func:`sniff`) and recorded as a
+:class:`Dialect` in the report and the model."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from dataclasses import dataclass
+
+from somcli.config import ReadOptions
+from somcli.errors import DataError, InputError, UsageError
+from somcli.io import formats
+from somcli.io.sources import Source
+
+CANDIDATE_DELIMITERS = formats.CANDIDATE_DELIMITERS
+SNIFF_BYTES = 65536
+SNIFF_LINES = 100
+_UNIT = re.compile(r"^\s*[-+]?\s*[$€£¥]?\s*(?P<num>[0-9.,]+)\s*(%|[$€£¥])?\s*$")
+_COMMA_DECIMAL = re.compile(r"^(\d{1,3}(\.\d{3})+|\d+),\d+$")  # 1,5  12,25  1.204,50
+_DOT_DECIMAL = re.compile(r"^(\d{1,3}(,\d{3})+|\d+)\.\d+$")  # 1.5  3.12  1,204.50
+_THREE_AFTER = re.compile(r"^\d{1,3}([.,]\d{3})+$")  # 3.120 or 1,010: a separator either way
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What was decided about the bytes; recorded in the report and the model."""
+
+    delimiter: str
+    encoding: str
+    decimal: str
+    header: bool
+    skip_lines: int
+    quotechar: str
+    na_values: tuple[str, ...]
+    sniffed: tuple[str, ...] = ()  # which of the above were detected, not given
+    format: str = "csv"  # or parquet, arrow, arrow-stream: found from the content
+
+    def to_dict(self) -> dict:
+        """For the report: a UTF-8 file with a byte-order mark is UTF-8 (the mark noted)."""
+        bom = self.encoding == "utf-8-sig"
+        return {
+            "delimiter": self.delimiter, "encoding": "utf-8" if bom else self.encoding,
+            **({"byte_order_mark": True} if bom else {}), "decimal": self.decimal,
+            "header": self.header, "skip_lines": self.skip_lines, "quotechar": self.quotechar,
+            "na_values": list(self.na_values), "detected": list(self.sniffed),
+            **({"format": self.format} if self.format != "csv" else {}),
+        }
+
+
+def sniff(source: Source, opts: ReadOptions) -> Dialect:
+    """Decide encoding, delimiter and decimal mark from the first 64 KiB."""
+    head = source.head(SNIFF_BYTES)
+    if not head.strip():
+        raise InputError(f"{source.label}: the file is empty")
+    kind = formats.kind_of(head, source.label)
+    if kind != formats.TEXT:
+        return Dialect(",", "utf-8", ".", True, 0, '"', tuple(opts.na_values), ("format",), kind)
+    detected: list[str] = []
+    encoding = _encoding(head, opts.encoding, detected)
+    try:
+        # as the parser will read it: a stream decoder (which needs UTF-32's mark, say)
+        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+    except UnicodeError as exc:  # UTF-32/16 without a byte-order mark, say
+        raise DataError(f"{source.label}: not {encoding} text ({exc})",
+                        "pass the file's encoding, e.g. -e utf-8 or -e latin-1") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.splitlines()
+    if len(head) == SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut in half
+    skip = opts.skip_lines
+    if skip is None:  # not given: a title line or two above the table is found and skipped
+        skip = title_lines(lines, opts.quotechar)
+        if skip:
+            detected.append("skip_lines")
+    lines = lines[skip:]
+    sample = [ln for ln in lines if ln.strip()][:SNIFF_LINES]
+    if not sample:
+        raise InputError(f"{source.label}: no lines left after skipping {skip}")
+    delimiter = opts.delimiter
+    if delimiter is None:
+        delimiter = _sniff_delimiter(sample, opts.quotechar)
+        detected.append("delimiter")
+    decimal = opts.decimal
+    if decimal is None:
+        decimal = _sniff_decimal(sample, delimiter, opts.quotechar)
+        detected.append("decimal")
+    return Dialect(delimiter, encoding, decimal, opts.header, skip,
+                   opts.quotechar, tuple(opts.na_values), tuple(detected))
+
+
+TITLE_MAX = 10  # title lines above a table, at most
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text.strip().replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+def title_lines(lines: list[str], quotechar: str) -> int:
+    """How many lines above the table are a title (``Sales report 2026``, ``Export;;;``):
+    leading lines with at most one non-empty field, that one first, under a delimiter by
+    which the next line (the header) names at least two columns and the rows after it
+    agree on the header's width (or one more, empty: a trailing delimiter). 0 when there is no
+    such title; a two-column header with one name (``name,``), or a "header" holding a
+    number (a data row: ``1,5;2`` in a ;-separated file with decimal commas), is never
+    taken for one."""
+    best = (0, 0)  # (the header's width, the title's lines)
+    head = lines[:TITLE_MAX + 21]
+    split = {d: [next(csv.reader([ln], delimiter=d, quotechar=quotechar), []) for ln in head]
+             for d in CANDIDATE_DELIMITERS}
+    for rows in split.values():  # the first line already heads the table under some delimiter
+        full = [sum(1 for f in r if f.strip()) for r in rows]
+        if full and full[0] >= 2 and _agree(rows[0], [r for r, n in zip(rows[1:], full[1:],
+                                                                         strict=True) if n]):
+            return 0
+    for rows in split.values():
+        full = [sum(1 for f in r if f.strip()) for r in rows]
+        k = 0
+        while k < min(TITLE_MAX, len(rows) - 1) and full[k] <= 1 and \
+                (full[k] == 0 or rows[k][0].strip()):
+            k += 1
+        if k == 0 or full[0] == 0 or full[k] < 2:
+            continue
+        width = len(rows[k])
+        if width == 2 and any(len(r) == 2 for r in rows[:k]) or any(
+                _number(f) for f in rows[k]):  # a header names columns: no number in it
+            continue
+        body = [r for r, n in zip(rows[k + 1:], full[k + 1:], strict=True) if n]
+        if width > best[0] and _agree(rows[k], body):
+            best = (width, k)
+    return best[1]
+
+
+def _agree(header: list[str], body: list[list[str]]) -> bool:
+    """Whether the rows (two at least, the first 20 looked at) have the header's width, or
+    one more field left empty (a trailing delimiter)."""
+    width = len(header)
+    body = body[:20]
+    return width >= 2 and len(body) >= 2 and all(
+        len(r) == width or (len(r) == width + 1 and not r[-1].strip()) for r in body)
+
+
+def _encoding(head: bytes, asked: str, detected: list[str]) -> str:
+    try:
+        info = codecs.lookup(asked)
+    except LookupError:
+        raise UsageError(f"unknown encoding '{asked}'", "try utf-8, latin-1 or cp1252") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise UsageError(f"-e {asked}: not a text encoding", "try utf-8, latin-1 or cp1252")
+    name = info.name
+    if name in ("utf-8", "utf-8-sig"):
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            detected.append("encoding")
+            return "utf-16"
+        return "utf-8-sig"  # accepts a BOM, and reads plain UTF-8 the same
+    return name
+
+
+def _sniff_delimiter(sample: list[str], quotechar: str) -> str:
+    """Pick the candidate that splits the header into most fields, consistently."""
+    best, best_score = ",", (0.0, 1)
+    for cand in CANDIDATE_DELIMITERS:
+        counts = [len(row) for row in csv.reader(sample, delimiter=cand, quotechar=quotechar)]
+        if not counts or counts[0] < 2:
+            continue
+        consistency = sum(c == counts[0] for c in counts) / len(counts)
+        score = (consistency, counts[0])
+        if score > best_score:
+            best, best_score = cand, score
+    return best
+
+
+def _sniff_decimal(sample: list[str], delimiter: str, quotechar: str) -> str:
+    """Decimal comma only when the delimiter is not a comma, some value has a decimal comma
+    (1,5  or 1.204,50) and no value has an unambiguous decimal dot (3.12, 1,204.50).
+    Values like 3.120 (three digits after one separator) could be either and do not count."""
+    if delimiter == ",":
+        return "."
+    comma = dot = 0
+    for row in csv.reader(sample[1:], delimiter=delimiter, quotechar=quotechar):
+        for value in row:
+            m = _UNIT.match(value)
+            if m is None or _THREE_AFTER.match(m["num"]):
+                continue
+            comma += bool(_COMMA_DECIMAL.match(m["num"]))
+            dot += bool(_DOT_DECIMAL.match(m["num"]))
+    return "," if comma and not dot else "."
