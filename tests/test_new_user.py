@@ -184,3 +184,45 @@ def test_rows_longer_than_the_header_are_refused_not_cut(tmp_path, run):
     short.write_text("a,b\n1,2,3\n4,5,6\n7,8,9\n")
     r = run("kmeans", short, "-k", "2")
     assert r.code == errors.DATA and "more fields than the header's 2 names" in r.err
+
+
+def test_the_byte_order_mark_is_reported_only_when_there_is_one(tmp_path, run):
+    plain, marked = tmp_path / "plain.csv", tmp_path / "marked.csv"
+    text = "name,x,y\na,1,2\nb,2,1\nc,9,8\nd,8,9\n"
+    plain.write_text(text)
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    for path, mark in ((plain, False), (marked, True)):
+        dialect = json.loads(run("inspect", path, "--json").out)["input"]["dialect"]
+        assert dialect["encoding"] == "utf-8" and dialect.get("byte_order_mark", False) is mark
+
+
+def test_inspect_shows_ids_as_numbers_and_counts_every_column(tmp_path, run):
+    import numpy as np
+
+    n = 120_001  # past the roles' 100,000 rows: a float column's distinct values not counted
+    rng = np.random.default_rng(0)
+    data = tmp_path / "big.csv"
+    ids = np.arange(50_000, 50_000 + n)
+    np.savetxt(data, np.column_stack([ids, rng.normal(size=n), rng.normal(size=n)]),
+               delimiter=",", header="code,x,y", comments="", fmt=["%d", "%.6f", "%.6f"])
+    r = run("inspect", data)
+    assert r.code == 0 and "5e+04" not in r.out and "50,000 .. 170,000" in r.out, r.out
+    assert " None " not in r.out
+    profile = json.loads(run("inspect", data, "--json").out)
+    assert all(isinstance(c["unique"], int) for c in profile["columns"])
+
+
+def test_report_numbers_carry_no_float_noise(tmp_path, run):
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n" + "\n".join(f"{4.9 + (i % 3) * 0.003:.3f},{i % 7}" for i in range(30)))
+    assert run("kmeans", data, "-k", "2", "-o", tmp_path / "o", "-q").code == 0
+
+    def floats(v):
+        if isinstance(v, dict):
+            return [x for u in v.values() for x in floats(u)]
+        if isinstance(v, list):
+            return [x for u in v for x in floats(u)]
+        return [v] if isinstance(v, float) else []
+
+    values = floats(json.loads((tmp_path / "o" / "report.json").read_text()))
+    assert values and all(float(f"{v:.15g}") == v for v in values)

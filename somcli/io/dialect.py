@@ -36,13 +36,14 @@ class Dialect:
     na_values: tuple[str, ...]
     sniffed: tuple[str, ...] = ()  # which of the above were detected, not given
     format: str = "csv"  # or parquet, arrow, arrow-stream: found from the content
+    bom: bool = False  # the file starts with a UTF-8 byte-order mark
 
     def to_dict(self) -> dict:
         """For the report: a UTF-8 file with a byte-order mark is UTF-8 (the mark noted)."""
-        bom = self.encoding == "utf-8-sig"
+        utf8 = self.encoding == "utf-8-sig"  # how somcli reads UTF-8: a mark or none
         return {
-            "delimiter": self.delimiter, "encoding": "utf-8" if bom else self.encoding,
-            **({"byte_order_mark": True} if bom else {}), "decimal": self.decimal,
+            "delimiter": self.delimiter, "encoding": "utf-8" if utf8 else self.encoding,
+            **({"byte_order_mark": True} if self.bom else {}), "decimal": self.decimal,
             "header": self.header, "skip_lines": self.skip_lines, "quotechar": self.quotechar,
             "na_values": list(self.na_values), "detected": list(self.sniffed),
             **({"format": self.format} if self.format != "csv" else {}),
@@ -88,7 +89,8 @@ def sniff(source: Source, opts: ReadOptions) -> Dialect:
         decimal = _sniff_decimal(sample, delimiter, opts.quotechar)
         detected.append("decimal")
     return Dialect(delimiter, encoding, decimal, opts.header, skip,
-                   opts.quotechar, tuple(opts.na_values), tuple(detected))
+                   opts.quotechar, tuple(opts.na_values), tuple(detected),
+                   bom=head.startswith(codecs.BOM_UTF8))
 
 
 TITLE_MAX = 10  # title lines above a table, at most

@@ -25,6 +25,8 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, stdin=No
             v = v[np.isfinite(v)]
             if v.size:
                 entry.update(min=float(v.min()), max=float(v.max()), mean=float(v.mean()))
+            if entry.get("unique") is None:  # not counted for the roles (a big float column)
+                entry["unique"] = int(np.unique(v).size)
         else:
             entry["examples"] = [str(x) for x in series.dropna().unique()[:3]]
         columns.append(entry)

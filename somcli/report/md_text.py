@@ -17,6 +17,8 @@ def fmt(value, digits: int = 4) -> str:
     if isinstance(value, float):
         if value != value:
             return "n/a"
+        if value.is_integer() and abs(value) < 1e15:  # an id or a count: 50,000, not 5e+04
+            return f"{int(value):,}"
         return f"{value:.{digits}g}" if abs(value) < 1e6 else f"{value:.4e}"
     return str(value)
 

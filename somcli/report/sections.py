@@ -22,6 +22,8 @@ def _plain(value):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return float(f"{value:.15g}")  # 4.906, not 4.906000000000001 (a sum's last bit)
     return value
 
 
