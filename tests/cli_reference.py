@@ -14,14 +14,16 @@ from somcli.cli import cli
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 HEAD = ("# somcli command-line reference\n\n"
-        "Generated from `--help` by `python tests/cli_reference.py --write`; "
+        "Generated from `--help-all` (`--help` where a command has no more) by "
+        "`python tests/cli_reference.py --write`; "
         "`tests/test_cli.py` fails when it is stale.\n")
 
 
 def reference() -> str:
     parts = [HEAD]
     for name in [None, *sorted(cli.commands)]:
-        args = ([name] if name else []) + ["--help"]
+        every = name is not None and any(p.name == "help_all" for p in cli.commands[name].params)
+        args = ([name] if name else []) + ["--help-all" if every else "--help"]
         text = CliRunner().invoke(cli, args, prog_name="somcli", terminal_width=100).stdout
         title = f"somcli {name}" if name else "somcli"
         parts.append(f"## `{title}`\n\n```\n{text.rstrip()}\n```\n")

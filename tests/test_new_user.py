@@ -226,3 +226,18 @@ def test_report_numbers_carry_no_float_noise(tmp_path, run):
 
     values = floats(json.loads((tmp_path / "o" / "report.json").read_text()))
     assert values and all(float(f"{v:.15g}") == v for v in values)
+
+
+@pytest.mark.parametrize("command", ["som", "kmeans", "embed", "assign", "inspect"])
+def test_help_fits_a_screenful_with_examples_and_help_all_has_everything(run, command):
+    from somcli.cli import cli
+
+    short, full = run(command, "--help").out, run(command, "--help-all").out
+    assert len(short.splitlines()) <= 120, len(short.splitlines())
+    names = [o for p in cli.commands[command].params for o in getattr(p, "opts", [])
+             if o.startswith("--") and not getattr(p, "hidden", False)]
+    assert all(n in full for n in names)  # every option is one flag away
+    if command != "inspect":
+        assert "Examples:" in short and f"somcli {command} --help-all" in short
+        assert "-k" in short or command in ("embed", "assign")
+    assert "-h, --help" in short

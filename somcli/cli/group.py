@@ -31,11 +31,48 @@ class GroupedCommand(click.Command):
     ORDER = ("Input", "Columns", "Cleaning", None, "Output", "Engine", "General")
     TITLES = {"Columns": "Column"}
 
+    #: the options `--help` shows (`--help-all`: every one); a command not listed shows all
+    COMMON = {
+        "som": {"columns", "not_columns", "id_column", "label_column", "missing", "scale",
+                "map_size", "k", "topology", "epochs", "seed", "embed", "out", "output_file",
+                "force", "fmt", "no_plots", "model_out", "engine", "max_memory"},
+        "kmeans": {"columns", "not_columns", "id_column", "label_column", "missing", "scale",
+                   "k", "k_max", "seed", "embed", "out", "output_file", "force", "fmt",
+                   "no_plots", "model_out", "engine", "max_memory"},
+        "embed": {"columns", "not_columns", "id_column", "method", "dim", "epochs", "top",
+                  "seed", "out", "output_file", "force", "model_out", "max_memory"},
+        "assign": {"fail_on_drift", "out", "output_file", "force", "fmt", "no_plots",
+                   "engine", "wait", "summary_json"},
+    }
+    ALWAYS = {"quiet", "verbose", "config_file", "help", "help_all"}
+    EXAMPLES = {
+        "som": ["somcli som data.csv -o out/                 # map, clusters, pictures, report",
+                "somcli som data.csv -k 4 --map 12x10 -o out/",
+                "somcli som ratings.csv --missing mask -o out/  # gaps ignored, not filled",
+                "somcli som data.csv -k 3 | head               # assignments on stdout"],
+        "kmeans": ["somcli kmeans data.csv                      # k chosen, assignments on stdout",
+                   "somcli kmeans data.csv -k 5 -o out/ --model-out model/",
+                   "somcli kmeans 'exports/*.csv.gz' -k 5 -O clusters.json",
+                   "somcli kmeans ratings.csv --embed rbm -k 4 -o out/"],
+        "embed": ["somcli embed ratings.csv -o out/             # codes, reconstruction, model",
+                  "somcli embed ratings.csv --dim 3 --top 2 -o out/",
+                  "somcli embed ratings.csv --method autoencoder -O codes.csv"],
+        "assign": ["somcli assign model/model.json today.csv -o 'daily/{date}'",
+                   "somcli assign model/model.json today.csv --fail-on-drift -q",
+                   "cat new.csv | somcli assign model/model.json - > clusters.csv"],
+    }
+
     def format_options(self, ctx, formatter) -> None:
+        common = None if ctx.meta.get("somcli.help_all") else self.COMMON.get(self.name)
         sections: dict[str | None, list] = {}
+        hidden = 0
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
             if record is None:
+                continue
+            if common is not None and param.name not in common | self.ALWAYS and \
+                    param is not self.get_help_option(ctx):
+                hidden += 1
                 continue
             help_option = param is self.get_help_option(ctx)
             group = "General" if help_option else getattr(param, "somcli_group", None)
@@ -45,6 +82,14 @@ class GroupedCommand(click.Command):
                 title = self.TITLES.get(group, group) or self.OWN.get(self.name, "Command")
                 with formatter.section(f"{title} options"):
                     formatter.write_dl(sections[group])
+        if self.name in self.EXAMPLES:
+            with formatter.section("Examples"):
+                for line in self.EXAMPLES[self.name]:  # as typed: never rewrapped
+                    formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
+        if hidden:
+            formatter.write_paragraph()
+            formatter.write(f"{hidden} more options (input format, cleaning, training, outputs, "
+                            f"engines):\n  somcli {self.name} --help-all\n")
 
 
 class SomcliGroup(click.Group):

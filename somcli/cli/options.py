@@ -339,12 +339,22 @@ def common_options(f):
     from somcli.cli.settings_file import config_option
 
     return stack(
+        click.option("--help-all", is_flag=True, is_eager=True, expose_value=False,
+                     callback=_help_all, help="Show every option (--help shows the common "
+                                              "ones and examples)."),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on stderr."),
         click.option("-v", "--verbose", is_flag=True,
                      help="Log each step; show the traceback on errors."),
         config_option,
         group="General",
     )(f)
+
+
+def _help_all(ctx: click.Context, _param, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        ctx.meta["somcli.help_all"] = True
+        click.echo(ctx.get_help())
+        ctx.exit()
 
 
 _FLAG_LETTERS = set("qvtHh")  # the one-letter flags that can be combined, as in -qv

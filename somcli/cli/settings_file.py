@@ -21,6 +21,7 @@ PROJECT_FILE = "somcli.toml"
 ENV_FILE = "SOMCLI_CONFIG"
 ENV_PREFIX = "SOMCLI"
 SHARED = "defaults"
+NOT_SETTINGS = ("config_file", "help_all")  # options a file or variable never sets
 
 
 def name_variables(group: click.Group, commands) -> None:
@@ -30,7 +31,8 @@ def name_variables(group: click.Group, commands) -> None:
     for name in commands:
         for param in group.commands[name].params:
             flag = next((o[2:] for o in param.opts if o.startswith("--")), param.name)
-            if isinstance(param, click.Option) and flag and param.envvar is None:
+            if isinstance(param, click.Option) and flag and param.envvar is None and \
+                    param.name not in NOT_SETTINGS:
                 key = flag.upper().replace("-", "_")
                 param.envvar = [f"{ENV_PREFIX}_{name.upper()}_{key}", f"{ENV_PREFIX}_{key}"]
 
@@ -212,7 +214,7 @@ def option_names(command: click.Command) -> dict[str, str]:
     """Every spelling a settings file may use for an option -> its parameter name."""
     names: dict[str, str] = {}
     for param in command.params:
-        if not isinstance(param, click.Option) or param.name in ("config_file",):
+        if not isinstance(param, click.Option) or param.name in NOT_SETTINGS:
             continue
         for flag in param.opts + param.secondary_opts:
             if flag.startswith("--"):
