@@ -241,3 +241,22 @@ def test_help_fits_a_screenful_with_examples_and_help_all_has_everything(run, co
         assert "Examples:" in short and f"somcli {command} --help-all" in short
         assert "-k" in short or command in ("embed", "assign")
     assert "-h, --help" in short
+
+
+def test_picture_labels_keep_names_apart_and_ranges_read_true():
+    """Issue 29, item 3: profiles.png cut long names until two read the same; a component
+    plane said "data: -7.3e-10 to 0.201" for a column whose minimum is 0."""
+    import numpy as np
+
+    from somcli.report.cluster_plots import _wrapped
+    from somcli.report.component_plots import _ends
+
+    names = [f"mean concave points of cell nucleus {i}" for i in range(12)]
+    for room in (8, 12, 20):
+        labels = [_wrapped(n, room) for n in names]
+        assert len(set(labels)) == len(names)
+        assert all(len(line) <= room for t in labels for line in t.split("\n"))
+        assert all(t.count("\n") <= 2 for t in labels)
+    assert _wrapped("population", 12) == "population"
+    assert _ends(np.array([-7.3e-10, 0.1, 0.201])) == [0.0, 0.201]
+    assert _ends(np.array([-3.0, 3.19])) == [-3.0, 3.19]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from somcli.report.colour_scale import cluster_colours, cut, plain
+from somcli.report.colour_scale import cluster_colours, plain
 from somcli.report.figure import new_figure, save_png
 
 MAX_FEATURES = 30  # heatmap columns
@@ -57,14 +57,16 @@ def draw_projection(path, P, labels, C, shares, what, net=None) -> None:
         if lines:
             nb = grid.neighbors
             pairs = [(u, v) for u in range(grid.units) for v in nb[u] if v > u]
+            dense = grid.units > 400  # a fine net: lighter, so the clusters show through
             ax.add_collection(LineCollection([(points[u], points[v]) for u, v in pairs],
-                                             colors="0.55", linewidths=0.5, alpha=0.6,
-                                             zorder=1))
+                                             colors="0.6", linewidths=0.3 if dense else 0.5,
+                                             alpha=0.3 if dense else 0.6, zorder=1))
         ax.scatter(points[:, 0], points[:, 1], s=6 if lines else 2, color="0.4", zorder=1,
                    label="map units" + (" (lines join neighbours)" if lines else ""))
-    for j in range(k):
+    size, alpha = (36, 0.85) if len(P) <= 150 else (16, 0.7) if len(P) <= 1000 else (9, 0.55)
+    for j in range(k):  # few rows: big dots; many: small and see-through
         mine = labels == j
-        ax.scatter(P[mine, 0], P[mine, 1], s=9, color=colours[j], alpha=0.55,
+        ax.scatter(P[mine, 0], P[mine, 1], s=size, color=colours[j], alpha=alpha,
                    linewidths=0, label=f"cluster {j} ({int(mine.sum()):,} shown)", zorder=2)
     ax.scatter(C[:, 0], C[:, 1], s=180, marker="X", color=colours,
                edgecolors="black", linewidths=1.2, label="centres", zorder=3)
@@ -97,15 +99,27 @@ def draw_profiles(path, Z, features, sizes, what) -> None:
                 ax.text(j, i, f"{round(Z[i, j], 1) + 0.0:+.1f}", ha="center", va="center",
                         fontsize=9,
                         color="white" if abs(Z[i, j]) > 0.6 * limit else "black")
-    room = int(np.clip(0.7 * width / max(d, 1) / 6.5, 12, 30))  # characters per column
-    flat = max(len(n) for n in names) <= room if names else True  # fits level: no slant
-    ax.set_xticks(range(d), [plain(cut(n, room)) for n in names],
-                  rotation=0 if flat else 35, ha="center" if flat else "right", fontsize=9)
+    room = int(np.clip(0.55 * width / max(d, 1) / 6.5, 8, 30))  # characters a column has
+    labels = [_wrapped(n, room) for n in names]  # level, on up to 3 lines: names stay apart
+    ax.set_xticks(range(d), [plain(t) for t in labels], rotation=0, ha="center", fontsize=9)
+    lines = max((t.count("\n") + 1 for t in labels), default=1)
     ax.set_yticks(range(k), [f"{i} ({int(sizes[i]):,} rows)" for i in range(k)], fontsize=9)
     ax.set_title(f"{what}: cluster means in standardized units (0 = the average row)")
     fig.colorbar(image, ax=ax, shrink=0.85, label="mean (scaled units)")
     fig.subplots_adjust(left=min(0.3, 120 / width * 1.2), right=0.95,
-                        bottom=min(0.45, (45 if flat else 110) / height), top=1 - 45 / height)
+                        bottom=min(0.45, (30 + 14 * lines) / height), top=1 - 45 / height)
     save_png(fig, path)
+
+
+def _wrapped(name: str, room: int, most: int = 3) -> str:
+    """A feature name on lines of ``room`` characters, ``most`` lines at most (then the
+    last line is the name's end after an ellipsis): two long names that share a start
+    stay told apart."""
+    import textwrap
+
+    lines = textwrap.wrap(name, room, break_long_words=True) or [""]
+    if len(lines) > most:  # the start and the end: names that differ at the end stay apart
+        lines = lines[:most - 1] + ["…" + name[-(room - 1):].strip()]
+    return "\n".join(lines)
 
 

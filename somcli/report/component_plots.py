@@ -61,7 +61,7 @@ def draw_components(path, f: MapFacts, title: str) -> None:
         bar.update_ticks()
         known = finite(column if column is not None else values)
         where = "data" if column is not None else "map"
-        span = f"{where}: {short_number(known.min())} to {short_number(known.max())}" \
+        span = f"{where}: {' to '.join(short_number(v) for v in _ends(known))}" \
             if known.size else ""
         if scale.note == "log scale":
             span += ", log colours"
@@ -72,6 +72,14 @@ def draw_components(path, f: MapFacts, title: str) -> None:
     fig.subplots_adjust(left=0.02, right=0.97, bottom=24 / height, top=top,
                         hspace=TITLE_PX / max(row_px - TITLE_PX, 1), wspace=0.25)
     save_png(fig, path)
+
+
+def _ends(values):
+    """The range's two ends, an end within a millionth of the range from 0 shown as 0 (the
+    sample is rebuilt from scaled values: a column starting at 0 came back as -7.3e-10)."""
+    lo, hi = float(values.min()), float(values.max())
+    tiny = 1e-6 * max(abs(lo), abs(hi))
+    return [0.0 if abs(v) < tiny else v for v in (lo, hi)]
 
 
 def _locator(scale):
