@@ -19,7 +19,8 @@ IO_ERROR = 74  # EX_IOERR
 TEMP_FAIL = 75  # EX_TEMPFAIL
 INTERRUPTED = 130  # 128 + SIGINT
 
-#: The exit-code table as documented in README.md (a test keeps the two equal).
+#: The exit-code table as documented in README.md and docs/operations.md (a test keeps
+#: the README's equal).
 EXIT_CODES: dict[int, str] = {
     OK: "success",
     DRIFTED: "assign --fail-on-drift: the input drifted beyond the thresholds (results written)",

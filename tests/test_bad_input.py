@@ -237,10 +237,10 @@ def test_stdout_carries_the_values_as_they_came_so_joins_match(tmp_path, run):
         "-A1", "+B2", "@C3", "D4", "=E5"]
 
 
-def test_error_table_in_readme_lists_every_case_class():
+def test_error_table_in_the_docs_lists_every_case_class():
     from conftest import ROOT
 
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "operations.md").read_text()
     section = text.split("## Errors and exit codes", 1)[1].split("\n## ", 1)[0]
     for phrase in ("missing file", "empty", "header", "ragged", "quote", "encoding", "gzip",
                    "not writable", "disk full", "Ctrl-C", "memory", "locked"):

@@ -118,7 +118,7 @@ def _read(path: str, found: bool = False) -> bytes:
     with os.fdopen(fd, "rb") as fh:
         why = _untrusted_stat(st) if found else None
         if why:
-            raise UsageError(f"{path}: not read: {why}", "see README: Settings files")
+            raise UsageError(f"{path}: not read: {why}", "see docs/operations.md: Settings files")
         try:
             data = fh.read(MAX_BYTES + 1)
         except OSError as exc:
@@ -146,7 +146,7 @@ def load(path: str, found: bool = False) -> dict:
     except RecursionError:
         data = None
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML ({exc})", "see README: Settings files") \
+        raise UsageError(f"{path}: not valid TOML ({exc})", "see docs/operations.md: Settings files") \
             from None
     if data is None or _depth(data) > MAX_DEPTH:
         raise UsageError(f"{path}: tables or arrays nested too deeply",

@@ -22,7 +22,7 @@ from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, int_column
 from somcli.report.sections import Drift, ModelRef
 
-# Drift thresholds (documented in README.md)
+# Drift thresholds (documented in docs/operations.md)
 MEAN_SHIFT_SD = 0.5  # a feature's mean moved by more than half a training SD
 MISSING_UP = 0.10  # a feature's share of missing values grew by more than 10 points
 QUALITY_RATIO = 1.25  # mean QE (SOM) or distance to centroid (k-means) grew by 25 %
