@@ -260,3 +260,12 @@ def test_picture_labels_keep_names_apart_and_ranges_read_true():
     assert _wrapped("population", 12) == "population"
     assert _ends(np.array([-7.3e-10, 0.1, 0.201])) == [0.0, 0.201]
     assert _ends(np.array([-3.0, 3.19])) == [-3.0, 3.19]
+
+
+def test_device_auto_leaves_a_trace_in_the_report(tmp_path, run):
+    r = run("som", COUNTRIES, "-k", "3", "--device", "auto", "-o", tmp_path / "o")
+    assert r.code == 0, r.err
+    device = json.loads((tmp_path / "o" / "report.json").read_text())["parameters"]["device"]
+    if device.startswith("cpu"):  # no usable GPU here: the warning and the report say why
+        assert "--device auto:" in device and "--device auto: running on the CPU" in r.err
+    assert "| device |" in (tmp_path / "o" / "report.md").read_text()

@@ -60,8 +60,12 @@ def execute(console: Console, out, job, exe: Execution) -> dict:
             from somcli.model import model_paths
 
             model_paths(out.model_out, create=False)
-        with open_backend(_backend_name(exe, console), exe, console.progress) as backend:
+        name, fallback = _backend_name(exe, console)
+        with open_backend(name, exe, console.progress) as backend:
             result = job(backend)
+            if exe.device != "cpu" and name != "gpu":  # the report says where it ran, and why
+                result.report.parameters["device"] = "cpu" + (f" ({fallback})" if fallback
+                                                              else "")
             settings = click.get_current_context().meta.get("somcli.settings_file")
             if settings:  # the run is reproducible only with the file it read
                 result.report.parameters["settings_file"] = settings
@@ -80,15 +84,15 @@ def execute(console: Console, out, job, exe: Execution) -> dict:
     return report
 
 
-def _backend_name(exe: Execution, console: Console) -> str:
+def _backend_name(exe: Execution, console: Console) -> tuple[str, str | None]:
     """The backend to open: the GPU one for --device cuda (or auto, when a GPU is usable;
-    otherwise a note says why the run stays on the CPU)."""
+    otherwise a warning says why the run stays on the CPU), and that reason."""
     if exe.device == "cpu" or exe.engine != "local":
-        return exe.engine
+        return exe.engine, None
     from somcli.backends import gpu
 
     if exe.device == "auto" and gpu.find("auto") is None:
-        console.warn("--device auto: running on the CPU ("
-                     + gpu.why_not().removeprefix("--device cuda: ") + ")")
-        return exe.engine
-    return "gpu"
+        why = gpu.why_not().removeprefix("--device cuda: ")
+        console.warn(f"--device auto: running on the CPU ({why})")
+        return exe.engine, f"--device auto: {why}"
+    return "gpu", None
