@@ -269,3 +269,24 @@ def test_device_auto_leaves_a_trace_in_the_report(tmp_path, run):
     if device.startswith("cpu"):  # no usable GPU here: the warning and the report say why
         assert "--device auto:" in device and "--device auto: running on the CPU" in r.err
     assert "| device |" in (tmp_path / "o" / "report.md").read_text()
+
+
+def test_the_embed_report_shows_recommendations_and_warns_about_a_poor_fit(tmp_path, run):
+    from conftest import MOVIES
+
+    from somcli.pipeline.embed import _fit_warnings
+
+    assert run("embed", MOVIES, "--top", "2", "-o", tmp_path / "e", "-q").code == 0
+    md = (tmp_path / "e" / "report.md").read_text()
+    assert "Recommendations: each row's 2 gap(s)" in md and "| row | rank | item | score |" in md
+    assert "BMU" not in md and "never filled in" in md  # an embedding's cleaning, not a map's
+    good = {"holdout_rmse": 0.3, "holdout_rmse_item_means": 0.5,
+            "curve": [{"epoch": e, "holdout_rmse": r} for e, r in ((10, 0.5), (20, 0.35),
+                                                                   (30, 0.3))]}
+    assert _fit_warnings(good) == []
+    worse = dict(good, holdout_rmse=0.6)
+    assert "worse than predicting each column's mean" in _fit_warnings(worse)[0]
+    overfit = dict(good, curve=[{"epoch": 10, "holdout_rmse": 0.5},
+                                {"epoch": 20, "holdout_rmse": 0.2},
+                                {"epoch": 30, "holdout_rmse": 0.3}])
+    assert any("try --epochs 20" in w for w in _fit_warnings(overfit))

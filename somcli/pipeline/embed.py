@@ -163,8 +163,15 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
     codes = B.frame(ids, {f"e{j}": H[:, j] for j in range(opts.dim)})
     tables = {"reconstruction.csv": _reconstruction(ids, prep.to_original(R), M, feats)}
     if opts.top:
-        tables["recommendations.csv"] = _recommendations(ids, R, prep.to_original(R), M,
-                                                          feats, opts.top)
+        rec = _recommendations(ids, R, prep.to_original(R), M, feats, opts.top)
+        tables["recommendations.csv"] = rec
+        name = next((c for c in rec.columns if c not in ("line", "rank", "item", "score")),
+                    "line")
+        report.embedding["recommendations"] = {
+            "top": opts.top, "file": "recommendations.csv", "rows": len(rec),
+            "first": [{"row": str(r[name]), "rank": int(r["rank"]), "item": str(r["item"]),
+                       "score": float(r["score"])} for _, r in rec.head(5).iterrows()]}
+    report.warnings += _fit_warnings(got.section)
     algorithm = got.algorithm() | {"clusters": 0}
     saved = build(replace(data.described, fingerprint=be.fingerprint(data)), opts.method,
                   algorithm, got.arrays(), None, opts.seed)
@@ -222,6 +229,26 @@ def codes_of(kind: str, arrays: dict, V: np.ndarray, M: np.ndarray, prefix: str 
     """Rows' codes from a saved embedding (gaps at the stored column means)."""
     return METHODS[kind][0].code(weights_of(kind, arrays, prefix), V, M,
                                  arrays[f"{prefix}code_fill"])
+
+
+def _fit_warnings(section: dict) -> list[str]:
+    """What a reader must know about the fit: a held-out error no better than each
+    column's mean, and a curve whose held-out error rose well past its lowest point."""
+    out = []
+    held, means = section.get("holdout_rmse"), section.get("holdout_rmse_item_means")
+    if held is not None and means is not None and held > means:
+        out.append(f"the held-out error ({held:.3g}) is worse than predicting each column's "
+                   f"mean ({means:.3g}): the codes do not generalise to unseen cells; try a "
+                   "smaller --dim, fewer --epochs or more rows")
+    curve = [c for c in section.get("curve") or [] if c.get("holdout_rmse") is not None]
+    if len(curve) >= 3:
+        best = min(curve, key=lambda c: c["holdout_rmse"])
+        last = curve[-1]["holdout_rmse"]
+        if best is not curve[-1] and last > 1.1 * best["holdout_rmse"]:
+            out.append(f"the held-out error was lowest at epoch {best['epoch']:,} "
+                       f"({best['holdout_rmse']:.3g}) and rose to {last:.3g} by the end: the "
+                       f"model overfits; try --epochs {best['epoch']}")
+    return out
 
 
 def _hold_out(M: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ def render(report: dict) -> str:
     out += _input(report)
     out += _columns(report)
     if report.get("cleaning"):
-        out += cleaning_lines(report["cleaning"])
+        out += cleaning_lines(report["cleaning"], learned=report["command"] == "embed")
     for section in (_parameters, _embedding, _run):
         if section not in answer:
             out += section(report)
@@ -66,9 +66,10 @@ def _columns(r):
     return ["## Columns", "", table(["#", "column", "type", "role", "missing", "why"], rows), ""]
 
 
-def cleaning_lines(c, esc=esc, code=code):
+def cleaning_lines(c, esc=esc, code=code, learned: bool = False):
     """The cleaning section's lines; ``esc`` and ``code`` make data values inert in
-    Markdown (``inspect`` passes ``str`` for both: a terminal shows the text as it is)."""
+    Markdown (``inspect`` passes ``str`` for both: a terminal shows the text as it is);
+    ``learned``: an embedding's cleaning (gaps left out of training, no map)."""
     out = ["## Cleaning", ""]
     if c.get("replayed"):
         out.append("- Replayed from the model: the training's unit rules, fill values and "
@@ -82,6 +83,9 @@ def cleaning_lines(c, esc=esc, code=code):
     elif method == "drop":
         out.append(f"- Missing values: {c['rows_dropped']} row(s) with a gap were left out of "
                    "fitting (`--missing drop`); they appear in the assignments with an empty cluster.")
+    elif method == "mask" and learned:
+        out.append(f"- Missing values: {c['rows_trained_with_gaps']} row(s) with gaps; a gap is "
+                   "left out of training and of the error, never filled in.")
     elif method == "mask":
         out.append(f"- Missing values: {c['rows_trained_with_gaps']} row(s) trained with gaps; the "
                    "missing components were ignored in the BMU search and the sums (`--missing mask`).")
@@ -184,6 +188,13 @@ def _embedding(r):
     out += ["", "Training curve (reconstruction RMSE on the training cells and the held-out "
             "ones):", "", table(["epoch", "train", "held out"], list({r[0]: r for r in shown}
                                                                     .values())), ""]
+    rec = e.get("recommendations")
+    if rec:
+        out += [f"Recommendations: each row's {rec['top']} gap(s) with the highest "
+                f"reconstructed value, in {code(rec['file'])} ({fmt(rec['rows'])} rows); the "
+                "first:", "", table(["row", "rank", "item", "score"],
+                                    [[Code(x["row"]), x["rank"], Code(x["item"]), x["score"]]
+                                     for x in rec["first"]]), ""]
     return out
 
 
