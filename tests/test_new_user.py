@@ -290,3 +290,18 @@ def test_the_embed_report_shows_recommendations_and_warns_about_a_poor_fit(tmp_p
                                 {"epoch": 20, "holdout_rmse": 0.2},
                                 {"epoch": 30, "holdout_rmse": 0.3}])
     assert any("try --epochs 20" in w for w in _fit_warnings(overfit))
+
+
+def test_messages_name_what_was_run(tmp_path, run):
+    """Issue 29, item 6: assign of an embedding model said "somcli embed:"; a resumed map
+    said "resumed from ... initialisation"."""
+    from conftest import MOVIES
+
+    assert run("embed", MOVIES, "-o", tmp_path / "e", "-q").code == 0
+    r = run("assign", tmp_path / "e" / "model.json", MOVIES, "-O", tmp_path / "codes.csv")
+    assert r.code == 0 and r.err.startswith("somcli assign:"), r.err
+    assert run("som", COUNTRIES, "-k", "3", "-o", tmp_path / "m", "-q").code == 0
+    assert run("som", COUNTRIES, "--resume", tmp_path / "m" / "model.json", "-o",
+               tmp_path / "r", "-q").code == 0
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "(its codebook was the start)" in md and "model.json initialisation" not in md

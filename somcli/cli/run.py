@@ -76,7 +76,9 @@ def execute(console: Console, out, job, exe: Execution) -> dict:
             else:
                 console.progress("writing")
             report = write(result, out, render)
-    console.summary(report, report.get("files", []), out.out)
+    command = click.get_current_context().info_name  # assign of an embedding: "assign"
+    console.summary({**report, "command": command or report["command"]},
+                    report.get("files", []), out.out)
     if out.summary_json:
         from somcli.report.summary import summary
 

@@ -206,7 +206,8 @@ def _map(r):
            f"- Grid: {m['rows']} x {m['cols']} {m['topology']} ({m['units']} units); {m['size_rule']}",
            f"- Trainer: {m['trainer']}; {m['epochs']} epochs; radius {fmt(m['sigma'])} -> "
            f"{fmt(m['sigma_end'])} ({m['decay']}), {m['neighborhood']} neighbourhood; "
-           f"{m['init']} initialisation",
+           + (f"{esc(m['init'])} (its codebook was the start)" if m.get("resumed")
+              else f"{m['init']} initialisation"),
            f"- Quantization error (mean distance of a row to its unit, scaled units): "
            f"{fmt(m['quantization_error'])}",
            f"- Topographic error (share of rows whose two best units are not neighbours): "
