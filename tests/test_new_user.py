@@ -305,3 +305,23 @@ def test_messages_name_what_was_run(tmp_path, run):
                tmp_path / "r", "-q").code == 0
     md = (tmp_path / "r" / "report.md").read_text()
     assert "(its codebook was the start)" in md and "model.json initialisation" not in md
+
+
+def test_the_k_choice_is_a_picture_beside_its_table(tmp_path, run):
+    """Issue 29, item 1: the k choice and its evidence as a picture (score and stability
+    against k), shown in "Choosing k"; none when -k is given."""
+    from conftest import blobs_csv
+    from PIL import Image
+
+    data = blobs_csv(tmp_path / "blobs.csv")
+    for command in ("kmeans", "som"):
+        out = tmp_path / command
+        assert run(command, data, "-o", out, "-q").code == 0
+        with Image.open(out / "k_choice.png") as picture:
+            assert picture.size == (760, 420)
+            assert len(set(picture.convert("RGB").getdata())) > 20  # drawn, not blank
+        md = (out / "report.md").read_text()
+        k_part = md.split("## Choosing k", 1)[1].split("\n## ", 1)[0]
+        assert "![k_choice](k_choice.png)" in k_part and md.count("k_choice.png)") == 1
+    assert run("kmeans", data, "-k", "3", "-o", tmp_path / "given", "-q").code == 0
+    assert not (tmp_path / "given" / "k_choice.png").exists()

@@ -89,6 +89,10 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
                          params, centers, sizes, quality, report)
     frame, parts = be.rows_out(data, _columns, assigned)
     pictures = _pictures(be, data, centers, sizes, opts.seed) if plots else {}
+    if plots and report.k_selection is not None:
+        from somcli.report import figure, k_plots
+
+        pictures |= figure.start(k_plots.jobs(report.k_selection.to_dict()))
     return RunResult("kmeans", frame, report, tables, model=model, parts=parts,
                      plots=pictures)
 

@@ -118,6 +118,10 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
                    for key in ("quantization_error", "topographic_error")}
         facts = map_facts(be, data, state, report, evs, scored, sizes, found, plots, quality)
         pictures = start_plots(facts, painter)
+        if report.k_selection is not None:
+            from somcli.report import figure, k_plots
+
+            pictures |= figure.start(k_plots.jobs(report.k_selection.to_dict()))
     report.metrics = steps.internal(be, data.blocks, labels, opts.seed)
     report.external = steps.external(be, data, labels, report.warnings)
     columns = columns_fn(grid, threshold, data.dtype)

@@ -1,6 +1,10 @@
 """How to read each picture, one line: under it in report.md and report.html."""
 
 CAPTIONS = {
+    "k_choice.png": "Choosing k: each candidate's Calinski-Harabasz score (line) and stability "
+                    "(dashed, the share of refits on resamples that agree); the rule takes the "
+                    "best score among the filled points, the stable candidates without a tiny "
+                    "cluster; a close second is worth a look (-k N).",
     "umatrix.png": "U-matrix: each unit's mean distance to its neighbours; dark ridges "
                    "separate groups of similar rows, light areas hold them; red lines are the "
                    "borders between clusters; on small data each row's name sits on its unit.",

@@ -225,6 +225,8 @@ def _k_selection(r):
     if not s:
         return []
     out = ["## Choosing k", "", f"Scored by {esc(s['method'])}.", ""]
+    if K_PICTURE in r.get("files", []):
+        out += _picture(K_PICTURE)
     if s.get("note"):
         out += [f"**{esc(s['note'])}.**", ""]
     evidence = s.get("evidence")
@@ -326,8 +328,11 @@ def _main_picture(r):
     return [] if main is None else _picture(main)
 
 
+K_PICTURE = "k_choice.png"  # shown in "Choosing k", not among the other pictures
+
+
 def _pictures(r):
-    pics = [f for f in r.get("files", []) if f.endswith(".png")]
+    pics = [f for f in r.get("files", []) if f.endswith(".png") and f != K_PICTURE]
     main = next((p for p in MAIN_PICTURES if p in pics), None)
     rest = [p for p in pics if p != main]
     if not rest:
