@@ -325,3 +325,19 @@ def test_the_k_choice_is_a_picture_beside_its_table(tmp_path, run):
         assert "![k_choice](k_choice.png)" in k_part and md.count("k_choice.png)") == 1
     assert run("kmeans", data, "-k", "3", "-o", tmp_path / "given", "-q").code == 0
     assert not (tmp_path / "given" / "k_choice.png").exists()
+
+
+def test_component_plane_colour_bar_labels_are_not_cut_at_the_edge(tmp_path, run):
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    pd.DataFrame({"a": rng.normal(0, 1e-4, 300), "b": rng.normal(-2e6, 5e5, 300),
+                  "c": rng.normal(0, 1e-4, 300), "d": rng.normal(-3e-5, 2e-5, 300)}
+                 ).to_csv(tmp_path / "tiny.csv", index=False)
+    assert run("som", tmp_path / "tiny.csv", "-k", "3", "--color-scale", "linear",
+               "-o", tmp_path / "o", "-q").code == 0
+    with Image.open(tmp_path / "o" / "components.png") as picture:
+        pixels = np.asarray(picture.convert("L"))
+    assert pixels[:, -8:].min() > 200  # the right edge is margin: "-7.5e-05" drawn whole
