@@ -282,3 +282,40 @@ def test_report_row_names_are_unique_and_lead_with_the_distinct_identifier(tmp_p
     named = [name for c in report["clusters"] for name in c["typical"]]
     assert len(named) == 9 and all(name.startswith("N") for name in named)
     assert len({name.split(" (line")[0] for name in named}) == 9
+
+
+def test_labels_ids_and_shuffled_counters_are_not_features(tmp_path, run):
+    """Issue 27, item 3: rules from a column's name and values, for any table."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pd.DataFrame({
+        "target": rng.integers(0, 3, n),  # a classification label: a category, with the hint
+        "outcome": rng.integers(0, 500, n),  # a regression target: left out
+        "y": rng.normal(size=n),  # a coordinate named y: a feature
+        "ID": rng.integers(1, 90, n),  # an id that repeats: an identifier
+        "status code": rng.integers(1, 4, n),  # a code with few values: a category
+        "Kundennummer": rng.permutation(np.arange(5000, 5000 + n)),  # a shuffled counter
+        "visits": rng.choice(np.arange(0, 10_000, 37), n, replace=False),  # unique, spread
+        "x": rng.normal(size=n),
+    })
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    roles = {c["name"]: (c["role"], c["reason"])
+             for c in json.loads(run("inspect", tmp_path / "t.csv", "--json").out)["columns"]}
+    assert roles["target"][0] == "category" and "--label-column 'target'" in roles["target"][1]
+    assert roles["outcome"][0] == "excluded" and "outcome" in roles["outcome"][1]
+    assert roles["y"][0] == "feature" and roles["x"][0] == "feature"
+    assert roles["visits"][0] == "feature"
+    assert roles["ID"][0] == "identifier"
+    assert roles["status code"][0] == "category"
+    assert roles["Kundennummer"][0] == "excluded" and "shuffled counter" in \
+        roles["Kundennummer"][1]
+    r = run("kmeans", tmp_path / "t.csv", "-k", "2", "-c", "Kundennummer,x", "-o",
+            tmp_path / "o", "-q")  # -c puts a left-out column back
+    assert r.code == 0
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["features"] == \
+        ["Kundennummer", "x"]

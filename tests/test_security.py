@@ -166,7 +166,7 @@ def test_report_md_shows_identifier_values_and_names_as_text(tmp_path, run):
 
     payloads = ["![t](http://host/pixel.png)", "<img src=x onerror=alert(1)>",
                 "<script>alert(1)</script>", "[click](javascript:alert(1))", "Aruba"]
-    lines = ["name,x,y"] + [f'"{p}",{i},' for i, p in enumerate(payloads)]  # gaps: named
+    lines = ["name,x,z"] + [f'"{p}",{i},' for i, p in enumerate(payloads)]  # gaps: named
     lines += [f'"{payloads[i % 4]}",{i},{i % 4}' for i in range(5, 25)]
     lines.append('"<b>gap</b>",3,')
     data = write(tmp_path / "evil.csv", "\n".join(lines) + "\n")

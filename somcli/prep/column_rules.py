@@ -10,6 +10,9 @@ name; none knows any particular table.
   phone, "... number", "... no");
 - categories: text (or integer codes named like a type or group) with few distinct
   values, each repeated;
+- labels: integers named like the answer a table was made to predict (target, label,
+  class, outcome...): a category (few values) or left out, with the --label-column hint;
+- shuffled counters: distinct integers filling a consecutive range in any order;
 - dates: text that parses as dates (ISO 8601 and the common day/month orders).
 """
 
@@ -77,6 +80,33 @@ def calendar_field(name: str, finite: np.ndarray, distinct: int | None) -> tuple
             len(finite) >= CATEGORY_MIN_REPEAT * distinct:
         return "year", False  # values like years, repeated, named otherwise: a warning
     return "", False
+
+
+_LABEL_NAMES = {"target", "label", "labels", "class", "classes", "truth", "ground_truth",
+                "ground truth", "groundtruth", "outcome", "response"}
+
+
+def is_label_name(name: str, distinct: int | None, n: int) -> bool:
+    """Named like the answer a table was made to predict (``target``, ``label``, ``class``,
+    ``truth``, ``outcome``, ``response``; ``y`` only with few repeated values: a y that
+    varies is a coordinate)."""
+    key = name.strip().lower()
+    return key in _LABEL_NAMES or (key == "y" and is_category(distinct, n))
+
+
+SHUFFLED_MIN_ROWS = 20
+SHUFFLED_FILL = 0.95  # share of its range a column of distinct integers fills
+
+
+def shuffled_counter(values: np.ndarray, distinct: int | None) -> bool:
+    """Distinct integers that fill (nearly) a consecutive range, in any order: a row number
+    or code after a sort or shuffle, whatever its name (``Kundennummer``). Measurements
+    that happen to be a permutation of a range are vanishingly rare past 20 rows."""
+    n = len(values)
+    if n < SHUFFLED_MIN_ROWS or distinct != n or not np.all(np.isfinite(values)):
+        return False
+    span = float(values.max()) - float(values.min()) + 1
+    return n >= SHUFFLED_FILL * span
 
 
 def is_code_name(name: str) -> bool:

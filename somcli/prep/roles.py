@@ -295,6 +295,21 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
         return EXCLUDED, f"row counter ({start}..{start + n - 1} in order), not a measurement"
     if kind == "integer" and _is_integer_id(name, numbers, missing, unique, n):
         return IDENTIFIER, "integer identifier (named like an id, every value unique)"
+    if kind == "integer" and CR.is_label_name(name, unique, n):
+        if CR.is_category(unique, n):
+            return CATEGORY, (f"named like a label ({unique} classes): carried and profiled "
+                              f"per cluster, not a feature; --label-column '{name}' scores "
+                              "the clusters against it" + back)
+        return EXCLUDED, (f"named like an outcome ({unique if unique is not None else 'many'} "
+                          "values), not a measurement" + back)
+    if kind == "integer" and _looks_like_id(name) and not CR.is_category(unique, n, name,
+                                                                           integer=True):
+        return IDENTIFIER, ("integer identifier (named like an id; its values repeat, as "
+                            "one id per group does)" + back)
+    if kind == "integer" and missing == 0 and CR.shuffled_counter(finite, unique):
+        return EXCLUDED, (f"distinct integers filling {int(finite.min())}.."
+                          f"{int(finite.max())} in another order: a shuffled counter or code, "
+                          "not a measurement" + back)
     if kind == "integer" and missing == 0 and (groups := CR.counter_groups(numbers)):
         return EXCLUDED, (f"counter (1, 2, 3, ... restarting in each of {groups} groups), "
                           "not a measurement" + back)
@@ -323,8 +338,10 @@ def _text_role(name, series, unique, n) -> tuple[str, str]:
     if fmt is not None:
         return DATE, f"date ({fmt}): carried into the outputs, not a feature"
     if CR.is_category(unique, n):
+        hint = (f"; --label-column '{name}' scores the clusters against it"
+                if CR.is_label_name(name, unique, n) else "")
         return CATEGORY, (f"category: {unique} values, each repeated; carried into the outputs "
-                          "and profiled per cluster, not a feature")
+                          "and profiled per cluster, not a feature" + hint)
     return IDENTIFIER, "text: carried into the outputs as an identifier, never a feature"
 
 
