@@ -319,3 +319,27 @@ def test_labels_ids_and_shuffled_counters_are_not_features(tmp_path, run):
     assert r.code == 0
     assert json.loads((tmp_path / "o" / "report.json").read_text())["features"] == \
         ["Kundennummer", "x"]
+
+
+def test_a_clusters_difference_has_one_definition(tmp_path, run):
+    """Issue 27, item 4: the report's "+N SD" is the cluster's mean minus the other rows'
+    mean, in SDs of the feature over all rows (standardized units): computed here from the
+    data and the assignments, for both commands; profiles.png draws the same numbers."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+    from conftest import blobs_csv
+
+    data = blobs_csv(tmp_path / "b.csv")
+    frame = pd.read_csv(data)
+    for command in ("kmeans", "som"):
+        assert run(command, data, "-k", "3", "-o", tmp_path / command, "-q").code == 0
+        report = json.loads((tmp_path / command / "report.json").read_text())
+        cluster = pd.read_csv(tmp_path / command / "assignments.csv")["cluster"].to_numpy()
+        for c in report["clusters"]:
+            mine = cluster == c["cluster"]
+            for a in c["distinguishing"]:
+                v = frame[a["feature"]].to_numpy()
+                want = (v[mine].mean() - v[~mine].mean()) / v.std(ddof=1)
+                assert np.isclose(a["effect"], want, rtol=1e-9), (command, a, want)

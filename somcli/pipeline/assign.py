@@ -101,7 +101,8 @@ def _pictures(be: Backend, data: Data, model: Model, per_block, report, sizes, s
     rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, 0)
     labels = km.assign(rows, centres)[0]  # a sample, here (whichever backend holds the rows)
     return figure.start(cluster_plots.jobs(rows, labels, centres, data.described.roles.features,
-                                          sizes, "k-means (rows assigned)"))
+                                          sizes, "k-means (rows assigned)",
+                                          differences=steps.differences_of(report.clusters)))
 
 
 def model_section(model: Model, path: str) -> ModelRef:

@@ -88,7 +88,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     model = kmeans_model(replace(described, fingerprint=be.fingerprint(data)), opts.seed,
                          params, centers, sizes, quality, report)
     frame, parts = be.rows_out(data, _columns, assigned)
-    pictures = _pictures(be, data, centers, sizes, opts.seed) if plots else {}
+    pictures = _pictures(be, data, centers, sizes, opts.seed, report) if plots else {}
     if plots and report.k_selection is not None:
         from somcli.report import figure, k_plots
 
@@ -97,14 +97,15 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
                      plots=pictures)
 
 
-def _pictures(be, data, centers, sizes, seed) -> dict:
+def _pictures(be, data, centers, sizes, seed, report) -> dict:
     """The projection and profile pictures, drawn on the plots thread: name -> future."""
     from somcli.report import cluster_plots, figure
 
     rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, seed)
     labels = km.assign(rows, centers)[0]
     return figure.start(cluster_plots.jobs(rows, labels, centers, data.described.roles.features,
-                                          sizes, "k-means"))
+                                          sizes, "k-means",
+                                          differences=steps.differences_of(report.clusters)))
 
 
 SELECT_ROWS = 5_000  # -k auto compares the candidates on a sample of this many fit rows

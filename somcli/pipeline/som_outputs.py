@@ -283,6 +283,7 @@ def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, siz
         legend=F.legend_lines(report.clusters), unit_names=names, rows=int(found),
         color_scale=color_scale, sample=X, sample_cluster=cluster,
         units=np.vstack([d.prep.scale, d.prep.center]).astype(float), centres=centres,
+        differences=steps.differences_of(report.clusters),
         sizes=np.asarray(sizes))
 
 

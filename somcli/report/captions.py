@@ -19,6 +19,7 @@ CAPTIONS = {
                       "largest spread, coloured by cluster, crosses at the centres (for a map, "
                       "grey dots and lines are its units and their neighbours); clusters that "
                       "overlap here may be apart in other directions.",
-    "profiles.png": "Profiles: each cluster's mean per feature in standardized units; red "
-                    "above the average row, blue below: a row of it says what a cluster is.",
+    "profiles.png": "Profiles: each cluster's mean minus the other rows' mean, per feature, in "
+                    "SDs of the feature (the report's figures); red above the rest, blue "
+                    "below: a row of it says what a cluster is.",
 }

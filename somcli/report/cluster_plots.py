@@ -31,16 +31,18 @@ def projection(rows: np.ndarray, *others: np.ndarray) -> tuple[list, list]:
 
 
 def jobs(rows: np.ndarray, labels: np.ndarray, centres: np.ndarray, features: list[str],
-         sizes: np.ndarray, what: str, net=None) -> dict[str, Callable]:
+         sizes: np.ndarray, what: str, net=None, differences=None) -> dict[str, Callable]:
     """``rows``: a sample of the fit rows (scaled units) with their ``labels``; ``centres``:
     each cluster's mean in scaled units; ``net``: a map's (codebook, grid), drawn as the
-    map's units joined to their neighbours."""
+    map's units joined to their neighbours; ``differences``: each cluster against the other
+    rows per feature, in SDs (the report's figure, profiles.png shows it)."""
     codebook = [] if net is None else [net[0]]
     (P, C, *units), shares = projection(rows, centres, *codebook)
     links = None if net is None else (units[0], net[1])
     return {
         "projection.png": lambda p: draw_projection(p, P, labels, C, shares, what, links),
-        "profiles.png": lambda p: draw_profiles(p, centres, features, sizes, what),
+        "profiles.png": lambda p: draw_profiles(
+            p, centres if differences is None else differences, features, sizes, what),
     }
 
 
@@ -104,8 +106,8 @@ def draw_profiles(path, Z, features, sizes, what) -> None:
     ax.set_xticks(range(d), [plain(t) for t in labels], rotation=0, ha="center", fontsize=9)
     lines = max((t.count("\n") + 1 for t in labels), default=1)
     ax.set_yticks(range(k), [f"{i} ({int(sizes[i]):,} rows)" for i in range(k)], fontsize=9)
-    ax.set_title(f"{what}: cluster means in standardized units (0 = the average row)")
-    fig.colorbar(image, ax=ax, shrink=0.85, label="mean (scaled units)")
+    ax.set_title(f"{what}: each cluster against the other rows (in SDs of the feature)")
+    fig.colorbar(image, ax=ax, shrink=0.85, label="mean difference (SDs)")
     fig.subplots_adjust(left=min(0.3, 120 / width * 1.2), right=0.95,
                         bottom=min(0.45, (30 + 14 * lines) / height), top=1 - 45 / height)
     save_png(fig, path)

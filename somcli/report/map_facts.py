@@ -33,6 +33,7 @@ class MapFacts:
     sample_cluster: np.ndarray | None = None  # their clusters
     centres: np.ndarray | None = None  # (k, features) cluster means, scaled units
     sizes: np.ndarray | None = None  # rows per cluster
+    differences: np.ndarray | None = None  # (k, features): each cluster against the rest, SDs
 
     def original_sample(self) -> np.ndarray | None:
         """The sampled rows in original units (the data's range, for the component planes)."""

@@ -255,8 +255,9 @@ def _clusters(r):
         out.append(f"\n({len(feats) - len(shown)} more features in report.json)")
     described = [line for c in cl if (line := describe_cluster(c, code))]
     if described:
-        out += ["", "What sets each cluster apart (standardized mean difference against the "
-                "other rows, in SDs), its typical rows (nearest its mean), and how its "
+        out += ["", "What sets each cluster apart (its mean minus the other rows' mean, in "
+                "SDs of the feature over all rows: the numbers profiles.png shows), its "
+                "typical rows (nearest its mean), and how its "
                 "category and label values split:", ""] + [f"- {line}" for line in described]
     return out + [""]
 

@@ -39,5 +39,5 @@ def jobs(f: MapFacts) -> dict[str, Callable]:
     out["components.png"] = lambda p: component_plots.draw_components(p, f, title)
     if f.sample is not None and f.centres is not None and len(f.sample) > 1 and k > 1:
         out |= cluster_plots.jobs(f.sample, f.sample_cluster, f.centres, f.features, f.sizes,
-                                  "SOM", net=(f.W, f.grid))
+                                  "SOM", net=(f.W, f.grid), differences=f.differences)
     return out

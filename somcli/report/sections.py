@@ -106,6 +106,7 @@ class Profile(Section):
     categories: dict | None = None  # category column -> value -> share of the cluster
     labels: dict | None = None  # label -> rows (with --label-column)
     scaled: list | None = field(default=None, metadata=INTERNAL)  # means, scaled units
+    differences: list | None = field(default=None, metadata=INTERNAL)  # per feature, in SDs
 
     OMIT_NONE = ("categories", "labels")
 
