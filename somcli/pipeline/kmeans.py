@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from somcli import memory
-from somcli.algorithms import choose
+from somcli.algorithms import choose, structure
 from somcli.algorithms import kmeans as km
 from somcli.backends.base import Backend, Data, Described, Progress, feature_labels, quiet
 from somcli.config import CleanOptions, ColumnOptions, KMeansOptions, ReadOptions
@@ -76,6 +76,9 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     described = data.described
     report = base_report("kmeans", described, params, warnings)
     report.k_selection = selection
+    caution = structure.sentence(selection.structure if selection else None)
+    if caution:
+        report.warnings.append(caution)
     report.fit = Fit(fit.inertia, fit.n_iter)
     report.clusters = steps.profiles(be, data, labels, k)
     report.metrics = _scores(be, data, labels, centers, opts.seed)
@@ -127,7 +130,8 @@ def _choose_k(be, data, opts, distinct, progress) -> tuple[int, KSelection]:
     ks = list(range(2, min(opts.k_max, distinct, len(sample) - 1) + 1))
     k, evidence = choose.select_k(sample, ks, labels, refit, opts.seed, progress)
     what = "fit rows" if len(sample) == data.n_fit else f"fit rows drawn from {data.n_fit:,}"
-    return k, KSelection(**choose.selection(k, evidence, len(sample), what))
+    return k, KSelection(**choose.selection(k, evidence, len(sample), what),
+                         structure=structure.verdict(sample, k, opts.seed))
 
 
 def _columns(assigned) -> dict:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from somcli.algorithms import outliers as O
+from somcli.algorithms import structure
 from somcli.algorithms.choose import cluster_units
 from somcli.algorithms.evaluation import match_clusters
 from somcli.algorithms.grid import Grid
@@ -110,6 +111,11 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     report.k_selection = KSelection(**selection) if selection else None
     if report.k_selection is not None and report.k_selection.note:
         report.warnings.append(report.k_selection.note)
+    if report.k_selection is not None and units.k_auto and k > 1:  # rows: what the units hold
+        report.k_selection.structure = structure.verdict(scored()[0], k, opts.seed)
+        caution = structure.sentence(report.k_selection.structure)
+        if caution:
+            report.warnings.append(caution)
     report.clusters = steps.profiles(be, data, labels, k) if k <= MAX_PROFILES else None
     sizes = steps.sizes(be, labels, k)
     pictures = {}

@@ -21,6 +21,10 @@ def cards(r: dict) -> list[tuple[str, str]]:
         out.append(("features", f"{len(r['features']):,}"))
     if r.get("clusters"):
         out.append(("clusters", f"{len(r['clusters']):,}"))
+    verdict = ((r.get("k_selection") or {}).get("structure") or {}).get("verdict")
+    if verdict:
+        out.append(("structure", {"none": "no clear clusters", "weak": "weak",
+                                  "clear": "clear"}[verdict]))
     m = r.get("map") or {}
     if m.get("rows"):
         out.append(("map", f"{m['rows']}x{m['cols']} {m.get('topology', '')}".strip()))

@@ -85,8 +85,9 @@ class KSelection(Section):
     chosen: int
     evidence: dict | None = None  # k -> every index, the stability, the smallest cluster
     note: str | None = None  # e.g. "k is a guess" on a handful of rows
+    structure: dict | None = None  # clear, weak or none, against references without clusters
 
-    OMIT_NONE = ("evidence", "note")
+    OMIT_NONE = ("evidence", "note", "structure")
 
 
 @dataclass

@@ -11,7 +11,10 @@ def one_line(report: dict, out: str | None) -> str:
     parts = [f"somcli {report['command']}: {_count(report['input']['rows'], 'row')}",
              _count(len(report["features"]), "feature")]
     if report.get("clusters"):
-        parts.append(_count(len(report["clusters"]), "cluster"))
+        clusters = _count(len(report["clusters"]), "cluster")
+        verdict = ((report.get("k_selection") or {}).get("structure") or {}).get("verdict")
+        parts.append(clusters + {"none": " (no clear cluster structure)",
+                                 "weak": " (weak cluster structure)"}.get(verdict, ""))
     m = report.get("map")
     if m:
         parts.append(f"{m['rows']}x{m['cols']} map, QE {fmt(m['quantization_error'], 3)}, "

@@ -1,0 +1,78 @@
+"""Issue 27, item 2: a structure verdict against references without clusters. It must not
+fire on well-separated planted clusters and must fire on Gaussian, correlated Gaussian,
+uniform and heavy-tailed noise; seeded; the same on both engines."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import blobs_csv
+
+from somcli.algorithms import structure
+
+NOISE = {
+    "gaussian": lambda rng: rng.normal(size=(600, 4)),
+    "correlated gaussian": lambda rng: rng.multivariate_normal(
+        [0, 0, 0], [[1, 0.8, 0.5], [0.8, 1, 0.3], [0.5, 0.3, 1]], size=600),
+    "uniform": lambda rng: rng.uniform(size=(600, 3)),
+    "heavy tails (t, 3 df)": lambda rng: rng.standard_t(3, size=(600, 3)),
+}
+
+
+@pytest.mark.parametrize("kind", list(NOISE))
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_noise_has_no_clear_structure(kind, seed):
+    X = NOISE[kind](np.random.default_rng(seed))
+    for k in (2, 3, 4):
+        found = structure.verdict(X, k, seed)
+        assert found["verdict"] != "clear", (kind, k, found)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_planted_clusters_are_clear(seed):
+    rng = np.random.default_rng(seed)
+    centres = [(0, 0, 0), (6, 6, 0), (0, 6, 6)]
+    X = np.vstack([rng.normal(c, 1.0, (200, 3)) for c in centres])
+    assert structure.verdict(X, 3, seed)["verdict"] == "clear"
+    unequal = np.vstack([rng.normal((0, 0), 1, (900, 2)), rng.normal((5, 5), 0.5, (60, 2))])
+    assert structure.verdict(unequal, 2, seed)["verdict"] == "clear"
+
+
+def test_the_verdict_is_seeded_and_says_why():
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    a, b = structure.verdict(X, 2, 7), structure.verdict(X, 2, 7)
+    assert a == b and a["verdict"] == "none"
+    assert "no clear cluster structure" in structure.sentence(a)
+    assert structure.verdict(X[:10], 2) is None  # too few rows to tell
+
+
+def test_a_run_on_noise_says_so_and_one_on_blobs_does_not(tmp_path, run):
+    noise = tmp_path / "noise.csv"
+    pd.DataFrame(np.random.default_rng(0).normal(size=(500, 3)), columns=list("abc")).to_csv(
+        noise, index=False)
+    for command in ("kmeans", "som"):
+        r = run(command, noise, "-o", tmp_path / command)
+        assert r.code == 0 and "no clear cluster structure" in r.err
+        report = json.loads((tmp_path / command / "report.json").read_text())
+        assert report["k_selection"]["structure"]["verdict"] == "none"
+        assert "no clear clusters" in (tmp_path / command / "report.html").read_text()
+    r = run("kmeans", blobs_csv(tmp_path / "b.csv"), "-o", tmp_path / "blobs")
+    assert r.code == 0 and "cluster structure" not in r.err
+    report = json.loads((tmp_path / "blobs" / "report.json").read_text())
+    assert report["k_selection"]["structure"]["verdict"] == "clear"
+
+
+@pytest.mark.slow
+def test_both_engines_give_the_same_verdict(tmp_path, run, local_cluster):
+    data = blobs_csv(tmp_path / "b.csv", n=60)
+    verdicts = []
+    for extra in ((), ("--engine", "dask", "--scheduler", local_cluster.scheduler_address,
+                       "--blocksize", "2KB")):
+        out = tmp_path / f"o{len(extra)}"
+        assert run("kmeans", data, *extra, "-o", out, "-q").code == 0
+        verdicts.append(json.loads((out / "report.json").read_text())["k_selection"]
+                        ["structure"])
+    assert verdicts[0] == verdicts[1]
