@@ -76,3 +76,29 @@ def test_both_engines_give_the_same_verdict(tmp_path, run, local_cluster):
         verdicts.append(json.loads((out / "report.json").read_text())["k_selection"]
                         ["structure"])
     assert verdicts[0] == verdicts[1]
+
+
+def test_other_k_nearly_as_well_supported_are_offered():
+    """Issue 27, item 1 (first part): k = 2 chosen, k = 3 stable and within 10%: offered in
+    report.json, report.md and the summary line; an unstable or far k is not."""
+    from somcli.algorithms.choose import alternatives
+    from somcli.report.markdown import _k_selection
+    from somcli.report.terminal import one_line
+
+    def row(ch, stability, ok=True):
+        return {"calinski_harabasz": ch, "stability": stability, "admissible": ok,
+                "silhouette": None, "davies_bouldin": None, "smallest_cluster": 50}
+
+    evidence = {2: row(482.7, 0.99), 3: row(441.5, 1.0), 4: row(470.0, 0.5, ok=False),
+                5: row(300.0, 0.95)}
+    offered = alternatives(2, evidence)
+    assert [a["k"] for a in offered] == [3] and "91% of k = 2's" in offered[0]["why"]
+    assert alternatives(3, {3: row(10.0, 1.0)}) == []
+    report = {"command": "kmeans", "input": {"rows": 300, "files": ["p.csv"],
+                                              "dialect": {}},
+              "features": ["a", "b"], "clusters": [{}, {}],
+              "k_selection": {"method": "m", "chosen": 2, "scores": {}, "evidence": None,
+                              "alternatives": offered}}
+    assert "2 clusters (k = 3 also supported: -k 3)" in one_line(report, None)
+    md = "\n".join(_k_selection(report))
+    assert "k = 3 is also supported" in md and "`-k 3`" in md

@@ -81,7 +81,28 @@ def selection(k: int, evidence: dict, rows: int, what: str) -> dict:
             if rows < FEW_ROWS else None)
     return {"method": f"{METHOD}; scored on {rows:,} {what}",
             "scores": {kk: e["calinski_harabasz"] for kk, e in evidence.items()},
-            "chosen": k, "evidence": evidence, "note": note}
+            "chosen": k, "evidence": evidence, "note": note,
+            "alternatives": alternatives(k, evidence)}
+
+
+ALSO_SUPPORTED = 0.9  # an admissible k scoring at least this share of the chosen one's
+MAX_ALTERNATIVES = 2
+
+
+def alternatives(k: int, evidence: dict) -> list[dict]:
+    """Other k the data supports nearly as well: admissible (stable, no tiny cluster) and
+    within ALSO_SUPPORTED of the chosen k's score; at most MAX_ALTERNATIVES, best first."""
+    best = evidence[k]["calinski_harabasz"]
+    if not best:
+        return []
+    close = [kk for kk, e in evidence.items() if kk != k and e.get("admissible")
+             and e["calinski_harabasz"] is not None
+             and e["calinski_harabasz"] >= ALSO_SUPPORTED * best]
+    close.sort(key=lambda kk: -evidence[kk]["calinski_harabasz"])
+    return [{"k": int(kk), "why": (f"stable (refits agree: ARI {evidence[kk]['stability']:.2f}), "
+                                   "no tiny cluster, Calinski-Harabasz "
+                                   f"{evidence[kk]['calinski_harabasz'] / best:.0%} of k = {k}'s")}
+            for kk in close[:MAX_ALTERNATIVES]]
 
 
 def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int | None,

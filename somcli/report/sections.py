@@ -86,8 +86,9 @@ class KSelection(Section):
     evidence: dict | None = None  # k -> every index, the stability, the smallest cluster
     note: str | None = None  # e.g. "k is a guess" on a handful of rows
     structure: dict | None = None  # clear, weak or none, against references without clusters
+    alternatives: list | None = None  # other k nearly as well supported: k, why
 
-    OMIT_NONE = ("evidence", "note", "structure")
+    OMIT_NONE = ("evidence", "note", "structure", "alternatives")
 
 
 @dataclass

@@ -13,6 +13,9 @@ def one_line(report: dict, out: str | None) -> str:
     if report.get("clusters"):
         clusters = _count(len(report["clusters"]), "cluster")
         verdict = ((report.get("k_selection") or {}).get("structure") or {}).get("verdict")
+        also = [a["k"] for a in (report.get("k_selection") or {}).get("alternatives") or []]
+        if also:
+            clusters += f" (k = {', '.join(map(str, also))} also supported: -k {also[0]})"
         parts.append(clusters + {"none": " (no clear cluster structure)",
                                  "weak": " (weak cluster structure)"}.get(verdict, ""))
     m = report.get("map")
