@@ -257,3 +257,33 @@ def test_a_k_above_the_distinct_rows_is_refused_on_dask_as_locally(run, tmp_path
     ok = run("kmeans", path, "-k", "3", "-q", "--engine", "dask", "--scheduler", cluster.scheduler_address,
              "--blocksize", blocksize)
     assert ok.code == 0 and sorted(set(pd.read_csv(io.StringIO(ok.out))["cluster"])) == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_a_big_map_trains_on_dask_with_the_local_codebook(run, tmp_path, cluster):
+    """Issue 26, item 1: a codebook over Dask's 100 kB became a graph node keyed "W", and the
+    next epoch's "W" met the last one in flight (AssertionError, exit 70) from 50x50 maps
+    up; and every task carried the grid's units x units distances (48 MB graphs)."""
+    rng = np.random.default_rng(4)
+    data = tmp_path / "wide.csv"
+    pd.DataFrame(rng.normal(size=(1500, 6)), columns=[f"f{i}" for i in range(6)]).to_csv(
+        data, index=False)
+    args = ("som", "--map", "50x50", "-k", "3", "--epochs", "3", "--no-plots", "--dtype",
+            "float64")
+    local, dist = run_both(run, tmp_path, args, data, scheduler=cluster.scheduler_address)
+    a = pd.read_csv(local / "codebook.csv")
+    b = pd.read_csv(dist / "codebook.csv")
+    scaled = [c for c in a.columns if c.endswith("[scaled]")]
+    assert len(a) == 2500 and np.allclose(a[scaled], b[scaled], atol=1e-9, rtol=0)
+
+
+def test_a_grid_pickles_without_its_cached_distances():
+    import pickle
+
+    from somcli.algorithms.grid import Grid
+
+    grid = Grid(50, 50)
+    assert grid.sq_distances.shape == (2500, 2500)
+    copy = pickle.loads(pickle.dumps(grid))
+    assert len(pickle.dumps(grid)) < 1000 and copy == grid
+    assert np.array_equal(copy.sq_distances, grid.sq_distances)

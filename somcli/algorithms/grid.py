@@ -31,6 +31,16 @@ class Grid:
         if self.rows < 1 or self.cols < 1:
             raise ValueError("a map needs at least one row and one column")
 
+    def __getstate__(self) -> dict:
+        """Pickled (to a Dask worker, the picture helper) as its three fields: the cached
+        positions and (units x units) distances are rebuilt there. A 50x50 map carried 48 MB
+        of distances into every task of an epoch ("Sending large graph")."""
+        return {"rows": self.rows, "cols": self.cols, "topology": self.topology}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
     @property
     def units(self) -> int:
         return self.rows * self.cols

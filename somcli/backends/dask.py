@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import uuid
 
 import numpy as np
 import pandas as pd
+from dask.sizeof import sizeof
 
 from somcli.algorithms import kmeans as km
 from somcli.algorithms import som as batch
@@ -112,6 +114,13 @@ class DaskBackend(Backend):
 
     # ------------------------------------------------------------ map-reduce
     def map(self, fn, *per_block, **kw) -> list:
+        # Dask makes a keyword argument over 100 kB a node keyed by its *name* ("W"): the
+        # next epoch's "W" then met the last one's still in flight (AssertionError on maps
+        # of 50x50 and up). Each such value goes as a task of its own, with a key of its
+        # own; a task (not a scatter) keeps its lineage, so a lost worker is recovered.
+        kw = {name: self.client.submit(_same, value, key=f"somcli-{name}-{uuid.uuid4().hex}",
+                                       pure=False) if sizeof(value) > BIG_ARGUMENT else value
+              for name, value in kw.items()}
         return self.client.map(fn, *per_block, **kw, pure=False)
 
     def gather(self, handles) -> list:
@@ -244,3 +253,10 @@ def _on_write_part(path, ids, *arrays, columns, fmt, safe, precision):
 
     write_table(B.frame(ids, columns(*arrays)), path, fmt, safe, precision, OWN_COLUMNS)
     return path
+
+
+BIG_ARGUMENT = 50_000  # bytes: below Dask's own 100 kB threshold for keyword arguments
+
+
+def _same(value):
+    return value
