@@ -51,7 +51,7 @@ print(somcli.__file__, best / 10)
 
 
 def run(root: str, n: int, d: int, plain: bool) -> float:
-    from somcli.parallel import default_threads
+    from somcli.runtime.parallel import default_threads
 
     code = CHILD.format(here=HERE, plain=plain, n=n, d=d, threads=default_threads())
     env = dict(os.environ, PYTHONPATH=root)

@@ -34,7 +34,7 @@ TRAIN = """
 import sys, time, numpy as np
 from somcli.algorithms import som
 from somcli.algorithms.grid import Grid, radius_schedule
-from somcli.parallel import default_threads
+from somcli.runtime.parallel import default_threads
 X = np.load(sys.argv[1])
 grid = Grid(20, 20, "hex")
 W0 = som.pca_init(X, grid)
@@ -45,7 +45,7 @@ print(time.perf_counter() - t)
 
 # what the somcli process imports (matplotlib is imported by the helper process that draws)
 IMPORTS = ("import somcli.cli, somcli.pipeline.som, somcli.report.plots, somcli.report.painter, "
-           "somcli.io.write, somcli.model, pandas, pyarrow.csv, scipy.sparse, threadpoolctl, "
+           "somcli.io.write, somcli.models.model, pandas, pyarrow.csv, scipy.sparse, threadpoolctl, "
            "jsonschema, sklearn.cluster, sklearn.metrics")  # (k-means of the units, scores)
 
 # the helper process that draws the pictures: its imports, and drawing a 20x20 map's pictures
@@ -72,7 +72,7 @@ MINIMAL = """
 import sys, numpy as np, pandas as pd
 from somcli.algorithms import som
 from somcli.algorithms.grid import Grid, radius_schedule
-from somcli.parallel import default_threads
+from somcli.runtime.parallel import default_threads
 X = pd.read_csv(sys.argv[1]).to_numpy()
 X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
 grid = Grid(20, 20, "hex")

@@ -184,7 +184,7 @@ def child(trainer: str, n: int, d: int, epochs: int) -> dict:
 
 
 def _threads() -> int:
-    from somcli.parallel import default_threads
+    from somcli.runtime.parallel import default_threads
 
     return default_threads()
 

@@ -47,8 +47,8 @@ def cases():
 
 
 def silhouette_rule(X, ks, seed=0):
-    from somcli import metrics
     from somcli.algorithms import kmeans as km
+    from somcli.algorithms import metrics
 
     scores = {}
     for k in ks:

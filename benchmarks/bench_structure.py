@@ -29,7 +29,7 @@ NOISE = {
 def planted(sep, sizes=(200, 200, 200), sd=(1.0, 1.0, 1.0), d=3):
     def make(r):
         centres = np.eye(max(len(sizes), d))[:len(sizes), :d] * sep
-        return np.vstack([r.normal(c, s, (n, d)) for c, n, s in zip(centres, sizes, sd)])
+        return np.vstack([r.normal(c, s, (n, d)) for c, n, s in zip(centres, sizes, sd, strict=True)])
     return make, len(sizes)
 
 

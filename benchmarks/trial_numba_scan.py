@@ -25,7 +25,7 @@ from bench_engines import make_data  # noqa: E402
 from somcli.algorithms import som  # noqa: E402
 from somcli.algorithms.grid import Grid, radius_schedule  # noqa: E402
 from somcli.algorithms.nearest import Units, _buffers, _exact  # noqa: E402
-from somcli.parallel import map_chunks, workers  # noqa: E402
+from somcli.runtime.parallel import map_chunks, workers  # noqa: E402
 
 
 @njit(nogil=True, cache=True)

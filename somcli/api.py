@@ -73,7 +73,7 @@ def cluster(data, method: str = "kmeans", k: int | str | None = "auto", *,
     if method not in METHODS:
         raise UsageError(f"method={method!r}: one of {', '.join(METHODS)}")
     frame, inputs = _rows(data)
-    from somcli.memory import parse_limit
+    from somcli.runtime.memory import parse_limit
 
     read = _build(C.ReadOptions, options, inputs=inputs,
                   memory_limit=parse_limit(options.pop("max_memory", None)))

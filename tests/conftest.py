@@ -81,7 +81,7 @@ def write(path: Path, text: str | bytes) -> Path:
 
 def forge_model(src: Path, dst: Path, edit_meta=None, edit_arrays=None) -> Path:
     """A copy of a model, edited, with every checksum computed again (as an attacker can)."""
-    from somcli.model import _checksum, _describe
+    from somcli.models.model import _checksum, _describe
 
     shutil.copytree(src, dst)
     meta = json.loads((dst / "model.json").read_text())

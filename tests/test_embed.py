@@ -172,7 +172,7 @@ def test_a_clustering_model_without_clusters_is_refused(tmp_path, run):
 
 def resealed(meta: dict) -> dict:
     """An edited model.json with its checksum computed again, as an attacker can."""
-    from somcli.model import _checksum
+    from somcli.models.model import _checksum
 
     return {**meta, "checksum": _checksum(meta)}
 

@@ -121,12 +121,12 @@ def test_only_the_backends_import_dask_and_nothing_imports_the_cli():
 
 def test_the_command_line_is_one_package_and_the_root_stays_small():
     """Every module that imports Click lives in somcli/cli/; the root keeps the library's
-    entry points and the few modules every layer shares (issue 28 aims at 8)."""
+    entry points and the few modules every layer shares (at most 8, as DESIGN.md says)."""
     known, _, _, third_party = graph()
     click_users = sorted(m for m, libs in third_party.items() if "click" in libs)
     assert click_users and all(m.startswith("somcli.cli.") for m in click_users), click_users
     root = sorted(m for m, p in known.items() if p.parent == ROOT)
-    assert len(root) <= 14, root
+    assert len(root) <= 8, root
 
 
 if __name__ == "__main__":  # the house in figures, for closing notes

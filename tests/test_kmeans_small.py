@@ -11,8 +11,7 @@ from conftest import COUNTRIES
 from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.metrics import adjusted_rand_score
 
-from somcli import metrics
-from somcli.algorithms import kmeans_small
+from somcli.algorithms import kmeans_small, metrics
 
 
 def _cases():

@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
-from somcli import metrics
+from somcli.algorithms import metrics
 from somcli.prep.clean import _fit_scaler
 
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import COUNTRIES, blobs_csv, somcli_subprocess
 
 from somcli import errors
-from somcli.model import FORMAT_VERSION, Model
+from somcli.models.model import FORMAT_VERSION, Model
 
 
 def csv_out(r):

@@ -235,7 +235,7 @@ def test_kill_9_inside_the_publication_leaves_the_old_or_the_new_folder(tmp_path
 
 @pytest.mark.slow
 def test_kill_9_between_the_model_files_keeps_a_loadable_model(tmp_path, run):
-    from somcli.model import Model
+    from somcli.models.model import Model
 
     data = blobs_csv(tmp_path / "d.csv")
     model = tmp_path / "m.json"
@@ -442,7 +442,7 @@ def test_model_out_that_cannot_be_written_is_refused_before_any_work(tmp_path, r
     readonly.chmod(0o555)
     try:
         if os.access(readonly, os.W_OK):  # root writes anywhere: a read-only mount instead
-            import somcli.model as model
+            import somcli.models.model as model
 
             real = model.read_only
             monkeypatch.setattr(model, "read_only",
@@ -651,7 +651,7 @@ def test_a_ctrl_c_dropped_in_a_gc_callback_still_stops_the_run(capsys):
     the run's own line may reach stderr."""
     import gc
 
-    from somcli import interrupts
+    from somcli.runtime import interrupts
 
     saved = interrupts.install()
 

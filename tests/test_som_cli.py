@@ -206,7 +206,7 @@ def test_som_groups_units_into_a_few_clusters_by_default(tmp_path, run):
 def test_a_model_saved_with_the_quantile_rule_of_earlier_versions_still_assigns(tmp_path, run):
     """Maps saved before the robust rule (outliers: quantile, threshold, qe_median, u_median)
     are replayed with the score they were trained with."""
-    from somcli.model import Model
+    from somcli.models.model import Model
 
     data = blobs_csv(tmp_path / "b.csv")
     assert run("som", data, "--map", "6x6", "-o", tmp_path / "m", "-q", "--no-plots").code == 0

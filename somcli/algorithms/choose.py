@@ -33,7 +33,7 @@ def select_k(X: np.ndarray, ks: list[int], labels: Callable, refit: Callable, se
     ``labels(k)`` gives the scored rows ``X``'s clusters for k; ``refit(k, rows)`` the
     clusters of ``X[rows]`` from a fit on those rows only. Returns (k, evidence per k).
     """
-    from somcli import metrics
+    from somcli.algorithms import metrics
 
     n = len(X)
     rng = np.random.default_rng(seed)

@@ -19,7 +19,7 @@ from concurrent.futures import Executor
 
 import numpy as np
 
-from somcli.parallel import map_chunks
+from somcli.runtime.parallel import map_chunks
 
 #: Rows per chunk: the score block (chunk x units) stays small enough to reuse in cache.
 DEFAULT_CHUNK = 4096

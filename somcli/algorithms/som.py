@@ -20,7 +20,7 @@ import numpy as np
 
 from somcli.algorithms.grid import Grid, neighborhood
 from somcli.algorithms.nearest import DEFAULT_CHUNK, Units, search
-from somcli.parallel import map_chunks, workers
+from somcli.runtime.parallel import map_chunks, workers
 
 MIN_UNITS = 4
 

@@ -25,12 +25,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from somcli import interrupts
 from somcli.algorithms.nearest import nearest
 from somcli.io.read import Dialect
 from somcli.prep import roles as R
 from somcli.prep.clean import Preprocessor
 from somcli.prep.quotes import Quotes
+from somcli.runtime import interrupts
 
 Progress = Callable[[str], None]
 
@@ -180,7 +180,7 @@ class Backend(ABC):
     def reduce(self, fn: Callable, *per_block, **kw) -> list:
         """``gather(map(...))``: for small per-block results."""
         out = self.gather(self.map(fn, *per_block, **kw))
-        interrupts.check()  # a Ctrl-C that was dropped on the way (see somcli.interrupts)
+        interrupts.check()  # a Ctrl-C that was dropped on the way (see somcli.runtime.interrupts)
         return out
 
     @abstractmethod

@@ -56,7 +56,7 @@ def why_not() -> str:
 
 def _usable() -> Device:
     if os.environ.get("SOMCLI_DEVICE_MODULE") == "numpy":
-        from somcli.memory import available
+        from somcli.runtime.memory import available
 
         return Device(np, "numpy (SOMCLI_DEVICE_MODULE=numpy, a test of the GPU code)",
                       available())

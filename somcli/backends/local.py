@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pandas as pd
 
-from somcli import memory
 from somcli.algorithms import kmeans as km
 from somcli.backends.base import (
     Backend,
@@ -24,12 +23,13 @@ from somcli.backends.base import (
 )
 from somcli.errors import DataError
 from somcli.io.read import read_table
-from somcli.parallel import default_threads, workers
 from somcli.pipeline import blocks as B
 from somcli.prep import replay as RP
 from somcli.prep import roles as R
 from somcli.prep.clean import MAX_NAMED_ROWS, Cleaned, replay_report, row_labels
 from somcli.prep.quotes import build as build_quotes
+from somcli.runtime import memory
+from somcli.runtime.parallel import default_threads, workers
 
 
 class LocalBackend(Backend):

@@ -14,8 +14,9 @@ import warnings
 
 import click
 
-from somcli import errors, interrupts
+from somcli import errors
 from somcli.cli import options as O
+from somcli.runtime import interrupts
 
 
 class _PipeClosed(Exception):

@@ -98,7 +98,7 @@ def read_from(kw: dict) -> ReadOptions:
         na_values = na
     else:
         na_values = DEFAULT_NA_VALUES + tuple(t for t in na if t not in DEFAULT_NA_VALUES)
-    from somcli.memory import parse_limit
+    from somcli.runtime.memory import parse_limit
 
     return ReadOptions(
         memory_limit=parse_limit(kw.get("max_memory")),

@@ -57,7 +57,7 @@ def execute(console: Console, out, job, exe: Execution) -> dict:
 
             output_file.check(out.output_file)  # likewise
         if out.model_out:
-            from somcli.model import model_paths
+            from somcli.models.model import model_paths
 
             model_paths(out.model_out, create=False)
         name, fallback = _backend_name(exe, console)

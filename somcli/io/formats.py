@@ -185,7 +185,7 @@ def check_size(rows: int, schema, limit: int, label: str) -> None:
     that has more columns than somcli can profile in reasonable time."""
     import pyarrow as pa
 
-    from somcli.memory import human
+    from somcli.runtime.memory import human
 
     if len(schema) > MAX_COLUMNS:
         raise DataError(f"{label}: {len(schema):,} columns, more than the {MAX_COLUMNS:,} "

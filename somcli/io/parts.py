@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from somcli.parallel import io_threads, ordered
+from somcli.runtime.parallel import io_threads, ordered
 
 PARALLEL_BYTES = 16 * 2**20  # plain files at least this big are parsed in parts
 

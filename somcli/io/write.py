@@ -203,7 +203,7 @@ def _csv_rows(table, binary, options) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from somcli.parallel import io_threads, ordered
+    from somcli.runtime.parallel import io_threads, ordered
 
     threads = io_threads()
     if threads < 2 or table.num_rows <= CSV_BATCH:

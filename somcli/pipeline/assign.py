@@ -15,8 +15,8 @@ from somcli.algorithms.grid import Grid
 from somcli.algorithms.outliers import OutlierRule
 from somcli.backends.base import Backend, Data, Progress, quiet
 from somcli.config import ReadOptions
-from somcli.model import Model
-from somcli.model_check import EMBEDDINGS
+from somcli.models.model import Model
+from somcli.models.model_check import EMBEDDINGS
 from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, int_column

@@ -253,7 +253,7 @@ def labelled_rows(pair, positions: np.ndarray) -> np.ndarray:
 
 
 def class_counts(ids: pd.DataFrame, labels: np.ndarray, column: str):
-    from somcli import metrics
+    from somcli.algorithms import metrics
 
     return metrics.class_counts(labels, ids[column].to_numpy(dtype=object))
 

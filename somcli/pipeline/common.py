@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from somcli import interrupts
 from somcli.backends.base import OWN_COLUMNS, Described, carried_name
 from somcli.config import OutputOptions
 from somcli.errors import DataError, UsageError
 from somcli.io import write as w
 from somcli.io.folder import OutputFolder
 from somcli.report.sections import Input, Report
+from somcli.runtime import interrupts
 from somcli.version import __version__
 
 
@@ -71,7 +71,7 @@ def base_report(command: str, d: Described, parameters: dict, warnings: list[str
 def label_scores(counts: dict, label: str, warnings: list[str] | None = None) -> dict:
     """ARI, NMI and purity from (class, cluster) counts (every engine adds these up its own
     way); a warning when the label column has one class."""
-    from somcli import metrics
+    from somcli.algorithms import metrics
 
     scores = metrics.external_from_counts(counts)
     if "ari" not in scores and warnings is not None:
@@ -111,7 +111,7 @@ class RunResult:
     matrices: dict[str, np.ndarray] = field(default_factory=dict)  # name -> grid of numbers
     plots: dict[str, Future] = field(default_factory=dict)  # name -> PNG bytes being rendered
     state: object | None = None  # algorithm state (the SOM) for models and plots
-    model: object | None = None  # somcli.model.Model, written as model.json + model.npz
+    model: object | None = None  # somcli.models.model.Model, written as model.json + model.npz
     parts: Callable | None = None  # distributed runs: write(folder, fmt, safe) -> part names
     main_name: str = "assignments"  # the per-row table's file name (embed: embeddings)
     computed: tuple = OWN_COLUMNS  # its columns somcli computes (--precision rounds them)
@@ -133,7 +133,7 @@ def write(result: RunResult, out: OutputOptions, render_markdown: Callable[[dict
     else:
         _write_folder(result, report, out, render_markdown)
     if out.model_out and result.model is not None:
-        from somcli.model import model_paths
+        from somcli.models.model import model_paths
 
         result.model.save(*model_paths(out.model_out))
     return report

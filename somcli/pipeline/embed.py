@@ -18,7 +18,7 @@ from somcli.algorithms import autoencoder, rbm
 from somcli.backends.base import Backend, Progress, feature_labels, quiet
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError
-from somcli.model import build
+from somcli.models.model import build
 from somcli.pipeline import blocks as B
 from somcli.pipeline.common import RunResult, base_report
 

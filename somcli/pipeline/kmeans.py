@@ -11,7 +11,6 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from somcli import memory
 from somcli.algorithms import choose, structure
 from somcli.algorithms import kmeans as km
 from somcli.backends.base import Backend, Data, Described, Progress, feature_labels, quiet
@@ -20,6 +19,7 @@ from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, check_clusterable, int_column
 from somcli.report.sections import Fit, KSelection, Scores
+from somcli.runtime import memory
 
 
 def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions,
@@ -150,7 +150,7 @@ def _scores(be: Backend, data: Data, labels: list, centers: np.ndarray, seed: in
 
 
 def kmeans_model(d: Described, seed, params, centers, sizes, quality, report):
-    from somcli.model import build
+    from somcli.models.model import build
 
     k = len(centers)
     assigned = max(int(sizes.sum()), 1)

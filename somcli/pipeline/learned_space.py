@@ -57,7 +57,7 @@ def code_data(be: Backend, base: Data, codes: np.ndarray, dtype, center=None,
 def rebase(model, learned: E.Learned, fingerprint: str):
     """The clustering model built on the codes, made a model of the original columns: their
     schema and cleaning, the embedding's weights, the codes' scaling."""
-    from somcli.model import build
+    from somcli.models.model import build
 
     m = model.meta
     arrays = {k: v for k, v in model.arrays.items() if k not in CLEANING_ARRAYS}

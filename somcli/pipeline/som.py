@@ -13,7 +13,6 @@ from functools import cache
 
 import numpy as np
 
-from somcli import interrupts, memory
 from somcli.algorithms import som as batch
 from somcli.algorithms.grid import Grid, radius_schedule
 from somcli.algorithms.nearest import DEFAULT_CHUNK
@@ -30,6 +29,7 @@ from somcli.errors import UsageError
 from somcli.pipeline import blocks as B
 from somcli.pipeline.common import RunResult, check_clusterable
 from somcli.pipeline.som_outputs import Trained, outputs
+from somcli.runtime import interrupts, memory
 
 RESUME_EPOCHS = 5
 
@@ -121,7 +121,7 @@ def resume(be: Backend, model_path: str, read: ReadOptions, opts: SomOptions,
            plots: str | None = None, explicit=frozenset()) -> RunResult:
     """Continue training a saved map on new rows: the stored cleaning is replayed, the grid
     kept, a few epochs at the model's final radius, clusters renumbered to the old ones."""
-    from somcli.model import Model
+    from somcli.models.model import Model
 
     model = Model.load(model_path, read.memory_limit)
     if model.kind != "som":

@@ -237,7 +237,7 @@ def _outlier_rows(block, ids, ev, labels, score, threshold, prep, columns):
 def model_of_map(d: Described, params, state, k, second, sizes, units, seed, report):
     """The saved model of a trained map: codebook, unit clusters, U-matrix, hits, cluster
     shares, the outlier rule and the training quality."""
-    from somcli.model import build
+    from somcli.models.model import build
 
     assigned = max(int(sizes.sum()), 1)
     arrays = {"codebook": np.asarray(state.W, np.float64),

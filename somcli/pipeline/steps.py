@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from somcli import metrics
+from somcli.algorithms import metrics
 from somcli.backends.base import Backend, Data
 from somcli.pipeline import blocks as B
 from somcli.pipeline.common import label_scores
@@ -18,7 +18,7 @@ from somcli.report.sections import Profile, Scores
 
 def sample_positions(n: int, size: int, seed: int) -> np.ndarray:
     """Which of ``n`` rows a score is computed on: all, or ``size`` drawn with ``seed``
-    (the same draw as :func:`somcli.metrics.internal`)."""
+    (the same draw as :func:`somcli.algorithms.metrics.internal`)."""
     if n <= size:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
@@ -157,7 +157,7 @@ def external(be: Backend, data: Data, labels: list, warnings: list[str]) -> dict
 
 def internal(be: Backend, blocks: list, labels: list, seed: int) -> Scores:
     """Silhouette, Davies-Bouldin and Calinski-Harabasz over the complete labelled rows
-    (a cluster and no gap), on the rows :func:`somcli.metrics.internal` would sample."""
+    (a cluster and no gap), on the rows :func:`somcli.algorithms.metrics.internal` would sample."""
     out = Scores()
     found = be.reduce(B.complete_labels, blocks, labels)
     counts = np.array([f[0] for f in found])

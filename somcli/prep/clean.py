@@ -15,12 +15,12 @@ import pandas as pd
 
 from somcli.config import FILLS, MISSING_METHODS, SCALES, CleanOptions
 from somcli.errors import DataError, UsageError
-from somcli.parallel import default_threads, ordered
 from somcli.prep import duplicates
 from somcli.prep.quotes import Quotes
 from somcli.prep.quotes import build as build_quotes
 from somcli.prep.roles import Roles
 from somcli.prep.units import UnitRule
+from somcli.runtime.parallel import default_threads, ordered
 
 MAX_NAMED_ROWS = 50
 PARALLEL_ROWS = 100_000  # columns at least this long are cleaned on threads

@@ -97,7 +97,7 @@ def build(raw_column, X: np.ndarray, center: np.ndarray, scale: np.ndarray,
     """The quotes of one block: ``raw_column(j)`` gives feature ``j`` as read (float64,
     NaN or infinite where the cell was missing); ``X`` is the block's scaled matrix.
     Columns are looked at on ``threads`` threads (numpy's rounding releases the GIL)."""
-    from somcli.parallel import ordered
+    from somcli.runtime.parallel import ordered
 
     d = X.shape[1]
     quotes = Quotes([None] * d)

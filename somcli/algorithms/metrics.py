@@ -49,7 +49,7 @@ def silhouette_scores(X: np.ndarray, labelings: list, threads: int | None = None
     ``np.add.reduceat`` over contiguous columns.
     Blocks run on threads (their numpy work releases the GIL) and are added in order.
     """
-    from somcli.parallel import default_threads
+    from somcli.runtime.parallel import default_threads
 
     threads = threads or default_threads()
     codes = [_codes(np.asarray(lab)) for lab in labelings]
@@ -74,7 +74,7 @@ def silhouette_scores(X: np.ndarray, labelings: list, threads: int | None = None
 def _silhouettes(X, codes, threads, by_order=False) -> list[float]:
     """Mean silhouettes of ``codes`` ((labels, cluster sizes) of the rows of ``X``); with
     ``by_order`` one labelling whose rows are sorted by cluster."""
-    from somcli.parallel import map_chunks
+    from somcli.runtime.parallel import map_chunks
 
     n = len(X)
     step = SORTED_BLOCK if by_order else BLOCK

@@ -22,7 +22,7 @@ import numpy as np
 from somcli.errors import DataError, InputError, OutputError, brief
 from somcli.io.atomic import replace_file
 from somcli.io.folder import check_name_length, io_error, mine, read_only, rename_hook
-from somcli.model_check import MAX_JSON_BYTES, check_declared, check_reading, check_values
+from somcli.models.model_check import MAX_JSON_BYTES, check_declared, check_reading, check_values
 from somcli.prep.clean import Preprocessor
 from somcli.prep.units import UnitRule
 from somcli.version import __version__
@@ -103,7 +103,7 @@ class Model:
                                  "pass the model.json written by `somcli som/kmeans -o DIR`")
         meta = _read_json(json_path)
         if limit is None:
-            from somcli.memory import parse_limit
+            from somcli.runtime.memory import parse_limit
 
             limit = parse_limit(None)
         try:
