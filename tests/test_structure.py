@@ -102,3 +102,13 @@ def test_other_k_nearly_as_well_supported_are_offered():
     assert "2 clusters (k = 3 also supported: -k 3)" in one_line(report, None)
     md = "\n".join(_k_selection(report))
     assert "k = 3 is also supported" in md and "`-k 3`" in md
+
+
+def test_no_other_k_is_offered_when_there_is_no_structure(tmp_path, run):
+    noise = tmp_path / "noise.csv"
+    pd.DataFrame(np.random.default_rng(3).uniform(size=(400, 2)), columns=list("ab")).to_csv(
+        noise, index=False)
+    r = run("kmeans", noise, "-o", tmp_path / "o")
+    selection = json.loads((tmp_path / "o" / "report.json").read_text())["k_selection"]
+    assert selection["structure"]["verdict"] == "none" and not selection.get("alternatives")
+    assert "also supported" not in r.err

@@ -106,6 +106,11 @@ def _z(observed: float, references: list[float]) -> float:
     return float((observed - np.mean(references)) / max(sd, 1e-12))
 
 
+def offered(alternatives: list | None, structure: dict | None) -> list | None:
+    """Other k worth offering: none when there is no structure to choose k for."""
+    return None if structure and structure["verdict"] == "none" else alternatives
+
+
 def sentence(structure: dict | None) -> str | None:
     """The warning a reader sees when the structure is not clear (None when it is)."""
     if not structure or structure["verdict"] == "clear":
