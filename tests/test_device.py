@@ -45,7 +45,7 @@ def test_device_epoch_sums_equal_the_cpu_sums(resident):
     X, W = _tied(seed=1)
     X[::50, 0] = np.nan
     want = som.epoch_sums(X, W, chunk=512)
-    got = G.epoch_sums(_rows(X, resident, chunk=1000), W)
+    got = som.epoch_sums(_rows(X, resident, chunk=1000), W)
     for a, b in zip(got[:2], want[:2], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9)
     assert got[3] == want[3] and got[2] == pytest.approx(want[2], rel=1e-12)
@@ -60,19 +60,27 @@ def test_a_map_trained_on_the_device_is_the_cpu_map():
     radii = np.linspace(3, 1, 8)
     cpu, _ = som.train(X, W0, grid, radii)
     rows = _rows(X, True, chunk=1500)
-    gpu, _ = som.train(X, W0, grid, radii, sums_fn=lambda W: G.epoch_sums(rows, W))
+    gpu, _ = som.train(X, W0, grid, radii, sums_fn=lambda W: som.epoch_sums(rows, W))
     np.testing.assert_allclose(gpu, cpu, atol=1e-6)
 
 
-def test_device_kmeans_is_scikit_learns_kmeans():
+def test_lloyd_on_device_rows_is_scikit_learns_kmeans():
+    """The one Lloyd (algorithms/lloyd.py) run over a device's rows, streamed in chunks,
+    from scikit-learn's starts, ends where scikit-learn's KMeans ends."""
     from sklearn.cluster import KMeans
+
+    from somcli.algorithms import lloyd
 
     rng = np.random.default_rng(3)
     X = np.vstack([rng.normal(c, 1.0, size=(400, 4)) for c in (0, 4, 8, 12)])
     want = KMeans(n_clusters=4, n_init=5, random_state=7).fit(X)
-    got = G.kmeans(_rows(X, False, chunk=333), X, 4, seed=7, n_init=5)
+    start = KMeans(n_clusters=4, n_init=5, random_state=7, max_iter=2).fit(X).cluster_centers_
+    rows = _rows(X, False, chunk=333)
+    tol = lloyd.TOL * float(np.mean(np.var(X, axis=0)))
+    got = lloyd.run(lambda C: lloyd.partial_sums(rows, C), start, tol)
     np.testing.assert_allclose(got.centers, want.cluster_centers_, atol=1e-8)
     assert got.inertia == pytest.approx(want.inertia_, rel=1e-9)
+    assert got.n_iter >= 1
 
 
 def test_rows_that_do_not_fit_stay_on_the_host():
@@ -106,6 +114,9 @@ def test_device_cuda_runs_give_the_cpu_results(tmp_path, run, monkeypatch, comma
 def test_no_gpu_is_a_one_line_exit_69_and_auto_falls_back(tmp_path, run, monkeypatch):
     monkeypatch.delenv("SOMCLI_DEVICE_MODULE", raising=False)
     monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy fails, as without the extra
+    from somcli.backends import gpu
+
+    gpu._probe.cache_clear()  # probed once per process: probe again without CuPy
     r = run("kmeans", COUNTRIES, "-k", "2", "--device", "cuda", "-o", tmp_path / "x")
     assert r.code == 69 and "Traceback" not in r.err
     assert len(r.err.strip().splitlines()) == 1 and "somcli[gpu]" in r.err

@@ -1,6 +1,7 @@
 """The house rules of docs/architecture.md, checked on the source (an AST walk, nothing
 imported): no file over 400 lines, no import loops between files, no private name
-imported from another module, dask imported only by the backends, nothing imports the CLI."""
+imported from another module, no import loops between packages, backends with generic
+primitives only, dask and CuPy imported only by the backends, nothing imports the CLI."""
 
 from __future__ import annotations
 
@@ -109,9 +110,53 @@ def test_no_private_name_is_imported_from_another_module():
     assert private == []
 
 
+def packages(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import graph between packages (``somcli.backends``, ...; a root module is its
+    own node)."""
+    def top(m: str) -> str:
+        return ".".join(m.split(".")[:2])
+
+    out: dict[str, set[str]] = {}
+    for m, targets in edges.items():
+        out.setdefault(top(m), set()).update(top(t) for t in targets if top(t) != top(m))
+    for targets in list(out.values()):
+        for t in targets:
+            out.setdefault(t, set())
+    return out
+
+
+def test_no_import_loops_between_packages():
+    """Data flows one way: e.g. the pipeline imports the backends, never the reverse (the
+    per-block work lives below both, in algorithms/blocks.py)."""
+    _, edges, _, _ = graph()
+    assert cycles(packages(edges)) == []
+    assert "somcli.pipeline" not in packages(edges)["somcli.backends"]
+
+
+#: the Backend's primitives (DESIGN.md): generic, none named after an algorithm
+PRIMITIVES = {"open", "parameters", "device_memory", "load", "replay", "map", "gather",
+              "reduce", "take", "quantiles", "fingerprint", "distinct_rows", "here", "placed",
+              "workers", "search", "rows_out"}
+
+
+def test_backends_offer_generic_primitives_only():
+    """A fit is partial sums in algorithms/ run through map/reduce; no backend grows a
+    method for one algorithm (a k-means, an epoch)."""
+    grown = []
+    for path in (ROOT / "backends").glob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Backend"):
+                grown += [f"{path.name}: {node.name}.{f.name}" for f in node.body
+                          if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+                          and not f.name.startswith("_") and f.name not in PRIMITIVES
+                          and f.name not in ("close", "rows")]
+    assert grown == []
+
+
 def test_only_the_backends_import_dask_and_nothing_imports_the_cli():
     _, edges, _, third_party = graph()
-    dask_users = sorted(m for m, libs in third_party.items() if libs & {"dask", "distributed"})
+    dask_users = sorted(m for m, libs in third_party.items()
+                        if libs & {"dask", "distributed", "cupy"})
     assert dask_users and all(m.startswith("somcli.backends.") for m in dask_users), dask_users
     outside = [f"{m} imports {t}" for m, targets in edges.items() for t in targets
                if (t == "somcli.cli" or t.startswith("somcli.cli.")) and not

@@ -199,7 +199,7 @@ def test_typical_rows_are_the_nearest_to_the_mean_ties_in_row_order():
     top few are found without sorting the whole cluster)."""
     from types import SimpleNamespace
 
-    from somcli.pipeline import blocks as B
+    from somcli.algorithms import blocks as B
 
     rng = np.random.default_rng(2)
     X = rng.integers(-2, 3, size=(3000, 2)).astype(np.float32)  # many equal distances

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from somcli.algorithms import lloyd
 from somcli.algorithms.kmeans import KMeansFit
 
-MAX_ITER = 300
-TOL = 1e-4
+MAX_ITER = lloyd.MAX_ITER
+TOL = lloyd.TOL
 
 
 def plusplus(X: np.ndarray, k: int, state: np.random.RandomState,
@@ -64,22 +65,11 @@ def fit(X: np.ndarray, k: int, *, seed: int, n_init: int = 10,
 
 
 def _single(X, w, centers, tol):
-    """One Lloyd run: (labels, inertia, centres, iterations)."""
-    labels = np.full(len(X), -1, dtype=np.int64)
-    converged = False
-    done = 0
-    while done < MAX_ITER and not converged:
-        done += 1
-        new_labels = _labels(X, centers)
-        new = _update(X, w, centers, new_labels)
-        shift = float(((new - centers) ** 2).sum())
-        centers = new
-        converged = np.array_equal(new_labels, labels)  # no row changed its cluster
-        labels = new_labels
-        if not converged and shift <= tol:
-            break
-    if not converged:  # the labels of the last centres
-        labels = _labels(X, centers)
+    """One Lloyd run (:func:`somcli.algorithms.lloyd.iterate`, with scikit-learn's update):
+    (labels, inertia, centres, iterations)."""
+    centers, done = lloyd.iterate(lambda C: _update(X, w, C, _labels(X, C)), centers, tol,
+                                  MAX_ITER)
+    labels = _labels(X, centers)  # of the last centres
     inertia = float((((X - centers[labels]) ** 2).sum(axis=1) * w).sum())
     return labels, inertia, centers, done
 

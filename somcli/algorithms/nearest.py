@@ -77,6 +77,11 @@ def nearest(X: np.ndarray, W: np.ndarray | Units, *, second: bool = False,
     return best, dist, runner
 
 
+def to_host(array) -> np.ndarray:
+    """A device array as a NumPy array (a NumPy array as it is)."""
+    return array.get() if hasattr(array, "get") else np.asarray(array)
+
+
 def search(block: np.ndarray, units: Units, second: bool = False):
     """(best, distance, second best) for one block; masked when it holds NaN."""
     if bool(units.xp.isnan(block).any()):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from somcli.algorithms.grid import Grid, neighborhood
-from somcli.algorithms.nearest import DEFAULT_CHUNK, Units, search
+from somcli.algorithms.nearest import DEFAULT_CHUNK, Units, search, to_host
 from somcli.runtime.parallel import map_chunks, workers
 
 MIN_UNITS = 4
@@ -143,32 +143,34 @@ def partial_sums(chunk: np.ndarray, W: np.ndarray | Units
                  ) -> tuple[np.ndarray, np.ndarray, float, int]:
     """Per-unit sums and counts of the rows of ``chunk`` for which each unit is the BMU.
 
-    Returns ``(sums (units x d), counts (units x d), sum of QE, rows with a BMU)``;
-    counts are per component, so masked (NaN) components add nothing.
+    Returns ``(sums (units x d), counts (units x d), sum of QE, rows with a BMU)``, on the
+    host; counts are per component, so masked (NaN) components add nothing. ``chunk`` may
+    live on a device: ``W``'s :class:`Units` then carry its array module.
     """
     units = W if isinstance(W, Units) else Units(W, chunk.dtype)
+    xp = units.xp
     m, d = units.W.shape
     bmu, dist, _ = search(chunk, units)
-    gaps = np.isnan(chunk)
+    gaps = xp.isnan(chunk)
     has_gaps = bool(gaps.any())
     # summed in float64 (float32 sums of a chunk's rows drift by 1e-6: enough to move a
     # near-tie row to another unit in the next epoch, and the map away from float64's)
-    values = np.where(gaps, 0.0, chunk) if has_gaps else chunk.astype(np.float64)
-    sums = _unit_sums(bmu, values, m)
-    counts = np.repeat(np.bincount(bmu, minlength=m).astype(np.float64)[:, None], d, axis=1)
+    values = xp.where(gaps, 0.0, chunk) if has_gaps else chunk.astype(np.float64)
+    sums = _unit_sums(bmu, values, m, xp)
+    counts = xp.repeat(xp.bincount(bmu, minlength=m).astype(np.float64)[:, None], d, axis=1)
     if has_gaps:
-        counts -= _unit_sums(bmu, gaps.astype(np.float64), m)
-    found = ~np.isnan(dist)
-    return sums, counts, float(dist[found].sum()), int(found.sum())
+        counts -= _unit_sums(bmu, gaps.astype(np.float64), m, xp)
+    found = ~xp.isnan(dist)
+    return to_host(sums), to_host(counts), float(dist[found].sum()), int(found.sum())
 
 
-def _unit_sums(bmu: np.ndarray, values: np.ndarray, m: int) -> np.ndarray:
+def _unit_sums(bmu: np.ndarray, values: np.ndarray, m: int, xp=np) -> np.ndarray:
     """(m x d) sums of the rows of ``values`` per unit. One bincount per column for few
-    columns (as fast as a sparse one-hot product there, and scipy is not imported); the
-    sparse product beyond (3x faster than bincounts at d = 50)."""
+    columns or off the CPU (as fast as a sparse one-hot product there, and scipy is not
+    imported); the sparse product beyond (3x faster than bincounts at d = 50)."""
     k, d = values.shape
-    if d <= 16:
-        return np.stack([np.bincount(bmu, weights=values[:, j], minlength=m)
+    if d <= 16 or xp is not np:
+        return xp.stack([xp.bincount(bmu, weights=values[:, j], minlength=m)
                          for j in range(d)], axis=1)
     from scipy import sparse
 
@@ -183,11 +185,15 @@ def update(W: np.ndarray, sums: np.ndarray, counts: np.ndarray, H: np.ndarray) -
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), W)
 
 
-def epoch_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads: int = 1,
+def epoch_sums(X, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads: int = 1,
                pool=None) -> tuple[np.ndarray, np.ndarray, float, int]:
     """Partial sums over all of X, chunk by chunk (on ``threads`` threads or ``pool``),
-    added in float64 in chunk order."""
+    added in float64 in chunk order. ``X`` may be a device's
+    :class:`~somcli.algorithms.device.Rows` (its own chunks, one at a time)."""
     m, d = W.shape
+    if hasattr(X, "chunks"):  # rows on a device
+        units = Units(W, X.dtype, X.xp)
+        return add_partials((partial_sums(block, units) for _, block in X.chunks()), (m, d))
     units = Units(W, X.dtype)
     parts = map_chunks(lambda s: partial_sums(X[s:s + chunk], units), len(X), chunk, threads,
                        pool)

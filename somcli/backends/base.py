@@ -3,12 +3,14 @@
 The pipeline (``somcli/pipeline/``) is written once against this interface. A backend
 reads and cleans the input into *blocks* of rows (:class:`Block`: scaled features, which
 rows get an assignment, and the input values the outputs quote), maps functions of
-:mod:`somcli.pipeline.blocks` over them and brings the (small) results back in block
-order, draws rows at given positions, computes exact quantiles, trains where training must stay close to the
-rows, and writes the per-row outputs. Handles (``list`` of per-block results) are
-opaque to the pipeline: values in this process for ``local`` and ``gpu`` (the local
-backend with its search, sums and Lloyd's k-means on a GPU), futures on the workers for
-``dask``.
+:mod:`somcli.algorithms.blocks` over them and brings the (small) results back in block
+order, draws rows at given positions, computes exact quantiles, places rows on a device,
+and writes the per-row outputs. Its primitives are generic: no method is named after an
+algorithm, and nothing here imports the pipeline; the per-block work is
+:mod:`somcli.algorithms.blocks` and each fit's partial sums are in ``algorithms/``. Handles
+(``list`` of per-block results) are opaque to the pipeline: values in this process for
+``local`` and ``gpu`` (the local backend with its rows on a GPU), futures on the workers
+for ``dask``.
 
 Every figure a backend returns equals, to float tolerance, what another backend
 returns for the same input: sums are added in block order, samples use the same
@@ -21,15 +23,14 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
+from somcli.algorithms.blocks import carried_name
 from somcli.algorithms.nearest import nearest
 from somcli.io.read import Dialect
 from somcli.prep import roles as R
 from somcli.prep.clean import Preprocessor
-from somcli.prep.quotes import Quotes
 from somcli.runtime import interrupts
 
 Progress = Callable[[str], None]
@@ -37,25 +38,6 @@ Progress = Callable[[str], None]
 
 def quiet(_msg: str) -> None:
     return None
-
-
-class Block(NamedTuple):
-    """One block of cleaned rows."""
-
-    X: np.ndarray  # n x d scaled features (the model's precision)
-    usable: np.ndarray  # bool per row: gets an assignment
-    quotes: Quotes | None = None  # the input values, exactly (prep.quotes)
-
-
-#: the columns somcli writes into the assignments under these names, whatever the input has
-OWN_COLUMNS = ("line", "source", "cluster", "distance", "bmu_row", "bmu_col", "qe",
-               "outlier_score", "is_outlier")
-
-
-def carried_name(column: str) -> str:
-    """The name an input column carried into the assignments has (every backend): its
-    own, or ``input_NAME`` when somcli writes a column of that name."""
-    return column if column not in OWN_COLUMNS else f"input_{column}"
 
 
 def feature_labels(features: list[str], taken) -> list[str]:
@@ -136,6 +118,8 @@ class Backend(ABC):
 
     name: str
     threads: int = 1  # threads one block's work may use
+    device: str | None = None  # the device the per-block work runs on (None: the CPU)
+    where: str = "here"  # where the work runs, as the report's algorithm line says it
 
     @classmethod
     @abstractmethod
@@ -205,21 +189,24 @@ class Backend(ABC):
         """How many different fit rows there are (rounded to 12 decimals): exactly when
         fewer than ``enough``, else any number from ``enough`` up."""
 
-    # ------------------------------------------------------------ fitting
-    @abstractmethod
-    def som_sums(self, data: Data, chunk: int) -> contextlib.AbstractContextManager[
-            Callable]:
-        """A context manager giving ``sums(W) -> (sums, counts, qe_sum, rows)``: one
-        batch-SOM epoch's partial sums over the fit rows."""
+    # ------------------------------------------------------------ where the work runs
+    def here(self, handles: list) -> np.ndarray | None:
+        """The arrays behind ``handles`` joined in this process (one block: the array
+        itself, no copy), or None when they live elsewhere (a cluster's workers)."""
+        return None
 
-    @abstractmethod
-    def fit_matrix(self, data: Data) -> np.ndarray:
-        """Every fit row in this process (row-by-row training), or a UsageError."""
+    @contextlib.contextmanager
+    def placed(self, handles: list, units: int):
+        """Device arrays: ``handles`` as the per-block functions take them for work against
+        ``units`` centres or units (the same handles on a CPU; a GPU's copies, kept while
+        the context lasts)."""
+        yield handles
 
-    @abstractmethod
-    def kmeans(self, data: Data, k: int, *, seed: int, n_init: int | None, minibatch: bool,
-               progress: Progress):
-        """k-means on the fit rows: (KMeansFit, what the report calls the algorithm)."""
+    @contextlib.contextmanager
+    def workers(self):
+        """The thread pool per-block functions that take ``pool=`` share across calls
+        (None: each call runs on its own)."""
+        yield None
 
     # ------------------------------------------------------------ output
     @abstractmethod

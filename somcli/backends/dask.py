@@ -17,10 +17,9 @@ import numpy as np
 import pandas as pd
 from dask.sizeof import sizeof
 
-from somcli.algorithms import kmeans as km
-from somcli.algorithms import som as batch
+from somcli.algorithms import blocks as B
+from somcli.algorithms.blocks import OWN_COLUMNS
 from somcli.backends.base import (
-    OWN_COLUMNS,
     Backend,
     Data,
     Described,
@@ -34,23 +33,17 @@ from somcli.backends.dask_cluster import report_rows
 from somcli.backends.dask_cluster.diagnose import diagnosed
 from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import DaskOptions
-from somcli.errors import UsageError
-from somcli.pipeline import blocks as B
 from somcli.prep import replay as RP
 from somcli.prep.clean import MAX_NAMED_ROWS, check_missing, replay_report
-
-LLOYD_TOL = 1e-4  # scikit-learn's default, relative to the mean feature variance
-LLOYD_MAX_ITER = 300
-INIT_SAMPLE = 100_000  # rows the k-means++ starts are run on
 
 
 class DaskBackend(Backend):
     name = "dask"
     threads = 1  # per task: the workers' threads run the blocks side by side
+    where = "on Dask"
 
     def __init__(self, client, options):
         self.client, self.options = client, options
-        self._lloyd: dict = {}  # id(data) -> (tolerance, k-means++ sample)
 
     @classmethod
     @contextlib.contextmanager
@@ -157,51 +150,6 @@ class DaskBackend(Backend):
         if first >= enough:  # the usual case: no need to count over every partition
             return first
         return report_rows.repeated(self.client, self.map(_on_row_hash, data.fit))[1]
-
-    # ------------------------------------------------------------ fitting
-    @contextlib.contextmanager
-    def som_sums(self, data: Data, chunk: int):
-        def sums(W):
-            # the codebook travels inside the tasks (not scattered): a task whose worker
-            # dies can then be rerun elsewhere from its lineage
-            return batch.add_partials(self.reduce(B.som_sums, data.fit, W=W, chunk=chunk),
-                                      W.shape)
-        yield sums
-
-    def fit_matrix(self, data: Data) -> np.ndarray:
-        raise UsageError("--engine dask trains in batch only (--train online is MiniSom's "
-                         "row-by-row loop)")
-
-    def kmeans(self, data, k, *, seed, n_init, minibatch, progress=quiet):
-        """k-means++ starts on a sample (scikit-learn), then Lloyd's steps as a map-reduce
-        until the centres move less than scikit-learn's tolerance."""
-        n = data.n_fit
-        if id(data) not in self._lloyd:
-            moments = self.reduce(B.moments, data.fit)
-            sums = np.sum([m[0] for m in moments], axis=0)
-            sq = np.sum(self.reduce(B.squares, data.fit), axis=0)
-            pick = np.arange(n) if n <= INIT_SAMPLE else np.sort(
-                np.random.default_rng(seed).choice(n, size=INIT_SAMPLE, replace=False))
-            self._lloyd[id(data)] = (LLOYD_TOL * float(np.mean(sq / n - (sums / n) ** 2)),
-                           self.take(data.fit, data.fit_counts, pick, B.take))
-        tol, sample = self._lloyd[id(data)]
-        n_init = n_init or km.default_n_init(n)
-        progress(f"k-means on the cluster with k={k}")
-        centers = km.fit(sample, k, seed=seed, n_init=n_init).centers
-        inertia, it = np.inf, 0
-        while it < LLOYD_MAX_ITER:
-            it += 1
-            parts = self.reduce(B.lloyd, data.blocks, centers=centers)
-            sums = np.sum([p[0] for p in parts], axis=0)
-            counts = np.sum([p[1] for p in parts], axis=0)
-            inertia = float(sum(p[2] for p in parts))
-            new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centers)
-            shift = float(((new - centers) ** 2).sum())
-            centers = new
-            if shift <= tol:
-                break
-        fit = km.KMeansFit(centers, inertia, it, False, n_init)
-        return fit, "k-means (Lloyd on Dask, k-means++ starts on a sample)"
 
     # ------------------------------------------------------------ output
     def rows_out(self, data: Data, columns, *per_block):

@@ -1,6 +1,7 @@
-"""The GPU backend (``--device cuda``): the local backend, with the SOM's epoch sums, the
-best-unit search (evaluation, assignment) and Lloyd's k-means on the GPU through CuPy
-(``pip install 'somcli[gpu]'``). Reading, cleaning and writing stay on the CPU.
+"""The GPU backend (``--device cuda``): the local backend with its rows placed on the GPU
+through CuPy (``pip install 'somcli[gpu]'``), where the per-block work then runs: the
+best-unit search (evaluation, assignment), the SOM epoch's sums and Lloyd's sums. Reading,
+cleaning and writing stay on the CPU. The GPU is probed once per process.
 
 The rows are copied to the GPU once and stay there for the run (or go a chunk at a time
 when they do not fit in half of its free memory). Which GPU: CuPy's current device
@@ -13,13 +14,13 @@ tests cover it on machines without a GPU (it is never faster than ``--device cpu
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from somcli.algorithms import device as G
-from somcli.algorithms.kmeans import KMeansFit
 from somcli.backends.base import Data, quiet
 from somcli.backends.local import LocalBackend
 from somcli.errors import Unavailable, brief
@@ -37,21 +38,28 @@ def find(asked: str) -> Device | None:
     (exit 69) when ``cuda`` is asked for and none is usable; ``auto`` is None then."""
     if asked == "cpu":
         return None
-    try:
-        return _usable()
-    except Unavailable:
-        if asked == "auto":
-            return None
-        raise
+    found = _probe(os.environ.get("SOMCLI_DEVICE_MODULE"))
+    if isinstance(found, Device):
+        return found
+    if asked == "auto":
+        return None
+    raise found
 
 
 def why_not() -> str:
-    """Why ``--device auto`` stays on the CPU (one line)."""
+    """Why ``--device auto`` stays on the CPU (one line; empty when a GPU is usable)."""
+    found = _probe(os.environ.get("SOMCLI_DEVICE_MODULE"))
+    return "" if isinstance(found, Device) else found.one_line()
+
+
+@functools.cache
+def _probe(module: str | None) -> Device | Unavailable:
+    """The usable device or why there is none, found once (per SOMCLI_DEVICE_MODULE):
+    importing CuPy and asking the driver costs seconds."""
     try:
-        _usable()
+        return _usable()
     except Unavailable as exc:
-        return exc.one_line()
-    return ""
+        return exc
 
 
 def _usable() -> Device:
@@ -84,7 +92,9 @@ class GpuBackend(LocalBackend):
 
     def __init__(self, threads: int | None, device: Device):
         super().__init__(threads)
-        self.device = device
+        self.gpu = device
+        self.device = device.name
+        self.where = f"on {device.name}"
         self._placed: dict[int, tuple[np.ndarray, G.Rows]] = {}
 
     @classmethod
@@ -99,10 +109,10 @@ class GpuBackend(LocalBackend):
         self._placed.clear()  # the device copies go with their last reference
 
     def parameters(self, data: Data) -> dict:
-        return {"device": self.device.name}
+        return {"device": self.device}
 
     def device_memory(self, data: Data, units: int) -> dict[str, float]:
-        X, room = data.fit[0], self.device.free
+        X, room = data.fit[0], self.gpu.free
         chunk = G.chunk_rows(room, units, X.itemsize)
         return {"rows on the GPU": float(X.nbytes if G.resident(X, room) else 0),
                 "score blocks on the GPU": 2.0 * chunk * units * X.itemsize}
@@ -111,7 +121,7 @@ class GpuBackend(LocalBackend):
     def rows(self, X: np.ndarray, units: int) -> G.Rows:
         held = self._placed.get(id(X))
         if held is None or held[0] is not X:
-            held = (X, G.place(self.device.xp, X, self.device.free, units))
+            held = (X, G.place(self.gpu.xp, X, self.gpu.free, units))
             self._placed[id(X)] = held
         return held[1]
 
@@ -121,15 +131,5 @@ class GpuBackend(LocalBackend):
         return G.nearest(self.rows(X, len(W)), W, second)
 
     @contextlib.contextmanager
-    def som_sums(self, data: Data, chunk: int):
-        X = data.fit[0]
-        yield lambda W: G.epoch_sums(self.rows(X, len(W)), W)
-
-    def kmeans(self, data, k, *, seed, n_init, minibatch, progress=quiet):
-        from somcli.algorithms.kmeans import default_n_init
-
-        X = data.fit[0]
-        n_init = n_init or default_n_init(len(X))
-        fit = G.kmeans(self.rows(X, k), X, k, seed, n_init)
-        return (KMeansFit(fit.centers, fit.inertia, fit.n_iter, False, n_init),
-                f"KMeans (k-means++, Lloyd on {self.device.name})")
+    def placed(self, handles, units: int):
+        yield [self.rows(X, units) for X in handles]

@@ -9,21 +9,19 @@ import time
 import numpy as np
 import pandas as pd
 
-from somcli.algorithms import kmeans as km
+from somcli.algorithms import blocks as B
+from somcli.algorithms.blocks import Block, carried_name
 from somcli.backends.base import (
     Backend,
-    Block,
     Data,
     Described,
     Replayed,
-    carried_name,
     fingerprint_header,
     model_dtype,
     quiet,
 )
 from somcli.errors import DataError
 from somcli.io.read import read_table
-from somcli.pipeline import blocks as B
 from somcli.prep import replay as RP
 from somcli.prep import roles as R
 from somcli.prep.clean import MAX_NAMED_ROWS, Cleaned, replay_report, row_labels
@@ -137,19 +135,14 @@ class LocalBackend(Backend):
             return first
         return len(np.unique(np.round(X, 12), axis=0))
 
-    # ------------------------------------------------------------ fitting
+    # ------------------------------------------------------------ where the work runs
+    def here(self, handles) -> np.ndarray:
+        return handles[0] if len(handles) == 1 else np.concatenate(handles)
+
     @contextlib.contextmanager
-    def som_sums(self, data: Data, chunk: int):
-        X = data.fit[0]
+    def workers(self):
         with workers(self.threads) as pool:
-            yield lambda W: B.som_sums(X, W, chunk, self.threads, pool)
-
-    def fit_matrix(self, data: Data) -> np.ndarray:
-        return data.fit[0]
-
-    def kmeans(self, data, k, *, seed, n_init, minibatch, progress=quiet):
-        fit = km.fit(data.fit[0], k, seed=seed, n_init=n_init, minibatch=minibatch)
-        return fit, "MiniBatchKMeans" if minibatch else "KMeans (k-means++)"
+            yield pool
 
     # ------------------------------------------------------------ output
     def rows_out(self, data: Data, columns, *per_block):

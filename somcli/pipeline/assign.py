@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from somcli.algorithms import blocks as B
 from somcli.algorithms import kmeans as km
 from somcli.algorithms.grid import Grid
 from somcli.algorithms.outliers import OutlierRule
@@ -17,7 +18,6 @@ from somcli.backends.base import Backend, Data, Progress, quiet
 from somcli.config import ReadOptions
 from somcli.models.model import Model
 from somcli.models.model_check import EMBEDDINGS
-from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, int_column
 from somcli.report.sections import Drift, ModelRef

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from somcli.backends.base import OWN_COLUMNS, Described, carried_name
+from somcli.algorithms.blocks import OWN_COLUMNS, carried_name
+from somcli.backends.base import Described
 from somcli.config import OutputOptions
 from somcli.errors import DataError, UsageError
 from somcli.io import write as w

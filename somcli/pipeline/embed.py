@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from somcli.algorithms import autoencoder, rbm
+from somcli.algorithms import blocks as B
 from somcli.backends.base import Backend, Progress, feature_labels, quiet
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError
 from somcli.models.model import build
-from somcli.pipeline import blocks as B
 from somcli.pipeline.common import RunResult, base_report
 
 #: method -> (module with train/hidden/reconstruct, default learning rate, default epochs)

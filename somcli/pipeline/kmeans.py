@@ -1,4 +1,4 @@
-"""somcli kmeans: read -> clean -> k-means (k given or chosen by silhouette) -> outputs.
+"""somcli kmeans: read -> clean -> k-means (k given or chosen, -k auto) -> outputs.
 
 Written once over a :class:`~somcli.backends.base.Backend`."""
 
@@ -11,11 +11,11 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from somcli.algorithms import choose, structure
+from somcli.algorithms import blocks as B
+from somcli.algorithms import choose, lloyd, structure
 from somcli.algorithms import kmeans as km
 from somcli.backends.base import Backend, Data, Described, Progress, feature_labels, quiet
 from somcli.config import CleanOptions, ColumnOptions, KMeansOptions, ReadOptions
-from somcli.pipeline import blocks as B
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, check_clusterable, int_column
 from somcli.report.sections import Fit, KSelection, Scores
@@ -42,12 +42,6 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     t_fit = time.perf_counter()
     selection, label = None, ""
 
-    def fit_one(k):
-        nonlocal label
-        fit, label = be.kmeans(data, k, seed=opts.seed, n_init=opts.n_init,
-                               minibatch=minibatch, progress=progress)
-        return fit
-
     if opts.k is None:
         k, selection = _choose_k(be, data, opts, distinct(), progress)
         if selection.note:
@@ -55,7 +49,8 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     else:
         k = opts.k
     progress(f"k-means with k={k}")
-    fit = fit_one(k)
+    fit, label = fit_kmeans(be, data, k, seed=opts.seed, n_init=opts.n_init,
+                            minibatch=minibatch, progress=progress)
     if minibatch and label == "MiniBatchKMeans":
         warnings.append(f"{n:,} rows > --minibatch-rows {opts.minibatch_rows:,}: "
                         "used MiniBatchKMeans (faster, slightly less exact)")
@@ -98,6 +93,36 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
         pictures |= figure.start(k_plots.jobs(report.k_selection.to_dict()))
     return RunResult("kmeans", frame, report, tables, model=model, parts=parts,
                      plots=pictures)
+
+
+INIT_SAMPLE = 100_000  # rows the k-means++ starts are drawn on away from scikit-learn
+
+
+def fit_kmeans(be: Backend, data: Data, k: int, *, seed: int, n_init: int | None,
+               minibatch: bool, progress: Progress = quiet) -> tuple[km.KMeansFit, str]:
+    """k-means on the fit rows, and what the report calls it: scikit-learn's on rows held by
+    this process's CPU; elsewhere (a cluster's workers, a GPU) its k-means++ starts and
+    restarts on a sample of at most INIT_SAMPLE rows, then Lloyd's steps as partial sums
+    over every block (:mod:`somcli.algorithms.lloyd`) to scikit-learn's tolerance."""
+    X = be.here(data.fit) if be.device is None else None
+    if X is not None:
+        fit = km.fit(X, k, seed=seed, n_init=n_init, minibatch=minibatch)
+        return fit, "MiniBatchKMeans" if minibatch else "KMeans (k-means++)"
+    n = data.n_fit
+    n_init = n_init or km.default_n_init(n)
+    sums = np.sum([m[0] for m in be.reduce(B.moments, data.fit)], axis=0)
+    squares = np.sum(be.reduce(B.squares, data.fit), axis=0)
+    tol = lloyd.TOL * float(np.mean(squares / n - (sums / n) ** 2))
+    pick = np.arange(n) if n <= INIT_SAMPLE else np.sort(
+        np.random.default_rng(seed).choice(n, size=INIT_SAMPLE, replace=False))
+    progress(f"k-means {be.where} with k={k}")
+    start = km.fit(be.take(data.fit, data.fit_counts, pick, B.take), k, seed=seed,
+                   n_init=n_init).centers
+    with be.placed(data.fit, k) as rows:
+        got = lloyd.run(lambda C: lloyd.total(be.reduce(lloyd.partial_sums, rows, centers=C)),
+                        start, tol)
+    return (km.KMeansFit(got.centers, got.inertia, got.n_iter, False, n_init),
+            f"k-means (Lloyd {be.where}, k-means++ starts on a sample)")
 
 
 def _pictures(be, data, centers, sizes, seed, report) -> dict:

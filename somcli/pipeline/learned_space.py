@@ -14,7 +14,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from somcli.backends.base import Backend, Block, Data, model_dtype
+from somcli.algorithms.blocks import Block
+from somcli.backends.base import Backend, Data, model_dtype
 from somcli.pipeline import embed as E
 from somcli.prep.clean import Preprocessor
 

@@ -13,6 +13,7 @@ from functools import cache
 
 import numpy as np
 
+from somcli.algorithms import blocks as B
 from somcli.algorithms import som as batch
 from somcli.algorithms.grid import Grid, radius_schedule
 from somcli.algorithms.nearest import DEFAULT_CHUNK
@@ -26,7 +27,6 @@ from somcli.config import (
     UnitOptions,
 )
 from somcli.errors import UsageError
-from somcli.pipeline import blocks as B
 from somcli.pipeline.common import RunResult, check_clusterable
 from somcli.pipeline.som_outputs import Trained, outputs
 from somcli.runtime import interrupts, memory
@@ -200,7 +200,16 @@ def _initial(be: Backend, data: Data, grid: Grid, opts: SomOptions, pca) -> np.n
 
 
 def _train_batch(be, data, W0, grid, opts, radii, sched, chunk, tick) -> np.ndarray:
-    with be.som_sums(data, chunk) as sums:
+    """Each epoch's partial sums over every block (on the backend's device and threads),
+    added in block order, then the update (:mod:`somcli.algorithms.som`)."""
+    with be.placed(data.fit, len(W0)) as rows, be.workers() as pool:
+        def sums(W):
+            # the codebook travels inside the tasks (not scattered): a task whose worker
+            # dies can then be rerun elsewhere from its lineage
+            parts = be.reduce(batch.epoch_sums, rows, W=W, chunk=chunk, threads=be.threads,
+                              pool=pool)
+            return batch.add_partials(parts, W.shape)
+
         W, _ = batch.train(None, W0, grid, radii, opts.neighborhood, on_epoch=tick,
                            sums_fn=sums)
     return W
@@ -209,8 +218,12 @@ def _train_batch(be, data, W0, grid, opts, radii, sched, chunk, tick) -> np.ndar
 def _train_online(be, data, W0, grid, opts, radii, sched, chunk, tick) -> np.ndarray:
     from somcli.algorithms import online  # MiniSom: imported only when used
 
+    X = be.here(data.fit)
+    if X is None:
+        raise UsageError(f"--engine {be.name} trains in batch only (--train online is "
+                         "MiniSom's row-by-row loop, on rows in this process)")
     epochs, sigma, sigma_end = sched
-    return online.train(be.fit_matrix(data), W0, grid, epochs=epochs, sigma=sigma,
+    return online.train(X, W0, grid, epochs=epochs, sigma=sigma,
                         sigma_end=sigma_end, decay=opts.decay,
                         learning_rate=opts.learning_rate, kind=opts.neighborhood,
                         seed=opts.seed, on_epoch=tick)

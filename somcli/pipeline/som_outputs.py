@@ -10,14 +10,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from somcli.algorithms import blocks as B
 from somcli.algorithms import outliers as O
 from somcli.algorithms import structure
+from somcli.algorithms.blocks import carried_name
 from somcli.algorithms.choose import cluster_units
 from somcli.algorithms.evaluation import match_clusters
 from somcli.algorithms.grid import Grid
 from somcli.algorithms.umatrix import interstitial, unit_umatrix
-from somcli.backends.base import Backend, Data, Described, carried_name, feature_labels
-from somcli.pipeline import blocks as B
+from somcli.backends.base import Backend, Data, Described, feature_labels
 from somcli.pipeline import steps
 from somcli.pipeline.common import RunResult, base_report, int_column
 from somcli.prep.quotes import exact

@@ -1,7 +1,7 @@
 """Steps over a backend that more than one command takes: cluster profiles, scores
 against the label column, internal scores on a sample of rows, sizes, medians.
 
-Each maps :mod:`somcli.pipeline.blocks` functions over the blocks and adds the results
+Each maps :mod:`somcli.algorithms.blocks` functions over the blocks and adds the results
 up here, so every backend gives the same figures.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from somcli.algorithms import blocks as B
 from somcli.algorithms import metrics
 from somcli.backends.base import Backend, Data
-from somcli.pipeline import blocks as B
 from somcli.pipeline.common import label_scores
 from somcli.report.sections import Profile, Scores
 
@@ -105,7 +105,7 @@ def _typical(be, data, labels, means) -> dict[int, list[str]]:
 def _category_shares(be, data, labels, size) -> dict[int, dict]:
     from collections import Counter
 
-    from somcli.backends.base import carried_name
+    from somcli.algorithms.blocks import carried_name
 
     columns = data.described.roles.categories
     if not columns:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from somcli.backends.base import Block, carried_name
+from somcli.algorithms.blocks import Block, carried_name
 from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import FILLS, CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError, UsageError, brief

@@ -1,14 +1,17 @@
 """The work done on one block of cleaned rows, whichever backend holds it.
 
-A block is ``(X, usable)``: the scaled features of some rows and which of them get an
-assignment. The local backend has one block (the whole table, ``threads`` threads per
-call); the Dask backend has one per partition and runs these on its workers. The
-pipeline maps them over the blocks and adds the results up in block order, so both
-backends compute the same figures. Pure numpy and pandas; nothing here knows which
-backend called it.
+A block is ``(X, usable, quotes)``: the scaled features of some rows, which of them get an
+assignment, and the input values the outputs quote. The local backend has one block (the
+whole table, ``threads`` threads per call); the Dask backend has one per partition and runs
+these on its workers. The pipeline maps them over the blocks through the backend's
+primitives (``map``, ``reduce``, ``take``) and adds the results up in block order, so every
+backend computes the same figures. Pure numpy and pandas, below the backends: nothing here
+knows which backend called it, and no backend method is named after what is here.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,12 +19,30 @@ import pandas as pd
 from somcli.algorithms import som as batch
 from somcli.algorithms.evaluation import evaluate as evaluate_rows
 from somcli.algorithms.grid import Grid
-from somcli.algorithms.nearest import DEFAULT_CHUNK, Units, nearest
-from somcli.backends.base import Block, carried_name
+from somcli.algorithms.nearest import DEFAULT_CHUNK, nearest
 from somcli.prep.clean import row_labels
-from somcli.prep.quotes import exact
+from somcli.prep.quotes import Quotes, exact
 
 CHUNK = 65536  # rows per step where a block is copied to float64
+
+
+class Block(NamedTuple):
+    """One block of cleaned rows."""
+
+    X: np.ndarray  # n x d scaled features (the model's precision)
+    usable: np.ndarray  # bool per row: gets an assignment
+    quotes: Quotes | None = None  # the input values, exactly (prep.quotes)
+
+
+#: the columns somcli writes into the assignments under these names, whatever the input has
+OWN_COLUMNS = ("line", "source", "cluster", "distance", "bmu_row", "bmu_col", "qe",
+               "outlier_score", "is_outlier")
+
+
+def carried_name(column: str) -> str:
+    """The name an input column carried into the assignments has (every backend): its
+    own, or ``input_NAME`` when somcli writes a column of that name."""
+    return column if column not in OWN_COLUMNS else f"input_{column}"
 
 
 def fit_rows(block) -> np.ndarray:
@@ -51,11 +72,6 @@ def squares(X: np.ndarray) -> np.ndarray:
 
 def scatter(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return batch.scatter(X, mean)
-
-
-def som_sums(X: np.ndarray, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads: int = 1,
-             pool=None):
-    return batch.epoch_sums(X, W, chunk, threads, pool)
 
 
 def evaluate(block, W: np.ndarray, grid: Grid, chunk: int = DEFAULT_CHUNK, threads: int = 1,
@@ -215,17 +231,6 @@ def first(pair):
 
 def distance_sum(assigned) -> float:
     return float(np.nansum(assigned[1]))
-
-
-def lloyd(block, centers: np.ndarray):
-    """One Lloyd step's sums, counts and inertia for the usable rows of a block."""
-    rows = fit_rows(block)
-    labels, dist, _ = nearest(rows, Units(centers, rows.dtype))
-    k, d = centers.shape
-    sums = np.zeros((k, d))
-    for j in range(d):
-        sums[:, j] = np.bincount(labels, weights=rows[:, j], minlength=k)
-    return sums, np.bincount(labels, minlength=k), float((dist ** 2).sum())
 
 
 def take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
