@@ -1,9 +1,10 @@
 """Missing values, duplicates and scaling: fitted once, replayed by ``assign``.
 
 The fitted state is a :class:`Preprocessor`: plain arrays and strings, so a
-model file can hold it without pickle. Imputers and scalers are scikit-learn's;
-what they learned is copied out into that plain form. The work is done column
-by column, so the only full-size allocation is the cleaned matrix itself.
+model file can hold it without pickle. Its statistics (fill values, scaler) are fitted by
+:mod:`somcli.prep.statistics`, the code the Dask backend runs over its partitions too; the
+formulas are scikit-learn's, computed without importing it. The work is done column by
+column, so the only full-size allocation is the cleaned matrix itself.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from somcli.config import FILLS, MISSING_METHODS, SCALES, CleanOptions
+from somcli.config import FILLS, MISSING_METHODS, CleanOptions
 from somcli.errors import DataError, UsageError
 from somcli.prep import duplicates
+from somcli.prep import statistics as S
 from somcli.prep.quotes import Quotes
 from somcli.prep.quotes import build as build_quotes
 from somcli.prep.roles import Roles
@@ -249,31 +251,18 @@ def gap_outcome(method: str, cells: dict[str, int], gap_rows: int, dropped: int)
 def _describe(col: np.ndarray, gaps: np.ndarray, n_gaps: int) -> dict:
     """Share missing, mean and SD of one raw column (``col`` before its gaps were filled
     when it has ``n_gaps``): what `assign` compares new data with."""
-    n = len(col)
-    present = n - n_gaps
-    values = col[~gaps] if n_gaps else col
-    mean = float(np.mean(values, dtype=np.float64)) if present else None
-    sd = float(np.std(values, dtype=np.float64)) if present else None
-    return {"missing_share": (n - present) / n if n else 0.0, "mean": mean, "sd": sd}
+    return S.describe(S.moments(col[:, None]), 0, len(col))
 
 
 def _statistic(col: np.ndarray, method: str) -> float:
-    """The fill value of one column; 0 for an empty column.
-
-    Median and mean by numpy (SimpleImputer's masked-array median sorts the whole
-    column: 100 ms per million rows against 10 ms); most-frequent as SimpleImputer
-    chooses it (the smallest of the most frequent values, as the Dask engine does), by
-    numpy's unique (importing scikit-learn's imputer cost seconds for one mode).
-    """
+    """The fill value of one column (:func:`somcli.prep.statistics.fill_value`), by numpy
+    over the column's present values: the median by ``np.median`` (SimpleImputer's
+    masked-array median sorts the whole column: 100 ms per million rows against 10 ms),
+    the modes by ``np.unique`` (importing scikit-learn's imputer cost seconds for one)."""
     present = col[~np.isnan(col)]
-    if present.size == 0:
-        return 0.0
-    if method == "median":
-        return float(np.median(present))
-    if method == "mean":
-        return float(np.mean(present))
-    values, counts = np.unique(present, return_counts=True)  # sorted: argmax is the smallest
-    return float(values[np.argmax(counts)])
+    return S.fill_value(method, S.moments(present[:, None]), 0,
+                        median=lambda: np.median(present),
+                        modes=lambda: np.unique(present, return_counts=True))
 
 
 def _fit_knn(prep: Preprocessor, X: np.ndarray) -> None:
@@ -299,36 +288,16 @@ def _knn_fill(raw, reference, center, scale, k):
 
 
 def _fit_scaler(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """Scaler statistics per column, as x' = (x - center) / scale; missing values ignored.
-
-    The formulas are scikit-learn's StandardScaler (mean, population SD), MinMaxScaler
-    (min, range) and RobustScaler (median, 25-75 percentile range), computed with numpy
-    one column at a time (tests check them against scikit-learn): importing
-    sklearn.preprocessing costs a second, more than the statistics themselves.
-    """
-    d = values.shape[1]
-    center, scale = np.zeros(d), np.ones(d)
+    """Scaler statistics per column of ``values`` (gaps ignored), by
+    :func:`somcli.prep.statistics.scaler` on this one block; quartiles by numpy."""
     if method == "none":
-        return center, scale
-    if method not in SCALES:
-        raise UsageError(f"--scale {method}: unknown method")
-    for j in range(d):
+        return np.zeros(values.shape[1]), np.ones(values.shape[1])
+
+    def quartiles(j: int, qs: list[float]) -> list[float]:
         col = np.asarray(values[:, j], dtype=np.float64)
-        col = col[~np.isnan(col)]
-        if col.size == 0:
-            continue
-        if method == "standard":
-            c, s = col.mean(), col.std()
-        elif method == "robust":
-            q25, c, q75 = np.percentile(col, [25, 50, 75])
-            s = q75 - q25
-        else:
-            c, s = col.min(), col.max() - col.min()
-        center[j] = c
-        # scikit-learn's rule for (near-)constant columns: leave them unscaled
-        scale[j] = s if np.isfinite(s) and s > 10 * np.finfo(np.float64).eps * max(abs(c), 1.0) \
-            else 1.0
-    return center, scale
+        return np.percentile(col[~np.isnan(col)], [100 * q for q in qs])
+
+    return S.scaler(method, S.moments(values), quartiles)
 
 
 def row_labels(frame: pd.DataFrame, ids: list[str], lines: np.ndarray,

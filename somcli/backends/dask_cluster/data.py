@@ -23,6 +23,7 @@ from somcli.io.formats import PARQUET, frame_of, read_columnar
 from somcli.io.read import Dialect, header_names, read_table, sniff
 from somcli.io.sources import resolve
 from somcli.prep import roles as R
+from somcli.prep import statistics as S
 from somcli.prep.clean import (
     HUGE,
     MAX_NAMED_ROWS,
@@ -180,8 +181,10 @@ def on_raw(part: pd.DataFrame, feats: list[str], rules: dict,
 
 
 def on_stats(raw: np.ndarray, first_line: int, drop: bool):
-    """Per column: present count, sum, M2 around the block mean, min, max, inf count,
-    missing count; the block's gap rows (first few) and rows left for fitting."""
+    """The partition's partial sums (:mod:`somcli.prep.statistics`): the moments of every
+    column over all rows (what the report describes) and over the fitting rows (with
+    --missing drop, the rows without gaps); infinite and missing counts, the gap rows
+    (first few), rows left for fitting, and the first value too large to scale."""
     huge_at = None
     for j in range(raw.shape[1]):
         col = raw[:, j]
@@ -193,39 +196,18 @@ def on_stats(raw: np.ndarray, first_line: int, drop: bool):
     values = np.where(inf, np.nan, raw)
     gaps = np.isnan(values)
     gappy = gaps.any(axis=1)
-    fit = ~gappy if drop else np.ones(len(values), bool)
-    v = values[fit]
-    present = ~np.isnan(v)
-    n = present.sum(axis=0).astype(np.float64)
-    total = np.nansum(v, axis=0)
-    mean = np.divide(total, n, out=np.zeros_like(total), where=n > 0)
-    m2 = np.nansum((v - mean) ** 2, axis=0)
-    lo = np.where(n > 0, np.nanmin(np.where(present, v, np.inf), axis=0), np.inf)
-    hi = np.where(n > 0, np.nanmax(np.where(present, v, -np.inf), axis=0), -np.inf)
-    return {"n": n, "mean": mean, "m2": m2, "min": lo, "max": hi,
+    everything = S.moments(values)
+    return {"all": everything, "fit": S.moments(values[~gappy]) if drop else everything,
             "inf": inf.sum(axis=0), "missing": gaps.sum(axis=0), "rows": len(values),
             "gap_rows": (np.flatnonzero(gappy)[:MAX_NAMED_ROWS] + first_line).tolist(),
-            "n_gap_rows": int(gappy.sum()), "fit_rows": int(fit.sum()), "huge": huge_at}
+            "n_gap_rows": int(gappy.sum()),
+            "fit_rows": int((~gappy).sum()) if drop else len(values), "huge": huge_at}
 
 
 def combine_stats(parts: list[dict]) -> dict:
-    """Chan's parallel combination of counts, means and M2 (numerically stable)."""
-    n = np.zeros_like(parts[0]["n"])
-    mean = np.zeros_like(parts[0]["mean"])
-    m2 = np.zeros_like(parts[0]["m2"])
-    for p in parts:
-        nb = p["n"]
-        tot = n + nb
-        delta = p["mean"] - mean
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(tot > 0, mean + delta * np.divide(nb, tot, where=tot > 0,
-                                                               out=np.zeros_like(tot)), 0.0)
-            m2 = m2 + p["m2"] + np.where(tot > 0, delta ** 2 * n * nb / np.where(tot > 0, tot, 1),
-                                         0.0)
-        n = tot
-    return {"n": n, "mean": mean, "m2": m2,
-            "min": np.min([p["min"] for p in parts], axis=0),
-            "max": np.max([p["max"] for p in parts], axis=0),
+    """The partitions' statistics together, in partition order."""
+    return {"all": S.combine([p["all"] for p in parts]),
+            "fit": S.combine([p["fit"] for p in parts]),
             "inf": np.sum([p["inf"] for p in parts], axis=0),
             "missing": np.sum([p["missing"] for p in parts], axis=0),
             "rows": sum(p["rows"] for p in parts),
@@ -272,9 +254,8 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions) -> tuple:
     d = len(feats)
     fill = None
     if cleaning.missing in FILLS:
-        fill = np.zeros(d)
-        for j in range(d):
-            fill[j] = _fill_value(client, raw, j, total, cleaning.missing)
+        fill = np.array([_fill_value(client, raw, j, total["fit"], cleaning.missing)
+                         for j in range(d)], dtype=np.float64)
     center, scale = _scaler(client, raw, total, fill, cleaning, drop)
     scale = weight_indicators(feats, rules, scale)
     prep = Preprocessor(feats, rules, cleaning.missing, cleaning.scale, center, scale, fill=fill)
@@ -284,10 +265,7 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions) -> tuple:
         "infinite_values": {f: int(k) for f, k in zip(feats, total["inf"], strict=True) if k},
         "missing_cells": missing, "rows_with_gaps": int(total["n_gap_rows"]),
         "rows_with_gaps_named": report_rows.name_gap_rows(table, stats),
-        "feature_stats": {f: {"missing_share": float(total["missing"][j] / max(n_rows, 1)),
-                              "mean": float(total["mean"][j]) if total["n"][j] else None,
-                              "sd": float(np.sqrt(total["m2"][j] / total["n"][j]))
-                              if total["n"][j] else None} for j, f in enumerate(feats)},
+        "feature_stats": {f: S.describe(total["all"], j, n_rows) for j, f in enumerate(feats)},
         "duplicates": report_rows.find(table, PATH_COLUMN, cleaning.dedupe_by),
         "scale": cleaning.scale,
         "rows_used_for_fitting": int(total["fit_rows"]),
@@ -300,18 +278,20 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions) -> tuple:
 
 
 def _fill_value(client, raw, j, total, method) -> float:
-    n = int(total["n"][j])
-    if n == 0:
-        return 0.0
-    if method == "mean":
-        return float(total["mean"][j])
-    cols = client.map(_on_column, raw, j=j, drop=False, pure=False)
-    if method == "median":
-        return quantiles(client, cols, n, [0.5], float(total["min"][j]), float(total["max"][j]))[0]
-    counts = client.gather(client.map(_on_value_counts, cols, pure=False))
-    merged = pd.concat(counts).groupby(level=0).sum()
-    top = merged.max()
-    return float(min(v for v, c in merged.items() if c == top))  # SimpleImputer: the smallest
+    """:func:`somcli.prep.statistics.fill_value` of column ``j`` over the partitions: the
+    median by exact distributed quantiles, the modes by merged value counts."""
+    def median() -> float:
+        cols = client.map(_on_column, raw, j=j, drop=False, pure=False)
+        return quantiles(client, cols, int(total["n"][j]), [0.5], float(total["min"][j]),
+                         float(total["max"][j]))[0]
+
+    def modes():
+        cols = client.map(_on_column, raw, j=j, drop=False, pure=False)
+        counts = client.gather(client.map(_on_value_counts, cols, pure=False))
+        merged = pd.concat(counts).groupby(level=0).sum()
+        return merged.index.to_numpy(dtype=np.float64), merged.to_numpy()
+
+    return S.fill_value(method, total, j, median, modes)
 
 
 def _on_value_counts(values: np.ndarray) -> pd.Series:
@@ -319,39 +299,21 @@ def _on_value_counts(values: np.ndarray) -> pd.Series:
 
 
 def _scaler(client, raw, total, fill, cleaning, drop):
-    """Scaler statistics over the imputed values of the fitting rows, exactly."""
-    d = len(total["n"])
-    center, scale = np.zeros(d), np.ones(d)
-    if cleaning.scale == "none":
-        return center, scale
-    eps = 10 * np.finfo(np.float64).eps
-    for j in range(d):
-        n_present = total["n"][j]
-        gaps = 0 if (drop or fill is None) else int(total["fit_rows"] - n_present)
+    """:func:`somcli.prep.statistics.scaler` over the imputed values of the fitting rows,
+    exactly: the gaps a fill value takes are counted, not materialised."""
+    fit = total["fit"]
+    filled = None if (drop or fill is None) else total["fit_rows"] - fit["n"]
+
+    def quartiles(j: int, qs: list[float]) -> list[float]:
+        gaps = 0 if filled is None else int(filled[j])
         f = 0.0 if fill is None else float(fill[j])
-        if n_present + gaps == 0:
-            continue
-        if cleaning.scale == "standard":
-            n = n_present + gaps
-            mean = (total["mean"][j] * n_present + f * gaps) / n
-            m2 = total["m2"][j] + n_present * (total["mean"][j] - mean) ** 2 + gaps * (f - mean) ** 2
-            c, s = mean, float(np.sqrt(m2 / n))
-        elif cleaning.scale == "minmax":
-            lo, hi = total["min"][j], total["max"][j]
-            if gaps:
-                lo, hi = min(lo, f), max(hi, f)
-            c, s = lo, hi - lo
-        else:
-            cols = client.map(_on_column, raw, j=j, drop=drop, pure=False)
-            lo, hi = float(total["min"][j]), float(total["max"][j])
-            if gaps:
-                lo, hi = min(lo, f), max(hi, f)
-            q25, c, q75 = quantiles(client, cols, int(n_present + gaps), [0.25, 0.5, 0.75], lo,
-                                    hi, extra=(gaps, f))
-            s = q75 - q25
-        center[j] = c
-        scale[j] = s if np.isfinite(s) and s > eps * max(abs(c), 1.0) else 1.0
-    return center, scale
+        lo, hi = float(fit["min"][j]), float(fit["max"][j])
+        if gaps:
+            lo, hi = min(lo, f), max(hi, f)
+        cols = client.map(_on_column, raw, j=j, drop=drop, pure=False)
+        return quantiles(client, cols, int(fit["n"][j] + gaps), qs, lo, hi, extra=(gaps, f))
+
+    return S.scaler(cleaning.scale, fit, quartiles, filled, fill)
 
 
 # ---------------------------------------------------------------- cleaned blocks
