@@ -235,3 +235,28 @@ def test_a_map_in_the_learned_space_is_replayed_by_assign(planted_csv, tmp_path,
 def test_bad_embed_options_are_usage_errors(run, args, said):
     r = run("kmeans", MOVIES, *args)
     assert r.code == errors.USAGE and said in r.err
+
+
+def test_a_gradient_step_is_partial_sums_that_add_up_over_parts_of_a_minibatch():
+    """Each embedding's step is written as partial sums plus an update (as every fit in
+    algorithms/): the sums of two halves of a minibatch are the whole minibatch's."""
+    from somcli.algorithms import autoencoder, rbm
+
+    rng = np.random.default_rng(0)
+    V = rng.random((64, 6))
+    M = rng.random((64, 6)) > 0.2
+    V = np.where(M, V, 0.0)
+    machine, _ = rbm.train(V, M, 3, epochs=1, rate=0.05, batch=32, seed=1)
+    u = rng.random((64, 3))
+    whole = rbm.partial_gradient(machine, V, M, u)
+    halves = rbm.total([rbm.partial_gradient(machine, V[:40], M[:40], u[:40]),
+                        rbm.partial_gradient(machine, V[40:], M[40:], u[40:])])
+    for a, b in zip(whole, halves, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    ae, _ = autoencoder.train(V, M, 3, epochs=1, rate=0.01, batch=32, seed=1)
+    scale = 2.0 / M.sum()
+    whole = autoencoder.partial_gradient(ae, V, M, scale)
+    halves = autoencoder.total([autoencoder.partial_gradient(ae, V[:40], M[:40], scale),
+                                autoencoder.partial_gradient(ae, V[40:], M[40:], scale)])
+    for a, b in zip(whole, halves, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

@@ -3,7 +3,9 @@ Bernoulli visible units in [0, 1], Bernoulli hidden units, contrastive divergenc
 
 A row's missing cells are not zeros: the hidden units see only the row's observed visible
 units, and the negative phase reconstructs only those (a per-row mask in both phases), so
-a gap never pulls the weights. Pure functions on numpy arrays, seeded.
+a gap never pulls the weights. Pure functions on numpy arrays, seeded. A step is written as
+partial sums over rows (:func:`partial_gradient`) and an update, as every fit in
+``algorithms/``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,36 @@ def reconstruct(rbm: RBM, V: np.ndarray, M: np.ndarray) -> np.ndarray:
     return visible(rbm, hidden(rbm, V, M))
 
 
+def partial_gradient(rbm: RBM, v0: np.ndarray, m: np.ndarray, u: np.ndarray) -> tuple:
+    """One CD-1 step's sums over some rows of a minibatch (gaps 0 in ``v0``, ``m`` the
+    observed cells, ``u`` the rows' uniform draws that sample the hidden units):
+    (v0'h0 - v1'h1, the sum of v0 - v1, observed cells per column, the sum of h0 - h1,
+    rows). Sums over parts of a minibatch add up (:func:`total`) to the whole one's."""
+    h0 = sigmoid(v0 @ rbm.W + rbm.hidden_bias)
+    sample = (u < h0).astype(v0.dtype)
+    v1 = np.where(m, visible(rbm, sample), 0.0)  # only the observed units come back
+    h1 = sigmoid(v1 @ rbm.W + rbm.hidden_bias)
+    return (v0.T @ h0 - v1.T @ h1, (v0 - v1).sum(axis=0), m.sum(axis=0),
+            (h0 - h1).sum(axis=0), len(v0))
+
+
+def total(parts: list[tuple]) -> tuple:
+    """Partial gradients added up in order."""
+    return parts[0] if len(parts) == 1 else tuple(sum(p[i] for p in parts)
+                                                  for i in range(len(parts[0])))
+
+
+def update(rbm: RBM, sums: tuple, speed: list, momentum: float, rate: float,
+           decay: float) -> None:
+    """The step from a minibatch's sums: gradient with weight decay, momentum, in place."""
+    pair, vis, observed, hid, size = sums
+    grads = [pair / size - decay * rbm.W, vis / np.maximum(observed, 1), hid / size]
+    for i, (param, grad) in enumerate(zip((rbm.W, rbm.visible_bias, rbm.hidden_bias), grads,
+                                          strict=True)):
+        speed[i] = momentum * speed[i] + rate * grad
+        param += speed[i]
+
+
 def train(V: np.ndarray, M: np.ndarray, dim: int, epochs: int, rate: float, batch: int,
           seed: int, check=None, decay: float = 1e-4) -> tuple[RBM, list]:
     """CD-1 with momentum (0.5, then 0.9 after five epochs) and weight decay on minibatches
@@ -64,19 +96,9 @@ def train(V: np.ndarray, M: np.ndarray, dim: int, epochs: int, rate: float, batc
         order = rng.permutation(n)
         for start in range(0, n, batch):
             rows = order[start:start + batch]
-            v0, m = V[rows], M[rows]
-            h0 = sigmoid(v0 @ rbm.W + rbm.hidden_bias)
-            sample = (rng.random(h0.shape) < h0).astype(V.dtype)
-            v1 = np.where(m, visible(rbm, sample), 0.0)  # only the observed units come back
-            h1 = sigmoid(v1 @ rbm.W + rbm.hidden_bias)
-            size = len(rows)
-            grads = [(v0.T @ h0 - v1.T @ h1) / size - decay * rbm.W,
-                     (v0 - v1).sum(axis=0) / np.maximum(m.sum(axis=0), 1),
-                     (h0 - h1).mean(axis=0)]
-            for i, (param, grad) in enumerate(zip((rbm.W, rbm.visible_bias, rbm.hidden_bias),
-                                                  grads, strict=True)):
-                speed[i] = momentum * speed[i] + rate * grad
-                param += speed[i]
+            u = rng.random((len(rows), dim))
+            update(rbm, partial_gradient(rbm, V[rows], M[rows], u), speed, momentum, rate,
+                   decay)
         if check is not None:
             curve.append(check(rbm))
     return rbm, curve
