@@ -167,11 +167,24 @@ class Backend(ABC):
         interrupts.check()  # a Ctrl-C that was dropped on the way (see somcli.runtime.interrupts)
         return out
 
-    @abstractmethod
     def take(self, per_block: list, counts: np.ndarray, positions: np.ndarray,
              fn: Callable) -> np.ndarray:
         """Rows at global ``positions`` (over blocks of ``counts`` rows), in that order:
-        ``fn(item, local_positions)`` picks them in each block."""
+        ``fn(item, local_positions)`` picks them in each block that holds some (mapped
+        over those blocks only)."""
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        owner = np.searchsorted(offsets, positions, side="right") - 1
+        blocks = np.unique(owner)
+        where = [np.flatnonzero(owner == b) for b in blocks]
+        picked = self.reduce(fn, [per_block[b] for b in blocks],
+                             [positions[w] - offsets[b] for w, b in zip(where, blocks,
+                                                                          strict=True)])
+        if not picked:
+            return np.empty(0)
+        out = np.empty((len(positions),) + picked[0].shape[1:], dtype=picked[0].dtype)
+        for w, values in zip(where, picked, strict=True):
+            out[w] = values
+        return out
 
     @abstractmethod
     def quantiles(self, values: list, n: int, qs: list[float], lo: float, hi: float

@@ -119,20 +119,6 @@ class DaskBackend(Backend):
     def gather(self, handles) -> list:
         return self.client.gather(handles)
 
-    def take(self, per_block, counts, positions, fn) -> np.ndarray:
-        offsets = np.concatenate([[0], np.cumsum(counts)])
-        owner = np.searchsorted(offsets, positions, side="right") - 1
-        pieces = [(np.flatnonzero(owner == b),
-                   self.client.submit(fn, per_block[b], positions[owner == b] - offsets[b],
-                                      pure=False)) for b in np.unique(owner)]
-        out = None
-        for where, future in pieces:
-            values = future.result()
-            if out is None:
-                out = np.empty((len(positions),) + values.shape[1:], dtype=values.dtype)
-            out[where] = values
-        return out if out is not None else np.empty(0)
-
     def quantiles(self, values, n, qs, lo, hi) -> list[float]:
         return quantiles(self.client, values, n, qs, lo, hi) if n else [0.0] * len(qs)
 

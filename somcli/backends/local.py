@@ -102,18 +102,6 @@ class LocalBackend(Backend):
     def gather(self, handles) -> list:
         return list(handles)
 
-    def take(self, per_block, counts, positions, fn) -> np.ndarray:
-        offsets = np.concatenate([[0], np.cumsum(counts)])
-        owner = np.searchsorted(offsets, positions, side="right") - 1
-        out = None
-        for b in np.unique(owner):
-            where = np.flatnonzero(owner == b)
-            values = fn(per_block[b], positions[where] - offsets[b])
-            if out is None:
-                out = np.empty((len(positions),) + values.shape[1:], dtype=values.dtype)
-            out[where] = values
-        return out if out is not None else np.empty(0)
-
     def quantiles(self, values, n, qs, lo, hi) -> list[float]:
         joined = values[0] if len(values) == 1 else np.concatenate(values)
         return [float(v) for v in np.quantile(joined, qs)] if len(joined) else [0.0] * len(qs)
