@@ -82,12 +82,11 @@ def cluster(data, method: str = "kmeans", k: int | str | None = "auto", *,
     exe = _build(C.Execution, options, dtype=options.pop("dtype", "float32"
                                                          if method == "som" else "float64"))
     if method == "kmeans":
-        opts = _build(C.KMeansOptions, options, k=None if k in ("auto", None) else int(k))
+        opts = _build(C.KMeansOptions, options, k="auto" if k is None else k)
         extra = {}
     else:
         opts = _build(C.SomOptions, options, **_map_size(options.pop("map", None)))
-        units = _build(C.UnitOptions, options, k=k if isinstance(k, int) else None,
-                       k_auto=k == "auto")
+        units = _build(C.UnitOptions, options, k="units" if k is None else k)
         extra = {"units": units, "exe": exe}
     if options:
         raise UsageError(f"unknown option(s) {', '.join(sorted(options))} for "

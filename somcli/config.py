@@ -64,9 +64,42 @@ class CleanOptions:
     knn_neighbors: int = 5
 
 
+#: -k, one encoding for every command: a number of clusters, ``"auto"`` (chosen over
+#: 2..k_max, :mod:`somcli.algorithms.choose`) or, for a map, ``"units"`` (each unit its own
+#: cluster: no second level)
+K = int | Literal["auto", "units"]
+
+
+class KChoice:
+    """What -k says, read the same way by every command's options."""
+
+    k: K
+    WORDS: tuple[str, ...] = ("auto",)  # the words this command's -k takes
+
+    def __post_init__(self):
+        k = self.k
+        if isinstance(k, np.integer):  # a numpy number from Python code
+            k = int(k)
+            object.__setattr__(self, "k", k)
+        if isinstance(k, bool) or not (isinstance(k, int) and k >= 2 or k in self.WORDS):
+            from somcli.errors import UsageError
+
+            raise UsageError(f"k={k!r}: a whole number of clusters from 2, or "
+                             f"{' or '.join(map(repr, self.WORDS))}")
+
+    @property
+    def k_auto(self) -> bool:
+        return self.k == "auto"
+
+    @property
+    def k_given(self) -> int | None:
+        """The number asked for (None for auto or units)."""
+        return self.k if isinstance(self.k, int) else None
+
+
 @dataclass(frozen=True)
-class KMeansOptions:
-    k: int | None = None  # None: choose by silhouette over 2..k_max
+class KMeansOptions(KChoice):
+    k: K = "auto"
     k_max: int = 10
     n_init: int | None = None  # None: scikit-learn's default
     minibatch_rows: int = 200_000
@@ -105,11 +138,11 @@ class SomOptions:
 
 
 @dataclass(frozen=True)
-class UnitOptions:
+class UnitOptions(KChoice):
     """What is made of a trained map: clusters of units, U-matrix, outliers."""
 
-    k: int | None = None  # with k_auto False too: no second level (the cluster is the unit)
-    k_auto: bool = True
+    WORDS = ("auto", "units")
+    k: K = "auto"
     k_max: int = 10
     umatrix_stat: UmatrixStat = "mean"
     outliers: float | None = None  # None: the robust rule; a number: that quantile

@@ -61,6 +61,12 @@ def test_cluster_takes_options_by_their_long_names(tmp_path, run):
         somcli.cluster(frame, method="dbscan")
     with pytest.raises(UsageError, match="DataFrame, a 2-d numpy array or file paths"):
         somcli.cluster({"a": [1, 2]})
+    # -k has one meaning for every method: a number from 2, "auto", or "units" for a map
+    for bad, method in ((1, "kmeans"), ("units", "kmeans"), (True, "som"), ("all", "som")):
+        with pytest.raises(UsageError, match="whole number of clusters"):
+            somcli.cluster(frame, method=method, k=bad)
+    assert somcli.cluster(pd.read_csv(COUNTRIES), k=np.int64(2)).report.to_dict()[
+        "parameters"]["k"] == 2
 
 
 def test_cluster_on_an_array_names_its_columns_as_the_command_does():

@@ -97,7 +97,7 @@ def kmeans(**kw):
     out = replace(O.output_from(kw, read.inputs), single_file=single)
     k = kw.pop("k")
     kw.pop("max_memory")  # resolved once, in read.memory_limit
-    opts = KMeansOptions(k=None if k == "auto" else k, k_max=kw.pop("k_max"),
+    opts = KMeansOptions(k=k, k_max=kw.pop("k_max"),
                          n_init=kw.pop("n_init"), minibatch_rows=kw.pop("minibatch_rows"),
                          seed=kw.pop("seed"))
 
@@ -205,8 +205,7 @@ def som(**kw):
         sigma_end=kw.pop("sigma_end"), decay=kw.pop("decay"),
         learning_rate=kw.pop("learning_rate"), neighborhood=kw.pop("neighborhood"),
         seed=kw.pop("seed"))
-    units = UnitOptions(k=k if isinstance(k, int) else None, k_auto=k == "auto",
-                        k_max=kw.pop("k_max"), umatrix_stat=kw.pop("umatrix_stat"),
+    units = UnitOptions(k=k, k_max=kw.pop("k_max"), umatrix_stat=kw.pop("umatrix_stat"),
                         outliers=kw.pop("outlier_q"))
     plots = out.color_scale if out.plots and out.out is not None else None
     ctx = click.get_current_context()

@@ -30,10 +30,10 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     t0 = time.perf_counter()
     data = data or be.load(read, cols, cleaning, dtype=np.float64, allow_mask=False,
                            progress=progress, stdin=stdin)
-    distinct = cache(lambda: be.distinct_rows(data, max(opts.k or 0, opts.k_max)))
-    check_clusterable(data.n_fit, opts.k, distinct)
+    distinct = cache(lambda: be.distinct_rows(data, max(opts.k_given or 0, opts.k_max)))
+    check_clusterable(data.n_fit, opts.k_given, distinct)
     n = data.n_fit
-    k_most = opts.k or opts.k_max
+    k_most = opts.k_given or opts.k_max
     memory.check(memory.kmeans_estimate(data.described.rows, len(data.described.roles.features),
                                         k_most) | be.device_memory(data, k_most),
                  read.memory_limit, f"k-means on {n:,} rows")
@@ -42,7 +42,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     t_fit = time.perf_counter()
     selection, label = None, ""
 
-    if opts.k is None:
+    if opts.k_auto:
         k, selection = _choose_k(be, data, opts, distinct(), progress)
         if selection.note:
             warnings.append(selection.note)
@@ -64,7 +64,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     labels = be.map(B.first, assigned)
     fit_seconds = time.perf_counter() - t_fit
 
-    params = {"algorithm": label, "k": k, "k_auto": opts.k is None, "k_max": opts.k_max,
+    params = {"algorithm": label, "k": k, "k_auto": opts.k_auto, "k_max": opts.k_max,
               "n_init": fit.n_init, "seed": opts.seed, "scale": cleaning.scale,
               "missing": cleaning.missing, "dedupe": cleaning.dedupe,
               "minibatch_rows": opts.minibatch_rows} | be.parameters(data)

@@ -80,7 +80,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     data = data or be.load(read, cols, cleaning, dtype=exe.float_type,
                            allow_mask=trainer.masks_gaps, progress=progress, stdin=stdin)
     t_read = time.perf_counter()
-    check_clusterable(data.n_fit, units.k, lambda: be.distinct_rows(data, units.k or 0),
+    check_clusterable(data.n_fit, units.k_given, lambda: be.distinct_rows(data, units.k_given or 0),
                       "clusters of units")
     pca = cache(lambda: _pca(be, data))
     warnings: list[str] = []
@@ -138,7 +138,7 @@ def resume(be: Backend, model_path: str, read: ReadOptions, opts: SomOptions,
                    sigma=opts.sigma if opts.sigma is not None else end,
                    sigma_end=opts.sigma_end if opts.sigma_end is not None else end,
                    neighborhood=params.get("neighborhood", opts.neighborhood))
-    units = replace(units, k=model.clusters if second else None, k_auto=False,
+    units = replace(units, k=model.clusters if second else "units",
                     umatrix_stat=params.get("umatrix_stat", units.umatrix_stat))
     exe = replace(exe, dtype=params.get("dtype", exe.dtype))
     cleaning = CleanOptions(missing=model.meta["cleaning"]["missing"],

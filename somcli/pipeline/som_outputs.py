@@ -74,7 +74,7 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     U = unit_umatrix(W, grid, units.umatrix_stat)
     scored = scored_rows(be, data, evs, infos, opts.seed)
     unit_cluster, k, selection = cluster_units(
-        W, hits_fit, hits, units.k, units.k_auto, units.k_max, opts.seed, scored, progress)
+        W, hits_fit, hits, units.k_given, units.k_auto, units.k_max, opts.seed, scored, progress)
     start = t.start
     if start is not None and start.second_level:  # keep yesterday's cluster 3 as cluster 3
         unit_cluster = match_clusters(start.codebook, start.unit_cluster, start.hits, W,
@@ -84,7 +84,7 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     threshold = rule.threshold
     n_flagged = int(sum(be.reduce(B.count_above, scores, threshold=threshold)))
 
-    second = bool(units.k or units.k_auto)
+    second = units.k != "units"
     params = {"trainer": t.trainer, "map": f"{grid.rows}x{grid.cols}",
               "topology": grid.topology, "init": opts.init, "epochs": t.epochs,
               "sigma": t.sigma, "sigma_end": t.sigma_end, "decay": opts.decay,
