@@ -153,6 +153,18 @@ def test_backends_offer_generic_primitives_only():
     assert grown == []
 
 
+def test_commands_take_one_typed_settings_object_never_kw():
+    """Each command declares what it reads (cli/given.py builds it once from Click's
+    values); none takes ``**kw`` and pops names from it."""
+    tree = ast.parse((ROOT / "cli" / "commands.py").read_text())
+    commands = [f for f in tree.body if isinstance(f, ast.FunctionDef)
+                and any("command" in ast.unparse(d) for d in f.decorator_list)]
+    assert len(commands) >= 5
+    assert [f.name for f in commands if f.args.kwarg is not None] == []
+    assert all(any(ast.unparse(d).startswith("G.given(") for d in f.decorator_list)
+               for f in commands if f.name != "cli")
+
+
 def test_only_the_backends_import_dask_and_nothing_imports_the_cli():
     _, edges, _, third_party = graph()
     dask_users = sorted(m for m, libs in third_party.items()
@@ -201,3 +213,19 @@ def test_each_choice_is_listed_once_and_the_json_schemas_agree():
     assert tuple(cleaning["scale"]["enum"]) == SCALES
     sources = [p.read_text() for p in ROOT.rglob("*.py") if p.name != "config.py"]
     assert not [s for s in sources if '"most-frequent", "knn"' in s]  # no second list
+
+
+def test_an_option_no_setting_reads_is_caught():
+    """``@given(build)``: a value Click parsed that the builder leaves unread fails loudly
+    (a declared option that changes nothing is a bug), and the callback gets the settings."""
+    import pytest
+
+    from somcli.cli.given import given
+
+    def build(values):
+        return values.pop("k") * 2
+
+    command = given(build)(lambda settings: settings)
+    assert command(k=3) == 6
+    with pytest.raises(AssertionError, match="seed"):
+        command(k=3, seed=1)

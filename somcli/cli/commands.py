@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import replace
 
 import click
 
 from somcli import errors
+from somcli.cli import given as G
 from somcli.cli import option_types as T
 from somcli.cli import options as O
 from somcli.cli import options_embed as OE
 from somcli.cli import options_engine as OX
 from somcli.cli import run as R
 from somcli.cli.group import SomcliGroup
-from somcli.config import KMeansOptions, SomOptions, UnitOptions
 from somcli.version import __version__
 
 
@@ -46,23 +45,22 @@ def cli():
 @O.cleaning_options(allow_mask=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
 @O.common_options
-def inspect(**kw):
+@G.given(G.inspect)
+def inspect(g: G.Inspect):
     """Profile INPUT: column roles, types, missing values, duplicates and what cleaning
     would do. Nothing is clustered. The profile goes to stdout."""
     from somcli.pipeline import inspect as run_inspect
     from somcli.report.inspect_view import render
 
-    console = R.console(kw)
-    read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
-    with console:
-        profile = run_inspect.run(read, cols, cleaning, stdin=R.stdin())
-    if kw.pop("as_json"):
+    with g.console:
+        profile = run_inspect.run(g.read, g.cols, g.cleaning, stdin=R.stdin())
+    if g.as_json:
         from somcli.io.write import dumps
 
         click.echo(dumps(profile, indent=2))
     else:
         render(profile)
-    console.done()
+    g.console.done()
 
 
 # ---------------------------------------------------------------- kmeans
@@ -87,33 +85,21 @@ def inspect(**kw):
 @OX.engine_options
 @OX.device_option
 @O.output_options(plots=True)
-def kmeans(**kw):
+@G.given(G.kmeans)
+def kmeans(g: G.KMeans):
     """Cluster INPUT with k-means (scikit-learn) and write assignments, centroids and a report."""
     from somcli.pipeline import kmeans as run_kmeans
 
-    console = R.console(kw)
-    read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
-    exe, single = OX.engine_from(kw)
-    out = replace(O.output_from(kw, read.inputs), single_file=single)
-    k = kw.pop("k")
-    kw.pop("max_memory")  # resolved once, in read.memory_limit
-    opts = KMeansOptions(k=k, k_max=kw.pop("k_max"),
-                         n_init=kw.pop("n_init"), minibatch_rows=kw.pop("minibatch_rows"),
-                         seed=kw.pop("seed"))
-
-    embed = OE.embed_from(kw, exe, opts.seed)
-    cols = cols if embed is None else OE.sparse_columns(cols)
-
     def job(be):
         def cluster(data=None):
-            return run_kmeans.run(be, read, cols, cleaning, opts, progress=console.progress,
-                                  stdin=R.stdin(), data=data,
-                                  plots=out.plots and out.out is not None)
+            return run_kmeans.run(be, g.read, g.cols, g.cleaning, g.opts,
+                                  progress=g.console.progress, stdin=R.stdin(), data=data,
+                                  plots=g.out.plots and g.out.out is not None)
 
-        return cluster() if embed is None else R.learned(be, read, cols, embed, console,
-                                                         "float64", cluster)
+        return cluster() if g.embed is None else R.learned(be, g.read, g.cols, g.embed,
+                                                           g.console, "float64", cluster)
 
-    R.execute(console, out, job, exe)
+    R.execute(g.console, g.out, job, g.exe)
 
 
 # ---------------------------------------------------------------- som
@@ -184,80 +170,54 @@ def kmeans(**kw):
 @OX.engine_options
 @OX.device_option
 @O.output_options(plots=True, maps=True)
-def som(**kw):
+@G.given(G.som)
+def som(g: G.Som):
     """Train a self-organizing map on INPUT; write assignments (cluster, BMU, QE, outlier
     score), the codebook, U-matrices, outliers, pictures and a report."""
     import contextlib
 
     from somcli.report.painter import Painter
 
-    console = R.console(kw)
-    read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
-    exe, single = OX.engine_from(kw)
-    exe = replace(exe, threads=kw.pop("threads"), dtype=kw.pop("dtype"))
-    out = replace(O.output_from(kw, read.inputs), single_file=single)
-    size, k, resume = kw.pop("map_size"), kw.pop("k"), kw.pop("resume")
-    kw.pop("max_memory")  # resolved once, in read.memory_limit
-    opts = SomOptions(
-        rows=size[0] if size else None, cols=size[1] if size else None,
-        max_units=kw.pop("max_units"), topology=kw.pop("topology"), init=kw.pop("init"),
-        train=kw.pop("train"), epochs=kw.pop("epochs"), sigma=kw.pop("sigma"),
-        sigma_end=kw.pop("sigma_end"), decay=kw.pop("decay"),
-        learning_rate=kw.pop("learning_rate"), neighborhood=kw.pop("neighborhood"),
-        seed=kw.pop("seed"))
-    units = UnitOptions(k=k, k_max=kw.pop("k_max"), umatrix_stat=kw.pop("umatrix_stat"),
-                        outliers=kw.pop("outlier_q"))
+    out, exe = g.out, g.exe
     plots = out.color_scale if out.plots and out.out is not None else None
-    ctx = click.get_current_context()
-    embed = OE.embed_from(kw, exe, opts.seed)
-    cols = cols if embed is None else OE.sparse_columns(cols)
-    if resume:
-        _refuse_with_resume(ctx)
-        if embed is not None:
+    if g.resume:
+        _refuse_with_resume(g.explicit)
+        if g.embed is not None:
             raise click.UsageError("--embed and --resume: a resumed map keeps its model's space")
 
     def job(be):
         from somcli.pipeline import som as run_som
 
-        if resume:
-            return run_som.resume(be, resume, read, opts, units, exe, console.progress,
-                                  R.stdin(), plots, _explicit(ctx))
+        if g.resume:
+            return run_som.resume(be, g.resume, g.read, g.opts, g.units, exe,
+                                  g.console.progress, R.stdin(), plots, g.explicit)
 
         def cluster(data=None):
-            return run_som.run(be, read, cols, cleaning, opts, units, exe,
-                               progress=console.progress, stdin=R.stdin(), plots=plots,
+            return run_som.run(be, g.read, g.cols, g.cleaning, g.opts, g.units, exe,
+                               progress=g.console.progress, stdin=R.stdin(), plots=plots,
                                painter=painter, data=data)
 
-        return cluster() if embed is None else R.learned(be, read, cols, embed, console,
-                                                         exe.float_type, cluster)
+        return cluster() if g.embed is None else R.learned(be, g.read, g.cols, g.embed,
+                                                           g.console, exe.float_type, cluster)
 
     # big inputs: a helper process imports matplotlib now, while this one imports and reads
     local = exe.engine == "local"
-    painter = Painter.start(read.inputs) if plots and not resume and local else None
+    painter = Painter.start(g.read.inputs) if plots and not g.resume and local else None
     with painter or contextlib.nullcontext():
-        R.execute(console, out, job, exe)
+        R.execute(g.console, out, job, exe)
 
 
 RESUME_FIXED = ("map_size", "topology", "columns", "not_columns", "id_column", "label_column",
                 "missing", "scale", "dedupe", "dedupe_by", "max_missing", "k", "init", "train")
 
 
-def _refuse_with_resume(ctx) -> None:
+def _refuse_with_resume(explicit: frozenset[str]) -> None:
+    ctx = click.get_current_context()
     given = [p.opts[-1] for p in ctx.command.params
-             if p.name in RESUME_FIXED and _is_explicit(ctx, p.name)]
+             if p.name in RESUME_FIXED and p.name in explicit]
     if given:
         raise click.UsageError(f"{', '.join(given)} cannot change when resuming: the model "
                                "fixes the grid, the columns, the cleaning and the clusters")
-
-
-def _is_explicit(ctx, name: str) -> bool:
-    from click.core import ParameterSource
-
-    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
-
-
-def _explicit(ctx) -> frozenset[str]:
-    return frozenset(p.name for p in ctx.command.params if _is_explicit(ctx, p.name))
 
 
 # ---------------------------------------------------------------- embed
@@ -289,29 +249,21 @@ def _explicit(ctx) -> frozenset[str]:
 @O.memory_option
 @OX.engine_options
 @O.output_options()
-def embed(**kw):
+@G.given(G.embed)
+def embed(g: G.Embed):
     """Learn a K-dimensional code for every row of INPUT with an RBM or an autoencoder
     trained on the observed cells; write embeddings (e0..eK-1 per row), every cell
     reconstructed (the gaps filled) and a report."""
     from somcli.pipeline import embed as run_embed
 
-    console = R.console(kw)
-    read, cols = O.read_from(kw), OE.sparse_columns(O.columns_from(kw))
-    exe, single = OX.engine_from(kw)
-    out = replace(O.output_from(kw, read.inputs), single_file=single)
-    kw.pop("max_memory")
-    opts = run_embed.EmbedOptions(method=kw.pop("method"), dim=kw.pop("dim"),
-                                  epochs=kw.pop("epochs"), rate=kw.pop("learning_rate"),
-                                  batch=kw.pop("batch_rows"), holdout=kw.pop("holdout"),
-                                  top=kw.pop("top"), seed=kw.pop("seed"))
-    if opts.top and out.out is None:
+    if g.opts.top and g.out.out is None:
         raise click.UsageError("--top writes recommendations.csv beside the codes: add -o DIR "
                                "(stdout and -O carry the codes alone)")
 
     def job(be):
-        return run_embed.run(be, read, cols, opts, console.progress, R.stdin())
+        return run_embed.run(be, g.read, g.cols, g.opts, g.console.progress, R.stdin())
 
-    R.execute(console, out, job, exe)
+    R.execute(g.console, g.out, job, g.exe)
 
 
 # ---------------------------------------------------------------- assign
@@ -328,32 +280,24 @@ def embed(**kw):
 @OX.engine_options
 @OX.device_option
 @O.output_options(plots=True, model=False, maps=True)
-def assign(**kw):
+@G.given(G.assign)
+def assign(g: G.Assign):
     """Assign the rows of INPUT to the clusters of a saved MODEL (model.json, or the folder
     holding it): the stored cleaning is replayed, never refitted, and the report has a
     drift section comparing INPUT with the training data."""
     from somcli.pipeline import assign as run_assign
 
-    console = R.console(kw)
-    model = kw.pop("model")
-    fail_on_drift = kw.pop("fail_on_drift")
-    if kw.pop("as_json"):
-        kw["summary_json"] = True
-    read = O.read_from(kw)
-    kw.pop("max_memory")  # resolved once, in read.memory_limit
-    exe, single = OX.engine_from(kw)
-    out = replace(O.output_from(kw, read.inputs), single_file=single)
-    explicit = _explicit(click.get_current_context())
-
+    out = g.out
     plots = out.color_scale if out.plots and out.out is not None else None
 
     def job(be):
-        return run_assign.run(be, model, read, console.progress, R.stdin(), explicit, plots)
+        return run_assign.run(be, g.model, g.read, g.console.progress, R.stdin(), g.explicit,
+                              plots)
 
-    report = R.execute(console, out, job, exe)
+    report = R.execute(g.console, out, job, g.exe)
     drift = report.get("drift") or {}
-    if fail_on_drift and drift.get("drifted"):
-        raise errors.Drifted(f"{', '.join(read.inputs)}: drifted from the training data "
+    if g.fail_on_drift and drift.get("drifted"):
+        raise errors.Drifted(f"{', '.join(g.read.inputs)}: drifted from the training data "
                              f"({drift.get('verdict')})", "exit 1 because of --fail-on-drift; "
                              "the results are written")
 

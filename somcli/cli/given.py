@@ -1,0 +1,190 @@
+"""What each data command was given: one typed settings object per command, built once
+from the values Click parsed.
+
+A command's callback takes one of these (``@given(build)``), never ``**kw``: each builder
+turns the command's option values into the frozen settings of :mod:`somcli.config` (and
+the pipeline's options), and every value must be used exactly once, so an option declared
+but read by nothing is an internal error the tests catch, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import click
+
+from somcli.cli import options as O
+from somcli.cli import options_embed as OE
+from somcli.cli import options_engine as OX
+from somcli.cli import run as R
+from somcli.cli.console import Console
+from somcli.config import (
+    CleanOptions,
+    ColumnOptions,
+    Execution,
+    KMeansOptions,
+    OutputOptions,
+    ReadOptions,
+    SomOptions,
+    UnitOptions,
+)
+
+
+def given(build: Callable[[dict], object]):
+    """The command's callback gets ``build(values)``; values left unread are a bug."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def callback(**values):
+            settings = build(values)
+            if values:
+                raise AssertionError(f"options no setting reads: {sorted(values)}")
+            return fn(settings)
+
+        return callback
+
+    return decorate
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inspect:
+    console: Console
+    read: ReadOptions
+    cols: ColumnOptions
+    cleaning: CleanOptions
+    as_json: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Clustering:
+    """What kmeans and som share: where the rows come from, how they are cleaned, where
+    the run happens and what it writes, and ``--embed`` (None: the rows themselves)."""
+
+    console: Console
+    read: ReadOptions
+    cols: ColumnOptions
+    cleaning: CleanOptions
+    exe: Execution
+    out: OutputOptions
+    embed: object | None  # pipeline.embed.EmbedOptions
+
+
+@dataclass(frozen=True, kw_only=True)
+class KMeans(Clustering):
+    opts: KMeansOptions
+
+
+@dataclass(frozen=True, kw_only=True)
+class Som(Clustering):
+    opts: SomOptions
+    units: UnitOptions
+    resume: str | None  # a model to train on
+    explicit: frozenset[str]  # options given on the command line (not defaults)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Embed:
+    console: Console
+    read: ReadOptions
+    cols: ColumnOptions
+    exe: Execution
+    out: OutputOptions
+    opts: object  # pipeline.embed.EmbedOptions
+
+
+@dataclass(frozen=True, kw_only=True)
+class Assign:
+    console: Console
+    read: ReadOptions
+    exe: Execution
+    out: OutputOptions
+    model: str
+    fail_on_drift: bool
+    explicit: frozenset[str]
+
+
+# ---------------------------------------------------------------- builders
+
+def inspect(kw: dict) -> Inspect:
+    return Inspect(console=R.console(kw), read=O.read_from(kw), cols=O.columns_from(kw),
+                   cleaning=O.cleaning_from(kw), as_json=kw.pop("as_json"))
+
+
+def _clustering(kw: dict) -> dict:
+    console = R.console(kw)
+    read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
+    exe, single = OX.engine_from(kw)
+    kw.pop("max_memory")  # resolved once, in read.memory_limit
+    return {"console": console, "read": read, "cols": cols, "cleaning": cleaning, "exe": exe,
+            "out": replace(O.output_from(kw, read.inputs), single_file=single)}
+
+
+def _with_embed(kw: dict, shared: dict, seed: int) -> dict:
+    embed = OE.embed_from(kw, shared["exe"], seed)
+    cols = shared["cols"] if embed is None else OE.sparse_columns(shared["cols"])
+    return shared | {"embed": embed, "cols": cols}
+
+
+def kmeans(kw: dict) -> KMeans:
+    shared = _clustering(kw)
+    opts = KMeansOptions(k=kw.pop("k"), k_max=kw.pop("k_max"), n_init=kw.pop("n_init"),
+                         minibatch_rows=kw.pop("minibatch_rows"), seed=kw.pop("seed"))
+    return KMeans(**_with_embed(kw, shared, opts.seed), opts=opts)
+
+
+def som(kw: dict) -> Som:
+    shared = _clustering(kw)
+    shared["exe"] = replace(shared["exe"], threads=kw.pop("threads"), dtype=kw.pop("dtype"))
+    size = kw.pop("map_size")
+    opts = SomOptions(
+        rows=size[0] if size else None, cols=size[1] if size else None,
+        max_units=kw.pop("max_units"), topology=kw.pop("topology"), init=kw.pop("init"),
+        train=kw.pop("train"), epochs=kw.pop("epochs"), sigma=kw.pop("sigma"),
+        sigma_end=kw.pop("sigma_end"), decay=kw.pop("decay"),
+        learning_rate=kw.pop("learning_rate"), neighborhood=kw.pop("neighborhood"),
+        seed=kw.pop("seed"))
+    units = UnitOptions(k=kw.pop("k"), k_max=kw.pop("k_max"),
+                        umatrix_stat=kw.pop("umatrix_stat"), outliers=kw.pop("outlier_q"))
+    return Som(**_with_embed(kw, shared, opts.seed), opts=opts, units=units,
+               resume=kw.pop("resume"), explicit=explicit())
+
+
+def embed(kw: dict) -> Embed:
+    from somcli.pipeline.embed import EmbedOptions
+
+    console = R.console(kw)
+    read, cols = O.read_from(kw), OE.sparse_columns(O.columns_from(kw))
+    exe, single = OX.engine_from(kw)
+    out = replace(O.output_from(kw, read.inputs), single_file=single)
+    kw.pop("max_memory")
+    opts = EmbedOptions(method=kw.pop("method"), dim=kw.pop("dim"), epochs=kw.pop("epochs"),
+                        rate=kw.pop("learning_rate"), batch=kw.pop("batch_rows"),
+                        holdout=kw.pop("holdout"), top=kw.pop("top"), seed=kw.pop("seed"))
+    return Embed(console=console, read=read, cols=cols, exe=exe, out=out, opts=opts)
+
+
+def assign(kw: dict) -> Assign:
+    console = R.console(kw)
+    model, fail_on_drift = kw.pop("model"), kw.pop("fail_on_drift")
+    if kw.pop("as_json"):  # the old name of --summary-json
+        kw["summary_json"] = True
+    read = O.read_from(kw)
+    kw.pop("max_memory")  # resolved once, in read.memory_limit
+    exe, single = OX.engine_from(kw)
+    out = replace(O.output_from(kw, read.inputs), single_file=single)
+    return Assign(console=console, read=read, exe=exe, out=out, model=model,
+                  fail_on_drift=fail_on_drift, explicit=explicit())
+
+
+def explicit() -> frozenset[str]:
+    """The parameters given on the command line, by a variable or a settings file (not
+    left at their defaults)."""
+    ctx = click.get_current_context()
+    return frozenset(p.name for p in ctx.command.params if is_explicit(ctx, p.name))
+
+
+def is_explicit(ctx: click.Context, name: str) -> bool:
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
