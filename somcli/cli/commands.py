@@ -39,7 +39,7 @@ def cli():
 
 # ---------------------------------------------------------------- inspect
 
-@cli.command()
+@cli.command(own="Profile")
 @O.input_options
 @O.column_options
 @O.cleaning_options(allow_mask=True)
@@ -65,7 +65,19 @@ def inspect(g: G.Inspect):
 
 # ---------------------------------------------------------------- kmeans
 
-@cli.command()
+#: the options `somcli kmeans --help` shows (`--help-all`: every one)
+KMEANS_COMMON = ("columns", "embed", "engine", "fmt", "force", "id_column", "k", "k_max",
+                 "label_column", "max_memory", "missing", "model_out", "no_plots", "not_columns",
+                 "out", "output_file", "scale", "seed")
+KMEANS_EXAMPLES = (
+    "somcli kmeans data.csv                      # k chosen, assignments on stdout",
+    "somcli kmeans data.csv -k 5 -o out/ --model-out model/",
+    "somcli kmeans 'exports/*.csv.gz' -k 5 -O clusters.json",
+    "somcli kmeans ratings.csv --embed rbm -k 4 -o out/",
+)
+
+
+@cli.command(own="k-means", common=KMEANS_COMMON, examples=KMEANS_EXAMPLES)
 @O.input_options
 @O.column_options
 @O.cleaning_options()
@@ -79,7 +91,7 @@ def inspect(g: G.Inspect):
               help="k-means++ restarts (default 10, or 3 above 100,000 rows).")
 @click.option("--minibatch-rows", type=click.IntRange(min=1), default=200_000,
               show_default=True, help="Use MiniBatchKMeans above this many rows.")
-@click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
+@O.seed_option
 @OE.embed_option
 @O.memory_option
 @OX.engine_options
@@ -104,7 +116,19 @@ def kmeans(g: G.KMeans):
 
 # ---------------------------------------------------------------- som
 
-@cli.command()
+#: the options `somcli som --help` shows (`--help-all`: every one)
+SOM_COMMON = ("columns", "embed", "engine", "epochs", "fmt", "force", "id_column", "k",
+              "label_column", "map_size", "max_memory", "missing", "model_out", "no_plots",
+              "not_columns", "out", "output_file", "scale", "seed", "topology")
+SOM_EXAMPLES = (
+    "somcli som data.csv -o out/                 # map, clusters, pictures, report",
+    "somcli som data.csv -k 4 --map 12x10 -o out/",
+    "somcli som ratings.csv --missing mask -o out/  # gaps ignored, not filled",
+    "somcli som data.csv -k 3 | head               # assignments on stdout",
+)
+
+
+@cli.command(own="Map and training", common=SOM_COMMON, examples=SOM_EXAMPLES)
 @O.input_options
 @O.column_options
 @O.cleaning_options(allow_mask=True)
@@ -164,7 +188,7 @@ def kmeans(g: G.KMeans):
               help="Continue training a saved SOM (model.json) on INPUT: same grid, columns and "
                    "cleaning; 5 epochs at the model's final radius unless --epochs/--sigma; "
                    "clusters keep their numbers.")
-@click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
+@O.seed_option
 @OE.embed_option
 @O.memory_option
 @OX.engine_options
@@ -222,7 +246,17 @@ def _refuse_with_resume(explicit: frozenset[str]) -> None:
 
 # ---------------------------------------------------------------- embed
 
-@cli.command()
+#: the options `somcli embed --help` shows (`--help-all`: every one)
+EMBED_COMMON = ("columns", "dim", "epochs", "force", "id_column", "max_memory", "method",
+                "model_out", "not_columns", "out", "output_file", "seed", "top")
+EMBED_EXAMPLES = (
+    "somcli embed ratings.csv -o out/             # codes, reconstruction, model",
+    "somcli embed ratings.csv --dim 3 --top 2 -o out/",
+    "somcli embed ratings.csv --method autoencoder -O codes.csv",
+)
+
+
+@cli.command(own="Embedding", common=EMBED_COMMON, examples=EMBED_EXAMPLES)
 @O.input_options
 @O.column_options
 @click.option("--method", type=click.Choice(["rbm", "autoencoder"]), default="rbm",
@@ -245,7 +279,7 @@ def _refuse_with_resume(explicit: frozenset[str]) -> None:
 @click.option("--top", type=click.IntRange(min=0), default=0, metavar="N",
               help="Also write recommendations.csv: each row's N missing cells with the "
                    "highest reconstructed score (unseen items a user would like).")
-@click.option("--seed", type=T.SEED, default=0, show_default=True, help="Seed for every random choice.")
+@O.seed_option
 @O.memory_option
 @OX.engine_options
 @O.output_options()
@@ -268,7 +302,17 @@ def embed(g: G.Embed):
 
 # ---------------------------------------------------------------- assign
 
-@cli.command()
+#: the options `somcli assign --help` shows (`--help-all`: every one)
+ASSIGN_COMMON = ("engine", "fail_on_drift", "fmt", "force", "no_plots", "out", "output_file",
+                 "summary_json", "wait")
+ASSIGN_EXAMPLES = (
+    "somcli assign model/model.json today.csv -o 'daily/{date}'",
+    "somcli assign model/model.json today.csv --fail-on-drift -q",
+    "cat new.csv | somcli assign model/model.json - > clusters.csv",
+)
+
+
+@cli.command(own="Assignment", common=ASSIGN_COMMON, examples=ASSIGN_EXAMPLES)
 @click.argument("model", metavar="MODEL")
 @O.input_options
 @click.option("--json", "as_json", is_flag=True, hidden=True,

@@ -27,44 +27,20 @@ class GroupedCommand(click.Command):
     """A command whose --help lists its options under headings (Input, Columns, Cleaning,
     the command's own, Output, Engine, General), each with its default."""
 
-    OWN = {"kmeans": "k-means", "som": "Map and training", "assign": "Assignment",
-           "inspect": "Profile", "embed": "Embedding"}
     ORDER = ("Input", "Columns", "Cleaning", None, "Output", "Engine", "General")
     TITLES = {"Columns": "Column"}
-
-    #: the options `--help` shows (`--help-all`: every one); a command not listed shows all
-    COMMON = {
-        "som": {"columns", "not_columns", "id_column", "label_column", "missing", "scale",
-                "map_size", "k", "topology", "epochs", "seed", "embed", "out", "output_file",
-                "force", "fmt", "no_plots", "model_out", "engine", "max_memory"},
-        "kmeans": {"columns", "not_columns", "id_column", "label_column", "missing", "scale",
-                   "k", "k_max", "seed", "embed", "out", "output_file", "force", "fmt",
-                   "no_plots", "model_out", "engine", "max_memory"},
-        "embed": {"columns", "not_columns", "id_column", "method", "dim", "epochs", "top",
-                  "seed", "out", "output_file", "force", "model_out", "max_memory"},
-        "assign": {"fail_on_drift", "out", "output_file", "force", "fmt", "no_plots",
-                   "engine", "wait", "summary_json"},
-    }
     ALWAYS = {"quiet", "verbose", "config_file", "help", "help_all"}
-    EXAMPLES = {
-        "som": ["somcli som data.csv -o out/                 # map, clusters, pictures, report",
-                "somcli som data.csv -k 4 --map 12x10 -o out/",
-                "somcli som ratings.csv --missing mask -o out/  # gaps ignored, not filled",
-                "somcli som data.csv -k 3 | head               # assignments on stdout"],
-        "kmeans": ["somcli kmeans data.csv                      # k chosen, assignments on stdout",
-                   "somcli kmeans data.csv -k 5 -o out/ --model-out model/",
-                   "somcli kmeans 'exports/*.csv.gz' -k 5 -O clusters.json",
-                   "somcli kmeans ratings.csv --embed rbm -k 4 -o out/"],
-        "embed": ["somcli embed ratings.csv -o out/             # codes, reconstruction, model",
-                  "somcli embed ratings.csv --dim 3 --top 2 -o out/",
-                  "somcli embed ratings.csv --method autoencoder -O codes.csv"],
-        "assign": ["somcli assign model/model.json today.csv -o 'daily/{date}'",
-                   "somcli assign model/model.json today.csv --fail-on-drift -q",
-                   "cat new.csv | somcli assign model/model.json - > clusters.csv"],
-    }
+
+    def __init__(self, *args, own: str = "Command", common=None, examples=(), **kwargs):
+        """``own``: the heading of the command's own options; ``common``: the options
+        ``--help`` shows (``--help-all``: every one; None: all); ``examples``: lines shown
+        as typed. Declared with the command (``@cli.command(own=..., ...)``)."""
+        super().__init__(*args, **kwargs)
+        self.own, self.examples = own, tuple(examples)
+        self.common = None if common is None else frozenset(common)
 
     def format_options(self, ctx, formatter) -> None:
-        common = None if ctx.meta.get("somcli.help_all") else self.COMMON.get(self.name)
+        common = None if ctx.meta.get("somcli.help_all") else self.common
         sections: dict[str | None, list] = {}
         hidden = 0
         for param in self.get_params(ctx):
@@ -80,12 +56,12 @@ class GroupedCommand(click.Command):
             sections.setdefault(group, []).append(record)
         for group in self.ORDER:
             if sections.get(group):
-                title = self.TITLES.get(group, group) or self.OWN.get(self.name, "Command")
+                title = self.TITLES.get(group, group) or self.own
                 with formatter.section(f"{title} options"):
                     formatter.write_dl(sections[group])
-        if self.name in self.EXAMPLES:
+        if self.examples:
             with formatter.section("Examples"):
-                for line in self.EXAMPLES[self.name]:  # as typed: never rewrapped
+                for line in self.examples:  # as typed: never rewrapped
                     formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
         if hidden:
             formatter.write_paragraph()

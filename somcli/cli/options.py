@@ -11,7 +11,7 @@ import re
 
 import click
 
-from somcli.cli.option_types import Finite
+from somcli.cli.option_types import SEED, Finite
 from somcli.config import (
     COLOR_SCALES,
     DEDUPE_METHODS,
@@ -325,6 +325,11 @@ def expand_placeholders(path: str, inputs) -> str:
         raise click.BadParameter(f"{path!r}: an unmatched brace (write {{{{ or }}}} for a "
                                  "literal one)", param_hint="-o/--out")
     return re.sub(token, one, path)
+
+
+def seed_option(f):
+    return click.option("--seed", type=SEED, default=0, show_default=True,
+                        help="Seed for every random choice.")(f)
 
 
 def memory_option(f):
