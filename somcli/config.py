@@ -14,6 +14,9 @@ DEFAULT_NA_VALUES: tuple[str, ...] = (
 )
 
 DEDUPE_METHODS = ("none", "first", "last", "mean")
+#: embed --method and --embed METHOD: each is a module of algorithms/embedding.METHODS
+EMBED_METHODS = ("rbm", "autoencoder")
+EmbedMethod = Literal["rbm", "autoencoder"]
 #: --missing: one fill value per column (FILLS), the nearest rows, rows left out, or (SOM)
 #: the gaps ignored by the distance; the one list (the JSON schemas' copies are tested equal)
 FILLS = ("median", "mean", "most-frequent")

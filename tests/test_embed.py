@@ -260,3 +260,19 @@ def test_a_gradient_step_is_partial_sums_that_add_up_over_parts_of_a_minibatch()
                                 autoencoder.partial_gradient(ae, V[40:], M[40:], scale)])
     for a, b in zip(whole, halves, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_every_embedding_method_is_declared_once_and_complete():
+    """A method is its module, a line in algorithms/embedding.METHODS and its name in
+    config.EMBED_METHODS (which the CLI's choices read): the three agree, and each module
+    has what the pipeline, the model checks and the report read from it."""
+    from typing import get_args
+
+    from somcli import config
+    from somcli.algorithms import embedding
+
+    assert tuple(embedding.METHODS) == config.EMBED_METHODS == get_args(config.EmbedMethod)
+    for method in embedding.METHODS.values():
+        for name in ("train", "code", "reconstruct", "partial_gradient", "update", "Weights",
+                     "WEIGHTS", "RATE", "EPOCHS", "DESCRIPTION"):
+            assert hasattr(method, name), (method.__name__, name)

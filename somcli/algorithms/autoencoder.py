@@ -13,6 +13,10 @@ import numpy as np
 
 from somcli.algorithms.rbm import sigmoid
 
+RATE, EPOCHS = 0.01, 50  # the defaults of --learning-rate and --epochs
+DESCRIPTION = ("an autoencoder (one hidden layer; the error is measured on the observed "
+               "cells only)")
+
 
 @dataclass
 class Autoencoder:
@@ -20,6 +24,11 @@ class Autoencoder:
     b_in: np.ndarray
     W_out: np.ndarray  # hidden x visible
     b_out: np.ndarray
+
+
+Weights = Autoencoder
+#: the weights a saved model holds, by shape: d features, K hidden units
+WEIGHTS = {"W_in": ("d", "K"), "b_in": ("K",), "W_out": ("K", "d"), "b_out": ("d",)}
 
 
 def hidden(ae: Autoencoder, V: np.ndarray, M: np.ndarray) -> np.ndarray:

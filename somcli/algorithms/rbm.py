@@ -14,12 +14,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+RATE, EPOCHS = 0.05, 30  # the defaults of --learning-rate and --epochs
+DESCRIPTION = ("a restricted Boltzmann machine (contrastive divergence; each row's hidden "
+               "units see only its observed cells)")
+
 
 @dataclass
 class RBM:
     W: np.ndarray  # visible x hidden
     visible_bias: np.ndarray
     hidden_bias: np.ndarray
+
+
+Weights = RBM
+#: the weights a saved model holds, by shape: d features, K hidden units
+WEIGHTS = {"W": ("d", "K"), "visible_bias": ("d",), "hidden_bias": ("K",)}
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

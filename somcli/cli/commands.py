@@ -19,6 +19,7 @@ from somcli.cli import options_embed as OE
 from somcli.cli import options_engine as OX
 from somcli.cli import run as R
 from somcli.cli.group import SomcliGroup
+from somcli.config import EMBED_METHODS
 from somcli.version import __version__
 
 
@@ -259,7 +260,7 @@ EMBED_EXAMPLES = (
 @cli.command(own="Embedding", common=EMBED_COMMON, examples=EMBED_EXAMPLES)
 @O.input_options
 @O.column_options
-@click.option("--method", type=click.Choice(["rbm", "autoencoder"]), default="rbm",
+@click.option("--method", type=click.Choice(EMBED_METHODS), default="rbm",
               help="rbm: a restricted Boltzmann machine (contrastive divergence) that sees only "
                    "each row's observed cells; autoencoder: one hidden layer trained on the "
                    "observed cells only (AutoRec).")

@@ -6,6 +6,8 @@ import re
 
 import click
 
+from somcli.config import EMBED_METHODS
+
 
 class KType(click.ParamType):
     """-k N or -k auto (and, for maps, -k units: every unit its own cluster)."""
@@ -34,14 +36,15 @@ class EmbedType(click.ParamType):
     feature columns when fewer)."""
 
     name = "METHOD[:K]"
-    METHODS = ("rbm", "autoencoder")
+    METHODS = EMBED_METHODS
 
     def convert(self, value, param, ctx):
         if value is None or isinstance(value, tuple):
             return value
         method, _, dim = str(value).partition(":")
         if method not in self.METHODS:
-            self.fail(f"{value!r}: the method is rbm or autoencoder (e.g. rbm:8)", param, ctx)
+            self.fail(f"{value!r}: the method is {' or '.join(self.METHODS)} (e.g. rbm:8)",
+                      param, ctx)
         try:
             k = int(dim) if dim else None
         except ValueError:

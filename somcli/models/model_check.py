@@ -15,6 +15,7 @@ import zipfile
 
 import numpy as np
 
+from somcli.algorithms.embedding import METHODS
 from somcli.config import FILLS
 from somcli.errors import DataError, brief
 
@@ -95,10 +96,7 @@ def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
 
 
 #: model kind -> the weights an embedding model holds, by (rows, cols) with d features, K dims
-EMBEDDINGS = {
-    "rbm": {"W": ("d", "K"), "visible_bias": ("d",), "hidden_bias": ("K",)},
-    "autoencoder": {"W_in": ("d", "K"), "b_in": ("K",), "W_out": ("K", "d"), "b_out": ("d",)},
-}
+EMBEDDINGS = {kind: method.WEIGHTS for kind, method in METHODS.items()}
 
 
 def _embedding_arrays(meta: dict, path: str, d: int) -> dict[str, tuple]:

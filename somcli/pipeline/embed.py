@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from somcli.algorithms import autoencoder, rbm
 from somcli.algorithms import blocks as B
+from somcli.algorithms.embedding import METHODS, weights
 from somcli.backends.base import Backend, Progress, feature_labels, quiet
-from somcli.config import CleanOptions, ColumnOptions, ReadOptions
+from somcli.config import CleanOptions, ColumnOptions, EmbedMethod, ReadOptions
 from somcli.errors import DataError
 from somcli.models.model import build
 from somcli.pipeline.common import RunResult, base_report
 
-#: method -> (module with train/hidden/reconstruct, default learning rate, default epochs)
-METHODS = {"rbm": (rbm, 0.05, 30), "autoencoder": (autoencoder, 0.01, 50)}
 CLEANING = CleanOptions(missing="mask", scale="minmax")  # gaps stay gaps; units in [0, 1]
 MIN_STEPS = 1500  # default epochs give a small table at least this many gradient steps
 MAX_EPOCHS = 5000
@@ -35,7 +32,7 @@ DEFAULT_DIM = 8  # hidden units of a code, unless --dim (or --embed METHOD:K) sa
 
 @dataclass(frozen=True)
 class EmbedOptions:
-    method: Literal["rbm", "autoencoder"] = "rbm"
+    method: EmbedMethod = "rbm"
     dim: int | None = None  # None: DEFAULT_DIM, or the feature columns when fewer
     epochs: int | None = None  # None: the method's default
     rate: float | None = None
@@ -54,7 +51,7 @@ class Learned:
     """An embedding trained on a table's observed cells, and what it gives every row."""
 
     data: object  # the Data it was trained on (gaps kept, features in [0, 1])
-    weights: object  # rbm.RBM or autoencoder.Autoencoder
+    weights: object  # the method's Weights (algorithms/embedding.py)
     codes: np.ndarray  # n x dim
     reconstruction: np.ndarray  # n x d, in [0, 1]
     observed: np.ndarray  # n x d bool
@@ -93,7 +90,8 @@ def learn(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOption
         raise DataError(f"{opts.spelled(opts.dim)}: more than the {d} feature column(s) to "
                         "learn from", f"use {opts.spelled(d)} or fewer")
     train_mask, held = _hold_out(M, opts.holdout, opts.seed)
-    method, rate, epochs = METHODS[opts.method]
+    method = METHODS[opts.method]
+    rate, epochs = method.RATE, method.EPOCHS
     steps = -(-len(V) // opts.batch)  # gradient steps per epoch
     rate = opts.rate or rate
     epochs = opts.epochs or min(MAX_EPOCHS, max(epochs, -(-MIN_STEPS // steps)))
@@ -189,7 +187,7 @@ def replay(be: Backend, model, model_path: str, read: ReadOptions, progress: Pro
     _, M, V = observed(be, data)
     ids = pd.concat(be.gather(data.ids), ignore_index=True)
     H = codes_of(model.kind, model.arrays, V, M)
-    R = METHODS[model.kind][0].reconstruct(weights_of(model.kind, model.arrays), V, M)
+    R = METHODS[model.kind].reconstruct(weights(model.kind, model.arrays), V, M)
     feats, prep = data.described.roles.features, data.described.prep
     dim = H.shape[1]
     trained = model.meta["algorithm"]
@@ -217,18 +215,9 @@ def observed(be: Backend, data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return X, M, np.clip(np.where(M, X, 0.0), 0.0, 1.0)
 
 
-def weights_of(kind: str, arrays: dict, prefix: str = ""):
-    """A saved embedding's weights (``prefix``: their names in a clustering model)."""
-    a = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-    if kind == "rbm":
-        return rbm.RBM(a["W"], a["visible_bias"], a["hidden_bias"])
-    return autoencoder.Autoencoder(a["W_in"], a["b_in"], a["W_out"], a["b_out"])
-
-
 def codes_of(kind: str, arrays: dict, V: np.ndarray, M: np.ndarray, prefix: str = ""):
     """Rows' codes from a saved embedding (gaps at the stored column means)."""
-    return METHODS[kind][0].code(weights_of(kind, arrays, prefix), V, M,
-                                 arrays[f"{prefix}code_fill"])
+    return METHODS[kind].code(weights(kind, arrays, prefix), V, M, arrays[f"{prefix}code_fill"])
 
 
 def _fit_warnings(section: dict) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from somcli.algorithms.embedding import METHODS
 from somcli.report.captions import CAPTIONS
 from somcli.report.md_text import Code, code, esc, fmt, lines_list, table
 
@@ -160,10 +161,8 @@ def _embedding(r):
     e = r.get("embedding")
     if not e:
         return []
-    what = {"rbm": "a restricted Boltzmann machine (contrastive divergence; each row's hidden "
-                   "units see only its observed cells)",
-            "autoencoder": "an autoencoder (one hidden layer; the error is measured on the "
-                           "observed cells only)"}[e["method"]]
+    method = METHODS.get(e["method"])
+    what = method.DESCRIPTION if method else e["method"]
     rule = e.get("dim_rule")
     units = f"{e['dim']} hidden units" + (f" ({rule})" if rule and rule != "given" else "")
     out = ["## Embedding", "", f"- Method: {what}; {units}, {e['epochs']} epochs, "
