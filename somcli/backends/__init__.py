@@ -1,7 +1,7 @@
 """Where the rows live and how work on them runs: the :class:`~somcli.backends.base.Backend`
 interface and its implementations. The pipeline is written once against the interface;
 :func:`open_backend` picks one by name. A new backend is one module here and one entry
-in ``BACKENDS``."""
+in ``BACKENDS`` (which ``--engine`` offers)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ BACKENDS = {
     "dask": "somcli.backends.dask:DaskBackend",  # a Dask cluster (somcli[dask])
     "gpu": "somcli.backends.gpu:GpuBackend",  # local, computing on a GPU (somcli[gpu])
 }
+#: what ``--engine`` offers: every backend but the one ``--device cuda`` picks
+ENGINES = tuple(name for name in BACKENDS if name != "gpu")
 
 
 def open_backend(name: str, options=None, progress=lambda msg: None):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import click
 
+from somcli.backends import ENGINES
 from somcli.cli.options import stack
 
 
 def engine_options(f):
     return stack(
-        click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+        click.option("--engine", type=click.Choice(ENGINES), default="local",
                      show_default=True,
                      help="local: this process. dask: a Dask cluster (--scheduler, "
                           "--scheduler-file or DASK_SCHEDULER_ADDRESS; with none, a local "
