@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -13,15 +13,22 @@ DEFAULT_NA_VALUES: tuple[str, ...] = (
     "None", "none", "-", "?", "#N/A",
 )
 
+# Every option's values, written once: a Literal type for the settings below and, from it,
+# the tuple the command line offers (``get_args``); the JSON schemas' copies are tested equal.
 DEDUPE_METHODS = ("none", "first", "last", "mean")
 #: embed --method and --embed METHOD: each is a module of algorithms/embedding.METHODS
-EMBED_METHODS = ("rbm", "autoencoder")
 EmbedMethod = Literal["rbm", "autoencoder"]
+EMBED_METHODS = get_args(EmbedMethod)
 #: --missing: one fill value per column (FILLS), the nearest rows, rows left out, or (SOM)
-#: the gaps ignored by the distance; the one list (the JSON schemas' copies are tested equal)
-FILLS = ("median", "mean", "most-frequent")
-MISSING_METHODS = (*FILLS, "knn", "drop", "mask")
-SCALES = ("standard", "minmax", "robust", "none")  # --scale
+#: the gaps ignored by the distance
+Missing = Literal["median", "mean", "most-frequent", "knn", "drop", "mask"]
+MISSING_METHODS = get_args(Missing)
+FILLS = MISSING_METHODS[:3]
+Scale = Literal["standard", "minmax", "robust", "none"]
+SCALES = get_args(Scale)  # --scale
+Categorical = Literal["none", "onehot"]  # --categorical: category columns as features?
+DecimalMark = Literal[".", ","]  # --decimal
+Device = Literal["cpu", "cuda", "auto"]  # --device (backends/gpu.py)
 FORMATS = ("csv", "tsv", "json", "ndjson")
 COLOR_SCALES = ("auto", "robust", "linear", "log", "quantile")  # map pictures: report.colour_scale
 
@@ -51,11 +58,7 @@ class ColumnOptions:
     id_columns: tuple[str, ...] = ()
     label_column: str | None = None
     max_missing: float = 0.5
-    categorical: Literal["none", "onehot"] = "none"  # category columns as features?
-
-
-Missing = Literal["median", "mean", "most-frequent", "knn", "drop", "mask"]
-Scale = Literal["standard", "minmax", "robust", "none"]
+    categorical: Categorical = "none"
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,7 @@ class Execution:
     threads: int | None = None  # None: SOMCLI_THREADS / OMP_NUM_THREADS / ..., else the CPUs
     dtype: Precision = "float64"
     dask: DaskOptions | None = None
-    device: str = "cpu"  # cpu, cuda, auto (backends/gpu.py)
+    device: Device = "cpu"
 
     @property
     def float_type(self):

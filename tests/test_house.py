@@ -215,6 +215,18 @@ def test_each_choice_is_listed_once_and_the_json_schemas_agree():
     assert not [s for s in sources if '"most-frequent", "knn"' in s]  # no second list
 
 
+def test_no_option_writes_its_values_out_by_hand():
+    """Every click.Choice takes a name (a tuple or Literal of config.py, or a registry),
+    never a list written in the option: the values live once, where the settings are."""
+    written = []
+    for path in (ROOT / "cli").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("Choice") \
+                    and node.args and isinstance(node.args[0], ast.List | ast.Tuple):
+                written.append(f"{path.name}: {ast.unparse(node)}")
+    assert written == []
+
+
 def test_an_option_no_setting_reads_is_caught():
     """``@given(build)``: a value Click parsed that the builder leaves unread fails loudly
     (a declared option that changes nothing is a bug), and the callback gets the settings."""

@@ -19,7 +19,16 @@ from somcli.cli import options_embed as OE
 from somcli.cli import options_engine as OX
 from somcli.cli import run as R
 from somcli.cli.group import SomcliGroup
-from somcli.config import EMBED_METHODS
+from somcli.config import (
+    Decay,
+    EmbedMethod,
+    Init,
+    Neighborhood,
+    Precision,
+    Topology,
+    Trainer,
+    UmatrixStat,
+)
 from somcli.version import __version__
 
 
@@ -138,13 +147,13 @@ SOM_EXAMPLES = (
                    "two main principal components (at most --max-units).")
 @click.option("--max-units", type=click.IntRange(min=4), default=2500, show_default=True,
               help="Cap for the automatic map size.")
-@click.option("--topology", type=click.Choice(["hex", "rect"]), default="hex", show_default=True,
+@click.option("--topology", type=O.choice(Topology), default="hex", show_default=True,
               help="Unit layout: hexagonal (six neighbours, the SOM Toolbox's default) or "
                    "rectangular (four).")
-@click.option("--init", type=click.Choice(["pca", "random"]), default="pca", show_default=True,
+@click.option("--init", type=O.choice(Init), default="pca", show_default=True,
               help="Initial codebook: the plane of the two main principal components, or rows "
                    "drawn at random (--seed).")
-@click.option("--train", type=click.Choice(["batch", "online"]), default="batch",
+@click.option("--train", type=O.choice(Trainer), default="batch",
               show_default=True,
               help="batch: somcli's vectorized Kohonen batch rule (update after each pass); "
                    "online: MiniSom, update after each row, rows in random order (slow).")
@@ -154,12 +163,11 @@ SOM_EXAMPLES = (
               help="Start radius of the neighbourhood (default max(1.5, longer side / 4)).")
 @click.option("--sigma-end", type=T.Finite(min=0, min_open=True), default=None,
               help="End radius (default 1, or --sigma if smaller).")
-@click.option("--decay", type=click.Choice(["linear", "exponential"]), default="linear",
+@click.option("--decay", type=O.choice(Decay), default="linear",
               show_default=True, help="How the radius shrinks from --sigma to --sigma-end.")
 @click.option("--learning-rate", type=T.Finite(min=0, min_open=True), default=0.5,
               show_default=True, help="Learning rate (online training only: the start rate).")
-@click.option("--neighborhood", type=click.Choice(["gaussian", "bubble", "triangle",
-                                                   "mexican_hat"]),
+@click.option("--neighborhood", type=O.choice(Neighborhood),
               default="gaussian", show_default=True,
               help="Neighbourhood function (mexican_hat: online only).")
 @click.option("-k", "k", type=T.KType(units=True), default="auto", show_default=True,
@@ -169,7 +177,7 @@ SOM_EXAMPLES = (
                    "clusters; units: every map unit is its own cluster.")
 @click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True,
               help="Largest number of clusters of the units that -k auto tries.")
-@click.option("--umatrix-stat", type=click.Choice(["mean", "median", "min", "max"]),
+@click.option("--umatrix-stat", type=O.choice(UmatrixStat),
               default="mean", show_default=True,
               help="How a unit's distances to its neighbours make its U-matrix value.")
 @click.option("--outliers", "outlier_q", type=T.OutlierType(), default="robust",
@@ -178,7 +186,7 @@ SOM_EXAMPLES = (
                    "row's on the log scale (nothing on tables under 20 rows); Q: flag rows "
                    "whose outlier score is above the Q quantile (e.g. 0.99: 1% of rows).")
 @O.engine(
-    click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+    click.option("--dtype", type=O.choice(Precision), default="float32",
                  show_default=True,
                  help="Precision of the batch engine's arithmetic. float32 gives float64's map "
                       "(near ties are decided in float64) at less cost."),
@@ -260,7 +268,7 @@ EMBED_EXAMPLES = (
 @cli.command(own="Embedding", common=EMBED_COMMON, examples=EMBED_EXAMPLES)
 @O.input_options
 @O.column_options
-@click.option("--method", type=click.Choice(EMBED_METHODS), default="rbm",
+@click.option("--method", type=O.choice(EmbedMethod), default="rbm",
               help="rbm: a restricted Boltzmann machine (contrastive divergence) that sees only "
                    "each row's observed cells; autoencoder: one hidden layer trained on the "
                    "observed cells only (AutoRec).")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import get_args
 
 import click
 
@@ -19,8 +20,10 @@ from somcli.config import (
     FORMATS,
     MISSING_METHODS,
     SCALES,
+    Categorical,
     CleanOptions,
     ColumnOptions,
+    DecimalMark,
     OutputOptions,
     ReadOptions,
 )
@@ -57,7 +60,7 @@ def input_options(f):
                      help="Character that quotes fields."),
         click.option("-e", "--encoding", default="utf-8", show_default=True,
                      help="Input encoding (a UTF-8 or UTF-16 byte-order mark is honoured)."),
-        click.option("--decimal", type=click.Choice([".", ","]), default=None,
+        click.option("--decimal", type=choice(DecimalMark), default=None,
                      help="Decimal mark (default: '.', or ',' for ;-separated files whose "
                           "numbers use decimal commas)."),
         click.option("-H", "--no-header-row", is_flag=True,
@@ -128,7 +131,7 @@ def column_options(f):
                           "feature. Repeatable. Text columns are identifiers anyway."),
         click.option("--label-column", metavar="COL",
                      help="Known classes, used only to score the clusters (ARI, NMI, purity)."),
-        click.option("--categorical", type=click.Choice(["none", "onehot"]), default="none",
+        click.option("--categorical", type=choice(Categorical), default="none",
                      show_default=True,
                      help="onehot: category columns become features, one indicator per value, "
                           "each category weighted like one standardized column; none: they "
@@ -325,6 +328,11 @@ def expand_placeholders(path: str, inputs) -> str:
         raise click.BadParameter(f"{path!r}: an unmatched brace (write {{{{ or }}}} for a "
                                  "literal one)", param_hint="-o/--out")
     return re.sub(token, one, path)
+
+
+def choice(values) -> click.Choice:
+    """The choices of an option whose values are a ``Literal`` type of config.py."""
+    return click.Choice(get_args(values))
 
 
 def seed_option(f):

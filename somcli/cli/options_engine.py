@@ -6,7 +6,8 @@ from __future__ import annotations
 import click
 
 from somcli.backends import ENGINES
-from somcli.cli.options import stack
+from somcli.cli.options import choice, stack
+from somcli.config import Device
 
 
 def engine_options(f):
@@ -30,7 +31,7 @@ def engine_options(f):
 
 def device_option(f):
     return stack(click.option(
-        "--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
+        "--device", type=choice(Device), default="cpu",
         show_default=True, help="Where the SOM's training, the best-unit search and k-means "
         "run: cpu, cuda (a GPU through CuPy: pip install 'somcli[gpu]'; exit 69 when none is "
         "usable) or auto (the GPU when one is usable, else the CPU with a note). Reading, "
