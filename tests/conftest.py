@@ -32,6 +32,16 @@ class Run:
         return f"Run(code={self.code}, err={self.err!r})"
 
 
+@pytest.fixture(autouse=True)
+def _pictures_drawn_here(monkeypatch):
+    """In-process runs draw their pictures on a thread: a helper process per run would add
+    a Python start and a matplotlib import to hundreds of tests (tests/test_parallel.py
+    compares the helper's pictures with these, and spy_painter turns it on)."""
+    from somcli.report import painter
+
+    monkeypatch.setattr(painter, "MODE", "never")
+
+
 @pytest.fixture
 def run():
     """run(*args, input=None) -> Run with .code, .out (stdout) and .err (stderr)."""
@@ -112,17 +122,17 @@ def folder_state(path: Path) -> dict:
             if p.is_file()}
 
 
-def spy_painter(monkeypatch, min_bytes: int = 0) -> list:
-    """Start the picture helper for inputs of ``min_bytes`` and more; the list returned
-    collects every helper started (None where none was)."""
+def spy_painter(monkeypatch, enabled: bool = True) -> list:
+    """Start the picture helper (or, ``enabled`` False, never); the list returned collects
+    every helper started (None where none was)."""
     from somcli.report import painter
 
-    monkeypatch.setattr(painter, "MIN_BYTES", min_bytes)
+    monkeypatch.setattr(painter, "MODE", "always" if enabled else "never")
     started: list = []
     original = painter.Painter.start.__func__
 
-    def spy(cls, inputs):
-        helper = original(cls, inputs)
+    def spy(cls):
+        helper = original(cls)
         started.append(helper)
         return helper
 

@@ -163,19 +163,19 @@ def test_csv_rows_in_batches_equal_one_batch(monkeypatch):
     assert pd.read_csv(io.BytesIO(out[0]))["id"].tolist() == frame["id"].tolist()
 
 
-def _pictures_of_a_run(tmp_path, monkeypatch, name, min_bytes):
+def _pictures_of_a_run(tmp_path, monkeypatch, name, helper: bool, command="som"):
     from click.testing import CliRunner
 
     from somcli.cli import cli
     monkeypatch.setenv("SOMCLI_THREADS", "2")
-    started = spy_painter(monkeypatch, min_bytes)
+    started = spy_painter(monkeypatch, helper)
     rng = np.random.default_rng(0)
     data = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
     src = tmp_path / "in.csv"
     data.to_csv(src, index=False)
     out = tmp_path / name
-    res = CliRunner().invoke(cli, ["som", str(src), "--map", "4x5", "-k", "3", "-o", str(out),
-                                   "-q"])
+    args = ["--map", "4x5", "-k", "3"] if command == "som" else []  # kmeans: -k auto
+    res = CliRunner().invoke(cli, [command, str(src), *args, "-o", str(out), "-q"])
     assert res.exit_code == 0, res.output
     return out, started
 
@@ -187,10 +187,10 @@ def test_the_helper_process_draws_the_same_pictures(tmp_path, monkeypatch):
     drawn_here = []
     original = figure.render
     monkeypatch.setattr(figure, "render", lambda draw: drawn_here.append(1) or original(draw))
-    helped, started = _pictures_of_a_run(tmp_path, monkeypatch, "helped", 0)
+    helped, started = _pictures_of_a_run(tmp_path, monkeypatch, "helped", True)
     assert started[0] is not None and started[0].proc.wait(timeout=60) == 0
     assert drawn_here == []
-    alone, started = _pictures_of_a_run(tmp_path, monkeypatch, "alone", 2**62)
+    alone, started = _pictures_of_a_run(tmp_path, monkeypatch, "alone", False)
     assert started == [None]
     names = ["umatrix.png", "umatrix.svg", "hits.png", "clusters.png", "clusters.svg",
              "components.png", "projection.png", "profiles.png"]
@@ -200,6 +200,18 @@ def test_the_helper_process_draws_the_same_pictures(tmp_path, monkeypatch):
         if name.endswith(".png"):
             with Image.open(helped / name) as im:
                 assert im.size[0] >= 700
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the helper needs a second core")
+def test_kmeans_pictures_from_the_helper_are_the_threads(tmp_path, monkeypatch):
+    """k-means draws its projection, profiles and k choice in the helper too (it imports
+    matplotlib beside the run: the 1,000-row run's wall time), byte for byte as here."""
+    helped, started = _pictures_of_a_run(tmp_path, monkeypatch, "helped", True, "kmeans")
+    assert started[0] is not None and started[0].proc.wait(timeout=60) == 0
+    alone, started = _pictures_of_a_run(tmp_path, monkeypatch, "alone", False, "kmeans")
+    assert started == [None]
+    for name in ("projection.png", "profiles.png", "k_choice.png"):
+        assert (helped / name).read_bytes() == (alone / name).read_bytes(), name
 
 
 def test_pictures_the_helper_does_not_deliver_are_drawn_here():
@@ -215,7 +227,7 @@ def test_pictures_the_helper_does_not_deliver_are_drawn_here():
     jobs = plots.jobs(facts)
     dead = painter.Painter(subprocess.Popen([sys.executable, "-c", "pass"],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE))
-    futures = dead.paint(*painter.request(facts), fallback=jobs)
+    futures = dead.paint([("map", *facts.wire())], fallback=jobs)
     for name, draw in jobs.items():
         assert futures[name].result(timeout=60) == figure.render(draw)
 
@@ -227,7 +239,7 @@ def test_a_failed_run_stops_its_helper(tmp_path, monkeypatch):
     from somcli.cli import cli
     from somcli.report import painter
 
-    monkeypatch.setattr(painter, "MIN_BYTES", 0)
+    monkeypatch.setattr(painter, "MODE", "always")
     monkeypatch.setenv("SOMCLI_THREADS", "2")
     helpers = []
     original = painter.Painter.close

@@ -261,10 +261,10 @@ def test_a_picture_helper_that_dies_only_means_pictures_drawn_here(tmp_path):
     data = blobs_csv(tmp_path / "d.csv")
     script = (
         "import sys, somcli.report.painter as p\n"
-        "p.MIN_BYTES = 0\n"
+        "p.MODE = 'always'\n"
         "real = p.Painter.start.__func__\n"
-        "def start(cls, inputs):\n"
-        "    h = real(cls, inputs)\n"
+        "def start(cls):\n"
+        "    h = real(cls)\n"
         "    h.proc.kill(); h.proc.wait()\n"
         "    return h\n"
         "p.Painter.start = classmethod(start)\n"

@@ -7,20 +7,13 @@ are made deterministic and readable: cluster 0 is the largest.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
+from somcli.algorithms.lloyd import KMeansFit
 from somcli.algorithms.nearest import nearest
 
-
-@dataclass(frozen=True)
-class KMeansFit:
-    centers: np.ndarray
-    inertia: float
-    n_iter: int
-    minibatch: bool
-    n_init: int
+__all__ = ["KMeansFit", "assign", "default_n_init", "fit", "order_by_size"]
 
 
 def default_n_init(n_rows: int) -> int:
@@ -28,12 +21,24 @@ def default_n_init(n_rows: int) -> int:
     return 10 if n_rows <= 100_000 else 3
 
 
+SMALL_ROWS = 2_000  # up to here the port (kmeans_small) runs k-means: no scikit-learn import
+
+
 def fit(X: np.ndarray, k: int, *, seed: int, n_init: int | None = None, minibatch: bool = False,
         sample_weight: np.ndarray | None = None) -> KMeansFit:
+    """scikit-learn's ``KMeans(n_clusters=k, random_state=seed, n_init=n_init)`` (or
+    MiniBatchKMeans) on ``X``. Up to SMALL_ROWS rows its port computes the same fit
+    (:mod:`somcli.algorithms.kmeans_small`, held to scikit-learn's results by
+    tests/test_kmeans_small.py) without importing scikit-learn: the import took a second,
+    half of a small table's whole run."""
+    n_init = n_init or default_n_init(len(X))
+    if len(X) <= SMALL_ROWS and not minibatch:
+        from somcli.algorithms import kmeans_small
+
+        return kmeans_small.fit(X, k, seed=seed, n_init=n_init, weights=sample_weight)
     from sklearn.cluster import KMeans, MiniBatchKMeans
     from sklearn.exceptions import ConvergenceWarning
 
-    n_init = n_init or default_n_init(len(X))
     if minibatch:
         est = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=n_init,
                               batch_size=4096)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from somcli.algorithms import lloyd
-from somcli.algorithms.kmeans import KMeansFit
+from somcli.algorithms.lloyd import KMeansFit
 
 MAX_ITER = lloyd.MAX_ITER
 TOL = lloyd.TOL

@@ -24,6 +24,17 @@ CHUNK = 65536  # rows per step of the search on the host
 
 
 @dataclass(frozen=True)
+class KMeansFit:
+    """A k-means fit, whichever engine ran it (scikit-learn, its port, Lloyd over blocks)."""
+
+    centers: np.ndarray
+    inertia: float
+    n_iter: int
+    minibatch: bool
+    n_init: int
+
+
+@dataclass(frozen=True)
 class Lloyd:
     centers: np.ndarray
     inertia: float  # of ``centers``: the squared distances of the rows to their nearest centre

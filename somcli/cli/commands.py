@@ -110,18 +110,26 @@ KMEANS_EXAMPLES = (
 @G.given(G.kmeans)
 def kmeans(g: G.KMeans):
     """Cluster INPUT with k-means (scikit-learn) and write assignments, centroids and a report."""
+    import contextlib
+
     from somcli.pipeline import kmeans as run_kmeans
+    from somcli.report.painter import Painter
+
+    plots = g.out.plots and g.out.out is not None
 
     def job(be):
         def cluster(data=None):
             return run_kmeans.run(be, g.read, g.cols, g.cleaning, g.opts,
                                   progress=g.console.progress, stdin=R.stdin(), data=data,
-                                  plots=g.out.plots and g.out.out is not None)
+                                  plots=plots, painter=painter)
 
         return cluster() if g.embed is None else R.learned(be, g.read, g.cols, g.embed,
                                                            g.console, "float64", cluster)
 
-    R.execute(g.console, g.out, job, g.exe)
+    # a helper process imports matplotlib now, while this one reads and fits
+    painter = Painter.start() if plots and g.exe.engine == "local" else None
+    with painter or contextlib.nullcontext():
+        R.execute(g.console, g.out, job, g.exe)
 
 
 # ---------------------------------------------------------------- som
@@ -235,7 +243,7 @@ def som(g: G.Som):
 
     # big inputs: a helper process imports matplotlib now, while this one imports and reads
     local = exe.engine == "local"
-    painter = Painter.start(g.read.inputs) if plots and not g.resume and local else None
+    painter = Painter.start() if plots and not g.resume and local else None
     with painter or contextlib.nullcontext():
         R.execute(g.console, out, job, exe)
 

@@ -24,9 +24,10 @@ from somcli.runtime import memory
 
 def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions,
         opts: KMeansOptions, progress: Progress = quiet, stdin=None,
-        data: Data | None = None, plots: bool = False) -> RunResult:
+        data: Data | None = None, plots: bool = False, painter=None) -> RunResult:
     """``data``: rows already read (the codes of ``--embed``), else read here; ``plots``:
-    start drawing the projection and profile pictures (for ``write``)."""
+    start drawing the projection and profile pictures (for ``write``), by the helper
+    process ``painter`` when given (:mod:`somcli.report.painter`)."""
     t0 = time.perf_counter()
     data = data or be.load(read, cols, cleaning, dtype=np.float64, allow_mask=False,
                            progress=progress, stdin=stdin)
@@ -86,11 +87,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     model = kmeans_model(replace(described, fingerprint=be.fingerprint(data)), opts.seed,
                          params, centers, sizes, quality, report)
     frame, parts = be.rows_out(data, _columns, assigned)
-    pictures = _pictures(be, data, centers, sizes, opts.seed, report) if plots else {}
-    if plots and report.k_selection is not None:
-        from somcli.report import figure, k_plots
-
-        pictures |= figure.start(k_plots.jobs(report.k_selection.to_dict()))
+    pictures = _pictures(be, data, centers, sizes, opts.seed, report, painter) if plots else {}
     return RunResult("kmeans", frame, report, tables, model=model, parts=parts,
                      plots=pictures)
 
@@ -125,15 +122,18 @@ def fit_kmeans(be: Backend, data: Data, k: int, *, seed: int, n_init: int | None
             f"k-means (Lloyd {be.where}, k-means++ starts on a sample)")
 
 
-def _pictures(be, data, centers, sizes, seed, report) -> dict:
-    """The projection and profile pictures, drawn on the plots thread: name -> future."""
-    from somcli.report import cluster_plots, figure
+def _pictures(be, data, centers, sizes, seed, report, painter) -> dict:
+    """The projection, profile and k choice pictures, drawn by the helper process
+    ``painter`` or on a thread: name -> future PNG bytes."""
+    from somcli.report import cluster_plots
+    from somcli.report import painter as helper
 
     rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, seed)
     labels = km.assign(rows, centers)[0]
-    return figure.start(cluster_plots.jobs(rows, labels, centers, data.described.roles.features,
-                                          sizes, "k-means",
-                                          differences=steps.differences_of(report.clusters)))
+    clusters = helper.cluster_request(rows, labels, centers, data.described.roles.features,
+                                      sizes, "k-means", steps.differences_of(report.clusters))
+    selection = report.k_selection.to_dict() if report.k_selection is not None else None
+    return helper.pictures([clusters, *helper.k_request(selection)], painter)
 
 
 SELECT_ROWS = 5_000  # -k auto compares the candidates on a sample of this many fit rows

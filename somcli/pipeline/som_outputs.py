@@ -126,11 +126,7 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
         quality = {key: getattr(report.map, key)
                    for key in ("quantization_error", "topographic_error")}
         facts = map_facts(be, data, state, report, evs, scored, sizes, found, plots, quality)
-        pictures = start_plots(facts, painter)
-        if report.k_selection is not None:
-            from somcli.report import figure, k_plots
-
-            pictures |= figure.start(k_plots.jobs(report.k_selection.to_dict()))
+        pictures = start_plots(facts, painter, report.k_selection)
     report.metrics = steps.internal(be, data.blocks, labels, opts.seed)
     report.external = steps.external(be, data, labels, report.warnings)
     columns = columns_fn(grid, threshold, data.dtype)
@@ -296,16 +292,13 @@ def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, siz
         sizes=np.asarray(sizes))
 
 
-def start_plots(facts, painter=None) -> dict:
-    """Start rendering the map's pictures in the background (on a thread, or by the helper
-    process ``painter``): name -> future bytes."""
-    from somcli.report import figure, plots
+def start_plots(facts, painter=None, selection=None) -> dict:
+    """Start drawing the map's pictures (and k_choice.png when k was chosen) in the
+    background, by the helper process ``painter`` or on a thread: name -> future bytes."""
     from somcli.report import painter as helper
 
-    jobs = plots.jobs(facts)
-    if painter is None:
-        return figure.start(jobs)
-    return painter.paint(*helper.request(facts), fallback=jobs)
+    k = helper.k_request(selection.to_dict() if selection is not None else None)
+    return helper.pictures([("map", *facts.wire()), *k], painter)
 
 
 def codebook_table(d: Described, W, grid, unit_cluster, hits, U) -> pd.DataFrame:

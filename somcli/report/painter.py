@@ -1,10 +1,15 @@
-"""Draw a map's pictures in a helper process, so that on big inputs they cost no wall time.
+"""Draw a run's pictures in a helper process, so that they cost little wall time.
 
 Matplotlib is pure Python for the most part: drawn on a thread, the pictures hold the
 GIL against the scores and the CSV writing (about a second on a million rows, measured:
-benchmarks/README.md). A helper process started by the command imports matplotlib while
-this process imports its own libraries (one core is idle then) and parses the CSV, waits
-while the map trains, and draws the pictures beside the scores and the CSV writing.
+benchmarks/README.md), and importing it takes a quarter of a second, a quarter of a small
+table's whole run. A helper process started by the command imports matplotlib while this
+process imports its own libraries (one core is idle then) and reads, waits while the model
+trains, and draws the pictures beside the scores and the CSV writing.
+
+What to draw is a list of requests, each a kind of :data:`KINDS` (the map's pictures, the
+clusters' projection and profiles, the k choice) with its JSON header and arrays; the same
+builders give the drawing functions here when there is no helper (:func:`pictures`).
 
 Only small arrays and JSON cross the pipe (no pickle): a length-prefixed JSON header,
 then an ``.npz`` read with ``allow_pickle=False``. The helper answers with one JSON line
@@ -15,7 +20,6 @@ on a thread instead, as for small inputs: the run's outputs never depend on it.
 
 from __future__ import annotations
 
-import glob
 import io
 import json
 import os
@@ -26,19 +30,65 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-MIN_BYTES = 16 * 2**20  # below this much input, a thread is enough (and a process not free)
+import numpy as np
 
 
-def input_bytes(inputs: tuple[str, ...]) -> int:
-    """Total size of the input files (globs expanded); stdin and missing files count 0."""
-    total = 0
-    for spec in inputs:
-        for path in (glob.glob(spec) if not os.path.lexists(spec) else [spec]):
-            try:
-                total += os.path.getsize(path)
-            except OSError:
-                pass
-    return total
+def _map_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
+    from somcli.report import plots
+    from somcli.report.map_facts import MapFacts
+
+    return plots.jobs(MapFacts.unwire(header, arrays))
+
+
+def _cluster_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
+    from somcli.report import cluster_plots
+
+    return cluster_plots.jobs(arrays["rows"], arrays["labels"], arrays["centres"],
+                              header["features"], arrays["sizes"], header["what"],
+                              differences=arrays.get("differences"))
+
+
+def _k_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
+    from somcli.report import k_plots
+
+    return k_plots.jobs(header["selection"])
+
+
+#: kind -> builder(header, arrays) -> {picture name: draw(file)}; the helper runs the same
+#: builders (each imports its drawing module when called)
+KINDS = {"map": _map_jobs, "clusters": _cluster_jobs, "k_choice": _k_jobs}
+#: "auto": a helper when a core is idle; "always", "never": what tests compare
+MODE = "auto"
+
+
+def pictures(requests: list[tuple[str, dict, dict]], painter: Painter | None = None
+             ) -> dict[str, Future]:
+    """Start drawing every picture of ``requests`` ((kind, header, arrays)): by the
+    helper ``painter`` when there is one, else on a thread. Name -> future PNG bytes."""
+    from somcli.report import figure
+
+    jobs: dict[str, Callable] = {}
+    for kind, header, arrays in requests:
+        jobs |= KINDS[kind](header, arrays)
+    if not jobs:
+        return {}
+    if painter is None:
+        return figure.start(jobs)
+    return painter.paint(requests, fallback=jobs)
+
+
+def cluster_request(rows, labels, centres, features, sizes, what: str, differences=None
+                    ) -> tuple[str, dict, dict]:
+    """The projection and profiles of clusters in feature space (:mod:`cluster_plots`)."""
+    arrays = {"rows": rows, "labels": labels, "centres": centres, "sizes": np.asarray(sizes)}
+    if differences is not None:
+        arrays["differences"] = differences
+    return "clusters", {"features": list(features), "what": what}, arrays
+
+
+def k_request(selection: dict | None) -> list[tuple[str, dict, dict]]:
+    """k_choice.png, when k was chosen (:mod:`k_plots`)."""
+    return [] if selection is None else [("k_choice", {"selection": selection}, {})]
 
 
 class Painter:
@@ -49,9 +99,11 @@ class Painter:
         self.sent = False
 
     @classmethod
-    def start(cls, inputs: tuple[str, ...]) -> Painter | None:
-        """A helper when the inputs are big enough and a second core is there, else None."""
-        if not sys.executable or (os.cpu_count() or 1) < 2 or input_bytes(inputs) < MIN_BYTES:
+    def start(cls) -> Painter | None:
+        """A helper when a core is idle, else None. It pays from the smallest table (the
+        seed table's `som` took 1.22 s with a thread, 1.00 s with the helper); on a busy
+        machine (load average above the cores less one) it would only compete."""
+        if MODE == "never" or not sys.executable or (MODE == "auto" and not _idle_core()):
             return None
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = dict(os.environ)
@@ -80,19 +132,21 @@ class Painter:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def paint(self, header: dict, arrays: dict,
+    def paint(self, requests: list[tuple[str, dict, dict]],
               fallback: dict[str, Callable]) -> dict[str, Future]:
-        """Send the map; one future of PNG bytes per picture of ``fallback`` (name -> draw),
-        filled by the helper or, for what it does not deliver, by drawing here."""
+        """Send the requests; one future of PNG bytes per picture of ``fallback`` (name ->
+        draw), filled by the helper or, for what it does not deliver, by drawing here."""
         self.sent = True
         futures = {name: Future() for name in fallback}
+        header = {"requests": [{"kind": kind, "header": head, "prefix": f"r{i}_"}
+                               for i, (kind, head, _) in enumerate(requests)]}
+        arrays = {f"r{i}_{name}": value for i, (_, _, arrs) in enumerate(requests)
+                  for name, value in arrs.items()}
         threading.Thread(target=self._talk, args=(header, arrays, futures, fallback),
                          name="somcli-painter", daemon=True).start()
         return futures
 
     def _talk(self, header, arrays, futures, fallback) -> None:
-        import numpy as np
-
         from somcli.report import figure
 
         try:
@@ -122,28 +176,37 @@ class Painter:
                     future.set_exception(exc)
 
 
-def request(facts) -> tuple[dict, dict]:
-    """The header and arrays the helper draws from (:class:`map_facts.MapFacts`)."""
-    return facts.wire()
+def _idle_core() -> bool:
+    """Whether a second core is there and, by the load average, idle."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return cores >= 2 and load <= cores - 1
 
 
 def main() -> None:
-    """The helper's end: import matplotlib now, draw when the map arrives, then exit."""
+    """The helper's end: import matplotlib now, draw when the requests arrive, then exit."""
     import matplotlib.backends.backend_agg  # noqa: F401 - the slow part, done while waiting
     import matplotlib.figure  # noqa: F401
-    import numpy as np
 
-    from somcli.report import figure, plots
-    from somcli.report.map_facts import MapFacts
+    from somcli.report import figure
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     size = stdin.read(4)
     if len(size) < 4:
-        return  # the run ended without a map
+        return  # the run ended without a picture to draw
     header = json.loads(stdin.read(struct.unpack("<I", size)[0]))
     with np.load(io.BytesIO(stdin.read()), allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
-    jobs = plots.jobs(MapFacts.unwire(header, arrays))
+    jobs: dict[str, Callable] = {}
+    for r in header["requests"]:
+        mine = {k[len(r["prefix"]):]: v for k, v in arrays.items() if k.startswith(r["prefix"])}
+        jobs |= KINDS[r["kind"]](r["header"], mine)
     for name, draw in jobs.items():
         try:
             png = figure.render(draw)
