@@ -167,7 +167,7 @@ class Execution:
     ``ReadOptions.memory_limit``, resolved once from --max-memory)."""
 
     engine: str = "local"  # a name in somcli.backends.BACKENDS
-    threads: int | None = None  # None: SOMCLI_THREADS / OMP_NUM_THREADS / ..., else the CPUs
+    threads: int | None = None  # None: SOMCLI_THREADS, else the CPUs
     dtype: Precision = "float64"
     dask: DaskOptions | None = None
     device: Device = "cpu"

@@ -254,3 +254,33 @@ def test_a_failed_run_stops_its_helper(tmp_path, monkeypatch):
     assert res.exit_code == 65  # two clusters of one distinct row
     assert helpers and helpers[0].poll() is not None
     assert not (tmp_path / "o").exists()
+
+
+def test_somcli_threads_and_the_libraries_threads_are_separate_knobs(monkeypatch):
+    """OMP_NUM_THREADS=1 (set to tame scikit-learn on a busy machine) leaves somcli's own
+    pool alone; SOMCLI_THREADS sets it. Small k-means fits run on one OpenMP thread (their
+    tiny parallel regions only spin on a busy machine), big ones on the default."""
+    from threadpoolctl import threadpool_info
+
+    from somcli.algorithms import kmeans as km
+    from somcli.runtime.parallel import default_threads
+
+    monkeypatch.delenv("SOMCLI_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert default_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("SOMCLI_THREADS", "3")
+    assert default_threads() == 3
+    from sklearn.cluster import KMeans
+
+    seen = []
+    original = KMeans.fit
+
+    def spy(self, *args, **kwargs):
+        seen.append(max((p["num_threads"] for p in threadpool_info()
+                         if p["user_api"] == "openmp"), default=None))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(KMeans, "fit", spy)
+    X = np.random.default_rng(0).normal(size=(km.SMALL_ROWS + 1, 2))
+    km.fit(X, 3, seed=0, n_init=1)
+    assert seen == [1]

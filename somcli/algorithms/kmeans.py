@@ -6,6 +6,7 @@ are made deterministic and readable: cluster 0 is the largest.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -22,6 +23,10 @@ def default_n_init(n_rows: int) -> int:
 
 
 SMALL_ROWS = 2_000  # up to here the port (kmeans_small) runs k-means: no scikit-learn import
+#: up to here scikit-learn's k-means runs on one OpenMP thread: on a busy machine its tiny
+#: parallel regions spun at barriers (-k auto on 20,000 rows beside two busy processes:
+#: 4.7-5.2 s, against 2.7-2.9 s with OMP_NUM_THREADS=1; the same 1.9 s either way when quiet)
+ONE_THREAD_ROWS = 50_000
 
 
 def fit(X: np.ndarray, k: int, *, seed: int, n_init: int | None = None, minibatch: bool = False,
@@ -44,12 +49,30 @@ def fit(X: np.ndarray, k: int, *, seed: int, n_init: int | None = None, minibatc
                               batch_size=4096)
     else:
         est = KMeans(n_clusters=k, random_state=seed, n_init=n_init)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _threads(len(X)):
         # duplicate points can leave fewer distinct clusters than k: reported by the caller
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, sample_weight=sample_weight)
     centers = np.asarray(est.cluster_centers_, dtype=np.float64)
     return KMeansFit(centers, float(est.inertia_), int(est.n_iter_), minibatch, n_init)
+
+
+def _threads(n_rows: int):
+    """One OpenMP thread for small fits (:data:`ONE_THREAD_ROWS`); the default above."""
+    import contextlib
+
+    if n_rows > ONE_THREAD_ROWS:
+        return contextlib.nullcontext()
+    return _controller().limit(limits=1, user_api="openmp")
+
+
+@functools.cache
+def _controller():
+    """The thread pools loaded (scikit-learn's OpenMP among them), inspected once: a fresh
+    threadpool_limits inspects them each time (1 ms; -k auto fits about 50 times)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def assign(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -199,8 +199,8 @@ SOM_EXAMPLES = (
                  help="Precision of the batch engine's arithmetic. float32 gives float64's map "
                       "(near ties are decided in float64) at less cost."),
     click.option("--threads", type=click.IntRange(min=1), default=None,
-                 help="Worker threads for the batch engine (default: SOMCLI_THREADS or "
-                      "OMP_NUM_THREADS if set, else every CPU)."))
+                 help="Worker threads for the batch engine (default: SOMCLI_THREADS if set, "
+                      "else every CPU; OMP_NUM_THREADS is left to the libraries)."))
 @click.option("--resume", metavar="MODEL",
               help="Continue training a saved SOM (model.json) on INPUT: same grid, columns and "
                    "cleaning; 5 epochs at the model's final radius unless --epochs/--sigma; "

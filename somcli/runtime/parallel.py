@@ -12,12 +12,13 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 
-_THREAD_ENV = ("SOMCLI_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: somcli's own knob; OMP_NUM_THREADS and the BLAS variables stay the libraries' (a cron job
+#: that sets OMP_NUM_THREADS=1 to tame scikit-learn no longer runs the map on one thread)
+_THREAD_ENV = ("SOMCLI_THREADS",)
 
 
 def default_threads() -> int:
-    """Worker threads: the first of SOMCLI_THREADS / OMP / OpenBLAS / MKL thread settings,
-    else the CPUs this process may use."""
+    """Worker threads: SOMCLI_THREADS, else the CPUs this process may use."""
     for name in _THREAD_ENV:
         value = os.environ.get(name, "").strip()
         if value.isdigit() and int(value) > 0:
