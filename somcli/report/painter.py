@@ -102,7 +102,7 @@ class Painter:
     def start(cls) -> Painter | None:
         """A helper when a core is idle, else None. It pays from the smallest table (the
         seed table's `som` took 1.22 s with a thread, 1.00 s with the helper); on a busy
-        machine (load average above the cores less one) it would only compete."""
+        machine (no core idle) it would only compete."""
         if MODE == "never" or not sys.executable or (MODE == "auto" and not _idle_core()):
             return None
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -177,16 +177,26 @@ class Painter:
 
 
 def _idle_core() -> bool:
-    """Whether a second core is there and, by the load average, idle."""
+    """Whether a second core is there and not taken: at most one runnable task besides
+    this process now (``/proc/loadavg``'s running count, which includes this process and
+    jitters with the machine's own daemons) and a 1-minute load average of at most the
+    cores (two busy processes beside a run on 2 cores fail both)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = os.cpu_count() or 1
+    if cores < 2:
+        return False
     try:
-        load = os.getloadavg()[0]
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            fields = fh.read().split()
+        return int(fields[3].split("/")[0]) <= cores and float(fields[0]) <= cores
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.getloadavg()[0] <= cores
     except (AttributeError, OSError):
-        load = 0.0
-    return cores >= 2 and load <= cores - 1
+        return True
 
 
 def main() -> None:
