@@ -176,3 +176,28 @@ def test_a_resumed_map_is_the_same_on_both_engines(run, tmp_path, cluster):
     check(local, dask, tables)
     report = json.loads((dask / "report.json").read_text())
     assert report["map"]["resumed"]["model"].endswith("model.json")
+
+
+@pytest.mark.slow
+def test_kmeans_centroids_are_the_means_of_the_final_clusters_on_both_engines(
+        run, tmp_path, cluster):
+    """Issue 26, item 5: on a 6,000-row table with 4% gaps the engines reported centroids
+    3e-4 apart. Two causes: the local reader skips a row of empty fields as an empty line
+    and Dask kept it (so the scalers differed), and the centroids were scikit-learn's last
+    centres here. Both engines now skip such rows, and step Lloyd to its fixed point: the
+    centroids are the means of the final clusters."""
+    rng = np.random.default_rng(5)
+    X = np.vstack([rng.normal(c, 1.2, size=(1500, 3)) for c in (0, 2.5, 5, 7.5)])
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    gaps = rng.random(frame.shape) < 0.04
+    frame = frame.mask(gaps)
+    src = tmp_path / "gappy.csv"
+    frame.to_csv(src, index=False)
+    local, dask = both(run, tmp_path, cluster, "kmeans", src, "-k", "4", "--no-plots")
+    a, b = (pd.read_csv(d / "centroids.csv") for d in (local, dask))
+    assert np.allclose(a[["a", "b", "c"]], b[["a", "b", "c"]], rtol=0, atol=1e-9)
+    rows = pd.read_csv(local / "assignments.csv")
+    frame = frame[~frame.isna().all(axis=1)]  # a row of empty fields: an empty line, skipped
+    filled = frame.fillna(frame.median())  # the median fill the cleaning applied
+    means = filled.groupby(rows["cluster"].to_numpy()).mean()
+    assert np.allclose(means.to_numpy(), a.sort_values("cluster")[["a", "b", "c"]], atol=1e-9)

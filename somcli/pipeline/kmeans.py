@@ -93,6 +93,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
 
 
 INIT_SAMPLE = 100_000  # rows the k-means++ starts are drawn on away from scikit-learn
+POLISH = 20  # Lloyd steps at most after the fit, to the fixed point (none moves a centroid)
 
 
 def fit_kmeans(be: Backend, data: Data, k: int, *, seed: int, n_init: int | None,
@@ -100,26 +101,37 @@ def fit_kmeans(be: Backend, data: Data, k: int, *, seed: int, n_init: int | None
     """k-means on the fit rows, and what the report calls it: scikit-learn's on rows held by
     this process's CPU; elsewhere (a cluster's workers, a GPU) its k-means++ starts and
     restarts on a sample of at most INIT_SAMPLE rows, then Lloyd's steps as partial sums
-    over every block (:mod:`somcli.algorithms.lloyd`) to scikit-learn's tolerance."""
+    over every block (:mod:`somcli.algorithms.lloyd`) to scikit-learn's tolerance. Then, on
+    every engine but MiniBatchKMeans, Lloyd's steps to the fixed point (at most POLISH): the
+    centroids are the means of the final clusters, the same on every engine."""
     X = be.here(data.fit) if be.device is None else None
     if X is not None:
         fit = km.fit(X, k, seed=seed, n_init=n_init, minibatch=minibatch)
-        return fit, "MiniBatchKMeans" if minibatch else "KMeans (k-means++)"
-    n = data.n_fit
-    n_init = n_init or km.default_n_init(n)
-    sums = np.sum([m[0] for m in be.reduce(B.moments, data.fit)], axis=0)
-    squares = np.sum(be.reduce(B.squares, data.fit), axis=0)
-    tol = lloyd.TOL * float(np.mean(squares / n - (sums / n) ** 2))
-    pick = np.arange(n) if n <= INIT_SAMPLE else np.sort(
-        np.random.default_rng(seed).choice(n, size=INIT_SAMPLE, replace=False))
-    progress(f"k-means {be.where} with k={k}")
-    start = km.fit(be.take(data.fit, data.fit_counts, pick, B.take), k, seed=seed,
-                   n_init=n_init).centers
+        if minibatch:
+            return fit, "MiniBatchKMeans"
+        label = "KMeans (k-means++)"
+    else:
+        n = data.n_fit
+        n_init = n_init or km.default_n_init(n)
+        sums = np.sum([m[0] for m in be.reduce(B.moments, data.fit)], axis=0)
+        squares = np.sum(be.reduce(B.squares, data.fit), axis=0)
+        tol = lloyd.TOL * float(np.mean(squares / n - (sums / n) ** 2))
+        pick = np.arange(n) if n <= INIT_SAMPLE else np.sort(
+            np.random.default_rng(seed).choice(n, size=INIT_SAMPLE, replace=False))
+        progress(f"k-means {be.where} with k={k}")
+        start = km.fit(be.take(data.fit, data.fit_counts, pick, B.take), k, seed=seed,
+                       n_init=n_init).centers
+        label = f"k-means (Lloyd {be.where}, k-means++ starts on a sample)"
     with be.placed(data.fit, k) as rows:
-        got = lloyd.run(lambda C: lloyd.total(be.reduce(lloyd.partial_sums, rows, centers=C)),
-                        start, tol)
-    return (km.KMeansFit(got.centers, got.inertia, got.n_iter, False, n_init),
-            f"k-means (Lloyd {be.where}, k-means++ starts on a sample)")
+        def step(C):
+            return lloyd.total(be.reduce(lloyd.partial_sums, rows, centers=C))
+
+        if X is None:
+            fit = lloyd.run(step, start, tol)
+            fit = km.KMeansFit(fit.centers, fit.inertia, fit.n_iter, False, n_init)
+        polished = lloyd.run(step, fit.centers, 0.0, POLISH)
+    return (km.KMeansFit(polished.centers, polished.inertia, fit.n_iter + polished.n_iter,
+                         False, fit.n_init), label)
 
 
 def _pictures(be, data, centers, sizes, seed, report, painter) -> dict:

@@ -108,9 +108,14 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         except (ValueError, OSError) as exc:
             raise DataError(f"dask could not read the input ({brief(exc, 160)})") from None
         parts = client.compute(ddf.to_delayed())
+    # a row whose every field is empty is an empty line, as the local reader has it
+    parts = client.map(_on_without_empty_rows, parts, pure=False)
     info = client.gather(client.map(_on_describe, parts, pure=False))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]
+    empty = sum(i[2] for i in info)
+    if empty:
+        notes.append(f"{empty} empty line(s) skipped")
     header = 1 if columnar else dialect.skip_lines + (2 if dialect.header else 1)
     first_lines = np.zeros(len(parts), dtype=np.int64)
     seen: dict[str, int] = {}
@@ -119,7 +124,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         seen[f] = seen.get(f, 0) + int(lengths[p])
     notes.append(f"read on a Dask cluster: {len(parts)} partitions of {len(paths)} file(s); "
                  f"column roles decided on the first {len(sample):,} rows; line numbers count "
-                 "data rows (blank lines are not counted)")
+                 "data rows (blank lines and rows of empty fields are not counted)")
     return DistTable(client, dialect, paths, roles, sample, parts, lengths, first_lines, files,
                      notes)
 
@@ -154,9 +159,18 @@ def _on_read_columnar(path, group, kind, na_values, floats):
     return frame
 
 
+def _on_without_empty_rows(part: pd.DataFrame) -> pd.DataFrame:
+    empty = part.drop(columns=[PATH_COLUMN]).isna().all(axis=1).to_numpy()
+    if not empty.any():
+        return part
+    kept = part.loc[~empty].reset_index(drop=True)
+    kept.attrs["somcli_empty_rows"] = int(empty.sum())
+    return kept
+
+
 def _on_describe(part: pd.DataFrame):
     path = str(part[PATH_COLUMN].iloc[0]) if len(part) else None
-    return len(part), path
+    return len(part), path, int(part.attrs.get("somcli_empty_rows", 0))
 
 
 # ---------------------------------------------------------------- raw features per block
