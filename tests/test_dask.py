@@ -287,3 +287,33 @@ def test_a_grid_pickles_without_its_cached_distances():
     copy = pickle.loads(pickle.dumps(grid))
     assert len(pickle.dumps(grid)) < 1000 and copy == grid
     assert np.array_equal(copy.sq_distances, grid.sq_distances)
+
+
+def test_inspect_on_dask_profiles_every_row_as_the_local_engine_does(run, tmp_path, cluster):
+    """Issue 26, item 4: `inspect --engine dask` for a file too big for one machine. On a
+    table the local engine reads too, both profiles name the same roles and give each
+    feature the same missing count, minimum, maximum and mean (values as read, filled gaps
+    left out), and the same cleaning; a value far out in a late partition is seen."""
+    data = blobs(tmp_path / "d.csv", n=600, gaps=True)
+    frame = pd.read_csv(data)
+    frame.insert(1, "kind", [("ant", "bee", "cat")[i % 3] for i in range(len(frame))])
+    frame.loc[590, "c"] = 123.25  # late: after many small partitions
+    frame.to_csv(data, index=False)
+    local = run("inspect", data, "--json")
+    dist = run("inspect", data, "--json", "--engine", "dask", "--scheduler",
+               cluster.scheduler_address, "--blocksize", "2KB")
+    assert local.code == 0 and dist.code == 0, dist.err
+    a, b = json.loads(local.out), json.loads(dist.out)
+    assert a["input"]["rows"] == b["input"]["rows"] == 600
+    for key in ("features", "identifiers", "categories", "label_column"):
+        assert a[key] == b[key], key
+    for x, y in zip(a["columns"], b["columns"], strict=True):
+        assert (x["name"], x["role"]) == (y["name"], y["role"])
+        if x["name"] in a["features"]:
+            for stat in ("missing", "min", "max"):
+                assert x[stat] == y[stat], (x["name"], stat)
+            assert x["mean"] == pytest.approx(y["mean"], rel=1e-12)
+    named = {c["name"]: c for c in b["columns"]}
+    assert named["c"]["max"] == 123.25 and named["b"]["missing"] == 36
+    for key in ("missing_cells", "fill_values", "rows_with_gaps", "rows_used_for_fitting"):
+        assert a["cleaning"][key] == b["cleaning"][key], key

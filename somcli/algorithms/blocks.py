@@ -121,6 +121,24 @@ def count_above(values: np.ndarray, threshold: float) -> int:
     return int((values > threshold).sum())
 
 
+def column_ranges(block, center: np.ndarray, scale: np.ndarray):
+    """Per column: the smallest and largest input value of the block's rows, exactly as
+    read (NaN: none). The extremes are found in the scaled matrix (scale > 0 keeps the
+    order) and quoted from the input (:func:`somcli.prep.quotes.exact`)."""
+    X = block.X
+    d = X.shape[1]
+    lo, hi = np.full(d, np.nan), np.full(d, np.nan)
+    for j in range(d):
+        col = np.asarray(X[:, j], dtype=np.float64)
+        seen = np.flatnonzero(~np.isnan(col))
+        if block.quotes is not None and j in block.quotes.gaps:
+            seen = np.setdiff1d(seen, block.quotes.gaps[j])  # a filled gap is no value
+        if len(seen):
+            ends = seen[[np.argmin(col[seen]), np.argmax(col[seen])]]
+            lo[j], hi[j] = exact(X, block.quotes, center, scale, ends)[:, j]
+    return lo, hi
+
+
 def value_range(values: np.ndarray):
     return (float(values.min()), float(values.max())) if len(values) else None
 

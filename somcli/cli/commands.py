@@ -6,9 +6,6 @@ Every error ends here as one line on stderr and a documented exit code.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import click
 
 from somcli import errors
@@ -54,6 +51,8 @@ def cli():
 @O.column_options
 @O.cleaning_options(allow_mask=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
+@O.memory_option
+@OX.engine_options
 @O.common_options
 @G.given(G.inspect)
 def inspect(g: G.Inspect):
@@ -63,7 +62,14 @@ def inspect(g: G.Inspect):
     from somcli.report.inspect_view import render
 
     with g.console:
-        profile = run_inspect.run(g.read, g.cols, g.cleaning, stdin=R.stdin())
+        if g.exe.engine == "local":
+            profile = run_inspect.run(g.read, g.cols, g.cleaning, stdin=R.stdin())
+        else:  # the statistics over every partition, as that engine's run sees them
+            from somcli.backends import open_backend
+
+            with open_backend(g.exe.engine, g.exe, g.console.progress) as be:
+                profile = run_inspect.on_backend(be, g.read, g.cols, g.cleaning,
+                                                 g.console.progress)
     if g.as_json:
         from somcli.io.write import dumps
 
@@ -373,27 +379,3 @@ def _add_commands() -> None:
 
 
 _add_commands()
-
-
-def main(argv=None) -> None:
-    """Console-script entry point: `somcli ... | head` ends quietly, as Unix tools do.
-
-    SIGPIPE stays ignored (Python's default), so a closed pipe is an error somcli sees:
-    on stdout it ends the run quietly with exit 0 (:class:`SomcliGroup`), on the picture
-    helper's pipe it only means the pictures are drawn here. With the signal's default
-    action a dead helper would kill the whole run silently.
-
-    The process ends with ``os._exit`` once its output is flushed: every file is closed
-    and every helper (Dask cluster, picture helper) stopped by then, and the interpreter's
-    teardown (freeing each module and array in turn) took 0.12 s after a 1M-row run.
-    """
-    try:
-        code = cli.main(args=argv, prog_name="somcli", standalone_mode=False)
-    except SystemExit as exc:
-        code = exc.code
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code if isinstance(code, int) else errors.OK if code is None else errors.USAGE)

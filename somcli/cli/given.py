@@ -53,6 +53,7 @@ class Inspect:
     read: ReadOptions
     cols: ColumnOptions
     cleaning: CleanOptions
+    exe: Execution
     as_json: bool
 
 
@@ -107,8 +108,11 @@ class Assign:
 # ---------------------------------------------------------------- builders
 
 def inspect(kw: dict) -> Inspect:
-    return Inspect(console=R.console(kw), read=O.read_from(kw), cols=O.columns_from(kw),
-                   cleaning=O.cleaning_from(kw), as_json=kw.pop("as_json"))
+    console, read = R.console(kw), O.read_from(kw)
+    exe, _ = OX.engine_from(kw)  # --single-file: nothing is written
+    kw.pop("max_memory")  # resolved once, in read.memory_limit
+    return Inspect(console=console, read=read, cols=O.columns_from(kw),
+                   cleaning=O.cleaning_from(kw), exe=exe, as_json=kw.pop("as_json"))
 
 
 def _clustering(kw: dict) -> dict:

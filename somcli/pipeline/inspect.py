@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from somcli.algorithms import blocks as B
+from somcli.backends.base import Backend, Progress, quiet
 from somcli.config import CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError
 from somcli.io.read import read_table
@@ -51,3 +53,41 @@ def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, stdin=No
         return profile
     profile["cleaning"] = cleaned.report | {"rows_used_for_fitting": len(cleaned.fit_X)}
     return profile
+
+
+def on_backend(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions,
+               progress: Progress = quiet) -> dict:
+    """The profile as a backend that reads in partitions makes it (``inspect --engine
+    dask``): the column roles as that engine decides them, and the features' missing
+    counts, minimum, maximum and mean, and the cleaning, over every row. A table the run
+    could not cluster is an error here too (exit 65), as the run would be."""
+    data = be.load(read, cols, cleaning, dtype=np.float64, allow_mask=True, progress=progress)
+    d = data.described
+    roles = d.roles
+    ranges = be.reduce(B.column_ranges, data.blocks, center=d.prep.center, scale=d.prep.scale)
+    lo = np.fmin.reduce([r[0] for r in ranges])
+    hi = np.fmax.reduce([r[1] for r in ranges])
+    stats = d.cleaning.get("feature_stats", {})
+    first = be.gather(data.ids[:1])[0] if data.ids else None
+    columns = []
+    for decision in roles.decisions:
+        entry = decision.to_dict()
+        if decision.name in roles.features:
+            j = roles.features.index(decision.name)
+            entry.update(min=float(lo[j]), max=float(hi[j]),
+                         mean=stats.get(decision.name, {}).get("mean"),
+                         missing=int(d.cleaning.get("missing_cells", {}).get(decision.name, 0)))
+        elif first is not None and B.carried_name(decision.name) in first:
+            shown = first[B.carried_name(decision.name)].dropna().unique()[:3]
+            entry["examples"] = [str(x) for x in shown]
+        columns.append(entry)
+    return {
+        "input": {"files": d.inputs, "rows": d.rows, "columns": len(roles.decisions),
+                  "dialect": d.dialect.to_dict(), "notes": d.notes,
+                  "empty_lines_skipped": d.blank_lines},
+        "columns": columns,
+        "features": roles.features, "identifiers": roles.ids, "label_column": roles.label,
+        "categories": roles.categories, "warnings": roles.warnings, "versions": versions(),
+        "cleaning": d.cleaning | {"rows_used_for_fitting": data.n_fit},
+    }
+
