@@ -371,11 +371,11 @@ def assign(g: G.Assign):
 
 def _add_commands() -> None:
     from somcli.cli.settings_file import name_variables
-    from somcli.cli.shell_commands import DATA_COMMANDS, completion, config
+    from somcli.cli.shell_commands import completion, config, data_commands
 
+    name_variables(cli, data_commands(cli))
     cli.add_command(completion)
     cli.add_command(config)
-    name_variables(cli, DATA_COMMANDS)
 
 
 _add_commands()

@@ -33,7 +33,13 @@ def completion(shell: str):
     click.echo(script)
 
 
-DATA_COMMANDS = ("inspect", "kmeans", "som", "assign", "embed")
+def data_commands(group: click.Group) -> list[str]:
+    """The commands that read data and take settings: every command of the group's own
+    class (a new command is found here, not listed)."""
+    from somcli.cli.group import GroupedCommand
+
+    return [name for name, command in group.commands.items()
+            if isinstance(command, GroupedCommand)]
 
 
 @click.group()
@@ -60,10 +66,11 @@ def show(commands, config_file):
         click.echo(f"somcli: warning: {ignored}", err=True)
     data = load(path, not config_file and not os.environ.get(ENV_FILE)) if path else {}
     lines = []  # printed once every value is known good: a failing show prints nothing
-    for name in commands or DATA_COMMANDS:
+    known = data_commands(root)
+    for name in commands or known:
         command = root.get_command(root_ctx, name)
-        if command is None or name not in DATA_COMMANDS:
-            raise click.BadParameter(f"{name!r}: one of {', '.join(DATA_COMMANDS)}",
+        if command is None or name not in known:
+            raise click.BadParameter(f"{name!r}: one of {', '.join(known)}",
                                      param_hint="COMMAND")
         section(data, command, name, path)  # a key a run refuses is refused here (64)
         args = ["--config", path] if path else []

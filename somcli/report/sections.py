@@ -207,7 +207,8 @@ class Report:
     def to_dict(self) -> dict:
         out = {"somcli_version": __version__, "command": self.command}
         for name in ("input", "columns", "features", "identifiers", "label_column", "cleaning",
-                     "parameters", "warnings", "versions", *SECTIONS[self.command]):
+                     "parameters", "warnings", "versions",
+            *SECTIONS.get(self.command, SECTIONS["kmeans"])):  # a new clustering command
             out[name] = _plain(getattr(self, name))
         return out
 
