@@ -317,3 +317,24 @@ def test_inspect_on_dask_profiles_every_row_as_the_local_engine_does(run, tmp_pa
     assert named["c"]["max"] == 123.25 and named["b"]["missing"] == 36
     for key in ("missing_cells", "fill_values", "rows_with_gaps", "rows_used_for_fitting"):
         assert a["cleaning"][key] == b["cleaning"][key], key
+
+
+def test_exact_quantiles_over_partitions_are_numpys(cluster):
+    """order_stats.quantiles: numpy's linear quantiles of values spread over futures, with
+    imputed copies of one value counted and not materialised; ties and a median's two
+    middle ranks (answered from one fetched bin) included."""
+    from somcli.backends.dask_cluster.order_stats import quantiles
+
+    rng = np.random.default_rng(3)
+    parts = [np.round(rng.normal(size=n), 2) for n in (1000, 1, 0, 2500, 777)]
+    every = np.concatenate(parts)
+    qs = [0.0, 0.25, 0.5, 0.75, 0.9, 1.0]
+    with Client(cluster.scheduler_address) as client:
+        futures = client.scatter(parts)
+        got = quantiles(client, futures, len(every), qs, float(every.min()), float(every.max()))
+        assert got == pytest.approx(np.quantile(every, qs), abs=0, rel=0)
+        extra = (40, 0.125)  # 40 gaps filled with 0.125
+        both = np.concatenate([every, np.full(40, 0.125)])
+        got = quantiles(client, futures, len(both), qs, float(both.min()), float(both.max()),
+                        extra=extra)
+        assert got == pytest.approx(np.quantile(both, qs), abs=0, rel=0)

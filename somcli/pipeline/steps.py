@@ -165,11 +165,15 @@ def internal(be: Backend, blocks: list, labels: list, seed: int) -> Scores:
     if not 2 <= len(set().union(*(f[1] for f in found))) < n:
         return out
     pairs = list(zip(blocks, labels, strict=True))
+    taken: dict[int, np.ndarray] = {}  # sample size -> rows: the two indices share theirs
     for key, size, fn in (("silhouette", metrics.SILHOUETTE_SAMPLE, metrics.silhouette_score),
                           ("davies_bouldin", metrics.INDEX_SAMPLE, metrics.davies_bouldin_score),
                           ("calinski_harabasz", metrics.INDEX_SAMPLE,
                            metrics.calinski_harabasz_score)):
-        rows = be.take(pairs, counts, sample_positions(n, size, seed), B.labelled_rows)
+        if size not in taken:
+            taken[size] = be.take(pairs, counts, sample_positions(n, size, seed),
+                                  B.labelled_rows)
+        rows = taken[size]
         X, lab = rows[:, :-1], rows[:, -1].astype(np.int64)
         if 2 <= len(np.unique(lab)) < len(lab):
             value = float(fn(X, lab))

@@ -268,8 +268,9 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions) -> tuple:
     d = len(feats)
     fill = None
     if cleaning.missing in FILLS:
-        fill = np.array([_fill_value(client, raw, j, total["fit"], cleaning.missing)
-                         for j in range(d)], dtype=np.float64)
+        fill = np.array(_per_column(lambda j: _fill_value(client, raw, j, total["fit"],
+                                                          cleaning.missing), d),
+                        dtype=np.float64)
     center, scale = _scaler(client, raw, total, fill, cleaning, drop)
     scale = weight_indicators(feats, rules, scale)
     prep = Preprocessor(feats, rules, cleaning.missing, cleaning.scale, center, scale, fill=fill)
@@ -327,7 +328,24 @@ def _scaler(client, raw, total, fill, cleaning, drop):
         cols = client.map(_on_column, raw, j=j, drop=drop, pure=False)
         return quantiles(client, cols, int(fit["n"][j] + gaps), qs, lo, hi, extra=(gaps, f))
 
-    return S.scaler(cleaning.scale, fit, quartiles, filled, fill)
+    found = {}
+    if cleaning.scale == "robust":  # every column's quartiles at once (rounds overlap)
+        found = dict(enumerate(_per_column(lambda j: quartiles(j, [0.25, 0.5, 0.75]),
+                                           len(fit["n"]))))
+    return S.scaler(cleaning.scale, fit, lambda j, qs: found.get(j) or quartiles(j, qs),
+                    filled, fill)
+
+
+def _per_column(fn, d: int) -> list:
+    """``[fn(j) for j in range(d)]``, the columns side by side: each exact order statistic
+    takes several rounds over the partitions, and one column's round leaves the workers
+    idle while the client waits (median fills of 10 columns on 1M rows: 1.7 s in turn)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if d <= 1:
+        return [fn(j) for j in range(d)]
+    with ThreadPoolExecutor(min(d, 8), thread_name_prefix="somcli-columns") as pool:
+        return list(pool.map(fn, range(d)))
 
 
 # ---------------------------------------------------------------- cleaned blocks

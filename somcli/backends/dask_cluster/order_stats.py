@@ -28,9 +28,11 @@ def select(client, value_futures: list, ranks: list[int], lo: float, hi: float,
     current interval and keeps the bin that holds the rank, until few enough values
     remain to fetch and sort. Float values make this end in a few passes.
     """
-    out = []
+    found: dict[int, float] = {}
     count, value = extra
     for rank in ranks:
+        if rank in found:  # answered by an earlier rank's fetched bin (a median's pair)
+            continue
         a, b = lo, hi
         while True:
             edges = np.linspace(a, b, SELECT_BINS + 1) if b > a else None
@@ -38,7 +40,7 @@ def select(client, value_futures: list, ranks: list[int], lo: float, hi: float,
                                              pure=False))
             below = sum(p[0] for p in parts) + (count if value < a else 0)
             if edges is None:
-                out.append(a)
+                found[rank] = a
                 break
             hist = np.sum([p[1] for p in parts], axis=0)
             if count and a <= value <= b:
@@ -55,10 +57,12 @@ def select(client, value_futures: list, ranks: list[int], lo: float, hi: float,
                                                  (bin_ == SELECT_BINS - 1 and value <= new_b)):
                     values = np.concatenate([values, np.full(count, value)])
                 values.sort(kind="stable")
-                out.append(float(values[rank - below_bin]))
+                for other in ranks:  # every rank the fetched bin holds, this one among them
+                    if below_bin <= other < below_bin + len(values):
+                        found[other] = float(values[other - below_bin])
                 break
             a, b = new_a, new_b
-    return out
+    return [found[rank] for rank in ranks]
 
 
 def _gather_between(client, futures, a, b, last):
