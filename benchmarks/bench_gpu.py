@@ -75,7 +75,7 @@ def _trainer(name, X32, W0, grid, d):
         rows = G.place(cupy, X32, dev.free, grid.units)
 
         def run(radii):
-            W, _ = som.train(X32, W0, grid, radii, sums_fn=lambda W: G.epoch_sums(rows, W))
+            W, _ = som.train(X32, W0, grid, radii, sums_fn=lambda W: som.epoch_sums(rows, W))
             cupy.cuda.Device().synchronize()
             return W
         return run
