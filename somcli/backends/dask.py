@@ -64,10 +64,13 @@ class DaskBackend(Backend):
         with diagnosed(read, cols):
             progress("reading on the cluster")
             table = D.load(self.client, read, cols, self.options.blocksize)
+            ids = self._ids(table)
             progress("cleaning statistics over every partition")
             prep, raw, report = D.fit_cleaning(table, cleaning)
+            table.parts = None  # the frames as read go once nothing needs them (memory)
             blocks = self.map(D.on_clean, raw, prep=prep, dtype=dtype)
-            return self._data(table, prep, blocks, report, dtype)
+            del raw  # likewise the float64 features, once their blocks are made
+            return self._data(table, prep, blocks, ids, report, dtype)
 
     def replay(self, model, read, explicit, *, progress=quiet, stdin=None) -> Replayed:
         read = RP.reading(read, model, explicit)
@@ -78,6 +81,7 @@ class DaskBackend(Backend):
             table = D.load(self.client, read, None, self.options.blocksize,
                            roles_fn=lambda sample: RP.roles(model, sample))
             feats = table.roles.features
+            ids = self._ids(table)
             pairs = self.map(_on_replay_raw, table.parts, table.first_lines, feats=feats,
                              rules=prep.rules)
             raw = self.map(B.first, pairs)
@@ -86,20 +90,26 @@ class DaskBackend(Backend):
         stats = RP.stats(table.n_rows, gaps, sums, present, feats)
         gap_stats = [{"gap_rows": f[3]} for f in facts]
         n_gap_rows = sum(f[4] for f in facts)
+        named = report_rows.name_gap_rows(table, gap_stats)
+        table.parts = None  # the frames as read go once nothing needs them (memory)
         blocks = self.map(D.on_clean, raw, prep=prep, dtype=dtype)
-        data = self._data(table, prep, blocks, {}, dtype)
+        del raw, pairs
+        data = self._data(table, prep, blocks, ids, {}, dtype)
         cells = {f: int(k) for f, k in zip(feats, gaps, strict=True) if k}
-        data.described.cleaning = replay_report(
-            prep, cells, int(n_gap_rows), report_rows.name_gap_rows(table, gap_stats),
-            table.n_rows, data.n_fit)
+        data.described.cleaning = replay_report(prep, cells, int(n_gap_rows), named,
+                                                table.n_rows, data.n_fit)
         bad = RP.merge_unreadable([f[5] for f in facts])
         notes = RP.ignored_note(model, table.sample)
         return Replayed(data, stats, RP.unreadable_warnings(bad), notes)
 
-    def _data(self, table, prep, blocks, report, dtype) -> Data:
+    def _ids(self, table) -> list:
+        """Each partition's line numbers, source and carried columns (made first, so that
+        the frames as read can go before the cleaned blocks are made)."""
+        return self.map(D.on_ids, table.parts, list(table.first_lines), table.files,
+                        columns=table.roles.shown, several=len(table.inputs) > 1)
+
+    def _data(self, table, prep, blocks, ids, report, dtype) -> Data:
         usable = np.array(self.reduce(B.usable_count, blocks))
-        ids = self.map(D.on_ids, table.parts, list(table.first_lines), table.files,
-                       columns=table.roles.shown, several=len(table.inputs) > 1)
         fit = self.map(B.fit_rows, blocks)
         d = Described(table.inputs, table.n_rows, table.dialect, table.notes, 0, table.roles,
                       prep, report, int(usable.sum()))
@@ -127,8 +137,10 @@ class DaskBackend(Backend):
         h = hashlib.sha256()
         d = len(data.described.roles.features)
         h.update(fingerprint_header(data.described.rows, d, data.dtype))
-        for future in self.map(_on_bytes, data.blocks):  # one block at a time here
-            h.update(future.result())
+        for future in self.map(_on_matrix, data.blocks):  # one block at a time here
+            block = future.result()
+            h.update(memoryview(block.reshape(-1).view(np.uint8)))
+            del block, future
         return h.hexdigest()
 
     def distinct_rows(self, data: Data, enough: int) -> int:
@@ -168,8 +180,10 @@ def _on_replay_facts(pair, first_line: int):
     return (*RP.raw_sums(raw), rows, int(gappy.sum()), bad)
 
 
-def _on_bytes(block) -> bytes:
-    return np.ascontiguousarray(block[0]).tobytes()
+def _on_matrix(block) -> np.ndarray:
+    """The block's matrix as it is (no copy when contiguous: a bytes copy on every worker at
+    once took the 10M-row run's workers past their memory limit)."""
+    return np.ascontiguousarray(block[0])
 
 
 def _on_distinct(X: np.ndarray) -> int:
