@@ -54,8 +54,10 @@ def run_both(run, tmp_path, command, data, *args, scheduler):
 SOM = ("som", "--map", "4x3", "-k", "3", "--dtype", "float64", "--no-plots")
 
 
-@pytest.mark.parametrize("extra", [(), ("--missing", "mask"), ("--scale", "robust"),
-                                   ("--init", "random", "--seed", "5")])
+@pytest.mark.parametrize("extra", [  # the fast loop keeps the first (the others: slow)
+    (), pytest.param(("--missing", "mask"), marks=pytest.mark.slow),
+    pytest.param(("--scale", "robust"), marks=pytest.mark.slow),
+    pytest.param(("--init", "random", "--seed", "5"), marks=pytest.mark.slow)])
 def test_dask_som_gives_the_local_codebook(run, tmp_path, cluster, extra):
     data = blobs(tmp_path / "d.csv", gaps=bool(extra))
     local, dist = run_both(run, tmp_path, SOM, data, *extra, scheduler=cluster.scheduler_address)
@@ -240,7 +242,7 @@ def test_dask_options_need_the_dask_engine(run, tmp_path):
     assert r.code == errors.USAGE
 
 
-@pytest.mark.parametrize("blocksize", ["2KB", "64MB"])
+@pytest.mark.parametrize("blocksize", ["2KB", pytest.param("64MB", marks=pytest.mark.slow)])
 def test_a_k_above_the_distinct_rows_is_refused_on_dask_as_locally(run, tmp_path, cluster,
                                                                     blocksize):
     """Three distinct rows repeated over several partitions (or one): -k 4 is exit 65
