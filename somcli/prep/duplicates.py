@@ -49,7 +49,7 @@ def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], features: list[
     """
     feature_hash = row_hashes(frame[c] for c in features)
     # only rows whose feature hash repeats can repeat another row, wholly or in features
-    maybe = pd.Series(feature_hash).duplicated(keep=False).to_numpy()
+    maybe = repeats(feature_hash)
     identical: list[list[int]] = []
     repeated = np.zeros(len(frame), dtype=bool)
     if maybe.any():
@@ -74,8 +74,19 @@ def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], features: list[
     return DuplicateReport(identical, shared, int(repeated.sum()))
 
 
+def repeats(hashes: np.ndarray) -> np.ndarray:
+    """Which values occur more than once, by sorting (a hash table of 4M rows took about
+    twice the memory at the run's peak)."""
+    order = np.argsort(hashes, kind="stable")
+    same = hashes[order[1:]] == hashes[order[:-1]]
+    out = np.zeros(len(hashes), dtype=bool)
+    out[order[1:][same]] = True
+    out[order[:-1][same]] = True
+    return out
+
+
 def _exact_duplicates(frame: pd.DataFrame, hashes: np.ndarray, keep=False) -> np.ndarray:
-    candidates = pd.Series(hashes).duplicated(keep=False).to_numpy()
+    candidates = repeats(hashes)
     out = np.zeros(len(frame), dtype=bool)
     if candidates.any():
         out[candidates] = frame.loc[candidates].duplicated(keep=keep).to_numpy()

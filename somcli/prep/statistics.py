@@ -34,7 +34,8 @@ def moments(values: np.ndarray) -> dict:
     lo, hi = np.full(d, np.inf), np.full(d, -np.inf)
     for j in range(d):
         col = np.asarray(values[:, j], dtype=np.float64)
-        present = col[~np.isnan(col)]
+        gaps = np.isnan(col)
+        present = col[~gaps] if gaps.any() else col  # no copy of a column without gaps
         if present.size:
             n[j] = present.size
             mean[j] = present.sum() / present.size
