@@ -340,3 +340,24 @@ def test_exact_quantiles_over_partitions_are_numpys(cluster):
         got = quantiles(client, futures, len(both), qs, float(both.min()), float(both.max()),
                         extra=extra)
         assert got == pytest.approx(np.quantile(both, qs), abs=0, rel=0)
+
+
+def test_a_category_value_first_seen_late_gets_its_indicator_on_dask(run, tmp_path, cluster,
+                                                                     monkeypatch):
+    """Issue 26, item 2 (one-hot part): the Dask engine decides roles on the first rows but
+    takes each one-hot category's values from every row, so a value first seen late is a
+    feature as on the local engine: the same features and centroids."""
+    from somcli.backends.dask_cluster import data as D
+
+    monkeypatch.setattr(D, "SAMPLE_ROWS", 100)  # the sample: the first 100 rows only
+    frame = three_blobs(400, 0)
+    frame.insert(0, "kind", [("ant", "bee")[i % 2] for i in range(400)])
+    frame.loc[350:, "kind"] = "cat"  # a value first seen at row 350
+    src = tmp_path / "late.csv"
+    frame.to_csv(src, index=False, float_format="%.6f")
+    local, dist = run_both(run, tmp_path, ("kmeans", "-k", "3", "--categorical", "onehot"),
+                           src, scheduler=cluster.scheduler_address)
+    ra, rb = (json.loads((d / "report.json").read_text()) for d in (local, dist))
+    assert ra["features"] == rb["features"] and "kind=cat" in rb["features"]
+    a, b = pd.read_csv(local / "centroids.csv"), pd.read_csv(dist / "centroids.csv")
+    assert np.allclose(a.drop(columns="cluster"), b.drop(columns="cluster"), atol=1e-9, rtol=0)

@@ -110,6 +110,12 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         parts = client.compute(ddf.to_delayed())
     # a row whose every field is empty is an empty line, as the local reader has it
     parts = client.map(_on_without_empty_rows, parts, pure=False)
+    if roles_fn is None:  # one-hot values from every row, not only the sample's
+        from somcli.backends.dask_cluster import levels
+
+        found = levels.levels(client, parts, roles)
+        if found is not None:
+            roles = levels.with_levels(roles, found, sample, dialect.decimal)
     info = client.gather(client.map(_on_describe, parts, pure=False))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]
@@ -123,7 +129,8 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         first_lines[p] = header + seen.get(f, 0)
         seen[f] = seen.get(f, 0) + int(lengths[p])
     notes.append(f"read on a Dask cluster: {len(parts)} partitions of {len(paths)} file(s); "
-                 f"column roles decided on the first {len(sample):,} rows; line numbers count "
+                 f"column roles decided on the first {len(sample):,} rows (one-hot values on "
+                 f"every row); line numbers count "
                  "data rows (blank lines and rows of empty fields are not counted)")
     return DistTable(client, dialect, paths, roles, sample, parts, lengths, first_lines, files,
                      notes)
