@@ -290,9 +290,9 @@ def _fit_scaler(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray
     if method == "none":
         return np.zeros(values.shape[1]), np.ones(values.shape[1])
 
-    def quartiles(j: int, qs: list[float]) -> list[float]:
+    def quartiles(j: int) -> list[float]:
         col = np.asarray(values[:, j], dtype=np.float64)
-        return np.percentile(col[~np.isnan(col)], [100 * q for q in qs])
+        return np.percentile(col[~np.isnan(col)], [100 * q for q in S.QUARTILES])
 
     return S.scaler(method, S.moments(values), quartiles)
 

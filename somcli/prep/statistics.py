@@ -19,11 +19,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from somcli.config import SCALES
 from somcli.errors import UsageError
 
 #: how close to 0 a spread may be, relative to its centre, before a column counts as
 #: constant and is left unscaled (scikit-learn's rule)
 CONSTANT = 10 * np.finfo(np.float64).eps
+QUARTILES = (0.25, 0.5, 0.75)  # what RobustScaler centres on (the median) and spans
 
 
 def moments(values: np.ndarray) -> dict:
@@ -92,20 +94,21 @@ def fill_value(method: str, total: dict, j: int, median: Callable[[], float],
     return float(np.min(values[counts == counts.max()]))
 
 
-def scaler(method: str, total: dict, quantiles: Callable[[int, list[float]], list[float]],
+def scaler(method: str, total: dict, quartiles: Callable[[int], list[float]],
            filled: np.ndarray | None = None, fill: np.ndarray | None = None
            ) -> tuple[np.ndarray, np.ndarray]:
     """Scaler statistics per column (x' = (x - center) / scale) of the fitting rows whose
     present values ``total`` describes, with ``filled[j]`` gaps holding ``fill[j]`` besides
     (gaps filled but not materialised). The formulas are scikit-learn's StandardScaler
     (mean, population SD), MinMaxScaler (min, range) and RobustScaler (median, 25-75
-    percentile range; ``quantiles(j, qs)`` of the filled column), without its import
+    percentile range; ``quartiles(j)``: the :data:`QUARTILES` of the filled column), without
+    its import
     (a second, more than the statistics). A (near-)constant column is left unscaled."""
     d = len(total["n"])
     center, scale = np.zeros(d), np.ones(d)
     if method == "none":
         return center, scale
-    if method not in ("standard", "minmax", "robust"):
+    if method not in SCALES:
         raise UsageError(f"--scale {method}: unknown method")
     for j in range(d):
         present = float(total["n"][j])
@@ -126,7 +129,7 @@ def scaler(method: str, total: dict, quantiles: Callable[[int, list[float]], lis
                 lo, hi = min(lo, f), max(hi, f)
             c, s = lo, hi - lo
         else:
-            q25, c, q75 = quantiles(j, [0.25, 0.5, 0.75])
+            q25, c, q75 = quartiles(j)
             s = q75 - q25
         center[j] = c
         scale[j] = keep(float(c), float(s))

@@ -34,6 +34,7 @@ from somcli.prep.clean import (
 )
 from somcli.prep.quotes import build as build_quotes
 from somcli.prep.units import apply_rule, source_of
+from somcli.runtime.parallel import ordered
 
 SAMPLE_ROWS = 10_000  # rows the column roles are decided on
 PATH_COLUMN = "__somcli_path__"
@@ -326,33 +327,25 @@ def _scaler(client, raw, total, fill, cleaning, drop):
     fit = total["fit"]
     filled = None if (drop or fill is None) else total["fit_rows"] - fit["n"]
 
-    def quartiles(j: int, qs: list[float]) -> list[float]:
+    def quartiles(j: int) -> list[float]:
         gaps = 0 if filled is None else int(filled[j])
         f = 0.0 if fill is None else float(fill[j])
         lo, hi = float(fit["min"][j]), float(fit["max"][j])
         if gaps:
             lo, hi = min(lo, f), max(hi, f)
         cols = client.map(_on_column, raw, j=j, drop=drop, pure=False)
-        return quantiles(client, cols, int(fit["n"][j] + gaps), qs, lo, hi, extra=(gaps, f))
+        return quantiles(client, cols, int(fit["n"][j] + gaps), list(S.QUARTILES), lo, hi,
+                         extra=(gaps, f))
 
-    found = {}
-    if cleaning.scale == "robust":  # every column's quartiles at once (rounds overlap)
-        found = dict(enumerate(_per_column(lambda j: quartiles(j, [0.25, 0.5, 0.75]),
-                                           len(fit["n"]))))
-    return S.scaler(cleaning.scale, fit, lambda j, qs: found.get(j) or quartiles(j, qs),
-                    filled, fill)
+    found = (_per_column(quartiles, len(fit["n"])) if cleaning.scale == "robust" else [])
+    return S.scaler(cleaning.scale, fit, found.__getitem__, filled, fill)
 
 
 def _per_column(fn, d: int) -> list:
     """``[fn(j) for j in range(d)]``, the columns side by side: each exact order statistic
     takes several rounds over the partitions, and one column's round leaves the workers
     idle while the client waits (median fills of 10 columns on 1M rows: 1.7 s in turn)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    if d <= 1:
-        return [fn(j) for j in range(d)]
-    with ThreadPoolExecutor(min(d, 8), thread_name_prefix="somcli-columns") as pool:
-        return list(pool.map(fn, range(d)))
+    return list(ordered(fn, range(d), min(d, 8)))
 
 
 # ---------------------------------------------------------------- cleaned blocks
