@@ -85,12 +85,18 @@ def iterate(advance: Callable[[np.ndarray], np.ndarray], centers: np.ndarray, to
     return centers, done
 
 
+def converge(step: Callable[[np.ndarray], tuple], centers: np.ndarray, tol: float,
+             max_iter: int = MAX_ITER) -> tuple[np.ndarray, int]:
+    """Lloyd from ``centers`` where ``step(C)`` gives the total partial sums over every row:
+    (last centres, steps)."""
+    return iterate(lambda C: update(C, *step(C)[:2]), np.asarray(centers, np.float64), tol,
+                   max_iter)
+
+
 def run(step: Callable[[np.ndarray], tuple], centers: np.ndarray, tol: float,
         max_iter: int = MAX_ITER) -> Lloyd:
-    """Lloyd from ``centers`` where ``step(C)`` gives the total partial sums over every row;
-    the inertia is that of the centres returned (one more pass)."""
-    C, done = iterate(lambda C: update(C, *step(C)[:2]), np.asarray(centers, np.float64),
-                      tol, max_iter)
+    """:func:`converge`, and the inertia of the centres returned (one more pass)."""
+    C, done = converge(step, centers, tol, max_iter)
     return Lloyd(C, step(C)[2], done)
 
 

@@ -126,9 +126,9 @@ def fit_kmeans(be: Backend, data: Data, k: int, *, seed: int, n_init: int | None
         def step(C):
             return lloyd.total(be.reduce(lloyd.partial_sums, rows, centers=C))
 
-        if X is None:
-            fit = lloyd.run(step, start, tol)
-            fit = km.KMeansFit(fit.centers, fit.inertia, fit.n_iter, False, n_init)
+        if X is None:  # to scikit-learn's tolerance (the polish below gives the inertia)
+            centers, done = lloyd.converge(step, start, tol)
+            fit = km.KMeansFit(centers, float("nan"), done, False, n_init)
         polished = lloyd.run(step, fit.centers, 0.0, POLISH)
     return (km.KMeansFit(polished.centers, polished.inertia, fit.n_iter + polished.n_iter,
                          False, fit.n_init), label)
