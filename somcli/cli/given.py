@@ -107,39 +107,35 @@ class Assign:
 
 # ---------------------------------------------------------------- builders
 
-def inspect(kw: dict) -> Inspect:
+def _run(kw: dict, writes: bool = True) -> dict:
+    """What every data command has: its console, input, engine and (``writes``) outputs."""
     console, read = R.console(kw), O.read_from(kw)
-    exe, _ = OX.engine_from(kw)  # --single-file: nothing is written
+    exe, single = OX.engine_from(kw)  # --single-file: nothing to join without outputs
     kw.pop("max_memory")  # resolved once, in read.memory_limit
-    return Inspect(console=console, read=read, cols=O.columns_from(kw),
-                   cleaning=O.cleaning_from(kw), exe=exe, as_json=kw.pop("as_json"))
+    out = {"out": replace(O.output_from(kw, read.inputs), single_file=single)} if writes else {}
+    return {"console": console, "read": read, "exe": exe} | out
 
 
-def _clustering(kw: dict) -> dict:
-    console = R.console(kw)
-    read, cols, cleaning = O.read_from(kw), O.columns_from(kw), O.cleaning_from(kw)
-    exe, single = OX.engine_from(kw)
-    kw.pop("max_memory")  # resolved once, in read.memory_limit
-    return {"console": console, "read": read, "cols": cols, "cleaning": cleaning, "exe": exe,
-            "out": replace(O.output_from(kw, read.inputs), single_file=single)}
+def inspect(kw: dict) -> Inspect:
+    return Inspect(**_run(kw, writes=False), cols=O.columns_from(kw),
+                   cleaning=O.cleaning_from(kw), as_json=kw.pop("as_json"))
 
 
-def _with_embed(kw: dict, shared: dict, seed: int) -> dict:
+def _clustering(kw: dict, seed: int) -> dict:
+    """_run, the columns and the cleaning, and --embed (with the options' ``seed``)."""
+    shared = _run(kw) | {"cols": O.columns_from(kw), "cleaning": O.cleaning_from(kw)}
     embed = OE.embed_from(kw, shared["exe"], seed)
     cols = shared["cols"] if embed is None else OE.sparse_columns(shared["cols"])
     return shared | {"embed": embed, "cols": cols}
 
 
 def kmeans(kw: dict) -> KMeans:
-    shared = _clustering(kw)
     opts = KMeansOptions(k=kw.pop("k"), k_max=kw.pop("k_max"), n_init=kw.pop("n_init"),
                          minibatch_rows=kw.pop("minibatch_rows"), seed=kw.pop("seed"))
-    return KMeans(**_with_embed(kw, shared, opts.seed), opts=opts)
+    return KMeans(**_clustering(kw, opts.seed), opts=opts)
 
 
 def som(kw: dict) -> Som:
-    shared = _clustering(kw)
-    shared["exe"] = replace(shared["exe"], threads=kw.pop("threads"), dtype=kw.pop("dtype"))
     size = kw.pop("map_size")
     opts = SomOptions(
         rows=size[0] if size else None, cols=size[1] if size else None,
@@ -150,35 +146,25 @@ def som(kw: dict) -> Som:
         seed=kw.pop("seed"))
     units = UnitOptions(k=kw.pop("k"), k_max=kw.pop("k_max"),
                         umatrix_stat=kw.pop("umatrix_stat"), outliers=kw.pop("outlier_q"))
-    return Som(**_with_embed(kw, shared, opts.seed), opts=opts, units=units,
-               resume=kw.pop("resume"), explicit=explicit())
+    shared = _clustering(kw, opts.seed)
+    shared["exe"] = replace(shared["exe"], threads=kw.pop("threads"), dtype=kw.pop("dtype"))
+    return Som(**shared, opts=opts, units=units, resume=kw.pop("resume"), explicit=explicit())
 
 
 def embed(kw: dict) -> Embed:
     from somcli.pipeline.embed import EmbedOptions
 
-    console = R.console(kw)
-    read, cols = O.read_from(kw), OE.sparse_columns(O.columns_from(kw))
-    exe, single = OX.engine_from(kw)
-    out = replace(O.output_from(kw, read.inputs), single_file=single)
-    kw.pop("max_memory")
     opts = EmbedOptions(method=kw.pop("method"), dim=kw.pop("dim"), epochs=kw.pop("epochs"),
                         rate=kw.pop("learning_rate"), batch=kw.pop("batch_rows"),
                         holdout=kw.pop("holdout"), top=kw.pop("top"), seed=kw.pop("seed"))
-    return Embed(console=console, read=read, cols=cols, exe=exe, out=out, opts=opts)
+    return Embed(**_run(kw), cols=OE.sparse_columns(O.columns_from(kw)), opts=opts)
 
 
 def assign(kw: dict) -> Assign:
-    console = R.console(kw)
     model, fail_on_drift = kw.pop("model"), kw.pop("fail_on_drift")
     if kw.pop("as_json"):  # the old name of --summary-json
         kw["summary_json"] = True
-    read = O.read_from(kw)
-    kw.pop("max_memory")  # resolved once, in read.memory_limit
-    exe, single = OX.engine_from(kw)
-    out = replace(O.output_from(kw, read.inputs), single_file=single)
-    return Assign(console=console, read=read, exe=exe, out=out, model=model,
-                  fail_on_drift=fail_on_drift, explicit=explicit())
+    return Assign(**_run(kw), model=model, fail_on_drift=fail_on_drift, explicit=explicit())
 
 
 def explicit() -> frozenset[str]:
