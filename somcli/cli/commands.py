@@ -81,10 +81,11 @@ def inspect(g: G.Inspect):
 
 # ---------------------------------------------------------------- kmeans
 
-#: the options `somcli kmeans --help` shows (`--help-all`: every one)
-KMEANS_COMMON = ("columns", "embed", "engine", "fmt", "force", "id_column", "k", "k_max",
-                 "label_column", "max_memory", "missing", "model_out", "no_plots", "not_columns",
-                 "out", "output_file", "scale", "seed")
+#: the options `somcli kmeans|som --help` show (`--help-all`: every one)
+CLUSTERING_COMMON = ("columns", "embed", "engine", "fmt", "force", "id_column", "k",
+                     "label_column", "max_memory", "missing", "model_out", "no_plots",
+                     "not_columns", "out", "output_file", "scale", "seed")
+KMEANS_COMMON = (*CLUSTERING_COMMON, "k_max")
 KMEANS_EXAMPLES = (
     "somcli kmeans data.csv                      # k chosen, assignments on stdout",
     "somcli kmeans data.csv -k 5 -o out/ --model-out model/",
@@ -140,10 +141,7 @@ def kmeans(g: G.KMeans):
 
 # ---------------------------------------------------------------- som
 
-#: the options `somcli som --help` shows (`--help-all`: every one)
-SOM_COMMON = ("columns", "embed", "engine", "epochs", "fmt", "force", "id_column", "k",
-              "label_column", "map_size", "max_memory", "missing", "model_out", "no_plots",
-              "not_columns", "out", "output_file", "scale", "seed", "topology")
+SOM_COMMON = (*CLUSTERING_COMMON, "map_size", "topology", "epochs")
 SOM_EXAMPLES = (
     "somcli som data.csv -o out/                 # map, clusters, pictures, report",
     "somcli som data.csv -k 4 --map 12x10 -o out/",

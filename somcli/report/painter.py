@@ -181,10 +181,9 @@ def _idle_core() -> bool:
     this process now (``/proc/loadavg``'s running count, which includes this process and
     jitters with the machine's own daemons) and a 1-minute load average of at most the
     cores (two busy processes beside a run on 2 cores fail both)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
+    from somcli.runtime.parallel import cpus
+
+    cores = cpus()
     if cores < 2:
         return False
     try:

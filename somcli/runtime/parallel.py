@@ -23,6 +23,11 @@ def default_threads() -> int:
         value = os.environ.get(name, "").strip()
         if value.isdigit() and int(value) > 0:
             return int(value)
+    return cpus()
+
+
+def cpus() -> int:
+    """The CPUs this process may use (its affinity, else the machine's)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
