@@ -116,9 +116,10 @@ def select(spec: str | None, columns: list[str], option: str) -> list[str]:
 
 
 def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal: str,
-           strict: bool = True) -> Roles:
+           strict: bool = True, levels: dict[str, list[str]] | None = None) -> Roles:
     """Decide every column's role. ``strict=False`` (inspect) reports problems as reasons
-    instead of raising, and accepts a table without features."""
+    instead of raising, and accepts a table without features. ``levels``: a one-hot
+    category's values where ``frame`` is a sample of the table (the Dask engine's)."""
     columns = [str(c) for c in frame.columns]
     explicit = select(opts.columns, columns, "-c/--columns")
     dropped = set(select(opts.not_columns, columns, "-C/--not-columns"))
@@ -162,7 +163,7 @@ def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal:
                 reason += "; " + (rule.describe() or "numbers stored as text")
         decisions.append(ColumnDecision(pos, name, kind, role, reason, missing, unique,
                                         rule if role == FEATURE else None))
-    encoded = _one_hot(frame, decisions, values, explicit, opts, decimal)
+    encoded = _one_hot(frame, decisions, values, explicit, opts, decimal, levels or {})
     order = explicit or [d.name for d in decisions if d.role in (FEATURE, CATEGORY)]
     order = [f for name in order for f in ([r for r in encoded if encoded[r].source == name]
                                            or [name])]
@@ -187,7 +188,7 @@ def naming(frame: pd.DataFrame, ids: list[str]) -> list[str]:
     return ranked[:1] if counts[first] >= frame[first].notna().sum() else ranked[:2]
 
 
-def _one_hot(frame, decisions, values, explicit, opts, decimal) -> dict[str, UnitRule]:
+def _one_hot(frame, decisions, values, explicit, opts, decimal, known) -> dict[str, UnitRule]:
     """Category columns as indicator features (``--categorical onehot``, or a category
     named in -c): one per value, ``column=value``; fills ``values`` and returns the rules."""
     from somcli.prep.units import category_text, indicator
@@ -198,7 +199,7 @@ def _one_hot(frame, decisions, values, explicit, opts, decimal) -> dict[str, Uni
         if d.role != CATEGORY or not wanted:
             continue
         series = frame[d.name]
-        levels = sorted(set(category_text(series).dropna()))
+        levels = known.get(d.name) or sorted(set(category_text(series).dropna()))
         for level in levels:
             name = f"{d.name}={level}"
             encoded[name] = UnitRule("", False, decimal, source=d.name, level=level)

@@ -115,8 +115,11 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         from somcli.backends.dask_cluster import levels
 
         found = levels.levels(client, parts, roles)
-        if found is not None:
-            roles = levels.with_levels(roles, found, sample, dialect.decimal)
+        if found is not None:  # the same decision, its one-hot values from every row
+            every = roles.every
+            roles = R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal,
+                             levels=found)
+            roles.every = every
     info = client.gather(client.map(_on_describe, parts, pure=False))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]

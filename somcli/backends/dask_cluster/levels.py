@@ -4,17 +4,15 @@ value first seen late gets its indicator as on the local engine."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
-
 import pandas as pd
 
 from somcli.prep.roles import Roles
-from somcli.prep.units import UnitRule, category_text, indicator
+from somcli.prep.units import category_text
 
 
 def levels(client, parts: list, roles: Roles) -> dict[str, list[str]] | None:
-    """Each one-hot category's values over every partition, sorted (None: no one-hot)."""
+    """Each one-hot category's values over every partition, sorted (None: no one-hot), for
+    ``prep.roles.decide(..., levels=)``."""
     sources = sorted({rule.source for rule in roles.encoded.values()})
     if not sources:
         return None
@@ -24,33 +22,3 @@ def levels(client, parts: list, roles: Roles) -> dict[str, list[str]] | None:
 
 def _on_levels(part: pd.DataFrame, columns: list[str]) -> dict[str, set]:
     return {c: set(category_text(part[c]).dropna()) for c in columns}
-
-
-def with_levels(roles: Roles, levels: dict[str, list[str]], frame: pd.DataFrame,
-                decimal: str) -> Roles:
-    """``roles`` with every one-hot category's indicators made from ``levels`` (the values
-    of the whole table, where ``roles`` saw a sample of it): the same features, rules and
-    reasons :func:`decide` gives the whole table; ``frame`` (the sample) fills ``values``."""
-    encoded, values, features = {}, dict(roles.values), []
-    done: set[str] = set()
-    for name in roles.features:
-        rule = roles.encoded.get(name)
-        if rule is None:
-            features.append(name)
-            continue
-        if rule.source in done:
-            continue
-        done.add(rule.source)
-        for level in levels[rule.source]:
-            feature = f"{rule.source}={level}"
-            encoded[feature] = UnitRule("", False, decimal, source=rule.source, level=level)
-            values[feature] = indicator(frame[rule.source], level)
-            features.append(feature)
-    decisions = [replace(d, reason=re.sub(r"^category of \d+ values, one-hot encoded as \d+ ",
-                                          f"category of {len(levels[d.name])} values, one-hot "
-                                          f"encoded as {len(levels[d.name])} ", d.reason))
-                 if d.name in levels else d for d in roles.decisions]
-    return replace(roles, decisions=decisions, features=features,
-                   values={f: values[f] for f in features}, encoded=encoded)
-
-
