@@ -284,6 +284,18 @@ def test_report_row_names_are_unique_and_lead_with_the_distinct_identifier(tmp_p
     assert len({name.split(" (line")[0] for name in named}) == 9
 
 
+def test_a_counter_repeated_by_a_duplicated_row_is_still_a_counter():
+    """A new user's export: customer numbers 100000.. in order, one row duplicated (so one
+    number repeats) and reported as a duplicate; the numbers are still no measurement."""
+    from somcli.prep import column_rules as CR
+
+    codes = np.arange(100_000, 100_300, dtype=float)
+    codes = np.insert(codes, 50, codes[49])
+    assert CR.shuffled_counter(codes, len(np.unique(codes)))
+    measured = np.random.default_rng(0).normal(50, 10, 301).round()  # repeats: many
+    assert not CR.shuffled_counter(measured, len(np.unique(measured)))
+
+
 def test_labels_ids_and_shuffled_counters_are_not_features(tmp_path, run):
     """Issue 27, item 3: rules from a column's name and values, for any table."""
     import json

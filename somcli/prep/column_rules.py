@@ -96,17 +96,20 @@ def is_label_name(name: str, distinct: int | None, n: int) -> bool:
 
 SHUFFLED_MIN_ROWS = 20
 SHUFFLED_FILL = 0.95  # share of its range a column of distinct integers fills
+SHUFFLED_REPEATS = 0.02  # share of rows that may repeat a value (duplicated rows of a table)
 
 
 def shuffled_counter(values: np.ndarray, distinct: int | None) -> bool:
     """Distinct integers that fill (nearly) a consecutive range, in any order: a row number
     or code after a sort or shuffle, whatever its name (``Kundennummer``). Measurements
-    that happen to be a permutation of a range are vanishingly rare past 20 rows."""
+    that happen to be a permutation of a range are vanishingly rare past 20 rows. A few
+    repeats are allowed: a duplicated row repeats its code (and is reported as such)."""
     n = len(values)
-    if n < SHUFFLED_MIN_ROWS or distinct != n or not np.all(np.isfinite(values)):
+    if n < SHUFFLED_MIN_ROWS or distinct is None or distinct < (1 - SHUFFLED_REPEATS) * n \
+            or not np.all(np.isfinite(values)):
         return False
     span = float(values.max()) - float(values.min()) + 1
-    return n >= SHUFFLED_FILL * span
+    return distinct >= SHUFFLED_FILL * span
 
 
 def is_code_name(name: str) -> bool:

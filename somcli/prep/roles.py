@@ -309,7 +309,7 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
                             "one id per group does)" + back)
     if kind == "integer" and missing == 0 and CR.shuffled_counter(finite, unique):
         return EXCLUDED, (f"distinct integers filling {int(finite.min())}.."
-                          f"{int(finite.max())} in another order: a shuffled counter or code, "
+                          f"{int(finite.max())} in any order: a shuffled counter or code, "
                           "not a measurement" + back)
     if kind == "integer" and missing == 0 and (groups := CR.counter_groups(numbers)):
         return EXCLUDED, (f"counter (1, 2, 3, ... restarting in each of {groups} groups), "
