@@ -25,9 +25,9 @@ import pandas as pd
 
 from somcli import config as C
 from somcli.errors import UsageError
-from somcli.pipeline.common import RunResult
+from somcli.pipeline.common import RunResult, clustering
 
-METHODS = ("kmeans", "som")
+METHODS = C.CLUSTERINGS
 
 
 @dataclass
@@ -70,8 +70,7 @@ def cluster(data, method: str = "kmeans", k: int | str | None = "auto", *,
     chooses; for "som", "units" or None: every map unit is a cluster). ``plots``: draw the
     pictures too (for :meth:`Result.write`). Other options are the command's long options
     with underscores: ``map="12x10"``, ``missing="mask"``, ``seed=3``, ``columns=[...]``."""
-    if method not in METHODS:
-        raise UsageError(f"method={method!r}: one of {', '.join(METHODS)}")
+    pipe = clustering(method)  # refuses an unknown method
     frame, inputs = _rows(data)
     from somcli.runtime.memory import parse_limit
 
@@ -79,29 +78,18 @@ def cluster(data, method: str = "kmeans", k: int | str | None = "auto", *,
                   memory_limit=parse_limit(options.pop("max_memory", None)))
     cols = _build(C.ColumnOptions, options, **_column_names(options))
     cleaning = _build(C.CleanOptions, options)
-    exe = _build(C.Execution, options, dtype=options.pop("dtype", "float32"
-                                                         if method == "som" else "float64"))
-    if method == "kmeans":
-        opts = _build(C.KMeansOptions, options, k="auto" if k is None else k)
-        extra = {}
-    else:
-        opts = _build(C.SomOptions, options, **_map_size(options.pop("map", None)))
-        units = _build(C.UnitOptions, options, k="units" if k is None else k)
-        extra = {"units": units, "exe": exe}
+    exe = _build(C.Execution, options, dtype=options.pop("dtype", pipe.DTYPE))
+    settings = pipe.from_options(options, k, plots, exe, _build)
     if options:
         raise UsageError(f"unknown option(s) {', '.join(sorted(options))} for "
                          f"somcli.cluster(method={method!r})")
     from somcli.backends import open_backend
-    from somcli.pipeline import kmeans as run_kmeans
-    from somcli.pipeline import som as run_som
 
-    run = run_kmeans.run if method == "kmeans" else run_som.run
     with open_backend(exe.engine, exe) as be:
         if frame is not None and exe.engine != "local":
             raise UsageError("a DataFrame or array runs on the local engine",
                              "pass file paths for engine='dask'")
-        kw = {"plots": plots} if method == "kmeans" else {"plots": "auto" if plots else None}
-        result = run(be, read, cols, cleaning, opts, **extra, stdin=frame, **kw)
+        result = pipe.run(be, read, cols, cleaning, **settings, stdin=frame)
     return Result(result)
 
 
@@ -146,18 +134,3 @@ def _column_names(options: dict) -> dict:
     if label is not None:
         out["label_column"] = label
     return out
-
-
-def _map_size(size) -> dict:
-    """map="12x10" or (12, 10); None or "auto": the SOM Toolbox rule."""
-    if size is None or size == "auto":
-        return {}
-    if isinstance(size, str):
-        import re
-
-        m = re.fullmatch(r"\s*(\d+)\s*[xX*,]\s*(\d+)\s*", size)
-        size = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-    rows, cols = (int(v) for v in size)
-    if rows < 1 or cols < 1 or rows * cols < 2:
-        raise UsageError(f"map={size!r}: give 'ROWSxCOLS' like '10x8' (at least 2 units)")
-    return {"rows": rows, "cols": cols}

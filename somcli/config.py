@@ -70,6 +70,13 @@ class CleanOptions:
     knn_neighbors: int = 5
 
 
+#: The clustering commands and model kinds (``somcli.cluster(method=...)``). A kind named
+#: X is fitted and assigned by ``somcli.pipeline.X`` and its model's arrays are declared by
+#: ``somcli.algorithms.X`` (``model_arrays``, ``check_model``): one line here adds it to the
+#: JSON Schemas (``python tests/cli_reference.py --write``), the model checks and assign.
+Clustering = Literal["kmeans", "som"]
+CLUSTERINGS = get_args(Clustering)
+
 #: -k, one encoding for every command: a number of clusters, ``"auto"`` (chosen over
 #: 2..k_max, :mod:`somcli.algorithms.choose`) or, for a map, ``"units"`` (each unit its own
 #: cluster: no second level)

@@ -156,8 +156,9 @@ def test_backends_offer_generic_primitives_only():
 def test_commands_take_one_typed_settings_object_never_kw():
     """Each command declares what it reads (cli/given.py builds it once from Click's
     values); none takes ``**kw`` and pops names from it."""
-    tree = ast.parse((ROOT / "cli" / "commands.py").read_text())
-    commands = [f for f in tree.body if isinstance(f, ast.FunctionDef)
+    commands = [f for name in ("commands.py", "clustering.py")
+                for f in ast.parse((ROOT / "cli" / name).read_text()).body
+                if isinstance(f, ast.FunctionDef)
                 and any("command" in ast.unparse(d) for d in f.decorator_list)]
     assert len(commands) >= 5
     assert [f.name for f in commands if f.args.kwarg is not None] == []

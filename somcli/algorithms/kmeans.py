@@ -14,7 +14,8 @@ import numpy as np
 from somcli.algorithms.lloyd import KMeansFit
 from somcli.algorithms.nearest import nearest
 
-__all__ = ["KMeansFit", "assign", "default_n_init", "fit", "order_by_size"]
+__all__ = ["KMeansFit", "assign", "check_model", "default_n_init", "fit", "model_arrays",
+           "order_by_size"]
 
 
 def default_n_init(n_rows: int) -> int:
@@ -88,3 +89,16 @@ def order_by_size(labels: np.ndarray, k: int, weight: np.ndarray | None = None) 
     perm = np.empty(k, dtype=np.int64)
     perm[ranking] = np.arange(k)
     return perm
+
+
+# ---------------------------------------------------------------- what a saved model holds
+# (read by somcli.models.model_check for every kind in somcli.config.CLUSTERINGS)
+
+def model_arrays(meta: dict, k: int, width: int) -> dict[str, tuple]:
+    """The arrays of a k-means model beside the cleaning's: name -> (shape, dtype kinds)."""
+    return {"centroids": ((k, width), "f")}
+
+
+def check_model(meta: dict, arrays: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with the loaded arrays' values beyond being finite (None: nothing)."""
+    return None

@@ -86,6 +86,26 @@ def quantile_rule(qe_median: float, q: float, threshold: float) -> OutlierRule:
                        reason=f"score above the {q:g} quantile of the training rows")
 
 
+def _finite(v) -> bool:
+    import math
+
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def rule_ok(o) -> bool:
+    """A stored outlier rule (model.json): the robust or quantile rule, or one saved before
+    them, with finite numbers where they are used."""
+    if not isinstance(o, dict) or not _finite(o.get("qe_median")) or o["qe_median"] <= 0:
+        return False
+    if "method" not in o:  # saved before the robust rule
+        return all(_finite(o.get(x)) for x in ("quantile", "threshold", "u_median")) and \
+            0 < o["quantile"] < 1
+    threshold_ok = o.get("threshold") is None or _finite(o["threshold"])
+    if o["method"] == "quantile":
+        return threshold_ok and _finite(o.get("quantile")) and 0 < o["quantile"] < 1
+    return o["method"] == "robust" and threshold_ok
+
+
 def _threshold(o: dict) -> float:
     t = o.get("threshold")
     return float("inf") if t is None else float(t)

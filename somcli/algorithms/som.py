@@ -235,3 +235,35 @@ def train(X: np.ndarray, W0: np.ndarray, grid: Grid, radii: np.ndarray,
             if on_epoch is not None:
                 on_epoch(epoch, float(sigma), history[-1])
     return W, history
+
+
+# ---------------------------------------------------------------- what a saved model holds
+# (read by somcli.models.model_check for every kind in somcli.config.CLUSTERINGS)
+
+def model_arrays(meta: dict, k: int, width: int) -> dict[str, tuple]:
+    """The arrays of a map's model beside the cleaning's: name -> (shape, dtype kinds);
+    ValueError when model.json's grid, clusters or outlier rule cannot hold."""
+    from somcli.algorithms.outliers import rule_ok
+
+    grid = meta.get("grid")
+    if not isinstance(grid, dict) or not all(isinstance(grid.get(x), int)
+                                             for x in ("rows", "cols")):
+        raise ValueError("a SOM model without its grid")
+    units = grid["rows"] * grid["cols"]
+    if k > units:
+        raise ValueError(f"{k} clusters on a map of {units} units")
+    if not rule_ok(meta.get("outliers")):
+        raise ValueError("the outlier rule is missing or not finite numbers")
+    return {"codebook": ((units, width), "f"), "unit_cluster": ((units,), "iu"),
+            "umatrix": ((units,), "f"), "hits": ((units,), "iu")}
+
+
+def check_model(meta: dict, arrays: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with the loaded arrays' values beyond being finite (None: nothing)."""
+    k = meta["algorithm"]["clusters"]
+    uc = arrays["unit_cluster"]
+    if len(uc) and (uc.min() < 0 or uc.max() >= k):
+        return f"array 'unit_cluster' holds cluster numbers outside 0..{k - 1}"
+    if (arrays["hits"] < 0).any() or (arrays["umatrix"] < 0).any():
+        return "arrays 'hits' or 'umatrix' hold negative values"
+    return None

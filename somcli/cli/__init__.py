@@ -1,4 +1,5 @@
-"""The command line: Click commands (``commands.py``) over the library, and everything
+"""The command line: Click commands (``clustering.py``: kmeans and som; ``commands.py``:
+inspect, embed, assign; ``shell_commands.py``: completion and config) over the library, and everything
 only the command line needs: how a run ends (``group.py``), how a data command runs
 (``run.py``), option bundles and value types, the console on stderr, settings files and
 ``SOMCLI_*`` variables, completion and ``config show``. Nothing outside this package
@@ -8,7 +9,14 @@ import os
 import sys
 
 from somcli import errors
-from somcli.cli.commands import cli
+from somcli.cli import clustering, commands  # noqa: F401  (they add their commands)
+from somcli.cli.group import cli
+from somcli.cli.settings_file import name_variables
+from somcli.cli.shell_commands import completion, config, data_commands
+
+name_variables(cli, data_commands(cli))
+cli.add_command(completion)
+cli.add_command(config)
 
 __all__ = ["cli", "main"]
 

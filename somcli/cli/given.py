@@ -24,11 +24,8 @@ from somcli.config import (
     CleanOptions,
     ColumnOptions,
     Execution,
-    KMeansOptions,
     OutputOptions,
     ReadOptions,
-    SomOptions,
-    UnitOptions,
 )
 
 
@@ -72,19 +69,6 @@ class Clustering:
 
 
 @dataclass(frozen=True, kw_only=True)
-class KMeans(Clustering):
-    opts: KMeansOptions
-
-
-@dataclass(frozen=True, kw_only=True)
-class Som(Clustering):
-    opts: SomOptions
-    units: UnitOptions
-    resume: str | None  # a model to train on
-    explicit: frozenset[str]  # options given on the command line (not defaults)
-
-
-@dataclass(frozen=True, kw_only=True)
 class Embed:
     console: Console
     read: ReadOptions
@@ -121,34 +105,12 @@ def inspect(kw: dict) -> Inspect:
                    cleaning=O.cleaning_from(kw), as_json=kw.pop("as_json"))
 
 
-def _clustering(kw: dict, seed: int) -> dict:
+def clustering(kw: dict, seed: int) -> dict:
     """_run, the columns and the cleaning, and --embed (with the options' ``seed``)."""
     shared = _run(kw) | {"cols": O.columns_from(kw), "cleaning": O.cleaning_from(kw)}
     embed = OE.embed_from(kw, shared["exe"], seed)
     cols = shared["cols"] if embed is None else OE.sparse_columns(shared["cols"])
     return shared | {"embed": embed, "cols": cols}
-
-
-def kmeans(kw: dict) -> KMeans:
-    opts = KMeansOptions(k=kw.pop("k"), k_max=kw.pop("k_max"), n_init=kw.pop("n_init"),
-                         minibatch_rows=kw.pop("minibatch_rows"), seed=kw.pop("seed"))
-    return KMeans(**_clustering(kw, opts.seed), opts=opts)
-
-
-def som(kw: dict) -> Som:
-    size = kw.pop("map_size")
-    opts = SomOptions(
-        rows=size[0] if size else None, cols=size[1] if size else None,
-        max_units=kw.pop("max_units"), topology=kw.pop("topology"), init=kw.pop("init"),
-        train=kw.pop("train"), epochs=kw.pop("epochs"), sigma=kw.pop("sigma"),
-        sigma_end=kw.pop("sigma_end"), decay=kw.pop("decay"),
-        learning_rate=kw.pop("learning_rate"), neighborhood=kw.pop("neighborhood"),
-        seed=kw.pop("seed"))
-    units = UnitOptions(k=kw.pop("k"), k_max=kw.pop("k_max"),
-                        umatrix_stat=kw.pop("umatrix_stat"), outliers=kw.pop("outlier_q"))
-    shared = _clustering(kw, opts.seed)
-    shared["exe"] = replace(shared["exe"], threads=kw.pop("threads"), dtype=kw.pop("dtype"))
-    return Som(**shared, opts=opts, units=units, resume=kw.pop("resume"), explicit=explicit())
 
 
 def embed(kw: dict) -> Embed:

@@ -17,6 +17,7 @@ import click
 from somcli import errors
 from somcli.cli import options as O
 from somcli.runtime import interrupts
+from somcli.version import __version__
 
 
 class _PipeClosed(Exception):
@@ -176,3 +177,20 @@ def _quiet_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+# ---------------------------------------------------------------- the group
+
+@click.group(cls=SomcliGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                 "max_content_width": 100,
+                                                 "show_default": True})
+@click.version_option(__version__, "-V", "--version", prog_name="somcli")
+def cli():
+    """Cluster CSV data from the shell: k-means and self-organizing maps.
+
+    INPUT is a CSV/TSV file (.gz, .bz2, .xz, .zip by extension), a Parquet or
+    Arrow file, a quoted glob, or '-' / nothing for stdin. Assignments go to
+    stdout unless -o DIR is given; messages go to stderr. Exit codes: 0 ok,
+    1 drifted (assign --fail-on-drift), 64 usage, 65 data, 66 input,
+    69 unavailable, 70 internal, 73 output, 74 I/O, 75 locked, 130 interrupted.
+    """

@@ -16,7 +16,7 @@ import zipfile
 import numpy as np
 
 from somcli.algorithms.embedding import METHODS
-from somcli.config import FILLS
+from somcli.config import CLUSTERINGS, FILLS
 from somcli.errors import DataError, brief
 
 MAX_JSON_BYTES = 64 * 2**20  # model.json holds names and statistics, never data
@@ -69,20 +69,10 @@ def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
         want.update(knn_reference=((None, d), floats), knn_center=((d,), floats),
                     knn_scale=((d,), floats))
     want["cluster_shares"] = ((k,), floats)
-    if meta["kind"] == "som":
-        grid = meta.get("grid")
-        if not isinstance(grid, dict) or not all(isinstance(grid.get(x), int)
-                                                 for x in ("rows", "cols")):
-            raise _bad(path, "a SOM model without its grid")
-        units = grid["rows"] * grid["cols"]
-        if k > units:
-            raise _bad(path, f"{k} clusters on a map of {units} units")
-        if not _outlier_rule_ok(meta.get("outliers")):
-            raise _bad(path, "the outlier rule is missing or not finite numbers")
-        want.update(codebook=((units, width), floats), unit_cluster=((units,), "iu"),
-                    umatrix=((units,), floats), hits=((units,), "iu"))
-    else:
-        want["centroids"] = ((k, width), floats)
+    try:
+        want |= algorithm(meta["kind"]).model_arrays(meta, k, width)
+    except ValueError as exc:
+        raise _bad(path, str(exc)) from None
     if embedded is not None:
         want |= want_codes
     for f in meta["schema"]["features"]:
@@ -93,6 +83,16 @@ def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
             raise _bad(path, f"feature {f['name']!r}: a unit rule without unit, thousands "
                              "and decimal")
     return want
+
+
+def algorithm(kind: str):
+    """The module of ``somcli.algorithms`` that declares what a model of this clustering
+    kind holds (``model_arrays``, ``check_model``); the schema allowed only these kinds."""
+    import importlib
+
+    if kind not in CLUSTERINGS:
+        raise ValueError(f"a model of kind {kind!r}")
+    return importlib.import_module(f"somcli.algorithms.{kind}")
 
 
 #: model kind -> the weights an embedding model holds, by (rows, cols) with d features, K dims
@@ -194,30 +194,10 @@ def check_values(meta: dict, arrays: dict[str, np.ndarray], path: str) -> None:
     shares = arrays.get("cluster_shares", np.zeros(0))
     if ((shares < 0) | (shares > 1)).any():
         raise _bad(path, "array 'cluster_shares' holds values outside 0..1")
-    if meta["kind"] == "som":
-        k = meta["algorithm"]["clusters"]
-        uc = arrays["unit_cluster"]
-        if len(uc) and (uc.min() < 0 or uc.max() >= k):
-            raise _bad(path, f"array 'unit_cluster' holds cluster numbers outside 0..{k - 1}")
-        if (arrays["hits"] < 0).any() or (arrays["umatrix"] < 0).any():
-            raise _bad(path, "arrays 'hits' or 'umatrix' hold negative values")
-
-
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _outlier_rule_ok(o) -> bool:
-    """A stored outlier rule: the robust or quantile rule, or one saved before them."""
-    if not isinstance(o, dict) or not _finite(o.get("qe_median")) or o["qe_median"] <= 0:
-        return False
-    if "method" not in o:  # saved before the robust rule
-        return all(_finite(o.get(x)) for x in ("quantile", "threshold", "u_median")) and \
-            0 < o["quantile"] < 1
-    threshold_ok = o.get("threshold") is None or _finite(o["threshold"])
-    if o["method"] == "quantile":
-        return threshold_ok and _finite(o.get("quantile")) and 0 < o["quantile"] < 1
-    return o["method"] == "robust" and threshold_ok
+    if meta["kind"] not in EMBEDDINGS:
+        wrong = algorithm(meta["kind"]).check_model(meta, arrays)
+        if wrong:
+            raise _bad(path, wrong)
 
 
 #: The largest weight or bias an RBM or autoencoder can learn here (inputs in [0, 1],
@@ -242,8 +222,11 @@ def _check_ranges(meta: dict, arrays: dict[str, np.ndarray], path: str) -> None:
     if "code_center" in arrays:  # codes are net inputs: |code| <= (d + 1) * WEIGHT_MAX
         bound = (len(meta["schema"]["features"]) + 1) * WEIGHT_MAX
         limits |= {"code_center": (-bound, bound), "code_scale": (0.0, 2 * bound)}
-    for name in ("codebook", "centroids", "center"):
-        limits.setdefault(name, (-COORDINATE_MAX, COORDINATE_MAX))
+    coordinates = ["center"] if meta["kind"] in EMBEDDINGS else [
+        "center", *algorithm(meta["kind"]).model_arrays(meta, 1, 1)]  # names, not shapes
+    for name in coordinates:
+        if arrays.get(name) is not None and arrays[name].dtype.kind == "f":
+            limits.setdefault(name, (-COORDINATE_MAX, COORDINATE_MAX))
     for name, (low, high) in limits.items():
         a = arrays.get(name)
         if a is None or not a.size:

@@ -5,21 +5,16 @@ against the training data."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from somcli.algorithms import blocks as B
-from somcli.algorithms import kmeans as km
-from somcli.algorithms.grid import Grid
 from somcli.algorithms.outliers import OutlierRule
-from somcli.backends.base import Backend, Data, Progress, quiet
+from somcli.backends.base import Backend, Progress, quiet
 from somcli.config import ReadOptions
 from somcli.models.model import Model
 from somcli.models.model_check import EMBEDDINGS
 from somcli.pipeline import steps
-from somcli.pipeline.common import RunResult, base_report, int_column
+from somcli.pipeline.common import RunResult, base_report, clustering
 from somcli.report.sections import Drift, ModelRef
 
 # Drift thresholds (documented in docs/operations.md)
@@ -49,7 +44,7 @@ def run(be: Backend, model_path: str, read: ReadOptions, progress: Progress = qu
 
         data = to_codes(be, data, model)
     progress("assigning")
-    fit = ALGORITHMS[model.kind]
+    fit = clustering(model.kind).ASSIGNER
     per_block, labels, quality, outlier_share = fit.assign(be, data, model)
     k = model.clusters
     sizes = steps.sizes(be, labels, k)
@@ -69,87 +64,14 @@ def run(be: Backend, model_path: str, read: ReadOptions, progress: Progress = qu
     report.external = steps.external(be, data, labels, report.warnings)
     report.runtime_seconds = d.timings | {"total": time.perf_counter() - t0}
     frame, parts = be.rows_out(data, fit.columns(model, data), *per_block)
-    pictures = _pictures(be, data, model, per_block, report, sizes, plots) if plots else {}
+    pictures = fit.pictures(be, data, model, per_block, report, sizes, plots) if plots else {}
     return RunResult("assign", frame, report, parts=parts, plots=pictures)
-
-
-def _pictures(be: Backend, data: Data, model: Model, per_block, report, sizes, scale) -> dict:
-    """Where the rows fall: on the saved map (SOM: its U-matrix and clusters, the rows' hits,
-    names, projection and profiles) or around the saved centres (k-means): name -> future."""
-    from somcli.report import cluster_plots, figure
-
-    if model.kind == "som":
-        from somcli.pipeline.som_outputs import SomState, map_facts, scored_rows
-
-        g = model.meta["grid"]
-        grid = Grid(g["rows"], g["cols"], g["topology"])
-        evs = per_block[0]
-        infos = be.reduce(B.info, evs)
-        hits = np.sum([i["hits"] for i in infos], axis=0)
-        found = sum(i["found"] for i in infos)
-        quality = {"quantization_error": sum(i["qe_sum"] for i in infos) / max(found, 1),
-                   "topographic_error": sum(i["te_errors"] for i in infos) / max(found, 1)}
-        state = SomState(grid, model.arrays["codebook"], model.arrays["unit_cluster"],
-                         model.arrays["umatrix"].reshape(grid.rows, grid.cols), hits, None,
-                         quality["quantization_error"])
-        facts = map_facts(be, data, state, report, evs, scored_rows(be, data, evs, infos, 0),
-                          sizes, found, scale, quality)
-        from somcli.report.plots import jobs
-
-        return figure.start(jobs(facts))
-    centres = model.arrays["centroids"]
-    rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, 0)
-    labels = km.assign(rows, centres)[0]  # a sample, here (whichever backend holds the rows)
-    return figure.start(cluster_plots.jobs(rows, labels, centres, data.described.roles.features,
-                                          sizes, "k-means (rows assigned)",
-                                          differences=steps.differences_of(report.clusters)))
 
 
 def model_section(model: Model, path: str) -> ModelRef:
     """The report's account of the model that assigned the rows."""
     return ModelRef(path, model.kind, model.clusters, model.meta["training"].get("inputs"),
                     model.meta["training"]["rows"], model.meta.get("created"))
-
-
-def _assign_kmeans(be: Backend, data: Data, model: Model):
-    centers = model.arrays["centroids"]
-    assigned = be.map(B.assign, data.blocks, centers=centers, threads=be.threads,
-                      search=be.search)
-    labels = be.map(B.first, assigned)
-    n = int(steps.sizes(be, labels, len(centers)).sum())
-    quality = sum(be.reduce(B.distance_sum, assigned)) / n if n else None
-    return [assigned], labels, quality, None
-
-
-def _kmeans_columns(model: Model, data: Data):
-    return _distance_columns
-
-
-def _distance_columns(assigned) -> dict:
-    labels, dist = assigned
-    return {"cluster": int_column(labels, labels >= 0), "distance": dist}
-
-
-def _assign_som(be: Backend, data: Data, model: Model):
-    g, rule = model.meta["grid"], OutlierRule.from_model(model.meta["outliers"])
-    grid = Grid(g["rows"], g["cols"], g["topology"])
-    evs = be.map(B.evaluate, data.blocks, W=model.arrays["codebook"], grid=grid,
-                 threads=be.threads, search=be.search)
-    labels = be.map(B.unit_labels, evs, unit_cluster=model.arrays["unit_cluster"])
-    scores = be.map(B.outlier_scores, evs, rule=rule, U=model.arrays["umatrix"])
-    infos = be.reduce(B.info, evs)
-    found = sum(i["found"] for i in infos)
-    flagged = sum(be.reduce(B.count_above, scores, threshold=rule.threshold))
-    quality = sum(i["qe_sum"] for i in infos) / found if found else None
-    return [evs, labels, scores], labels, quality, flagged / max(found, 1)
-
-
-def _som_columns(model: Model, data: Data):
-    from somcli.pipeline.som_outputs import columns_fn
-
-    g = model.meta["grid"]
-    return columns_fn(Grid(g["rows"], g["cols"], g["topology"]),
-                      OutlierRule.from_model(model.meta["outliers"]).threshold, data.dtype)
 
 
 def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> Drift:
@@ -170,7 +92,7 @@ def drift(model: Model, rows, now_stats, shares, quality, outlier_share) -> Drif
         if now["missing_share"] - (was.get("missing_share") or 0.0) > MISSING_UP:
             flags.append(f"'{name}' missing share rose to {now['missing_share']:.0%}")
     q = train.get("quality", {})
-    fit = ALGORITHMS[model.kind]
+    fit = clustering(model.kind).ASSIGNER
     q_train = q.get(fit.quality_key)
     ratio = quality / q_train if quality is not None and q_train else None
     if ratio is not None and ratio > QUALITY_RATIO:
@@ -208,23 +130,3 @@ def expected_outliers(model: Model) -> float:
         return 1.0 - rule.quantile
     share = (model.meta["algorithm"].get("quality") or {}).get("outlier_share") or 0.0
     return max(float(share), 0.001)
-
-
-@dataclass(frozen=True)
-class Assigner:
-    """How a kind of model assigns rows, and the quality measure its drift compares."""
-
-    assign: Callable  # (backend, data, model) -> (per-block handles, labels, quality,
-    #                    outlier share or None)
-    columns: Callable  # (model, data) -> (per-block handles -> the assignment columns)
-    quality_key: str  # in the model's training quality
-    quality_name: str  # in the drift flags
-    quality_short: str  # in the drift summary
-
-
-#: One entry per kind of model (model.json's "kind"); a new algorithm adds one here.
-ALGORITHMS: dict[str, Assigner] = {
-    "kmeans": Assigner(_assign_kmeans, _kmeans_columns, "distance_mean", "mean distance to centroid",
-                       "mean distance"),
-    "som": Assigner(_assign_som, _som_columns, "qe_mean", "mean QE", "mean QE"),
-}

@@ -43,6 +43,33 @@ def check_clusterable(n: int, k: int | None, distinct: Callable[[], int],
                 f"use -k {min(found, n - 1)} or fewer")
 
 
+@dataclass(frozen=True)
+class Assigner:
+    """How a kind of model (``config.CLUSTERINGS``) assigns new rows (``somcli assign``):
+    declared as ``ASSIGNER`` by the kind's pipeline module, found by :func:`clustering`."""
+
+    assign: Callable  # (backend, data, model) -> (per-block handles, labels, quality,
+    #                    outlier share or None)
+    columns: Callable  # (model, data) -> (per-block handles -> the assignment columns)
+    pictures: Callable  # (backend, data, model, per-block handles, report, sizes, colour
+    #                      scale) -> name -> future PNG bytes
+    quality_key: str  # in the model's training quality
+    quality_name: str  # in the drift flags
+    quality_short: str  # in the drift summary
+
+
+def clustering(kind: str):
+    """The pipeline module of a clustering kind (``config.CLUSTERINGS``): its ``run``, its
+    ``ASSIGNER``, and ``DTYPE`` and ``from_options`` for :func:`somcli.cluster`."""
+    import importlib
+
+    from somcli.config import CLUSTERINGS
+
+    if kind not in CLUSTERINGS:
+        raise UsageError(f"{kind!r} is not a clustering method: one of {', '.join(CLUSTERINGS)}")
+    return importlib.import_module(f"somcli.pipeline.{kind}")
+
+
 def int_column(values: np.ndarray, valid: np.ndarray | None = None):
     """Small integers for an output column; nullable only when some rows have none."""
     values = np.asarray(values, dtype=np.int32)

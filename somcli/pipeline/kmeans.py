@@ -17,7 +17,13 @@ from somcli.algorithms import kmeans as km
 from somcli.backends.base import Backend, Data, Described, Progress, feature_labels, quiet
 from somcli.config import CleanOptions, ColumnOptions, KMeansOptions, ReadOptions
 from somcli.pipeline import steps
-from somcli.pipeline.common import RunResult, base_report, check_clusterable, int_column
+from somcli.pipeline.common import (
+    Assigner,
+    RunResult,
+    base_report,
+    check_clusterable,
+    int_column,
+)
 from somcli.report.sections import Fit, KSelection, Scores
 from somcli.runtime import memory
 
@@ -208,3 +214,43 @@ def centroid_table(d: Described, centers: np.ndarray, sizes: np.ndarray) -> pd.D
     columns |= {f: original[:, j] for j, f in enumerate(names)}
     columns |= {f"{f} [scaled]": centers[:, j] for j, f in enumerate(names)}
     return pd.DataFrame(columns)
+
+
+# ---------------------------------------------------------------- somcli assign
+
+def _assign(be: Backend, data: Data, model):
+    centers = model.arrays["centroids"]
+    assigned = be.map(B.assign, data.blocks, centers=centers, threads=be.threads,
+                      search=be.search)
+    labels = be.map(B.first, assigned)
+    n = int(steps.sizes(be, labels, len(centers)).sum())
+    quality = sum(be.reduce(B.distance_sum, assigned)) / n if n else None
+    return [assigned], labels, quality, None
+
+
+def _assign_pictures(be: Backend, data: Data, model, per_block, report, sizes, scale) -> dict:
+    """The rows around the saved centres: name -> future PNG bytes."""
+    from somcli.report import cluster_plots, figure
+
+    centres = model.arrays["centroids"]
+    rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, 0)
+    labels = km.assign(rows, centres)[0]  # a sample, here (whichever backend holds the rows)
+    return figure.start(cluster_plots.jobs(rows, labels, centres, data.described.roles.features,
+                                          sizes, "k-means (rows assigned)",
+                                          differences=steps.differences_of(report.clusters)))
+
+
+ASSIGNER = Assigner(_assign, lambda model, data: _columns, _assign_pictures, "distance_mean",
+                    "mean distance to centroid", "mean distance")
+
+
+# ---------------------------------------------------------------- somcli.cluster
+
+DTYPE = "float64"  # the rows' precision unless dtype= is given
+
+
+def from_options(options: dict, k, plots: bool, exe, build) -> dict:
+    """``somcli.cluster(method="kmeans", k=..., **options)`` -> :func:`run`'s settings;
+    ``build(cls, options, **given)`` takes ``cls``'s fields out of ``options``."""
+    return {"opts": build(KMeansOptions, options, k="auto" if k is None else k),
+            "plots": plots}

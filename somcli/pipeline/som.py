@@ -17,6 +17,7 @@ from somcli.algorithms import blocks as B
 from somcli.algorithms import som as batch
 from somcli.algorithms.grid import Grid, radius_schedule
 from somcli.algorithms.nearest import DEFAULT_CHUNK
+from somcli.algorithms.outliers import OutlierRule
 from somcli.backends.base import Backend, Data, Progress, quiet
 from somcli.config import (
     CleanOptions,
@@ -27,7 +28,7 @@ from somcli.config import (
     UnitOptions,
 )
 from somcli.errors import UsageError
-from somcli.pipeline.common import RunResult, check_clusterable
+from somcli.pipeline.common import Assigner, RunResult, check_clusterable
 from somcli.pipeline.som_outputs import Trained, outputs
 from somcli.runtime import interrupts, memory
 
@@ -237,3 +238,82 @@ TRAINERS: dict[str, Trainer] = {
                       neighborhoods=("gaussian", "bubble", "triangle", "mexican_hat"),
                       learning_rate=True),
 }
+
+
+# ---------------------------------------------------------------- somcli assign
+
+def _assign(be: Backend, data: Data, model):
+    grid, rule = _grid_of(model), OutlierRule.from_model(model.meta["outliers"])
+    evs = be.map(B.evaluate, data.blocks, W=model.arrays["codebook"], grid=grid,
+                 threads=be.threads, search=be.search)
+    labels = be.map(B.unit_labels, evs, unit_cluster=model.arrays["unit_cluster"])
+    scores = be.map(B.outlier_scores, evs, rule=rule, U=model.arrays["umatrix"])
+    infos = be.reduce(B.info, evs)
+    found = sum(i["found"] for i in infos)
+    flagged = sum(be.reduce(B.count_above, scores, threshold=rule.threshold))
+    quality = sum(i["qe_sum"] for i in infos) / found if found else None
+    return [evs, labels, scores], labels, quality, flagged / max(found, 1)
+
+
+def _assign_columns(model, data: Data):
+    from somcli.pipeline.som_outputs import columns_fn
+
+    return columns_fn(_grid_of(model), OutlierRule.from_model(model.meta["outliers"]).threshold,
+                      data.dtype)
+
+
+def _assign_pictures(be: Backend, data: Data, model, per_block, report, sizes, scale) -> dict:
+    """The rows on the saved map (its U-matrix and clusters, the rows' hits, names,
+    projection and profiles): name -> future PNG bytes."""
+    from somcli.pipeline.som_outputs import SomState, map_facts, scored_rows
+    from somcli.report import figure
+    from somcli.report.plots import jobs
+
+    grid, evs = _grid_of(model), per_block[0]
+    infos = be.reduce(B.info, evs)
+    hits = np.sum([i["hits"] for i in infos], axis=0)
+    found = sum(i["found"] for i in infos)
+    quality = {"quantization_error": sum(i["qe_sum"] for i in infos) / max(found, 1),
+               "topographic_error": sum(i["te_errors"] for i in infos) / max(found, 1)}
+    state = SomState(grid, model.arrays["codebook"], model.arrays["unit_cluster"],
+                     model.arrays["umatrix"].reshape(grid.rows, grid.cols), hits, None,
+                     quality["quantization_error"])
+    facts = map_facts(be, data, state, report, evs, scored_rows(be, data, evs, infos, 0),
+                      sizes, found, scale, quality)
+    return figure.start(jobs(facts))
+
+
+def _grid_of(model) -> Grid:
+    g = model.meta["grid"]
+    return Grid(g["rows"], g["cols"], g["topology"])
+
+
+ASSIGNER = Assigner(_assign, _assign_columns, _assign_pictures, "qe_mean", "mean QE", "mean QE")
+
+
+# ---------------------------------------------------------------- somcli.cluster
+
+DTYPE = "float32"  # the batch engine's precision unless dtype= is given
+
+
+def from_options(options: dict, k, plots: bool, exe: Execution, build) -> dict:
+    """``somcli.cluster(method="som", k=..., map=..., **options)`` -> :func:`run`'s
+    settings; ``build(cls, options, **given)`` takes ``cls``'s fields out of ``options``."""
+    opts = build(SomOptions, options, **_map_size(options.pop("map", None)))
+    units = build(UnitOptions, options, k="units" if k is None else k)
+    return {"opts": opts, "units": units, "exe": exe, "plots": "auto" if plots else None}
+
+
+def _map_size(size) -> dict:
+    """map="12x10" or (12, 10); None or "auto": the SOM Toolbox rule."""
+    if size is None or size == "auto":
+        return {}
+    if isinstance(size, str):
+        import re
+
+        m = re.fullmatch(r"\s*(\d+)\s*[xX*,]\s*(\d+)\s*", size)
+        size = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    rows, cols = (int(v) for v in size)
+    if rows < 1 or cols < 1 or rows * cols < 2:
+        raise UsageError(f"map={size!r}: give 'ROWSxCOLS' like '10x8' (at least 2 units)")
+    return {"rows": rows, "cols": cols}
