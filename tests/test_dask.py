@@ -86,6 +86,7 @@ def test_dask_kmeans_gives_the_local_centroids(run, tmp_path, cluster):
     assert (la["cluster"] == lb["cluster"]).all()
 
 
+@pytest.mark.slow
 def test_a_glob_of_files_gives_the_result_of_the_files_concatenated(run, tmp_path, cluster):
     frame = pd.read_csv(blobs(tmp_path / "all.csv"))
     parts = tmp_path / "parts"
@@ -138,6 +139,7 @@ def test_threads_cluster_and_the_library_call(tmp_path):
     assert np.allclose(W_dask, W_local, atol=1e-9, rtol=0)
 
 
+@pytest.mark.slow
 def test_without_a_scheduler_somcli_starts_and_stops_its_own_cluster(run, tmp_path):
     data = blobs(tmp_path / "d.csv", n=120)
     r = run("kmeans", data, "-k", "3", "--engine", "dask", "-q")
@@ -146,6 +148,7 @@ def test_without_a_scheduler_somcli_starts_and_stops_its_own_cluster(run, tmp_pa
     assert len(out) == 120 and out["line"].tolist() == list(range(2, 122))
 
 
+@pytest.mark.slow
 def test_models_move_between_engines(run, tmp_path, cluster):
     data = blobs(tmp_path / "d.csv")
     addr = cluster.scheduler_address
@@ -229,6 +232,7 @@ def test_a_cluster_started_with_the_dask_commands(run, tmp_path):
                 p.wait(timeout=20)
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_line(run, tmp_path, monkeypatch):
     monkeypatch.setenv("SOMCLI_DASK_TIMEOUT", "2s")
     data = blobs(tmp_path / "d.csv", n=50)

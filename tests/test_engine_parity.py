@@ -149,6 +149,7 @@ def test_assign_on_both_engines_gives_the_same_result(run, tmp_path, cluster, co
     check(local, dask, [])
 
 
+@pytest.mark.slow
 def test_the_country_table_assigned_on_dask_as_a_new_user_does(run, tmp_path, cluster):
     """The issue's report: a model of the seed table (two gaps) assigned with --engine dask
     ended with exit 70 (KeyError 'filled_cells')."""

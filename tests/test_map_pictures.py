@@ -119,6 +119,7 @@ def test_the_clusters_legend_gives_sizes_and_what_sets_each_apart(countries):
             assert c["distinguishing"][0]["feature"] in line
 
 
+@pytest.mark.slow
 def test_big_skewed_maps_draw_within_bounds(tmp_path, run):
     rng = np.random.default_rng(2)
     n = 1500

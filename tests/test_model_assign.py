@@ -298,6 +298,7 @@ def test_removing_the_lock_file_never_lets_two_runs_in(tmp_path):
     assert not (tmp_path / ".o.somcli.lock").exists()
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_one_waits_for_the_other(tmp_path):
     f = blobs_csv(tmp_path / "b.csv", n=3000)
     out = tmp_path / "o"

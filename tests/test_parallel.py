@@ -181,6 +181,7 @@ def _pictures_of_a_run(tmp_path, monkeypatch, name, helper: bool, command="som")
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the helper needs a second core")
+@pytest.mark.slow
 def test_the_helper_process_draws_the_same_pictures(tmp_path, monkeypatch):
     from somcli.report import figure
 

@@ -68,6 +68,7 @@ def _chromium(page, shot, net_log=None):
                    timeout=120)
 
 
+@pytest.mark.slow
 def test_chromium_fetches_nothing_a_data_value_names(tmp_path, run):
     """Chromium's network log records every fetch it tries (checked below on a page that
     does fetch); the report of a table whose values are URLs and HTML tries none of them."""
@@ -87,6 +88,7 @@ def test_chromium_fetches_nothing_a_data_value_names(tmp_path, run):
     assert len(log) > 1000 and "evil.example" not in log
 
 
+@pytest.mark.slow
 def test_chromium_renders_the_page(tmp_path, run):
     out = tmp_path / "o"
     assert run("som", COUNTRIES, "-k", "3", "-o", out, "-q").code == 0
