@@ -365,3 +365,33 @@ def test_a_category_value_first_seen_late_gets_its_indicator_on_dask(run, tmp_pa
     assert ra["features"] == rb["features"] and "kind=cat" in rb["features"]
     a, b = pd.read_csv(local / "centroids.csv"), pd.read_csv(dist / "centroids.csv")
     assert np.allclose(a.drop(columns="cluster"), b.drop(columns="cluster"), atol=1e-9, rtol=0)
+
+
+def test_every_role_is_decided_on_every_row_as_locally(run, tmp_path, cluster, monkeypatch):
+    """Issue 26, item 2: a column constant in the first rows that varies later, a category
+    of the first rows whose values later all differ, a column whose gaps come late, and
+    whole numbers that turn fractional: the Dask engine reads a sample of the first rows
+    but decides each role from every row, so the roles, features and centroids are the
+    local engine's (before: constant -> left out, category, feature, integer)."""
+    from somcli.backends.dask_cluster import data as D
+
+    monkeypatch.setattr(D, "SAMPLE_ROWS", 100)
+    frame = three_blobs(600, 1)
+    rng = np.random.default_rng(2)
+    frame["late_const"] = np.r_[np.zeros(300), rng.normal(size=300)].round(4)
+    frame["grp"] = [("x", "y")[i % 2] if i < 300 else f"id{i}" for i in range(600)]
+    frame["late_gaps"] = np.r_[rng.normal(size=250), np.full(350, np.nan)].round(4)
+    frame["whole_then_not"] = np.r_[rng.integers(0, 9, 300), rng.normal(size=300)].round(3)
+    src = tmp_path / "late.csv"
+    frame.to_csv(src, index=False)
+    local, dist = run_both(run, tmp_path, ("kmeans", "-k", "3"), src,
+                           "--blocksize", "8KB", scheduler=cluster.scheduler_address)
+    ra, rb = (json.loads((d / "report.json").read_text()) for d in (local, dist))
+    roles = [{c["name"]: (c["kind"], c["role"], c["reason"]) for c in r["columns"]}
+             for r in (ra, rb)]
+    assert roles[0] == roles[1]
+    assert roles[1]["late_const"][1] == "feature" and roles[1]["grp"][1] == "identifier"
+    assert roles[1]["late_gaps"][1] == "excluded" and roles[1]["whole_then_not"][0] == "number"
+    assert ra["features"] == rb["features"]
+    a, b = pd.read_csv(local / "centroids.csv"), pd.read_csv(dist / "centroids.csv")
+    assert np.allclose(a.drop(columns="cluster"), b.drop(columns="cluster"), atol=1e-9, rtol=0)

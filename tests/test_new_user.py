@@ -8,6 +8,8 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import COUNTRIES, ROOT
 
@@ -341,3 +343,17 @@ def test_component_plane_colour_bar_labels_are_not_cut_at_the_edge(tmp_path, run
     with Image.open(tmp_path / "o" / "components.png") as picture:
         pixels = np.asarray(picture.convert("L"))
     assert pixels[:, -8:].min() > 200  # the right edge is margin: "-7.5e-05" drawn whole
+
+
+def test_a_value_shared_by_thousands_of_rows_is_counted_not_listed(run, tmp_path):
+    """A new user's inspect of a 30,000-row export printed 15,000 line numbers for two
+    values of a group column that repeat: a sentence lists the first lines and the count."""
+    n = 3000
+    rng = np.random.default_rng(0)
+    src = tmp_path / "groups.csv"
+    pd.DataFrame({"grp": ["x" if i < 1500 else f"id{i}" for i in range(n)],
+                  "a": rng.normal(size=n), "b": rng.normal(size=n)}).to_csv(src, index=False)
+    r = run("inspect", src)
+    assert r.code == 0, r.err
+    line = next(x for x in r.out.splitlines() if "sharing a grp value" in x)
+    assert "lines 2, 3, 4, 5, 6, 7, 8, 9, ... (1,500 lines)" in line and "1509" not in line

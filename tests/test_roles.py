@@ -288,12 +288,13 @@ def test_a_counter_repeated_by_a_duplicated_row_is_still_a_counter():
     """A new user's export: customer numbers 100000.. in order, one row duplicated (so one
     number repeats) and reported as a duplicate; the numbers are still no measurement."""
     from somcli.prep import column_rules as CR
+    from somcli.prep.column_totals import facts_of
 
     codes = np.arange(100_000, 100_300, dtype=float)
     codes = np.insert(codes, 50, codes[49])
-    assert CR.shuffled_counter(codes, len(np.unique(codes)))
+    assert CR.shuffled_counter(facts_of(codes), len(np.unique(codes)))
     measured = np.random.default_rng(0).normal(50, 10, 301).round()  # repeats: many
-    assert not CR.shuffled_counter(measured, len(np.unique(measured)))
+    assert not CR.shuffled_counter(facts_of(measured), len(np.unique(measured)))
 
 
 def test_labels_ids_and_shuffled_counters_are_not_features(tmp_path, run):
@@ -355,3 +356,49 @@ def test_a_clusters_difference_has_one_definition(tmp_path, run):
                 v = frame[a["feature"]].to_numpy()
                 want = (v[mine].mean() - v[~mine].mean()) / v.std(ddof=1)
                 assert np.isclose(a["effect"], want, rtol=1e-9), (command, a, want)
+
+
+def test_roles_from_totals_added_block_by_block_are_the_whole_tables():
+    """What the Dask engine decides from (each column's totals over its partitions, in row
+    order) gives every column the decision the whole table gives: counters, restarting
+    counters, shuffled codes, ids, calendar fields, labels, categories, constants, units,
+    dates, gaps, flags, and the sample tables."""
+    from conftest import SAMPLES
+
+    from somcli.config import ColumnOptions, ReadOptions
+    from somcli.io.read import read_table
+    from somcli.prep import column_totals as CT
+    from somcli.prep import roles as R
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    synthetic = pd.DataFrame({
+        "row": np.arange(1, n + 1), "Kundennummer": rng.permutation(n) + 5000,
+        "customer_id": np.arange(n) * 3, "visit": np.tile(np.arange(1, 31), n // 30),
+        "year": rng.integers(1990, 2020, n), "month": rng.integers(1, 13, n),
+        "x": rng.normal(size=n), "k": rng.integers(0, 5, n), "const": 7,
+        "flag": rng.random(n) > 0.5, "cat": rng.choice(["a", "b", "c"], n),
+        "name": [f"n{i}" for i in range(n)], "zip": rng.integers(10000, 99999, n),
+        "target": rng.integers(0, 3, n), "gappy": np.where(rng.random(n) < 0.7, np.nan, 1.0),
+        "tiny": 1 + rng.random(n) * 1e-17, "money": [f"${v:,.2f}" for v in rng.random(n) * 5e3],
+        "day": pd.date_range("2020-01-01", periods=n).strftime("%Y-%m-%d"),
+        "group_type": rng.integers(1, 4, n)})
+    tables = [synthetic] + [read_table(ReadOptions(inputs=(str(SAMPLES / f),))).frame
+                            for f in ("countries_health_inflation.csv", "movies_ratings.csv")]
+    for frame in tables:
+        lines = np.arange(len(frame)) + 2
+        whole = R.decide(frame, lines, ColumnOptions(), ".", strict=False)
+        spec = [(d.name, d.kind, d.rule) for d in whole.decisions]
+        blocks = [CT.block_totals(frame.iloc[rows].reset_index(drop=True), spec, ".")
+                  for rows in np.array_split(np.arange(len(frame)), 4)]
+        totals = CT.combine(blocks)
+        for d in whole.decisions:
+            if CT.needs_exact_count(totals[d.name], d.unique, len(frame)):
+                totals[d.name] = CT.counted(totals[d.name], int(frame[d.name].nunique()))
+        added = R.decide(frame, lines, ColumnOptions(), ".", strict=False, totals=totals)
+        assert [(d.kind, d.role, d.reason) for d in added.decisions] == \
+            [(d.kind, d.role, d.reason) for d in whole.decisions]
+    roles = {d.name: d.role for d in R.decide(synthetic, np.arange(n) + 2, ColumnOptions(),
+                                              ".", strict=False).decisions}
+    assert roles["row"] == roles["Kundennummer"] == roles["visit"] == "excluded"
+    assert roles["customer_id"] == "identifier" and roles["x"] == "feature"

@@ -23,6 +23,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from somcli.prep.column_totals import Facts
+
 CATEGORY_MAX_LEVELS = 50  # more distinct values than this: not a category
 CATEGORY_MIN_REPEAT = 3  # rows per distinct value, on average, at least
 COUNTER_MIN_ROWS = 10
@@ -48,36 +50,37 @@ _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d
 DATE_SAMPLE = 200
 
 
-def counter_groups(values: np.ndarray) -> int | None:
+def counter_groups(f: Facts) -> int | None:
     """Number of runs when the integers count up by one and restart at their lowest value
     (1 for a plain row counter); None when they do not."""
-    n = len(values)
-    if n < COUNTER_MIN_ROWS or not np.all(np.isfinite(values)):
+    if f.n < COUNTER_MIN_ROWS or not f.all_finite:
         return None
-    steps = np.diff(values)
-    ups = steps == 1
-    if ups.mean() < COUNTER_STEP_SHARE:
+    if f.ups / (f.n - 1) < COUNTER_STEP_SHARE:
         return None
-    start = values.min()
-    restarts = values[1:][~ups]
-    if len(restarts) and not np.all(restarts == start):
+    start = f.lo
+    if f.restarts and not (f.restart_lo == start == f.restart_hi):
         return None
-    if values[0] != start or start not in (0, 1):
+    if f.first != start or start not in (0, 1):
         return None
-    return 1 + len(restarts)
+    return 1 + f.restarts
 
 
-def calendar_field(name: str, finite: np.ndarray, distinct: int | None) -> tuple[str, bool]:
+def row_counter(f: Facts) -> bool:
+    """0, 1, 2, ... or 1, 2, 3, ... row after row, every row."""
+    return f.n >= 3 and f.all_finite and f.first in (0, 1) and f.ups == f.n - 1
+
+
+def calendar_field(name: str, f: Facts, distinct: int | None) -> tuple[str, bool]:
     """(field, named) for integer values in a calendar field's range: ``named`` when the
     name says so too. ("", False) when no field fits."""
-    if finite.size == 0 or not np.all(finite == np.round(finite)):
+    if f.finite == 0 or not f.whole:
         return "", False
-    lo, hi = float(finite.min()), float(finite.max())
+    lo, hi = f.lo, f.hi
     for field, (pattern, low, high) in CALENDAR.items():
         if pattern.search(name.strip()) and low <= lo and hi <= high:
             return field, True
     if 1800 <= lo and hi <= 2200 and distinct is not None and distinct <= 30 and \
-            len(finite) >= CATEGORY_MIN_REPEAT * distinct:
+            f.finite >= CATEGORY_MIN_REPEAT * distinct:
         return "year", False  # values like years, repeated, named otherwise: a warning
     return "", False
 
@@ -99,17 +102,21 @@ SHUFFLED_FILL = 0.95  # share of its range a column of distinct integers fills
 SHUFFLED_REPEATS = 0.02  # share of rows that may repeat a value (duplicated rows of a table)
 
 
-def shuffled_counter(values: np.ndarray, distinct: int | None) -> bool:
+def shuffled_counter(f: Facts, distinct: int | None) -> bool:
     """Distinct integers that fill (nearly) a consecutive range, in any order: a row number
     or code after a sort or shuffle, whatever its name (``Kundennummer``). Measurements
     that happen to be a permutation of a range are vanishingly rare past 20 rows. A few
     repeats are allowed: a duplicated row repeats its code (and is reported as such)."""
-    n = len(values)
-    if n < SHUFFLED_MIN_ROWS or distinct is None or distinct < (1 - SHUFFLED_REPEATS) * n \
-            or not np.all(np.isfinite(values)):
+    if f.n < SHUFFLED_MIN_ROWS or distinct is None or distinct < (1 - SHUFFLED_REPEATS) * f.n \
+            or not f.all_finite:
         return False
-    span = float(values.max()) - float(values.min()) + 1
-    return distinct >= SHUFFLED_FILL * span
+    return distinct >= SHUFFLED_FILL * (f.hi - f.lo + 1)
+
+
+def no_spread(f: Facts) -> bool:
+    """The scaler's rule for a constant column (scikit-learn's): a spread within a few
+    float64 steps of the values' size, or of 1 for values below 1 (subnormal ones too)."""
+    return not f.hi - f.lo > 10 * np.finfo(np.float64).eps * max(abs(f.mean), 1.0)
 
 
 def is_code_name(name: str) -> bool:

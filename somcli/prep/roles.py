@@ -20,6 +20,7 @@ import pandas as pd
 from somcli.config import ColumnOptions
 from somcli.errors import DataError, UsageError
 from somcli.prep import column_rules as CR
+from somcli.prep.column_totals import Totals, facts_of
 from somcli.prep.units import UnitRule, read_text_column, source_of
 
 FEATURE, IDENTIFIER, LABEL, EXCLUDED = "feature", "identifier", "label", "excluded"
@@ -116,10 +117,13 @@ def select(spec: str | None, columns: list[str], option: str) -> list[str]:
 
 
 def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal: str,
-           strict: bool = True, levels: dict[str, list[str]] | None = None) -> Roles:
+           strict: bool = True, levels: dict[str, list[str]] | None = None,
+           totals: dict[str, Totals] | None = None) -> Roles:
     """Decide every column's role. ``strict=False`` (inspect) reports problems as reasons
-    instead of raising, and accepts a table without features. ``levels``: a one-hot
-    category's values where ``frame`` is a sample of the table (the Dask engine's)."""
+    instead of raising, and accepts a table without features. Where ``frame`` is a sample
+    of the table (the Dask engine's): ``levels``, a one-hot category's values, and
+    ``totals``, each column's counts and facts over every row
+    (:mod:`somcli.prep.column_totals`), which the rules then read instead of the sample's."""
     columns = [str(c) for c in frame.columns]
     explicit = select(opts.columns, columns, "-c/--columns")
     dropped = set(select(opts.not_columns, columns, "-C/--not-columns"))
@@ -138,8 +142,10 @@ def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal:
     values: dict[str, np.ndarray] = {}
     for pos, name in enumerate(columns, start=1):
         series = frame[name]
-        missing = int(series.isna().sum())
-        unique = _distinct(series)
+        t = totals.get(name) if totals else None
+        missing = t.missing if t else int(series.isna().sum())
+        unique = t.unique if t else _distinct(series)
+        rows = t.n if t else n
         set_aside = (name in forced_ids or name == label or name in dropped
                      or bool(explicit and name not in explicit))
         try:
@@ -149,10 +155,11 @@ def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal:
                 if not set_aside:
                     raise
                 kind, numbers, rule = "text", None, None
-            role, reason = _role(name, kind, numbers, missing, unique, n, opts, explicit,
-                                 dropped, forced_ids, label, warnings)
+            kind, numbers, facts = _facts(kind, numbers, t, n)
+            role, reason = _role(name, kind, facts, numbers, missing, unique, rows, opts,
+                                 explicit, dropped, forced_ids, label, warnings)
             if role == IDENTIFIER and kind == "text" and name not in forced_ids:
-                role, reason = _text_role(name, series, unique, n)
+                role, reason = _text_role(name, series, unique, rows)
         except DataError as exc:
             if strict:
                 raise
@@ -250,8 +257,24 @@ def _refuse_mixed(name, text, lines):
     )
 
 
-def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forced_ids, label,
-          warnings):
+def _facts(kind: str, numbers, t: Totals | None, n: int):
+    """(kind, numbers, facts): the facts of the sample's ``n`` numbers, or of every row
+    (``t``), which may make whole numbers fractions, or a column empty in the sample hold
+    numbers or text later."""
+    if t is None or t.facts is None:
+        return kind, numbers, (facts_of(numbers) if numbers is not None else None)
+    f = t.facts
+    if kind == "empty" and t.missing < t.n:  # values only after the sample
+        if not f.finite:
+            return "text", None, None
+        numbers = np.full(n, np.nan)  # the sample's rows are gaps
+    if kind in ("integer", "number", "empty") and f.finite:
+        kind = "integer" if f.integral else "number"
+    return kind, numbers, f
+
+
+def _role(name, kind, facts, numbers, missing, unique, n, opts, explicit, dropped, forced_ids,
+          label, warnings):
     if name == label:
         return LABEL, "known classes (--label-column): used only to score the clusters"
     if name in forced_ids:
@@ -282,17 +305,16 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
     if missing / n > opts.max_missing:
         return EXCLUDED, (f"{missing} of {n} values missing ({missing / n:.0%}), more than "
                           f"--max-missing {opts.max_missing:g}")
-    finite = numbers[np.isfinite(numbers)] if numbers is not None else numbers
-    if finite is not None and finite.size == 0:  # as an all-missing column
+    if facts is not None and facts.finite == 0:  # as an all-missing column
         return EXCLUDED, "no finite value: every value is infinite or too large to compute with"
-    if unique == 1 or (finite is not None and finite.min() == finite.max()):
+    if unique == 1 or (facts is not None and facts.lo == facts.hi):
         return EXCLUDED, "constant: every value is the same"
-    if finite is not None and _no_spread(finite):
+    if facts is not None and CR.no_spread(facts):
         return EXCLUDED, ("constant: the values differ by less than the arithmetic's "
                           "resolution (the scaler could not tell them apart)")
     back = f"; -c '{name}' uses it as a feature"
-    if kind == "integer" and _is_row_counter(numbers):
-        start = int(numbers[0])
+    if kind == "integer" and CR.row_counter(facts):
+        start = int(facts.first)
         return EXCLUDED, f"row counter ({start}..{start + n - 1} in order), not a measurement"
     if kind == "integer" and _is_integer_id(name, numbers, missing, unique, n):
         return IDENTIFIER, "integer identifier (named like an id, every value unique)"
@@ -307,21 +329,21 @@ def _role(name, kind, numbers, missing, unique, n, opts, explicit, dropped, forc
                                                                            integer=True):
         return IDENTIFIER, ("integer identifier (named like an id; its values repeat, as "
                             "one id per group does)" + back)
-    if kind == "integer" and missing == 0 and CR.shuffled_counter(finite, unique):
-        return EXCLUDED, (f"distinct integers filling {int(finite.min())}.."
-                          f"{int(finite.max())} in any order: a shuffled counter or code, "
+    if kind == "integer" and missing == 0 and CR.shuffled_counter(facts, unique):
+        return EXCLUDED, (f"distinct integers filling {int(facts.lo)}.."
+                          f"{int(facts.hi)} in any order: a shuffled counter or code, "
                           "not a measurement" + back)
-    if kind == "integer" and missing == 0 and (groups := CR.counter_groups(numbers)):
+    if kind == "integer" and missing == 0 and (groups := CR.counter_groups(facts)):
         return EXCLUDED, (f"counter (1, 2, 3, ... restarting in each of {groups} groups), "
                           "not a measurement" + back)
     if kind == "integer":
-        field_, named = CR.calendar_field(name, finite, unique)
+        field_, named = CR.calendar_field(name, facts, unique)
         if named:
-            return EXCLUDED, (f"calendar field ({field_}, {int(finite.min())}.."
-                              f"{int(finite.max())}), not a measurement" + back)
+            return EXCLUDED, (f"calendar field ({field_}, {int(facts.lo)}.."
+                              f"{int(facts.hi)}), not a measurement" + back)
         if field_:
-            warnings.append(f"column '{name}' holds values like years ({int(finite.min())}.."
-                            f"{int(finite.max())}) and is used as a number; if it is a "
+            warnings.append(f"column '{name}' holds values like years ({int(facts.lo)}.."
+                            f"{int(facts.hi)}) and is used as a number; if it is a "
                             f"calendar field, leave it out with -C '{name}'")
         if CR.is_code_name(name):
             return EXCLUDED, "a code (named like a number, zip or phone), not a quantity" + back
@@ -355,20 +377,6 @@ def _distinct(series: pd.Series) -> int | None:
     if len(series) > DISTINCT_LIMIT and pd.api.types.is_float_dtype(series):
         return None
     return int(series.nunique(dropna=True))
-
-
-def _no_spread(finite: np.ndarray) -> bool:
-    """The scaler's rule for a constant column (scikit-learn's): a spread within a few
-    float64 steps of the values' size, or of 1 for values below 1 (subnormal ones too)."""
-    spread = float(finite.max()) - float(finite.min())
-    return not spread > 10 * np.finfo(np.float64).eps * max(abs(float(np.mean(finite))), 1.0)
-
-
-def _is_row_counter(numbers: np.ndarray) -> bool:
-    n = len(numbers)
-    if n < 3 or not np.all(np.isfinite(numbers)):
-        return False
-    return bool(numbers[0] in (0, 1) and np.array_equal(numbers, np.arange(n) + numbers[0]))
 
 
 def _is_integer_id(name, numbers, missing, unique, n) -> bool:

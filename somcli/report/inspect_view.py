@@ -50,7 +50,7 @@ def _row(c: dict) -> list[str]:
     else:
         values = ", ".join(c.get("examples", []))[:40]
     return [str(c["position"]), c["name"], c["kind"], c["role"], str(c["missing"]),
-            str(c["unique"]), values, c["reason"]]
+            "many" if c["unique"] is None else str(c["unique"]), values, c["reason"]]
 
 
 def _plain(rows: list[list[str]]) -> list[str]:

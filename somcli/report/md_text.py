@@ -60,5 +60,11 @@ def table(header: list, rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+LINES_SHOWN = 8  # line numbers a sentence lists before it counts the rest
+
+
 def lines_list(lines: list[int]) -> str:
-    return "lines " + ", ".join(str(x) for x in lines)
+    """"lines 2, 5, 9", the first few of a long list and how many there are."""
+    shown = ", ".join(str(x) for x in lines[:LINES_SHOWN])
+    rest = len(lines) - LINES_SHOWN
+    return f"lines {shown}" + (f", ... ({len(lines):,} lines)" if rest > 0 else "")

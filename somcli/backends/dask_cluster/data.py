@@ -32,11 +32,12 @@ from somcli.prep.clean import (
     refuse_huge,
     weight_indicators,
 )
+from somcli.prep.column_totals import CAP
 from somcli.prep.quotes import build as build_quotes
 from somcli.prep.units import apply_rule, source_of
 from somcli.runtime.parallel import ordered
 
-SAMPLE_ROWS = 10_000  # rows the column roles are decided on
+SAMPLE_ROWS = 10_000  # rows read first: the roles are decided on them, then on every row
 PATH_COLUMN = "__somcli_path__"
 
 
@@ -111,15 +112,18 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         parts = client.compute(ddf.to_delayed())
     # a row whose every field is empty is an empty line, as the local reader has it
     parts = client.map(_on_without_empty_rows, parts, pure=False)
-    if roles_fn is None:  # one-hot values from every row, not only the sample's
+    if roles_fn is None:  # every column decided on every row, not only the sample's
         from somcli.backends.dask_cluster import levels
 
+        every = roles.every
+        totals = levels.totals(client, parts, roles, len(sample), dialect.decimal)
+        roles = R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal,
+                         totals=totals)
         found = levels.levels(client, parts, roles)
         if found is not None:  # the same decision, its one-hot values from every row
-            every = roles.every
             roles = R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal,
-                             levels=found)
-            roles.every = every
+                             levels=found, totals=totals)
+        roles.every = every
     info = client.gather(client.map(_on_describe, parts, pure=False))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]
@@ -133,8 +137,9 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         first_lines[p] = header + seen.get(f, 0)
         seen[f] = seen.get(f, 0) + int(lengths[p])
     notes.append(f"read on a Dask cluster: {len(parts)} partitions of {len(paths)} file(s); "
-                 f"column roles decided on the first {len(sample):,} rows (one-hot values on "
-                 f"every row); line numbers count "
+                 "column roles decided on every row (distinct values counted up to "
+                 f"{CAP:,} per column; a date's format and a column's sample values on the "
+                 f"first {len(sample):,} rows); line numbers count "
                  "data rows (blank lines and rows of empty fields are not counted)")
     return DistTable(client, dialect, paths, roles, sample, parts, lengths, first_lines, files,
                      notes)

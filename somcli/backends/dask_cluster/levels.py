@@ -1,11 +1,15 @@
-"""One-hot categories over every partition: the Dask engine decides the column roles on a
-sample of the first rows, then takes each one-hot category's values from every row, so a
-value first seen late gets its indicator as on the local engine."""
+"""Column roles over every partition. The Dask engine reads a sample of the first rows,
+then adds up each column's totals over every partition (:mod:`somcli.prep.column_totals`:
+missing and distinct values, range, whole numbers, counters) and decides the roles from
+them as the local engine does from the whole table; then takes each one-hot category's
+values from every row, so a value first seen late gets its indicator as locally."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from somcli.prep import column_totals as CT
 from somcli.prep.roles import Roles
 from somcli.prep.units import category_text
 
@@ -22,3 +26,21 @@ def levels(client, parts: list, roles: Roles) -> dict[str, list[str]] | None:
 
 def _on_levels(part: pd.DataFrame, columns: list[str]) -> dict[str, set]:
     return {c: set(category_text(part[c]).dropna()) for c in columns}
+
+
+def totals(client, parts: list, roles: Roles, sample_rows: int, decimal: str
+           ) -> dict[str, CT.Totals]:
+    """Each column's totals over every partition, in row order; the exact number of
+    distinct values where a rule needs it past :data:`~somcli.prep.column_totals.CAP`."""
+    spec = [(d.name, d.kind, d.rule) for d in roles.decisions]
+    found = CT.combine(client.gather(client.map(CT.block_totals, parts, columns=spec,
+                                                decimal=decimal, pure=False)))
+    for d in roles.decisions:
+        if CT.needs_exact_count(found[d.name], d.unique, sample_rows):
+            values = client.gather(client.map(_on_distinct, parts, column=d.name, pure=False))
+            found[d.name] = CT.counted(found[d.name], len(np.unique(np.concatenate(values))))
+    return found
+
+
+def _on_distinct(part: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.unique(part[column].dropna().to_numpy())
