@@ -395,3 +395,75 @@ def test_every_role_is_decided_on_every_row_as_locally(run, tmp_path, cluster, m
     assert ra["features"] == rb["features"]
     a, b = pd.read_csv(local / "centroids.csv"), pd.read_csv(dist / "centroids.csv")
     assert np.allclose(a.drop(columns="cluster"), b.drop(columns="cluster"), atol=1e-9, rtol=0)
+
+
+def _ratings(path, n=1200, d=10, seed=0):
+    """A ratings table: three groups of users, 1..5 stars, 30% of the cells missing."""
+    rng = np.random.default_rng(seed)
+    base = rng.random((3, d))
+    X = ((base[rng.integers(0, 3, n)] + rng.normal(0, 0.15, (n, d))).clip(0, 1) * 4 + 1).round()
+    X[rng.random((n, d)) < 0.3] = np.nan
+    frame = pd.DataFrame(X, columns=[f"item{j}" for j in range(d)])
+    frame.insert(0, "user", [f"u{i}" for i in range(n)])
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _table(folder, name):
+    parts = sorted((folder / name).glob("part-*")) if (folder / name).is_dir() else []
+    return (pd.concat([pd.read_csv(p) for p in parts], ignore_index=True) if parts
+            else pd.read_csv(folder / f"{name}.csv"))
+
+
+@pytest.mark.parametrize("method", ["rbm", "autoencoder"])
+def test_embed_on_dask_trains_the_local_model_over_partitions(run, tmp_path, cluster, method):
+    """Issue 26, item 3: the gradient steps take minibatches fetched from the workers in
+    the local engine's order, the held-out cells are drawn per partition from the table's
+    one random stream, and the workers write the codes and reconstruction.csv: the model,
+    the codes, the reconstruction, the recommendations and the report's embedding section
+    are the local engine's (to rounding)."""
+    src = _ratings(tmp_path / "ratings.csv")
+    local, dist = tmp_path / "local", tmp_path / "dask"
+    for out, extra in ((local, ()), (dist, ("--engine", "dask", "--blocksize", "16KB",
+                                            "--scheduler", cluster.scheduler_address))):
+        r = run("embed", src, "--method", method, "--top", "2", "-o", out, "-q", *extra)
+        assert r.code == 0, r.err
+    ra, rb = (json.loads((d / "report.json").read_text()) for d in (local, dist))
+    assert rb["parameters"]["engine"] == "dask" and rb["parameters"]["partitions"] > 1
+    ea, eb = ra["embedding"], rb["embedding"]
+    assert ea["curve"][-1]["holdout_rmse"] == pytest.approx(eb["curve"][-1]["holdout_rmse"],
+                                                            rel=1e-9)
+    for key in ("holdout_cells", "observed_cells", "missing_cells", "binary_features", "epochs"):
+        assert ea[key] == eb[key], key
+    a, b = np.load(local / "model.npz"), np.load(dist / "model.npz")
+    assert sorted(a.files) == sorted(b.files)
+    for name in a.files:
+        assert np.allclose(a[name], b[name], atol=1e-9, rtol=0), name
+    codes = [_table(d, "embeddings") for d in (local, dist)]
+    assert list(codes[0].columns) == list(codes[1].columns)
+    assert np.allclose(codes[0].filter(regex=r"^e\d").values,
+                       codes[1].filter(regex=r"^e\d").values, atol=1e-9)
+    recon = [pd.read_csv(d / "reconstruction.csv") for d in (local, dist)]
+    assert (recon[0]["filled"].fillna("") == recon[1]["filled"].fillna("")).all()
+    assert np.allclose(recon[0].filter(like="item").values, recon[1].filter(like="item").values,
+                       atol=1e-9)
+    recs = [pd.read_csv(d / "recommendations.csv")[["user", "rank", "item"]] for d in (local, dist)]
+    assert recs[0].equals(recs[1])
+
+
+def test_embed_then_cluster_on_dask_as_locally(run, tmp_path, cluster):
+    """``kmeans --embed`` on Dask (refused before): the codes stay on the workers, the
+    centroids and assignments are the local engine's, and the saved model assigns new
+    rows on Dask as locally."""
+    src = _ratings(tmp_path / "ratings.csv", seed=3)
+    local, dist = run_both(run, tmp_path, ("kmeans", "--embed", "rbm:4", "-k", "3"), src,
+                           "--blocksize", "16KB", "--model-out", tmp_path / "m",
+                           scheduler=cluster.scheduler_address)
+    a, b = pd.read_csv(local / "centroids.csv"), pd.read_csv(dist / "centroids.csv")
+    assert np.allclose(a.values, b.values, atol=1e-9)
+    la, lb = _table(local, "assignments"), _table(dist, "assignments")
+    assert (la["cluster"].values == lb["cluster"].values).all()
+    r = run("assign", tmp_path / "m" / "model.json", src, "-o", tmp_path / "a", "-q",
+            "--engine", "dask", "--blocksize", "16KB", "--scheduler", cluster.scheduler_address)
+    assert r.code == 0, r.err
+    assert (_table(tmp_path / "a", "assignments")["cluster"].values == la["cluster"].values).all()

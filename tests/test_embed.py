@@ -230,7 +230,6 @@ def test_a_map_in_the_learned_space_is_replayed_by_assign(planted_csv, tmp_path,
 @pytest.mark.parametrize("args, said", [
     (("--embed", "lda:3"), "rbm or autoencoder"),
     (("--embed", "rbm:x"), "whole number"),
-    (("--embed", "rbm", "--engine", "dask"), "--engine local"),
 ])
 def test_bad_embed_options_are_usage_errors(run, args, said):
     r = run("kmeans", MOVIES, *args)
@@ -276,3 +275,21 @@ def test_every_embedding_method_is_declared_once_and_complete():
         for name in ("train", "code", "reconstruct", "partial_gradient", "update", "Weights",
                      "WEIGHTS", "RATE", "EPOCHS", "DESCRIPTION"):
             assert hasattr(method, name), (method.__name__, name)
+
+
+def test_the_held_out_cells_do_not_depend_on_the_blocks():
+    """One random stream over the whole table, advanced to each block's first row: the
+    cells held out (and so the model) are the same however the rows are split."""
+    from somcli.algorithms import embed_cells as EC
+    from somcli.algorithms.blocks import Block
+
+    rng = np.random.default_rng(0)
+    X = rng.random((500, 7))
+    X[rng.random(X.shape) < 0.4] = np.nan
+    whole = EC.cells(Block(X, np.ones(500, bool)), 0, 0.2, seed=3)
+    cuts = [0, 120, 121, 400, 500]
+    parts = [EC.cells(Block(X[a:b], np.ones(b - a, bool)), a, 0.2, seed=3)
+             for a, b in zip(cuts, cuts[1:], strict=False)]
+    assert np.array_equal(np.vstack([p.held for p in parts]), whole.held)
+    assert np.array_equal(np.vstack([p.train for p in parts]), whole.train)
+    assert whole.held.any() and not (whole.held & ~whole.M).any()

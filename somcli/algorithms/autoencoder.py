@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from somcli.algorithms.minibatch import Source, minibatches, of_arrays
 from somcli.algorithms.rbm import sigmoid
 
 RATE, EPOCHS = 0.01, 50  # the defaults of --learning-rate and --epochs
@@ -82,12 +83,17 @@ def update(ae: Autoencoder, grads: list, first: list, second: list, step: int, r
 
 def train(V: np.ndarray, M: np.ndarray, dim: int, epochs: int, rate: float, batch: int,
           seed: int, check=None, decay: float = 1e-4) -> tuple[Autoencoder, list]:
+    """:func:`train_on` the rows ``V`` (gaps anything) with observed cells ``M``."""
+    return train_on(of_arrays(V, M), dim, epochs, rate, batch, seed, check, decay)
+
+
+def train_on(source: Source, dim: int, epochs: int, rate: float, batch: int, seed: int,
+             check=None, decay: float = 1e-4) -> tuple[Autoencoder, list]:
     """Adam (beta 0.9, 0.999) on the masked squared error plus ``decay`` x the squared
     weights; ``check(ae)`` after each epoch gives the training curve."""
     rng = np.random.default_rng(seed)
-    n, d = V.shape
-    V = np.where(M, V, 0.0)
-    share = np.clip(V.sum(axis=0) / np.maximum(M.sum(axis=0), 1), 0.01, 0.99)
+    n, d = source.n, source.d
+    share = source.share()
     scale = 1.0 / np.sqrt(d)
     ae = Autoencoder(rng.normal(0, scale, (d, dim)), np.zeros(dim),
                      rng.normal(0, 1.0 / np.sqrt(dim), (dim, d)), np.log(share / (1 - share)))
@@ -95,10 +101,7 @@ def train(V: np.ndarray, M: np.ndarray, dim: int, epochs: int, rate: float, batc
     second = [np.zeros_like(p) for p in first]
     step, curve = 0, []
     for _ in range(epochs):
-        order = rng.permutation(n)
-        for start in range(0, n, batch):
-            rows = order[start:start + batch]
-            v, m = V[rows], M[rows]
+        for v, m in minibatches(source, rng.permutation(n), batch):
             step += 1
             update(ae, partial_gradient(ae, v, m, 2.0 / max(int(m.sum()), 1)), first, second,
                    step, rate, decay)

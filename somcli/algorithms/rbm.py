@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from somcli.algorithms.minibatch import Source, minibatches, of_arrays
+
 RATE, EPOCHS = 0.05, 30  # the defaults of --learning-rate and --epochs
 DESCRIPTION = ("a restricted Boltzmann machine (contrastive divergence; each row's hidden "
                "units see only its observed cells)")
@@ -89,25 +91,26 @@ def update(rbm: RBM, sums: tuple, speed: list, momentum: float, rate: float,
 
 def train(V: np.ndarray, M: np.ndarray, dim: int, epochs: int, rate: float, batch: int,
           seed: int, check=None, decay: float = 1e-4) -> tuple[RBM, list]:
+    """:func:`train_on` the rows ``V`` (gaps anything) with observed cells ``M``."""
+    return train_on(of_arrays(V, M), dim, epochs, rate, batch, seed, check, decay)
+
+
+def train_on(source: Source, dim: int, epochs: int, rate: float, batch: int, seed: int,
+             check=None, decay: float = 1e-4) -> tuple[RBM, list]:
     """CD-1 with momentum (0.5, then 0.9 after five epochs) and weight decay on minibatches
     of rows in a seeded random order. ``check(rbm)`` is called after each epoch and its
     results are returned in order (the training curve)."""
     rng = np.random.default_rng(seed)
-    n, d = V.shape
-    V = np.where(M, V, 0.0)
-    observed = M.sum(axis=0)
-    share = np.clip((V * M).sum(axis=0) / np.maximum(observed, 1), 0.01, 0.99)
+    n, d = source.n, source.d
+    share = source.share()
     rbm = RBM(rng.normal(0.0, 0.01, (d, dim)), np.log(share / (1 - share)), np.zeros(dim))
     speed = [np.zeros_like(rbm.W), np.zeros(d), np.zeros(dim)]
     curve = []
     for epoch in range(epochs):
         momentum = 0.5 if epoch < 5 else 0.9
-        order = rng.permutation(n)
-        for start in range(0, n, batch):
-            rows = order[start:start + batch]
-            u = rng.random((len(rows), dim))
-            update(rbm, partial_gradient(rbm, V[rows], M[rows], u), speed, momentum, rate,
-                   decay)
+        for v, m in minibatches(source, rng.permutation(n), batch):
+            u = rng.random((len(v), dim))
+            update(rbm, partial_gradient(rbm, v, m, u), speed, momentum, rate, decay)
         if check is not None:
             curve.append(check(rbm))
     return rbm, curve

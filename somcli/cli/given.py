@@ -108,7 +108,7 @@ def inspect(kw: dict) -> Inspect:
 def clustering(kw: dict, seed: int) -> dict:
     """_run, the columns and the cleaning, and --embed (with the options' ``seed``)."""
     shared = _run(kw) | {"cols": O.columns_from(kw), "cleaning": O.cleaning_from(kw)}
-    embed = OE.embed_from(kw, shared["exe"], seed)
+    embed = OE.embed_from(kw, seed)
     cols = shared["cols"] if embed is None else OE.sparse_columns(shared["cols"])
     return shared | {"embed": embed, "cols": cols}
 

@@ -33,14 +33,12 @@ def sparse_columns(cols):
     return cols
 
 
-def embed_from(kw: dict, exe, seed: int):
-    """--embed as the embedding's options (None without it); refused off the local engine."""
+def embed_from(kw: dict, seed: int):
+    """--embed as the embedding's options (None without it)."""
     spec = kw.pop("embed")
     if spec is None:
         return None
     from somcli.pipeline.embed import EmbedOptions
 
-    if exe.engine != "local":
-        raise click.UsageError("--embed trains the embedding in this process: use --engine local")
     return EmbedOptions(method=spec[0], dim=spec[1], seed=seed,
                         flag=f"--embed {spec[0]}:{{k}}")

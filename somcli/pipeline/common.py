@@ -141,6 +141,8 @@ class RunResult:
     state: object | None = None  # algorithm state (the SOM) for models and plots
     model: object | None = None  # somcli.models.model.Model, written as model.json + model.npz
     parts: Callable | None = None  # distributed runs: write(folder, fmt, safe) -> part names
+    table_parts: dict[str, Callable] = field(default_factory=dict)  # name -> parts, as above:
+    #                                  a per-row table written by the workers, joined in order
     main_name: str = "assignments"  # the per-row table's file name (embed: embeddings)
     computed: tuple = OWN_COLUMNS  # its columns somcli computes (--precision rounds them)
 
@@ -206,7 +208,8 @@ def _write_folder(result: RunResult, report: dict, out: OutputOptions, render_ma
     parted = result.parts is not None and not out.single_file
     main = result.main_name
     first = f"{main}/" if parted else f"{main}.{ext}"
-    names = [first, *result.tables, *result.matrices, "report.md", "report.json",
+    names = [first, *result.tables, *result.table_parts, *result.matrices, "report.md",
+             "report.json",
              *(["report.html"] if out.html else [])]
     plots = list(result.plots) if out.plots else []
     model_files = ["model.json", "model.npz"] if result.model is not None else []
@@ -224,6 +227,8 @@ def _write_folder(result: RunResult, report: dict, out: OutputOptions, render_ma
         for name, table in result.tables.items():  # outliers.csv quotes the input beside
             w.write_table(table, folder.path(name), "csv", out.safe_csv, out.precision,
                           OWN_COLUMNS if name == "outliers.csv" else None)
+        for name, parts in result.table_parts.items():
+            w.join_parts(parts, folder.path(name), "csv", out.safe_csv, out.precision)
         for name, matrix in result.matrices.items():
             w.write_matrix(matrix, folder.path(name), out.precision)
         pictures = {name: result.plots[name].result() for name in plots}

@@ -2,7 +2,9 @@
 trained on the observed cells -> the rows' codes, every cell reconstructed (the gaps filled)
 and, with ``top``, each row's best unseen items.
 
-The rows are brought into this process (``be.gather``): the embedding trains here.
+The gradient steps run in this process on minibatches fetched from the backend; the cells,
+the training curve's errors, the codes and the reconstruction stay block by block where the
+rows are (a Dask cluster's workers write the codes and reconstruction.csv).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from somcli.algorithms import blocks as B
+from somcli.algorithms import embed_cells as EC
 from somcli.algorithms.embedding import METHODS, weights
+from somcli.algorithms.minibatch import SUPERBATCH, Source
 from somcli.backends.base import Backend, Progress, feature_labels, quiet
 from somcli.config import CleanOptions, ColumnOptions, EmbedMethod, ReadOptions
 from somcli.errors import DataError
@@ -48,16 +51,18 @@ class EmbedOptions:
 
 @dataclass
 class Learned:
-    """An embedding trained on a table's observed cells, and what it gives every row."""
+    """An embedding trained on a table's observed cells, and what it gives every row
+    (per-block handles, kept where the rows are)."""
 
     data: object  # the Data it was trained on (gaps kept, features in [0, 1])
     weights: object  # the method's Weights (algorithms/embedding.py)
-    codes: np.ndarray  # n x dim
-    reconstruction: np.ndarray  # n x d, in [0, 1]
-    observed: np.ndarray  # n x d bool
+    cells: list  # handles of embed_cells.Cells
+    codes: list  # handles of each block's codes (rows x dim)
+    reconstruction: list  # handles of each block's cells reconstructed, in [0, 1]
     fill: np.ndarray  # the column means the codes take for gaps
     section: dict  # the report's embedding section
     seconds: float
+    empty_rows: int  # rows without an observed cell
 
     def algorithm(self) -> dict:
         """What a saved model says of the embedding."""
@@ -76,11 +81,12 @@ class Learned:
 def learn(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
           progress: Progress = quiet, stdin=None) -> Learned:
     """Read and clean for an embedding (gaps kept, features to [0, 1]), then train it on
-    the observed cells, a held-out share kept aside to measure."""
+    the observed cells, a held-out share kept aside to measure. The gradient steps run
+    here on minibatches fetched from wherever the rows are (:mod:`somcli.algorithms.minibatch`);
+    the curve, the codes and the reconstruction are computed block by block there."""
     data = be.load(read, cols, CLEANING, dtype=np.float64, allow_mask=True, progress=progress,
                    stdin=stdin)
-    X, M, V = observed(be, data)
-    d, feats = X.shape[1], data.described.roles.features
+    d, feats = len(data.described.roles.features), data.described.roles.features
     given_dim = opts.dim is not None
     if opts.dim is None:  # the default, fitted to the table: no more units than columns
         opts = replace(opts, dim=min(DEFAULT_DIM, d))
@@ -89,14 +95,24 @@ def learn(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOption
     elif opts.dim > d:
         raise DataError(f"{opts.spelled(opts.dim)}: more than the {d} feature column(s) to "
                         "learn from", f"use {opts.spelled(d)} or fewer")
-    train_mask, held = _hold_out(M, opts.holdout, opts.seed)
+    cells, counts = cells_of(be, data, opts.holdout, opts.seed)
+    n = int(counts.sum())
+    sums = be.reduce(EC.training_sums, cells)
+    value_sums, observed = (np.sum([s[i] for s in sums], axis=0) for i in (0, 1))
+
+    def fetch(positions):
+        both = be.take(cells, counts, positions, EC.pick)
+        return both[:, :d], both[:, d:].astype(bool)
+
+    here = be.here(data.fit) is not None
+    source = Source(n, d, value_sums, observed, fetch, SUPERBATCH * (1 if here else 4))
     method = METHODS[opts.method]
     rate, epochs = method.RATE, method.EPOCHS
-    steps = -(-len(V) // opts.batch)  # gradient steps per epoch
+    steps = -(-n // opts.batch)  # gradient steps per epoch
     rate = opts.rate or rate
     epochs = opts.epochs or min(MAX_EPOCHS, max(epochs, -(-MIN_STEPS // steps)))
     every = max(1, epochs // CURVE_POINTS)
-    progress(f"training the {opts.method} ({epochs} epochs)")
+    progress(f"training the {opts.method} ({epochs} epochs{'' if here else ' ' + be.where})")
     t_fit = time.perf_counter()
     done = [0]
 
@@ -104,25 +120,26 @@ def learn(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOption
         done[0] += 1
         if done[0] % every and done[0] != epochs:
             return None
-        R = method.reconstruct(model, V, train_mask)
-        return {"epoch": done[0], "train_rmse": _rmse(R, V, train_mask),
-                "holdout_rmse": _rmse(R, V, held)}
+        s = np.sum(be.reduce(EC.curve_sums, cells, kind=opts.method, weights=model), axis=0)
+        return {"epoch": done[0], "train_rmse": _root_mean(s[0], s[1]),
+                "holdout_rmse": _root_mean(s[2], s[3])}
 
-    model, curve = method.train(V, train_mask, opts.dim, epochs, rate, opts.batch, opts.seed,
-                                check)
+    model, curve = method.train_on(source, opts.dim, epochs, rate, opts.batch, opts.seed,
+                                   check)
     curve = [c for c in curve if c is not None]
     seconds = time.perf_counter() - t_fit
-    means = (V * train_mask).sum(0) / np.maximum(train_mask.sum(0), 1)
-    H = method.code(model, V, M, means)  # every observed cell speaks for its row now
-    R = method.reconstruct(model, V, M)
-    binary = [bool(np.isin(X[M[:, j], j], (0.0, 1.0)).all()) for j in range(d)]
+    means = value_sums / np.maximum(observed, 1)
+    H = be.map(EC.codes, cells, kind=opts.method, weights=model, fill=means)
+    R = be.map(EC.reconstruction, cells, kind=opts.method, weights=model)
+    t = EC.add_summaries(be.reduce(EC.summary, cells, R, means=means))
+    binary = t["binary"]
     section = {
         "method": opts.method, "dim": opts.dim, "epochs": epochs, "learning_rate": rate,
         "dim_rule": ("given" if given_dim else
                      f"the default {DEFAULT_DIM}, at most the {d} feature columns"),
         "batch_rows": opts.batch, "holdout_share": opts.holdout,
-        "observed_cells": int(M.sum()), "missing_cells": int((~M).sum()),
-        "holdout_cells": int(held.sum()),
+        "observed_cells": t["observed"], "missing_cells": t["missing"],
+        "holdout_cells": t["held"],
         "binary_features": [f for f, b in zip(feats, binary, strict=True) if b],
         "scaling": "every feature min-max scaled to [0, 1] (binary 0/1 columns unchanged); "
                    "gaps are left out of training, never filled",
@@ -130,13 +147,28 @@ def learn(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOption
                 "column's mean, so a row's code does not depend on how many cells it has",
         "curve": curve,
         "holdout_rmse": curve[-1]["holdout_rmse"] if curve else None,
-        "holdout_rmse_item_means": _rmse(np.broadcast_to(means, V.shape), V, held),
-        "holdout_accuracy": _accuracy(R, V, held, binary),
-        "holdout_accuracy_item_means": _accuracy(np.broadcast_to(means, V.shape), V, held,
-                                                 binary),
-        "observed_rmse": _rmse(R, V, M),
+        "holdout_rmse_item_means": _root_mean(t["held_sq_means"], t["held"]),
+        "holdout_accuracy": _share(t["right"][binary], t["held_per_column"][binary]),
+        "holdout_accuracy_item_means": _share(t["right_means"][binary],
+                                              t["held_per_column"][binary]),
+        "observed_rmse": _root_mean(t["observed_sq"], t["observed"]),
     }
-    return Learned(data, model, H, R, M, means, section, seconds)
+    return Learned(data, model, cells, H, R, means, section, seconds, t["empty_rows"])
+
+
+def cells_of(be: Backend, data, holdout: float, seed: int) -> tuple[list, np.ndarray]:
+    """Each block's cells (:mod:`somcli.algorithms.embed_cells`) and its rows."""
+    counts = np.array(be.reduce(EC.block_rows, data.blocks), dtype=np.int64)
+    firsts = [int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]])]
+    return be.map(EC.cells, data.blocks, firsts, holdout=holdout, seed=seed), counts
+
+
+def _root_mean(total: float, count: float) -> float | None:
+    return float(np.sqrt(total / count)) if count else None
+
+
+def _share(right: np.ndarray, count: np.ndarray) -> float | None:
+    return float(right.sum() / count.sum()) if count.sum() else None
 
 
 def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
@@ -144,13 +176,11 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
     t0 = time.perf_counter()
     got = learn(be, read, cols, opts, progress, stdin)
     opts = replace(opts, dim=got.section["dim"])
-    data, M, R, H = got.data, got.observed, got.reconstruction, got.codes
-    ids = pd.concat(be.gather(data.ids), ignore_index=True)
+    data = got.data
     feats, prep = data.described.roles.features, data.described.prep
     warnings = []
-    empty = int((~M.any(axis=1)).sum())
-    if empty:
-        warnings.append(f"{empty:,} row(s) have no observed feature: their code is the "
+    if got.empty_rows:
+        warnings.append(f"{got.empty_rows:,} row(s) have no observed feature: their code is the "
                         "model's prior and their reconstruction the same for each")
     params = {"method": opts.method, "dim": opts.dim, "epochs": got.section["epochs"],
               "learning_rate": got.section["learning_rate"], "batch_rows": opts.batch,
@@ -158,10 +188,11 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
     report = base_report("embed", data.described, params, warnings)
     report.embedding = got.section
     report.runtime_seconds = {"fit": got.seconds, "total": time.perf_counter() - t0}
-    codes = B.frame(ids, {f"e{j}": H[:, j] for j in range(opts.dim)})
-    tables = {"reconstruction.csv": _reconstruction(ids, prep.to_original(R), M, feats)}
+    codes, parts = be.rows_out(data, _code_columns, got.codes)
+    tables, table_parts = _reconstruction(be, data, got.reconstruction, got.cells)
     if opts.top:
-        rec = _recommendations(ids, R, prep.to_original(R), M, feats, opts.top)
+        rec = pd.concat(be.reduce(EC.recommendations, data.ids, got.reconstruction, got.cells,
+                                  prep=prep, feats=feats, top=opts.top), ignore_index=True)
         tables["recommendations.csv"] = rec
         name = next((c for c in rec.columns if c not in ("line", "rank", "item", "score")),
                     "line")
@@ -174,7 +205,8 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, opts: EmbedOptions,
     saved = build(replace(data.described, fingerprint=be.fingerprint(data)), opts.method,
                   algorithm, got.arrays(), None, opts.seed)
     return RunResult("embed", codes, report, tables=tables, model=saved, main_name="embeddings",
-                     computed=tuple(f"e{j}" for j in range(opts.dim)))
+                     computed=tuple(f"e{j}" for j in range(opts.dim)), parts=parts,
+                     table_parts=table_parts)
 
 
 def replay(be: Backend, model, model_path: str, read: ReadOptions, progress: Progress = quiet,
@@ -184,40 +216,44 @@ def replay(be: Backend, model, model_path: str, read: ReadOptions, progress: Pro
     t0 = time.perf_counter()
     rp = be.replay(model, read, explicit, progress=progress, stdin=stdin)
     data = rp.data
-    _, M, V = observed(be, data)
-    ids = pd.concat(be.gather(data.ids), ignore_index=True)
-    H = codes_of(model.kind, model.arrays, V, M)
-    R = METHODS[model.kind].reconstruct(weights(model.kind, model.arrays), V, M)
-    feats, prep = data.described.roles.features, data.described.prep
-    dim = H.shape[1]
+    cells, _ = cells_of(be, data, 0.0, 0)
+    kind, w = model.kind, weights(model.kind, model.arrays)
+    H = be.map(EC.codes, cells, kind=kind, weights=w, fill=model.arrays["code_fill"])
+    R = be.map(EC.reconstruction, cells, kind=kind, weights=w)
+    t = EC.add_summaries(be.reduce(EC.summary, cells, R, means=model.arrays["code_fill"]))
     trained = model.meta["algorithm"]
-    section = {"method": model.kind, "dim": dim, "epochs": trained["epochs"], "model": model_path,
+    dim = int(trained["dim"])
+    section = {"method": kind, "dim": dim, "epochs": trained["epochs"], "model": model_path,
                "learning_rate": trained["learning_rate"], "batch_rows": trained["batch_rows"],
-               "observed_cells": int(M.sum()), "missing_cells": int((~M).sum()),
+               "observed_cells": t["observed"], "missing_cells": t["missing"],
                "holdout_cells": 0, "curve": [], "holdout_rmse": None,
-               "holdout_rmse_item_means": None, "observed_rmse": _rmse(R, V, M),
+               "holdout_rmse_item_means": None,
+               "observed_rmse": _root_mean(t["observed_sq"], t["observed"]),
                "observed_rmse_training": trained.get("quality", {}).get("observed_rmse")}
-    params = {"model": model_path, "method": model.kind, "dim": dim} | be.parameters(data)
+    params = {"model": model_path, "method": kind, "dim": dim} | be.parameters(data)
     report = base_report("embed", data.described, params, list(rp.warnings))
     report.embedding = section
     report.runtime_seconds = {"total": time.perf_counter() - t0}
-    codes = B.frame(ids, {f"e{j}": H[:, j] for j in range(dim)})
-    tables = {"reconstruction.csv": _reconstruction(ids, prep.to_original(R), M, feats)}
+    codes, parts = be.rows_out(data, _code_columns, H)
+    tables, table_parts = _reconstruction(be, data, R, cells)
     return RunResult("embed", codes, report, tables=tables, main_name="embeddings",
-                     computed=tuple(f"e{j}" for j in range(dim)))
+                     computed=tuple(f"e{j}" for j in range(dim)), parts=parts,
+                     table_parts=table_parts)
 
 
-def observed(be: Backend, data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows brought here (gaps kept, features in [0, 1]): the matrix, which cells are
-    observed, and the values with each gap at 0 (what the methods' masked arithmetic reads)."""
-    X = np.concatenate([b.X for b in be.gather(data.blocks)])
-    M = ~np.isnan(X)
-    return X, M, np.clip(np.where(M, X, 0.0), 0.0, 1.0)
+def _code_columns(H: np.ndarray) -> dict:
+    return {f"e{j}": H[:, j] for j in range(H.shape[1])}
 
 
-def codes_of(kind: str, arrays: dict, V: np.ndarray, M: np.ndarray, prefix: str = ""):
-    """Rows' codes from a saved embedding (gaps at the stored column means)."""
-    return METHODS[kind].code(weights(kind, arrays, prefix), V, M, arrays[f"{prefix}code_fill"])
+def _reconstruction(be: Backend, data, R: list, cells: list) -> tuple[dict, dict]:
+    """reconstruction.csv: ({name: table}, {}) when the rows are here, else ({}, {name:
+    parts}) written by the workers."""
+    feats, prep = data.described.roles.features, data.described.prep
+    first = be.gather(data.ids[:1])[0]
+    labels = feature_labels(feats, [*first.columns, "filled"])
+    table, parts = be.rows_out(data, EC.reconstruction_columns(labels, feats, prep), R, cells)
+    name = "reconstruction.csv"
+    return ({name: table}, {}) if parts is None else ({}, {name: parts})
 
 
 def _fit_warnings(section: dict) -> list[str]:
@@ -240,46 +276,3 @@ def _fit_warnings(section: dict) -> list[str]:
     return out
 
 
-def _hold_out(M: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The training cells and the held-out ones: ``share`` of the observed cells, drawn
-    only from rows that keep at least one observed cell."""
-    rng = np.random.default_rng(seed + 1)
-    held = M & (rng.random(M.shape) < share)
-    alone = (M & ~held).sum(axis=1) == 0
-    held[alone] = False
-    return M & ~held, held
-
-
-def _rmse(R, V, mask) -> float | None:
-    return float(np.sqrt(np.mean((R - V)[mask] ** 2))) if mask.any() else None
-
-
-def _accuracy(R, V, mask, binary) -> float | None:
-    """Share of held-out 0/1 cells on the right side of 0.5 (binary features only)."""
-    cols = np.flatnonzero(binary)
-    sub = mask[:, cols]
-    if not sub.any():
-        return None
-    return float(((np.asarray(R)[:, cols] > 0.5) == (V[:, cols] > 0.5))[sub].mean())
-
-
-def _reconstruction(ids, values, M, feats) -> pd.DataFrame:
-    names = np.array(feats, dtype=object)
-    filled = [";".join(names[~row]) for row in M]
-    labels = feature_labels(feats, [*ids.columns, "filled"])
-    columns = {f: values[:, j] for j, f in enumerate(labels)} | {"filled": filled}
-    return B.frame(ids, columns)
-
-
-def _recommendations(ids, R, values, M, feats, top: int) -> pd.DataFrame:
-    """Per row, the ``top`` unseen items with the highest reconstructed score (long form:
-    one line per row and rank)."""
-    score = np.where(M, -np.inf, R)
-    best = np.argsort(-score, axis=1, kind="stable")[:, :top]
-    rows, ranks = np.nonzero(np.take_along_axis(~M, best, axis=1))
-    items = best[rows, ranks]
-    out = ids.iloc[rows].reset_index(drop=True)
-    out["rank"] = ranks + 1
-    out["item"] = np.array(feats, dtype=object)[items]
-    out["score"] = values[rows, items]
-    return out

@@ -3,8 +3,8 @@
 An RBM or autoencoder is trained on the observed cells (:func:`somcli.pipeline.embed.learn`),
 every row gets its code, the codes are standardized and clustered as any table is; the saved
 model holds the embedding beside the clustering, with the original columns as its schema,
-so ``somcli assign`` replays both on new rows (gaps included). The embedding trains in this
-process: the local engine only.
+so ``somcli assign`` replays both on new rows (gaps included). On every engine: the codes
+stay block by block where the rows are.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 
-from somcli.algorithms.blocks import Block
+from somcli.algorithms import embed_cells as EC
+from somcli.algorithms.embedding import weights
 from somcli.backends.base import Backend, Data, model_dtype
 from somcli.pipeline import embed as E
 from somcli.prep.clean import Preprocessor
@@ -36,23 +36,24 @@ def clustered(be: Backend, read, cols, spec: E.EmbedOptions, progress, stdin, dt
     return result
 
 
-def code_data(be: Backend, base: Data, codes: np.ndarray, dtype, center=None,
-              scale=None) -> Data:
-    """The rows of ``base`` as their standardized codes (``e0..``): one block in this
-    process, with ``base``'s identifiers; the scaling learned here unless given."""
+def code_data(be: Backend, base: Data, codes: list, dtype, center=None, scale=None) -> Data:
+    """The rows of ``base`` as their standardized codes (``e0..``), block by block where
+    ``codes`` (per-block handles) are, with ``base``'s identifiers; the scaling learned
+    here unless given."""
     if center is None:
-        center, scale = codes.mean(axis=0), codes.std(axis=0)
+        center, scale = EC.add_moments(be.reduce(EC.code_moments, codes))
         scale = np.where(scale > 1e-12 * np.maximum(np.abs(center), 1.0), scale, 1.0)
-    X = ((codes - center) / scale).astype(dtype)
-    names = [f"e{j}" for j in range(codes.shape[1])]
+    blocks = be.map(EC.standardized, codes, center=center, scale=scale, dtype=dtype)
+    counts = np.array(be.reduce(EC.block_rows, blocks), dtype=np.int64)
+    names = [f"e{j}" for j in range(len(center))]
     d0 = base.described
     roles = replace(d0.roles, features=names, values={}, encoded={})
     prep = Preprocessor(names, {}, "median", "standard", np.asarray(center, np.float64),
                         np.asarray(scale, np.float64))
-    described = replace(d0, roles=roles, prep=prep, n_fit=len(X))
-    ids = [pd.concat(be.gather(base.ids), ignore_index=True)]
-    return Data([Block(X, np.ones(len(X), dtype=bool))], ids, [X], np.array([len(X)]),
-                described, X.dtype, rows_here=len(X))
+    n = int(counts.sum())
+    described = replace(d0, roles=roles, prep=prep, n_fit=n)
+    return Data(blocks, base.ids, be.map(EC.matrix, blocks), counts, described,
+                np.dtype(dtype), rows_here=n if base.rows_here else 0)
 
 
 def rebase(model, learned: E.Learned, fingerprint: str):
@@ -83,8 +84,9 @@ def section_of(model, path: str) -> dict:
 def to_codes(be: Backend, data: Data, model) -> Data:
     """``assign``: replayed rows (the model's cleaning: gaps kept, [0, 1]) as the
     standardized codes the clustering was fitted on."""
-    _, M, V = E.observed(be, data)
     kind = model.meta["embedding"]["name"]
-    codes = E.codes_of(kind, model.arrays, V, M, PREFIX)
+    cells, _ = E.cells_of(be, data, 0.0, 0)
     a = model.arrays
+    codes = be.map(EC.codes, cells, kind=kind, weights=weights(kind, a, PREFIX),
+                   fill=a[f"{PREFIX}code_fill"])
     return code_data(be, data, codes, model_dtype(model), a["code_center"], a["code_scale"])

@@ -138,7 +138,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         seen[f] = seen.get(f, 0) + int(lengths[p])
     notes.append(f"read on a Dask cluster: {len(parts)} partitions of {len(paths)} file(s); "
                  "column roles decided on every row (distinct values counted up to "
-                 f"{CAP:,} per column; a date's format and a column's sample values on the "
+                 f"{CAP:,} per column; a date's format and a unit from the "
                  f"first {len(sample):,} rows); line numbers count "
                  "data rows (blank lines and rows of empty fields are not counted)")
     return DistTable(client, dialect, paths, roles, sample, parts, lengths, first_lines, files,
