@@ -77,14 +77,35 @@ def select_k(X: np.ndarray, ks: list[int], labels: Callable, refit: Callable, se
     return best, evidence
 
 
-def selection(k: int, evidence: dict, rows: int, what: str) -> dict:
-    """The report's k selection: the method, the index per k, the evidence, the choice."""
+def selection(k: int, evidence: dict, rows: int, what: str, why: str | None = None) -> dict:
+    """The report's k selection: the method, the index per k, the evidence, the choice
+    (``why``: why it is not the best-scored k)."""
     note = (f"k is a guess: {rows:,} rows are too few to tell structure from noise"
             if rows < FEW_ROWS else None)
-    return {"method": f"{METHOD}; scored on {rows:,} {what}",
+    return {"method": f"{METHOD}; scored on {rows:,} {what}" + (f"; {why}" if why else ""),
             "scores": {kk: e["calinski_harabasz"] for kk, e in evidence.items()},
             "chosen": k, "evidence": evidence, "note": note,
             "alternatives": alternatives(k, evidence)}
+
+
+def clearest(X: np.ndarray, k: int, evidence: dict, seed: int
+             ) -> tuple[int, dict | None, str | None]:
+    """``k``, or the first of its alternatives (nearly as well supported) whose clusters are
+    all separated by gaps when ``k``'s are not (a group cut in two by the best score):
+    (k, its structure verdict, why it was preferred, or None)."""
+    from somcli.algorithms import structure
+
+    verdict = structure.verdict(X, k, seed)
+    if verdict is None or verdict["verdict"] == "clear":
+        return k, verdict, None
+    for other in alternatives(k, evidence):
+        clear = structure.verdict(X, other["k"], seed)
+        if clear is not None and clear["verdict"] == "clear":
+            return other["k"], clear, (
+                f"k = {k} scored best but left no clear gap between some of its clusters "
+                f"(structure {verdict['verdict']}); k = {other['k']}, {other['why']}, "
+                "separates its clusters by gaps and was chosen")
+    return k, verdict, None
 
 
 ALSO_SUPPORTED = 0.9  # an admissible k scoring at least this share of the chosen one's
@@ -156,8 +177,10 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
 
         ks = list(range(2, min(k_max, live, distinct) + 1))
         k, evidence = select_k(X, ks, labels, refit, seed, progress)
+        k, verdict, why = clearest(X, k, evidence, seed)
         chosen = selection(k, evidence, len(X), "rows (k-means on the codebook weighted by "
-                           "hits, each row in its unit's cluster)")
+                           "hits, each row in its unit's cluster)", why)
+        chosen["structure"] = verdict
         fit = fits[k]
     else:
         if k > live:

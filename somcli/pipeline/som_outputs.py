@@ -113,7 +113,8 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     if report.k_selection is not None and report.k_selection.note:
         report.warnings.append(report.k_selection.note)
     if report.k_selection is not None and units.k_auto and k > 1:  # rows: what the units hold
-        report.k_selection.structure = structure.verdict(scored()[0], k, opts.seed)
+        if report.k_selection.structure is None:  # (cluster_units gives it with -k auto)
+            report.k_selection.structure = structure.verdict(scored()[0], k, opts.seed)
         report.k_selection.alternatives = structure.offered(report.k_selection.alternatives,
                                                             report.k_selection.structure)
         caution = structure.sentence(report.k_selection.structure)
