@@ -4,7 +4,9 @@
 
 Rules, each choosing among k = 2..10 on the same standardised rows with the same fits:
 - somcli: `somcli.algorithms.choose.select_k` (Calinski-Harabasz among stable solutions
-  without tiny clusters), as `somcli kmeans -k auto` runs it; "offered" also counts the
+  without tiny clusters), then `choose.clearest` (another admissible k whose clusters are
+  all separated by gaps when the best-scored k's are not), as `somcli kmeans -k auto` runs
+  it; "offered" also counts the
   alternatives it reports (`choose.alternatives`: admissible, within 10% of the score);
 - ch: the Calinski-Harabasz index alone (its maximum over every k);
 - silhouette: the mean silhouette alone;
@@ -13,8 +15,8 @@ Rules, each choosing among k = 2..10 on the same standardised rows with the same
 - stability: the most stable k alone (mean ARI of refits on 4 resamples of 80%; ties: the
   smaller k).
 
-Cases: planted tables of four shapes (well apart; unequal sizes; elongated clusters with
-their own covariances; close together), k = 2..8, 2, 5 and 10 dimensions; and the labelled
+Cases: planted tables of five shapes (well apart; unequal sizes; elongated clusters with
+their own covariances; close together; round groups and one stretched four times), k = 2..8, 2, 5 and 10 dimensions; and the labelled
 tables that ship with scikit-learn (iris, wine, breast cancer, digits). A case counts as
 "findable" when k-means at the true k recovers the classes (ARI >= 0.5): no rule that picks
 k for k-means can do better than k-means itself. Prints one JSON line per case, then totals.
@@ -39,7 +41,8 @@ def standardise(X):
 
 def planted(k: int, d: int, shape: str, seed: int):
     rng = np.random.default_rng(seed)
-    spread = {"apart": 5.0, "unequal": 5.0, "elongated": 6.0, "close": 3.0}[shape]
+    spread = {"apart": 5.0, "unequal": 5.0, "elongated": 6.0, "close": 3.0,
+              "one long": 6.0}[shape]
     centres = rng.normal(size=(k, d)) * spread
     if shape == "unequal":
         sizes = np.maximum((rng.dirichlet(np.ones(k) * 1.5) * 150 * k).astype(int), 15)
@@ -52,11 +55,16 @@ def planted(k: int, d: int, shape: str, seed: int):
             q, _ = np.linalg.qr(rng.normal(size=(d, d)))
             rows = labels == c
             noise[rows] = (noise[rows] * rng.uniform(0.3, 1.8, size=d)) @ q
+    if shape == "one long":  # round groups, and one stretched 4 times along a direction
+        axis = rng.normal(size=d)
+        axis /= np.linalg.norm(axis)
+        rows = labels == 0
+        noise[rows] += 3.0 * np.outer(noise[rows] @ axis, axis)
     return standardise(centres[labels] + noise), labels
 
 
 def cases(quick: bool):
-    shapes = ("apart", "unequal", "elongated", "close")
+    shapes = ("apart", "unequal", "elongated", "close", "one long")
     dims = (2, 10) if quick else (2, 5, 10)
     for shape in shapes:
         for k in range(2, 9):
@@ -124,6 +132,7 @@ def run_case(X, y, seed=0) -> dict:
     labels, refit = fits(X, seed)
     true_k = len(np.unique(y))
     chosen, evidence = choose.select_k(X, KS, labels, refit, seed)
+    chosen = choose.clearest(X, chosen, evidence, seed)[0]  # as -k auto runs it
     offered = [a["k"] for a in choose.alternatives(chosen, evidence)]
     ch = {k: e["calinski_harabasz"] for k, e in evidence.items()
           if e["calinski_harabasz"] is not None}

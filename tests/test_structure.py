@@ -112,3 +112,32 @@ def test_no_other_k_is_offered_when_there_is_no_structure(tmp_path, run):
     selection = json.loads((tmp_path / "o" / "report.json").read_text())["k_selection"]
     assert selection["structure"]["verdict"] == "none" and not selection.get("alternatives")
     assert "also supported" not in r.err
+
+
+@pytest.mark.parametrize("command", ["kmeans", "som"])
+def test_an_elongated_group_is_not_cut_into_clusters(tmp_path, run, command):
+    """A new user's table: three groups with gaps between them, one stretched along an
+    axis. The best Calinski-Harabasz cut the long group into pieces (k = 5 to 10, no
+    structure, no k offered); -k auto now prefers the admissible k whose clusters are all
+    separated by gaps, and says why."""
+    r = np.random.default_rng(0)
+    frame = pd.DataFrame(np.vstack([r.normal([0, 0], [3.0, 0.6], (300, 2)),
+                                    r.normal([0, 9], 0.7, (200, 2)),
+                                    r.normal([10, 5], 0.7, (200, 2))]), columns=["x", "y"])
+    src = tmp_path / "three.csv"
+    frame.to_csv(src, index=False)
+    extra = ("--map", "12x10") if command == "som" else ()
+    res = run(command, src, *extra, "-o", tmp_path / "o", "-q", "--no-plots")
+    assert res.code == 0, res.err
+    k = json.loads((tmp_path / "o" / "report.json").read_text())["k_selection"]
+    assert k["chosen"] == 3 and k["structure"]["verdict"] == "clear"
+    assert "separates its clusters by gaps and was chosen" in k["method"]
+    labels = _assignments(tmp_path / "o")
+    truth = np.repeat([0, 1, 2], [300, 200, 200])
+    from somcli.algorithms import metrics
+
+    assert metrics.adjusted_rand(truth, labels) > 0.95
+
+
+def _assignments(folder):
+    return pd.read_csv(folder / "assignments.csv")["cluster"].to_numpy()

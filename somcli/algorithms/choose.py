@@ -90,21 +90,33 @@ def selection(k: int, evidence: dict, rows: int, what: str, why: str | None = No
 
 def clearest(X: np.ndarray, k: int, evidence: dict, seed: int
              ) -> tuple[int, dict | None, str | None]:
-    """``k``, or the first of its alternatives (nearly as well supported) whose clusters are
-    all separated by gaps when ``k``'s are not (a group cut in two by the best score):
-    (k, its structure verdict, why it was preferred, or None)."""
+    """``k``, or another k whose clusters are all separated by gaps when ``k``'s are not
+    (the best score cut a group in two, or an elongated group in several): first its
+    alternatives (nearly as well supported), then, when ``k`` shows no structure at all,
+    every smaller admissible k (stable, no tiny cluster), best-scored first. Returns (k,
+    its structure verdict, why it was chosen over the best-scored k, or None)."""
     from somcli.algorithms import structure
 
     verdict = structure.verdict(X, k, seed)
     if verdict is None or verdict["verdict"] == "clear":
         return k, verdict, None
-    for other in alternatives(k, evidence):
-        clear = structure.verdict(X, other["k"], seed)
+    near = {a["k"]: a["why"] for a in alternatives(k, evidence)}
+    others = list(near)
+    if verdict["verdict"] == "none":
+        others += sorted((kk for kk, e in evidence.items()
+                          if kk < k and kk not in near and e.get("admissible")),
+                         key=lambda kk: -(evidence[kk]["calinski_harabasz"] or 0.0))
+    for other in others:
+        quick = structure.valley(X, other, seed)  # one fit: most k fail here
+        if quick is None or quick > structure.CLEAR_VALLEY:
+            continue
+        clear = structure.verdict(X, other, seed)
         if clear is not None and clear["verdict"] == "clear":
-            return other["k"], clear, (
+            support = near.get(other) or "stable, no tiny cluster"
+            return other, clear, (
                 f"k = {k} scored best but left no clear gap between some of its clusters "
-                f"(structure {verdict['verdict']}); k = {other['k']}, {other['why']}, "
-                "separates its clusters by gaps and was chosen")
+                f"(structure {verdict['verdict']}); k = {other} ({support}) separates its "
+                "clusters by gaps and was chosen")
     return k, verdict, None
 
 

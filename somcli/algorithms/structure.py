@@ -46,21 +46,38 @@ def _explained(X: np.ndarray, centers: np.ndarray) -> float:
     return 1.0 - within / total if total > 0 else 0.0
 
 
-def verdict(rows: np.ndarray, k: int, seed: int = 0) -> dict | None:
-    """The structure verdict for ``k`` clusters of ``rows`` (complete rows, any units);
-    None when it cannot be told (fewer than MIN_ROWS rows, k < 2, no spread)."""
+def _standardized(rows: np.ndarray, k: int, seed: int):
+    """(at most SAMPLE complete rows, standardized; the seeded generator after drawing
+    them), or (None, None): too few rows, or no spread."""
     X = np.asarray(rows, dtype=np.float64)
     X = X[np.isfinite(X).all(axis=1)]
     if k < 2 or len(X) < max(MIN_ROWS, 3 * k):
-        return None
+        return None, None
     rng = np.random.default_rng(seed)
     if len(X) > SAMPLE:
         X = X[np.sort(rng.choice(len(X), SAMPLE, replace=False))]
     sd = X.std(axis=0)
     keep = sd > 0
     if not keep.any():
+        return None, None
+    return (X[:, keep] - X[:, keep].mean(axis=0)) / sd[keep], rng
+
+
+def valley(rows: np.ndarray, k: int, seed: int = 0) -> float | None:
+    """The verdict's valley alone (one k-means fit, no references): a quick test that k
+    cannot be ``clear`` when it is above CLEAR_VALLEY."""
+    X, _ = _standardized(rows, k, seed)
+    if X is None:
         return None
-    X = (X[:, keep] - X[:, keep].mean(axis=0)) / sd[keep]
+    return float(np.median(valleys(X, kmeans_small.fit(X, k, seed=seed, n_init=3).centers)))
+
+
+def verdict(rows: np.ndarray, k: int, seed: int = 0) -> dict | None:
+    """The structure verdict for ``k`` clusters of ``rows`` (complete rows, any units);
+    None when it cannot be told (fewer than MIN_ROWS rows, k < 2, no spread)."""
+    X, rng = _standardized(rows, k, seed)
+    if X is None:
+        return None
     fit = kmeans_small.fit(X, k, seed=seed, n_init=3)
     valley = float(np.median(valleys(X, fit.centers)))
     observed = _explained(X, fit.centers)

@@ -64,7 +64,8 @@ def kmeans_settings(kw: dict) -> KMeans:
 @click.option("-k", "k", type=T.KType(), default="auto", show_default=True,
               help="Number of clusters of the rows, or auto: k-means for each k in "
                    "2..--k-max on the rows, keeping the best Calinski-Harabasz among stable "
-                   "solutions without tiny clusters.")
+                   "solutions without tiny clusters (or one whose clusters are separated by "
+                   "gaps when the best one's are not).")
 @click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True,
               help="Largest number of clusters of the rows that -k auto tries.")
 @click.option("--n-init", type=click.IntRange(min=1), default=None,
@@ -173,7 +174,8 @@ def som_settings(kw: dict) -> Som:
               help="Group the map's units into N clusters (k-means on the codebook, weighted "
                    "by hits); auto: that for each k in 2..--k-max, keeping the best "
                    "Calinski-Harabasz on the rows among stable solutions without tiny "
-                   "clusters; units: every map unit is its own cluster.")
+                   "clusters (or one whose clusters are separated by gaps when the best "
+                   "one's are not); units: every map unit is its own cluster.")
 @click.option("--k-max", type=click.IntRange(min=2), default=10, show_default=True,
               help="Largest number of clusters of the units that -k auto tries.")
 @click.option("--umatrix-stat", type=O.choice(UmatrixStat),
