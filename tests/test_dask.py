@@ -198,6 +198,9 @@ def test_a_worker_killed_mid_run_is_recovered_or_fails_cleanly(tmp_path):
 @pytest.mark.skipif(shutil.which("dask") is None and not os.path.exists(
     os.path.join(os.path.dirname(sys.executable), "dask")), reason="dask command not installed")
 def test_a_cluster_started_with_the_dask_commands(run, tmp_path):
+    """A real ``dask scheduler`` and two ``dask worker`` processes, started as an operator
+    would: somcli runs on them by address and by scheduler file, and gives the local
+    engine's clusters."""
     exe = os.path.join(os.path.dirname(sys.executable), "dask")
     exe = exe if os.path.exists(exe) else shutil.which("dask")
     sched_file = tmp_path / "scheduler.json"
@@ -205,28 +208,35 @@ def test_a_cluster_started_with_the_dask_commands(run, tmp_path):
                                   "--dashboard-address", "127.0.0.1:0", "--scheduler-file",
                                   str(sched_file)], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
-    worker = None
+    workers = []
     try:
         for _ in range(200):
             if sched_file.exists() and sched_file.stat().st_size:
                 break
             time.sleep(0.1)
-        worker = subprocess.Popen([exe, "worker", "--scheduler-file", str(sched_file),
-                                   "--nthreads", "1", "--host", "127.0.0.1",
-                                   "--dashboard-address", "127.0.0.1:0"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        workers = [subprocess.Popen([exe, "worker", "--scheduler-file", str(sched_file),
+                                     "--nthreads", "1", "--host", "127.0.0.1",
+                                     "--dashboard-address", "127.0.0.1:0"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for _ in range(2)]
         address = json.loads(sched_file.read_text())["address"]
         with Client(address, timeout="20s") as client:
-            client.wait_for_workers(1, timeout=30)
+            client.wait_for_workers(2, timeout=30)
+            assert len(client.scheduler_info()["workers"]) == 2
         data = blobs(tmp_path / "d.csv")
         r = run("kmeans", data, "-k", "3", "--engine", "dask", "--scheduler", address, "-o",
-                tmp_path / "o", "-q", "--single-file")
+                tmp_path / "o", "-q", "--single-file", "--blocksize", "4KB")
         assert r.code == 0, r.err
+        r = run("kmeans", data, "-k", "3", "-o", tmp_path / "local", "-q")
+        assert r.code == 0, r.err
+        a, b = (pd.read_csv(tmp_path / d / "centroids.csv") for d in ("local", "o"))
+        assert np.allclose(a.values, b.values, atol=1e-9)
         r = run("kmeans", data, "-k", "3", "--engine", "dask", "--scheduler-file", sched_file,
                 "-q")
-        assert r.code == 0, r.err and len(r.out.splitlines()) == 301
+        assert r.code == 0, r.err
+        assert len(r.out.splitlines()) == 301
     finally:
-        for p in (worker, scheduler):
+        for p in (*workers, scheduler):
             if p is not None:
                 p.terminate()
                 p.wait(timeout=20)
