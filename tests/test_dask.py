@@ -436,7 +436,8 @@ def test_embed_on_dask_trains_the_local_model_over_partitions(run, tmp_path, clu
     local, dist = tmp_path / "local", tmp_path / "dask"
     for out, extra in ((local, ()), (dist, ("--engine", "dask", "--blocksize", "16KB",
                                             "--scheduler", cluster.scheduler_address))):
-        r = run("embed", src, "--method", method, "--top", "2", "-o", out, "-q", *extra)
+        r = run("embed", src, "--method", method, "--epochs", "12", "--top", "2", "-o", out,
+                "-q", *extra)
         assert r.code == 0, r.err
     ra, rb = (json.loads((d / "report.json").read_text()) for d in (local, dist))
     assert rb["parameters"]["engine"] == "dask" and rb["parameters"]["partitions"] > 1

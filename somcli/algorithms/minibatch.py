@@ -40,9 +40,23 @@ def of_arrays(V: np.ndarray, M: np.ndarray) -> Source:
 
 def minibatches(source: Source, order: np.ndarray, batch: int
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The rows in ``order``, ``batch`` at a time, fetched a superbatch at a time."""
+    """The rows in ``order``, ``batch`` at a time, fetched a superbatch at a time; the next
+    superbatch is fetched on a thread while this one's minibatches are used (from a
+    cluster's workers, the round trip then costs no training time)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     size = batch * max(1, source.superbatch // batch)
-    for s in range(0, source.n, size):
-        V, M = source.fetch(order[s:s + size])
+    starts = range(0, source.n, size)
+    if len(starts) == 1:  # nothing to overlap
+        V, M = source.fetch(order)
         for start in range(0, len(V), batch):
             yield V[start:start + batch], M[start:start + batch]
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="somcli-fetch") as pool:
+        ahead = pool.submit(source.fetch, order[:size])
+        for s in starts:
+            V, M = ahead.result()
+            if s + size < source.n:
+                ahead = pool.submit(source.fetch, order[s + size:s + 2 * size])
+            for start in range(0, len(V), batch):
+                yield V[start:start + batch], M[start:start + batch]
