@@ -22,6 +22,7 @@ from somcli.io import formats, parts
 from somcli.io.dialect import SNIFF_BYTES, Dialect, sniff
 from somcli.io.read_errors import bad_line, parser_error, preamble
 from somcli.io.sources import STREAM_ERRORS, TEXT_FACTOR, Source, broken, resolve
+from somcli.runtime import memory
 
 CHUNK_CELLS = 1_000_000  # cells per parsed chunk: bounds the parser's memory (see benchmarks)
 
@@ -214,8 +215,8 @@ def _parse(source: Source, dialect: Dialect, names, options: dict, nrows) -> pd.
     if nrows is None and names is not None and source.path and not source.compression:
         chunks = parts.parse(source.path, source.head(SNIFF_BYTES), dialect, len(names),
                              options, _columns)
-    if chunks is not None:
-        frame, mixed = _join(chunks, list(range(len(names))))
+    if chunks is not None:  # handed over, not kept here: _join frees them column by column
+        frame, mixed = _join(_handed(chunks), list(range(len(names))))
     else:
         with source.open() as stream:
             reader = pd.read_csv(stream, header=0 if dialect.header else None,
@@ -245,8 +246,19 @@ def _short_header(source: Source, dialect: Dialect, names: list[str] | None) -> 
                      f"{len(names or [])} names", hint)
 
 
+def _handed(items: list):
+    """The items of ``items`` in order, each removed from the list as it is given."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
 def _columns(chunk: pd.DataFrame) -> list[pd.Series]:
-    return [chunk[col] for col in chunk.columns]
+    """A parsed chunk's columns, each owning its memory (not views of the chunk's one
+    block), so that :func:`_join` can free each column's pieces once it is joined: the
+    reading's peak is then the table and one column, not twice the table (4M x 10: 771 MB
+    -> see benchmarks/README.md)."""
+    return [chunk[col].copy() for col in chunk.columns]
 
 
 def _join(chunks, columns: list) -> tuple[pd.DataFrame, list[int]]:
@@ -264,7 +276,10 @@ def _join(chunks, columns: list) -> tuple[pd.DataFrame, list[int]]:
     if not columns or not pieces[0]:
         raise pd.errors.EmptyDataError("no columns")
     joined, mixed = {}, []
-    for i, (col, held) in enumerate(zip(columns, pieces, strict=True)):
+    for i, col in enumerate(columns):
+        held, pieces[i] = pieces[i], []  # the pieces go once this column is joined
+        if i and len(held) > 1:
+            memory.release()  # the last column's pieces, back to the system
         held = [p for p in held if len(p)] or held[:1]  # an empty chunk has no type
         if len(held) == 1:
             joined[col] = held[0].reset_index(drop=True)

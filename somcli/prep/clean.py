@@ -22,6 +22,7 @@ from somcli.prep.quotes import Quotes
 from somcli.prep.quotes import build as build_quotes
 from somcli.prep.roles import Roles
 from somcli.prep.units import UnitRule
+from somcli.runtime import memory
 from somcli.runtime.parallel import default_threads, ordered
 
 MAX_NAMED_ROWS = 50
@@ -99,6 +100,9 @@ class Cleaned:
         return self.X
 
 
+ROW_CHUNK = 1 << 18  # rows scaled at a time in a float32 run
+
+
 def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptions,
           allow_mask: bool = False, dtype=np.float64) -> Cleaned:
     check_missing(opts, allow_mask)
@@ -143,6 +147,8 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
         if fill is not None:
             fill[j] = value
         X[:, j] = col
+    del col
+    memory.release()  # the columns' temporaries (4M x 10: 70 MB of the peak)
     gap_rows = np.flatnonzero(gappy)
     report: dict = {
         "missing_method": opts.missing,
@@ -179,15 +185,18 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
         X -= prep.center.astype(dtype)
         X /= prep.scale.astype(dtype)
     else:  # scaled in float64, then stored in the model's precision: as assign scales rows
-        for j, name in enumerate(roles.features):
-            raw = np.asarray(roles.values[name], dtype=np.float64)
-            raw = np.where(np.isfinite(raw), raw, np.nan)
-            if fill is not None:
-                raw = np.where(np.isnan(raw), fill[j], raw)
-            X[:, j] = (raw - prep.center[j]) / prep.scale[j]
+        for j, name in enumerate(roles.features):  # in row chunks: no column-sized copies
+            column = np.asarray(roles.values[name], dtype=np.float64)
+            for a in range(0, n, ROW_CHUNK):
+                raw = column[a:a + ROW_CHUNK]
+                raw = np.where(np.isfinite(raw), raw, np.nan)
+                if fill is not None:
+                    raw = np.where(np.isnan(raw), fill[j], raw)
+                X[a:a + ROW_CHUNK, j] = (raw - prep.center[j]) / prep.scale[j]
     if merged is not None:
         merged = prep.to_scaled(merged).astype(dtype)
     report["scale"] = opts.scale
+    memory.release()  # the scaler's and the duplicate check's temporaries
     quotes = build_quotes(lambda j: roles.values[roles.features[j]], X, prep.center, prep.scale,
                           threads)
     return Cleaned(prep, X, usable, fit_index, report, merged, quotes=quotes)

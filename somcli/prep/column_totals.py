@@ -33,7 +33,7 @@ class Facts:
     whole: bool  # every finite value a whole number (true of none)
     first: float  # the first and last row's values (nan: missing)
     last: float
-    ups: int  # consecutive rows whose value goes up by exactly one
+    ups: int  # consecutive rows whose value goes up by exactly one (whole numbers only)
     restarts: int  # consecutive rows whose value does not
     restart_lo: float  # lowest and highest value after such a row (nan: none)
     restart_hi: float
@@ -53,23 +53,36 @@ class Facts:
 
 
 def facts_of(values: np.ndarray) -> Facts:
-    """The facts of one block of a column's float values, in row order."""
+    """The facts of one block of a column's float values, in row order. How the values run
+    from row to row is followed for whole numbers only (the counter rules read nothing
+    else)."""
     v = np.asarray(values, dtype=np.float64)
     ok = np.isfinite(v)
-    good = v[ok] if not ok.all() else v
+    good = v if ok.all() else v[ok]
     n = len(v)
     if n == 0:
         return Facts(0, 0, math.nan, math.nan, 0.0, True, math.nan, math.nan, 0, 0,
                      math.nan, math.nan)
-    steps = np.diff(v)
-    up = steps == 1
-    after = v[1:][~up]
+    whole = _whole(good)
+    ups = restarts = 0
+    restart_lo = restart_hi = math.nan
+    if whole:
+        up = np.diff(v) == 1
+        after = v[1:][~up]
+        ups, restarts = int(up.sum()), int(len(after))
+        if len(after):
+            restart_lo, restart_hi = float(np.min(after)), float(np.max(after))
     return Facts(n, int(good.size), float(good.min()) if good.size else math.nan,
-                 float(good.max()) if good.size else math.nan, float(good.sum()),
-                 bool(np.all(good == np.round(good))), float(v[0]), float(v[-1]),
-                 int(up.sum()), int(len(after)),
-                 float(np.min(after)) if len(after) else math.nan,
-                 float(np.max(after)) if len(after) else math.nan)
+                 float(good.max()) if good.size else math.nan, float(good.sum()), whole,
+                 float(v[0]), float(v[-1]), ups, restarts, restart_lo, restart_hi)
+
+
+def _whole(good: np.ndarray) -> bool:
+    """Every value a whole number (a fraction among the first few thousand ends it)."""
+    head = good[:4096]
+    if not np.all(head == np.round(head)):
+        return False
+    return bool(np.all(good == np.round(good)))
 
 
 def add_facts(a: Facts, b: Facts) -> Facts:

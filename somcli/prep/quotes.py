@@ -33,6 +33,9 @@ class Quotes:
 
     rounding: list  # per feature: ("places", P) or ("digits", D) to round to, or None
     kept: dict[int, np.ndarray] = field(default_factory=dict)  # feature -> values as read
+    #: feature -> (the values times 10**P as int32, P): a column of P-place decimals the
+    #: scaled matrix cannot give back (float32 runs), in half the memory of keeping it
+    scaled: dict[int, tuple] = field(default_factory=dict)
     fixes: dict[int, tuple] = field(default_factory=dict)  # feature -> (rows, values as read)
     gaps: dict[int, np.ndarray] = field(default_factory=dict)  # feature -> missing rows
 
@@ -46,8 +49,14 @@ def round_to(values: np.ndarray, how: tuple[str, int]) -> np.ndarray:
         if kind == "places":  # one power for the column: the same numbers, a third the time
             p = int(np.clip(n, -_EXACT_POWERS, _EXACT_POWERS))
             power = 10.0 ** abs(p)
-            out = np.round(values * power) / power if p >= 0 else np.round(values / power) * power
-            return out + 0.0
+            out = values * power if p >= 0 else values / power  # one array, worked in place
+            np.round(out, out=out)
+            if p >= 0:
+                out /= power
+            else:
+                out *= power
+            out += 0.0
+            return out
         magnitude = np.floor(np.log10(np.abs(values)))
         places = np.where(np.isfinite(magnitude), n - 1 - magnitude, 0)
         places = np.clip(places, -_EXACT_POWERS, _EXACT_POWERS)
@@ -55,6 +64,13 @@ def round_to(values: np.ndarray, how: tuple[str, int]) -> np.ndarray:
         down = 10.0 ** np.maximum(-places, 0)
         out = np.where(places >= 0, np.round(values * up) / up, np.round(values / down) * down)
     return out + 0.0  # -0.0 (a tiny negative rounded) is written 0
+
+
+CHUNK = 1 << 18  # rows compared at a time: a column's temporaries stay a few MB
+
+
+def _chunks(n: int):
+    return ((a, min(a + CHUNK, n)) for a in range(0, n, CHUNK))
 
 
 def rounding_of(values: np.ndarray) -> tuple[str, int] | None:
@@ -75,7 +91,8 @@ FIXES = 0.1  # a column with more values than this share not coming back is kept
 
 
 def _holds(values: np.ndarray, kind: str, n: int) -> bool:
-    return bool(np.array_equal(round_to(values, (kind, n)), values))
+    return all(np.array_equal(round_to(values[a:b], (kind, n)), values[a:b])
+               for a, b in _chunks(len(values)))
 
 
 def _fewest(values: np.ndarray, kind: str, low: int | None = None) -> int | None:
@@ -102,36 +119,57 @@ def build(raw_column, X: np.ndarray, center: np.ndarray, scale: np.ndarray,
     d = X.shape[1]
     quotes = Quotes([None] * d)
 
+    def back(j: int, a: int, b: int) -> np.ndarray:
+        """Rows a..b of feature j as the scaled matrix gives them back."""
+        return np.asarray(X[a:b, j], dtype=np.float64) * scale[j] + center[j]
+
     def column(j: int):
         raw = np.asarray(raw_column(j), dtype=np.float64)
         gaps = ~np.isfinite(raw)
-        present = raw[~gaps] if gaps.any() else raw
+        any_gap = bool(gaps.any())
+        present = raw[~gaps] if any_gap else raw
         how = rounding_of(present)
-        back = None
-        if how is not None:
-            back = np.asarray(X[:, j], dtype=np.float64) * scale[j] + center[j]
-            if not np.array_equal(round_to(back[~gaps] if len(present) < len(raw) else back,
-                                           how), present):
-                how = None
+        if how is not None:  # every present value comes back by rounding?
+            for a, b in _chunks(len(raw)):
+                got, want = back(j, a, b), raw[a:b]
+                if any_gap:
+                    keep = ~gaps[a:b]
+                    got, want = got[keep], want[keep]
+                if not np.array_equal(round_to(got, how), want):
+                    how = None
+                    break
         if how is None:
-            back = np.asarray(X[:, j], dtype=np.float64) * scale[j] + center[j] \
-                if back is None else back
-            wrong = np.flatnonzero(~gaps & (back != raw))
-            if len(wrong) > FIXES * len(raw):
+            wrong, count = [], 0
+            for a, b in _chunks(len(raw)):  # stops once too many do not come back
+                rows = a + np.flatnonzero(~gaps[a:b] & (back(j, a, b) != raw[a:b]))
+                wrong.append(rows)
+                count += len(rows)
+                if count > FIXES * len(raw):
+                    break
+            if count > FIXES * len(raw):
+                ints = _as_int32(raw, gaps, rounding_of(present))
+                if ints is not None:
+                    return "scaled", ints, np.flatnonzero(gaps) if any_gap else None
                 if raw.flags.c_contiguous and not np.isinf(raw).any():
                     # the column as read, shared, not copied (a float32 run of 4M x 10
                     # six-decimal values kept every column: 305 MB more at its peak)
                     return "kept", raw, None
                 return "kept", np.where(gaps, np.nan, raw), None
+            wrong = np.concatenate(wrong) if wrong else np.empty(0, np.int64)
             fixes = (wrong, raw[wrong])  # float64: most values come back as read
         else:
             fixes = None
-        return how, fixes, np.flatnonzero(gaps) if gaps.any() else None
+        return how, fixes, np.flatnonzero(gaps) if any_gap else None
 
     with np.errstate(invalid="ignore", over="ignore"):
         for j, (how, fixes, gaps) in enumerate(ordered(column, range(d), threads)):
             if how == "kept":
                 quotes.kept[j] = fixes
+                continue
+            if how == "scaled":
+                quotes.scaled[j] = fixes
+                if gaps is not None:
+                    quotes.gaps[j] = gaps
                 continue
             quotes.rounding[j] = how
             if fixes is not None:
@@ -139,6 +177,22 @@ def build(raw_column, X: np.ndarray, center: np.ndarray, scale: np.ndarray,
             if gaps is not None:
                 quotes.gaps[j] = gaps
     return quotes
+
+
+def _as_int32(raw: np.ndarray, gaps: np.ndarray, how) -> tuple | None:
+    """(the column times 10**P as int32, P) when its values are P-place decimals (P >= 0)
+    that fit; gaps as 0 (their rows are kept apart). None otherwise."""
+    if how is None or how[0] != "places" or how[1] > _EXACT_POWERS:
+        return None
+    power = 10.0 ** how[1]
+    ints = np.empty(len(raw), dtype=np.int32)
+    for a, b in _chunks(len(raw)):
+        v = np.where(gaps[a:b], 0.0, raw[a:b]) * power
+        np.round(v, out=v)
+        if len(v) and float(np.max(np.abs(v))) >= 2**31:
+            return None
+        ints[a:b] = v
+    return ints, how[1]
 
 
 def exact(X: np.ndarray, quotes: Quotes | None, center: np.ndarray, scale: np.ndarray,
@@ -153,6 +207,12 @@ def exact(X: np.ndarray, quotes: Quotes | None, center: np.ndarray, scale: np.nd
     for j in range(back.shape[1]):
         if j in quotes.kept:
             back[:, j] = quotes.kept[j][index]
+            continue
+        if j in quotes.scaled:
+            ints, places = quotes.scaled[j]
+            back[:, j] = ints[index] / 10.0 ** places + 0.0  # as round_to gives it
+            if j in quotes.gaps:
+                back[np.isin(index, quotes.gaps[j]), j] = np.nan
             continue
         if quotes.rounding[j] is not None:
             back[:, j] = round_to(back[:, j], quotes.rounding[j])
