@@ -51,14 +51,16 @@ def test_a_column_written_with_few_digits_is_not_kept_twice():
 
 def test_decimals_float32_cannot_hold_are_kept_as_scaled_integers():
     """Six-place values of eight digits (10.209258) do not come back from a float32 matrix:
-    they are kept as int32 times 10**6, half the memory of the column as read (the 4M-row
-    run's peak: benchmarks/README.md), and given back exactly, gaps empty."""
+    they are kept as int32 times 10**6 once the table as read is gone, half the memory of
+    the column (the 4M-row run: benchmarks/README.md), and given back exactly, gaps empty."""
     values = np.random.default_rng(0).normal(0, 5, 50_000).round(6)
     values[[3, 777]] = np.nan
     center, scale = float(np.nanmedian(values)), float(np.nanstd(values))
     filled = np.where(np.isnan(values), center, values)
     X = ((filled - center) / scale).astype(np.float32)[:, None]
     quotes = build(lambda j: values, X, np.array([center]), np.array([scale]))
+    assert quotes.kept[0] is values and quotes.places == {0: 6}  # shared while cleaning
+    quotes.compact()  # once the table as read is gone
     assert quotes.kept == {} and quotes.scaled[0][0].dtype == np.int32
     assert quotes.scaled[0][1] == 6 and list(quotes.gaps[0]) == [3, 777]
     back = exact(X, quotes, np.array([center]), np.array([scale]), slice(None))[:, 0]

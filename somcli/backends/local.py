@@ -61,6 +61,8 @@ class LocalBackend(Backend):
         ids = _ids(table, roles)  # the features now live in cleaned.X only
         roles.values.clear()
         table.frame = None
+        if cleaned.quotes is not None:  # the kept columns as read go now, one by one
+            cleaned.quotes.compact()
         memory.release()  # the parsed features, hashes and column copies
         timings = {"read": t1 - t0, "clean": time.perf_counter() - t1}
         return _data(table, roles, cleaned, ids, timings, dtype)

@@ -41,8 +41,16 @@ def moments(values: np.ndarray) -> dict:
         if present.size:
             n[j] = present.size
             mean[j] = present.sum() / present.size
-            m2[j] = ((present - mean[j]) ** 2).sum()
             lo[j], hi[j] = present.min(), present.max()
+            # squared deviations in place where ``present`` is a copy (a float32 column
+            # cast, or the present values): one column-sized array at a time (4M rows)
+            if present is not col or not np.shares_memory(col, values):
+                present -= mean[j]
+                deviation = present
+            else:  # a view of the caller's column: left as it is
+                deviation = present - mean[j]
+            deviation *= deviation
+            m2[j] = deviation.sum()
     return {"n": n, "mean": mean, "m2": m2, "min": lo, "max": hi}
 
 
