@@ -136,7 +136,8 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
     for p, f in enumerate(files):
         first_lines[p] = header + seen.get(f, 0)
         seen[f] = seen.get(f, 0) + int(lengths[p])
-    notes.append(f"read on a Dask cluster: {len(parts)} partitions of {len(paths)} file(s); "
+    notes.append(f"read on a Dask cluster: {len(parts)} partition{'s' * (len(parts) != 1)} of "
+                 f"{len(paths)} file(s); "
                  "column roles decided on every row (distinct values counted up to "
                  f"{CAP:,} per column; a date's format and a unit from the "
                  f"first {len(sample):,} rows); line numbers count "
