@@ -381,6 +381,7 @@ def test_roles_from_totals_added_block_by_block_are_the_whole_tables():
         "name": [f"n{i}" for i in range(n)], "zip": rng.integers(10000, 99999, n),
         "target": rng.integers(0, 3, n), "gappy": np.where(rng.random(n) < 0.7, np.nan, 1.0),
         "tiny": 1 + rng.random(n) * 1e-17, "money": [f"${v:,.2f}" for v in rng.random(n) * 5e3],
+        "stock": [f"{v:,}" for v in rng.integers(1000, 90_000, n)],  # whole, with a unit rule
         "day": pd.date_range("2020-01-01", periods=n).strftime("%Y-%m-%d"),
         "group_type": rng.integers(1, 4, n)})
     tables = [synthetic] + [read_table(ReadOptions(inputs=(str(SAMPLES / f),))).frame

@@ -26,6 +26,7 @@ from somcli.prep.units import UnitRule, read_text_column, source_of
 FEATURE, IDENTIFIER, LABEL, EXCLUDED = "feature", "identifier", "label", "excluded"
 CATEGORY, DATE = "category", "date"
 CARRIED = (IDENTIFIER, CATEGORY, DATE)  # roles whose columns go into the outputs as they are
+NUMERIC = "numeric"  # _kind's word for a plain numeric column, before _facts names it
 _ID_NAME = re.compile(r"(^|[^a-z])(id|key|code|uuid)$", re.IGNORECASE)
 _CAMEL_ID = re.compile(r"[a-z](ID|Id)$")
 
@@ -226,9 +227,7 @@ def _kind(series, name, lines, decimal, explicit):
     if pd.api.types.is_numeric_dtype(series):
         dtype = series.dtype if series.dtype in (np.float32, np.float64) else np.float64
         numbers = series.to_numpy(dtype=dtype, na_value=np.nan)  # a view for float columns
-        finite = numbers[np.isfinite(numbers)]
-        integral = finite.size > 0 and bool(np.all(finite == np.round(finite)))
-        return ("integer" if integral else "number"), numbers, None
+        return NUMERIC, numbers, None  # integer or number: by its facts (_facts)
     text = read_text_column(series, decimal)
     if text.values is not None:
         return "number", text.values, text.rule
@@ -259,16 +258,17 @@ def _refuse_mixed(name, text, lines):
 
 def _facts(kind: str, numbers, t: Totals | None, n: int):
     """(kind, numbers, facts): the facts of the sample's ``n`` numbers, or of every row
-    (``t``), which may make whole numbers fractions, or a column empty in the sample hold
-    numbers or text later."""
+    (``t``); a plain numeric column is an integer one when every value is whole, and a
+    column empty in the sample may hold numbers or text later."""
     if t is None or t.facts is None:
-        return kind, numbers, (facts_of(numbers) if numbers is not None else None)
-    f = t.facts
-    if kind == "empty" and t.missing < t.n:  # values only after the sample
-        if not f.finite:
-            return "text", None, None
-        numbers = np.full(n, np.nan)  # the sample's rows are gaps
-    if kind in ("integer", "number", "empty") and f.finite:
+        f = facts_of(numbers) if numbers is not None else None
+    else:
+        f = t.facts
+        if kind == "empty" and t.missing < t.n:  # values only after the sample
+            if not f.finite:
+                return "text", None, None
+            kind, numbers = NUMERIC, np.full(n, np.nan)  # the sample's rows are gaps
+    if kind == NUMERIC:
         kind = "integer" if f.integral else "number"
     return kind, numbers, f
 
