@@ -33,10 +33,12 @@ class Quotes:
 
     rounding: list  # per feature: ("places", P) or ("digits", D) to round to, or None
     kept: dict[int, np.ndarray] = field(default_factory=dict)  # feature -> values as read
+    places: dict[int, int] = field(default_factory=dict)  # kept feature -> its decimal places
     #: feature -> (the values times 10**P as int32, P): a column of P-place decimals the
     #: scaled matrix cannot give back (float32 runs), in half the memory of keeping it
     scaled: dict[int, tuple] = field(default_factory=dict)
-    places: dict[int, int] = field(default_factory=dict)  # kept feature -> its decimal places
+    fixes: dict[int, tuple] = field(default_factory=dict)  # feature -> (rows, values as read)
+    gaps: dict[int, np.ndarray] = field(default_factory=dict)  # feature -> missing rows
 
     def compact(self) -> None:
         """Keep each kept column of P-place decimals as int32 x 10**P where they fit: once
@@ -45,15 +47,13 @@ class Quotes:
         for j, places in list(self.places.items()):
             raw = self.kept[j]
             gaps = np.isnan(raw)
-            ints = _as_int32(raw, gaps, ("places", places))
+            ints = _as_int32(raw, gaps, places)
             if ints is not None:
-                self.scaled[j] = ints
+                self.scaled[j] = (ints, places)
                 if gaps.any():
                     self.gaps[j] = np.flatnonzero(gaps)
                 del self.kept[j]
             del self.places[j]
-    fixes: dict[int, tuple] = field(default_factory=dict)  # feature -> (rows, values as read)
-    gaps: dict[int, np.ndarray] = field(default_factory=dict)  # feature -> missing rows
 
 
 def round_to(values: np.ndarray, how: tuple[str, int]) -> np.ndarray:
@@ -168,35 +168,35 @@ def build(raw_column, X: np.ndarray, center: np.ndarray, scale: np.ndarray,
                     # the column as read, shared, not copied (a float32 run of 4M x 10
                     # six-decimal values kept every column: 305 MB more at its peak);
                     # compact() makes it int32 once the table as read is gone
-                    return "kept", raw, places
-                return "kept", np.where(gaps, np.nan, raw), places
+                    return "kept", raw, None, places
+                return "kept", np.where(gaps, np.nan, raw), None, places
             wrong = np.concatenate(wrong) if wrong else np.empty(0, np.int64)
             fixes = (wrong, raw[wrong])  # float64: most values come back as read
         else:
             fixes = None
-        return how, fixes, np.flatnonzero(gaps) if any_gap else None
+        return how, fixes, np.flatnonzero(gaps) if any_gap else None, None
 
     with np.errstate(invalid="ignore", over="ignore"):
-        for j, (how, fixes, gaps) in enumerate(ordered(column, range(d), threads)):
+        for j, (how, values, gaps, places) in enumerate(ordered(column, range(d), threads)):
             if how == "kept":
-                quotes.kept[j] = fixes
-                if gaps is not None:  # (here: the column's decimal places, or None)
-                    quotes.places[j] = gaps
+                quotes.kept[j] = values
+                if places is not None:
+                    quotes.places[j] = places
                 continue
             quotes.rounding[j] = how
-            if fixes is not None:
-                quotes.fixes[j] = fixes
+            if values is not None:
+                quotes.fixes[j] = values
             if gaps is not None:
                 quotes.gaps[j] = gaps
     return quotes
 
 
-def _as_int32(raw: np.ndarray, gaps: np.ndarray, how) -> tuple | None:
-    """(the column times 10**P as int32, P) when its values are P-place decimals (P >= 0)
-    that fit; gaps as 0 (their rows are kept apart). None otherwise."""
-    if how is None or how[0] != "places" or how[1] > _EXACT_POWERS:
+def _as_int32(raw: np.ndarray, gaps: np.ndarray, places: int) -> np.ndarray | None:
+    """The column times 10**places as int32 (gaps as 0: their rows are kept apart), or
+    None when a value does not fit."""
+    if places > _EXACT_POWERS:
         return None
-    power = 10.0 ** how[1]
+    power = 10.0 ** places
     ints = np.empty(len(raw), dtype=np.int32)
     for a, b in _chunks(len(raw)):
         v = np.where(gaps[a:b], 0.0, raw[a:b]) * power
@@ -204,7 +204,7 @@ def _as_int32(raw: np.ndarray, gaps: np.ndarray, how) -> tuple | None:
         if len(v) and float(np.max(np.abs(v))) >= 2**31:
             return None
         ints[a:b] = v
-    return ints, how[1]
+    return ints
 
 
 def exact(X: np.ndarray, quotes: Quotes | None, center: np.ndarray, scale: np.ndarray,
@@ -223,10 +223,7 @@ def exact(X: np.ndarray, quotes: Quotes | None, center: np.ndarray, scale: np.nd
         if j in quotes.scaled:
             ints, places = quotes.scaled[j]
             back[:, j] = ints[index] / 10.0 ** places + 0.0  # as round_to gives it
-            if j in quotes.gaps:
-                back[np.isin(index, quotes.gaps[j]), j] = np.nan
-            continue
-        if quotes.rounding[j] is not None:
+        elif quotes.rounding[j] is not None:
             back[:, j] = round_to(back[:, j], quotes.rounding[j])
         for where, values in [quotes.fixes[j]] if j in quotes.fixes else []:
             at = np.minimum(np.searchsorted(where, index), max(len(where) - 1, 0))
