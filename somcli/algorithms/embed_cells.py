@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from somcli.algorithms.blocks import as_block
 from somcli.algorithms.embedding import METHODS
 
 
@@ -38,10 +39,6 @@ def cells(block, first: int, holdout: float, seed: int) -> Cells:
     binary = np.array([bool(np.isin(X[M[:, j], j], (0.0, 1.0)).all())
                        for j in range(X.shape[1])])
     return Cells(V, M, M & ~held, held, binary)
-
-
-def rows(c: Cells) -> int:
-    return len(c.V)
 
 
 def pick(c: Cells, positions: np.ndarray) -> np.ndarray:
@@ -148,10 +145,7 @@ def add_moments(parts: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
 
 def standardized(H: np.ndarray, center: np.ndarray, scale: np.ndarray, dtype):
     """A block of codes as the rows a clustering runs on (every row usable)."""
-    from somcli.algorithms.blocks import Block
-
-    X = ((H - center) / scale).astype(dtype)
-    return Block(X, np.ones(len(X), dtype=bool))
+    return as_block(((H - center) / scale).astype(dtype))
 
 
 def matrix(block) -> np.ndarray:
