@@ -67,9 +67,14 @@ def valley(rows: np.ndarray, k: int, seed: int = 0) -> float | None:
     """The verdict's valley alone (one k-means fit, no references): a quick test that k
     cannot be ``clear`` when it is above CLEAR_VALLEY."""
     X, _ = _standardized(rows, k, seed)
-    if X is None:
-        return None
-    return float(np.median(valleys(X, kmeans_small.fit(X, k, seed=seed, n_init=3).centers)))
+    return None if X is None else _fit_valley(X, k, seed)[1]
+
+
+def _fit_valley(X: np.ndarray, k: int, seed: int):
+    """k-means (3 starts) of the standardized rows, and the median valley between its
+    clusters."""
+    fit = kmeans_small.fit(X, k, seed=seed, n_init=3)
+    return fit, float(np.median(valleys(X, fit.centers)))
 
 
 def verdict(rows: np.ndarray, k: int, seed: int = 0) -> dict | None:
@@ -78,16 +83,15 @@ def verdict(rows: np.ndarray, k: int, seed: int = 0) -> dict | None:
     X, rng = _standardized(rows, k, seed)
     if X is None:
         return None
-    fit = kmeans_small.fit(X, k, seed=seed, n_init=3)
-    valley = float(np.median(valleys(X, fit.centers)))
+    fit, median_valley = _fit_valley(X, k, seed)
     observed = _explained(X, fit.centers)
     cov = np.atleast_2d(np.cov(X, rowvar=False))
     gaussian = [explained(rng.multivariate_normal(np.zeros(X.shape[1]), cov, size=len(X)), k,
                           seed + b + 1) for b in range(REFERENCES)]
     z = _z(observed, gaussian)
-    word = ("clear" if valley <= CLEAR_VALLEY and z >= CLEAR_Z else
-            "weak" if valley <= WEAK_VALLEY and z >= CLEAR_Z else "none")
-    return {"verdict": word, "k": int(k), "rows": int(len(X)), "valley": valley,
+    word = ("clear" if median_valley <= CLEAR_VALLEY and z >= CLEAR_Z else
+            "weak" if median_valley <= WEAK_VALLEY and z >= CLEAR_Z else "none")
+    return {"verdict": word, "k": int(k), "rows": int(len(X)), "valley": median_valley,
             "observed": observed, "gaussian_mean": float(np.mean(gaussian)), "gaussian_z": z,
             "references": REFERENCES,
             "test": (f"valley between each cluster and its nearest (median density ratio; "
