@@ -14,7 +14,8 @@ import numpy as np
 from somcli.algorithms.lloyd import KMeansFit
 from somcli.algorithms.nearest import nearest
 
-__all__ = ["KMeansFit", "assign", "check_model", "default_n_init", "fit", "model_arrays",
+__all__ = ["COORDINATES", "KMeansFit", "assign", "check_model", "default_n_init", "fit",
+           "model_arrays",
            "order_by_size"]
 
 
@@ -93,6 +94,9 @@ def order_by_size(labels: np.ndarray, k: int, weight: np.ndarray | None = None) 
 
 # ---------------------------------------------------------------- what a saved model holds
 # (read by somcli.models.model_check for every kind in somcli.config.CLUSTERINGS)
+
+#: the arrays of points in the rows' space (their coordinates are bounded when loaded)
+COORDINATES = ("centroids",)
 
 def model_arrays(meta: dict, k: int, width: int) -> dict[str, tuple]:
     """The arrays of a k-means model beside the cleaning's: name -> (shape, dtype kinds)."""

@@ -240,6 +240,9 @@ def train(X: np.ndarray, W0: np.ndarray, grid: Grid, radii: np.ndarray,
 # ---------------------------------------------------------------- what a saved model holds
 # (read by somcli.models.model_check for every kind in somcli.config.CLUSTERINGS)
 
+#: the arrays of points in the rows' space (their coordinates are bounded when loaded)
+COORDINATES = ("codebook",)
+
 def model_arrays(meta: dict, k: int, width: int) -> dict[str, tuple]:
     """The arrays of a map's model beside the cleaning's: name -> (shape, dtype kinds);
     ValueError when model.json's grid, clusters or outlier rule cannot hold."""

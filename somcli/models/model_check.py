@@ -87,7 +87,8 @@ def expected_arrays(meta: dict, path: str) -> dict[str, tuple]:
 
 def algorithm(kind: str):
     """The module of ``somcli.algorithms`` that declares what a model of this clustering
-    kind holds (``model_arrays``, ``check_model``); the schema allowed only these kinds."""
+    kind holds (``model_arrays``, ``check_model``, ``COORDINATES``); the schema allowed
+    only these kinds."""
     import importlib
 
     if kind not in CLUSTERINGS:
@@ -223,10 +224,9 @@ def _check_ranges(meta: dict, arrays: dict[str, np.ndarray], path: str) -> None:
         bound = (len(meta["schema"]["features"]) + 1) * WEIGHT_MAX
         limits |= {"code_center": (-bound, bound), "code_scale": (0.0, 2 * bound)}
     coordinates = ["center"] if meta["kind"] in EMBEDDINGS else [
-        "center", *algorithm(meta["kind"]).model_arrays(meta, 1, 1)]  # names, not shapes
+        "center", *algorithm(meta["kind"]).COORDINATES]
     for name in coordinates:
-        if arrays.get(name) is not None and arrays[name].dtype.kind == "f":
-            limits.setdefault(name, (-COORDINATE_MAX, COORDINATE_MAX))
+        limits.setdefault(name, (-COORDINATE_MAX, COORDINATE_MAX))
     for name, (low, high) in limits.items():
         a = arrays.get(name)
         if a is None or not a.size:
