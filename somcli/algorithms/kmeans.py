@@ -15,8 +15,7 @@ from somcli.algorithms.lloyd import KMeansFit
 from somcli.algorithms.nearest import nearest
 
 __all__ = ["COORDINATES", "KMeansFit", "assign", "check_model", "default_n_init", "fit",
-           "model_arrays",
-           "order_by_size"]
+           "model_arrays", "order_by_size"]
 
 
 def default_n_init(n_rows: int) -> int:
