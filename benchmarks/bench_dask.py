@@ -23,6 +23,9 @@ import numpy as np
 import pandas as pd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from bench_end_to_end import emit  # noqa: E402
 
 
 def run(cmd: list[str]) -> tuple[float, dict, str]:
@@ -70,10 +73,7 @@ def main() -> None:
            "cpus": len(os.sched_getaffinity(0))}
     for folder in (local_out, dask_out):
         shutil.rmtree(folder)
-    print(json.dumps(res, indent=1))
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(res, fh, indent=1)
+    emit(res, args.out)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from bench_end_to_end import emit  # noqa: E402
+
 D = 10
 
 
@@ -98,10 +102,7 @@ def main() -> None:
            "peak_rss_per_worker_mb": [round(v) for v in peaks.values()],
            "clusters": len(report.get("clusters") or []), "cpus": len(os.sched_getaffinity(0))}
     shutil.rmtree(out)
-    print(json.dumps(res, indent=1))
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(res, fh, indent=1)
+    emit(res, args.out)
 
 
 if __name__ == "__main__":

@@ -15,17 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import pandas as pd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from bench_end_to_end import emit, peak_of  # noqa: E402
 
 
 def make(rows: int, cols: int) -> str:
@@ -42,16 +42,10 @@ def make(rows: int, cols: int) -> str:
 
 
 def run(cmd: list[str]) -> tuple[float, float, dict, str]:
-    """(wall s, this process tree's peak RSS in MB, report, output folder)."""
+    """(wall s, peak RSS of the somcli process in MB, report, output folder)."""
     out = tempfile.mkdtemp(prefix="somcli-embed-bench-")
     shutil.rmtree(out)
-    script = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-              "subprocess.run(sys.argv[1:], check=True); "
-              "print(time.perf_counter() - t, "
-              "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
-    got = subprocess.run([sys.executable, "-c", script, *cmd, "-o", out, "-q"],
-                         capture_output=True, text=True, check=True)
-    wall, peak = (float(x) for x in got.stdout.split())
+    wall, peak, _ = peak_of([*cmd, "-o", out, "-q"])
     with open(os.path.join(out, "report.json")) as fh:
         return wall, peak, json.load(fh), out
 
@@ -84,12 +78,8 @@ def main() -> None:
            "cpus": len(os.sched_getaffinity(0))}
     for folder in (lo, do):
         shutil.rmtree(folder)
-    print(json.dumps(res, indent=1))
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(res, fh, indent=1)
+    emit(res, args.out)
 
 
 if __name__ == "__main__":
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     main()

@@ -111,6 +111,14 @@ def peak_of(cmd: list[str]) -> tuple[float, float, str]:
     return wall, usage.ru_maxrss / 1e3, out.decode()
 
 
+def emit(result: dict, path: str | None) -> None:
+    """Print a benchmark's result as JSON, and write it to ``path`` when given."""
+    print(json.dumps(result, indent=1))
+    if path:
+        with open(path, "w") as fh:
+            json.dump(result, fh, indent=1)
+
+
 def best(values) -> float:
     return min(values)
 
@@ -165,10 +173,7 @@ def main() -> None:
     res["memory_ratio"] = res["run_memory_mb"] / res["float64_matrix_mb"]
     res["painter_peak_rss_mb"] = max(peak_of([py, "-c", PAINTER])[1] for _ in range(2))
     res["help_startup_s"] = best(peak_of([py, "-m", "somcli", "--help"])[0] for _ in range(10))
-    print(json.dumps(res, indent=1))
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(res, fh, indent=1)
+    emit(res, args.out)
 
 
 def _run(py, csv, *extra) -> tuple[float, float, str, dict]:

@@ -16,10 +16,11 @@ Rules, each choosing among k = 2..10 on the same standardised rows with the same
   smaller k).
 
 Cases: planted tables of five shapes (well apart; unequal sizes; elongated clusters with
-their own covariances; close together; round groups and one stretched four times), k = 2..8, 2, 5 and 10 dimensions; and the labelled
-tables that ship with scikit-learn (iris, wine, breast cancer, digits). A case counts as
-"findable" when k-means at the true k recovers the classes (ARI >= 0.5): no rule that picks
-k for k-means can do better than k-means itself. Prints one JSON line per case, then totals.
+their own covariances; close together; round groups and one stretched four times), k =
+2..8, 2, 5 and 10 dimensions; and the labelled tables that ship with scikit-learn (iris,
+wine, breast cancer, digits). A case counts as "findable" when k-means at the true k
+recovers the classes (ARI >= 0.5): no rule that picks k for k-means can do better than
+k-means itself. Prints one JSON line per case, then totals.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_end_to_end import peak_of  # noqa: E402
+from bench_end_to_end import emit, peak_of  # noqa: E402
 
 BARE = """
 import sys, time
@@ -74,10 +74,7 @@ def main() -> None:
     res["ratio_to_fit"] = res["somcli_s"] / res["fit_in_process_s"]
     res["all_rounds_s"] = {k: [round(v[0] if isinstance(v, tuple) else v, 3) for v in vals]
                            for k, vals in rounds.items()}
-    print(json.dumps(res, indent=1))
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(res, fh, indent=1)
+    emit(res, args.out)
 
 
 def _somcli(py, csv, k) -> tuple[float, float, dict]:
