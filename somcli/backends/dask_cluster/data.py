@@ -119,7 +119,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         totals = levels.totals(client, parts, roles, len(sample), dialect.decimal)
         roles = R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal,
                          totals=totals)
-        found = levels.levels(client, parts, roles)
+        found = levels.levels(totals, roles)
         if found is not None:  # the same decision, its one-hot values from every row
             roles = R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal,
                              levels=found, totals=totals)

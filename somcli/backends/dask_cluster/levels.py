@@ -2,7 +2,7 @@
 then adds up each column's totals over every partition (:mod:`somcli.prep.column_totals`:
 missing and distinct values, range, whole numbers, counters) and decides the roles from
 them as the local engine does from the whole table; then takes each one-hot category's
-values from every row, so a value first seen late gets its indicator as locally."""
+values from those totals, so a value first seen late gets its indicator as locally."""
 
 from __future__ import annotations
 
@@ -14,18 +14,16 @@ from somcli.prep.roles import Roles
 from somcli.prep.units import category_text
 
 
-def levels(client, parts: list, roles: Roles) -> dict[str, list[str]] | None:
+def levels(totals: dict[str, CT.Totals], roles: Roles) -> dict[str, list[str]] | None:
     """Each one-hot category's values over every partition, sorted (None: no one-hot), for
-    ``prep.roles.decide(..., levels=)``."""
+    ``prep.roles.decide(..., levels=)``: from the distinct values the totals hold (a
+    category has at most 50, well under :data:`~somcli.prep.column_totals.CAP`)."""
     sources = sorted({rule.source for rule in roles.encoded.values()})
     if not sources:
         return None
-    found = client.gather(client.map(_on_levels, parts, columns=sources, pure=False))
-    return {c: sorted(set().union(*(f[c] for f in found))) for c in sources}
-
-
-def _on_levels(part: pd.DataFrame, columns: list[str]) -> dict[str, set]:
-    return {c: set(category_text(part[c]).dropna()) for c in columns}
+    return {c: sorted(set(category_text(pd.Series(list(totals[c].values),
+                                                  dtype=object)).dropna()))
+            for c in sources if totals[c].values is not None}
 
 
 def totals(client, parts: list, roles: Roles, sample_rows: int, decimal: str
