@@ -425,6 +425,7 @@ def _table(folder, name):
             else pd.read_csv(folder / f"{name}.csv"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["rbm", "autoencoder"])
 def test_embed_on_dask_trains_the_local_model_over_partitions(run, tmp_path, cluster, method):
     """Issue 26, item 3: the gradient steps take minibatches fetched from the workers in
@@ -462,6 +463,7 @@ def test_embed_on_dask_trains_the_local_model_over_partitions(run, tmp_path, clu
     assert recs[0].equals(recs[1])
 
 
+@pytest.mark.slow
 def test_embed_then_cluster_on_dask_as_locally(run, tmp_path, cluster):
     """``kmeans --embed`` on Dask (refused before): the codes stay on the workers, the
     centroids and assignments are the local engine's, and the saved model assigns new
