@@ -282,7 +282,7 @@ def test_a_big_map_trains_on_dask_with_the_local_codebook(run, tmp_path, cluster
     up; and every task carried the grid's units x units distances (48 MB graphs)."""
     rng = np.random.default_rng(4)
     data = tmp_path / "wide.csv"
-    pd.DataFrame(rng.normal(size=(1500, 6)), columns=[f"f{i}" for i in range(6)]).to_csv(
+    pd.DataFrame(rng.normal(size=(600, 6)), columns=[f"f{i}" for i in range(6)]).to_csv(
         data, index=False)
     args = ("som", "--map", "50x50", "-k", "3", "--epochs", "3", "--no-plots", "--dtype",
             "float64")

@@ -555,12 +555,12 @@ def test_two_spellings_of_one_folder_take_one_lock(tmp_path):
 
 
 @pytest.mark.slow
-def test_force_over_a_dask_result_replaces_its_parts_folder(tmp_path, run):
-    pytest.importorskip("distributed")
+def test_force_over_a_dask_result_replaces_its_parts_folder(tmp_path, run, local_cluster):
     data = blobs_csv(tmp_path / "d.csv")
     out = tmp_path / "out"
     for _ in range(2):
-        r = run("kmeans", data, "-k", "3", "--engine", "dask", "-o", out, "--force", "-q")
+        r = run("kmeans", data, "-k", "3", "--engine", "dask", "-o", out, "--force", "-q",
+                "--scheduler", local_cluster.scheduler_address)
         assert r.code == 0, r.err
         assert (out / "assignments").is_dir()
     assert run("kmeans", data, "-k", "3", "-o", out, "--force", "-q").code == 0
@@ -603,10 +603,10 @@ def test_no_hint_suggests_the_k_that_was_refused(tmp_path, run):
 
 
 @pytest.mark.slow
-def test_dask_parts_quote_formula_column_names(tmp_path, run):
-    pytest.importorskip("distributed")
+def test_dask_parts_quote_formula_column_names(tmp_path, run, local_cluster):
     data = _evil_table(tmp_path / "evil.csv")
-    r = run("kmeans", data, "-k", "2", "--engine", "dask", "-o", tmp_path / "o", "-q")
+    r = run("kmeans", data, "-k", "2", "--engine", "dask", "-o", tmp_path / "o", "-q",
+            "--scheduler", local_cluster.scheduler_address)
     assert r.code == 0, r.err
     for part in sorted((tmp_path / "o" / "assignments").iterdir()):
         assert not any(n.startswith(("=", "+", "@", "-")) for n in _header(part))
@@ -623,7 +623,8 @@ BAD_PARTS = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", list(BAD_PARTS))
-def test_a_dask_glob_with_one_bad_file_gets_the_local_engines_error(tmp_path, run, kind):
+def test_a_dask_glob_with_one_bad_file_gets_the_local_engines_error(tmp_path, run, kind,
+                                                                   local_cluster):
     import gzip
 
     pytest.importorskip("distributed")
@@ -639,8 +640,9 @@ def test_a_dask_glob_with_one_bad_file_gets_the_local_engines_error(tmp_path, ru
         (tmp_path / "p1.csv.gz").write_bytes(whole[:len(whole) // 2])
     else:
         bad.write_bytes(bad.read_bytes() + tail)
-    for engine in ("local", "dask"):
-        r = run("kmeans", str(tmp_path / "p*"), "-k", "2", "--engine", engine)
+    for engine in ("local", "dask"):  # (Dask: on the module's cluster, as started once)
+        where = ("--scheduler", local_cluster.scheduler_address) if engine == "dask" else ()
+        r = run("kmeans", str(tmp_path / "p*"), "-k", "2", "--engine", engine, *where)
         assert r.code == code, (engine, r.err)
         assert needle in r.err and "Traceback" not in r.err, (engine, r.err)
 
