@@ -157,3 +157,40 @@ def test_pca_init_spans_the_main_axis_along_the_longer_side():
     W = som.pca_init(X, Grid(6, 3, "rect"))
     spread = W.reshape(6, 3, 2)
     assert np.ptp(spread[:, 0, 0]) > 5 * np.ptp(spread[0, :, 0])  # rows follow feature 0
+
+
+@pytest.mark.parametrize("gaps", [False, True])
+def test_a_big_blocks_unit_sums_are_bincounts_to_the_bit(gaps):
+    """From SPARSE_FROM rows the unit sums are a sparse product computed without the GIL;
+    they add each unit's rows in row order, as the per-column bincounts do, so a map does
+    not depend on which of the two a block of its size used."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3 * som.SPARSE_FROM + 5, 4)).astype(np.float32)
+    if gaps:
+        X[::9, 2] = np.nan
+    W = rng.normal(size=(30, 4))
+    sums, counts, qe, rows = som.partial_sums(X, Units(W, np.float32))
+    bmu, dist, _ = nearest(X.astype(np.float64), W)
+    values = np.where(np.isnan(X), 0.0, X).astype(np.float64)
+    by_bincount = np.stack([np.bincount(bmu, weights=values[:, j], minlength=30)
+                            for j in range(4)], axis=1)
+    assert np.array_equal(sums, by_bincount)
+    present = (~np.isnan(X)).astype(np.float64)
+    assert np.array_equal(counts, np.stack([np.bincount(bmu, weights=present[:, j],
+                                                        minlength=30) for j in range(4)], 1))
+    assert rows == len(X) and qe == pytest.approx(dist.sum(), rel=1e-6)
+
+
+def test_a_task_of_many_score_blocks_finds_every_rows_unit():
+    """A task's rows are scored SCORE_ROWS at a time (the last block shorter): every row
+    gets the unit a direct float64 search gives it, and its runner-up."""
+    from somcli.algorithms.nearest import SCORE_ROWS
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(2 * SCORE_ROWS + 123, 5)).astype(np.float32)
+    W = rng.normal(size=(25, 5))
+    best, dist, runner = nearest(X, Units(W, np.float32), second=True, chunk=len(X))
+    d2 = ((X.astype(np.float64)[:, None, :] - W[None]) ** 2).sum(-1)
+    order = np.argsort(d2, axis=1, kind="stable")
+    assert np.array_equal(best, order[:, 0]) and np.array_equal(runner, order[:, 1])
+    assert np.allclose(dist, np.sqrt(d2.min(axis=1)), rtol=1e-5)

@@ -19,7 +19,7 @@ import pandas as pd
 from somcli.algorithms import som as batch
 from somcli.algorithms.evaluation import evaluate as evaluate_rows
 from somcli.algorithms.grid import Grid
-from somcli.algorithms.nearest import DEFAULT_CHUNK, nearest
+from somcli.algorithms.nearest import nearest
 from somcli.prep.clean import row_labels
 from somcli.prep.quotes import Quotes, exact
 
@@ -74,7 +74,7 @@ def scatter(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return batch.scatter(X, mean)
 
 
-def evaluate(block, W: np.ndarray, grid: Grid, chunk: int = DEFAULT_CHUNK, threads: int = 1,
+def evaluate(block, W: np.ndarray, grid: Grid, chunk: int | None = None, threads: int = 1,
              search=nearest):
     """(bmu, qe) per row (-1/NaN where unusable) and the block's hits, QE and TE sums,
     and which rows are complete (a unit and no gap: the rows scores are computed on)."""
@@ -191,8 +191,8 @@ def typical_rows(block, ids: pd.DataFrame, labels: np.ndarray, means: np.ndarray
     if not len(ok):
         return out
     dist = np.empty(len(ok))
-    for start in range(0, len(ok), DEFAULT_CHUNK * 16):  # bounded memory: a float64 copy
-        part = ok[start:start + DEFAULT_CHUNK * 16]      # of every row had peaked at 4x X
+    for start in range(0, len(ok), CHUNK):  # bounded memory: a float64 copy of every
+        part = ok[start:start + CHUNK]      # row had peaked at 4x X
         diff = np.asarray(X[part], dtype=np.float64) - means[labels[part]]
         diff *= diff
         gaps = np.isnan(diff).any()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from somcli.algorithms.grid import Grid
-from somcli.algorithms.nearest import DEFAULT_CHUNK, nearest
+from somcli.algorithms.nearest import nearest
 
 
 class Evaluation:
@@ -22,7 +22,7 @@ class Evaluation:
 
 
 def evaluate(X: np.ndarray, usable: np.ndarray, W: np.ndarray, grid: Grid,
-             chunk: int = DEFAULT_CHUNK, threads: int = 1, search=nearest) -> Evaluation:
+             chunk: int | None = None, threads: int = 1, search=nearest) -> Evaluation:
     """BMU, second BMU and QE of every usable row, hits and TE: one chunked pass
     (``search``: :func:`~somcli.algorithms.nearest.nearest`, or a device's)."""
     n = len(X)

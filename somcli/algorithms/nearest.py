@@ -21,9 +21,27 @@ import numpy as np
 
 from somcli.runtime.parallel import map_chunks
 
-#: Rows per chunk: the score block (chunk x units) stays small enough to reuse in cache.
-DEFAULT_CHUNK = 4096
+#: Rows per score block (rows x units) on maps of up to 400 units; fewer on bigger maps,
+#: so that a block holds at most SCORE_VALUES scores (13 MB in float32): see score_rows.
+SCORE_ROWS = 8192
+SCORE_VALUES = SCORE_ROWS * 400
+#: Most rows per task (one thread's share at a time) for narrow rows: the per-row work
+#: after the scores runs on a whole task per NumPy call, so fewer calls hold the GIL.
+DEFAULT_CHUNK = 65536
+_TASK_VALUES = DEFAULT_CHUNK * 16  # a task's rows x columns, at most (its float64 copies)
 _scratch = threading.local()
+
+
+def task_rows(d: int) -> int:
+    """Rows per task for rows of ``d`` columns: DEFAULT_CHUNK up to 16 columns, fewer (a
+    multiple of SCORE_ROWS, at least one) beyond, so that a task's copies stay small."""
+    blocks = max(1, min(DEFAULT_CHUNK // SCORE_ROWS, _TASK_VALUES // (SCORE_ROWS * max(d, 1))))
+    return blocks * SCORE_ROWS
+
+
+def score_rows(units: int) -> int:
+    """Rows per score block on a map of ``units`` units (a multiple of 1,024)."""
+    return max(1024, min(SCORE_ROWS, SCORE_VALUES // max(units, 1) // 1024 * 1024))
 
 
 class Units:
@@ -31,7 +49,7 @@ class Units:
 
     In float32 the GEMM's rounding can swap two units whose distances to a row nearly
     tie; the float64 codebook is kept so that such rows are decided in float64 (see
-    :func:`_settle`): a float32 search picks the units a float64 search picks.
+    :func:`_dense`): a float32 search picks the units a float64 search picks.
     """
 
     def __init__(self, W: np.ndarray, dtype=None, xp=np):
@@ -42,8 +60,9 @@ class Units:
         self.exact: np.ndarray | None = None
         if self.W.dtype == np.float32:
             self.exact = xp.asarray(W, dtype=np.float64)
-            sq = xp.einsum("ij,ij->i", self.exact, self.exact)
-            w_norm = float(np.sqrt(float(sq.max()) if len(sq) else 0.0))
+            self.exact_sq = xp.einsum("ij,ij->i", self.exact, self.exact)
+            self.exact_t = -2.0 * self.exact.T
+            w_norm = float(np.sqrt(float(self.exact_sq.max()) if len(self.exact_sq) else 0.0))
             # a bound on the float32 error of a score difference (two scores, each a sum of
             # d + 1 rounded products and the rounded operands): 2 (d + 3) u (2|x||w| + |w|^2),
             # doubled for safety; u = 2^-24
@@ -54,12 +73,14 @@ class Units:
 
 
 def nearest(X: np.ndarray, W: np.ndarray | Units, *, second: bool = False,
-            chunk: int = DEFAULT_CHUNK, threads: int = 1, pool: Executor | None = None
+            chunk: int | None = None, threads: int = 1, pool: Executor | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Index of the nearest unit for every row of ``X``, its distance, and (with
-    ``second``) the index of the second nearest."""
+    ``second``) the index of the second nearest. ``chunk``: rows per task (by default
+    :func:`task_rows`)."""
     units = W if isinstance(W, Units) else Units(W, X.dtype)
     n = X.shape[0]
+    chunk = chunk or task_rows(X.shape[1])
     best = np.empty(n, dtype=np.int32)
     dist = np.empty(n, dtype=np.float64)
     runner = np.empty(n, dtype=np.int32) if second else None
@@ -82,100 +103,152 @@ def to_host(array) -> np.ndarray:
     return array.get() if hasattr(array, "get") else np.asarray(array)
 
 
-def search(block: np.ndarray, units: Units, second: bool = False):
-    """(best, distance, second best) for one block; masked when it holds NaN."""
-    if bool(units.xp.isnan(block).any()):
-        return _masked(block, units, second)
+def search(block: np.ndarray, units: Units, second: bool = False, gaps=None):
+    """(best, distance, second best) for one block; masked when it holds NaN (``gaps``:
+    its NaN mask, or False when the caller knows it has none)."""
+    if gaps is None:
+        gaps = units.xp.isnan(block)
+        gaps = gaps if bool(gaps.any()) else False
+    if gaps is not False:
+        return _masked(block, units, second, gaps)
     return _dense(block, units, second)
 
 
-def _buffers(rows: int, units: Units, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """This thread's score block and ones-augmented row block, grown when needed."""
+def _buffers(rows: int, units: Units, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This thread's score block and ones-augmented row block, grown when needed, and the
+    flat offsets of the block's rows."""
     m, d = units.W.shape
     xp = units.xp
     key = (m, d, np.dtype(dtype).str, xp.__name__)
     held = getattr(_scratch, "buffers", None)
     if held is None or held[0] != key or held[1].shape[0] < rows:
         aug = xp.ones((rows, d + 1), dtype=dtype)
-        held = (key, xp.empty((rows, m), dtype=dtype), aug)
+        held = (key, xp.empty((rows, m), dtype=dtype), aug, xp.arange(0, rows * m, m))
         _scratch.buffers = held
-    return held[1], held[2]
+    return held[1][:rows], held[2][:rows], held[3][:rows]
 
 
 def _dense(block, units: Units, second):
     k, d = block.shape
-    scores, aug = _buffers(k, units, units.folded.dtype)
-    scores, aug = scores[:k], aug[:k]
-    aug[:, :d] = block
-    units.xp.matmul(aug, units.folded, out=scores)
-    if units.exact is None:
-        return _pick(scores, block, units, second)
-    return _settle(scores, block, units, second)
+    held = _buffers(min(k, _step(k, units)), units, units.folded.dtype)
+
+    def scores_of(part):
+        n = len(part)
+        scores, aug, at = held if n == len(held[0]) else (a[:n] for a in held)
+        aug[:, :d] = part
+        units.xp.matmul(aug, units.folded, out=scores)
+        return scores, at
+
+    return _decide(block, units, second, scores_of)
 
 
-def _settle(scores, block, units: Units, second, present=None):
-    """``_pick`` for float32 scores, with near ties decided in float64.
+def _step(k: int, units: Units) -> int:
+    """Rows per score block: :func:`score_rows` on the CPU; a device's chunk is one block."""
+    return score_rows(len(units)) if units.xp is np else max(k, 1)
 
-    A row is searched again in float64 when its runner-up (or, with ``second``, its
-    third) is within the rounding bound of the unit before it: 0.3% of the rows at d = 10,
-    4% at d = 50 on the benchmark data. Finding the runner-up costs a second argmin over
-    the scores (benchmarks/README.md: a third to a half more per epoch).
+
+def _masked(block, units: Units, second, gaps=None):
+    """Distances over the present components of each row (SOM Toolbox style)."""
+    xp = units.xp
+    present = ~(xp.isnan(block) if gaps is None else gaps)
+    filled = xp.where(present, block, block.dtype.type(0))
+    W = units.W
+
+    def scores_of(part):
+        rows = slice(part[0], part[1])
+        scores = _masked_scores(filled[rows], present[rows], W)
+        return scores, xp.arange(0, scores.size, scores.shape[1])
+
+    b, d, r = _decide(filled, units, second, scores_of, present)
+    d[~present.any(axis=1)] = np.nan
+    return b, d, r
+
+
+def _decide(block, units: Units, second, scores_of, present=None):
+    """Best (first index on ties), on request second best, and the distance to the best of
+    each row, the scores taken :func:`score_rows` rows at a time.
+
+    Float32 scores have their near ties decided in float64: a row is searched again when
+    its runner-up (or, with ``second``, its third) is within the rounding bound of the unit
+    before it: 0.3% of the rows at d = 10, 4% at d = 50 on the benchmark data.
     """
     xp = units.xp
-    k, m = scores.shape
-    flat = scores.reshape(-1)  # (argmin and take on the flat block beat min and fancy indexing)
-    at = xp.arange(0, k * m, m)
-    b = xp.argmin(scores, axis=1)
-    best = flat.take(at + b)
-    x_norm = xp.sqrt(xp.einsum("ij,ij->i", block, block, dtype=np.float64))
-    scale, w_norm = units._tol
-    tol = scale * (2.0 * x_norm * w_norm + w_norm * w_norm)
-    r = b.copy()
-    close = xp.zeros(k, dtype=bool)
-    if m > 1:
-        flat.put(at + b, np.inf)
-        r = xp.argmin(scores, axis=1)
-        runner = flat.take(at + r)
-        close = runner - best <= tol
-        if second and m > 2:
-            flat.put(at + r, np.inf)
-            close |= flat.take(at + xp.argmin(scores, axis=1)) - runner <= tol
-    idx = xp.flatnonzero(close)
-    if len(idx):
-        b[idx], r[idx] = _exact(block[idx], units.exact,
-                                None if present is None else present[idx], xp)
+    settle = units.exact is not None
+    depth = min(len(units), 1 + (settle or second) + (settle and second))
+    b, r, gaps = _scan(block, units, depth, scores_of, settle, present is not None)
+    if settle and gaps:
+        tol = _tolerance(block, units)
+        close = xp.less_equal(gaps[0], tol)
+        if len(gaps) > 1:
+            close |= xp.less_equal(gaps[1], tol)
+        idx = xp.flatnonzero(close)
+        if len(idx):
+            b[idx], r[idx] = _exact(block[idx], units, None if present is None
+                                    else present[idx])
     return b, _distance(block, units, b, present), (r if second else None)
 
 
-def _exact(rows: np.ndarray, W: np.ndarray, present=None, xp=np
-           ) -> tuple[np.ndarray, np.ndarray]:
+def _scan(block, units: Units, depth: int, scores_of, gaps: bool, masked: bool):
+    """Per row, from blocks of :func:`score_rows` rows' scores: the best unit, with ``depth`` 2 the
+    second, and (``gaps``) the score differences best -> second (-> third with depth 3)."""
+    xp = units.xp
+    k = len(block)
+    b = xp.empty(k, dtype=np.intp)
+    r = xp.empty(k, dtype=np.intp) if depth > 1 else None
+    diffs = [xp.empty(k, dtype=units.W.dtype) for _ in range(depth - 1)] if gaps else []
+    step = _step(k, units)
+    for s in range(0, k, step):
+        e = min(s + step, k)
+        scores, at = scores_of((s, e) if masked else block[s:e])
+        bs = scores.argmin(axis=1, out=b[s:e])
+        if depth == 1:
+            continue
+        # (argmin and take on the flat block beat min and fancy indexing)
+        flat, pos = scores.reshape(-1), at + bs
+        best = flat.take(pos)
+        flat.put(pos, np.inf)
+        rs = scores.argmin(axis=1, out=r[s:e])
+        if not diffs:
+            continue
+        xp.add(at, rs, out=pos)
+        runner = flat.take(pos)
+        xp.subtract(runner, best, out=diffs[0][s:e])
+        if depth > 2:
+            flat.put(pos, np.inf)
+            xp.add(at, scores.argmin(axis=1), out=pos)
+            xp.subtract(flat.take(pos), runner, out=diffs[1][s:e])
+    return b, (b.copy() if r is None else r), diffs
+
+
+def _tolerance(block, units: Units):
+    """Per row, the bound on a float32 score difference's rounding (see :class:`Units`),
+    computed in float32 (a cast would hold the GIL) and widened by the bound on the
+    rounding of its own sum, square root and products."""
+    xp = units.xp
+    tol = xp.einsum("ij,ij->i", block, block)
+    xp.sqrt(tol, out=tol)
+    scale, w_norm = units._tol
+    widen = 1.0 + (block.shape[1] + 8) * 2.0**-23
+    tol *= np.float32(2.0 * scale * w_norm * widen)
+    tol += np.float32(scale * w_norm * w_norm * widen)
+    return tol
+
+
+def _exact(rows: np.ndarray, units: Units, present=None) -> tuple[np.ndarray, np.ndarray]:
     """Best and second best unit of a few rows by float64 scores, as the float64 search
     computes them (over the present components when ``present`` is given; first index
     on ties)."""
+    xp = units.xp
     if present is None:
-        scores = rows.astype(np.float64) @ (-2.0 * W.T)
-        scores += xp.einsum("ij,ij->i", W, W)[None, :]
+        scores = rows.astype(np.float64) @ units.exact_t
+        scores += units.exact_sq[None, :]
     else:
-        scores = _masked_scores(rows.astype(np.float64), present, W)
+        scores = _masked_scores(rows.astype(np.float64), present, units.exact)
     b = xp.argmin(scores, axis=1)
-    if W.shape[0] == 1:
+    if scores.shape[1] == 1:
         return b, b.copy()
     scores[xp.arange(len(rows)), b] = np.inf
     return b, xp.argmin(scores, axis=1)
-
-
-def _masked(block, units: Units, second):
-    """Distances over the present components of each row (SOM Toolbox style)."""
-    xp = units.xp
-    present = ~xp.isnan(block)
-    filled = xp.where(present, block, block.dtype.type(0))
-    scores = _masked_scores(filled, present, units.W)
-    if units.exact is None:
-        b, d, r = _pick(scores, filled, units, second, present)
-    else:
-        b, d, r = _settle(scores, filled, units, second, present)
-    d[~present.any(axis=1)] = np.nan
-    return b, d, r
 
 
 def _masked_scores(filled, present, W):
@@ -185,28 +258,11 @@ def _masked_scores(filled, present, W):
     return scores
 
 
-def _pick(scores, block, units: Units, second, present=None):
-    """Best (first index on ties) and, on request, second best unit of each row, and the
-    distance to the best."""
-    xp = units.xp
-    rows = xp.arange(scores.shape[0])
-    b = xp.argmin(scores, axis=1)
-    d = _distance(block, units, b, present)
-    r = None
-    if second:
-        if scores.shape[1] > 1:
-            scores[rows, b] = np.inf
-            r = xp.argmin(scores, axis=1)
-        else:
-            r = b.copy()
-    return b, d, r
-
-
 def _distance(block, units: Units, b, present=None) -> np.ndarray:
     """Distance of each row to its unit ``b``, computed directly (not from the GEMM scores,
     so that a row sitting on its unit reports 0, not rounding noise)."""
     xp = units.xp
-    diff = block - units.W[b]
+    diff = block - units.W.take(b, axis=0)
     if present is not None:
         diff *= present
     return xp.sqrt(xp.einsum("ij,ij->i", diff, diff)).astype(np.float64)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from somcli.algorithms.grid import Grid, neighborhood
-from somcli.algorithms.nearest import DEFAULT_CHUNK, Units, search, to_host
+from somcli.algorithms.nearest import Units, search, task_rows, to_host
 from somcli.runtime.parallel import map_chunks, workers
 
 MIN_UNITS = 4
@@ -150,31 +150,38 @@ def partial_sums(chunk: np.ndarray, W: np.ndarray | Units
     units = W if isinstance(W, Units) else Units(W, chunk.dtype)
     xp = units.xp
     m, d = units.W.shape
-    bmu, dist, _ = search(chunk, units)
     gaps = xp.isnan(chunk)
     has_gaps = bool(gaps.any())
+    bmu, dist, _ = search(chunk, units, gaps=gaps if has_gaps else False)
     # summed in float64 (float32 sums of a chunk's rows drift by 1e-6: enough to move a
     # near-tie row to another unit in the next epoch, and the map away from float64's)
-    values = xp.where(gaps, 0.0, chunk) if has_gaps else chunk.astype(np.float64)
-    sums = _unit_sums(bmu, values, m, xp)
+    values = xp.where(gaps, 0.0, chunk) if has_gaps else chunk
+    sums = _unit_sums(bmu, values.astype(np.float64), m, xp)
     counts = xp.repeat(xp.bincount(bmu, minlength=m).astype(np.float64)[:, None], d, axis=1)
     if has_gaps:
         counts -= _unit_sums(bmu, gaps.astype(np.float64), m, xp)
-    found = ~xp.isnan(dist)
-    return to_host(sums), to_host(counts), float(dist[found].sum()), int(found.sum())
+        found = ~xp.isnan(dist)
+        return to_host(sums), to_host(counts), float(dist[found].sum()), int(found.sum())
+    return to_host(sums), to_host(counts), float(dist.sum()), len(dist)
+
+
+#: rows from which a block's unit sums are a sparse product (scipy imported) on the CPU
+SPARSE_FROM = 4096
 
 
 def _unit_sums(bmu: np.ndarray, values: np.ndarray, m: int, xp=np) -> np.ndarray:
-    """(m x d) sums of the rows of ``values`` per unit. One bincount per column for few
-    columns or off the CPU (as fast as a sparse one-hot product there, and scipy is not
-    imported); the sparse product beyond (3x faster than bincounts at d = 50)."""
+    """(m x d) sums per unit of the rows of ``values`` (float64), each unit's rows added in
+    row order. On the CPU from SPARSE_FROM rows: the product of the units' one-hot matrix
+    (CSC, built without sorting) and the rows, which scipy computes without the GIL;
+    otherwise one bincount per column (NumPy holds the GIL through bincount). Both add a
+    unit's rows one after the other in row order, so they give the same sums to the bit."""
     k, d = values.shape
-    if d <= 16 or xp is not np:
+    if xp is not np or k < SPARSE_FROM:
         return xp.stack([xp.bincount(bmu, weights=values[:, j], minlength=m)
                          for j in range(d)], axis=1)
     from scipy import sparse
 
-    onehot = sparse.csr_matrix((np.ones(k), (bmu, np.arange(k))), shape=(m, k))
+    onehot = sparse.csc_matrix((np.ones(k), bmu, np.arange(k + 1)), shape=(m, k))
     return np.asarray(onehot @ values, dtype=np.float64)
 
 
@@ -185,7 +192,7 @@ def update(W: np.ndarray, sums: np.ndarray, counts: np.ndarray, H: np.ndarray) -
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), W)
 
 
-def epoch_sums(X, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads: int = 1,
+def epoch_sums(X, W: np.ndarray, chunk: int | None = None, threads: int = 1,
                pool=None) -> tuple[np.ndarray, np.ndarray, float, int]:
     """Partial sums over all of X, chunk by chunk (on ``threads`` threads or ``pool``),
     added in float64 in chunk order. ``X`` may be a device's
@@ -195,6 +202,7 @@ def epoch_sums(X, W: np.ndarray, chunk: int = DEFAULT_CHUNK, threads: int = 1,
         units = Units(W, X.dtype, X.xp)
         return add_partials((partial_sums(block, units) for _, block in X.chunks()), (m, d))
     units = Units(W, X.dtype)
+    chunk = chunk or task_rows(d)
     parts = map_chunks(lambda s: partial_sums(X[s:s + chunk], units), len(X), chunk, threads,
                        pool)
     return add_partials(parts, (m, d))
@@ -213,7 +221,7 @@ def add_partials(parts, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray,
 
 
 def train(X: np.ndarray, W0: np.ndarray, grid: Grid, radii: np.ndarray,
-          kind: str = "gaussian", chunk: int = DEFAULT_CHUNK,
+          kind: str = "gaussian", chunk: int | None = None,
           on_epoch: Callable[[int, float, float], None] | None = None,
           sums_fn: Callable | None = None, threads: int = 1) -> tuple[np.ndarray, list[float]]:
     """Batch-train from ``W0`` for ``len(radii)`` epochs; returns (codebook, mean QE per epoch).

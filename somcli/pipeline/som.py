@@ -16,7 +16,7 @@ import numpy as np
 from somcli.algorithms import blocks as B
 from somcli.algorithms import som as batch
 from somcli.algorithms.grid import Grid, radius_schedule
-from somcli.algorithms.nearest import DEFAULT_CHUNK
+from somcli.algorithms.nearest import score_rows, task_rows
 from somcli.algorithms.outliers import OutlierRule
 from somcli.backends.base import Backend, Data, Progress, quiet
 from somcli.config import (
@@ -90,11 +90,12 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
         size_rule = f"the grid of the resumed model {start.path}"
     epochs, sigma, sigma_end = schedule(opts, grid.rows, grid.cols)
     radii = radius_schedule(sigma, sigma_end, epochs, opts.decay)
-    chunk = DEFAULT_CHUNK
+    width = len(data.described.roles.features)
+    chunk = task_rows(width)
     here = data.rows_here
-    memory.check(memory.som_estimate(here, len(data.described.roles.features), grid.units,
+    memory.check(memory.som_estimate(here, width, grid.units,
                                      np.dtype(exe.float_type).itemsize,
-                                     be.threads if here else 0, chunk)
+                                     be.threads if here else 0, score_rows(grid.units))
                  | be.device_memory(data, grid.units),
                  read.memory_limit, f"a {grid.rows}x{grid.cols} map")
     t_fit = time.perf_counter()

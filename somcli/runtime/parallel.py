@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -58,17 +59,31 @@ def workers(threads: int):
 
 def map_chunks(fn: Callable[[int], object], n: int, chunk: int, threads: int = 1,
                pool: Executor | None = None) -> list:
-    """``[fn(start) for start in range(0, n, chunk)]``, on ``pool`` or on ``threads`` threads.
+    """``[fn(start) for start in range(0, n, chunk)]``, on ``pool`` (of ``threads`` threads)
+    or on ``threads`` threads of its own.
 
-    Results come back in chunk order, so sums over them do not depend on timing.
+    Results come back in chunk order, so sums over them do not depend on timing. Each
+    thread takes the next chunk as it finishes one (one task per thread, not one per
+    chunk: this thread then waits on ``threads`` futures, not on every chunk's).
     """
     starts = range(0, n, chunk)
-    if pool is not None and len(starts) > 1:
-        return list(pool.map(fn, starts))
-    if threads <= 1 or len(starts) < 2:
+    if len(starts) < 2 or (pool is None and threads <= 1):
         return [fn(s) for s in starts]
-    with workers(threads) as own:
-        return list(own.map(fn, starts))
+    if pool is None:
+        with workers(threads) as own:
+            return map_chunks(fn, n, chunk, threads, own)
+    results: list = [None] * len(starts)
+    taken = itertools.count()  # its next() is atomic: each chunk goes to one thread
+
+    def work() -> None:
+        for i in taken:
+            if i >= len(starts):
+                return
+            results[i] = fn(starts[i])
+
+    for future in [pool.submit(work) for _ in range(min(max(threads, 1), len(starts)))]:
+        future.result()
+    return results
 
 
 def ordered(fn: Callable, items, threads: int):
