@@ -47,6 +47,7 @@ class ReadOptions:
     na_values: tuple[str, ...] = DEFAULT_NA_VALUES
     memory_limit: int | None = None  # bytes the run may use (--max-memory); None: no check
     all_columns: bool = False  # -a: the assignments carry every input column
+    keep_totals: bool = False  # keep totals rows at a table's ends (prep.summary_rows)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ class LocalBackend(Backend):
         t1 = time.perf_counter()
         progress("profiling and cleaning")
         roles = R.decide(table.frame, table.lines, cols, table.dialect.decimal)
+        roles.warnings[:0] = table.warnings
         roles.every = list(table.frame.columns) if read.all_columns else None
         cleaned = clean(table.frame, table.lines, roles, cleaning, allow_mask=allow_mask,
                         dtype=dtype)
@@ -73,6 +74,7 @@ class LocalBackend(Backend):
         table = read_table(RP.reading(read, model, explicit), stdin=stdin)
         frame = table.frame
         roles = RP.roles(model, frame, table.inputs[0])
+        roles.warnings[:0] = table.warnings
         roles.every = list(frame.columns) if read.all_columns else None
         t1 = time.perf_counter()
         progress("replaying the cleaning")

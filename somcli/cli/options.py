@@ -69,6 +69,10 @@ def input_options(f):
                      help="Skip N lines (a preamble) before the header (default: title lines "
                           "above the table, each with one value, are found and skipped; "
                           "-K 0 reads from the first line)."),
+        click.option("--keep-totals", is_flag=True,
+                     help="Keep rows at the top or bottom of a table that are its totals or "
+                          "averages (a 'Total' or 'Summe' row whose numbers are the other "
+                          "rows' sums): by default they are left out, with a note."),
         click.option("--na-values", multiple=True, metavar="LIST",
                      help="Comma-separated tokens read as missing, besides the default ones "
                           f"({', '.join(DEFAULT_NA_VALUES[:8])}, ...). An empty cell is "
@@ -109,6 +113,7 @@ def read_from(kw: dict) -> ReadOptions:
         encoding=kw.pop("encoding"), decimal=kw.pop("decimal"),
         header=not kw.pop("no_header_row"), skip_lines=kw.pop("skip_lines"),
         quotechar=quotechar, na_values=na_values, all_columns=kw.pop("all_columns", False),
+        keep_totals=kw.pop("keep_totals"),
     )
 
 

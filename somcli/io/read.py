@@ -38,6 +38,7 @@ class Table:
     inputs: list[str]
     notes: list[str] = field(default_factory=list)
     blank_lines: int = 0
+    warnings: list[str] = field(default_factory=list)  # rows left out (totals), for stderr
 
     @property
     def n_rows(self) -> int:
@@ -50,11 +51,17 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None) -> Table
     ``stdin``: the bytes of '-' (a binary stream), or rows given as a pandas DataFrame
     (``somcli.cluster``), read then as a Parquet file's would be."""
     if isinstance(stdin, pd.DataFrame):
-        return frame_table(stdin, opts, opts.inputs[0], nrows)
+        table = frame_table(stdin, opts, opts.inputs[0], nrows)
+        if not opts.keep_totals:
+            _set_aside_totals(table, ends=nrows is None or table.n_rows < nrows)
+        return table
     text_limit = opts.memory_limit // TEXT_FACTOR if opts.memory_limit and nrows is None else None
     sources = resolve(opts.inputs, stdin=stdin, limit=text_limit)
     dialect = sniff(sources[0], opts)
     parts = [_read_one(src, dialect, nrows) for src in sources]
+    if not opts.keep_totals:  # each file's own totals row (a month's export each)
+        for part in parts:
+            _set_aside_totals(part, ends=nrows is None or part.n_rows < nrows)
     first = parts[0]
     for src, part in zip(sources[1:], parts[1:], strict=True):
         if list(part.frame.columns) != list(first.frame.columns):
@@ -72,11 +79,26 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None) -> Table
                                  for s, p in zip(sources, parts, strict=True)])
         notes = first.notes + [f"{len(parts)} files read: " + _names(s.label for s in sources)]
         table = Table(frame, lines, labels, dialect, [s.label for s in sources], notes,
-                      sum(p.blank_lines for p in parts))
+                      sum(p.blank_lines for p in parts), [w for p in parts for w in p.warnings])
     if table.n_rows == 0:
         where = table.inputs[0] if len(table.inputs) == 1 else "the input files"
         raise InputError(f"{where}: has a header but no data rows")
     return table
+
+
+def _set_aside_totals(table: Table, ends: bool) -> None:
+    """Leave out the rows that are the table's totals or averages, with a note
+    (:mod:`somcli.prep.summary_rows`); ``ends``: the last rows read are the file's last."""
+    from somcli.prep import summary_rows
+
+    found = summary_rows.find(table.frame, table.dialect.decimal, last=ends)
+    if not found:
+        return
+    keep = np.ones(table.n_rows, dtype=bool)
+    keep[[s.position for s in found]] = False
+    table.warnings.append(f"{table.inputs[0]}: {summary_rows.note(found, table.lines)}")
+    table.frame = table.frame.loc[keep].reset_index(drop=True)
+    table.lines = table.lines[keep]
 
 
 def frame_table(frame: pd.DataFrame, opts: ReadOptions, label: str,

@@ -17,6 +17,7 @@ from somcli.prep.clean import clean
 def run(read: ReadOptions, cols: ColumnOptions, cleaning: CleanOptions, stdin=None) -> dict:
     table = read_table(read, stdin=stdin)
     roles = R.decide(table.frame, table.lines, cols, table.dialect.decimal, strict=False)
+    roles.warnings[:0] = table.warnings
     columns = []
     for d in roles.decisions:
         entry = d.to_dict()

@@ -100,15 +100,19 @@ def is_label_name(name: str, distinct: int | None, n: int) -> bool:
 SHUFFLED_MIN_ROWS = 20
 SHUFFLED_FILL = 0.95  # share of its range a column of distinct integers fills
 SHUFFLED_REPEATS = 0.02  # share of rows that may repeat a value (duplicated rows of a table)
+SHUFFLED_GAPS = 0.02  # share of rows that may have no value (one gap at least)
 
 
 def shuffled_counter(f: Facts, distinct: int | None) -> bool:
     """Distinct integers that fill (nearly) a consecutive range, in any order: a row number
     or code after a sort or shuffle, whatever its name (``Kundennummer``). Measurements
     that happen to be a permutation of a range are vanishingly rare past 20 rows. A few
-    repeats are allowed: a duplicated row repeats its code (and is reported as such)."""
-    if f.n < SHUFFLED_MIN_ROWS or distinct is None or distinct < (1 - SHUFFLED_REPEATS) * f.n \
-            or not f.all_finite:
+    repeats are allowed (a duplicated row repeats its code, and is reported as such), and
+    a gap or two (the blank code of a totals row or of a row not yet numbered)."""
+    present = f.finite
+    if present < SHUFFLED_MIN_ROWS or distinct is None \
+            or distinct < (1 - SHUFFLED_REPEATS) * present \
+            or f.n - present > max(1.0, SHUFFLED_GAPS * f.n):
         return False
     return distinct >= SHUFFLED_FILL * (f.hi - f.lo + 1)
 

@@ -329,7 +329,7 @@ def _role(name, kind, facts, numbers, missing, unique, n, opts, explicit, droppe
                                                                            integer=True):
         return IDENTIFIER, ("integer identifier (named like an id; its values repeat, as "
                             "one id per group does)" + back)
-    if kind == "integer" and missing == 0 and CR.shuffled_counter(facts, unique):
+    if kind == "integer" and CR.shuffled_counter(facts, unique):  # (a gap or two allowed)
         return EXCLUDED, (f"distinct integers filling {int(facts.lo)}.."
                           f"{int(facts.hi)} in any order: a shuffled counter or code, "
                           "not a measurement" + back)

@@ -1,0 +1,142 @@
+"""Totals and averages written into a table as rows ("Summe" under an export, "Total" or
+"Average" above or below the data): they are not observations, so they are set aside
+before the column roles are decided, with a note, as a title above the table is.
+
+A row among the first or last EDGE rows is one when
+
+- one of its text cells says so (Total, Sum, Summe, Gesamt, Insgesamt, ...; or Average,
+  Mean, Durchschnitt, ...: :data:`TOTAL_WORDS`, :data:`MEAN_WORDS`) and its numbers are the
+  sums (or means) of the other rows' in at least half of the numeric columns where it has a
+  number, one at least; or
+- it is the very first or last row, says nothing, and its numbers are the other rows'
+  sums in every numeric column where it has one, two at least (a blank label cell).
+
+"Are the sums" allows 0.5% (the rows were rounded before they were added up). A number
+here is what the column rules would read: numbers as read, or, when a row says it is a
+total, text numbers with one unit or thousands separators (:mod:`somcli.prep.units`;
+parsing every text column of a long table for a row that says nothing would cost more than
+the check is worth). The local reader applies this to each file; the Dask engine, which
+reads partitions, does not. Pure pandas and numpy; no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from somcli.prep.units import read_text_column
+
+EDGE = 3  # rows looked at, at each end of the table
+MIN_OTHER_ROWS = 3  # a "total" of fewer rows is not told from a row
+TOLERANCE = 0.005  # relative
+
+TOTAL_WORDS = ("total", "totals", "grand total", "sum", "sums", "summe", "gesamt",
+               "gesamtsumme", "insgesamt", "totaal", "totale", "totalt", "suma", "somme",
+               "overall", "all")
+MEAN_WORDS = ("average", "avg", "mean", "durchschnitt", "mittelwert", "moyenne", "promedio",
+              "media", "gemiddelde")
+_LABEL = re.compile(r"^\W*(?P<word>" + "|".join(sorted(
+    (re.escape(w) for w in TOTAL_WORDS + MEAN_WORDS), key=len, reverse=True)) + r")\b",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    position: int  # row position in the table
+    label: str  # the text cell that says what it is ("" when none does)
+    kind: str  # "sum" or "mean"
+    columns: tuple[str, ...]  # the columns whose numbers agree
+
+
+def find(frame: pd.DataFrame, decimal: str, last: bool = True) -> list[SummaryRow]:
+    """The summary rows at the ends of ``frame`` (first rows first); at its start only
+    when not ``last`` (the rows are the first of a longer file)."""
+    n = len(frame)
+    if n < MIN_OTHER_ROWS + 1 or not len(frame.columns):
+        return []
+    edge = set(range(min(EDGE, n)))
+    if last:
+        edge |= set(range(max(n - EDGE, 0), n))
+    edge = sorted(edge)
+    labels = {p: _label(frame.iloc[p]) for p in edge}
+    said = [p for p in edge if labels[p]]
+    ends = [p for p in ((0, n - 1) if last else (0,)) if not labels[p]]
+    numbers = _numbers(frame, decimal, parse_text=bool(said))
+    if not numbers:
+        return []
+    found = []
+    rest = np.ones(n, dtype=bool)
+    rest[said] = False  # a total is not added into an average beside it
+    for p in said:
+        word = labels[p].lower()
+        kind = "mean" if any(word.startswith(w) for w in MEAN_WORDS) else "sum"
+        agree, tried = _agreement(numbers, p, rest, kind)
+        if agree and 2 * len(agree) >= tried:
+            found.append(SummaryRow(p, labels[p], kind, tuple(agree)))
+    for p in ends:
+        rest = np.ones(n, dtype=bool)
+        rest[[s.position for s in found] + [p]] = False
+        agree, tried = _agreement(numbers, p, rest, "sum")
+        if len(agree) >= 2 and len(agree) == tried:
+            found.append(SummaryRow(p, "", "sum", tuple(agree)))
+    return sorted(found, key=lambda s: s.position)
+
+
+def note(rows: list[SummaryRow], lines: np.ndarray) -> str:
+    """What was set aside, for the report and stderr."""
+    parts = []
+    for s in rows:
+        said = f" ('{s.label}')" if s.label else ""
+        what = "sums" if s.kind == "sum" else "means"
+        cols = ", ".join(f"'{c}'" for c in s.columns[:3]) + (", ..." if len(s.columns) > 3 else "")
+        parts.append(f"line {int(lines[s.position])}{said} holds the other rows' {what} "
+                     f"({cols})")
+    return f"{'; '.join(parts)}: a totals row, not data; left out (--keep-totals keeps it)"
+
+
+def _label(row: pd.Series) -> str:
+    for value in row.to_numpy():
+        if isinstance(value, str) and _LABEL.match(value.strip()):
+            return value.strip()
+    return ""
+
+
+def _numbers(frame: pd.DataFrame, decimal: str, parse_text: bool) -> dict[str, np.ndarray]:
+    """Column -> float values, for the columns read as numbers (text columns only when
+    ``parse_text``: parsing a long text column costs more than the check is worth
+    without a row that says it is a total)."""
+    out = {}
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_bool_dtype(col):
+            continue
+        if pd.api.types.is_numeric_dtype(col):
+            out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        elif parse_text and (pd.api.types.is_object_dtype(col)
+                             or pd.api.types.is_string_dtype(col)):
+            parsed = read_text_column(col, decimal).values
+            if parsed is not None:
+                out[name] = parsed
+    return out
+
+
+def _agreement(numbers: dict[str, np.ndarray], p: int, rest: np.ndarray, kind: str
+               ) -> tuple[list[str], int]:
+    """The columns where row ``p``'s number is the sum (mean) of the ``rest`` rows', and
+    how many columns were tried (where ``p`` and two of the rest have a number)."""
+    agree, tried = [], 0
+    for name, values in numbers.items():
+        v = values[p]
+        others = values[rest]
+        others = others[~np.isnan(others)]
+        if np.isnan(v) or len(others) < 2:
+            continue
+        tried += 1
+        target = others.sum() if kind == "sum" else others.mean()
+        span = max(abs(target), float(np.abs(others).max()) * 1e-9)
+        if abs(v - target) <= TOLERANCE * span and abs(target) > 0:
+            agree.append(name)
+    return agree, tried
