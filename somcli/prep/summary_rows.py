@@ -64,22 +64,18 @@ def find(frame: pd.DataFrame, decimal: str, last: bool = True) -> list[SummaryRo
     labels = {p: _label(frame.iloc[p]) for p in edge}
     said = [p for p in edge if labels[p]]
     ends = [p for p in ((0, n - 1) if last else (0,)) if not labels[p]]
-    numbers = _numbers(frame, decimal, parse_text=bool(said))
+    numbers = _numbers(frame, decimal, bool(said), edge)
     if not numbers:
         return []
     found = []
-    rest = np.ones(n, dtype=bool)
-    rest[said] = False  # a total is not added into an average beside it
-    for p in said:
+    for p in said:  # (a total is not added into an average beside it)
         word = labels[p].lower()
         kind = "mean" if any(word.startswith(w) for w in MEAN_WORDS) else "sum"
-        agree, tried = _agreement(numbers, p, rest, kind)
+        agree, tried = _agreement(numbers, p, said, kind)
         if agree and 2 * len(agree) >= tried:
             found.append(SummaryRow(p, labels[p], kind, tuple(agree)))
     for p in ends:
-        rest = np.ones(n, dtype=bool)
-        rest[[s.position for s in found] + [p]] = False
-        agree, tried = _agreement(numbers, p, rest, "sum")
+        agree, tried = _agreement(numbers, p, [s.position for s in found] + [p], "sum")
         if len(agree) >= 2 and len(agree) == tried:
             found.append(SummaryRow(p, "", "sum", tuple(agree)))
     return sorted(found, key=lambda s: s.position)
@@ -104,39 +100,58 @@ def _label(row: pd.Series) -> str:
     return ""
 
 
-def _numbers(frame: pd.DataFrame, decimal: str, parse_text: bool) -> dict[str, np.ndarray]:
-    """Column -> float values, for the columns read as numbers (text columns only when
-    ``parse_text``: parsing a long text column costs more than the check is worth
-    without a row that says it is a total)."""
+@dataclass(frozen=True)
+class _Column:
+    """What the check reads of a numeric column: its sum and count over every row, its
+    largest magnitude, and its values on the edge rows (no copy of a long column)."""
+
+    total: float
+    count: int
+    size: float
+    at: dict[int, float]
+
+
+def _numbers(frame: pd.DataFrame, decimal: str, parse_text: bool, edge: list[int]
+             ) -> dict[str, _Column]:
+    """Column -> :class:`_Column`, for the columns read as numbers (text columns only when
+    ``parse_text``: see the module's note)."""
     out = {}
     for name in frame.columns:
         col = frame[name]
         if pd.api.types.is_bool_dtype(col):
             continue
         if pd.api.types.is_numeric_dtype(col):
-            out[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            lo, hi = col.min(), col.max()
+            out[name] = _Column(float(col.sum()), int(col.count()),
+                                max(abs(float(lo)), abs(float(hi))) if pd.notna(lo) else 0.0,
+                                {p: float(col.iat[p]) if pd.notna(col.iat[p]) else np.nan
+                                 for p in edge})
         elif parse_text and (pd.api.types.is_object_dtype(col)
                              or pd.api.types.is_string_dtype(col)):
-            parsed = read_text_column(col, decimal).values
-            if parsed is not None:
-                out[name] = parsed
+            values = read_text_column(col, decimal).values
+            if values is not None:
+                seen = values[~np.isnan(values)]
+                out[name] = _Column(float(seen.sum()), len(seen),
+                                    float(np.abs(seen).max()) if len(seen) else 0.0,
+                                    {p: float(values[p]) for p in edge})
     return out
 
 
-def _agreement(numbers: dict[str, np.ndarray], p: int, rest: np.ndarray, kind: str
+def _agreement(numbers: dict[str, _Column], p: int, aside: list[int], kind: str
                ) -> tuple[list[str], int]:
-    """The columns where row ``p``'s number is the sum (mean) of the ``rest`` rows', and
-    how many columns were tried (where ``p`` and two of the rest have a number)."""
+    """The columns where row ``p``'s number is the sum (mean) of the other rows' (all but
+    ``aside``, which holds ``p``), and how many columns were tried (where ``p`` and two of
+    the others have a number)."""
     agree, tried = [], 0
-    for name, values in numbers.items():
-        v = values[p]
-        others = values[rest]
-        others = others[~np.isnan(others)]
-        if np.isnan(v) or len(others) < 2:
+    for name, c in numbers.items():
+        v = c.at[p]
+        gone = [c.at[q] for q in aside if not np.isnan(c.at[q])]
+        n = c.count - len(gone)
+        if np.isnan(v) or n < 2:
             continue
         tried += 1
-        target = others.sum() if kind == "sum" else others.mean()
-        span = max(abs(target), float(np.abs(others).max()) * 1e-9)
-        if abs(v - target) <= TOLERANCE * span and abs(target) > 0:
+        total = c.total - sum(gone)
+        target = total if kind == "sum" else total / n
+        if target != 0 and abs(v - target) <= TOLERANCE * max(abs(target), 1e-9 * c.size):
             agree.append(name)
     return agree, tried
