@@ -156,10 +156,10 @@ def partial_sums(chunk: np.ndarray, W: np.ndarray | Units
     # summed in float64 (float32 sums of a chunk's rows drift by 1e-6: enough to move a
     # near-tie row to another unit in the next epoch, and the map away from float64's)
     values = xp.where(gaps, 0.0, chunk) if has_gaps else chunk
-    sums = _unit_sums(bmu, values.astype(np.float64), m, xp)
+    sums = unit_sums(bmu, values.astype(np.float64), m, xp)
     counts = xp.repeat(xp.bincount(bmu, minlength=m).astype(np.float64)[:, None], d, axis=1)
     if has_gaps:
-        counts -= _unit_sums(bmu, gaps.astype(np.float64), m, xp)
+        counts -= unit_sums(bmu, gaps.astype(np.float64), m, xp)
         found = ~xp.isnan(dist)
         return to_host(sums), to_host(counts), float(dist[found].sum()), int(found.sum())
     return to_host(sums), to_host(counts), float(dist.sum()), len(dist)
@@ -169,7 +169,7 @@ def partial_sums(chunk: np.ndarray, W: np.ndarray | Units
 SPARSE_FROM = 4096
 
 
-def _unit_sums(bmu: np.ndarray, values: np.ndarray, m: int, xp=np) -> np.ndarray:
+def unit_sums(bmu: np.ndarray, values: np.ndarray, m: int, xp=np) -> np.ndarray:
     """(m x d) sums per unit of the rows of ``values`` (float64), each unit's rows added in
     row order. On the CPU from SPARSE_FROM rows: the product of the units' one-hot matrix
     (CSC, built without sorting) and the rows, which scipy computes without the GIL;

@@ -35,7 +35,7 @@ def profiles(be: Backend, data: Data, labels: list, k: int) -> list[Profile]:
     column, how its rows' labels split."""
     prep = data.described.prep
     parts = be.reduce(B.cluster_sums, data.blocks, labels, k=k, center=prep.center,
-                      scale=prep.scale)
+                      scale=prep.scale, threads=be.threads)
     sums, counts, size, squares, quoted, present = (np.sum([p[i] for p in parts], axis=0)
                                                     for i in range(6))
     total = int(size.sum())

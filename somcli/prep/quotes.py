@@ -215,7 +215,9 @@ def exact(X: np.ndarray, quotes: Quotes | None, center: np.ndarray, scale: np.nd
         back = np.asarray(X[rows], dtype=np.float64) * scale + center
     if quotes is None:
         return back
-    index = np.arange(len(X))[rows]
+    index = (np.arange(*rows.indices(len(X))) if isinstance(rows, slice)  # (not an arange
+             else np.flatnonzero(rows) if np.asarray(rows).dtype == bool  # of every row
+             else np.asarray(rows) % max(len(X), 1))  # per call)
     for j in range(back.shape[1]):
         if j in quotes.kept:
             back[:, j] = quotes.kept[j][index]
