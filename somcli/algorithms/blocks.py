@@ -158,22 +158,27 @@ def cluster_sums(block, labels: np.ndarray, k: int, center: np.ndarray, scale: n
     """Per-cluster sums, counts and sums of squares of the scaled features (gaps skipped),
     the sizes, and the sums and counts of the input values (gaps skipped: the means the
     report gives are those of the values in the file). CHUNK rows at a time on ``threads``
-    threads, each chunk's five sums one product (:func:`somcli.algorithms.som.unit_sums`),
-    added in chunk order."""
+    threads, each of a chunk's five sums a GIL-free product
+    (:func:`somcli.algorithms.som.unit_sums`), added in chunk order."""
     X = block.X
     d = X.shape[1]
 
     def chunk_sums(start: int) -> np.ndarray:
         lab = labels[start:start + CHUNK]
         ok = lab >= 0
-        values = np.asarray(X[start:start + CHUNK][ok], dtype=np.float64)
+        values = np.asarray(X[start:start + CHUNK][ok], dtype=np.float64)  # (a copy: [ok])
         there = ~np.isnan(values)
-        values = np.where(there, values, 0.0)
+        values[~there] = 0.0
+        lab = lab[ok]
+        out = [batch.unit_sums(lab, values, k), batch.unit_sums(lab, there.astype(float), k)]
+        values *= values
+        out.append(batch.unit_sums(lab, values, k))
+        del values
         given = exact(X, block.quotes, center, scale, start + np.flatnonzero(ok))
         known = ~np.isnan(given)
-        stacked = np.hstack([values, there, values * values, np.where(known, given, 0.0),
-                             known])
-        return batch.unit_sums(lab[ok], stacked, k)
+        given[~known] = 0.0
+        out += [batch.unit_sums(lab, given, k), batch.unit_sums(lab, known.astype(float), k)]
+        return np.hstack(out)  # (no stacked copy of the chunk's five inputs)
 
     total = np.zeros((k, 5 * d))
     for part in map_chunks(chunk_sums, len(X), CHUNK, threads):
