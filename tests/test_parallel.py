@@ -233,6 +233,37 @@ def test_pictures_the_helper_does_not_deliver_are_drawn_here():
         assert futures[name].result(timeout=60) == figure.render(draw)
 
 
+def test_a_helper_asked_twice_delivers_both_or_each_is_drawn_here():
+    """The map's own pictures go to the helper first, those of its clusters later: a live
+    helper draws both requests; a helper gone after the first leaves both to this
+    process."""
+    from somcli.algorithms.grid import Grid
+    from somcli.report import figure, painter, plots
+    from somcli.report.map_facts import MapFacts
+
+    grid = Grid(3, 4, "hex")
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(12, 2))
+    facts = MapFacts(grid, W, rng.random((3, 4)), rng.integers(0, 9, 12), np.arange(12) % 3, W,
+                     ["x", "y"], {"quantization_error": 0.5, "topographic_error": 0.1})
+    first = painter.map_request(facts, only=plots.EARLY)
+    second = painter.map_request(facts, skip=plots.EARLY)
+    expected = plots.jobs(facts)
+    live = painter.Painter(subprocess.Popen(
+        [sys.executable, "-m", "somcli.report.painter"], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE))
+    dead = painter.Painter(subprocess.Popen([sys.executable, "-c", "pass"],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+    for helper in (live, dead):
+        early = painter.pictures([first], helper, last=False)
+        rest = painter.pictures([second], helper)
+        assert sorted(early) == sorted(plots.EARLY)
+        assert sorted(early | rest) == sorted(expected)
+        for name, future in (early | rest).items():
+            assert future.result(timeout=60) == figure.render(expected[name]), name
+    assert live.proc.wait(timeout=60) == 0
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the helper needs a second core")
 def test_a_failed_run_stops_its_helper(tmp_path, monkeypatch):
     from click.testing import CliRunner

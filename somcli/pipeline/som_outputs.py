@@ -65,6 +65,7 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     qe_total = sum(i["qe_sum"] for i in infos)
     te = sum(i["te_errors"] for i in infos) / found if grid.units > 1 and found else None
     qe_mean = qe_total / found if found else None
+    quality = {"quantization_error": qe_mean, "topographic_error": te}
     if data.fit_is_usable:
         hits_fit = hits
     else:
@@ -73,6 +74,8 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
         hits_fit = np.sum([i["hits"] for i in be.reduce(B.info, fit_evs)], axis=0)
     U = unit_umatrix(W, grid, units.umatrix_stat)
     scored = scored_rows(be, data, evs, infos, opts.seed)
+    early = early_pictures(data, W, grid, U, hits, quality, plots, scored, painter) \
+        if plots else {}
     unit_cluster, k, selection = cluster_units(
         W, hits_fit, hits, units.k_given, units.k_auto, units.k_max, opts.seed, scored, progress)
     start = t.start
@@ -124,10 +127,8 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     sizes = steps.sizes(be, labels, k)
     pictures = {}
     if plots:
-        quality = {key: getattr(report.map, key)
-                   for key in ("quantization_error", "topographic_error")}
         facts = map_facts(be, data, state, report, evs, scored, sizes, found, plots, quality)
-        pictures = start_plots(facts, painter, report.k_selection)
+        pictures = early | start_plots(facts, painter, report.k_selection, skip=list(early))
     report.metrics = steps.internal(be, data.blocks, labels, opts.seed)
     report.external = steps.external(be, data, labels, report.warnings)
     columns = columns_fn(grid, threshold, data.dtype)
@@ -293,13 +294,36 @@ def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, siz
         sizes=np.asarray(sizes))
 
 
-def start_plots(facts, painter=None, selection=None) -> dict:
+def start_plots(facts, painter=None, selection=None, skip=()) -> dict:
     """Start drawing the map's pictures (and k_choice.png when k was chosen) in the
-    background, by the helper process ``painter`` or on a thread: name -> future bytes."""
+    background, by the helper process ``painter`` or on a thread: name -> future bytes.
+    ``skip``: pictures asked for already (:func:`early_pictures`)."""
     from somcli.report import painter as helper
 
     k = helper.k_request(selection.to_dict() if selection is not None else None)
-    return helper.pictures([("map", *facts.wire()), *k], painter)
+    return helper.pictures([helper.map_request(facts, skip=skip), *k], painter)
+
+
+def early_pictures(data: Data, W, grid, U, hits, quality: dict, color_scale: str, scored,
+                   painter) -> dict:
+    """The pictures of the trained map alone (hits, component planes: ``plots.EARLY``),
+    asked of the helper process as soon as the map is evaluated: it draws them while this
+    process chooses and profiles the clusters. Their facts hold one cluster (not chosen
+    yet), which those pictures do not show. Nothing without a helper (drawn on a thread,
+    they would hold the GIL against that work): they are drawn then with the others."""
+    if painter is None:
+        return {}
+    from somcli.report import map_facts as F
+    from somcli.report import painter as helper
+    from somcli.report.plots import EARLY
+
+    X, _ = scored()
+    d = data.described
+    facts = F.MapFacts(grid, W, U, hits, np.zeros(grid.units, dtype=int),
+                       d.prep.to_original(W), list(d.roles.features), quality,
+                       color_scale=color_scale, sample=X if len(X) >= 2 else None,
+                       units=np.vstack([d.prep.scale, d.prep.center]).astype(float))
+    return helper.pictures([helper.map_request(facts, only=EARLY)], painter, last=False)
 
 
 def codebook_table(d: Described, W, grid, unit_cluster, hits, U) -> pd.DataFrame:

@@ -11,11 +11,14 @@ What to draw is a list of requests, each a kind of :data:`KINDS` (the map's pict
 clusters' projection and profiles, the k choice) with its JSON header and arrays; the same
 builders give the drawing functions here when there is no helper (:func:`pictures`).
 
-Only small arrays and JSON cross the pipe (no pickle): a length-prefixed JSON header,
-then an ``.npz`` read with ``allow_pickle=False``. The helper answers with one JSON line
-per picture followed by its PNG bytes. Whatever goes wrong with the helper (it cannot
-start, dies, or a picture fails there), the pictures it did not deliver are drawn here
-on a thread instead, as for small inputs: the run's outputs never depend on it.
+Only small arrays and JSON cross the pipe (no pickle): each request a length-prefixed
+JSON header, then an ``.npz`` read with ``allow_pickle=False``; a map's pictures that do
+not show its clusters are asked for as soon as it is trained, the rest once its clusters
+are known. The helper
+answers with one JSON line per picture followed by its PNG bytes. Whatever goes wrong with
+the helper (it cannot start, dies, or a picture fails there), the pictures it did not
+deliver are drawn here on a thread instead, as for small inputs: the run's outputs never
+depend on it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
 import struct
 import subprocess
 import sys
@@ -37,7 +41,11 @@ def _map_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
     from somcli.report import plots
     from somcli.report.map_facts import MapFacts
 
-    return plots.jobs(MapFacts.unwire(header, arrays))
+    facts = {k: v for k, v in header.items() if k not in ("only", "skip")}
+    jobs = plots.jobs(MapFacts.unwire(facts, arrays))
+    only, skip = header.get("only"), set(header.get("skip", ()))
+    return {name: draw for name, draw in jobs.items()
+            if (only is None or name in only) and name not in skip}
 
 
 def _cluster_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
@@ -61,10 +69,11 @@ KINDS = {"map": _map_jobs, "clusters": _cluster_jobs, "k_choice": _k_jobs}
 MODE = "auto"
 
 
-def pictures(requests: list[tuple[str, dict, dict]], painter: Painter | None = None
-             ) -> dict[str, Future]:
+def pictures(requests: list[tuple[str, dict, dict]], painter: Painter | None = None,
+             last: bool = True) -> dict[str, Future]:
     """Start drawing every picture of ``requests`` ((kind, header, arrays)): by the
-    helper ``painter`` when there is one, else on a thread. Name -> future PNG bytes."""
+    helper ``painter`` when there is one (``last``: nothing more will be asked of it),
+    else on a thread. Name -> future PNG bytes."""
     from somcli.report import figure
 
     jobs: dict[str, Callable] = {}
@@ -74,7 +83,15 @@ def pictures(requests: list[tuple[str, dict, dict]], painter: Painter | None = N
         return {}
     if painter is None:
         return figure.start(jobs)
-    return painter.paint(requests, fallback=jobs)
+    return painter.paint(requests, fallback=jobs, last=last)
+
+
+def map_request(facts, only=None, skip=()) -> tuple[str, dict, dict]:
+    """A map's pictures (:func:`somcli.report.plots.jobs`), or ``only`` those named, or
+    all but those in ``skip``."""
+    header, arrays = facts.wire()
+    return "map", header | ({"only": list(only)} if only is not None else {}) | \
+        ({"skip": list(skip)} if skip else {}), arrays
 
 
 def cluster_request(rows, labels, centres, features, sizes, what: str, differences=None
@@ -92,11 +109,22 @@ def k_request(selection: dict | None) -> list[tuple[str, dict, dict]]:
 
 
 class Painter:
-    """The parent's end: a helper started early, handed the map once it is trained."""
+    """The parent's end: a helper started early, handed requests as they become known (a
+    map's component planes once it is trained, the rest once its clusters are), which it
+    draws in turn. Each request is a message: a length-prefixed JSON header that gives the
+    length of the ``.npz`` after it; the last one closes the pipe, and the helper ends once
+    it has drawn it."""
 
     def __init__(self, proc: subprocess.Popen):
         self.proc = proc
-        self.sent = False
+        self.sent = False  # the last request went
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future] = {}
+        self._fallback: dict[str, Callable] = {}
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._ended = False  # the helper's answers ended
+        self._abandoned = False  # the run stopped: nothing more is drawn
+        self._talking = False
 
     @classmethod
     def start(cls) -> Painter | None:
@@ -121,8 +149,10 @@ class Painter:
         return cls(proc)
 
     def close(self) -> None:
-        """Stop a helper that was never handed a map (the run failed or drew nothing)."""
+        """Stop a helper that was not handed its last request (the run failed or drew
+        nothing)."""
         if not self.sent and self.proc.poll() is None:
+            self._abandoned = True
             self.proc.kill()
             self.proc.wait()
 
@@ -132,48 +162,79 @@ class Painter:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def paint(self, requests: list[tuple[str, dict, dict]],
-              fallback: dict[str, Callable]) -> dict[str, Future]:
+    def paint(self, requests: list[tuple[str, dict, dict]], fallback: dict[str, Callable],
+              last: bool = True) -> dict[str, Future]:
         """Send the requests; one future of PNG bytes per picture of ``fallback`` (name ->
         draw), filled by the helper or, for what it does not deliver, by drawing here."""
-        self.sent = True
-        futures = {name: Future() for name in fallback}
+        from somcli.report import figure
+
+        with self._lock:
+            if self._ended or self.sent:  # the helper is gone: drawn here
+                return figure.start(fallback)
+            futures = {name: Future() for name in fallback}
+            self._futures |= futures
+            self._fallback |= fallback
+            self.sent = last
+            start, self._talking = not self._talking, True
         header = {"requests": [{"kind": kind, "header": head, "prefix": f"r{i}_"}
                                for i, (kind, head, _) in enumerate(requests)]}
         arrays = {f"r{i}_{name}": value for i, (_, _, arrs) in enumerate(requests)
                   for name, value in arrs.items()}
-        threading.Thread(target=self._talk, args=(header, arrays, futures, fallback),
-                         name="somcli-painter", daemon=True).start()
+        self._outbox.put((header, arrays, last))
+        if start:
+            for target, name in ((self._write, "somcli-painter-in"),
+                                 (self._read, "somcli-painter")):
+                threading.Thread(target=target, name=name, daemon=True).start()
         return futures
 
-    def _talk(self, header, arrays, futures, fallback) -> None:
+    def _write(self) -> None:
+        """Send each request as it comes; close the pipe after the last."""
+        try:
+            while True:
+                header, arrays, last = self._outbox.get()
+                payload = io.BytesIO()
+                np.savez(payload, **arrays)
+                blob = json.dumps(header | {"npz": payload.tell()}).encode()
+                self.proc.stdin.write(struct.pack("<I", len(blob)) + blob + payload.getvalue())
+                self.proc.stdin.flush()
+                if last:
+                    self.proc.stdin.close()
+                    return
+        except (OSError, ValueError):
+            pass  # the helper is gone: _read draws what it did not deliver
+
+    def _read(self) -> None:
+        """Fill the futures from the helper's answers; once they end, draw here whatever
+        it did not deliver."""
         from somcli.report import figure
 
         try:
-            payload = io.BytesIO()
-            np.savez(payload, **arrays)
-            blob = json.dumps(header).encode()
-            self.proc.stdin.write(struct.pack("<I", len(blob)) + blob + payload.getvalue())
-            self.proc.stdin.close()
             for line in self.proc.stdout:
                 answer = json.loads(line)
                 if "size" not in answer:
                     continue  # a picture the helper could not draw: drawn below
                 data = self.proc.stdout.read(answer["size"])
-                if answer["name"] in futures and len(data) == answer["size"]:
-                    futures[answer["name"]].set_result(data)
+                with self._lock:
+                    future = self._futures.get(answer["name"])
+                if future is not None and len(data) == answer["size"] and not future.done():
+                    future.set_result(data)
         except (OSError, ValueError):
             pass
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
-        for name, future in futures.items():
-            if not future.done():
-                try:
-                    future.set_result(figure.render(fallback[name]))
-                except Exception as exc:  # noqa: BLE001 - raised where the bytes are used
-                    future.set_exception(exc)
+        with self._lock:
+            self._ended = True
+            left = [(name, f) for name, f in self._futures.items() if not f.done()]
+        for name, future in left:
+            if self._abandoned:
+                future.cancel()
+                continue
+            try:
+                future.set_result(figure.render(self._fallback[name]))
+            except Exception as exc:  # noqa: BLE001 - raised where the bytes are used
+                future.set_exception(exc)
 
 
 def _idle_core() -> bool:
@@ -206,25 +267,28 @@ def main() -> None:
     from somcli.report import figure
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    size = stdin.read(4)
-    if len(size) < 4:
-        return  # the run ended without a picture to draw
-    header = json.loads(stdin.read(struct.unpack("<I", size)[0]))
-    with np.load(io.BytesIO(stdin.read()), allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    jobs: dict[str, Callable] = {}
-    for r in header["requests"]:
-        mine = {k[len(r["prefix"]):]: v for k, v in arrays.items() if k.startswith(r["prefix"])}
-        jobs |= KINDS[r["kind"]](r["header"], mine)
-    for name, draw in jobs.items():
-        try:
-            png = figure.render(draw)
-        except Exception as exc:  # noqa: BLE001 - the parent draws it and reports the error
-            stdout.write((json.dumps({"name": name, "error": str(exc)}) + "\n").encode())
-            continue
-        stdout.write((json.dumps({"name": name, "size": len(png)}) + "\n").encode())
-        stdout.write(png)
-        stdout.flush()
+    while True:  # a request at a time, until the run closes the pipe
+        size = stdin.read(4)
+        if len(size) < 4:
+            return  # the run ended (without a picture to draw, or after its last request)
+        header = json.loads(stdin.read(struct.unpack("<I", size)[0]))
+        with np.load(io.BytesIO(stdin.read(header["npz"])), allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        jobs: dict[str, Callable] = {}
+        for r in header["requests"]:
+            mine = {k[len(r["prefix"]):]: v for k, v in arrays.items()
+                    if k.startswith(r["prefix"])}
+            jobs |= KINDS[r["kind"]](r["header"], mine)
+        for name, draw in jobs.items():
+            try:
+                png = figure.render(draw)
+            except Exception as exc:  # noqa: BLE001 - the parent draws it and reports it
+                stdout.write((json.dumps({"name": name, "error": str(exc)}) + "\n").encode())
+                stdout.flush()
+                continue
+            stdout.write((json.dumps({"name": name, "size": len(png)}) + "\n").encode())
+            stdout.write(png)
+            stdout.flush()
 
 
 if __name__ == "__main__":

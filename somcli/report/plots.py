@@ -19,9 +19,13 @@ MAX_COMPONENTS = component_plots.MAX_COMPONENTS
 MAX_SVG_UNITS = 20_000  # bigger maps: PNG only (an SVG of a unit per polygon grows to MBs)
 
 
+#: the pictures of the trained map alone (not of its clusters): drawn from the facts known
+#: before the clusters are chosen (:func:`somcli.pipeline.som_outputs.early_pictures`)
+EARLY = ("hits.png", "components.png")
+
+
 def jobs(f: MapFacts) -> dict[str, Callable]:
     """name -> draw(file) for every picture of the map."""
-    head = map_plots.heading(f)
     vector = f.grid.units <= MAX_SVG_UNITS
     out: dict[str, Callable] = {"umatrix.png": lambda p: map_plots.draw_umatrix(p, f)}
     if vector:
@@ -32,11 +36,7 @@ def jobs(f: MapFacts) -> dict[str, Callable]:
         out["clusters.png"] = lambda p: map_plots.draw_clusters(p, f)
         if vector:
             out["clusters.svg"] = lambda p: p.write(map_svg.clusters(f).encode())
-    shown = min(len(f.features), MAX_COMPONENTS)
-    title = f"Component planes (original units), {head}"
-    if shown < len(f.features):
-        title += f"; first {shown} of {len(f.features)} features"
-    out["components.png"] = lambda p: component_plots.draw_components(p, f, title)
+    out |= component_plots.job_of(f)
     if f.sample is not None and f.centres is not None and len(f.sample) > 1 and k > 1:
         out |= cluster_plots.jobs(f.sample, f.sample_cluster, f.centres, f.features, f.sizes,
                                   "SOM", net=(f.W, f.grid), differences=f.differences)
