@@ -123,12 +123,18 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
         caution = structure.sentence(report.k_selection.structure)
         if caution:
             report.warnings.append(caution)
+    names = unit_names(be, data, evs, found) if plots else None
+    if early:  # the U-matrix and k choice, while the clusters are profiled
+        early |= mid_pictures(data, state, names, found, quality, plots, report.k_selection,
+                              painter)
     report.clusters = steps.profiles(be, data, labels, k) if k <= MAX_PROFILES else None
     sizes = steps.sizes(be, labels, k)
     pictures = {}
     if plots:
-        facts = map_facts(be, data, state, report, evs, scored, sizes, found, plots, quality)
-        pictures = early | start_plots(facts, painter, report.k_selection, skip=list(early))
+        facts = map_facts(be, data, state, report, evs, scored, sizes, found, plots, quality,
+                          names)
+        pictures = early | start_plots(facts, painter, None if early else report.k_selection,
+                                       skip=list(early))
     report.metrics = steps.internal(be, data.blocks, labels, opts.seed)
     report.external = steps.external(be, data, labels, report.warnings)
     columns = columns_fn(grid, threshold, data.dtype)
@@ -255,11 +261,24 @@ def model_of_map(d: Described, params, state, k, second, sizes, units, seed, rep
                  outliers=outlier_rule)
 
 
+def unit_names(be: Backend, data: Data, evs, found: int) -> dict[int, list[str]]:
+    """The names of the first rows on each unit (every row's on small maps: NAMES_ON_MAP)."""
+    from somcli.report import map_facts as F
+
+    limit = F.NAMES_ON_MAP if found <= F.NAMES_ON_MAP else F.NAMES_PER_UNIT
+    names: dict[int, list[str]] = {}
+    for part in be.reduce(B.unit_rows, evs, data.ids, id_columns=data.described.roles.names,
+                          limit=limit):
+        for u, mine in part.items():
+            names[u] = (names.get(u, []) + mine)[:limit]
+    return names
+
+
 def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, sizes, found,
-              color_scale: str, quality: dict):
+              color_scale: str, quality: dict, names=None):
     """What the map's pictures show (:class:`somcli.report.map_facts.MapFacts`): ``state``'s
     map, with the hits, names and sampled rows of ``data`` (the training rows, or the rows
-    ``assign`` placed on a saved map)."""
+    ``assign`` placed on a saved map); ``names``: :func:`unit_names`, when known."""
     from somcli.report import map_facts as F
     from somcli.report.plots import MAX_COMPONENTS
 
@@ -268,11 +287,8 @@ def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, siz
     if len(features) > MAX_COMPONENTS:
         report.warnings.append(f"components.png shows the first {MAX_COMPONENTS} of "
                                f"{len(features)} features")
-    limit = F.NAMES_ON_MAP if found <= F.NAMES_ON_MAP else F.NAMES_PER_UNIT
-    names: list[list[str]] = [[] for _ in range(state.grid.units)]
-    for part in be.reduce(B.unit_rows, evs, data.ids, id_columns=d.roles.names, limit=limit):
-        for u, mine in part.items():
-            names[u] = (names[u] + mine)[:limit]
+    names = _per_unit(unit_names(be, data, evs, found) if names is None else names,
+                      state.grid.units)
     X, bmu = scored()
     cluster = state.unit_cluster[bmu]
     k = len(sizes)
@@ -324,6 +340,28 @@ def early_pictures(data: Data, W, grid, U, hits, quality: dict, color_scale: str
                        color_scale=color_scale, sample=X if len(X) >= 2 else None,
                        units=np.vstack([d.prep.scale, d.prep.center]).astype(float))
     return helper.pictures([helper.map_request(facts, only=EARLY)], painter, last=False)
+
+
+def mid_pictures(data: Data, state: SomState, names, found, quality, color_scale, selection,
+                 painter) -> dict:
+    """The pictures of the map and its clusters' borders (``plots.MID``: the U-matrix) and
+    the k choice, asked of the helper once the clusters are chosen, before they are
+    profiled (what the cluster pictures show)."""
+    from somcli.report import map_facts as F
+    from somcli.report import painter as helper
+    from somcli.report.plots import MID
+
+    d = data.described
+    facts = F.MapFacts(state.grid, state.W, state.U, state.hits, state.unit_cluster,
+                       d.prep.to_original(state.W), list(d.roles.features), quality,
+                       unit_names=_per_unit(names, state.grid.units), rows=int(found),
+                       color_scale=color_scale)
+    k = helper.k_request(selection.to_dict() if selection is not None else None)
+    return helper.pictures([helper.map_request(facts, only=MID), *k], painter, last=False)
+
+
+def _per_unit(names: dict, units: int) -> list[list[str]]:
+    return [names.get(u, []) for u in range(units)]
 
 
 def codebook_table(d: Described, W, grid, unit_cluster, hits, U) -> pd.DataFrame:

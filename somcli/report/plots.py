@@ -22,6 +22,9 @@ MAX_SVG_UNITS = 20_000  # bigger maps: PNG only (an SVG of a unit per polygon gr
 #: the pictures of the trained map alone (not of its clusters): drawn from the facts known
 #: before the clusters are chosen (:func:`somcli.pipeline.som_outputs.early_pictures`)
 EARLY = ("hits.png", "components.png")
+#: the pictures of the map and its clusters' borders, not of their profiles: drawn once the
+#: clusters are chosen (:func:`somcli.pipeline.som_outputs.mid_pictures`)
+MID = ("umatrix.png", "umatrix.svg")
 
 
 def jobs(f: MapFacts) -> dict[str, Callable]:
