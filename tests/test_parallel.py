@@ -233,6 +233,7 @@ def test_pictures_the_helper_does_not_deliver_are_drawn_here():
         assert futures[name].result(timeout=60) == figure.render(draw)
 
 
+@pytest.mark.slow
 def test_a_helper_asked_twice_delivers_both_or_each_is_drawn_here():
     """The map's own pictures go to the helper first, those of its clusters later: a live
     helper draws both requests; a helper gone after the first leaves both to this
