@@ -242,3 +242,16 @@ def test_a_table_where_every_row_has_a_gap_is_mapped_with_mask(tmp_path, run, k)
         assert "too few to choose k" in r.err and report["k_selection"]["chosen"] > 3
     else:
         assert len(report["clusters"]) == 3
+
+
+def test_a_two_row_table_gets_clusters_0_and_1(tmp_path, run):
+    """Too few rows to choose k: each unit that holds rows is a cluster, numbered from 0
+    (the units' own numbers had given clusters 0 and 7 and six empty ones)."""
+    src = tmp_path / "two.csv"
+    src.write_text("name,a,b\nx,1,2\ny,5,9\n")
+    r = run("som", src, "-o", tmp_path / "o")
+    assert r.code == 0, r.err
+    assignments = pd.read_csv(tmp_path / "o" / "assignments.csv")
+    assert sorted(assignments["cluster"]) == [0, 1] and "2 clusters" in r.err
+    codebook = pd.read_csv(tmp_path / "o" / "codebook.csv")
+    assert set(codebook["cluster"]) == {0, 1}  # the empty units joined the nearest

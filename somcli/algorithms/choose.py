@@ -154,8 +154,9 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
         return np.arange(m), m, None
     live = int((hits_fit > 0).sum())
     if k_auto and live < 3:
-        return np.arange(m), m, {"method": f"only {live} map unit(s) hold rows: too few to "
-                                 "group, each unit is a cluster", "scores": {}, "chosen": m}
+        unit_cluster, k = _each_live_unit(W, hits_fit, hits)
+        return unit_cluster, k, {"method": f"only {live} map unit(s) hold rows: too few to "
+                                 f"group, {_EACH}", "scores": {}, "chosen": k}
     if live < 2:
         raise DataError("every row fell on one map unit (the map did not unfold), so its "
                         "units cannot be grouped into clusters", "leave --sigma at its "
@@ -169,10 +170,10 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
         X, bmu = sample()
         if len(X) < 3:
             why = f"only {len(X)} row(s) without a gap: too few to choose k"
-            return np.arange(m), m, {"method": f"{why}, each unit is a cluster",
-                                     "scores": {}, "chosen": m,
-                                     "note": f"{why}; each map unit is its own cluster "
-                                             "(pass -k N to group the units)"}
+            unit_cluster, k = _each_live_unit(W, hits_fit, hits)
+            return unit_cluster, k, {"method": f"{why}, {_EACH}", "scores": {}, "chosen": k,
+                                     "note": f"{why}; {_EACH} (pass -k N to group the "
+                                             "units)"}
         alive = W[hits_fit > 0]
         distinct = len(np.unique(np.round(alive, 12), axis=0))
         fits = {}
@@ -202,3 +203,20 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
     unit_cluster = km.assign(W, fit.centers)[0]
     perm = km.order_by_size(unit_cluster, k, weight=hits.astype(float))
     return perm[unit_cluster], k, chosen
+
+
+_EACH = "each map unit that holds rows is a cluster (an empty unit joins the nearest)"
+
+
+def _each_live_unit(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray
+                    ) -> tuple[np.ndarray, int]:
+    """Each unit that holds fit rows as a cluster, the empty units in their nearest one's,
+    numbered by size (rows) as the clusters of a grouping are: clusters 0..k-1, none empty
+    (numbering the units themselves left a 2-row table with clusters 0 and 7)."""
+    live = np.flatnonzero(hits_fit > 0)
+    if not len(live):
+        return np.arange(len(W)), len(W)
+    owner = km.assign(W, W[live])[0]
+    owner[live] = np.arange(len(live))  # (two units with one codebook vector stay two)
+    perm = km.order_by_size(owner, len(live), weight=hits.astype(float))
+    return perm[owner], len(live)
