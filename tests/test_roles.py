@@ -81,6 +81,20 @@ def test_decimal_commas_in_a_comma_file_suggest_decimal_option():
         roles_of(f)
 
 
+def test_decimal_commas_with_thousands_dots_beside_a_dot_column_are_named():
+    """A table mixing conventions: '1.234,5' in one column, '2.5' in another. The comma
+    column was silently an identifier; now it is refused with what it holds and the ways
+    out."""
+    f = pd.DataFrame({"a": pd.Series(["1.234,5", "2.345,5", "12,25"], dtype=object),
+                      "b": [2.5, 3.5, 4.5], "id": ["x", "y", "z"]})
+    with pytest.raises(DataError) as exc:
+        roles_of(f)
+    msg = exc.value.one_line()
+    assert "'a'" in msg and "1.234,5" in msg and "--decimal ," in msg and "-C 'a'" in msg
+    g = pd.DataFrame({"code": pd.Series(["A-1", "B,2", "C.3"], dtype=object), "x": [1.5, 2.7, 0.3]})
+    assert by_name(roles_of(g))["code"].role != "feature"  # text with commas stays text
+
+
 def test_non_strict_mode_reports_problems_instead_of_raising():
     f = pd.DataFrame({"v": pd.Series(["3", "three", "4"], dtype=object), "x": [1.0, 2.0, 3.0]})
     r = decide(f, np.arange(3), ColumnOptions(), ".", strict=False)

@@ -243,7 +243,7 @@ def _kind(series, name, lines, decimal, explicit):
 def _refuse_mixed(name, text, lines):
     if text.decimal_comma:
         raise DataError(f"column '{name}' holds numbers with decimal commas ('{text.first_bad[1]}')",
-                        "pass --decimal , (and -d ';' if needed)")
+                        f"pass --decimal , (and -d ';' if needed), or leave it out with -C '{name}'")
     if text.first_bad is None:
         raise DataError(f"column '{name}' mixes units (e.g. % and $)",
                         f"clean the column, or leave it out with -C '{name}'")

@@ -105,12 +105,24 @@ def read_text_column(series: pd.Series, decimal: str) -> TextColumn:
         out[pos] = _to_float(m, decimal)
         n_ok += 1
     share = n_ok / len(strings) if len(strings) else 0.0
-    decimal_comma = decimal == "." and len(strings) > 0 and bool(
-        strings.str.match(_DECIMAL_COMMA).all())
     if first_bad is None and len(units) <= 1 and len(strings):
         rule = UnitRule(units.pop() if units else "", thousands, decimal)
         return TextColumn(out, rule, 1.0, None, False)
-    return TextColumn(None, None, share, first_bad, decimal_comma)
+    return TextColumn(None, None, share, first_bad, _decimal_comma(strings, decimal))
+
+
+def _decimal_comma(strings: pd.Series, decimal: str) -> bool:
+    """Every value reads as a number with a decimal comma ("1,5", "1.234,56", "12,5 %")
+    while the decimal mark is '.', and one at least has the comma: the column's numbers
+    were written the other way (a table that mixes the two, or a comma file)."""
+    if decimal != "." or not len(strings):
+        return False
+    if bool(strings.str.match(_DECIMAL_COMMA).all()):
+        return True
+    other = _PATTERNS[","]
+    return bool(strings.str.contains(",", regex=False).any()) and all(
+        (m := other.match(text)) is not None and not (m["sign1"] and m["sign2"])
+        for text in strings)
 
 
 def apply_rule(series: pd.Series, rule: UnitRule) -> np.ndarray:
