@@ -14,13 +14,15 @@ from hypothesis import strategies as st
 from somcli.prep.quotes import build, exact, rounding_of
 
 
-def through_a_block(values: np.ndarray, dtype) -> np.ndarray:
+def through_a_block(values: np.ndarray, dtype, keep_rows=0) -> np.ndarray:
+    """(keep_rows=0: the digits are searched for, however short the block)"""
     present = values[np.isfinite(values)]
     center = float(np.median(present)) if len(present) else 0.0
     scale = float(np.std(present)) or 1.0 if len(present) else 1.0
     filled = np.where(np.isfinite(values), values, center)
     X = ((filled - center) / scale).astype(dtype)[:, None]
-    quotes = build(lambda j: values, X, np.array([center]), np.array([scale]))
+    quotes = build(lambda j: values, X, np.array([center]), np.array([scale]),
+                   keep_rows=keep_rows)
     return exact(X, quotes, np.array([center]), np.array([scale]), slice(None))[:, 0]
 
 
@@ -37,8 +39,10 @@ columns = st.one_of(
 @given(columns, st.sampled_from([np.float32, np.float64]))
 def test_a_block_gives_back_every_input_value(values, dtype):
     values = np.array(values, dtype=np.float64) + 0.0  # -0.0 is quoted 0
-    back = through_a_block(values, dtype)
-    assert np.array_equal(back, np.where(np.isfinite(values), values, np.nan), equal_nan=True)
+    for keep_rows in (0, len(values)):  # digits searched for; a short block's kept columns
+        back = through_a_block(values, dtype, keep_rows)
+        assert np.array_equal(back, np.where(np.isfinite(values), values, np.nan),
+                              equal_nan=True)
 
 
 def test_a_column_written_with_few_digits_is_not_kept_twice():
