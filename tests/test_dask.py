@@ -41,12 +41,12 @@ def cluster(local_cluster):
     return local_cluster
 
 
-def run_both(run, tmp_path, command, data, *args, scheduler):
+def run_both(run, tmp_path, command, data, *args, scheduler, blocksize="4KB"):
     local, dist = tmp_path / "local", tmp_path / "dask"
     r1 = run(*command, data, *args, "-o", local, "-q")
     assert r1.code == 0, r1.err
     r2 = run(*command, data, *args, "-o", dist, "-q", "--engine", "dask", "--scheduler",
-             scheduler, "--blocksize", "4KB", "--single-file")
+             scheduler, "--blocksize", blocksize, "--single-file")
     assert r2.code == 0, r2.err
     return local, dist
 
@@ -394,8 +394,8 @@ def test_every_role_is_decided_on_every_row_as_locally(run, tmp_path, cluster, m
     frame["whole_then_not"] = np.r_[rng.integers(0, 9, 300), rng.normal(size=300)].round(3)
     src = tmp_path / "late.csv"
     frame.to_csv(src, index=False)
-    local, dist = run_both(run, tmp_path, ("kmeans", "-k", "3"), src,
-                           "--blocksize", "8KB", scheduler=cluster.scheduler_address)
+    local, dist = run_both(run, tmp_path, ("kmeans", "-k", "3"), src, "--no-plots",
+                           scheduler=cluster.scheduler_address)  # (4KB blocks: 8 partitions)
     ra, rb = (json.loads((d / "report.json").read_text()) for d in (local, dist))
     roles = [{c["name"]: (c["kind"], c["role"], c["reason"]) for c in r["columns"]}
              for r in (ra, rb)]
@@ -470,13 +470,14 @@ def test_embed_then_cluster_on_dask_as_locally(run, tmp_path, cluster):
     rows on Dask as locally."""
     src = _ratings(tmp_path / "ratings.csv", seed=3)
     local, dist = run_both(run, tmp_path, ("kmeans", "--embed", "rbm:4", "-k", "3"), src,
-                           "--blocksize", "16KB", "--model-out", tmp_path / "m",
-                           scheduler=cluster.scheduler_address)
+                           "--model-out", tmp_path / "m", "--no-plots",
+                           scheduler=cluster.scheduler_address, blocksize="16KB")
     a, b = pd.read_csv(local / "centroids.csv"), pd.read_csv(dist / "centroids.csv")
     assert np.allclose(a.values, b.values, atol=1e-9)
     la, lb = _table(local, "assignments"), _table(dist, "assignments")
     assert (la["cluster"].values == lb["cluster"].values).all()
     r = run("assign", tmp_path / "m" / "model.json", src, "-o", tmp_path / "a", "-q",
-            "--engine", "dask", "--blocksize", "16KB", "--scheduler", cluster.scheduler_address)
+            "--engine", "dask", "--blocksize", "16KB", "--scheduler", cluster.scheduler_address,
+            "--no-plots")
     assert r.code == 0, r.err
     assert (_table(tmp_path / "a", "assignments")["cluster"].values == la["cluster"].values).all()

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -125,6 +125,7 @@ class Painter:
         self._ended = False  # the helper's answers ended
         self._abandoned = False  # the run stopped: nothing more is drawn
         self._talking = False
+        self._here: ThreadPoolExecutor | None = None  # draws what the helper did not
 
     @classmethod
     def start(cls) -> Painter | None:
@@ -166,16 +167,19 @@ class Painter:
               last: bool = True) -> dict[str, Future]:
         """Send the requests; one future of PNG bytes per picture of ``fallback`` (name ->
         draw), filled by the helper or, for what it does not deliver, by drawing here."""
-        from somcli.report import figure
-
         with self._lock:
-            if self._ended or self.sent:  # the helper is gone: drawn here
-                return figure.start(fallback)
+            gone = self._ended or self.sent
+            if not gone:
+                futures = {name: Future() for name in fallback}
+                self._futures |= futures
+                self._fallback |= fallback
+                self.sent = last
+                start, self._talking = not self._talking, True
+        if gone:  # the helper is gone: drawn here
             futures = {name: Future() for name in fallback}
-            self._futures |= futures
-            self._fallback |= fallback
-            self.sent = last
-            start, self._talking = not self._talking, True
+            for name, future in futures.items():
+                self._draw_here(future, fallback[name])
+            return futures
         header = {"requests": [{"kind": kind, "header": head, "prefix": f"r{i}_"}
                                for i, (kind, head, _) in enumerate(requests)]}
         arrays = {f"r{i}_{name}": value for i, (_, _, arrs) in enumerate(requests)
@@ -206,8 +210,6 @@ class Painter:
     def _read(self) -> None:
         """Fill the futures from the helper's answers; once they end, draw here whatever
         it did not deliver."""
-        from somcli.report import figure
-
         try:
             for line in self.proc.stdout:
                 answer = json.loads(line)
@@ -230,11 +232,24 @@ class Painter:
         for name, future in left:
             if self._abandoned:
                 future.cancel()
-                continue
+            else:
+                self._draw_here(future, self._fallback[name])
+
+    def _draw_here(self, future: Future, draw: Callable) -> None:
+        """Draw a picture in this process, on the one thread that draws here (two threads
+        importing matplotlib at once can meet a module half initialised: ImportError)."""
+        from somcli.report import figure
+
+        def fill() -> None:
             try:
-                future.set_result(figure.render(self._fallback[name]))
+                future.set_result(figure.render(draw))
             except Exception as exc:  # noqa: BLE001 - raised where the bytes are used
                 future.set_exception(exc)
+
+        with self._lock:
+            if self._here is None:
+                self._here = ThreadPoolExecutor(1, thread_name_prefix="somcli-plots")
+            self._here.submit(fill)
 
 
 def _idle_core() -> bool:
