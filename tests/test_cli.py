@@ -178,7 +178,7 @@ def test_stdin_pipe_and_head_are_quiet():
 
 
 @pytest.mark.parametrize("command, first", [
-    ("kmeans {big} -k 2 -q", "line,cluster,distance"),
+    pytest.param("kmeans {big} -k 2 -q", "line,cluster,distance", marks=pytest.mark.slow),
     pytest.param("kmeans {big} -k 2 -q --engine dask --blocksize 200KB", "line,cluster,distance",
                  marks=pytest.mark.slow),
     ("inspect {big}", "{big}: 60,000 rows"),

@@ -58,6 +58,7 @@ SOM = ("som", "--map", "4x3", "-k", "3", "--dtype", "float64", "--no-plots")
     (), pytest.param(("--missing", "mask"), marks=pytest.mark.slow),
     pytest.param(("--scale", "robust"), marks=pytest.mark.slow),
     pytest.param(("--init", "random", "--seed", "5"), marks=pytest.mark.slow)])
+@pytest.mark.slow  # (the fast loop keeps one Dask parity test: the k-means centroids)
 def test_dask_som_gives_the_local_codebook(run, tmp_path, cluster, extra):
     data = blobs(tmp_path / "d.csv", gaps=bool(extra))
     local, dist = run_both(run, tmp_path, SOM, data, *extra, scheduler=cluster.scheduler_address)
@@ -109,6 +110,7 @@ def test_a_glob_of_files_gives_the_result_of_the_files_concatenated(run, tmp_pat
     assert len(joined) == 300 and joined["name"].tolist() == frame["name"].tolist()
 
 
+@pytest.mark.slow
 def test_threads_cluster_and_the_library_call(tmp_path):
     """The pipeline as a library: the same call over the two backends gives one codebook."""
     from somcli.backends.dask import DaskBackend
@@ -256,7 +258,8 @@ def test_dask_options_need_the_dask_engine(run, tmp_path):
     assert r.code == errors.USAGE
 
 
-@pytest.mark.parametrize("blocksize", ["2KB", pytest.param("64MB", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("blocksize", ["2KB", "64MB"])
 def test_a_k_above_the_distinct_rows_is_refused_on_dask_as_locally(run, tmp_path, cluster,
                                                                     blocksize):
     """Three distinct rows repeated over several partitions (or one): -k 4 is exit 65
@@ -356,6 +359,7 @@ def test_exact_quantiles_over_partitions_are_numpys(cluster):
         assert got == pytest.approx(np.quantile(both, qs), abs=0, rel=0)
 
 
+@pytest.mark.slow
 def test_a_category_value_first_seen_late_gets_its_indicator_on_dask(run, tmp_path, cluster,
                                                                      monkeypatch):
     """Issue 26, item 2 (one-hot part): the Dask engine decides roles on the first rows but
@@ -377,6 +381,7 @@ def test_a_category_value_first_seen_late_gets_its_indicator_on_dask(run, tmp_pa
     assert np.allclose(a.drop(columns="cluster"), b.drop(columns="cluster"), atol=1e-9, rtol=0)
 
 
+@pytest.mark.slow
 def test_every_role_is_decided_on_every_row_as_locally(run, tmp_path, cluster, monkeypatch):
     """Issue 26, item 2: a column constant in the first rows that varies later, a category
     of the first rows whose values later all differ, a column whose gaps come late, and

@@ -64,6 +64,7 @@ def test_assign_on_the_training_rows_gives_the_training_clusters(trained, run, n
         assert (after["is_outlier"] == before["is_outlier"]).all()
 
 
+@pytest.mark.slow  # (a second Python process)
 def test_a_model_survives_a_fresh_process_and_the_folder_form(trained, tmp_path):
     root, data = trained
     r = somcli_subprocess("assign", root / "som", data, "-o", tmp_path / "today", "-q")

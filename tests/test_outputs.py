@@ -211,6 +211,7 @@ def test_help_lists_options_under_headings(run):
     assert text.index("--threads") > text.index("Engine options:")
 
 
+@pytest.mark.slow  # (a second Python process)
 @pytest.mark.parametrize("fmt", ["csv", "ndjson"])
 def test_stdout_in_a_pipe_is_byte_clean_data(fmt):
     """With warnings and progress on (no -q), stdout holds the data and nothing else: the

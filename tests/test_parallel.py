@@ -203,6 +203,7 @@ def test_the_helper_process_draws_the_same_pictures(tmp_path, monkeypatch):
                 assert im.size[0] >= 700
 
 
+@pytest.mark.slow  # (a second Python process)
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the helper needs a second core")
 def test_kmeans_pictures_from_the_helper_are_the_threads(tmp_path, monkeypatch):
     """k-means draws its projection, profiles and k choice in the helper too (it imports

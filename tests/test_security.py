@@ -29,6 +29,7 @@ from somcli import errors
 # ---------------------------------------------------------------- 1. code from the working folder
 
 
+@pytest.mark.slow  # (a second Python process)
 def test_the_picture_helper_never_imports_a_somcli_planted_in_the_working_folder(
         tmp_path, monkeypatch, run):
     planted = tmp_path / "shared"
