@@ -289,7 +289,8 @@ def test_a_big_map_trains_on_dask_with_the_local_codebook(run, tmp_path, cluster
         data, index=False)
     args = ("som", "--map", "50x50", "-k", "3", "--epochs", "3", "--no-plots", "--dtype",
             "float64")
-    local, dist = run_both(run, tmp_path, args, data, scheduler=cluster.scheduler_address)
+    local, dist = run_both(run, tmp_path, args, data, scheduler=cluster.scheduler_address,
+                           blocksize="16KB")  # (4 partitions; 15 cost 1.5 s more)
     a = pd.read_csv(local / "codebook.csv")
     b = pd.read_csv(dist / "codebook.csv")
     scaled = [c for c in a.columns if c.endswith("[scaled]")]
