@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from somcli.report import map_draw as D
-from somcli.report import map_plots
 from somcli.report.colour_scale import cut, finite, plain, scale_for, short_number
 from somcli.report.figure import new_figure, save_png
 from somcli.report.map_facts import MapFacts
@@ -39,39 +38,22 @@ def layout(n: int, grid) -> tuple[int, int, int]:
     return best[1], best[2], best[3]
 
 
-def job(grid, W_original: np.ndarray, features: list[str], color_scale: str,
-        data: np.ndarray | None) -> dict:
-    """``{"components.png": draw(file)}``: the planes of a map's codebook (original units),
-    coloured by the range of ``data`` (sampled rows in original units) when given. What
-    they need is known once the map is trained: the helper draws them while the clusters
-    are chosen (:mod:`somcli.report.painter`)."""
-    shown = min(len(features), MAX_COMPONENTS)
-    title = f"Component planes (original units), {map_plots.grid_heading(grid)}"
-    if shown < len(features):
-        title += f"; first {shown} of {len(features)} features"
-    return {"components.png": lambda p: draw_components(p, grid, W_original, features,
-                                                        color_scale, data, title)}
-
-
-def job_of(f: MapFacts) -> dict:
-    return job(f.grid, f.W_original, f.features, f.color_scale, f.original_sample())
-
-
-def draw_components(path, grid, W_original, features, color_scale, data, title) -> None:
+def draw_components(path, f: MapFacts, title: str) -> None:
     from matplotlib.ticker import FuncFormatter
 
-    n = min(len(features), MAX_COMPONENTS)
-    ncols, nrows, height = layout(n, grid)
+    n = min(len(f.features), MAX_COMPONENTS)
+    ncols, nrows, height = layout(n, f.grid)
     fig, axes = new_figure((WIDTH, height), nrows, ncols)
+    data = f.original_sample()
     ticks = FuncFormatter(lambda v, _: short_number(v))
     for i, ax in enumerate(axes.ravel()):
         if i >= n:
             ax.set_visible(False)
             continue
-        values = W_original[:, i]
+        values = f.W_original[:, i]
         column = data[:, i] if data is not None else None
-        scale = scale_for(values, color_scale, column)
-        coll = D.draw_cells(ax, grid, values, "viridis", scale.norm, ticks=False)
+        scale = scale_for(values, f.color_scale, column)
+        coll = D.draw_cells(ax, f.grid, values, "viridis", scale.norm, ticks=False)
         bar = fig.colorbar(coll, ax=ax, fraction=0.07, pad=0.03, extend=scale.extend,
                            format=ticks)
         bar.ax.tick_params(labelsize=8)
@@ -83,7 +65,7 @@ def draw_components(path, grid, W_original, features, color_scale, data, title) 
             if known.size else ""
         if scale.note == "log scale":
             span += ", log colours"
-        ax.set_title(f"{plain(cut(features[i], 30))}\n{span}", fontsize=10, linespacing=1.3)
+        ax.set_title(f"{plain(cut(f.features[i], 30))}\n{span}", fontsize=10, linespacing=1.3)
     fig.suptitle(title, fontsize=12, y=1 - 10 / height, va="top")
     top = 1 - (HEAD_PX + TITLE_PX) / height
     row_px = (height - HEAD_PX - 24) / nrows  # a panel and the title above it

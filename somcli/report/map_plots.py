@@ -17,11 +17,7 @@ WIDTH = 800
 
 
 def heading(f: MapFacts) -> str:
-    return grid_heading(f.grid)
-
-
-def grid_heading(grid) -> str:
-    return f"{grid.rows}x{grid.cols} {grid.topology} map"
+    return f"{f.grid.rows}x{f.grid.cols} {f.grid.topology} map"
 
 
 def quality(f: MapFacts) -> str:

@@ -14,11 +14,10 @@ builders give the drawing functions here when there is no helper (:func:`picture
 Only small arrays and JSON cross the pipe (no pickle): each request a length-prefixed
 JSON header, then an ``.npz`` read with ``allow_pickle=False``; a map's pictures that do
 not show its clusters are asked for as soon as it is trained, the rest once its clusters
-are known. The helper
-answers with one JSON line per picture followed by its PNG bytes. Whatever goes wrong with
-the helper (it cannot start, dies, or a picture fails there), the pictures it did not
-deliver are drawn here on a thread instead, as for small inputs: the run's outputs never
-depend on it.
+are known. The helper answers with one JSON line per picture followed by its PNG bytes.
+Whatever goes wrong with the helper (it cannot start, dies, or a picture fails there), the
+pictures it did not deliver are drawn here on a thread instead, as for small inputs: the
+run's outputs never depend on it.
 """
 
 from __future__ import annotations

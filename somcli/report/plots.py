@@ -29,6 +29,7 @@ MID = ("umatrix.png", "umatrix.svg")
 
 def jobs(f: MapFacts) -> dict[str, Callable]:
     """name -> draw(file) for every picture of the map."""
+    head = map_plots.heading(f)
     vector = f.grid.units <= MAX_SVG_UNITS
     out: dict[str, Callable] = {"umatrix.png": lambda p: map_plots.draw_umatrix(p, f)}
     if vector:
@@ -39,7 +40,11 @@ def jobs(f: MapFacts) -> dict[str, Callable]:
         out["clusters.png"] = lambda p: map_plots.draw_clusters(p, f)
         if vector:
             out["clusters.svg"] = lambda p: p.write(map_svg.clusters(f).encode())
-    out |= component_plots.job_of(f)
+    shown = min(len(f.features), MAX_COMPONENTS)
+    title = f"Component planes (original units), {head}"
+    if shown < len(f.features):
+        title += f"; first {shown} of {len(f.features)} features"
+    out["components.png"] = lambda p: component_plots.draw_components(p, f, title)
     if f.sample is not None and f.centres is not None and len(f.sample) > 1 and k > 1:
         out |= cluster_plots.jobs(f.sample, f.sample_cluster, f.centres, f.features, f.sizes,
                                   "SOM", net=(f.W, f.grid), differences=f.differences)
