@@ -287,8 +287,7 @@ def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, siz
     if len(features) > MAX_COMPONENTS:
         report.warnings.append(f"components.png shows the first {MAX_COMPONENTS} of "
                                f"{len(features)} features")
-    names = _per_unit(unit_names(be, data, evs, found) if names is None else names,
-                      state.grid.units)
+    names = unit_names(be, data, evs, found) if names is None else names
     X, bmu = scored()
     cluster = state.unit_cluster[bmu]
     k = len(sizes)
@@ -299,15 +298,29 @@ def map_facts(be: Backend, data: Data, state: SomState, report, evs, scored, siz
                             else np.full(X.shape[1], np.nan) for j in range(k)])
     if len(X) < 2:  # no row without a gap to project: no projection, no profiles
         X = cluster = centres = None
-    return F.MapFacts(
-        state.grid, state.W, state.U, state.hits, state.unit_cluster,
-        d.prep.to_original(state.W), list(features),
-        quality,
-        legend=F.legend_lines(report.clusters), unit_names=names, rows=int(found),
-        color_scale=color_scale, sample=X, sample_cluster=cluster,
-        units=np.vstack([d.prep.scale, d.prep.center]).astype(float), centres=centres,
-        differences=steps.differences_of(report.clusters),
-        sizes=np.asarray(sizes))
+    return _facts(data, state.grid, state.W, state.U, state.hits, state.unit_cluster, quality,
+                  color_scale, legend=F.legend_lines(report.clusters),
+                  unit_names=_per_unit(names, state.grid.units), rows=int(found), sample=X,
+                  sample_cluster=cluster, centres=centres,
+                  differences=steps.differences_of(report.clusters), sizes=np.asarray(sizes))
+
+
+def _facts(data: Data, grid, W, U, hits, unit_cluster, quality: dict, color_scale: str,
+           **more):
+    """The :class:`~somcli.report.map_facts.MapFacts` of a map and ``data``'s cleaning,
+    with ``more`` of them as they become known."""
+    from somcli.report import map_facts as F
+
+    d = data.described
+    return F.MapFacts(grid, W, U, hits, unit_cluster, d.prep.to_original(W),
+                      list(d.roles.features), quality, color_scale=color_scale,
+                      units=np.vstack([d.prep.scale, d.prep.center]).astype(float), **more)
+
+
+def _k_request(selection) -> list:
+    from somcli.report import painter as helper
+
+    return helper.k_request(selection.to_dict() if selection is not None else None)
 
 
 def start_plots(facts, painter=None, selection=None, skip=()) -> dict:
@@ -316,8 +329,8 @@ def start_plots(facts, painter=None, selection=None, skip=()) -> dict:
     ``skip``: pictures asked for already (:func:`early_pictures`)."""
     from somcli.report import painter as helper
 
-    k = helper.k_request(selection.to_dict() if selection is not None else None)
-    return helper.pictures([helper.map_request(facts, skip=skip), *k], painter)
+    return helper.pictures([helper.map_request(facts, skip=skip), *_k_request(selection)],
+                           painter)
 
 
 def early_pictures(data: Data, W, grid, U, hits, quality: dict, color_scale: str, scored,
@@ -329,16 +342,12 @@ def early_pictures(data: Data, W, grid, U, hits, quality: dict, color_scale: str
     they would hold the GIL against that work): they are drawn then with the others."""
     if painter is None:
         return {}
-    from somcli.report import map_facts as F
     from somcli.report import painter as helper
     from somcli.report.plots import EARLY
 
     X, _ = scored()
-    d = data.described
-    facts = F.MapFacts(grid, W, U, hits, np.zeros(grid.units, dtype=int),
-                       d.prep.to_original(W), list(d.roles.features), quality,
-                       color_scale=color_scale, sample=X if len(X) >= 2 else None,
-                       units=np.vstack([d.prep.scale, d.prep.center]).astype(float))
+    facts = _facts(data, grid, W, U, hits, np.zeros(grid.units, dtype=int), quality,
+                   color_scale, sample=X if len(X) >= 2 else None)
     return helper.pictures([helper.map_request(facts, only=EARLY)], painter, last=False)
 
 
@@ -347,17 +356,14 @@ def mid_pictures(data: Data, state: SomState, names, found, quality, color_scale
     """The pictures of the map and its clusters' borders (``plots.MID``: the U-matrix) and
     the k choice, asked of the helper once the clusters are chosen, before they are
     profiled (what the cluster pictures show)."""
-    from somcli.report import map_facts as F
     from somcli.report import painter as helper
     from somcli.report.plots import MID
 
-    d = data.described
-    facts = F.MapFacts(state.grid, state.W, state.U, state.hits, state.unit_cluster,
-                       d.prep.to_original(state.W), list(d.roles.features), quality,
-                       unit_names=_per_unit(names, state.grid.units), rows=int(found),
-                       color_scale=color_scale)
-    k = helper.k_request(selection.to_dict() if selection is not None else None)
-    return helper.pictures([helper.map_request(facts, only=MID), *k], painter, last=False)
+    facts = _facts(data, state.grid, state.W, state.U, state.hits, state.unit_cluster,
+                   quality, color_scale, unit_names=_per_unit(names, state.grid.units),
+                   rows=int(found))
+    return helper.pictures([helper.map_request(facts, only=MID), *_k_request(selection)],
+                           painter, last=False)
 
 
 def _per_unit(names: dict, units: int) -> list[list[str]]:
