@@ -7,6 +7,7 @@ import pytest
 
 from somcli.algorithms import som
 from somcli.algorithms.grid import Grid, radius_schedule
+from somcli.algorithms.group_sums import SPARSE_FROM
 from somcli.algorithms.nearest import Units, _dense, _masked, nearest
 
 
@@ -165,7 +166,7 @@ def test_a_big_blocks_unit_sums_are_bincounts_to_the_bit(gaps):
     they add each unit's rows in row order, as the per-column bincounts do, so a map does
     not depend on which of the two a block of its size used."""
     rng = np.random.default_rng(3)
-    X = rng.normal(size=(3 * som.SPARSE_FROM + 5, 4)).astype(np.float32)
+    X = rng.normal(size=(3 * SPARSE_FROM + 5, 4)).astype(np.float32)
     if gaps:
         X[::9, 2] = np.nan
     W = rng.normal(size=(30, 4))

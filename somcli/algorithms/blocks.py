@@ -19,6 +19,7 @@ import pandas as pd
 from somcli.algorithms import som as batch
 from somcli.algorithms.evaluation import evaluate as evaluate_rows
 from somcli.algorithms.grid import Grid
+from somcli.algorithms.group_sums import group_sums
 from somcli.algorithms.nearest import nearest
 from somcli.prep.clean import row_labels
 from somcli.prep.quotes import Quotes, exact
@@ -159,7 +160,7 @@ def cluster_sums(block, labels: np.ndarray, k: int, center: np.ndarray, scale: n
     the sizes, and the sums and counts of the input values (gaps skipped: the means the
     report gives are those of the values in the file). CHUNK rows at a time on ``threads``
     threads, each of a chunk's five sums a GIL-free product
-    (:func:`somcli.algorithms.som.unit_sums`), added in chunk order."""
+    (:func:`somcli.algorithms.group_sums.group_sums`), added in chunk order."""
     X = block.X
     d = X.shape[1]
 
@@ -170,14 +171,14 @@ def cluster_sums(block, labels: np.ndarray, k: int, center: np.ndarray, scale: n
         there = ~np.isnan(values)
         values[~there] = 0.0
         lab = lab[ok]
-        out = [batch.unit_sums(lab, values, k), batch.unit_sums(lab, there.astype(float), k)]
+        out = [group_sums(lab, values, k), group_sums(lab, there.astype(float), k)]
         values *= values
-        out.append(batch.unit_sums(lab, values, k))
+        out.append(group_sums(lab, values, k))
         del values
         given = exact(X, block.quotes, center, scale, start + np.flatnonzero(ok))
         known = ~np.isnan(given)
         given[~known] = 0.0
-        out += [batch.unit_sums(lab, given, k), batch.unit_sums(lab, known.astype(float), k)]
+        out += [group_sums(lab, given, k), group_sums(lab, known.astype(float), k)]
         return np.hstack(out)  # (no stacked copy of the chunk's five inputs)
 
     total = np.zeros((k, 5 * d))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from somcli.algorithms.group_sums import group_sums
 from somcli.algorithms.nearest import Units, search, to_host
 
 MAX_ITER = 300
@@ -53,8 +54,7 @@ def partial_sums(rows, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, flo
     for block in chunks:
         block = block.astype(np.float64)
         labels, dist, _ = search(block, units)
-        for j in range(d):
-            sums[:, j] += xp.bincount(labels, weights=block[:, j], minlength=k)
+        sums += group_sums(labels, block, k, xp)
         counts += xp.bincount(labels, minlength=k)
         inertia += float((dist ** 2).sum())
     return to_host(sums), to_host(counts), inertia

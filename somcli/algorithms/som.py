@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from somcli.algorithms.grid import Grid, neighborhood
+from somcli.algorithms.group_sums import group_sums
 from somcli.algorithms.nearest import Units, search, task_rows, to_host
 from somcli.runtime.parallel import map_chunks, workers
 
@@ -156,33 +157,13 @@ def partial_sums(chunk: np.ndarray, W: np.ndarray | Units
     # summed in float64 (float32 sums of a chunk's rows drift by 1e-6: enough to move a
     # near-tie row to another unit in the next epoch, and the map away from float64's)
     values = xp.where(gaps, 0.0, chunk) if has_gaps else chunk
-    sums = unit_sums(bmu, values.astype(np.float64), m, xp)
+    sums = group_sums(bmu, values.astype(np.float64), m, xp)
     counts = xp.repeat(xp.bincount(bmu, minlength=m).astype(np.float64)[:, None], d, axis=1)
     if has_gaps:
-        counts -= unit_sums(bmu, gaps.astype(np.float64), m, xp)
+        counts -= group_sums(bmu, gaps.astype(np.float64), m, xp)
         found = ~xp.isnan(dist)
         return to_host(sums), to_host(counts), float(dist[found].sum()), int(found.sum())
     return to_host(sums), to_host(counts), float(dist.sum()), len(dist)
-
-
-#: rows from which a block's unit sums are a sparse product (scipy imported) on the CPU
-SPARSE_FROM = 4096
-
-
-def unit_sums(bmu: np.ndarray, values: np.ndarray, m: int, xp=np) -> np.ndarray:
-    """(m x d) sums per unit of the rows of ``values`` (float64), each unit's rows added in
-    row order. On the CPU from SPARSE_FROM rows: the product of the units' one-hot matrix
-    (CSC, built without sorting) and the rows, which scipy computes without the GIL;
-    otherwise one bincount per column (NumPy holds the GIL through bincount). Both add a
-    unit's rows one after the other in row order, so they give the same sums to the bit."""
-    k, d = values.shape
-    if xp is not np or k < SPARSE_FROM:
-        return xp.stack([xp.bincount(bmu, weights=values[:, j], minlength=m)
-                         for j in range(d)], axis=1)
-    from scipy import sparse
-
-    onehot = sparse.csc_matrix((np.ones(k), bmu, np.arange(k + 1)), shape=(m, k))
-    return np.asarray(onehot @ values, dtype=np.float64)
 
 
 def update(W: np.ndarray, sums: np.ndarray, counts: np.ndarray, H: np.ndarray) -> np.ndarray:
