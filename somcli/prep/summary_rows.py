@@ -91,7 +91,8 @@ def note(rows: list[SummaryRow], lines: np.ndarray) -> str:
         cols = ", ".join(f"'{c}'" for c in s.columns[:3]) + (", ..." if len(s.columns) > 3 else "")
         parts.append(f"line {int(lines[s.position])}{said} holds the other rows' {what} "
                      f"({cols})")
-    return f"{'; '.join(parts)}: a totals row, not data; left out (--keep-totals keeps it)"
+    what = "a totals row" if len(rows) == 1 else "totals rows"
+    return f"{'; '.join(parts)}: {what}, not data; left out (--keep-totals keeps it)"
 
 
 def _label(row: pd.Series) -> str:
