@@ -113,6 +113,25 @@ def test_scaling(dups, method, check):
     assert np.allclose(c.prep.to_original(c.X)[:, 0], dups["x"])
 
 
+@pytest.mark.parametrize("method", ["standard", "minmax", "robust"])
+@pytest.mark.parametrize("gap", [False, True])
+def test_the_scaler_is_the_one_fitted_on_the_cleaned_matrix(method, gap):
+    """A table without gaps reuses each column's moments for its scaler: to the bit the
+    scaler fitted on the cleaned matrix itself (a gap takes the other path: the same)."""
+    from somcli.prep import statistics as S
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(5000, 4)) * [1, 1e3, 1e-3, 7] + [0, 5e5, 1, -3],
+                         columns=list("abcd"))
+    if gap:
+        frame.loc[17, "b"] = np.nan
+    c = cleaned(frame, scale=method)
+    filled = np.asarray(frame.fillna(frame.median()), dtype=np.float64)  # as cleaning fills
+    center, scale = S.scaler(method, S.moments(filled),
+                             lambda j: np.percentile(filled[:, j], [25, 50, 75]))
+    assert np.array_equal(c.prep.center, center) and np.array_equal(c.prep.scale, scale)
+
+
 def test_identical_rows_with_gaps_are_reported_not_crashed():
     """Found by the fuzzer: fully identical rows holding a missing value."""
     f = pd.DataFrame({"id": ["u", "u", "v", "w"], "x": [1.0, 1.0, 4.0, 5.0],

@@ -49,10 +49,15 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     t_fit = time.perf_counter()
     selection, label = None, ""
 
+    early: dict = {}  # pictures asked of the helper before the clusters are profiled
     if opts.k_auto:
         k, selection = _choose_k(be, data, opts, distinct(), progress)
         if selection.note:
             warnings.append(selection.note)
+        if plots and painter is not None:  # drawn by the helper while the fit runs
+            from somcli.report import painter as helper
+
+            early = helper.pictures(helper.k_request(selection.to_dict()), painter, last=False)
     else:
         k = opts.k
     progress(f"k-means with k={k}")
@@ -93,7 +98,8 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     model = kmeans_model(replace(described, fingerprint=be.fingerprint(data)), opts.seed,
                          params, centers, sizes, quality, report)
     frame, parts = be.rows_out(data, _columns, assigned)
-    pictures = _pictures(be, data, centers, sizes, opts.seed, report, painter) if plots else {}
+    pictures = early | _pictures(be, data, centers, sizes, opts.seed, report, painter,
+                                 with_k=not early) if plots else {}
     return RunResult("kmeans", frame, report, tables, model=model, parts=parts,
                      plots=pictures)
 
@@ -140,9 +146,9 @@ def fit_kmeans(be: Backend, data: Data, k: int, *, seed: int, n_init: int | None
                          False, fit.n_init), label)
 
 
-def _pictures(be, data, centers, sizes, seed, report, painter) -> dict:
-    """The projection, profile and k choice pictures, drawn by the helper process
-    ``painter`` or on a thread: name -> future PNG bytes."""
+def _pictures(be, data, centers, sizes, seed, report, painter, with_k=True) -> dict:
+    """The projection, profile and (``with_k``) k choice pictures, drawn by the helper
+    process ``painter`` or on a thread: name -> future PNG bytes."""
     from somcli.report import cluster_plots
     from somcli.report import painter as helper
 
@@ -150,7 +156,8 @@ def _pictures(be, data, centers, sizes, seed, report, painter) -> dict:
     labels = km.assign(rows, centers)[0]
     clusters = helper.cluster_request(rows, labels, centers, data.described.roles.features,
                                       sizes, "k-means", steps.differences_of(report.clusters))
-    selection = report.k_selection.to_dict() if report.k_selection is not None else None
+    selection = report.k_selection.to_dict() if report.k_selection is not None and with_k \
+        else None
     return helper.pictures([clusters, *helper.k_request(selection)], painter)
 
 

@@ -132,13 +132,15 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
         value = _statistic(col, opts.missing, total) if fill is not None else None
         if value is not None and n_gaps:
             col = np.where(gaps, value, col)
-        return col, n_inf, gaps if n_gaps else None, described, value
+        return col, n_inf, gaps if n_gaps else None, described, value, total
 
     # columns on threads when they are long (numpy's median and sums release the GIL)
     threads = min(default_threads(), d) if n >= PARALLEL_ROWS else 1
     as_read: dict[int, np.ndarray] = {}  # columns written below, a block of rows at a time
-    for j, (col, n_inf, gaps, described, value) in enumerate(
+    totals: list[dict] = []  # each column's moments, of its present values
+    for j, (col, n_inf, gaps, described, value, total) in enumerate(
             ordered(column, roles.features, threads)):
+        totals.append(total)
         name = roles.features[j]
         if n_inf:
             infinite[name] = n_inf
@@ -185,7 +187,12 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     report["duplicates"] |= {"dedupe": opts.dedupe, "dedupe_key": key_col,
                              "rows_merged": n_merged}
     basis = merged if merged is not None else (X if len(fit_index) == n else X[fit_index])
-    prep.center, prep.scale = _fit_scaler(basis, opts.scale)
+    # every row fits, as read (no gap, no infinity): X's columns are the columns whose
+    # moments were taken above, so their scaler is theirs (a strided pass over X saved)
+    as_taken = (basis is X and totals and not missing and not infinite
+                and opts.missing != "knn")
+    prep.center, prep.scale = _fit_scaler(basis, opts.scale,
+                                          _stacked(totals) if as_taken else None)
     prep.scale = weight_indicators(roles.features, roles.rules, prep.scale)
     if dtype == np.float64 or opts.missing == "knn":
         X -= prep.center.astype(dtype)
@@ -314,9 +321,11 @@ def _knn_fill(raw, reference, center, scale, k):
     return np.where(np.isnan(raw), filled, raw)
 
 
-def _fit_scaler(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+def _fit_scaler(values: np.ndarray, method: str, total: dict | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Scaler statistics per column of ``values`` (gaps ignored), by
-    :func:`somcli.prep.statistics.scaler` on this one block; quartiles by numpy."""
+    :func:`somcli.prep.statistics.scaler` on this one block (``total``: its moments, when
+    known); quartiles by numpy."""
     if method == "none":
         return np.zeros(values.shape[1]), np.ones(values.shape[1])
 
@@ -324,7 +333,12 @@ def _fit_scaler(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray
         col = np.asarray(values[:, j], dtype=np.float64)
         return np.percentile(col[~np.isnan(col)], [100 * q for q in S.QUARTILES])
 
-    return S.scaler(method, S.moments(values), quartiles)
+    return S.scaler(method, total if total is not None else S.moments(values), quartiles)
+
+
+def _stacked(totals: list[dict]) -> dict:
+    """One-column moments side by side: the moments of the columns together."""
+    return {key: np.concatenate([t[key] for t in totals]) for key in totals[0]}
 
 
 def row_labels(frame: pd.DataFrame, ids: list[str], lines: np.ndarray,
