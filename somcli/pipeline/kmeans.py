@@ -49,7 +49,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     t_fit = time.perf_counter()
     selection, label = None, ""
 
-    early: dict = {}  # pictures asked of the helper before the clusters are profiled
+    early: dict = {}  # the pictures, asked for as soon as what they show is known
     if opts.k_auto:
         k, selection = _choose_k(be, data, opts, distinct(), progress)
         if selection.note:
@@ -75,6 +75,9 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     assigned = be.map(B.renumber, assigned, perm=perm)
     labels = be.map(B.first, assigned)
     fit_seconds = time.perf_counter() - t_fit
+    if plots and painter is not None:  # the projection, drawn while the clusters are profiled
+        early |= _pictures(be, data, centers, steps.sizes(be, labels, k), opts.seed, None,
+                           painter, only=PROJECTION)
 
     params = {"algorithm": label, "k": k, "k_auto": opts.k_auto, "k_max": opts.k_max,
               "n_init": fit.n_init, "seed": opts.seed, "scale": cleaning.scale,
@@ -88,20 +91,22 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
         report.warnings.append(caution)
     report.fit = Fit(fit.inertia, fit.n_iter)
     report.clusters = steps.profiles(be, data, labels, k)
+    sizes = np.array([c.size for c in report.clusters])
+    if plots and painter is not None:  # drawn by the helper while the rows are scored
+        early |= _pictures(be, data, centers, sizes, opts.seed, report, painter,
+                           only=PROFILES, with_k="k_choice.png" not in early)
     report.metrics = _scores(be, data, labels, centers, opts.seed)
     report.external = steps.external(be, data, labels, report.warnings)
     report.runtime_seconds = described.timings | {"fit": fit_seconds,
                                                   "total": time.perf_counter() - t0}
-    sizes = np.array([c.size for c in report.clusters])
     tables = {"centroids.csv": centroid_table(described, centers, sizes)}
     quality = sum(be.reduce(B.distance_sum, assigned)) / max(int(sizes.sum()), 1)
     model = kmeans_model(replace(described, fingerprint=be.fingerprint(data)), opts.seed,
                          params, centers, sizes, quality, report)
     frame, parts = be.rows_out(data, _columns, assigned)
-    pictures = early | _pictures(be, data, centers, sizes, opts.seed, report, painter,
-                                 with_k=not early) if plots else {}
-    return RunResult("kmeans", frame, report, tables, model=model, parts=parts,
-                     plots=pictures)
+    if plots and painter is None:  # on a thread, once this process's work is done
+        early = _pictures(be, data, centers, sizes, opts.seed, report, None)
+    return RunResult("kmeans", frame, report, tables, model=model, parts=parts, plots=early)
 
 
 INIT_SAMPLE = 100_000  # rows the k-means++ starts are drawn on away from scikit-learn
@@ -146,19 +151,26 @@ def fit_kmeans(be: Backend, data: Data, k: int, *, seed: int, n_init: int | None
                          False, fit.n_init), label)
 
 
-def _pictures(be, data, centers, sizes, seed, report, painter, with_k=True) -> dict:
-    """The projection, profile and (``with_k``) k choice pictures, drawn by the helper
+PROJECTION, PROFILES = ["projection.png"], ["profiles.png"]  # asked of a helper in turn
+
+
+def _pictures(be, data, centers, sizes, seed, report, painter, only=None, with_k=True
+              ) -> dict:
+    """The projection and profile pictures (``only`` those named; the projection needs no
+    ``report``) and the k choice (``with_k``, once the report is there), drawn by the helper
     process ``painter`` or on a thread: name -> future PNG bytes."""
     from somcli.report import cluster_plots
     from somcli.report import painter as helper
 
     rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, seed)
     labels = km.assign(rows, centers)[0]
+    differences = None if report is None else steps.differences_of(report.clusters)
     clusters = helper.cluster_request(rows, labels, centers, data.described.roles.features,
-                                      sizes, "k-means", steps.differences_of(report.clusters))
-    selection = report.k_selection.to_dict() if report.k_selection is not None and with_k \
-        else None
-    return helper.pictures([clusters, *helper.k_request(selection)], painter)
+                                      sizes, "k-means", differences, only=only)
+    selection = report.k_selection.to_dict() if report is not None and with_k and \
+        report.k_selection is not None else None
+    return helper.pictures([clusters, *helper.k_request(selection)], painter,
+                           last=report is not None)
 
 
 SELECT_ROWS = 5_000  # -k auto compares the candidates on a sample of this many fit rows

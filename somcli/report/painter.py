@@ -51,9 +51,11 @@ def _map_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
 def _cluster_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
     from somcli.report import cluster_plots
 
-    return cluster_plots.jobs(arrays["rows"], arrays["labels"], arrays["centres"],
+    jobs = cluster_plots.jobs(arrays["rows"], arrays["labels"], arrays["centres"],
                               header["features"], arrays["sizes"], header["what"],
                               differences=arrays.get("differences"))
+    only = header.get("only")
+    return {name: draw for name, draw in jobs.items() if only is None or name in only}
 
 
 def _k_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
@@ -94,13 +96,15 @@ def map_request(facts, only=None, skip=()) -> tuple[str, dict, dict]:
         ({"skip": list(skip)} if skip else {}), arrays
 
 
-def cluster_request(rows, labels, centres, features, sizes, what: str, differences=None
-                    ) -> tuple[str, dict, dict]:
-    """The projection and profiles of clusters in feature space (:mod:`cluster_plots`)."""
+def cluster_request(rows, labels, centres, features, sizes, what: str, differences=None,
+                    only=None) -> tuple[str, dict, dict]:
+    """The projection and profiles of clusters in feature space (:mod:`cluster_plots`), or
+    ``only`` those named."""
     arrays = {"rows": rows, "labels": labels, "centres": centres, "sizes": np.asarray(sizes)}
     if differences is not None:
         arrays["differences"] = differences
-    return "clusters", {"features": list(features), "what": what}, arrays
+    header = {"features": list(features), "what": what}
+    return "clusters", header | ({"only": list(only)} if only is not None else {}), arrays
 
 
 def k_request(selection: dict | None) -> list[tuple[str, dict, dict]]:
