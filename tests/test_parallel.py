@@ -318,20 +318,3 @@ def test_somcli_threads_and_the_libraries_threads_are_separate_knobs(monkeypatch
     X = np.random.default_rng(0).normal(size=(km.SMALL_ROWS + 1, 2))
     km.fit(X, 3, seed=0, n_init=1)
     assert seen == [1]
-
-
-def test_a_cluster_request_can_ask_for_one_picture_at_a_time():
-    """k-means asks for the projection once the clusters are numbered and for the profiles
-    once they are profiled: each request draws only what it names."""
-    from somcli.report import painter
-
-    rng = np.random.default_rng(0)
-    rows = rng.normal(size=(60, 3))
-    labels = np.arange(60) % 3
-    centres = np.stack([rows[labels == j].mean(axis=0) for j in range(3)])
-    for only, names in ((["projection.png"], ["projection.png"]),
-                        (["profiles.png"], ["profiles.png"]),
-                        (None, ["projection.png", "profiles.png"])):
-        kind, header, arrays = painter.cluster_request(rows, labels, centres, ["a", "b", "c"],
-                                                       [20, 20, 20], "k-means", only=only)
-        assert sorted(painter.KINDS[kind](header, arrays)) == sorted(names)

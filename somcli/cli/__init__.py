@@ -13,6 +13,7 @@ from somcli.cli import clustering, commands  # noqa: F401  (they add their comma
 from somcli.cli.group import cli
 from somcli.cli.settings_file import name_variables
 from somcli.cli.shell_commands import completion, config, data_commands
+from somcli.report import helper_process
 
 name_variables(cli, data_commands(cli))
 cli.add_command(completion)
@@ -37,6 +38,7 @@ def main(argv=None) -> None:
         code = cli.main(args=argv, prog_name="somcli", standalone_mode=False)
     except SystemExit as exc:
         code = exc.code
+    helper_process.discard()  # a picture helper started early that the run did not take
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

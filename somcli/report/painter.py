@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import queue
 import struct
 import subprocess
@@ -34,6 +33,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
+
+from somcli.report import helper_process
 
 
 def _map_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
@@ -132,25 +133,13 @@ class Painter:
 
     @classmethod
     def start(cls) -> Painter | None:
-        """A helper when a core is idle, else None. It pays from the smallest table (the
-        seed table's `som` took 1.22 s with a thread, 1.00 s with the helper); on a busy
-        machine (no core idle) it would only compete."""
-        if MODE == "never" or not sys.executable or (MODE == "auto" and not _idle_core()):
+        """A helper (the one the console script started early, else a new one) when a
+        core is idle, else None (:mod:`somcli.report.helper_process`)."""
+        if MODE == "never":
+            helper_process.discard()
             return None
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-        env.setdefault("MPLBACKEND", "Agg")
-        try:
-            # -P: the working folder is not put on sys.path, so a somcli/ planted there is
-            # never imported; the helper finds this very package through PYTHONPATH
-            proc = subprocess.Popen(
-                [sys.executable, "-P", "-m", "somcli.report.painter"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                start_new_session=True)  # Ctrl-C reaches the run, which closes the helper
-        except (OSError, ValueError):
-            return None
-        return cls(proc)
+        proc = helper_process.take() or helper_process.spawn(when_idle=MODE == "auto")
+        return cls(proc) if proc is not None else None
 
     def close(self) -> None:
         """Stop a helper that was not handed its last request (the run failed or drew
@@ -255,58 +244,24 @@ class Painter:
             self._here.submit(fill)
 
 
-def _idle_core() -> bool:
-    """Whether a second core is there and not taken: at most one runnable task besides
-    this process now (``/proc/loadavg``'s running count, which includes this process and
-    jitters with the machine's own daemons) and a 1-minute load average of at most the
-    cores (two busy processes beside a run on 2 cores fail both)."""
-    from somcli.runtime.parallel import cpus
-
-    cores = cpus()
-    if cores < 2:
-        return False
-    try:
-        with open("/proc/loadavg", encoding="ascii") as fh:
-            fields = fh.read().split()
-        return int(fields[3].split("/")[0]) <= cores and float(fields[0]) <= cores
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.getloadavg()[0] <= cores
-    except (AttributeError, OSError):
-        return True
-
-
 def main() -> None:
-    """The helper's end: import matplotlib now, draw when the requests arrive, then exit."""
+    """The helper's end: import matplotlib now, draw when the requests arrive (with a
+    twin: :mod:`somcli.report.twin`), then exit."""
     import matplotlib.backends.backend_agg  # noqa: F401 - the slow part, done while waiting
     import matplotlib.figure  # noqa: F401
 
-    from somcli.report import figure
+    from somcli.report import figure, twin
 
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    while True:  # a request at a time, until the run closes the pipe
-        size = stdin.read(4)
-        if len(size) < 4:
-            return  # the run ended (without a picture to draw, or after its last request)
-        header = json.loads(stdin.read(struct.unpack("<I", size)[0]))
-        with np.load(io.BytesIO(stdin.read(header["npz"])), allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        jobs: dict[str, Callable] = {}
-        for r in header["requests"]:
-            mine = {k[len(r["prefix"]):]: v for k, v in arrays.items()
-                    if k.startswith(r["prefix"])}
-            jobs |= KINDS[r["kind"]](r["header"], mine)
-        for name, draw in jobs.items():
-            try:
-                png = figure.render(draw)
-            except Exception as exc:  # noqa: BLE001 - the parent draws it and reports it
-                stdout.write((json.dumps({"name": name, "error": str(exc)}) + "\n").encode())
-                stdout.flush()
-                continue
-            stdout.write((json.dumps({"name": name, "size": len(png)}) + "\n").encode())
-            stdout.write(png)
-            stdout.flush()
+    twin.serve(sys.stdin.buffer, sys.stdout.buffer, _jobs, figure.render)
+
+
+def _jobs(header: dict, arrays: dict) -> dict[str, Callable]:
+    """A request's pictures: name -> draw(file)."""
+    jobs: dict[str, Callable] = {}
+    for r in header["requests"]:
+        mine = {k[len(r["prefix"]):]: v for k, v in arrays.items() if k.startswith(r["prefix"])}
+        jobs |= KINDS[r["kind"]](r["header"], mine)
+    return jobs
 
 
 if __name__ == "__main__":

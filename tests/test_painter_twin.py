@@ -1,0 +1,174 @@
+"""The picture helper started before the command line's imports, and its twin (a forked
+second drawer): what a user relies on is that every picture arrives, byte for byte as drawn
+in the run, whatever happens to either process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from somcli.report import helper_process, twin
+
+TWO_CORES = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the twin needs two cores")
+
+
+@pytest.mark.parametrize("argv, started", [
+    (["som", "d.csv", "-o", "out"], True),
+    (["kmeans", "d.csv", "-k", "3", "--out", "out"], True),
+    (["-q", "som", "d.csv", "--out=out"], True),
+    (["som", "d.csv", "-oout"], True),
+    (["som", "d.csv"], False),  # no folder: no pictures
+    (["som", "d.csv", "-o", "out", "--no-plots"], False),
+    (["kmeans", "d.csv", "-o", "out", "--engine", "dask"], False),
+    (["som", "--help"], False),
+    (["som", "d.csv", "-o", "out", "--resume", "m.json"], False),
+    (["assign", "m.json", "d.csv", "-o", "out"], False),
+    (["inspect", "som.csv"], False),
+    ([], False),
+])
+def test_the_helper_starts_early_only_when_the_command_line_asks_for_pictures(
+        monkeypatch, argv, started):
+    spawned = []
+    monkeypatch.setattr(helper_process, "spawn", lambda: spawned.append(1) or None)
+    monkeypatch.delenv("SOMCLI_NO_PLOTS", raising=False)
+    helper_process.early(argv)
+    assert bool(spawned) == started
+
+
+def test_a_settings_variable_about_pictures_or_engine_stops_the_guess(monkeypatch):
+    spawned = []
+    monkeypatch.setattr(helper_process, "spawn", lambda: spawned.append(1) or None)
+    monkeypatch.setenv("SOMCLI_ENGINE", "dask")
+    helper_process.early(["som", "d.csv", "-o", "out"])
+    assert spawned == []
+
+
+def test_a_helper_started_early_and_not_taken_is_killed_at_the_end(monkeypatch):
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    monkeypatch.setattr(helper_process, "_early", proc)
+    helper_process.discard()
+    assert proc.poll() is not None
+    assert helper_process.take() is None  # nothing left to take
+
+
+def test_pictures_are_shared_between_the_two_drawers_by_their_cost():
+    load = [0.0, 0.0]
+    assert twin.shares(["hits.png", "components.png"], load) == [0, 1]
+    # a cheap SVG does not count as a picture: the next PNG goes to the side it went to
+    assert twin.shares(["umatrix.png", "umatrix.svg", "clusters.png"], load) == [0, 1, 1]
+    assert twin.shares(["projection.png", "profiles.png"], load) == [0, 1]
+    assert load == [3.0, 3.05]
+
+
+def _facts():
+    from somcli.algorithms.grid import Grid
+    from somcli.report.map_facts import MapFacts
+
+    grid = Grid(3, 4, "hex")
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(12, 2))
+    return MapFacts(grid, W, rng.random((3, 4)), rng.integers(0, 9, 12), np.arange(12) % 3,
+                    W, ["x", "y"], {"quantization_error": 0.5, "topographic_error": 0.1})
+
+
+def _helper(monkeypatch):
+    from somcli.report import painter
+
+    monkeypatch.setattr(painter, "MODE", "always")
+    helper = painter.Painter.start()
+    assert helper is not None
+    return helper
+
+
+def _twin_of(pid: int, timeout: float = 30.0) -> int:
+    """The helper's forked child, once matplotlib is imported and it has forked."""
+    path = f"/proc/{pid}/task/{pid}/children"
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with open(path) as fh:
+            children = fh.read().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.02)
+    raise AssertionError("the helper did not fork its twin")
+
+
+@TWO_CORES
+@pytest.mark.slow  # (a helper process, matplotlib imported there)
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc")
+@pytest.mark.parametrize("kill_twin", [False, True])
+def test_every_picture_arrives_from_the_helper_and_its_twin_or_is_drawn_here(
+        monkeypatch, kill_twin):
+    from somcli.report import figure, painter, plots
+
+    facts = _facts()
+    expected = plots.jobs(facts)
+    helper = _helper(monkeypatch)
+    drawn_here = []
+    original = figure.render
+    monkeypatch.setattr(figure, "render", lambda draw: drawn_here.append(1) or original(draw))
+    twin_pid = _twin_of(helper.proc.pid)
+    if kill_twin:
+        os.kill(twin_pid, 9)
+    early = painter.pictures([painter.map_request(facts, only=plots.EARLY)], helper, last=False)
+    rest = painter.pictures([painter.map_request(facts, skip=plots.EARLY)], helper)
+    got = {name: f.result(timeout=60) for name, f in (early | rest).items()}
+    assert sorted(got) == sorted(expected)
+    monkeypatch.setattr(figure, "render", original)
+    for name, draw in expected.items():
+        assert got[name] == figure.render(draw), name
+    assert helper.proc.wait(timeout=60) == 0
+    # the twin's share (every other PNG) came from it, or, once it was killed, from here
+    assert (len(drawn_here) > 0) == kill_twin
+
+
+@TWO_CORES
+@pytest.mark.slow  # (a helper process, matplotlib imported there)
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc")
+def test_a_dead_helper_leaves_its_pictures_to_the_run_even_with_its_twin_alive(monkeypatch):
+    """The twin does not hold the run's pipes: the run sees the helper gone at once."""
+    from somcli.report import figure, painter, plots
+
+    facts = _facts()
+    helper = _helper(monkeypatch)
+    twin_pid = _twin_of(helper.proc.pid)
+    os.kill(helper.proc.pid, 9)
+    started = time.monotonic()
+    futures = painter.pictures([painter.map_request(facts)], helper)
+    for name, draw in plots.jobs(facts).items():
+        assert futures[name].result(timeout=60) == figure.render(draw), name
+    assert time.monotonic() - started < 30
+    end = time.monotonic() + 30  # and the twin, its requests ended, ends too
+    while time.monotonic() < end and _running(twin_pid):
+        time.sleep(0.05)
+    assert not _running(twin_pid)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_cluster_request_can_ask_for_one_picture_at_a_time():
+    """k-means asks for the projection once the clusters are numbered and for the profiles
+    once they are profiled: each request draws only what it names."""
+    from somcli.report import painter
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(60, 3))
+    labels = np.arange(60) % 3
+    centres = np.stack([rows[labels == j].mean(axis=0) for j in range(3)])
+    for only, names in ((["projection.png"], ["projection.png"]),
+                        (["profiles.png"], ["profiles.png"]),
+                        (None, ["projection.png", "profiles.png"])):
+        kind, header, arrays = painter.cluster_request(rows, labels, centres, ["a", "b", "c"],
+                                                       [20, 20, 20], "k-means", only=only)
+        assert sorted(painter.KINDS[kind](header, arrays)) == sorted(names)
