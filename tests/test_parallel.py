@@ -318,3 +318,66 @@ def test_somcli_threads_and_the_libraries_threads_are_separate_knobs(monkeypatch
     X = np.random.default_rng(0).normal(size=(km.SMALL_ROWS + 1, 2))
     km.fit(X, 3, seed=0, n_init=1)
     assert seen == [1]
+
+
+def test_an_import_started_early_is_waited_for_before_use(monkeypatch):
+    """scikit-learn's import starts on a thread once a big table is read; whoever imports
+    from it waits for that thread first (two threads importing one package at once can
+    meet a module half initialised)."""
+    from somcli.runtime import parallel
+
+    monkeypatch.setattr(parallel, "_IMPORTS", {})
+    name = "xml.dom.minidom"
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    parallel.import_soon(name)
+    parallel.import_soon(name)  # once
+    assert len(parallel._IMPORTS) == 1
+    parallel.imported()
+    assert name in sys.modules and not parallel._IMPORTS[name].is_alive()
+    parallel.import_soon("no_such_module_for_somcli")  # a failure stays on its thread
+    parallel.imported()
+
+
+@pytest.mark.parametrize("rows, missing, started", [(3000, "median", True),
+                                                    (500, "median", False),
+                                                    (3000, "knn", False)])
+def test_kmeans_starts_scikit_learns_import_once_its_rows_are_read(
+        tmp_path, monkeypatch, rows, missing, started):
+    from click.testing import CliRunner
+
+    from somcli.cli import cli
+    from somcli.pipeline import kmeans
+
+    asked = []
+    monkeypatch.setattr(kmeans, "import_soon", asked.append)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(rows, 3)), columns=["a", "b", "c"])
+    frame.loc[3, "a"] = np.nan
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    res = CliRunner().invoke(cli, ["kmeans", str(tmp_path / "in.csv"), "-k", "3", "--missing",
+                                   missing, "--no-plots", "-o", str(tmp_path / "o"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert asked == (["sklearn.cluster"] if started else [])
+
+
+def test_the_command_line_fixes_glibcs_thresholds_and_does_nothing_elsewhere(monkeypatch):
+    import ctypes
+
+    from somcli.runtime import memory
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    memory.settle()
+    assert calls == [(memory.M_MMAP_THRESHOLD, 32 << 20), (memory.M_TRIM_THRESHOLD, 4 << 20)]
+
+    def missing(name):
+        raise OSError(name)
+
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+    memory.settle()  # no glibc: nothing to set, no error

@@ -13,6 +13,7 @@ import numpy as np
 
 from somcli.algorithms.lloyd import KMeansFit
 from somcli.algorithms.nearest import nearest
+from somcli.runtime.parallel import imported
 
 __all__ = ["COORDINATES", "KMeansFit", "assign", "check_model", "default_n_init", "fit",
            "model_arrays", "order_by_size"]
@@ -42,6 +43,7 @@ def fit(X: np.ndarray, k: int, *, seed: int, n_init: int | None = None, minibatc
         from somcli.algorithms import kmeans_small
 
         return kmeans_small.fit(X, k, seed=seed, n_init=n_init, weights=sample_weight)
+    imported()  # (scikit-learn's import may have been started early: import_soon)
     from sklearn.cluster import KMeans, MiniBatchKMeans
     from sklearn.exceptions import ConvergenceWarning
 

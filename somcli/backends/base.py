@@ -143,8 +143,9 @@ class Backend(ABC):
     # ------------------------------------------------------------ input
     @abstractmethod
     def load(self, read, cols, cleaning, *, dtype, allow_mask: bool, progress: Progress,
-             stdin=None) -> Data:
-        """Read, decide the column roles and clean (fitting the cleaning)."""
+             stdin=None, on_read: Callable[[int | None], None] | None = None) -> Data:
+        """Read, decide the column roles and clean (fitting the cleaning); ``on_read(rows)``
+        is called once the rows are read, before they are cleaned (None: not counted)."""
 
     @abstractmethod
     def replay(self, model, read, explicit: frozenset, *, progress: Progress,

@@ -59,11 +59,13 @@ class DaskBackend(Backend):
 
     # ------------------------------------------------------------ input
     def load(self, read, cols, cleaning, *, dtype=np.float64, allow_mask=False,
-             progress=quiet, stdin=None) -> Data:
+             progress=quiet, stdin=None, on_read=None) -> Data:
         check_missing(cleaning, allow_mask)
         with diagnosed(read, cols):
             progress("reading on the cluster")
             table = D.load(self.client, read, cols, self.options.blocksize)
+            if on_read is not None:
+                on_read(None)
             ids = self._ids(table)
             progress("cleaning statistics over every partition")
             prep, raw, report = D.fit_cleaning(table, cleaning)

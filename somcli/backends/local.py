@@ -42,7 +42,7 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------ input
     def load(self, read, cols, cleaning, *, dtype=np.float64, allow_mask=False,
-             progress=quiet, stdin=None) -> Data:
+             progress=quiet, stdin=None, on_read=None) -> Data:
         from somcli.prep.clean import clean
 
         t0 = time.perf_counter()
@@ -53,6 +53,8 @@ class LocalBackend(Backend):
             raise DataError(f"{', '.join(table.inputs)}: only {table.n_rows} data row; "
                             "clustering needs at least 2")
         t1 = time.perf_counter()
+        if on_read is not None:
+            on_read(table.n_rows)
         progress("profiling and cleaning")
         roles = R.decide(table.frame, table.lines, cols, table.dialect.decimal)
         roles.warnings[:0] = table.warnings

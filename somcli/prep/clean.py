@@ -23,7 +23,7 @@ from somcli.prep.quotes import build as build_quotes
 from somcli.prep.roles import Roles
 from somcli.prep.units import UnitRule
 from somcli.runtime import memory
-from somcli.runtime.parallel import default_threads, map_chunks, ordered
+from somcli.runtime.parallel import default_threads, imported, map_chunks, ordered
 
 MAX_NAMED_ROWS = 50
 PARALLEL_ROWS = 100_000  # columns at least this long are cleaned on threads
@@ -313,6 +313,7 @@ def _fit_knn(prep: Preprocessor, X: np.ndarray) -> None:
 def _knn_fill(raw, reference, center, scale, k):
     if not np.isnan(raw).any():
         return raw.copy()
+    imported()  # (scikit-learn's import may have been started: import_soon)
     from sklearn.impute import KNNImputer
 
     imp = KNNImputer(n_neighbors=k, keep_empty_features=True)

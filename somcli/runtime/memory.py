@@ -17,6 +17,30 @@ _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 _TRIM: list = []
+#: glibc's mallopt parameters, and what the command line sets them to (see :func:`settle`)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_FROM = 32 << 20  # blocks from this size are mapped and unmapped on their own
+TRIM_FROM = 4 << 20  # free memory at the top of a heap past this goes back to the system
+
+
+def settle() -> None:
+    """Fixed thresholds for glibc's allocator, set by the command line before its run.
+
+    By default glibc raises its mmap threshold to the size of each large block freed (up
+    to 32 MB) and its trim threshold to twice that, so that after the first big temporary
+    the heap is not trimmed until 64 MB lie free at its top: the peak of a run counts that
+    garbage. Fixed thresholds (the highest mmap threshold, so no block that the heap would
+    serve is mapped and faulted in again; a 4 MB trim threshold) lower the peak at the same
+    speed (benchmarks/README.md, "Issue 30, fourth round"). Elsewhere than glibc this does
+    nothing."""
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(M_MMAP_THRESHOLD, MMAP_FROM)
+    mallopt(M_TRIM_THRESHOLD, TRIM_FROM)
 
 
 def release() -> None:

@@ -1,4 +1,5 @@
-"""Threads for somcli: how many, pools with single-threaded BLAS, ordered maps.
+"""Threads for somcli: how many, pools with single-threaded BLAS, ordered maps, imports
+started early.
 
 A leaf module (numpy and the standard library only) that reading, cleaning, the
 nearest-unit search, the metrics and the writers all use.
@@ -8,8 +9,11 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import importlib
 import itertools
 import os
+import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 
@@ -100,3 +104,30 @@ def ordered(fn: Callable, items, threads: int):
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+_IMPORTS: dict[str, threading.Thread] = {}  # module -> the thread importing it
+
+
+def import_soon(name: str) -> None:
+    """Start importing module ``name`` on a thread: a pure-Python import (scikit-learn's
+    k-means, 0.7 s) then overlaps the cleaning's NumPy work, which releases the GIL. Whoever
+    imports from that package calls :func:`imported` first: two threads importing one
+    package at once can meet a module half initialised."""
+    if name in sys.modules or name in _IMPORTS:
+        return
+
+    def load() -> None:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S110 - imported again, and reported, where used
+            pass
+
+    _IMPORTS[name] = threading.Thread(target=load, name=f"somcli-import-{name}", daemon=True)
+    _IMPORTS[name].start()
+
+
+def imported() -> None:
+    """Wait for the imports :func:`import_soon` started."""
+    for thread in list(_IMPORTS.values()):
+        thread.join()
