@@ -172,3 +172,20 @@ def test_a_cluster_request_can_ask_for_one_picture_at_a_time():
         kind, header, arrays = painter.cluster_request(rows, labels, centres, ["a", "b", "c"],
                                                        [20, 20, 20], "k-means", only=only)
         assert sorted(painter.KINDS[kind](header, arrays)) == sorted(names)
+
+
+@pytest.mark.slow  # (a helper process)
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads /proc")
+def test_the_helper_draws_at_a_lower_priority_than_the_run(monkeypatch):
+    """On a big table the run's threads come first: the helper (and its twin) are niced."""
+    helper = _helper(monkeypatch)
+
+    def nice(pid: int) -> int:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[16])
+
+    end = time.monotonic() + 30
+    while time.monotonic() < end and nice(helper.proc.pid) <= os.nice(0):
+        time.sleep(0.02)
+    assert nice(helper.proc.pid) > os.nice(0)
+    helper.close()
