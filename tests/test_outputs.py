@@ -266,3 +266,23 @@ def test_all_columns_does_not_repeat_the_features_in_outliers(tmp_path, run):
     header = (out / "outliers.csv").read_text().splitlines()[0].split(",")
     assert header.count("x") == 1 and "input_x" not in header and "60.5" in \
         (out / "outliers.csv").read_text()
+
+
+def test_a_wide_tables_column_list_shows_what_stands_out_and_counts_the_rest():
+    """report.md's column table stays readable on a 10,000-column table: every column that
+    is not a gap-free feature, then the first of those, up to MAX_COLUMN_ROWS rows; the
+    rest counted by kind (all of them stay in report.json)."""
+    from somcli.report import markdown
+
+    n = markdown.MAX_COLUMN_ROWS + 300
+    columns = [{"position": i + 1, "name": f"v{i}", "kind": "integer", "role": "feature",
+                "missing": 0, "reason": "numeric"} for i in range(n)]
+    columns[250] |= {"role": "identifier", "kind": "text", "reason": "unique text"}
+    columns[400] |= {"missing": 3}
+    shown, left = markdown._columns_shown(columns)
+    assert len(shown) == markdown.MAX_COLUMN_ROWS and len(shown) + len(left) == n
+    assert columns[250] in shown and columns[400] in shown  # what stands out is listed
+    assert [c["position"] for c in shown] == sorted(c["position"] for c in shown)
+    text = "\n".join(markdown._columns({"columns": columns}))
+    assert "(300 more columns, in report.json: integer feature 300)" in text
+    assert markdown._columns_shown(columns[:50]) == (columns[:50], [])
