@@ -272,17 +272,17 @@ def test_a_wide_tables_column_list_shows_what_stands_out_and_counts_the_rest():
     """report.md's column table stays readable on a 10,000-column table: every column that
     is not a gap-free feature, then the first of those, up to MAX_COLUMN_ROWS rows; the
     rest counted by kind (all of them stay in report.json)."""
-    from somcli.report import markdown
+    from somcli.report import md_text as markdown
 
     n = markdown.MAX_COLUMN_ROWS + 300
     columns = [{"position": i + 1, "name": f"v{i}", "kind": "integer", "role": "feature",
                 "missing": 0, "reason": "numeric"} for i in range(n)]
     columns[250] |= {"role": "identifier", "kind": "text", "reason": "unique text"}
     columns[400] |= {"missing": 3}
-    shown, left = markdown._columns_shown(columns)
+    shown, left = markdown.columns_shown(columns)
     assert len(shown) == markdown.MAX_COLUMN_ROWS and len(shown) + len(left) == n
     assert columns[250] in shown and columns[400] in shown  # what stands out is listed
     assert [c["position"] for c in shown] == sorted(c["position"] for c in shown)
-    text = "\n".join(markdown._columns({"columns": columns}))
+    text = "\n".join(markdown.columns_section(columns))
     assert "(300 more columns, in report.json: integer feature 300)" in text
-    assert markdown._columns_shown(columns[:50]) == (columns[:50], [])
+    assert markdown.columns_shown(columns[:50]) == (columns[:50], [])

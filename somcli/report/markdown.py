@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from somcli.algorithms.embedding import METHODS
 from somcli.report.captions import CAPTIONS
-from somcli.report.md_text import Code, code, esc, fmt, lines_list, table
+from somcli.report.md_text import Code, code, columns_section, esc, fmt, lines_list, table
 
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 MISSING_WORDS = {"median": "the column median", "mean": "the column mean",
@@ -23,7 +23,7 @@ def render(report: dict) -> str:
     for section in answer:
         out += section(report)
     out += _input(report)
-    out += _columns(report)
+    out += columns_section(report["columns"])
     if report.get("cleaning"):
         out += cleaning_lines(report["cleaning"], learned=report["command"] == "embed")
     for section in (_parameters, _embedding, _run):
@@ -59,39 +59,6 @@ def _input(r):
 
 def _if(condition: bool, text: str) -> str:
     return text if condition else ""
-
-
-MAX_COLUMN_ROWS = 200  # a wider table lists the columns that stand out, then counts the rest
-
-
-def _columns(r):
-    shown, left = _columns_shown(r["columns"])
-    rows = [[c["position"], Code(c['name']), c["kind"], c["role"], c["missing"], c["reason"]]
-            for c in shown]
-    out = ["## Columns", "", table(["#", "column", "type", "role", "missing", "why"], rows)]
-    if left:
-        counts: dict[str, int] = {}
-        for c in left:
-            what = f"{c['kind']} {c['role']}" + (" with gaps" if c["missing"] else "")
-            counts[what] = counts.get(what, 0) + 1
-        out += ["", f"({len(left):,} more columns, in report.json: " + ", ".join(
-            f"{esc(what)} {n:,}" for what, n in sorted(counts.items(), key=lambda i: -i[1]))
-            + ")"]
-    return out + [""]
-
-
-def _columns_shown(columns: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Up to MAX_COLUMN_ROWS columns for the table, in file order: those that are not
-    features without gaps first, then the first such features; and the columns left out
-    (a 10,000-column table's report had 10,000 rows here, a second of rendering)."""
-    if len(columns) <= MAX_COLUMN_ROWS:
-        return columns, []
-    plain = [i for i, c in enumerate(columns) if c["role"] == "feature" and not c["missing"]]
-    plain_set = set(plain)
-    odd = [i for i in range(len(columns)) if i not in plain_set][:MAX_COLUMN_ROWS]
-    keep = set(odd) | set(plain[:MAX_COLUMN_ROWS - len(odd)])
-    return ([c for i, c in enumerate(columns) if i in keep],
-            [c for i, c in enumerate(columns) if i not in keep])
 
 
 def cleaning_lines(c, esc=esc, code=code, learned: bool = False):

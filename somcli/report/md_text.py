@@ -68,3 +68,37 @@ def lines_list(lines: list[int]) -> str:
     shown = ", ".join(str(x) for x in lines[:LINES_SHOWN])
     rest = len(lines) - LINES_SHOWN
     return f"lines {shown}" + (f", ... ({len(lines):,} lines)" if rest > 0 else "")
+
+
+MAX_COLUMN_ROWS = 200  # a wider table lists the columns that stand out, then counts the rest
+
+
+def columns_section(columns: list[dict]) -> list[str]:
+    """report.md's column table (:func:`columns_shown`), and a count of the columns left out."""
+    shown, left = columns_shown(columns)
+    rows = [[c["position"], Code(c['name']), c["kind"], c["role"], c["missing"], c["reason"]]
+            for c in shown]
+    out = ["## Columns", "", table(["#", "column", "type", "role", "missing", "why"], rows)]
+    if left:
+        counts: dict[str, int] = {}
+        for c in left:
+            what = f"{c['kind']} {c['role']}" + (" with gaps" if c["missing"] else "")
+            counts[what] = counts.get(what, 0) + 1
+        out += ["", f"({len(left):,} more columns, in report.json: " + ", ".join(
+            f"{esc(what)} {n:,}" for what, n in sorted(counts.items(), key=lambda i: -i[1]))
+            + ")"]
+    return out + [""]
+
+
+def columns_shown(columns: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Up to MAX_COLUMN_ROWS columns for the table, in file order: those that are not
+    features without gaps first, then the first such features; and the columns left out
+    (a 10,000-column table's report had 10,000 rows here, a second of rendering)."""
+    if len(columns) <= MAX_COLUMN_ROWS:
+        return columns, []
+    plain = [i for i, c in enumerate(columns) if c["role"] == "feature" and not c["missing"]]
+    plain_set = set(plain)
+    odd = [i for i in range(len(columns)) if i not in plain_set][:MAX_COLUMN_ROWS]
+    keep = set(odd) | set(plain[:MAX_COLUMN_ROWS - len(odd)])
+    return ([c for i, c in enumerate(columns) if i in keep],
+            [c for i, c in enumerate(columns) if i not in keep])
