@@ -112,10 +112,10 @@ def test_every_picture_arrives_from_the_helper_and_its_twin_or_is_drawn_here(
     drawn_here = []
     original = figure.render
     monkeypatch.setattr(figure, "render", lambda draw: drawn_here.append(1) or original(draw))
-    twin_pid = _twin_of(helper.proc.pid)
+    early = painter.pictures([painter.map_request(facts, only=plots.EARLY)], helper, last=False)
+    twin_pid = _twin_of(helper.proc.pid)  # forked at the first request
     if kill_twin:
         os.kill(twin_pid, 9)
-    early = painter.pictures([painter.map_request(facts, only=plots.EARLY)], helper, last=False)
     rest = painter.pictures([painter.map_request(facts, skip=plots.EARLY)], helper)
     got = {name: f.result(timeout=60) for name, f in (early | rest).items()}
     assert sorted(got) == sorted(expected)
@@ -123,7 +123,7 @@ def test_every_picture_arrives_from_the_helper_and_its_twin_or_is_drawn_here(
     for name, draw in expected.items():
         assert got[name] == figure.render(draw), name
     assert helper.proc.wait(timeout=60) == 0
-    # the twin's share (every other PNG) came from it, or, once it was killed, from here
+    # the twin's share of the second request came from it, or, once it was killed, from here
     assert (len(drawn_here) > 0) == kill_twin
 
 
@@ -136,10 +136,11 @@ def test_a_dead_helper_leaves_its_pictures_to_the_run_even_with_its_twin_alive(m
 
     facts = _facts()
     helper = _helper(monkeypatch)
+    early = painter.pictures([painter.map_request(facts, only=plots.EARLY)], helper, last=False)
     twin_pid = _twin_of(helper.proc.pid)
     os.kill(helper.proc.pid, 9)
     started = time.monotonic()
-    futures = painter.pictures([painter.map_request(facts)], helper)
+    futures = early | painter.pictures([painter.map_request(facts, skip=plots.EARLY)], helper)
     for name, draw in plots.jobs(facts).items():
         assert futures[name].result(timeout=60) == figure.render(draw), name
     assert time.monotonic() - started < 30
@@ -147,6 +148,25 @@ def test_a_dead_helper_leaves_its_pictures_to_the_run_even_with_its_twin_alive(m
     while time.monotonic() < end and _running(twin_pid):
         time.sleep(0.05)
     assert not _running(twin_pid)
+
+
+@TWO_CORES
+@pytest.mark.slow  # (a helper process, matplotlib imported there)
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc")
+def test_a_big_tables_pictures_are_drawn_by_the_helper_alone(monkeypatch):
+    """On a big table the run's threads still work while its pictures are drawn: no twin."""
+    from somcli.report import figure, painter, plots
+
+    facts = _facts()
+    helper = _helper(monkeypatch)
+    helper.sized(painter.TWIN_ROWS + 1)
+    futures = painter.pictures([painter.map_request(facts)], helper, last=False)
+    for name, draw in plots.jobs(facts).items():
+        assert futures[name].result(timeout=60) == figure.render(draw), name
+    # the helper waits for more requests: a twin, had one been forked, would wait too
+    with open(f"/proc/{helper.proc.pid}/task/{helper.proc.pid}/children") as fh:
+        assert fh.read().split() == []
+    helper.close()
 
 
 def _running(pid: int) -> bool:

@@ -39,6 +39,8 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     data = data or be.load(read, cols, cleaning, dtype=np.float64, allow_mask=False,
                            progress=progress, stdin=stdin,
                            on_read=lambda rows: _import_soon(rows, cleaning))
+    if painter is not None:
+        painter.sized(data.described.rows)
     distinct = cache(lambda: be.distinct_rows(data, max(opts.k_given or 0, opts.k_max)))
     check_clusterable(data.n_fit, opts.k_given, distinct)
     n = data.n_fit

@@ -80,6 +80,8 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     trainer = TRAINERS[opts.train]
     data = data or be.load(read, cols, cleaning, dtype=exe.float_type,
                            allow_mask=trainer.masks_gaps, progress=progress, stdin=stdin)
+    if painter is not None:
+        painter.sized(data.described.rows)
     t_read = time.perf_counter()
     check_clusterable(data.n_fit, units.k_given, lambda: be.distinct_rows(data, units.k_given or 0),
                       "clusters of units")

@@ -1,6 +1,7 @@
 """The picture helper's end (:mod:`somcli.report.painter`): the run's requests read from
-its pipe and drawn by two processes, the helper and its twin, forked once matplotlib is
-imported (no second import). A small run's own work ends while the pictures are still
+its pipe and drawn by two processes, the helper and its twin, forked from it at the first
+request when the run asks for one (a small table; matplotlib is imported by then, so not
+twice). A small run's own work ends while the pictures are still
 being drawn, one after another: half a second for a map's seven pictures, the longest
 part of the run. Both processes see every request and each draws its share, chosen by the
 same rule on both sides (:func:`shares`), so no job is handed over: the twin's answers go
@@ -14,6 +15,7 @@ picture the helper does not deliver.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import queue
@@ -43,32 +45,42 @@ def serve(stdin: BinaryIO, stdout: BinaryIO,
           jobs_of: Callable[[dict, dict], dict[str, Callable]],
           render: Callable[[Callable], bytes]) -> None:
     """Answer each request on ``stdin`` (``jobs_of(header, arrays)``: picture name ->
-    draw) with its pictures on ``stdout``, until the run closes the pipe."""
-    twin = _fork() if _cores() >= 2 else None
-    if twin is not None and twin[0] == 0:  # the twin: its requests come from the helper
+    draw) with its pictures on ``stdout``, until the run closes the pipe. The twin is
+    forked when the first request comes, if it asks for one (``"twin": true``: a small
+    table, whose run is done while its pictures are drawn; on a big one the run's own
+    threads still work, and a second drawer only competes with them)."""
+    messages = _messages(stdin, raw=True)
+    first = next(messages, None)
+    if first is None:
+        return  # the run ended without a picture to draw
+    twin = _fork() if first[1].get("twin") and _cores() >= 2 else None
+    if twin is not None and twin[0] == 0:  # the twin: later requests come from the helper
         _, requests, answers = twin
-        _draw(_messages(requests), answers, jobs_of, render, 1, threading.Lock())
+        _draw(itertools.chain([first[1:]], _messages(requests)), answers, jobs_of, render, 1,
+              threading.Lock())
         answers.close()
         os._exit(0)
     lock = threading.Lock()  # one answer at a time on stdout
     if twin is None:
-        _draw(_messages(stdin), stdout, jobs_of, render, None, lock)
+        _draw((m[1:] for m in itertools.chain([first], messages)), stdout, jobs_of, render,
+              None, lock)
         return
     pid, requests_out, answers_in = twin
     relay = threading.Thread(target=_relay, args=(answers_in, stdout, lock), daemon=True)
     relay.start()
     inbox: queue.SimpleQueue = queue.SimpleQueue()
-    # each request is passed on as soon as it is read, whatever this side is drawing
-    threading.Thread(target=_read, args=(stdin, requests_out, inbox), daemon=True).start()
+    inbox.put(first[1:])
+    # each later request is passed on as soon as it is read, whatever this side is drawing
+    threading.Thread(target=_read, args=(messages, requests_out, inbox), daemon=True).start()
     _draw(iter(inbox.get, None), stdout, jobs_of, render, 0, lock)
     relay.join()
     os.waitpid(pid, 0)
 
 
-def _read(stdin: BinaryIO, twin: BinaryIO | None, inbox: queue.SimpleQueue) -> None:
+def _read(messages: Iterator[tuple], twin: BinaryIO | None, inbox: queue.SimpleQueue) -> None:
     """Each request to the twin (while it takes them) and to ``inbox``; None at the end."""
     try:
-        for raw, header, arrays in _messages(stdin, raw=True):
+        for raw, header, arrays in messages:
             if twin is not None:
                 try:
                     twin.write(raw)
