@@ -171,3 +171,22 @@ def test_most_frequent_fill_is_scikit_learns_choice_ties_included():
         if present.size:
             want = SimpleImputer(strategy="most_frequent").fit(present.reshape(-1, 1))
             assert _statistic(col, "most-frequent") == want.statistics_[0]
+
+
+def test_a_wide_tables_rows_hash_as_they_do_column_by_column(monkeypatch):
+    """Row hashes (the duplicate check's, on every engine) of a wide, short table are taken
+    a block of columns at a time: the same hashes, whatever the columns' types."""
+    from somcli.prep import duplicates
+
+    rng = np.random.default_rng(0)
+    kinds = [lambda: rng.normal(size=6), lambda: rng.integers(0, 5, 6),
+             lambda: np.array(list("abcabc"), dtype=object),
+             lambda: pd.array([1, None, 3, 1, 2, 3], dtype="Int64"),
+             lambda: np.array([0.0, -0.0, np.nan, 1.5, np.nan, 0.0]),
+             lambda: rng.integers(0, 5, 6).astype(np.int32)]
+    frame = pd.DataFrame({f"c{j}": kinds[j % len(kinds)]() for j in range(3 * duplicates.WIDE)})
+    frame = pd.concat([frame, frame.iloc[[2]]], ignore_index=True)  # a repeated row
+    blocked = duplicates.row_hashes(frame[c] for c in frame.columns)
+    monkeypatch.setattr(duplicates, "WIDE", 10 ** 9)  # column by column
+    assert np.array_equal(blocked, duplicates.row_hashes(frame[c] for c in frame.columns))
+    assert blocked[2] == blocked[6] and len(set(blocked.tolist())) == 6
