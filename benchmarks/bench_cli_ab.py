@@ -7,7 +7,15 @@ Extract the earlier version's package somewhere, then compare:
 
 Each cell runs `python -m somcli ...` in a fresh process, "before" with the extracted
 package first on PYTHONPATH and "after" with this checkout, alternating; the figure is
-the best wall time over the rounds (the machine is shared: the best is the least noisy).
+the best wall time over the rounds (the machine is shared: the best is the least noisy),
+with every round's. `--cells small` times the small tables with their pictures (issue 30,
+item 2: the seed table's `som -k 3`, a 1,000-row `kmeans`); `--compile` compiles both
+packages first, as an installed package is (a machine that sets PYTHONDONTWRITEBYTECODE
+compiles an uncompiled checkout on every run).
+
+The commands run in a temporary folder, never in the repository: `python -m` puts the
+current folder first on sys.path, so run from the checkout, "before" would import the
+checkout too (benchmarks/README.md, "Issue 30, fourth round").
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +37,10 @@ CELLS = {
     "som dask 50k x 10, 10x10, -k 4": "som mid.csv --map 10x10 -k 4 --no-plots --engine dask "
                                       "--blocksize 1MB",
     "assign local 200k x 10": "assign model/model.json big.csv",
+}
+SMALL = {
+    "som seed table, -k 3, pictures": "som seed.csv -k 3",
+    "kmeans 1,000 x 5, -k auto, pictures": "kmeans small.csv",
 }
 
 
@@ -44,6 +57,12 @@ def make_data(folder: str) -> None:
     frame.to_csv(os.path.join(folder, "big.csv"), index=False, float_format="%.5f")
     frame.iloc[:50_000].to_csv(os.path.join(folder, "mid.csv"), index=False,
                                float_format="%.5f")
+    blobs = np.array([[0, 0, 0, 0, 0], [5, 5, 0, 0, 0], [0, 5, 5, 5, 0]])
+    small = blobs[np.arange(1000) % 3] + rng.normal(size=(1000, 5))
+    pd.DataFrame(small, columns=[f"x{i}" for i in range(5)]).round(4).to_csv(
+        os.path.join(folder, "small.csv"), index=False)
+    shutil.copy(os.path.join(ROOT, "sample_data", "countries_health_inflation.csv"),
+                os.path.join(folder, "seed.csv"))
 
 
 def once(args: str, folder: str, path: str | None) -> float:
@@ -60,19 +79,28 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--before", required=True, help="folder holding the earlier somcli/")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--cells", choices=("big", "small"), default="big")
+    ap.add_argument("--compile", action="store_true", help="compileall both packages first")
     a = ap.parse_args()
+    cells = CELLS if a.cells == "big" else SMALL
+    if a.compile:
+        for package in (os.path.join(a.before, "somcli"), os.path.join(ROOT, "somcli")):
+            subprocess.run([sys.executable, "-m", "compileall", "-q", package], check=True)
     with tempfile.TemporaryDirectory() as folder:
         make_data(folder)
-        subprocess.run([sys.executable, "-m", "somcli", "som", "big.csv", "--map", "20x20", "-k",
-                        "5", "--no-plots", "-o", "model", "-q"], cwd=folder, check=True)
-        best: dict[str, dict[str, float]] = {c: {} for c in CELLS}
+        if a.cells == "big":
+            subprocess.run([sys.executable, "-m", "somcli", "som", "big.csv", "--map", "20x20",
+                            "-k", "5", "--no-plots", "-o", "model", "-q"], cwd=folder,
+                           check=True)
+        times: dict[str, dict[str, list[float]]] = {c: {} for c in cells}
         for _ in range(a.rounds):
-            for cell, args in CELLS.items():
+            for cell, args in cells.items():
                 for version, path in (("before", a.before), ("after", None)):
-                    t = once(args, folder, path)
-                    best[cell][version] = min(best[cell].get(version, t), t)
-        for cell, times in best.items():
-            print(cell, json.dumps({k: round(v, 2) for k, v in times.items()}))
+                    times[cell].setdefault(version, []).append(once(args, folder, path))
+        for cell, got in times.items():
+            print(cell, json.dumps({k: {"best": round(min(v), 2),
+                                        "rounds": [round(x, 2) for x in v]}
+                                    for k, v in got.items()}))
 
 
 if __name__ == "__main__":
