@@ -1,9 +1,9 @@
 """The picture helper's end (:mod:`somcli.report.painter`): the run's requests read from
 its pipe and drawn by two processes, the helper and its twin, forked from it at the first
 request when the run asks for one (a small table; matplotlib is imported by then, so not
-twice). A small run's own work ends while the pictures are still
-being drawn, one after another: half a second for a map's seven pictures, the longest
-part of the run. Both processes see every request and each draws its share, chosen by the
+twice). A small run's own work ends while the pictures are still being drawn, one after
+another: half a second for a map's seven pictures, the longest part of the run. Both
+processes see every request and each draws its share, chosen by the
 same rule on both sides (:func:`shares`), so no job is handed over: the twin's answers go
 back through the helper, which writes them to the run with its own.
 
@@ -56,10 +56,12 @@ def serve(stdin: BinaryIO, stdout: BinaryIO,
     twin = _fork() if first[1].get("twin") and _cores() >= 2 else None
     if twin is not None and twin[0] == 0:  # the twin: later requests come from the helper
         _, requests, answers = twin
-        _draw(itertools.chain([first[1:]], _messages(requests)), answers, jobs_of, render, 1,
-              threading.Lock())
-        answers.close()
-        os._exit(0)
+        try:  # whatever happens here, the twin ends here (never in the helper's code)
+            _draw(itertools.chain([first[1:]], _messages(requests)), answers, jobs_of, render,
+                  1, threading.Lock())
+            answers.close()
+        finally:
+            os._exit(0)
     lock = threading.Lock()  # one answer at a time on stdout
     if twin is None:
         _draw((m[1:] for m in itertools.chain([first], messages)), stdout, jobs_of, render,
