@@ -24,9 +24,9 @@ NOT_DRAWN = ("--no-plots", "--help", "-h", "--resume", "--engine", "--version")
 
 
 def spawn(when_idle: bool = True) -> subprocess.Popen | None:
-    """A helper process (``when_idle``: only when a core is idle, else None). It pays from the smallest table
-    (the seed table's `som` took 1.22 s with a thread, 1.00 s with the helper); on a busy
-    machine (no core idle) it would only compete."""
+    """A helper process (``when_idle``: only when a core is idle, else None). It pays from
+    the smallest table (the seed table's `som` took 1.22 s with a thread, 1.00 s with the
+    helper); on a busy machine (no core idle) it would only compete."""
     if not sys.executable or (when_idle and not idle_core()):
         return None
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -43,20 +43,22 @@ def _map_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
     from somcli.report.map_facts import MapFacts
 
     facts = {k: v for k, v in header.items() if k not in ("only", "skip")}
-    jobs = plots.jobs(MapFacts.unwire(facts, arrays))
-    only, skip = header.get("only"), set(header.get("skip", ()))
-    return {name: draw for name, draw in jobs.items()
-            if (only is None or name in only) and name not in skip}
+    return _chosen(plots.jobs(MapFacts.unwire(facts, arrays)), header)
 
 
 def _cluster_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
     from somcli.report import cluster_plots
 
-    jobs = cluster_plots.jobs(arrays["rows"], arrays["labels"], arrays["centres"],
-                              header["features"], arrays["sizes"], header["what"],
-                              differences=arrays.get("differences"))
-    only = header.get("only")
-    return {name: draw for name, draw in jobs.items() if only is None or name in only}
+    return _chosen(cluster_plots.jobs(arrays["rows"], arrays["labels"], arrays["centres"],
+                                      header["features"], arrays["sizes"], header["what"],
+                                      differences=arrays.get("differences")), header)
+
+
+def _chosen(jobs: dict[str, Callable], header: dict) -> dict[str, Callable]:
+    """The jobs a request names: ``only`` those, and none of ``skip``."""
+    only, skip = header.get("only"), set(header.get("skip", ()))
+    return {name: draw for name, draw in jobs.items()
+            if (only is None or name in only) and name not in skip}
 
 
 def _k_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
