@@ -53,15 +53,17 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     t_fit = time.perf_counter()
     selection, label = None, ""
 
-    early: dict = {}  # the pictures, asked for as soon as what they show is known
+    helped = plots and painter is not None  # each picture asked of the helper when known
+    pictures: dict = {}
     if opts.k_auto:
         k, selection = _choose_k(be, data, opts, distinct(), progress)
         if selection.note:
             warnings.append(selection.note)
-        if plots and painter is not None:  # drawn by the helper while the fit runs
+        if helped:  # drawn by the helper while the fit runs
             from somcli.report import painter as helper
 
-            early = helper.pictures(helper.k_request(selection.to_dict()), painter, last=False)
+            pictures = helper.pictures(helper.k_request(selection.to_dict()), painter,
+                                       last=False)
     else:
         k = opts.k
     progress(f"k-means with k={k}")
@@ -79,9 +81,10 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     assigned = be.map(B.renumber, assigned, perm=perm)
     labels = be.map(B.first, assigned)
     fit_seconds = time.perf_counter() - t_fit
-    if plots and painter is not None:  # the projection, drawn while the clusters are profiled
-        early |= _pictures(be, data, centers, steps.sizes(be, labels, k), opts.seed, None,
-                           painter, only=PROJECTION)
+    shown = cache(lambda: _shown_rows(be, data, centers, opts.seed))
+    if helped:  # the projection, drawn while the clusters are profiled
+        pictures |= _pictures(data, centers, steps.sizes(be, labels, k), shown, None, painter,
+                              only=PROJECTION)
 
     params = {"algorithm": label, "k": k, "k_auto": opts.k_auto, "k_max": opts.k_max,
               "n_init": fit.n_init, "seed": opts.seed, "scale": cleaning.scale,
@@ -96,9 +99,9 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     report.fit = Fit(fit.inertia, fit.n_iter)
     report.clusters = steps.profiles(be, data, labels, k)
     sizes = np.array([c.size for c in report.clusters])
-    if plots and painter is not None:  # drawn by the helper while the rows are scored
-        early |= _pictures(be, data, centers, sizes, opts.seed, report, painter,
-                           only=PROFILES, with_k="k_choice.png" not in early)
+    if helped:  # drawn by the helper while the rows are scored
+        pictures |= _pictures(data, centers, sizes, shown, report, painter, only=PROFILES,
+                              with_k="k_choice.png" not in pictures)
     report.metrics = _scores(be, data, labels, centers, opts.seed)
     report.external = steps.external(be, data, labels, report.warnings)
     report.runtime_seconds = described.timings | {"fit": fit_seconds,
@@ -108,9 +111,10 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     model = kmeans_model(replace(described, fingerprint=be.fingerprint(data)), opts.seed,
                          params, centers, sizes, quality, report)
     frame, parts = be.rows_out(data, _columns, assigned)
-    if plots and painter is None:  # on a thread, once this process's work is done
-        early = _pictures(be, data, centers, sizes, opts.seed, report, None)
-    return RunResult("kmeans", frame, report, tables, model=model, parts=parts, plots=early)
+    if plots and not helped:  # on a thread, once this process's work is done
+        pictures = _pictures(data, centers, sizes, shown, report, None)
+    return RunResult("kmeans", frame, report, tables, model=model, parts=parts,
+                     plots=pictures)
 
 
 def _import_soon(rows: int | None, cleaning: CleanOptions) -> None:
@@ -167,16 +171,22 @@ def fit_kmeans(be: Backend, data: Data, k: int, *, seed: int, n_init: int | None
 PROJECTION, PROFILES = ["projection.png"], ["profiles.png"]  # asked of a helper in turn
 
 
-def _pictures(be, data, centers, sizes, seed, report, painter, only=None, with_k=True
-              ) -> dict:
-    """The projection and profile pictures (``only`` those named; the projection needs no
-    ``report``) and the k choice (``with_k``, once the report is there), drawn by the helper
-    process ``painter`` or on a thread: name -> future PNG bytes."""
+def _shown_rows(be, data, centers, seed) -> tuple[np.ndarray, np.ndarray]:
+    """The fit rows the projection shows (a seeded sample) and their clusters."""
     from somcli.report import cluster_plots
-    from somcli.report import painter as helper
 
     rows = steps.fit_rows_sample(be, data, cluster_plots.MAX_POINTS, seed)
-    labels = km.assign(rows, centers)[0]
+    return rows, km.assign(rows, centers)[0]
+
+
+def _pictures(data, centers, sizes, shown, report, painter, only=None, with_k=True) -> dict:
+    """The projection and profile pictures (``only`` those named; the projection needs no
+    ``report``) of the rows ``shown()`` gives, and the k choice (``with_k``, once the report
+    is there), drawn by the helper process ``painter`` or on a thread: name -> future PNG
+    bytes."""
+    from somcli.report import painter as helper
+
+    rows, labels = shown()
     differences = None if report is None else steps.differences_of(report.clusters)
     clusters = helper.cluster_request(rows, labels, centers, data.described.roles.features,
                                       sizes, "k-means", differences, only=only)
