@@ -17,6 +17,13 @@ from somcli.report import helper_process, twin
 TWO_CORES = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the twin needs two cores")
 
 
+def HELPER(test):  # noqa: N802 - a marker: a real helper process, its twin seen in /proc
+    for mark in (TWO_CORES, pytest.mark.slow,
+                 pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc")):
+        test = mark(test)
+    return test
+
+
 @pytest.mark.parametrize("argv, started", [
     (["som", "d.csv", "-o", "out"], True),
     (["kmeans", "d.csv", "-k", "3", "--out", "out"], True),
@@ -85,22 +92,30 @@ def _helper(monkeypatch):
     return helper
 
 
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(c) for c in fh.read().split()]
+
+
 def _twin_of(pid: int, timeout: float = 30.0) -> int:
-    """The helper's forked child, once matplotlib is imported and it has forked."""
-    path = f"/proc/{pid}/task/{pid}/children"
+    """The helper's forked child, once it has forked."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        with open(path) as fh:
-            children = fh.read().split()
-        if children:
-            return int(children[0])
+        if _children(pid):
+            return _children(pid)[0]
         time.sleep(0.02)
     raise AssertionError("the helper did not fork its twin")
 
 
-@TWO_CORES
-@pytest.mark.slow  # (a helper process, matplotlib imported there)
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc")
+def _all_drawn(futures: dict, facts) -> None:
+    """Every picture of ``facts`` arrived, byte for byte as drawn in this process."""
+    from somcli.report import figure, plots
+
+    for name, draw in plots.jobs(facts).items():
+        assert futures[name].result(timeout=60) == figure.render(draw), name
+
+
+@HELPER
 @pytest.mark.parametrize("kill_twin", [False, True])
 def test_every_picture_arrives_from_the_helper_and_its_twin_or_is_drawn_here(
         monkeypatch, kill_twin):
@@ -127,12 +142,10 @@ def test_every_picture_arrives_from_the_helper_and_its_twin_or_is_drawn_here(
     assert (len(drawn_here) > 0) == kill_twin
 
 
-@TWO_CORES
-@pytest.mark.slow  # (a helper process, matplotlib imported there)
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc")
+@HELPER
 def test_a_dead_helper_leaves_its_pictures_to_the_run_even_with_its_twin_alive(monkeypatch):
     """The twin does not hold the run's pipes: the run sees the helper gone at once."""
-    from somcli.report import figure, painter, plots
+    from somcli.report import painter, plots
 
     facts = _facts()
     helper = _helper(monkeypatch)
@@ -140,9 +153,8 @@ def test_a_dead_helper_leaves_its_pictures_to_the_run_even_with_its_twin_alive(m
     twin_pid = _twin_of(helper.proc.pid)
     os.kill(helper.proc.pid, 9)
     started = time.monotonic()
-    futures = early | painter.pictures([painter.map_request(facts, skip=plots.EARLY)], helper)
-    for name, draw in plots.jobs(facts).items():
-        assert futures[name].result(timeout=60) == figure.render(draw), name
+    _all_drawn(early | painter.pictures([painter.map_request(facts, skip=plots.EARLY)], helper),
+               facts)
     assert time.monotonic() - started < 30
     end = time.monotonic() + 30  # and the twin, its requests ended, ends too
     while time.monotonic() < end and _running(twin_pid):
@@ -150,22 +162,17 @@ def test_a_dead_helper_leaves_its_pictures_to_the_run_even_with_its_twin_alive(m
     assert not _running(twin_pid)
 
 
-@TWO_CORES
-@pytest.mark.slow  # (a helper process, matplotlib imported there)
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc")
+@HELPER
 def test_a_big_tables_pictures_are_drawn_by_the_helper_alone(monkeypatch):
     """On a big table the run's threads still work while its pictures are drawn: no twin."""
-    from somcli.report import figure, painter, plots
+    from somcli.report import painter
 
     facts = _facts()
     helper = _helper(monkeypatch)
     helper.sized(painter.TWIN_ROWS + 1)
-    futures = painter.pictures([painter.map_request(facts)], helper, last=False)
-    for name, draw in plots.jobs(facts).items():
-        assert futures[name].result(timeout=60) == figure.render(draw), name
+    _all_drawn(painter.pictures([painter.map_request(facts)], helper, last=False), facts)
     # the helper waits for more requests: a twin, had one been forked, would wait too
-    with open(f"/proc/{helper.proc.pid}/task/{helper.proc.pid}/children") as fh:
-        assert fh.read().split() == []
+    assert _children(helper.proc.pid) == []
     helper.close()
 
 
