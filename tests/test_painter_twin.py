@@ -216,3 +216,18 @@ def test_the_helper_draws_at_a_lower_priority_than_the_run(monkeypatch):
         time.sleep(0.02)
     assert nice(helper.proc.pid) > os.nice(0)
     helper.close()
+
+
+def test_a_request_reads_back_as_it_was_sent():
+    """The run's end writes a request (painter), the helper's end reads it (twin): one
+    format, kept in one module."""
+    import io
+
+    header = {"requests": [{"kind": "map", "header": {"x": 1}, "prefix": "r0_"}], "twin": True}
+    arrays = {"r0_W": np.arange(6.0).reshape(2, 3), "r0_hits": np.array([3, 0, 1])}
+    stream = io.BytesIO(twin.request(header, arrays) + twin.request({"requests": []}, {}))
+    (got_header, got_arrays), (second, nothing) = list(twin._messages(stream))
+    assert {k: v for k, v in got_header.items() if k != "npz"} == header
+    assert got_arrays.keys() == arrays.keys()
+    assert all(np.array_equal(got_arrays[k], arrays[k]) for k in arrays)
+    assert second["requests"] == [] and nothing == {}

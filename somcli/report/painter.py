@@ -22,11 +22,9 @@ run's outputs never depend on it.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import queue
-import struct
 import subprocess
 import sys
 import threading
@@ -35,7 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from somcli.report import helper_process
+from somcli.report import helper_process, twin
 
 
 def _map_jobs(header: dict, arrays: dict) -> dict[str, Callable]:
@@ -200,10 +198,7 @@ class Painter:
         try:
             while True:
                 header, arrays, last = self._outbox.get()
-                payload = io.BytesIO()
-                np.savez(payload, **arrays)
-                blob = json.dumps(header | {"npz": payload.tell()}).encode()
-                self.proc.stdin.write(struct.pack("<I", len(blob)) + blob + payload.getvalue())
+                self.proc.stdin.write(twin.request(header, arrays))
                 self.proc.stdin.flush()
                 if last:
                     self.proc.stdin.close()
@@ -266,7 +261,7 @@ def main() -> None:
     import matplotlib.backends.backend_agg  # noqa: F401 - the slow part, done while waiting
     import matplotlib.figure  # noqa: F401
 
-    from somcli.report import figure, twin
+    from somcli.report import figure
 
     twin.serve(sys.stdin.buffer, sys.stdout.buffer, _jobs, figure.render)
 

@@ -114,6 +114,16 @@ def _draw(requests: Iterator[tuple[dict, dict]], out: BinaryIO, jobs_of, render,
             _answer(out, lock, {"name": name, "size": len(png)}, png)
 
 
+def request(header: dict, arrays: dict) -> bytes:
+    """One request as the run sends it and :func:`_messages` reads it: the length of the
+    JSON header (4 bytes, little-endian), the header (which gives the ``.npz``'s length),
+    then the arrays as an ``.npz`` (read back with ``allow_pickle=False``)."""
+    payload = io.BytesIO()
+    np.savez(payload, **arrays)
+    blob = json.dumps(header | {"npz": payload.tell()}).encode()
+    return struct.pack("<I", len(blob)) + blob + payload.getvalue()
+
+
 def _messages(source: BinaryIO, raw: bool = False) -> Iterator[tuple]:
     """The requests on ``source``: (header, arrays), or (its bytes, header, arrays), until
     the stream ends (the run ended, without a picture to draw or after its last request)."""
