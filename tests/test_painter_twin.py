@@ -218,6 +218,21 @@ def test_the_helper_draws_at_a_lower_priority_than_the_run(monkeypatch):
     helper.close()
 
 
+@pytest.mark.slow  # (a helper process)
+@pytest.mark.skipif(not os.path.exists("/proc/self/environ"), reason="reads /proc")
+def test_the_helpers_numeric_libraries_run_on_one_thread(monkeypatch):
+    """The helper draws; a BLAS or OpenMP pool in it would only spin beside the run's
+    threads, whatever the user's OMP_NUM_THREADS says for the run itself."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    helper = _helper(monkeypatch)
+    with open(f"/proc/{helper.proc.pid}/environ", "rb") as fh:
+        env = dict(item.split(b"=", 1) for item in fh.read().split(b"\0") if b"=" in item)
+    helper.close()
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        assert env[name.encode()] == b"1"
+    assert os.environ["OMP_NUM_THREADS"] == "2"  # the run's own setting is left alone
+
+
 def test_a_request_reads_back_as_it_was_sent():
     """The run's end writes a request (painter), the helper's end reads it (twin): one
     format, kept in one module."""

@@ -218,12 +218,20 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
 def _write_columns(X: np.ndarray, columns: dict[int, np.ndarray], threads: int) -> None:
     """``X[:, j] = columns[j]`` for each j, WRITE_ROWS rows at a time (a block of the
     row-major matrix stays in cache while its columns are written: 2-4x faster than whole
-    columns' strided writes), the blocks on threads."""
+    columns' strided writes), the blocks on threads. When every column is written, a block
+    is one NumPy call (``np.stack`` into it), which takes the GIL back once, not once per
+    column: beside scikit-learn's import on a thread, 1M x 10 took 0.08 s column by column
+    and 0.03 s so."""
     if not columns:
         return
+    whole = sorted(columns) == list(range(X.shape[1]))
 
     def block(start: int) -> None:
         rows = X[start:start + WRITE_ROWS]
+        if whole:
+            np.stack([columns[j][start:start + WRITE_ROWS] for j in range(X.shape[1])],
+                     axis=1, out=rows)
+            return
         for j, col in columns.items():
             rows[:, j] = col[start:start + WRITE_ROWS]
 
