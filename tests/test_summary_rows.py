@@ -133,3 +133,21 @@ def test_the_python_api_sets_a_total_aside():
 def test_find_needs_more_than_a_few_rows():
     frame = pd.DataFrame({"n": ["x", "y", "Total"], "v": [1.0, 2.0, 3.0]})
     assert summary_rows.find(frame, ".") == []
+
+
+@pytest.mark.parametrize("last, found", [
+    ([None, 30.0, 60.0, 90.0], True),  # no number in the first column: the others decide
+    ([6.0, 30.0, 60.0, 90.0], True),
+    ([6.0, 30.0, 61.0, 90.0], False),  # one column off: not a total
+    ([5.0, 30.0, 60.0, 90.0], False),  # the first column off: the rest are not needed
+    ([None, None, None, 90.0], False),  # one column is too little evidence
+])
+def test_an_unlabelled_last_row_is_a_total_only_when_every_column_bears_it_out(last, found):
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [10.0, 5.0, 15.0],
+                          "c": [20.0, 10.0, 30.0], "d": [30.0, 15.0, 45.0]})
+    frame.loc[3] = last
+    rows = summary_rows.find(frame, ".")
+    assert [r.position for r in rows] == ([3] if found else [])
+    if found:
+        assert rows[0].columns == tuple(c for c, v in zip("abcd", last, strict=True)
+                                        if v is not None)

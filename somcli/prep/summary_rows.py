@@ -65,9 +65,9 @@ def find(frame: pd.DataFrame, decimal: str, last: bool = True) -> list[SummaryRo
     labels = {p: _label(frame.iloc[p]) for p in edge}
     said = [p for p in edge if labels[p]]
     ends = [p for p in ((0, n - 1) if last else (0,)) if not labels[p]]
-    numbers = _numbers(frame, decimal, bool(said), edge)
-    if not numbers:
-        return []
+    if not said:  # only the unlabelled ends, which every column must bear out: the
+        return _silent_ends(_numbers(frame, decimal, False, edge), ends)  # first no ends it
+    numbers = dict(_numbers(frame, decimal, True, edge))
     found = []
     for p in said:  # (a total is not added into an average beside it)
         word = labels[p].lower()
@@ -75,11 +75,27 @@ def find(frame: pd.DataFrame, decimal: str, last: bool = True) -> list[SummaryRo
         agree, tried = _agreement(numbers, p, said, kind)
         if agree and 2 * len(agree) >= tried:
             found.append(SummaryRow(p, labels[p], kind, tuple(agree)))
-    for p in ends:
-        agree, tried = _agreement(numbers, p, [s.position for s in found] + [p], "sum")
-        if len(agree) >= 2 and len(agree) == tried:
-            found.append(SummaryRow(p, "", "sum", tuple(agree)))
+    found += _silent_ends(numbers.items(), ends, [s.position for s in found])
     return sorted(found, key=lambda s: s.position)
+
+
+def _silent_ends(numbers, ends: list[int], aside: list[int] = ()) -> list[SummaryRow]:
+    """The rows of ``ends`` (which say nothing) whose numbers are the other rows' sums in
+    every column of ``numbers`` (name, :class:`_Column` pairs, read one at a time) where
+    they have one, two columns at least. The columns stop being read once no end can be one
+    (a table without totals: after its first column, not all 200: 1M x 10, 46 -> 5 ms)."""
+    agree: dict[int, list[str]] = {p: [] for p in ends}
+    for name, column in numbers:
+        for p in list(agree):
+            verdict = _agrees(column, p, [*aside, p], "sum")
+            if verdict is False:
+                del agree[p]
+            elif verdict:
+                agree[p].append(name)
+        if not agree:
+            break
+    return [SummaryRow(p, "", "sum", tuple(names)) for p, names in agree.items()
+            if len(names) >= 2]
 
 
 def note(rows: list[SummaryRow], lines: np.ndarray) -> str:
@@ -113,22 +129,22 @@ class _Column:
     at: dict[int, float]
 
 
-def _numbers(frame: pd.DataFrame, decimal: str, parse_text: bool, edge: list[int]
-             ) -> dict[str, _Column]:
-    """Column -> :class:`_Column`, in the table's order, for the first MAX_COLUMNS columns
-    read as numbers (text columns only when ``parse_text``: see the module's note; a total
-    holds in every column, so a wide table's first columns are evidence enough: all 10,000
-    of a wide one took 2.4 s)."""
-    out = {}
+def _numbers(frame: pd.DataFrame, decimal: str, parse_text: bool, edge: list[int]):
+    """(column, :class:`_Column`) pairs, in the table's order, each computed when asked
+    for, for the first MAX_COLUMNS columns read as numbers (text columns only when
+    ``parse_text``: see the module's note; a total holds in every column, so a wide table's
+    first columns are evidence enough: all 10,000 of a wide one took 2.4 s)."""
+    given = 0
     for name, dtype in frame.dtypes.items():
-        if len(out) >= MAX_COLUMNS:
+        if given >= MAX_COLUMNS:
             break
         if pd.api.types.is_bool_dtype(dtype):
             continue
         if pd.api.types.is_numeric_dtype(dtype):
             col = frame[name]
             lo, hi = col.min(), col.max()
-            out[name] = _Column(float(col.sum()), int(col.count()),
+            given += 1
+            yield name, _Column(float(col.sum()), int(col.count()),
                                 max(abs(float(lo)), abs(float(hi))) if pd.notna(lo) else 0.0,
                                 {p: float(col.iat[p]) if pd.notna(col.iat[p]) else np.nan
                                  for p in edge})
@@ -137,10 +153,10 @@ def _numbers(frame: pd.DataFrame, decimal: str, parse_text: bool, edge: list[int
             values = read_text_column(frame[name], decimal).values
             if values is not None:
                 seen = values[~np.isnan(values)]
-                out[name] = _Column(float(seen.sum()), len(seen),
+                given += 1
+                yield name, _Column(float(seen.sum()), len(seen),
                                     float(np.abs(seen).max()) if len(seen) else 0.0,
                                     {p: float(values[p]) for p in edge})
-    return out
 
 
 def _agreement(numbers: dict[str, _Column], p: int, aside: list[int], kind: str
@@ -150,14 +166,22 @@ def _agreement(numbers: dict[str, _Column], p: int, aside: list[int], kind: str
     the others have a number)."""
     agree, tried = [], 0
     for name, c in numbers.items():
-        v = c.at[p]
-        gone = [c.at[q] for q in aside if not np.isnan(c.at[q])]
-        n = c.count - len(gone)
-        if np.isnan(v) or n < 2:
-            continue
-        tried += 1
-        total = c.total - sum(gone)
-        target = total if kind == "sum" else total / n
-        if target != 0 and abs(v - target) <= TOLERANCE * max(abs(target), 1e-9 * c.size):
-            agree.append(name)
+        verdict = _agrees(c, p, aside, kind)
+        if verdict is not None:
+            tried += 1
+            if verdict:
+                agree.append(name)
     return agree, tried
+
+
+def _agrees(c: _Column, p: int, aside: list[int], kind: str) -> bool | None:
+    """Whether row ``p``'s number in column ``c`` is the sum (mean) of the other rows' (all
+    but ``aside``); None where it is not tried (``p`` or two of the others have no number)."""
+    v = c.at[p]
+    gone = [c.at[q] for q in aside if not np.isnan(c.at[q])]
+    n = c.count - len(gone)
+    if np.isnan(v) or n < 2:
+        return None
+    total = c.total - sum(gone)
+    target = total if kind == "sum" else total / n
+    return bool(target != 0 and abs(v - target) <= TOLERANCE * max(abs(target), 1e-9 * c.size))
