@@ -189,22 +189,26 @@ def cluster_sums(block, labels: np.ndarray, k: int, center: np.ndarray, scale: n
 
 
 def typical_rows(block, ids: pd.DataFrame, labels: np.ndarray, means: np.ndarray,
-                 id_columns: list[str], how_many: int):
+                 id_columns: list[str], how_many: int, threads: int = 1):
     """Per cluster, the ``how_many`` rows nearest its mean (scaled units, gaps skipped):
-    (distance, name) pairs, nearest first."""
+    (distance, name) pairs, nearest first. The distances CHUNK rows at a time on
+    ``threads`` threads."""
     X = block.X
     out: dict[int, list] = {}
     ok = np.flatnonzero(labels >= 0)
     if not len(ok):
         return out
     dist = np.empty(len(ok))
-    for start in range(0, len(ok), CHUNK):  # bounded memory: a float64 copy of every
-        part = ok[start:start + CHUNK]      # row had peaked at 4x X
+
+    def distances(start: int) -> None:  # bounded memory: a float64 copy of every row had
+        part = ok[start:start + CHUNK]  # peaked at 4x X
         diff = np.asarray(X[part], dtype=np.float64) - means[labels[part]]
         diff *= diff
         gaps = np.isnan(diff).any()
         dist[start:start + len(part)] = np.sqrt(np.nanmean(diff, axis=1) if gaps
                                                 else diff.mean(axis=1))
+
+    map_chunks(distances, len(ok), CHUNK, threads)
     mine_labels = labels[ok]
     for j in np.flatnonzero(np.bincount(mine_labels)):
         mine = np.flatnonzero(mine_labels == j)

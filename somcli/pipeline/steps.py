@@ -95,7 +95,8 @@ def _effects(sums, counts, squares):
 def _typical(be, data, labels, means) -> dict[int, list[str]]:
     found: dict[int, list] = {}
     for part in be.reduce(B.typical_rows, data.blocks, data.ids, labels, means=means,
-                          id_columns=data.described.roles.names, how_many=TYPICAL):
+                          id_columns=data.described.roles.names, how_many=TYPICAL,
+                          threads=be.threads):
         for j, rows in part.items():
             found.setdefault(j, []).extend(rows)
     return {j: [name for _, name in sorted(rows, key=lambda r: r[0])[:TYPICAL]]
