@@ -12,6 +12,9 @@ Measures, interleaved one of each per round (the best of the rounds is reported)
 - ``bare_with_labels``: the same process writing each row's cluster to a CSV after the fit
   (issue 30's minimal program: "pandas read + StandardScaler + KMeans(8) + writing the
   labels"), its wall time from outside as somcli's is;
+- ``issue_minimal``: issue 30's minimal program word for word, "pandas read +
+  StandardScaler + scikit-learn KMeans(8) + writing the labels" (scikit-learn's defaults:
+  one k-means++ start, full Lloyd), its wall time from outside;
 - ``fit_in_process``: that fit alone, timed inside the process (imports not counted);
 - ``kmeans_full_fit``: scikit-learn's ``KMeans(k, n_init=3)`` on the same matrix, for scale.
 Not a test: it measures (benchmarks/README.md holds the figures and the machine).
@@ -50,6 +53,17 @@ print(fit, whole)
 """
 
 
+ISSUE_MINIMAL = """
+import sys
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.preprocessing import StandardScaler
+X = StandardScaler().fit_transform(pd.read_csv(sys.argv[1]).to_numpy())
+labels = KMeans(int(sys.argv[2]), random_state=0).fit(X).labels_
+pd.DataFrame({"cluster": labels}).to_csv(sys.argv[3], index_label="row")
+"""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -70,6 +84,8 @@ def main() -> None:
         labels = os.path.join(tempfile.gettempdir(), "somcli-bench-labels.csv")
         rounds.setdefault("bare_with_labels", []).append(
             peak_of([py, "-c", BARE, csv, str(args.k), "mini", labels])[0])
+        rounds.setdefault("issue_minimal", []).append(
+            peak_of([py, "-c", ISSUE_MINIMAL, csv, str(args.k), labels])[0])
         os.remove(labels)
         rounds.setdefault("kmeans_full_fit", []).append(
             float(peak_of([py, "-c", BARE, csv, str(args.k), "full"])[2].split()[0]))
@@ -87,6 +103,9 @@ def main() -> None:
     res["somcli_pictures_s"] = min(r[0] for r in rounds["somcli_pictures"])
     res["pictures_ratio_to_bare_with_labels"] = (res["somcli_pictures_s"]
                                                  / res["bare_with_labels_s"])
+    res["issue_minimal_s"] = min(rounds["issue_minimal"])
+    res["ratio_to_issue_minimal"] = res["somcli_s"] / res["issue_minimal_s"]
+    res["pictures_ratio_to_issue_minimal"] = res["somcli_pictures_s"] / res["issue_minimal_s"]
     res["ratio_to_fit"] = res["somcli_s"] / res["fit_in_process_s"]
     res["all_rounds_s"] = {k: [round(v[0] if isinstance(v, tuple) else v, 3) for v in vals]
                            for k, vals in rounds.items()}

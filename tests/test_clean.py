@@ -190,3 +190,28 @@ def test_a_wide_tables_rows_hash_as_they_do_column_by_column(monkeypatch):
     monkeypatch.setattr(duplicates, "WIDE", 10 ** 9)  # column by column
     assert np.array_equal(blocked, duplicates.row_hashes(frame[c] for c in frame.columns))
     assert blocked[2] == blocked[6] and len(set(blocked.tolist())) == 6
+
+
+def test_a_long_tables_rows_hash_on_threads_as_they_do_on_one(monkeypatch):
+    """The duplicate check hashes a long table a block of rows at a time on threads: the
+    same hashes, whatever the columns' types, and the duplicates found are the same."""
+    from somcli.prep import duplicates
+
+    monkeypatch.setattr(duplicates, "HASH_ROWS", 1000)
+    rng = np.random.default_rng(0)
+    n = 4_321
+    frame = pd.DataFrame({"x": rng.normal(size=n).round(1), "k": rng.integers(0, 3, n),
+                          "s": pd.Series(rng.choice(["a", "b", None], n), dtype="str"),
+                          "o": np.array(rng.choice(["p", "q"], n), dtype=object),
+                          "c": pd.Categorical(rng.choice(["u", "v"], n)),
+                          "i": pd.array(rng.choice([1, 2, None], n), dtype="Int64")})
+    one = duplicates.row_hashes(frame[c] for c in frame.columns)
+    assert np.array_equal(duplicates.row_hashes((frame[c] for c in frame.columns), threads=3),
+                          one)
+    start = rng.integers(0, 2**63, n).astype(np.uint64)
+    assert np.array_equal(duplicates.row_hashes([frame["x"]], start=start.copy(), threads=2),
+                          duplicates.row_hashes([frame["x"]], start=start.copy()))
+    lines = np.arange(2, n + 2)
+    found = duplicates.find(frame, lines, [], list(frame.columns), threads=2)
+    assert found == duplicates.find(frame, lines, [], list(frame.columns))
+    assert found.identical_rows  # (the check has duplicates to find)

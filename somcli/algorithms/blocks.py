@@ -167,18 +167,30 @@ def cluster_sums(block, labels: np.ndarray, k: int, center: np.ndarray, scale: n
     def chunk_sums(start: int) -> np.ndarray:
         lab = labels[start:start + CHUNK]
         ok = lab >= 0
-        values = np.asarray(X[start:start + CHUNK][ok], dtype=np.float64)  # (a copy: [ok])
+        every = bool(ok.all())  # (most chunks: slices, not index arrays)
+        rows = slice(start, start + len(lab)) if every else start + np.flatnonzero(ok)
+        values = np.array(X[rows], dtype=np.float64)  # a copy, squared below
+        lab = lab if every else lab[ok]
+        sizes = None  # each cluster's rows, as the counts of a column without a gap
+
+        def counts(there: np.ndarray) -> np.ndarray:
+            nonlocal sizes
+            if not there.all():
+                return group_sums(lab, there.astype(float), k)
+            if sizes is None:  # the same sums of ones, to the bit
+                sizes = np.bincount(lab, minlength=k).astype(float)[:, None]
+            return np.repeat(sizes, d, axis=1)
+
         there = ~np.isnan(values)
         values[~there] = 0.0
-        lab = lab[ok]
-        out = [group_sums(lab, values, k), group_sums(lab, there.astype(float), k)]
+        out = [group_sums(lab, values, k), counts(there)]
         values *= values
         out.append(group_sums(lab, values, k))
         del values
-        given = exact(X, block.quotes, center, scale, start + np.flatnonzero(ok))
+        given = exact(X, block.quotes, center, scale, rows)
         known = ~np.isnan(given)
         given[~known] = 0.0
-        out += [group_sums(lab, given, k), group_sums(lab, known.astype(float), k)]
+        out += [group_sums(lab, given, k), counts(known)]
         return np.hstack(out)  # (no stacked copy of the chunk's five inputs)
 
     total = np.zeros((k, 5 * d))

@@ -181,7 +181,8 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
             shown = (lambda v: float(str(np.float32(v)))) if dtype == np.float32 else float
             report["fill_values"] = {c: shown(v) for c, v in zip(roles.features, fill, strict=True)}
     key_col = duplicates.primary_id(frame, roles.ids, opts.dedupe_by)
-    report["duplicates"] = duplicates.find(frame, lines, roles.ids, roles.sources).to_dict()
+    report["duplicates"] = duplicates.find(frame, lines, roles.ids, roles.sources,
+                                           threads).to_dict()
     keys = frame[key_col].to_numpy(dtype=object) if key_col else None
     merged, fit_index, n_merged = duplicates.merge(opts.dedupe, X, keys, usable)
     report["duplicates"] |= {"dedupe": opts.dedupe, "dedupe_key": key_col,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from somcli.errors import UsageError
+from somcli.runtime.parallel import map_chunks
 
 MAX_LISTED = 20
 KEY_LIKE = 0.5  # an identifier with at least this share of distinct values names entities
@@ -34,12 +35,29 @@ SHORT = 16_384  # hashed a block at a time (10,000 columns x 6 rows: 0.7 s colum
 BLOCK_CELLS = 1 << 20  # cells per block (an 8 MB copy at most)
 
 
-def row_hashes(columns, start=None) -> np.ndarray:
+HASH_ROWS = 1 << 16  # rows hashed at a time on threads
+
+
+def row_hashes(columns, start=None, threads: int = 1) -> np.ndarray:
     """One 64-bit hash per row from a list of columns (arrays or Series), column by column,
     continuing from the hashes ``start`` when given. Each column's hash is pandas'
     ``hash_pandas_object``; a wide, short table's numeric columns are hashed in blocks by
-    ``hash_array`` (element by element, the same values: a test holds them equal)."""
+    ``hash_array`` (element by element, the same values: a test holds them equal). A long
+    table is hashed HASH_ROWS rows at a time on ``threads`` threads (a value's hash does not
+    depend on its neighbours: the same hashes; 1M x 10, 0.10 -> 0.05 s)."""
     columns = list(columns)
+    n = len(columns[0]) if columns else 0
+    if threads > 1 and n >= 2 * HASH_ROWS:
+        def block(a: int) -> np.ndarray:
+            rows = slice(a, a + HASH_ROWS)
+            return _hashes([c.iloc[rows] if isinstance(c, pd.Series) else c[rows]
+                            for c in columns], None if start is None else start[rows])
+
+        return np.concatenate(map_chunks(block, n, HASH_ROWS, threads))
+    return _hashes(columns, start)
+
+
+def _hashes(columns: list, start) -> np.ndarray:
     blocked = _block_hashes(columns) if len(columns) >= WIDE else {}
     h = start
     for i, col in enumerate(columns):
@@ -70,14 +88,15 @@ def _block_hashes(columns: list) -> dict[int, np.ndarray]:
     return out
 
 
-def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], features: list[str]
-         ) -> DuplicateReport:
+def find(frame: pd.DataFrame, lines: np.ndarray, ids: list[str], features: list[str],
+         threads: int = 1) -> DuplicateReport:
     """Fully identical rows, shared id values and repeated feature values (as read).
 
     Rows are compared by hash first, then the candidates exactly, so this stays
-    linear in memory on big tables; the feature columns are hashed once for both.
+    linear in memory on big tables; the feature columns are hashed once for both, on
+    ``threads`` threads.
     """
-    feature_hash = row_hashes(frame[c] for c in features)
+    feature_hash = row_hashes((frame[c] for c in features), threads=threads)
     # only rows whose feature hash repeats can repeat another row, wholly or in features
     maybe = repeats(feature_hash)
     identical: list[list[int]] = []

@@ -102,6 +102,17 @@ def rounding_of(values: np.ndarray) -> tuple[str, int] | None:
     return None
 
 
+def sampled_rounding(values: np.ndarray) -> tuple[str, int] | None:
+    """What :func:`rounding_of` finds on its sample, before it checks every value: its
+    answer whenever every value holds at it."""
+    sample = values[::max(1, len(values) // SAMPLE)]
+    for kind in ("places", "digits"):
+        found = _fewest(sample, kind)
+        if found is not None:
+            return kind, found
+    return None
+
+
 SAMPLE = 4096  # values the search for a column's digits starts on
 KEEP_ROWS = 2048  # blocks of at most this many rows keep their columns as read
 FIXES = 0.1  # a column with more values than this share not coming back is kept whole
@@ -151,16 +162,25 @@ def build(raw_column, X: np.ndarray, center: np.ndarray, scale: np.ndarray,
         gaps = ~np.isfinite(raw)
         any_gap = bool(gaps.any())
         present = raw[~gaps] if any_gap else raw
-        how = found = rounding_of(present)
-        if how is not None:  # every present value comes back by rounding?
+
+        def comes_back(how) -> bool:  # every present value, by rounding the scaled one?
             for a, b in _chunks(len(raw)):
                 got, want = back(j, a, b), raw[a:b]
                 if any_gap:
                     keep = ~gaps[a:b]
                     got, want = got[keep], want[keep]
                 if not np.array_equal(round_to(got, how), want):
-                    how = None
-                    break
+                    return False
+            return True
+
+        # the sample's rounding, when every value comes back by it, is rounding_of's
+        # answer (each value is then a rounded one, which rounds to itself): the check of
+        # every value as read is spared (1M x 10: a third of this function's passes)
+        how = found = sampled_rounding(present)
+        if how is None or not comes_back(how):
+            how = found = rounding_of(present)
+            if how is not None and not comes_back(how):
+                how = None
         if how is None:
             wrong, count = [], 0
             for a, b in _chunks(len(raw)):  # stops once too many do not come back
