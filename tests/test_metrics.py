@@ -88,3 +88,17 @@ def test_minmax_statistics_equal_sklearn():
     X = np.random.default_rng(5).uniform(-4, 9, size=(300, 2))
     c, s = _fit_scaler(X, "minmax")
     assert np.allclose((X - c) / s, MinMaxScaler().fit_transform(X))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_rows_scores_use_are_the_rows_without_a_gap(dtype):
+    """Internal scores are computed on the rows without a gap; a block without any gap is
+    told by one pass over it, the same answer."""
+    from somcli.algorithms.blocks import gap_free
+
+    X = np.arange(12, dtype=dtype).reshape(4, 3)
+    assert gap_free(X).tolist() == [True] * 4
+    X[1, 2] = np.nan
+    X[3, 0] = np.nan
+    assert gap_free(X).tolist() == [True, False, True, False]
+    assert gap_free(np.empty((0, 3), dtype=dtype)).tolist() == []
