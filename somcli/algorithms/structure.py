@@ -40,8 +40,7 @@ def explained(X: np.ndarray, k: int, seed: int) -> float:
 
 
 def _explained(X: np.ndarray, centers: np.ndarray) -> float:
-    d2 = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
-    within = float(d2.min(axis=1).sum())
+    within = float(_squared_distances(X, centers).min(axis=1).sum())
     total = float(((X - X.mean(axis=0)) ** 2).sum())
     return 1.0 - within / total if total > 0 else 0.0
 
@@ -85,9 +84,9 @@ def verdict(rows: np.ndarray, k: int, seed: int = 0) -> dict | None:
         return None
     fit, median_valley = _fit_valley(X, k, seed)
     observed = _explained(X, fit.centers)
-    cov = np.atleast_2d(np.cov(X, rowvar=False))
-    gaussian = [explained(rng.multivariate_normal(np.zeros(X.shape[1]), cov, size=len(X)), k,
-                          seed + b + 1) for b in range(REFERENCES)]
+    spread = _principal_sds(X)
+    gaussian = [explained(rng.standard_normal((len(X), len(spread))) * spread, k, seed + b + 1)
+                for b in range(REFERENCES)]
     z = _z(observed, gaussian)
     word = ("clear" if median_valley <= CLEAR_VALLEY and z >= CLEAR_Z else
             "weak" if median_valley <= WEAK_VALLEY and z >= CLEAR_Z else "none")
@@ -100,10 +99,29 @@ def verdict(rows: np.ndarray, k: int, seed: int = 0) -> dict | None:
                      f"(z >= {CLEAR_Z:g})")}
 
 
+def _principal_sds(X: np.ndarray) -> np.ndarray:
+    """The standard deviations of the rows along their principal axes (the square roots of
+    their covariance's eigenvalues, the zero ones of a wide table's left out). A Gaussian
+    reference set is drawn in that basis, each column independent: k-means' R² does not
+    change when the rows are rotated, so it is a Gaussian with the rows' covariance as far as
+    the test can tell (SigClust simulates its null the same way). The d x d covariance is
+    never formed: through ``multivariate_normal`` (an SVD of it per set) a 200 x 10,000
+    table's 19 sets ran for over ten minutes; now a fraction of a second."""
+    singular = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
+    return singular / np.sqrt(max(len(X) - 1, 1))
+
+
+def _squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """(rows x centres) squared distances, one centre at a time: the rows x centres x
+    features difference of a wide table's sample would be gigabytes (1,000 x 10 x 10,000:
+    800 MB)."""
+    return np.stack([((X - c) ** 2).sum(axis=1) for c in centers], axis=1)
+
+
 def valleys(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Per cluster: the lowest density between it and its nearest other cluster, over the
     lower density at the two centres (rows of both, on the line joining the centres)."""
-    labels = np.argmin(((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2), axis=1)
+    labels = np.argmin(_squared_distances(X, centers), axis=1)
     out = []
     for j in range(len(centers)):
         d2 = ((centers - centers[j]) ** 2).sum(axis=1)
