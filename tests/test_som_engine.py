@@ -195,3 +195,20 @@ def test_a_task_of_many_score_blocks_finds_every_rows_unit():
     order = np.argsort(d2, axis=1, kind="stable")
     assert np.array_equal(best, order[:, 0]) and np.array_equal(runner, order[:, 1])
     assert np.allclose(dist, np.sqrt(d2.min(axis=1)), rtol=1e-5)
+
+
+@pytest.mark.parametrize("rows, features", [(40, 1_500), (3_000, 1_200)])
+def test_a_wide_tables_principal_axes_are_the_covariances(rows, features, monkeypatch):
+    """The map's start and shape come from the two main axes of the rows. A table wider than
+    long takes them from its rows (no d x d covariance: 10,000 columns took 97 s), one of
+    more than EIGH_FEATURES columns takes the two largest alone: the same axes as an
+    eigen-decomposition of the whole covariance."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(rows, features)) * np.linspace(3.0, 0.5, features)
+    X[1, 2] = np.nan  # a gap counts as the column's mean
+    eig, vec = som.principal_axes(X)
+    monkeypatch.setattr(som, "EIGH_FEATURES", 10 ** 9)
+    mean = som.column_mean(X)
+    want_eig, want_vec = som.axes(som.scatter(X, mean), rows)
+    assert np.allclose(eig[:2], want_eig[:2], rtol=1e-9)
+    assert np.allclose(vec[:, :2], want_vec[:, :2], atol=1e-7)

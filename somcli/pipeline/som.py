@@ -174,8 +174,12 @@ def _pca(be: Backend, data: Data):
     sums = np.sum([p[0] for p in parts], axis=0)
     present = np.sum([p[1] for p in parts], axis=0)
     mean = np.divide(sums, present, out=np.zeros_like(sums), where=present > 0)
-    scatter = np.sum(be.reduce(B.scatter, data.fit, mean=mean), axis=0)
-    eig, vec = batch.axes(scatter, data.n_fit)
+    rows = be.here(data.fit) if data.n_fit < len(mean) else None
+    if rows is not None:  # wider than long: from the rows, no d x d covariance
+        eig, vec = batch.axes_of_rows(rows, mean)
+    else:
+        scatter = np.sum(be.reduce(B.scatter, data.fit, mean=mean), axis=0)
+        eig, vec = batch.axes(scatter, data.n_fit)
     return mean, eig, vec
 
 
