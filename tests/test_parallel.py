@@ -338,29 +338,6 @@ def test_an_import_started_early_is_waited_for_before_use(monkeypatch):
     parallel.imported()
 
 
-def test_the_switch_interval_is_short_while_an_early_import_runs_and_restored_after(
-        monkeypatch):
-    """While an import runs on a thread the interpreter switches threads every 0.1 ms (the
-    cleaning's NumPy calls get the GIL back sooner); once it ends the interval is what it was."""
-    import threading
-
-    from somcli.runtime import parallel
-
-    monkeypatch.setattr(parallel, "_IMPORTS", {})
-    before = sys.getswitchinterval()
-    gate = threading.Event()
-    seen = []
-    monkeypatch.setattr(parallel.importlib, "import_module",
-                        lambda name: (gate.wait(5), seen.append(sys.getswitchinterval())))
-    parallel.import_soon("somcli_test_a")
-    parallel.import_soon("somcli_test_b")
-    assert sys.getswitchinterval() == pytest.approx(parallel.IMPORT_SWITCH_S)
-    gate.set()
-    parallel.imported()
-    assert seen == [pytest.approx(parallel.IMPORT_SWITCH_S)] * 2
-    assert sys.getswitchinterval() == before
-
-
 @pytest.mark.parametrize("rows, missing, started", [(3000, "median", True),
                                                     (500, "median", False),
                                                     (3000, "knn", False)])

@@ -107,13 +107,6 @@ def ordered(fn: Callable, items, threads: int):
 
 
 _IMPORTS: dict[str, threading.Thread] = {}  # module -> the thread importing it
-#: the interpreter's switch interval while an import runs beside the work: the importing
-#: thread holds the GIL almost always, and each NumPy call of the cleaning, which releases
-#: it, then waited up to the default 5 ms to take it back (the duplicate check's hashes of
-#: 1M x 10 rows: 0.35 s beside the import, 0.15 s at 0.1 ms; the import no slower)
-IMPORT_SWITCH_S = 1e-4
-_SWITCH: list = []  # [the interval to restore, imports running] while any runs
-_LOCK = threading.Lock()
 
 
 def import_soon(name: str) -> None:
@@ -129,21 +122,9 @@ def import_soon(name: str) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001, S110 - imported again, and reported, where used
             pass
-        finally:
-            with _LOCK:
-                _SWITCH[1] -= 1
-                if not _SWITCH[1]:  # the last one running
-                    sys.setswitchinterval(_SWITCH[0])
-                    _SWITCH.clear()
 
-    with _LOCK:
-        if not _SWITCH:
-            _SWITCH[:] = [sys.getswitchinterval(), 0]
-            sys.setswitchinterval(min(IMPORT_SWITCH_S, _SWITCH[0]))
-        _SWITCH[1] += 1
-        _IMPORTS[name] = threading.Thread(target=load, name=f"somcli-import-{name}",
-                                          daemon=True)
-        _IMPORTS[name].start()
+    _IMPORTS[name] = threading.Thread(target=load, name=f"somcli-import-{name}", daemon=True)
+    _IMPORTS[name].start()
 
 
 def imported() -> None:
