@@ -213,3 +213,36 @@ def test_typical_rows_are_the_nearest_to_the_mean_ties_in_row_order():
         dist = np.sqrt(np.nanmean((X[rows] - means[j]) ** 2, axis=1))
         want = rows[np.argsort(dist, kind="stable")[:3]]
         assert [name for _, name in got[j]] == [f"line {r + 2}" for r in want]
+
+
+def test_k_auto_on_a_wide_table_scores_the_candidates_in_the_rows_own_space():
+    """A table with far more columns than rows (gene expression: samples x genes) has its
+    candidates fitted in the span of its rows, min(n, d) columns: the same distances, so the
+    same partitions and scores (to rounding), at a fraction of the work."""
+    from somcli.algorithms import choose
+    from somcli.algorithms import kmeans as km
+
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 3, 90)
+    X = rng.normal(size=(3, 2_000))[groups] * 0.8 + rng.normal(size=(90, 2_000))
+    Y = choose.row_space(X)
+    tall = X[:, :50].copy()
+    assert Y.shape == (90, 90) and choose.row_space(tall) is tall  # a long table as it is
+    d = ((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    assert np.allclose(((Y[:, None, :] - Y[None, :, :]) ** 2).sum(-1), d, rtol=1e-9)
+
+    def select(rows):
+        def labels(k):
+            return km.assign(rows, km.fit(rows, k, seed=0, n_init=10).centers)[0]
+
+        def refit(k, picked):
+            return km.assign(rows[picked], km.fit(rows[picked], k, seed=0, n_init=3).centers)[0]
+
+        return choose.select_k(rows, [2, 3, 4, 5], labels, refit, seed=0)
+
+    (k_full, full), (k_span, span) = select(X), select(Y)
+    assert k_full == k_span == 3
+    for k in full:
+        assert full[k]["calinski_harabasz"] == pytest.approx(span[k]["calinski_harabasz"],
+                                                             rel=1e-9)
+        assert full[k]["stability"] == span[k]["stability"]

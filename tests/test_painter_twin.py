@@ -199,6 +199,24 @@ def test_a_cluster_request_can_ask_for_one_picture_at_a_time():
         kind, header, arrays = painter.cluster_request(rows, labels, centres, ["a", "b", "c"],
                                                        [20, 20, 20], "k-means", only=only)
         assert sorted(painter.KINDS[kind](header, arrays)) == sorted(names)
+        # the rows go only where the projection is drawn (a wide table's are megabytes)
+        assert len(arrays["rows"]) == (60 if "projection.png" in names else 0)
+
+
+def test_a_wide_tables_projection_is_the_full_svds(monkeypatch):
+    """projection.png of rows with thousands of features takes their two main axes alone:
+    the same picture as a full SVD gives (up to each axis' sign), in a fraction of its time."""
+    from somcli.report import cluster_plots
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(400, 600)) * np.linspace(3.0, 0.1, 600)
+    centres = rng.normal(size=(3, 600))
+    (P, C), shares = cluster_plots.projection(rows, centres)
+    monkeypatch.setattr(cluster_plots, "FULL_SVD", 10 ** 9)
+    (P_full, C_full), shares_full = cluster_plots.projection(rows, centres)
+    sign = np.sign((P * P_full).sum(axis=0))
+    assert np.allclose(P * sign, P_full, atol=1e-8) and np.allclose(C * sign, C_full, atol=1e-8)
+    assert np.allclose(shares, shares_full)
 
 
 @pytest.mark.slow  # (a helper process)

@@ -77,6 +77,20 @@ def select_k(X: np.ndarray, ks: list[int], labels: Callable, refit: Callable, se
     return best, evidence
 
 
+def row_space(X: np.ndarray) -> np.ndarray:
+    """``X`` itself, or, when it is wider than long, its centred rows in coordinates of the
+    space they span (min(n, d) columns, from a thin SVD). Every distance between rows, and
+    between rows and means of rows, is the same there, so k-means, its k-means++ draws and
+    the scores :func:`select_k` compares see the same numbers (to rounding) at a fraction
+    of the work: -k auto on 200 rows x 10,000 features fitted its 198 candidates on 200
+    columns, not 10,000."""
+    n, d = X.shape
+    if d <= n:
+        return X
+    u, s, _ = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    return u * s
+
+
 def selection(k: int, evidence: dict, rows: int, what: str, why: str | None = None) -> dict:
     """The report's k selection: the method, the index per k, the evidence, the choice
     (``why``: why it is not the best-scored k)."""
@@ -162,8 +176,10 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
                         "units cannot be grouped into clusters", "leave --sigma at its "
                         "default, or make it smaller than the map's longer side")
 
+    units = row_space(W)  # (a wide codebook in fewer columns: the same distances)
+
     def fit_one(kk, weights=hits_fit):
-        return kmeans_small.fit(W, kk, seed=seed, weights=weights.astype(float))
+        return kmeans_small.fit(units, kk, seed=seed, weights=weights.astype(float))
 
     chosen = None
     if k_auto:
@@ -180,13 +196,13 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
 
         def labels(kk):
             fits[kk] = fit_one(kk)
-            return km.assign(W, fits[kk].centers)[0][bmu]
+            return km.assign(units, fits[kk].centers)[0][bmu]
 
         def refit(kk, rows):
             weights = np.bincount(bmu[rows], minlength=m)
             if int((weights > 0).sum()) < kk:
                 return np.zeros(len(rows), dtype=int)
-            return km.assign(W, fit_one(kk, weights).centers)[0][bmu[rows]]
+            return km.assign(units, fit_one(kk, weights).centers)[0][bmu[rows]]
 
         ks = list(range(2, min(k_max, live, distinct) + 1))
         k, evidence = select_k(X, ks, labels, refit, seed, progress)
@@ -200,7 +216,7 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
             raise DataError(f"-k {k} but only {live} map units hold rows",
                             f"use -k {live} or fewer, or a larger --map")
         fit = fit_one(k)
-    unit_cluster = km.assign(W, fit.centers)[0]
+    unit_cluster = km.assign(units, fit.centers)[0]
     perm = km.order_by_size(unit_cluster, k, weight=hits.astype(float))
     return perm[unit_cluster], k, chosen
 

@@ -203,17 +203,18 @@ def _choose_k(be, data, opts, distinct, progress) -> tuple[int, KSelection]:
     """-k auto: every candidate fitted and refitted on a sample of the fit rows
     (:func:`somcli.algorithms.choose.select_k`); the chosen k is then fitted on all rows."""
     sample = steps.fit_rows_sample(be, data, SELECT_ROWS, opts.seed)
+    scored = choose.row_space(sample)  # (a wide sample in fewer columns, the same distances)
 
     def labels(k):
-        fit = km.fit(sample, k, seed=opts.seed, n_init=opts.n_init)
-        return km.assign(sample, fit.centers)[0]
+        fit = km.fit(scored, k, seed=opts.seed, n_init=opts.n_init)
+        return km.assign(scored, fit.centers)[0]
 
     def refit(k, rows):
-        fit = km.fit(sample[rows], k, seed=opts.seed, n_init=3)
-        return km.assign(sample[rows], fit.centers)[0]
+        fit = km.fit(scored[rows], k, seed=opts.seed, n_init=3)
+        return km.assign(scored[rows], fit.centers)[0]
 
     ks = list(range(2, min(opts.k_max, distinct, len(sample) - 1) + 1))
-    k, evidence = choose.select_k(sample, ks, labels, refit, opts.seed, progress)
+    k, evidence = choose.select_k(scored, ks, labels, refit, opts.seed, progress)
     k, verdict, why = choose.clearest(sample, k, evidence, opts.seed)
     what = "fit rows" if len(sample) == data.n_fit else f"fit rows drawn from {data.n_fit:,}"
     chosen = KSelection(**choose.selection(k, evidence, len(sample), what, why),

@@ -101,7 +101,9 @@ def map_request(facts, only=None, skip=()) -> tuple[str, dict, dict]:
 def cluster_request(rows, labels, centres, features, sizes, what: str, differences=None,
                     only=None) -> tuple[str, dict, dict]:
     """The projection and profiles of clusters in feature space (:mod:`cluster_plots`), or
-    ``only`` those named."""
+    ``only`` those named (without the projection, none of the rows: they can be megabytes)."""
+    if only is not None and "projection.png" not in only:
+        rows, labels = np.empty((0, len(features))), np.empty(0, dtype=np.int64)
     arrays = {"rows": rows, "labels": labels, "centres": centres, "sizes": np.asarray(sizes)}
     if differences is not None:
         arrays["differences"] = differences
