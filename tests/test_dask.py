@@ -487,3 +487,18 @@ def test_embed_then_cluster_on_dask_as_locally(run, tmp_path, cluster):
             "--no-plots")
     assert r.code == 0, r.err
     assert (_table(tmp_path / "a", "assignments")["cluster"].values == la["cluster"].values).all()
+
+
+@pytest.mark.slow  # (the module's cluster)
+def test_maps_with_a_large_keyword_of_one_name_do_not_meet(cluster):
+    """Dask keys a keyword argument over 100 kB by its name alone: two maps passing one
+    (a wide table's column list, a map's codebook) met as one task and the scheduler failed
+    on an assertion (exit 70 on a table of 10,000 columns). Every map of the engine goes
+    through map_on, which gives each such value a key of its own."""
+    from somcli.backends.dask_cluster.client import map_on
+
+    big = list(range(50_000))
+    with Client(cluster.scheduler_address, set_as_default=False) as client:
+        first = map_on(client, max, [[1], [2]], default=big)
+        second = map_on(client, max, [[3], [4]], default=big[:-1])
+        assert client.gather(first) == [1, 2] and client.gather(second) == [3, 4]

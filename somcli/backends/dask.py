@@ -11,11 +11,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import uuid
 
 import numpy as np
 import pandas as pd
-from dask.sizeof import sizeof
 
 from somcli.algorithms import blocks as B
 from somcli.algorithms.blocks import OWN_COLUMNS
@@ -30,6 +28,7 @@ from somcli.backends.base import (
 )
 from somcli.backends.dask_cluster import data as D
 from somcli.backends.dask_cluster import report_rows
+from somcli.backends.dask_cluster.client import map_on
 from somcli.backends.dask_cluster.diagnose import diagnosed
 from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import DaskOptions
@@ -119,14 +118,7 @@ class DaskBackend(Backend):
 
     # ------------------------------------------------------------ map-reduce
     def map(self, fn, *per_block, **kw) -> list:
-        # Dask makes a keyword argument over 100 kB a node keyed by its *name* ("W"): the
-        # next epoch's "W" then met the last one's still in flight (AssertionError on maps
-        # of 50x50 and up). Each such value goes as a task of its own, with a key of its
-        # own; a task (not a scatter) keeps its lineage, so a lost worker is recovered.
-        kw = {name: self.client.submit(_same, value, key=f"somcli-{name}-{uuid.uuid4().hex}",
-                                       pure=False) if sizeof(value) > BIG_ARGUMENT else value
-              for name, value in kw.items()}
-        return self.client.map(fn, *per_block, **kw, pure=False)
+        return map_on(self.client, fn, *per_block, **kw)
 
     def gather(self, handles) -> list:
         return self.client.gather(handles)
@@ -160,8 +152,8 @@ class DaskBackend(Backend):
             os.makedirs(folder, exist_ok=True)
             names = [f"part-{i:05d}.{fmt}" for i in range(len(ids))]
             paths = [os.path.join(folder, n) for n in names]
-            client.gather(client.map(_on_write_part, paths, ids, *per_block, columns=columns,
-                                     fmt=fmt, safe=safe, precision=precision, pure=False))
+            client.gather(map_on(client, _on_write_part, paths, ids, *per_block, columns=columns,
+                                     fmt=fmt, safe=safe, precision=precision))
             return names
 
         return None, parts
@@ -203,10 +195,3 @@ def _on_write_part(path, ids, *arrays, columns, fmt, safe, precision):
 
     write_table(B.frame(ids, columns(*arrays)), path, fmt, safe, precision, OWN_COLUMNS)
     return path
-
-
-BIG_ARGUMENT = 50_000  # bytes: below Dask's own 100 kB threshold for keyword arguments
-
-
-def _same(value):
-    return value

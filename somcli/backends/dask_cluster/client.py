@@ -41,6 +41,7 @@ def connect(opts, progress=lambda msg: None):
     LocalCluster bound to 127.0.0.1 (dashboard there too) that is closed at the end."""
     distributed = _imports()
     _quiet_logs()
+    warnings.filterwarnings("ignore", message=FRAGMENTED)  # (see _quiet_resource_tracker)
     address = opts.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     previous = signal.getsignal(signal.SIGPIPE) if hasattr(signal, "SIGPIPE") else None
     if previous is not None:  # sockets must not kill the process on a closed peer
@@ -89,10 +90,17 @@ def _quiet_resource_tracker() -> None:
     """After a Ctrl-C the local cluster's worker queues are not closed, and
     multiprocessing's resource tracker (a helper process writing to our stderr) warns at
     exit that it cleans up their semaphores: two lines after the run's one. The tracker
-    and the workers take their warning filters from ``sys.warnoptions`` when started."""
-    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
-    if quiet not in sys.warnoptions:
-        sys.warnoptions.append(quiet)
+    and the workers take their warning filters from ``sys.warnoptions`` when started.
+    Dask's CSV reader adds its path column to a frame of thousands of columns one by one,
+    and pandas warns, here and on every worker, that the frame is fragmented: Dask's
+    business, not our user's."""
+    for quiet in ("ignore::UserWarning:multiprocessing.resource_tracker",
+                  f"ignore:{FRAGMENTED}"):
+        if quiet not in sys.warnoptions:
+            sys.warnoptions.append(quiet)
+
+
+FRAGMENTED = "DataFrame is highly fragmented"
 
 
 def _wait_for_file(path: str, timeout: str) -> None:
@@ -117,3 +125,30 @@ def parse_size(text: str) -> int:
     from dask.utils import parse_bytes
 
     return parse_bytes(text)
+
+
+BIG_ARGUMENT = 50_000  # bytes: below Dask's own 100 kB threshold for keyword arguments
+
+
+def map_on(client, fn, *iterables, **kw) -> list:
+    """``client.map(fn, *iterables, **kw, pure=False)``, every task of its own.
+
+    Dask makes a keyword argument over 100 kB a node keyed by its *name* alone: the next
+    map with such a keyword ("W" of the next epoch; a wide table's column list, "columns")
+    then met the last one's still in flight, and the scheduler failed on an assertion
+    (maps of 50x50 and up; any table of a few thousand columns). Each such value goes as a
+    task of its own, with a key of its own; a task (not a scatter) keeps its lineage, so a
+    lost worker is recovered."""
+    import uuid
+
+    from dask.sizeof import sizeof
+
+    kw = {name: client.submit(_same, value, key=f"somcli-{name}-{uuid.uuid4().hex}",
+                              pure=False) if sizeof(value) > BIG_ARGUMENT else value
+          for name, value in kw.items()}
+    return client.map(fn, *iterables, **kw, pure=False)
+
+
+def _same(value):
+    return value
+

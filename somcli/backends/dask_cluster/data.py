@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from somcli.algorithms.blocks import Block, carried_name
+from somcli.backends.dask_cluster.client import map_on
 from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import FILLS, CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError, UsageError, brief
@@ -112,7 +113,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
             raise DataError(f"dask could not read the input ({brief(exc, 160)})") from None
         parts = client.compute(ddf.to_delayed())
     # a row whose every field is empty is an empty line, as the local reader has it
-    parts = client.map(_on_without_empty_rows, parts, pure=False)
+    parts = map_on(client, _on_without_empty_rows, parts)
     if roles_fn is None:  # every column decided on every row, not only the sample's
         from somcli.backends.dask_cluster import levels
 
@@ -125,7 +126,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
             roles = R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal,
                              levels=found, totals=totals)
         roles.every = every
-    info = client.gather(client.map(_on_describe, parts, pure=False))
+    info = client.gather(map_on(client, _on_describe, parts))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]
     empty = sum(i[2] for i in info)
@@ -156,9 +157,9 @@ def columnar_parts(client, paths: list[str], dialect: Dialect, roles) -> list:
               for group in (range(max(pq.ParquetFile(path).num_row_groups, 1))
                             if dialect.format == PARQUET else [None])]
     floats = [d.name for d in roles.decisions if d.role == R.FEATURE and d.rule is None]
-    return client.map(_on_read_columnar, *zip(*pieces, strict=True), kind=dialect.format,
+    return map_on(client, _on_read_columnar, *zip(*pieces, strict=True), kind=dialect.format,
                       na_values=sorted(set(dialect.na_values)),
-                      floats=floats, pure=False)
+                      floats=floats)
 
 
 def _on_read_columnar(path, group, kind, na_values, floats):
@@ -271,9 +272,9 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions) -> tuple:
         raise UsageError("--dedupe is not available with --engine dask")
     feats = roles.features
     rules = roles.rules
-    raw = client.map(on_raw, table.parts, feats=feats, rules=rules, pure=False)
+    raw = map_on(client, on_raw, table.parts, feats=feats, rules=rules)
     drop = cleaning.missing == "drop"
-    stats = client.gather(client.map(on_stats, raw, table.first_lines, drop=drop, pure=False))
+    stats = client.gather(map_on(client, on_stats, raw, table.first_lines, drop=drop))
     for s in stats:
         if s["huge"] is not None:
             j, value, line = s["huge"]
@@ -314,13 +315,13 @@ def _fill_value(client, raw, j, total, method) -> float:
     """:func:`somcli.prep.statistics.fill_value` of column ``j`` over the partitions: the
     median by exact distributed quantiles, the modes by merged value counts."""
     def median() -> float:
-        cols = client.map(_on_column, raw, j=j, drop=False, pure=False)
+        cols = map_on(client, _on_column, raw, j=j, drop=False)
         return quantiles(client, cols, int(total["n"][j]), [0.5], float(total["min"][j]),
                          float(total["max"][j]))[0]
 
     def modes():
-        cols = client.map(_on_column, raw, j=j, drop=False, pure=False)
-        counts = client.gather(client.map(_on_value_counts, cols, pure=False))
+        cols = map_on(client, _on_column, raw, j=j, drop=False)
+        counts = client.gather(map_on(client, _on_value_counts, cols))
         merged = pd.concat(counts).groupby(level=0).sum()
         return merged.index.to_numpy(dtype=np.float64), merged.to_numpy()
 
@@ -343,7 +344,7 @@ def _scaler(client, raw, total, fill, cleaning, drop):
         lo, hi = float(fit["min"][j]), float(fit["max"][j])
         if gaps:
             lo, hi = min(lo, f), max(hi, f)
-        cols = client.map(_on_column, raw, j=j, drop=drop, pure=False)
+        cols = map_on(client, _on_column, raw, j=j, drop=drop)
         return quantiles(client, cols, int(fit["n"][j] + gaps), list(S.QUARTILES), lo, hi,
                          extra=(gaps, f))
 

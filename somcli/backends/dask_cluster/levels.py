@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from somcli.backends.dask_cluster.client import map_on
 from somcli.prep import column_totals as CT
 from somcli.prep.roles import Roles
 from somcli.prep.units import category_text
@@ -31,11 +32,11 @@ def totals(client, parts: list, roles: Roles, sample_rows: int, decimal: str
     """Each column's totals over every partition, in row order; the exact number of
     distinct values where a rule needs it past :data:`~somcli.prep.column_totals.CAP`."""
     spec = [(d.name, d.kind, d.rule) for d in roles.decisions]
-    found = CT.combine(client.gather(client.map(CT.block_totals, parts, columns=spec,
-                                                decimal=decimal, pure=False)))
+    found = CT.combine(client.gather(map_on(client, CT.block_totals, parts, columns=spec,
+                                                decimal=decimal)))
     for d in roles.decisions:
         if CT.needs_exact_count(found[d.name], d.unique, sample_rows):
-            values = client.gather(client.map(_on_distinct, parts, column=d.name, pure=False))
+            values = client.gather(map_on(client, _on_distinct, parts, column=d.name))
             found[d.name] = CT.counted(found[d.name], len(np.unique(np.concatenate(values))))
     return found
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from somcli.backends.dask_cluster.client import map_on
+
 SELECT_BINS = 4096  # histogram bins per pass of the exact order-statistic search
 SELECT_GATHER = 50_000  # values fetched to finish the search
 
@@ -36,8 +38,7 @@ def select(client, value_futures: list, ranks: list[int], lo: float, hi: float,
         a, b = lo, hi
         while True:
             edges = np.linspace(a, b, SELECT_BINS + 1) if b > a else None
-            parts = client.gather(client.map(_on_count, value_futures, lo=a, hi=b, edges=edges,
-                                             pure=False))
+            parts = client.gather(map_on(client, _on_count, value_futures, lo=a, hi=b, edges=edges))
             below = sum(p[0] for p in parts) + (count if value < a else 0)
             if edges is None:
                 found[rank] = a
@@ -66,7 +67,7 @@ def select(client, value_futures: list, ranks: list[int], lo: float, hi: float,
 
 
 def _gather_between(client, futures, a, b, last):
-    parts = client.gather(client.map(_on_between, futures, a=a, b=b, last=last, pure=False))
+    parts = client.gather(map_on(client, _on_between, futures, a=a, b=b, last=last))
     return np.concatenate(parts) if parts else np.empty(0)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from somcli.backends.dask_cluster.client import map_on
 from somcli.prep import duplicates as DUP
 
 BUCKETS = 16
@@ -24,21 +25,21 @@ def find(table, path_column: str, dedupe_by: str | None = None) -> dict:
     (``path_column``: the column Dask adds with each row's file, not part of the data)."""
     client, roles = table.client, table.roles
     feats, ids = roles.sources, roles.ids
-    hashes = client.map(_on_feature_hash, table.parts, feats=feats, pure=False)
+    hashes = map_on(client, _on_feature_hash, table.parts, feats=feats)
     twice, _ = repeated(client, hashes)
-    rows = client.gather(client.map(_on_rows_with, table.parts, hashes, table.first_lines,
-                                    wanted=twice, path_column=path_column, pure=False))
+    rows = client.gather(map_on(client, _on_rows_with, table.parts, hashes, table.first_lines,
+                                    wanted=twice, path_column=path_column))
     frame = pd.concat([r[0] for r in rows], ignore_index=True)
     lines = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, np.int64)
     report = DUP.find(frame, lines, [], feats)
     shared, distinct = {}, {}
     for col in ids:
-        col_hashes = client.map(_on_column_hash, table.parts, col=col, pure=False)
+        col_hashes = map_on(client, _on_column_hash, table.parts, col=col)
         twice, distinct[col] = repeated(client, col_hashes)
         if distinct[col] < DUP.KEY_LIKE * table.n_rows or not twice:
             continue  # a category: shared values are its nature (as the local rule)
-        found = client.gather(client.map(_on_values_with, table.parts, col_hashes,
-                                         table.first_lines, col=col, wanted=twice, pure=False))
+        found = client.gather(map_on(client, _on_values_with, table.parts, col_hashes,
+                                         table.first_lines, col=col, wanted=twice))
         groups: dict[str, list[int]] = {}
         for values, at in found:
             for value, line in zip(values, at, strict=True):
@@ -52,7 +53,7 @@ def find(table, path_column: str, dedupe_by: str | None = None) -> dict:
 
 def repeated(client, hashes) -> tuple[set[int], int]:
     """The hashes that occur more than once over all partitions, and how many distinct."""
-    split = client.map(_on_split, hashes, pure=False)
+    split = map_on(client, _on_split, hashes)
     results = client.gather([client.submit(_on_bucket, b, *split, pure=False)
                              for b in range(BUCKETS)])
     return {h for r in results for h in r[0]}, sum(r[1] for r in results)
