@@ -41,10 +41,10 @@ def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
     if names != [str(c) for c in frame.columns]:
         frame = frame.set_axis(names, axis=1)
     out = None
-    for col in frame.columns:
-        series = frame[col]
-        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+    for col, dtype in frame.dtypes.items():  # (the types first: a Series per text column only)
+        if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
             continue
+        series = frame[col]
         text = series.astype("string")
         risky = text.str.startswith(_FORMULA_START).fillna(False)
         if risky.any():
@@ -115,19 +115,17 @@ def _csv(frame: pd.DataFrame, stream, delimiter: str) -> None:
 
     header = io.StringIO()
     csv.writer(header, delimiter=delimiter, lineterminator="\n").writerow(map(str, frame.columns))
-    arrays = []
-    for col in frame.columns:
-        series = frame[col]
-        if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
+    arrays, text = [], []  # (one pass over the columns: a 20,000-column table's took 1 s)
+    for _, series in frame.items():
+        if not (pd.api.types.is_numeric_dtype(series.dtype)
+                or pd.api.types.is_bool_dtype(series.dtype)):
             series = series.astype("string")
+            text.append(series)
         arrays.append(pa.array(series, from_pandas=True))
     table = pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
     # pyarrow's "needed" quotes every string; quote only when a cell needs it
     special = f'[{re.escape(delimiter)}"\r\n]'
-    needs_quotes = any(pa.types.is_string(a.type) or pa.types.is_large_string(a.type)
-                       for a in arrays) and any(
-        frame[c].astype("string").str.contains(special, regex=True).any()
-        for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]))
+    needs_quotes = any(series.str.contains(special, regex=True).any() for series in text)
     options = pacsv.WriteOptions(include_header=False, delimiter=delimiter,
                                  quoting_style="needed" if needs_quotes else "none")
     binary = stream.buffer if hasattr(stream, "buffer") else stream
