@@ -7,6 +7,7 @@ swapping or the kernel's OOM killer.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -16,7 +17,6 @@ DEFAULT_SHARE = 0.75  # of the memory available when the run starts
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
-_TRIM: list = []
 #: glibc's mallopt parameters, and what the command line sets them to (see :func:`settle`)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_FROM = 32 << 20  # blocks from this size are mapped and unmapped on their own
@@ -33,14 +33,10 @@ def settle() -> None:
     serve is mapped and faulted in again; a 4 MB trim threshold) lower the peak at the same
     speed (benchmarks/README.md, "Issue 30, fourth round"). Elsewhere than glibc this does
     nothing."""
-    try:
-        import ctypes
-
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(M_MMAP_THRESHOLD, MMAP_FROM)
-    mallopt(M_TRIM_THRESHOLD, TRIM_FROM)
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_FROM)
+        libc.mallopt(M_TRIM_THRESHOLD, TRIM_FROM)
 
 
 def release() -> None:
@@ -49,15 +45,22 @@ def release() -> None:
     per-thread arenas, and the peak RSS of a run counts the garbage of earlier stages:
     measured on 1M x 10, 381 MB with the threaded stages against 333 MB with trims.
     Elsewhere than glibc this does nothing."""
-    if not _TRIM:
-        try:
-            import ctypes
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
-            _TRIM.append(ctypes.CDLL("libc.so.6").malloc_trim)
-        except (OSError, AttributeError):
-            _TRIM.append(None)
-    if _TRIM[0] is not None:
-        _TRIM[0](0)
+
+@functools.cache
+def _glibc():
+    """glibc, loaded once (None elsewhere: another C library, or no ``malloc_trim``)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim, libc.mallopt  # noqa: B018 - both there, or neither is used
+    except (OSError, AttributeError):
+        return None
+    return libc
 
 
 def available() -> int:
