@@ -33,9 +33,7 @@ class DuplicateReport:
 WIDE = 64  # from this many columns of a short table, those of one NumPy dtype are
 SHORT = 16_384  # hashed a block at a time (10,000 columns x 6 rows: 0.7 s column by column)
 BLOCK_CELLS = 1 << 20  # cells per block (an 8 MB copy at most)
-
-
-HASH_ROWS = 1 << 16  # rows hashed at a time on threads
+HASH_ROWS = 1 << 16  # rows of a long table hashed at a time on threads
 
 
 def row_hashes(columns, start=None, threads: int = 1) -> np.ndarray:

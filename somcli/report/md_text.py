@@ -5,6 +5,7 @@ report.md), the terminal summary and ``inspect`` all word things through these."
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -80,13 +81,10 @@ def columns_section(columns: list[dict]) -> list[str]:
             for c in shown]
     out = ["## Columns", "", table(["#", "column", "type", "role", "missing", "why"], rows)]
     if left:
-        counts: dict[str, int] = {}
-        for c in left:
-            what = f"{c['kind']} {c['role']}" + (" with gaps" if c["missing"] else "")
-            counts[what] = counts.get(what, 0) + 1
+        counts = Counter(f"{c['kind']} {c['role']}" + (" with gaps" if c["missing"] else "")
+                         for c in left)
         out += ["", f"({len(left):,} more columns, in report.json: " + ", ".join(
-            f"{esc(what)} {n:,}" for what, n in sorted(counts.items(), key=lambda i: -i[1]))
-            + ")"]
+            f"{esc(what)} {n:,}" for what, n in counts.most_common()) + ")"]
     return out + [""]
 
 
