@@ -360,11 +360,14 @@ def test_kmeans_starts_scikit_learns_import_once_its_rows_are_read(
     assert asked == (["sklearn.cluster"] if started else [])
 
 
-def test_the_command_line_fixes_glibcs_thresholds_and_does_nothing_elsewhere(monkeypatch):
+def test_the_command_line_fixes_glibcs_thresholds_and_does_nothing_elsewhere(monkeypatch,
+                                                                             request):
     import ctypes
 
     from somcli.runtime import memory
 
+    memory._glibc.cache_clear()  # (glibc is loaded once per process)
+    request.addfinalizer(memory._glibc.cache_clear)
     calls = []
 
     class Libc:
@@ -380,4 +383,5 @@ def test_the_command_line_fixes_glibcs_thresholds_and_does_nothing_elsewhere(mon
         raise OSError(name)
 
     monkeypatch.setattr(ctypes, "CDLL", missing)
+    memory._glibc.cache_clear()
     memory.settle()  # no glibc: nothing to set, no error

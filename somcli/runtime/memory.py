@@ -33,10 +33,10 @@ def settle() -> None:
     serve is mapped and faulted in again; a 4 MB trim threshold) lower the peak at the same
     speed (benchmarks/README.md, "Issue 30, fourth round"). Elsewhere than glibc this does
     nothing."""
-    libc = _glibc()
-    if libc is not None:
-        libc.mallopt(M_MMAP_THRESHOLD, MMAP_FROM)
-        libc.mallopt(M_TRIM_THRESHOLD, TRIM_FROM)
+    mallopt = getattr(_glibc(), "mallopt", None)
+    if mallopt is not None:
+        mallopt(M_MMAP_THRESHOLD, MMAP_FROM)
+        mallopt(M_TRIM_THRESHOLD, TRIM_FROM)
 
 
 def release() -> None:
@@ -45,22 +45,20 @@ def release() -> None:
     per-thread arenas, and the peak RSS of a run counts the garbage of earlier stages:
     measured on 1M x 10, 381 MB with the threaded stages against 333 MB with trims.
     Elsewhere than glibc this does nothing."""
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
+    trim = getattr(_glibc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 @functools.cache
 def _glibc():
-    """glibc, loaded once (None elsewhere: another C library, or no ``malloc_trim``)."""
+    """glibc, loaded once (None elsewhere)."""
     try:
         import ctypes
 
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim, libc.mallopt  # noqa: B018 - both there, or neither is used
+        return ctypes.CDLL("libc.so.6")
     except (OSError, AttributeError):
         return None
-    return libc
 
 
 def available() -> int:
