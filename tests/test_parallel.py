@@ -338,11 +338,24 @@ def test_an_import_started_early_is_waited_for_before_use(monkeypatch):
     parallel.imported()
 
 
-@pytest.mark.parametrize("rows, missing, started", [(3000, "median", True),
-                                                    (500, "median", False),
-                                                    (3000, "knn", False)])
-def test_kmeans_starts_scikit_learns_import_once_its_rows_are_read(
-        tmp_path, monkeypatch, rows, missing, started):
+@pytest.mark.parametrize("rows, missing, started", [(None, "median", True),
+                                                    (3000, "median", False),
+                                                    (None, "knn", False)])
+def test_kmeans_starts_scikit_learns_import_only_while_the_workers_clean(
+        monkeypatch, rows, missing, started):
+    """Started when the rows are cleaned elsewhere (a Dask cluster: ``rows`` not counted,
+    this process waits); not beside this process's own cleaning, whose threads it slowed."""
+    from somcli.config import CleanOptions
+    from somcli.pipeline import kmeans
+
+    asked = []
+    monkeypatch.setattr(kmeans, "import_soon", asked.append)
+    kmeans._import_soon(rows, CleanOptions(missing=missing))
+    assert asked == (["sklearn.cluster"] if started else [])
+
+
+def test_a_local_kmeans_run_does_not_import_scikit_learn_beside_its_cleaning(tmp_path,
+                                                                            monkeypatch):
     from click.testing import CliRunner
 
     from somcli.cli import cli
@@ -351,13 +364,12 @@ def test_kmeans_starts_scikit_learns_import_once_its_rows_are_read(
     asked = []
     monkeypatch.setattr(kmeans, "import_soon", asked.append)
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(size=(rows, 3)), columns=["a", "b", "c"])
-    frame.loc[3, "a"] = np.nan
+    frame = pd.DataFrame(rng.normal(size=(3000, 3)), columns=["a", "b", "c"])
     frame.to_csv(tmp_path / "in.csv", index=False)
-    res = CliRunner().invoke(cli, ["kmeans", str(tmp_path / "in.csv"), "-k", "3", "--missing",
-                                   missing, "--no-plots", "-o", str(tmp_path / "o"), "-q"])
+    res = CliRunner().invoke(cli, ["kmeans", str(tmp_path / "in.csv"), "-k", "3",
+                                   "--no-plots", "-o", str(tmp_path / "o"), "-q"])
     assert res.exit_code == 0, res.output
-    assert asked == (["sklearn.cluster"] if started else [])
+    assert asked == []
 
 
 def test_the_command_line_fixes_glibcs_thresholds_and_does_nothing_elsewhere(monkeypatch,

@@ -13,8 +13,9 @@ import numpy as np
 
 SILHOUETTE_SAMPLE = 10_000  # silhouette is quadratic: scored on at most this many rows
 INDEX_SAMPLE = 100_000  # Davies-Bouldin and Calinski-Harabasz: linear, but bounded too
-BLOCK = 128  # silhouette rows per distance block (128 x 10,000 float64 = 10 MB per thread)
-SORTED_BLOCK = 32  # the same on rows sorted by cluster (its per-cluster block is rows x k)
+#: silhouette rows per distance block (128 x 10,000 float32 = 5 MB per thread; on 10,000
+#: rows 32-row blocks took 0.158 s, 128-row 0.107 s, 256-row 0.148 s)
+BLOCK = 128
 ONEHOT_CLUSTERS = 64  # a labelling of more clusters is scored on rows sorted by cluster
 ROWS = 16384  # rows per block in the linear scores
 
@@ -77,8 +78,10 @@ def _silhouettes(X, codes, threads, by_order=False) -> list[float]:
     from somcli.runtime.parallel import map_chunks
 
     n = len(X)
-    step = SORTED_BLOCK if by_order else BLOCK
-    sq = np.einsum("ij,ij->i", X, X)
+    sq = np.einsum("ij,ij->i", X, X)[:, None]
+    # one product gives the squared distances: [x, |x|^2, 1] . [-2y, 1, |y|^2]
+    ones = np.ones_like(sq)
+    left, right = np.hstack([X, sq, ones]), np.hstack([-2.0 * X, ones, sq])
     offsets = np.cumsum([0] + [len(counts) for _, counts in codes])
     if by_order:
         starts = np.concatenate([[0], np.cumsum(codes[0][1])[:-1]])
@@ -88,12 +91,9 @@ def _silhouettes(X, codes, threads, by_order=False) -> list[float]:
             member[np.arange(n), offsets[i] + lab] = 1.0
 
     def block_sums(start: int) -> np.ndarray:
-        block = X[start:start + step]
+        block = left[start:start + BLOCK]
         rows = np.arange(len(block))
-        dist = block @ X.T
-        dist *= -2.0
-        dist += sq[start:start + step, None]
-        dist += sq[None, :]
+        dist = block @ right.T
         np.maximum(dist, 0.0, out=dist)
         dist[rows, rows + start] = 0.0
         np.sqrt(dist, out=dist)
@@ -102,7 +102,7 @@ def _silhouettes(X, codes, threads, by_order=False) -> list[float]:
         sums = np.empty(len(codes))
         for i, (lab, counts) in enumerate(codes):
             per_cluster = per[:, offsets[i]:offsets[i + 1]]
-            own = lab[start:start + step]
+            own = lab[start:start + BLOCK]
             own_n = counts[own]
             a = per_cluster[rows, own] / np.maximum(own_n - 1, 1)
             per_cluster = per_cluster / counts
@@ -112,7 +112,7 @@ def _silhouettes(X, codes, threads, by_order=False) -> list[float]:
             sums[i] = np.nan_to_num(s).sum()
         return sums
 
-    parts = map_chunks(block_sums, n, step, threads)
+    parts = map_chunks(block_sums, n, BLOCK, threads)
     return [float(v) for v in np.sum(parts, axis=0) / n]
 
 

@@ -119,10 +119,12 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
 
 def _import_soon(rows: int | None, cleaning: CleanOptions) -> None:
     """Once the rows are read: scikit-learn's k-means imported on a thread while they are
-    cleaned, when the fit will need it (more than ``km.SMALL_ROWS`` rows; ``None``: not
-    counted) and the cleaning does not import scikit-learn itself (KNN imputation). 1M x 10
-    ``-k 8``: 3.44-3.73 s against 3.60-3.95 s, interleaved (benchmarks/README.md)."""
-    if (rows is None or rows > km.SMALL_ROWS) and cleaning.missing != "knn":
+    cleaned elsewhere (``rows`` None: a cluster's workers clean them, this process waits),
+    unless the cleaning imports scikit-learn itself (KNN imputation). Not when this process
+    cleans them: its cleaning runs on threads of its own, and the import's pure Python then
+    slowed both (1M x 10: cleaning 0.33 -> 1.3 s, import 0.75 -> 1.1 s; a `kmeans -k 8` run
+    0.11 s slower and 0.3 s more CPU than importing after the cleaning: benchmarks/README.md)."""
+    if rows is None and cleaning.missing != "knn":
         import_soon("sklearn.cluster")
 
 
