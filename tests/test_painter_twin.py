@@ -229,10 +229,22 @@ def test_the_helper_draws_at_a_lower_priority_than_the_run(monkeypatch):
         with open(f"/proc/{pid}/stat") as fh:
             return int(fh.read().rsplit(")", 1)[1].split()[16])
 
+    def group_nice(pid: int) -> int | None:  # (where the kernel groups by session)
+        try:
+            with open(f"/proc/{pid}/autogroup") as fh:
+                return int(fh.read().split("nice")[1])
+        except OSError:
+            return None
+
     end = time.monotonic() + 30
     while time.monotonic() < end and nice(helper.proc.pid) <= os.nice(0):
         time.sleep(0.02)
     assert nice(helper.proc.pid) > os.nice(0)
+    ours = group_nice(os.getpid())
+    if ours is not None:  # its own session is its own group: niced too
+        while time.monotonic() < end and group_nice(helper.proc.pid) <= ours:
+            time.sleep(0.02)
+        assert group_nice(helper.proc.pid) > ours
     helper.close()
 
 
