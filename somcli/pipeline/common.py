@@ -231,19 +231,22 @@ def _write_folder(result: RunResult, report: dict, out: OutputOptions, render_ma
             w.join_parts(parts, folder.path(name), "csv", out.safe_csv, out.precision)
         for name, matrix in result.matrices.items():
             w.write_matrix(matrix, folder.path(name), out.precision)
+        markdown = render_markdown(report)  # (the pictures may still be drawn meanwhile)
+        if out.html:
+            from somcli.report import html
+
+            parsed = html.parse(markdown)
         pictures = {name: result.plots[name].result() for name in plots}
         for name, data in pictures.items():
             w.write_bytes(data, folder.path(name))
         if result.model is not None:
             result.model.save(folder.path("model.json"), folder.path("model.npz"))
-        markdown = render_markdown(report)
         w.write_text(markdown, folder.path("report.md"))
         if out.html:
             from somcli.report.captions import CAPTIONS
-            from somcli.report.html import render
 
-            w.write_text(render(markdown, pictures, CAPTIONS, f"somcli {result.command} report",
-                              report),
+            w.write_text(html.render(markdown, pictures, CAPTIONS,
+                                     f"somcli {result.command} report", report, parsed),
                          folder.path("report.html"))
         # what --force may later remove: these files, as somcli wrote them
         report["file_stats"] = folder.stamps()

@@ -39,16 +39,23 @@ ul { padding-left: 22px; }
 _IMAGE = re.compile(r'<p><img src="([^"]*)" alt="([^"]*)"\s*/?></p>(?:\s*<p><em>[^<]*</em></p>)?')
 
 
-def render(markdown_text: str, pictures: dict[str, bytes], captions: dict[str, str],
-           title: str, report: dict | None = None) -> str:
-    """The page: a summary of ``report`` on top, then report.md, where a picture with an SVG
-    twin (``umatrix.png``, ``umatrix.svg``) is shown as that SVG (hover titles per unit)."""
+def parse(markdown_text: str) -> str:
+    """report.md as HTML, its pictures not yet in (:func:`render` puts them in): done while
+    the pictures are still being drawn (markdown-it's import alone is 60 ms)."""
     from markdown_it import MarkdownIt
 
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+    return parser.render(markdown_text)
+
+
+def render(markdown_text: str, pictures: dict[str, bytes], captions: dict[str, str],
+           title: str, report: dict | None = None, parsed: str | None = None) -> str:
+    """The page: a summary of ``report`` on top, then report.md (``parsed``: as
+    :func:`parse` gave it), where a picture with an SVG twin (``umatrix.png``,
+    ``umatrix.svg``) is shown as that SVG (hover titles per unit)."""
     from somcli.report import html_summary
 
-    parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-    body = parser.render(markdown_text)
+    body = parse(markdown_text) if parsed is None else parsed
 
     def figure(m: re.Match) -> str:
         name = html.unescape(m.group(1))
