@@ -95,6 +95,23 @@ def test_decimal_commas_with_thousands_dots_beside_a_dot_column_are_named():
     assert by_name(roles_of(g))["code"].role != "feature"  # text with commas stays text
 
 
+def test_decimal_points_in_a_decimal_comma_file_are_named():
+    """The other way round: a file read with --decimal , ('1.234,5') whose margin column
+    says '7.5%' was silently an identifier, a feature lost without a word."""
+    f = pd.DataFrame({"a": [1234.5, 2345.5, 12.25], "Marge": pd.Series(["7.5%", "15.4%", "8%"]),
+                      "id": ["x", "y", "z"]})
+    with pytest.raises(DataError) as exc:
+        decide(f, np.arange(2, 5), ColumnOptions(), ",")
+    msg = exc.value.one_line()
+    assert "'Marge'" in msg and "7.5%" in msg and "--decimal ." in msg and "-C 'Marge'" in msg
+    g = pd.DataFrame({"code": pd.Series(["A.1", "B.2", "C.3"]), "x": [1.5, 2.7, 0.3],
+                      "when": ["07.12.2026", "08.12.2026", "09.12.2026"]})
+    got = by_name(decide(g, np.arange(2, 5), ColumnOptions(), ","))
+    assert got["code"].role != "feature" and got["when"].role != "feature"  # text stays text
+    h = pd.DataFrame({"v": pd.Series(["7,5%", "1.204,5", "12"]), "x": [1.5, 2.7, 0.3]})
+    assert by_name(decide(h, np.arange(2, 5), ColumnOptions(), ","))["v"].role == "feature"
+
+
 def test_non_strict_mode_reports_problems_instead_of_raising():
     f = pd.DataFrame({"v": pd.Series(["3", "three", "4"], dtype=object), "x": [1.0, 2.0, 3.0]})
     r = decide(f, np.arange(3), ColumnOptions(), ".", strict=False)

@@ -235,15 +235,20 @@ def _kind(series, name, lines, decimal, explicit):
         from somcli.prep.units import days
 
         return "date", days(series, fmt), UnitRule("", False, decimal, date=fmt)
-    if text.numeric_share >= 0.5 or text.decimal_comma:
-        _refuse_mixed(name, text, lines)
+    if text.numeric_share >= 0.5 or text.other_mark:
+        _refuse_mixed(name, text, lines, decimal)
     return "text", None, None
 
 
-def _refuse_mixed(name, text, lines):
-    if text.decimal_comma:
+def _refuse_mixed(name, text, lines, decimal):
+    if text.other_mark and decimal == ".":
         raise DataError(f"column '{name}' holds numbers with decimal commas ('{text.first_bad[1]}')",
                         f"pass --decimal , (and -d ';' if needed), or leave it out with -C '{name}'")
+    if text.other_mark:  # (was silently text, an identifier: a feature lost)
+        raise DataError(f"column '{name}' holds numbers with decimal points "
+                        f"('{text.first_bad[1]}') but the decimal mark is ','",
+                        f"pass --decimal . if the file writes its numbers so; else write the "
+                        f"column with commas, or leave it out with -C '{name}'")
     if text.first_bad is None:
         raise DataError(f"column '{name}' mixes units (e.g. % and $)",
                         f"clean the column, or leave it out with -C '{name}'")

@@ -76,7 +76,8 @@ class TextColumn:
     rule: UnitRule | None
     numeric_share: float  # share of non-missing values that parse
     first_bad: tuple[int, str] | None  # (row position, value) of the first failure
-    decimal_comma: bool  # all values look like 1,5 while the decimal mark is '.'
+    other_mark: bool  # all values are numbers written with the other decimal mark (1,5
+    #                   while the mark is '.', 7.5% while it is ',')
 
 
 def read_text_column(series: pd.Series, decimal: str) -> TextColumn:
@@ -108,19 +109,21 @@ def read_text_column(series: pd.Series, decimal: str) -> TextColumn:
     if first_bad is None and len(units) <= 1 and len(strings):
         rule = UnitRule(units.pop() if units else "", thousands, decimal)
         return TextColumn(out, rule, 1.0, None, False)
-    return TextColumn(None, None, share, first_bad, _decimal_comma(strings, decimal))
+    return TextColumn(None, None, share, first_bad, _other_mark(strings, decimal))
 
 
-def _decimal_comma(strings: pd.Series, decimal: str) -> bool:
-    """Every value reads as a number with a decimal comma ("1,5", "1.234,56", "12,5 %")
-    while the decimal mark is '.', and one at least has the comma: the column's numbers
-    were written the other way (a table that mixes the two, or a comma file)."""
-    if decimal != "." or not len(strings):
+def _other_mark(strings: pd.Series, decimal: str) -> bool:
+    """Every value reads as a number written with the other decimal mark, and one at least
+    has that mark: "1,5", "1.234,56", "12,5 %" while the mark is '.', or "7.5%", "0.25"
+    while it is ',' (a column that failed to read with the file's mark). The column's
+    numbers were written the other way: a table that mixes the two, or the wrong mark."""
+    if not len(strings):
         return False
-    if bool(strings.str.match(_DECIMAL_COMMA).all()):
+    other_mark = "," if decimal == "." else "."
+    if decimal == "." and bool(strings.str.match(_DECIMAL_COMMA).all()):
         return True
-    other = _PATTERNS[","]
-    return bool(strings.str.contains(",", regex=False).any()) and all(
+    other = _PATTERNS[other_mark]
+    return bool(strings.str.contains(other_mark, regex=False).any()) and all(
         (m := other.match(text)) is not None and not (m["sign1"] and m["sign2"])
         for text in strings)
 
