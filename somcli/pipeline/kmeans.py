@@ -5,6 +5,7 @@ Written once over a :class:`~somcli.backends.base.Backend`."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
 
@@ -67,6 +68,7 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
     else:
         k = opts.k
     progress(f"k-means with k={k}")
+    fingerprint = _hashed_meanwhile(be, data)
     fit, label = fit_kmeans(be, data, k, seed=opts.seed, n_init=opts.n_init,
                             minibatch=minibatch, progress=progress)
     if minibatch and label == "MiniBatchKMeans":
@@ -108,13 +110,28 @@ def run(be: Backend, read: ReadOptions, cols: ColumnOptions, cleaning: CleanOpti
                                                   "total": time.perf_counter() - t0}
     tables = {"centroids.csv": centroid_table(described, centers, sizes)}
     quality = sum(be.reduce(B.distance_sum, assigned)) / max(int(sizes.sum()), 1)
-    model = kmeans_model(replace(described, fingerprint=be.fingerprint(data)), opts.seed,
+    model = kmeans_model(replace(described, fingerprint=fingerprint()), opts.seed,
                          params, centers, sizes, quality, report)
     frame, parts = be.rows_out(data, _columns, assigned)
     if plots and not helped:  # on a thread, once this process's work is done
         pictures = _pictures(data, centers, sizes, shown, report, None)
     return RunResult("kmeans", frame, report, tables, model=model, parts=parts,
                      plots=pictures)
+
+
+def _hashed_meanwhile(be: Backend, data: Data) -> Callable[[], str]:
+    """The cleaned rows' fingerprint for the model, hashed on a thread while this one
+    imports scikit-learn and fits (one core idle then: the import is pure Python, the
+    fit's steps one thread; sha256 releases the GIL), on the local engine. 1M x 10: 0.07 s
+    off the run."""
+    if be.name != "local":
+        return lambda: be.fingerprint(data)
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="somcli-hash")
+    future = pool.submit(be.fingerprint, data)
+    pool.shutdown(wait=False)  # (the thread ends with its one task)
+    return future.result
 
 
 def _import_soon(rows: int | None, cleaning: CleanOptions) -> None:
