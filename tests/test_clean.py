@@ -215,3 +215,25 @@ def test_a_long_tables_rows_hash_on_threads_as_they_do_on_one(monkeypatch):
     found = duplicates.find(frame, lines, [], list(frame.columns), threads=2)
     assert found == duplicates.find(frame, lines, [], list(frame.columns))
     assert found.identical_rows  # (the check has duplicates to find)
+
+
+@pytest.mark.parametrize("scale", ["standard", "minmax", "none", "robust"])
+def test_a_gap_free_table_is_scaled_as_the_scaler_says_to_the_bit(monkeypatch, scale):
+    """A gap-free table is scaled block by block as it is written (its scaler known from
+    the columns' moments): every value is (x - center) / scale of the fitted scaler, as
+    `assign` computes it, a one-hot category's indicators weighted too."""
+    from somcli.prep import clean as C
+
+    monkeypatch.setattr(C, "WRITE_ROWS", 64)  # several blocks, on threads
+    monkeypatch.setattr(C, "PARALLEL_ROWS", 100)
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(5, 2, 1000), "b": rng.exponential(3, 1000),
+                          "c": rng.integers(0, 50, 1000).astype(float),
+                          "kind": rng.choice(["x", "y", "z"], 1000)})
+    roles = decide(frame, np.arange(2, 1002), ColumnOptions(categorical="onehot"), ".")
+    c = clean(frame, np.arange(2, 1002), roles, CleanOptions(scale=scale))
+    raw = np.column_stack([np.asarray(roles.values[f], dtype=np.float64)
+                           for f in roles.features])
+    assert len(roles.features) == 6  # three numbers, three indicators
+    assert np.array_equal(c.X, (raw - c.prep.center) / c.prep.scale)
+    assert np.array_equal(c.X, c.prep.to_scaled(raw))  # what assign computes
