@@ -217,11 +217,13 @@ def test_a_long_tables_rows_hash_on_threads_as_they_do_on_one(monkeypatch):
     assert found.identical_rows  # (the check has duplicates to find)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("scale", ["standard", "minmax", "none", "robust"])
-def test_a_gap_free_table_is_scaled_as_the_scaler_says_to_the_bit(monkeypatch, scale):
+def test_a_gap_free_table_is_scaled_as_the_scaler_says_to_the_bit(monkeypatch, scale, dtype):
     """A gap-free table is scaled block by block as it is written (its scaler known from
-    the columns' moments): every value is (x - center) / scale of the fitted scaler, as
-    `assign` computes it, a one-hot category's indicators weighted too."""
+    the columns' moments): every value is (x - center) / scale of the fitted scaler in
+    float64, then stored in the run's precision, as `assign` computes it, a one-hot
+    category's indicators weighted too."""
     from somcli.prep import clean as C
 
     monkeypatch.setattr(C, "WRITE_ROWS", 64)  # several blocks, on threads
@@ -231,9 +233,9 @@ def test_a_gap_free_table_is_scaled_as_the_scaler_says_to_the_bit(monkeypatch, s
                           "c": rng.integers(0, 50, 1000).astype(float),
                           "kind": rng.choice(["x", "y", "z"], 1000)})
     roles = decide(frame, np.arange(2, 1002), ColumnOptions(categorical="onehot"), ".")
-    c = clean(frame, np.arange(2, 1002), roles, CleanOptions(scale=scale))
+    c = clean(frame, np.arange(2, 1002), roles, CleanOptions(scale=scale), dtype=dtype)
     raw = np.column_stack([np.asarray(roles.values[f], dtype=np.float64)
                            for f in roles.features])
-    assert len(roles.features) == 6  # three numbers, three indicators
-    assert np.array_equal(c.X, (raw - c.prep.center) / c.prep.scale)
-    assert np.array_equal(c.X, c.prep.to_scaled(raw))  # what assign computes
+    assert len(roles.features) == 6 and c.X.dtype == dtype  # three numbers, three indicators
+    assert np.array_equal(c.X, ((raw - c.prep.center) / c.prep.scale).astype(dtype))
+    assert np.array_equal(c.X, c.prep.to_scaled(raw).astype(dtype))  # as assign scales
