@@ -249,6 +249,37 @@ def test_the_helper_draws_at_a_lower_priority_than_the_run(monkeypatch):
 
 
 @pytest.mark.slow  # (a helper process)
+@pytest.mark.skipif(not os.path.exists("/proc/self/autogroup"), reason="no autogroups")
+def test_a_helper_in_the_callers_session_leaves_the_sessions_group_alone():
+    """Started without a session of its own (by hand, or by a test), the helper nices
+    itself but not the scheduling group it shares with the caller's shell."""
+    import subprocess
+    import sys
+
+    def group_nice() -> int:
+        with open("/proc/self/autogroup") as fh:
+            return int(fh.read().split("nice")[1])
+
+    before = group_nice()
+    proc = subprocess.Popen([sys.executable, "-m", "somcli.report.painter"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        end = time.monotonic() + 30
+        with open(f"/proc/{proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        while time.monotonic() < end and int(fields[16]) <= os.nice(0):
+            time.sleep(0.02)
+            with open(f"/proc/{proc.pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        assert int(fields[16]) > os.nice(0)  # the helper itself is niced by now
+        time.sleep(0.1)
+        assert group_nice() == before
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow  # (a helper process)
 @pytest.mark.skipif(not os.path.exists("/proc/self/environ"), reason="reads /proc")
 def test_the_helpers_numeric_libraries_run_on_one_thread(monkeypatch):
     """The helper draws; a BLAS or OpenMP pool in it would only spin beside the run's

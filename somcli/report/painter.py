@@ -272,15 +272,17 @@ def _after_the_run() -> None:
     of its own, which Linux schedules as a group of its own where autogrouping is on (most
     desktops and many servers), so that its nice value alone ranked it only against itself
     and its twin (1M x 10 `som`, four rounds: 17.0 -> 14.7 s of CPU, the run's threads
-    spinning less; benchmarks/README.md)."""
+    spinning less; benchmarks/README.md). Only when the session is the helper's own (it
+    leads it): a helper started in a shell's session would nice the shell's group."""
     try:
         os.nice(10)
     except (AttributeError, OSError):
         pass
-    try:
-        with open("/proc/self/autogroup", "w", encoding="ascii") as fh:
-            fh.write("10")
-    except OSError:
+    try:  # only a session of its own: a group shared with a shell would nice the shell
+        if os.getsid(0) == os.getpid():
+            with open("/proc/self/autogroup", "w", encoding="ascii") as fh:
+                fh.write("10")
+    except (AttributeError, OSError):
         pass  # no autogrouping here
 
 
