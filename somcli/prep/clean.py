@@ -241,8 +241,8 @@ def _write_columns(X: np.ndarray, columns: dict[int, np.ndarray], threads: int,
     row-major matrix stays in cache while its columns are written: 2-4x faster than whole
     columns' strided writes), the blocks on threads. When every column is written, a block
     is one NumPy call (``np.stack`` into it), which takes the GIL back once, not once per
-    column: beside scikit-learn's import on a thread, 1M x 10 took 0.08 s column by column
-    and 0.03 s so. ``scaler`` (center, scale; every column written): each block scaled
+    column (1M x 10 beside another thread holding the GIL: 0.08 s column by column, 0.03 s
+    so). ``scaler`` (center, scale; every column written): each block scaled
     as written, ``(x - center) / scale`` in float64 as the whole matrix was after, then
     stored in X's precision (1M x 10: 0.15 s of one thread's passes spared)."""
     if not columns:
