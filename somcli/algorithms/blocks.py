@@ -332,7 +332,10 @@ def unit_rows(ev, ids: pd.DataFrame, id_columns: list[str], limit: int) -> dict[
     identifier's value, else ``line N``."""
     bmu = ev[0]
     found = np.flatnonzero(bmu >= 0)
-    order = found[np.argsort(bmu[found], kind="stable")]
+    keys = bmu[found]
+    if len(keys) and keys.max() < np.iinfo(np.int16).max:  # a map's units: numpy's stable
+        keys = keys.astype(np.int16)  # sort of 16-bit keys is a radix sort (1M rows: 0.078
+    order = found[np.argsort(keys, kind="stable")]  # -> 0.013 s, the same order)
     units = bmu[order]
     rank = np.arange(len(units)) - np.searchsorted(units, units, side="left")
     keep = order[rank < limit]
