@@ -97,17 +97,22 @@ def test_decimal_commas_with_thousands_dots_beside_a_dot_column_are_named():
 
 def test_decimal_points_in_a_decimal_comma_file_are_named():
     """The other way round: a file read with --decimal , ('1.234,5') whose margin column
-    says '7.5%' was silently an identifier, a feature lost without a word."""
+    says '7.5%' was silently an identifier, a feature lost without a word. It stays text
+    (codes such as 4.2 read the same way) with a warning naming it, its value and the ways
+    out; a column left out with -C gets no warning."""
     f = pd.DataFrame({"a": [1234.5, 2345.5, 12.25], "Marge": pd.Series(["7.5%", "15.4%", "8%"]),
                       "id": ["x", "y", "z"]})
-    with pytest.raises(DataError) as exc:
-        decide(f, np.arange(2, 5), ColumnOptions(), ",")
-    msg = exc.value.one_line()
-    assert "'Marge'" in msg and "7.5%" in msg and "--decimal ." in msg and "-C 'Marge'" in msg
+    r = decide(f, np.arange(2, 5), ColumnOptions(), ",")
+    assert by_name(r)["Marge"].role != "feature"
+    (warning,) = [w for w in r.warnings if "Marge" in w]
+    assert "7.5%" in warning and "--decimal ." in warning and "not a feature" in warning
+    quiet = decide(f, np.arange(2, 5), ColumnOptions(not_columns="Marge"), ",")
+    assert not [w for w in quiet.warnings if "Marge" in w]
     g = pd.DataFrame({"code": pd.Series(["A.1", "B.2", "C.3"]), "x": [1.5, 2.7, 0.3],
                       "when": ["07.12.2026", "08.12.2026", "09.12.2026"]})
-    got = by_name(decide(g, np.arange(2, 5), ColumnOptions(), ","))
-    assert got["code"].role != "feature" and got["when"].role != "feature"  # text stays text
+    got = decide(g, np.arange(2, 5), ColumnOptions(), ",")
+    assert by_name(got)["code"].role != "feature" and by_name(got)["when"].role != "feature"
+    assert not got.warnings  # text with dots is text, without a word
     h = pd.DataFrame({"v": pd.Series(["7,5%", "1.204,5", "12"]), "x": [1.5, 2.7, 0.3]})
     assert by_name(decide(h, np.arange(2, 5), ColumnOptions(), ","))["v"].role == "feature"
 

@@ -151,7 +151,8 @@ def decide(frame: pd.DataFrame, lines: np.ndarray, opts: ColumnOptions, decimal:
                      or bool(explicit and name not in explicit))
         try:
             try:
-                kind, numbers, rule = _kind(series, name, lines, decimal, name in explicit)
+                kind, numbers, rule = _kind(series, name, lines, decimal, name in explicit,
+                                            [] if set_aside else warnings)
             except DataError:
                 if not set_aside:
                     raise
@@ -218,8 +219,10 @@ def _one_hot(frame, decisions, values, explicit, opts, decimal, known) -> dict[s
     return encoded
 
 
-def _kind(series, name, lines, decimal, explicit):
-    """(kind, float values or None, unit rule); raises DataError for mixed columns."""
+def _kind(series, name, lines, decimal, explicit, warnings=None):
+    """(kind, float values or None, unit rule); raises DataError for mixed columns; a
+    column of numbers with decimal points under the decimal comma is text, with a warning
+    (``warnings``)."""
     if series.isna().all():
         return "empty", None, None
     if pd.api.types.is_bool_dtype(series):
@@ -235,20 +238,22 @@ def _kind(series, name, lines, decimal, explicit):
         from somcli.prep.units import days
 
         return "date", days(series, fmt), UnitRule("", False, decimal, date=fmt)
+    if text.other_mark and decimal == ",":  # (was silently text: a feature lost without a
+        if warnings is not None:  # word; not refused: codes such as 4.2 or times such
+            warnings.append(  # as 12.30 read the same way, and are text)
+                f"column '{name}' holds numbers with decimal points ('{text.first_bad[1]}') "
+                "but the decimal mark is ',': kept as text, not a feature (pass --decimal . "
+                "if the file writes its numbers so, or write the column with commas)")
+        return "text", None, None
     if text.numeric_share >= 0.5 or text.other_mark:
-        _refuse_mixed(name, text, lines, decimal)
+        _refuse_mixed(name, text, lines)
     return "text", None, None
 
 
-def _refuse_mixed(name, text, lines, decimal):
-    if text.other_mark and decimal == ".":
+def _refuse_mixed(name, text, lines):
+    if text.other_mark:
         raise DataError(f"column '{name}' holds numbers with decimal commas ('{text.first_bad[1]}')",
                         f"pass --decimal , (and -d ';' if needed), or leave it out with -C '{name}'")
-    if text.other_mark:  # (was silently text, an identifier: a feature lost)
-        raise DataError(f"column '{name}' holds numbers with decimal points "
-                        f"('{text.first_bad[1]}') but the decimal mark is ','",
-                        f"pass --decimal . if the file writes its numbers so; else write the "
-                        f"column with commas, or leave it out with -C '{name}'")
     if text.first_bad is None:
         raise DataError(f"column '{name}' mixes units (e.g. % and $)",
                         f"clean the column, or leave it out with -C '{name}'")
