@@ -151,3 +151,14 @@ def test_an_unlabelled_last_row_is_a_total_only_when_every_column_bears_it_out(l
     if found:
         assert rows[0].columns == tuple(c for c, v in zip("abcd", last, strict=True)
                                         if v is not None)
+
+
+def test_an_infinite_value_makes_no_row_a_total():
+    """A column holding inf sums to inf, and 0.5% of inf let any number agree: a first row
+    of zeros above 0,1 and inf,inf was set aside as their sums (found by
+    tests/test_properties.py). Such a column is no evidence either way."""
+    frame = pd.DataFrame({"c0": [0.0, 0.0, 0.0, np.inf], "c1": [0.0, 0.0, 1.0, np.inf]})
+    assert summary_rows.find(frame, ".") == []
+    frame = pd.DataFrame({"n": ["a", "b", "c", "Total"], "x": [1.0, 2.0, np.inf, 0.0],
+                          "y": [1.0, 2.0, 3.0, 6.0]})
+    assert [r.columns for r in summary_rows.find(frame, ".")] == [("y",)]  # y bears it out

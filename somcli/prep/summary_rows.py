@@ -184,4 +184,6 @@ def _agrees(c: _Column, p: int, aside: list[int], kind: str) -> bool | None:
         return None
     total = c.total - sum(gone)
     target = total if kind == "sum" else total / n
+    if not (np.isfinite(target) and np.isfinite(c.size)):
+        return None  # an infinite value: the sum tells nothing (a row of zeros "agreed")
     return bool(target != 0 and abs(v - target) <= TOLERANCE * max(abs(target), 1e-9 * c.size))
