@@ -161,8 +161,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     scaled_early = None
     if (len(as_read) == d and d and not missing and not infinite and opts.missing != "knn"
             and opts.dedupe == "none" and opts.scale != "robust"):
-        center, scale = _fit_scaler(X, opts.scale, _stacked(totals))
-        scaled_early = center, weight_indicators(roles.features, roles.rules, scale)
+        scaled_early = _weighted_scaler(X, opts.scale, roles, _stacked(totals))  # (X: width)
     _write_columns(X, as_read, threads, scaled_early)
     memory.release()  # the columns' temporaries (4M x 10: 70 MB of the peak)
     gap_rows = np.flatnonzero(gappy)
@@ -196,16 +195,15 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     report["duplicates"] |= {"dedupe": opts.dedupe, "dedupe_key": key_col,
                              "rows_merged": n_merged}
     basis = merged if merged is not None else (X if len(fit_index) == n else X[fit_index])
-    # every row fits, as read (no gap, no infinity): X's columns are the columns whose
-    # moments were taken above, so their scaler is theirs (a strided pass over X saved)
-    as_taken = (basis is X and totals and not missing and not infinite
-                and opts.missing != "knn")
     if scaled_early is not None:  # X was scaled as it was written
         prep.center, prep.scale = scaled_early
     else:
-        prep.center, prep.scale = _fit_scaler(basis, opts.scale,
-                                              _stacked(totals) if as_taken else None)
-        prep.scale = weight_indicators(roles.features, roles.rules, prep.scale)
+        # every row fits, as read (no gap, no infinity): X's columns are the columns whose
+        # moments were taken above, so their scaler is theirs (a strided pass over X saved)
+        as_taken = (basis is X and totals and not missing and not infinite
+                    and opts.missing != "knn")
+        prep.center, prep.scale = _weighted_scaler(basis, opts.scale, roles,
+                                                   _stacked(totals) if as_taken else None)
         _scale(X, roles, prep, fill, dtype, opts.missing == "knn")
     if merged is not None:
         merged = prep.to_scaled(merged).astype(dtype)
@@ -237,14 +235,11 @@ def _scale(X: np.ndarray, roles: Roles, prep: Preprocessor, fill, dtype, knn: bo
 
 def _write_columns(X: np.ndarray, columns: dict[int, np.ndarray], threads: int,
                    scaler: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-    """``X[:, j] = columns[j]`` for each j, WRITE_ROWS rows at a time (a block of the
-    row-major matrix stays in cache while its columns are written: 2-4x faster than whole
-    columns' strided writes), the blocks on threads. When every column is written, a block
-    is one NumPy call (``np.stack`` into it), which takes the GIL back once, not once per
-    column (1M x 10 beside another thread holding the GIL: 0.08 s column by column, 0.03 s
-    so). ``scaler`` (center, scale; every column written): each block scaled
-    as written, ``(x - center) / scale`` in float64 as the whole matrix was after, then
-    stored in X's precision (1M x 10: 0.15 s of one thread's passes spared)."""
+    """``X[:, j] = columns[j]`` for each j, WRITE_ROWS rows at a time (a block stays in
+    cache while its columns are written: 2-4x faster than strided whole columns), on
+    threads; every column written, a block is one ``np.stack`` (one GIL take, not one per
+    column). ``scaler`` (center, scale; every column written): each block scaled as written,
+    ``(x - center) / scale`` in float64, then stored in X's precision (1M x 10: 0.15 s)."""
     if not columns:
         return
     whole = sorted(columns) == list(range(X.shape[1]))
@@ -373,6 +368,14 @@ def _fit_scaler(values: np.ndarray, method: str, total: dict | None = None
         return np.percentile(col[~np.isnan(col)], [100 * q for q in S.QUARTILES])
 
     return S.scaler(method, total if total is not None else S.moments(values), quartiles)
+
+
+def _weighted_scaler(values: np.ndarray, method: str, roles: Roles, total: dict | None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_fit_scaler`, a one-hot category's indicators weighted on top
+    (:func:`weight_indicators`)."""
+    center, scale = _fit_scaler(values, method, total)
+    return center, weight_indicators(roles.features, roles.rules, scale)
 
 
 def _stacked(totals: list[dict]) -> dict:
