@@ -245,8 +245,8 @@ def _write_folder(result: RunResult, report: dict, out: OutputOptions, render_ma
         if out.html:
             from somcli.report.captions import CAPTIONS
 
-            w.write_text(html.render(markdown, pictures, CAPTIONS,
-                                     f"somcli {result.command} report", report, parsed),
+            w.write_text(html.render(parsed, pictures, CAPTIONS,
+                                     f"somcli {result.command} report", report),
                          folder.path("report.html"))
         # what --force may later remove: these files, as somcli wrote them
         report["file_stats"] = folder.stamps()

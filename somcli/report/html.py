@@ -48,14 +48,12 @@ def parse(markdown_text: str) -> str:
     return parser.render(markdown_text)
 
 
-def render(markdown_text: str, pictures: dict[str, bytes], captions: dict[str, str],
-           title: str, report: dict | None = None, parsed: str | None = None) -> str:
-    """The page: a summary of ``report`` on top, then report.md (``parsed``: as
-    :func:`parse` gave it), where a picture with an SVG twin (``umatrix.png``,
-    ``umatrix.svg``) is shown as that SVG (hover titles per unit)."""
+def render(body: str, pictures: dict[str, bytes], captions: dict[str, str], title: str,
+           report: dict | None = None) -> str:
+    """The page: a summary of ``report`` on top, then report.md as :func:`parse` gave it
+    (``body``), where a picture with an SVG twin (``umatrix.png``, ``umatrix.svg``) is
+    shown as that SVG (hover titles per unit)."""
     from somcli.report import html_summary
-
-    body = parse(markdown_text) if parsed is None else parsed
 
     def figure(m: re.Match) -> str:
         name = html.unescape(m.group(1))
