@@ -265,23 +265,26 @@ def main() -> None:
     twin.serve(sys.stdin.buffer, sys.stdout.buffer, _jobs, figure.render)
 
 
+NICE = 10  # the helper's nice value, and its scheduling group's
+
+
 def _after_the_run() -> None:
-    """The run first: on a big table the pictures take what its threads leave (1M x 10
-    `som` with pictures, six interleaved rounds: median 8.98 against 9.39 s; the seed
-    table's as fast). The helper is niced, and so is its autogroup: the helper has a session
-    of its own, which Linux schedules as a group of its own where autogrouping is on (most
-    desktops and many servers), so that its nice value alone ranked it only against itself
-    and its twin (1M x 10 `som`, four rounds: 17.0 -> 14.7 s of CPU, the run's threads
-    spinning less; benchmarks/README.md). Only when the session is the helper's own (it
-    leads it): a helper started in a shell's session would nice the shell's group."""
+    """The run first: on a big table the pictures take what its threads leave. The helper
+    is niced, and so is its autogroup: the helper has a session of its own, which Linux
+    schedules as a group of its own where autogrouping is on (most desktops and many
+    servers), so that its nice value alone ranked it only against itself and its twin (1M x
+    10 `som`, four rounds: 17.0 -> 14.7 s of CPU, the run's threads spinning less; the
+    earlier 8.98 against 9.39 s for the nice value alone was within the spread:
+    benchmarks/README.md). Only when the session is the helper's own (it leads it): a
+    helper started in a shell's session would nice the shell's group."""
     try:
-        os.nice(10)
+        os.nice(NICE)
     except (AttributeError, OSError):
         pass
-    try:  # only a session of its own: a group shared with a shell would nice the shell
+    try:
         if os.getsid(0) == os.getpid():
             with open("/proc/self/autogroup", "w", encoding="ascii") as fh:
-                fh.write("10")
+                fh.write(str(NICE))
     except (AttributeError, OSError):
         pass  # no autogrouping here
 
