@@ -109,9 +109,10 @@ def test_decimal_points_in_a_decimal_comma_file_are_named():
     quiet = decide(f, np.arange(2, 5), ColumnOptions(not_columns="Marge"), ",")
     assert not [w for w in quiet.warnings if "Marge" in w]
     g = pd.DataFrame({"code": pd.Series(["A.1", "B.2", "C.3"]), "x": [1.5, 2.7, 0.3],
-                      "when": ["07.12.2026", "08.12.2026", "09.12.2026"]})
+                      "when": ["07.12.2026", "08.12.2026", "09.12.2026"],
+                      "time": ["08.00", "17.45", "9.30"]})  # times of day, as Germans write
     got = decide(g, np.arange(2, 5), ColumnOptions(), ",")
-    assert by_name(got)["code"].role != "feature" and by_name(got)["when"].role != "feature"
+    assert all(by_name(got)[c].role != "feature" for c in ("code", "when", "time"))
     assert not got.warnings  # text with dots is text, without a word
     h = pd.DataFrame({"v": pd.Series(["7,5%", "1.204,5", "12"]), "x": [1.5, 2.7, 0.3]})
     assert by_name(decide(h, np.arange(2, 5), ColumnOptions(), ","))["v"].role == "feature"

@@ -30,6 +30,7 @@ def _pattern(decimal: str) -> re.Pattern[str]:
 
 _PATTERNS = {d: _pattern(d) for d in _NUM}
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3])\.[0-5]\d$")  # 08.30: a time of day, not 8.3
 
 
 @dataclass(frozen=True)
@@ -115,13 +116,16 @@ def read_text_column(series: pd.Series, decimal: str) -> TextColumn:
 def _other_mark(strings: pd.Series, decimal: str) -> bool:
     """Every value reads as a number written with the other decimal mark, and one at least
     has that mark: "1,5", "1.234,56", "12,5 %" while the mark is '.', or "7.5%", "0.25"
-    while it is ',' (a column that failed to read with the file's mark). The column's
+    while it is ',' (a column that failed to read with the file's mark; times of day such
+    as "08.30" are not numbers). The column's
     numbers were written the other way: a table that mixes the two, or the wrong mark."""
     if not len(strings):
         return False
     other_mark = "," if decimal == "." else "."
     if decimal == "." and bool(strings.str.match(_DECIMAL_COMMA).all()):
         return True
+    if decimal == "," and bool(strings.str.match(_CLOCK).all()):
+        return False  # times of day written with a dot, as a comma country writes them
     other = _PATTERNS[other_mark]
     return bool(strings.str.contains(other_mark, regex=False).any()) and all(
         (m := other.match(text)) is not None and not (m["sign1"] and m["sign2"])
