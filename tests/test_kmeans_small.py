@@ -81,3 +81,20 @@ def test_a_som_run_does_not_import_scikit_learn(tmp_path):
                 if line.startswith("import time:")]
     assert "somcli.algorithms.kmeans_small" in imported
     assert not [m for m in imported if m.startswith("sklearn")]
+
+
+def test_lloyd_runs_made_together_give_each_runs_own_numbers():
+    """The restarts step together (one numpy call per step for all of them): each must end
+    where it ends alone, to the bit, including a start that leaves a cluster empty."""
+    rng = np.random.default_rng(8)
+    X = np.repeat(rng.normal(size=(60, 3)), 3, axis=0)
+    w = rng.integers(0, 4, len(X)).astype(float)
+    starts = [X[rng.choice(len(X), 5, replace=False)] for _ in range(6)]
+    starts.append(np.vstack([X[:4], [[40.0, 40.0, 40.0]]]))  # a centre no row is near
+    together = kmeans_small._runs(X, w, starts, tol=1e-6)
+    for start, got in zip(starts, together, strict=True):
+        (alone,) = kmeans_small._runs(X, w, [start], tol=1e-6)
+        np.testing.assert_array_equal(got[0], alone[0])
+        assert got[1] == alone[1] and got[3] == alone[3]
+        np.testing.assert_array_equal(got[2], alone[2])
+    assert len({run[3] for run in together}) > 1  # the runs stopped after different steps
