@@ -206,3 +206,18 @@ def test_european_numbers_with_thousands_dots_get_a_decimal_comma():
 def test_a_dot_decimal_file_with_semicolons_keeps_its_dot(tmp_path):
     t = read(write(tmp_path / "us.csv", "a;b\n3.120;1\n2.5;3\n"))
     assert t.dialect.decimal == "." and t.frame["a"].tolist() == [3.12, 2.5]
+
+
+def test_the_decimal_mark_is_the_one_most_columns_use(tmp_path):
+    """A ;-separated table of prices with decimal commas and one column of rates written
+    7.5%: any dotted value made the file '.', every price column text (and a margin of
+    -0,670 read as -670, a group of thousands). Columns vote; a tie keeps the dot."""
+    rows = ["region;price;cost;margin;rate"] + [
+        f"R{i};{100 + i},{i % 10}5;{50 + i},20;-0,{600 + i};{i % 9}.5%" for i in range(30)]
+    t = read(write(tmp_path / "eu.csv", "\n".join(rows) + "\n"))
+    assert t.dialect.decimal == ","
+    assert t.frame["price"].iloc[3] == 103.35 and t.frame["margin"].iloc[0] == -0.6
+    tie = read(write(tmp_path / "tie.csv", "a;b\n1,5;2.5\n2,5;3.5\n"))
+    assert tie.dialect.decimal == "."
+    dotted = read(write(tmp_path / "us.csv", "a;b;c\n1,5;2.5;7.25\n2,5;3.5;1.5\n"))
+    assert dotted.dialect.decimal == "."

@@ -118,6 +118,19 @@ def test_decimal_points_in_a_decimal_comma_file_are_named():
     assert by_name(decide(h, np.arange(2, 5), ColumnOptions(), ","))["v"].role == "feature"
 
 
+def test_a_group_of_thousands_never_starts_with_zero():
+    """-0,670 under the dot is a decimal comma (refused with its hint), not -670 with a
+    thousands separator; 1,234 still reads 1234."""
+    f = pd.DataFrame({"m": pd.Series(["-0,670", "0,125", "-0,338"]), "x": [1.5, 2.7, 0.3]})
+    with pytest.raises(DataError, match="--decimal ,"):
+        roles_of(f)
+    g = pd.DataFrame({"n": pd.Series(["1,234", "12,500", "7"]), "x": [1.5, 2.7, 0.3]})
+    assert by_name(roles_of(g))["n"].role == "feature"
+    h = pd.DataFrame({"m": pd.Series(["0.670", "1.204,5"]), "x": [1.5, 2.7]})
+    with pytest.raises(DataError, match="'0.670'"):  # under the comma: not 670 either
+        decide(h, np.arange(2), ColumnOptions(), ",")
+
+
 def test_non_strict_mode_reports_problems_instead_of_raising():
     f = pd.DataFrame({"v": pd.Series(["3", "three", "4"], dtype=object), "x": [1.0, 2.0, 3.0]})
     r = decide(f, np.arange(3), ColumnOptions(), ".", strict=False)

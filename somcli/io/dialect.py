@@ -20,7 +20,8 @@ SNIFF_LINES = 100
 _UNIT = re.compile(r"^\s*[-+]?\s*[$€£¥]?\s*(?P<num>[0-9.,]+)\s*(%|[$€£¥])?\s*$")
 _COMMA_DECIMAL = re.compile(r"^(\d{1,3}(\.\d{3})+|\d+),\d+$")  # 1,5  12,25  1.204,50
 _DOT_DECIMAL = re.compile(r"^(\d{1,3}(,\d{3})+|\d+)\.\d+$")  # 1.5  3.12  1,204.50
-_THREE_AFTER = re.compile(r"^\d{1,3}([.,]\d{3})+$")  # 3.120 or 1,010: a separator either way
+# 3.120 or 1,010: a separator either way (but 0,670 is a decimal: no group of thousands is 0)
+_THREE_AFTER = re.compile(r"^[1-9]\d{0,2}([.,]\d{3})+$")
 
 
 @dataclass(frozen=True)
@@ -179,17 +180,26 @@ def _sniff_delimiter(sample: list[str], quotechar: str) -> str:
 
 
 def _sniff_decimal(sample: list[str], delimiter: str, quotechar: str) -> str:
-    """Decimal comma only when the delimiter is not a comma, some value has a decimal comma
-    (1,5  or 1.204,50) and no value has an unambiguous decimal dot (3.12, 1,204.50).
-    Values like 3.120 (three digits after one separator) could be either and do not count."""
+    """Decimal comma only when the delimiter is not a comma and more columns write their
+    decimals with a comma (1,5  or 1.204,50) than with a dot (3.12, 1,204.50), each column
+    counted for the mark most of its values use. Values like 3.120 (three digits after one
+    separator) could be either and do not count. By columns, not values: a ;-separated
+    table of prices with decimal commas and one column of rates written 7.5% is read with
+    the comma (the rates column is then told apart, with a warning), where any dotted value
+    had made every price column text."""
     if delimiter == ",":
         return "."
-    comma = dot = 0
+    votes: dict[int, list[int]] = {}
     for row in csv.reader(sample[1:], delimiter=delimiter, quotechar=quotechar):
-        for value in row:
+        for column, value in enumerate(row):
             m = _UNIT.match(value)
             if m is None or _THREE_AFTER.match(m["num"]):
                 continue
-            comma += bool(_COMMA_DECIMAL.match(m["num"]))
-            dot += bool(_DOT_DECIMAL.match(m["num"]))
-    return "," if comma and not dot else "."
+            comma, dot = bool(_COMMA_DECIMAL.match(m["num"])), bool(_DOT_DECIMAL.match(m["num"]))
+            if comma or dot:
+                tally = votes.setdefault(column, [0, 0])
+                tally[0] += comma
+                tally[1] += dot
+    commas = sum(c > d for c, d in votes.values())
+    dots = sum(d > c for c, d in votes.values())
+    return "," if commas > dots else "."

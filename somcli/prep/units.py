@@ -15,9 +15,9 @@ import pandas as pd
 
 CURRENCY = "$€£¥"
 _NUM = {
-    ".": r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)",
-    ",": r"(?P<num>\d{1,3}(?:[. \u00a0]\d{3})+(?:,\d+)?|\d+(?:,\d*)?|,\d+)",
-}
+    ".": r"(?P<num>[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)",
+    ",": r"(?P<num>[1-9]\d{0,2}(?:[. \u00a0]\d{3})+(?:,\d+)?|\d+(?:,\d*)?|,\d+)",
+}  # (groups of thousands never start with 0: 0,670 and -0,670 are decimals, not 670)
 _EXP = r"(?:[eE][-+]?\d+)?"
 
 
