@@ -11,6 +11,12 @@ import numpy as np
 DEFAULT_NA_VALUES: tuple[str, ...] = (
     "NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "null", "NULL", "Null",
     "None", "none", "-", "?", "#N/A",
+    # "not available" as statistics offices and other languages write it
+    "n.a.", "N.A.", "k.A.", "n.v.", ":", "..", "...",
+    # a spreadsheet's error values (English, German, French, Spanish): no value was computed
+    "#NV", "#NA", "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#WERT!",
+    "#BEZUG!", "#ZAHL!", "#NUL!", "#VALEUR!", "#NOM?", "#NOMBRE!", "#¡NULO!", "#¡DIV/0!",
+    "#¡VALOR!", "#¡REF!", "#¿NOMBRE?", "#¡NUM!",
 )
 
 # Every option's values, written once: a Literal type for the settings below and, from it,

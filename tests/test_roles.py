@@ -170,6 +170,36 @@ def test_unique_integers_named_like_an_id_are_identifiers():
     assert d.role == "identifier" and "named like an id" in d.reason
 
 
+def test_postal_codes_and_phone_numbers_are_codes_not_measurements():
+    """A customer table's PLZ (or zip, Telefon) is a number only in how it is written:
+    clustered as a quantity, 10115 and 80331 would be far apart for no reason."""
+    rng = np.random.default_rng(0)
+    n = 200
+    f = pd.DataFrame({"PLZ": rng.integers(1000, 99999, n), "Zip Code": rng.integers(1000, 99999, n),
+                      "Telefon": rng.integers(10 ** 9, 10 ** 10, n),
+                      "hotel_rooms": rng.integers(10, 500, n), "x": rng.normal(size=n)})
+    r = by_name(roles_of(f))
+    assert all(r[c].role in ("excluded", "identifier") for c in ("PLZ", "Zip Code", "Telefon"))
+    assert "code" in r["PLZ"].reason and "-c 'PLZ'" in r["PLZ"].reason
+    assert r["hotel_rooms"].role == "feature"  # (tel inside a word is not a phone number)
+
+
+def test_spreadsheet_error_values_and_statistics_gaps_are_missing(tmp_path):
+    """#NV (a German spreadsheet's #N/A), #DIV/0! and "k.A." had made a column of numbers
+    "mostly numbers with a stray word": refused. They are missing values now, counted."""
+    from conftest import write
+
+    from somcli.config import ReadOptions
+    from somcli.io.read import read_table
+
+    lines = ["a;b;c"] + [f"{i},5;{i % 7};{i * 3}" for i in range(40)]
+    lines[5], lines[9], lines[12], lines[20] = "#NV;1;2", "3,5;#DIV/0!;4", "2,5;k.A.;1", "1,5;2;:"
+    t = read_table(ReadOptions(inputs=(str(write(tmp_path / "x.csv", "\n".join(lines))),)))
+    assert t.frame["a"].isna().sum() == 1 and t.frame["b"].isna().sum() == 2
+    assert t.frame["c"].isna().sum() == 1
+    assert all(by_name(roles_of(t.frame))[c].role == "feature" for c in "abc")
+
+
 def test_no_numeric_column_is_a_data_error():
     with pytest.raises(DataError, match="no numeric column"):
         roles_of(pd.DataFrame({"a": ["x", "y"], "b": ["u", "v"]}))

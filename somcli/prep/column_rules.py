@@ -7,7 +7,7 @@ name; none knows any particular table.
 - calendar fields: a name that says year, month, day, week, hour or quarter *and*
   values in that field's range (a name alone, or values alone, only warn);
 - codes: integers named like a number or code that is not a quantity (zip, postal code,
-  phone, "... number", "... no");
+  PLZ, phone, Telefon, "... number", "... no");
 - categories: text (or integer codes named like a type or group) with few distinct
   values, each repeated;
 - labels: integers named like the answer a table was made to predict (target, label,
@@ -41,8 +41,8 @@ CALENDAR = {  # field -> (name pattern, lowest, highest value)
     "hour": (re.compile(_SEP + r"(hour|hr|hh)$", re.I), 0, 23),
     "minute": (re.compile(_SEP + r"(minute)s?$", re.I), 0, 59),
 }
-_CODE_NAME = re.compile(r"(zip|postal|postcode|phone|telephone|fax)|" + _SEP +
-                        r"(number|no|num|nr)\.?$", re.I)
+_CODE_NAME = re.compile(r"(zip|postal|postcode|postleitzahl|phone|telefon|fax)|nummer\.?$|" +
+                        _SEP + r"(number|no|num|nr)\.?$|" + _SEP + r"(plz|tel)([^a-z]|$)", re.I)
 _CATEGORY_NAME = re.compile(_SEP + r"(type|class|category|group|code|status|kind|region|"
                             r"origin|sex|gender)$", re.I)
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
