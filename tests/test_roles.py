@@ -53,12 +53,26 @@ def test_constant_all_missing_and_mostly_missing_are_excluded():
     (["5.8%", "-3%", "12.5 %"], [5.8, -3.0, 12.5], "percent"),
     (["1,234", "12", "1,234,567.5"], [1234, 12, 1234567.5], "thousands"),
     (["$12", "$1,200.50", "-$3"], [12, 1200.5, -3], "currency"),
+    (["14,984.04", "(346,740.54)", "(1.2e2)"], [14984.04, -346740.54, -120],
+     "parentheses read as negative"),  # an accountant's negative amounts
+    (["($1,200.50)", "$7", "$0.5"], [-1200.5, 7, 0.5], "parentheses"),
 ])
 def test_numbers_with_units_are_parsed_and_the_reason_says_so(values, expected, words):
     f = pd.DataFrame({"v": pd.Series(values, dtype=object), "x": [1.0, 2.0, 3.0]})
     r = roles_of(f)
     assert list(r.values["v"]) == pytest.approx(expected)
     assert words in by_name(r)["v"].reason
+
+
+def test_parentheses_are_a_negative_amount_only_whole_and_without_a_sign():
+    from somcli.prep.units import UnitRule, apply_rule, read_text_column
+
+    for bad in (["(12", "3"], ["12)", "3"], ["(-12)", "3"], ["-(12)", "3"]):
+        assert read_text_column(pd.Series(bad), ".").values is None, bad
+    rule = read_text_column(pd.Series(["(1,234.5)", "7"]), ".").rule
+    assert rule.negative and UnitRule.from_dict(rule.to_dict()) == rule
+    assert list(apply_rule(pd.Series(["(3)", "4", "(5"]), rule)[:2]) == [-3.0, 4.0]
+    assert np.isnan(apply_rule(pd.Series(["(5"]), rule)[0])
 
 
 def test_mixed_units_are_refused():

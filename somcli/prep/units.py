@@ -18,14 +18,23 @@ _NUM = {
     ".": r"(?P<num>[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)",
     ",": r"(?P<num>[1-9]\d{0,2}(?:[. \u00a0]\d{3})+(?:,\d+)?|\d+(?:,\d*)?|,\d+)",
 }  # (groups of thousands never start with 0: 0,670 and -0,670 are decimals, not 670)
-_EXP = r"(?:[eE][-+]?\d+)?"
+_EXP = r"(?P<exp>[eE][-+]?\d+)?"
 
 
 def _pattern(decimal: str) -> re.Pattern[str]:
+    """A number with at most one sign, one unit symbol before or after, and, as
+    accountants write a negative amount, parentheses around it all: (1,234.50)."""
     return re.compile(
-        rf"^(?P<sign1>[-+]?)\s*(?P<pre>[{CURRENCY}]?)\s*(?P<sign2>[-+]?){_NUM[decimal]}{_EXP}"
-        rf"\s*(?P<post>%|[{CURRENCY}]?)$"
+        rf"^(?P<open>\(?)\s*(?P<sign1>[-+]?)\s*(?P<pre>[{CURRENCY}]?)\s*(?P<sign2>[-+]?)"
+        rf"{_NUM[decimal]}{_EXP}\s*(?P<post>%|[{CURRENCY}]?)\s*(?P<close>\)?)$"
     )
+
+
+def _valid(m: re.Match[str] | None) -> bool:
+    """One sign at most, one unit symbol at most, parentheses both or neither (and then no
+    sign)."""
+    return m is not None and not (m["sign1"] and m["sign2"]) and not (m["pre"] and m["post"]) \
+        and bool(m["open"]) == bool(m["close"]) and not (m["open"] and (m["sign1"] or m["sign2"]))
 
 
 _PATTERNS = {d: _pattern(d) for d in _NUM}
@@ -43,6 +52,7 @@ class UnitRule:
     date: str = ""  # a strptime format: dates read as days since 1970-01-01
     source: str = ""  # an indicator feature: the category column it reads ...
     level: str = ""  # ... and the value it marks (1 for that value, 0 for another)
+    negative: bool = False  # some values were negative amounts in parentheses: (1,234)
 
     def describe(self) -> str:
         if self.source:
@@ -56,17 +66,21 @@ class UnitRule:
             parts.append(f"currency sign '{self.unit}' removed")
         if self.thousands:
             parts.append("thousands separators removed")
+        if self.negative:
+            parts.append("amounts in parentheses read as negative ((12) is -12)")
         return "; ".join(parts)
 
     def to_dict(self) -> dict:
         out = {"unit": self.unit, "thousands": self.thousands, "decimal": self.decimal}
         out |= {"date": self.date} if self.date else {}
+        out |= {"negative": True} if self.negative else {}
         return out | ({"source": self.source, "level": self.level} if self.source else {})
 
     @classmethod
     def from_dict(cls, d: dict) -> UnitRule:
         return cls(str(d["unit"]), bool(d["thousands"]), str(d["decimal"]), str(d.get("date", "")),
-                   str(d.get("source", "")), str(d.get("level", "")))
+                   str(d.get("source", "")), str(d.get("level", "")),
+                   bool(d.get("negative", False)))
 
 
 @dataclass(frozen=True)
@@ -87,14 +101,14 @@ def read_text_column(series: pd.Series, decimal: str) -> TextColumn:
     strings = present.astype(str).str.strip()
     pattern = _PATTERNS[decimal]
     units: set[str] = set()
-    thousands = False
+    thousands = negative = False
     out = np.full(len(series), np.nan)
     positions = np.flatnonzero(series.notna().to_numpy())
     n_ok = 0
     first_bad = None
     for pos, text in zip(positions, strings, strict=True):
         m = pattern.match(text)
-        if m is None or (m["sign1"] and m["sign2"]) or (m["pre"] and m["post"]):
+        if not _valid(m):
             if first_bad is None:
                 first_bad = (int(pos), text)
             continue
@@ -104,11 +118,12 @@ def read_text_column(series: pd.Series, decimal: str) -> TextColumn:
         num = m["num"]
         grouped = _has_groups(num, decimal)
         thousands |= grouped
+        negative |= bool(m["open"])
         out[pos] = _to_float(m, decimal)
         n_ok += 1
     share = n_ok / len(strings) if len(strings) else 0.0
     if first_bad is None and len(units) <= 1 and len(strings):
-        rule = UnitRule(units.pop() if units else "", thousands, decimal)
+        rule = UnitRule(units.pop() if units else "", thousands, decimal, negative=negative)
         return TextColumn(out, rule, 1.0, None, False)
     return TextColumn(None, None, share, first_bad, _other_mark(strings, decimal))
 
@@ -128,8 +143,7 @@ def _other_mark(strings: pd.Series, decimal: str) -> bool:
         return False  # times of day written with a dot, as a comma country writes them
     other = _PATTERNS[other_mark]
     return bool(strings.str.contains(other_mark, regex=False).any()) and all(
-        (m := other.match(text)) is not None and not (m["sign1"] and m["sign2"])
-        for text in strings)
+        _valid(other.match(text)) for text in strings)
 
 
 def apply_rule(series: pd.Series, rule: UnitRule) -> np.ndarray:
@@ -147,7 +161,7 @@ def apply_rule(series: pd.Series, rule: UnitRule) -> np.ndarray:
             out[pos] = float(value)
             continue
         m = pattern.match(str(value).strip())
-        if m is not None and (m["pre"] or m["post"]) in ("", rule.unit):
+        if _valid(m) and (m["pre"] or m["post"]) in ("", rule.unit):
             out[pos] = _to_float(m, rule.decimal)
     return out
 
@@ -196,7 +210,5 @@ def _to_float(m: re.Match[str], decimal: str) -> float:
     integer, _, frac = num.partition(decimal)
     integer = re.sub(r"[,. \u00a0]", "", integer)
     text = f"{integer or '0'}.{frac or '0'}"
-    exp = m.group(0)[m.end("num"):].strip()
-    exp = exp.rstrip("%" + CURRENCY).strip()
-    sign = -1.0 if "-" in (m["sign1"] + m["sign2"]) else 1.0
-    return sign * float(text + exp)
+    sign = -1.0 if "-" in (m["sign1"] + m["sign2"]) or m["open"] else 1.0
+    return sign * float(text + (m["exp"] or ""))
