@@ -72,7 +72,8 @@ def input_options(f):
         click.option("--keep-totals", is_flag=True,
                      help="Keep rows at the top or bottom of a table that are its totals or "
                           "averages (a 'Total' or 'Summe' row whose numbers are the other "
-                          "rows' sums): by default they are left out, with a note."),
+                          "rows' sums) and the notes below it ('Source: ...'): by default "
+                          "they are left out, with a note."),
         click.option("--na-values", multiple=True, metavar="LIST",
                      help="Comma-separated tokens read as missing, besides the default ones "
                           f"({', '.join(DEFAULT_NA_VALUES[:8])}, ...). An empty cell is "

@@ -87,16 +87,25 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None) -> Table
 
 
 def _set_aside_totals(table: Table, ends: bool) -> None:
-    """Leave out the rows that are the table's totals or averages, with a note
-    (:mod:`somcli.prep.summary_rows`); ``ends``: the last rows read are the file's last."""
-    from somcli.prep import summary_rows
+    """Leave out the notes below the table and the rows that are its totals or averages,
+    with a note each (:mod:`somcli.prep.notes_rows`, :mod:`somcli.prep.summary_rows`);
+    ``ends``: the last rows read are the file's last."""
+    from somcli.prep import notes_rows, summary_rows
 
+    notes = notes_rows.find(table.frame) if ends else []
+    if notes:
+        table.warnings.append(f"{table.inputs[0]}: "
+                              f"{notes_rows.note(notes, table.frame, table.lines)}")
+        _drop(table, notes)
     found = summary_rows.find(table.frame, table.dialect.decimal, last=ends)
-    if not found:
-        return
+    if found:
+        table.warnings.append(f"{table.inputs[0]}: {summary_rows.note(found, table.lines)}")
+        _drop(table, [s.position for s in found])
+
+
+def _drop(table: Table, positions: list[int]) -> None:
     keep = np.ones(table.n_rows, dtype=bool)
-    keep[[s.position for s in found]] = False
-    table.warnings.append(f"{table.inputs[0]}: {summary_rows.note(found, table.lines)}")
+    keep[positions] = False
     table.frame = table.frame.loc[keep].reset_index(drop=True)
     table.lines = table.lines[keep]
 

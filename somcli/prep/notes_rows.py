@@ -1,0 +1,69 @@
+"""Notes written under a table ("Source: World Development Indicators", "Note: estimates",
+"* provisional"): downloads from statistics offices and spreadsheets end with them, and a
+reader that takes them for rows clusters a row of gaps filled with medians. They are set
+aside before the column roles are decided, with a note, as totals rows are
+(:mod:`somcli.prep.summary_rows`).
+
+A row at the bottom of the table (the last MAX_NOTES at most, each one below the other) is
+one when it holds a single value, text, every other cell empty, in a table of MIN_COLUMNS
+columns or more, and that text
+
+- begins like a note: a note word (Source, Note, Quelle, Anmerkung, Fuente, Nota, ...:
+  :data:`NOTE_WORDS`) or a mark (``*``, ``©``, ``†``, ``¹``, ``1)``); or
+- is longer than every value of its column above it (a sentence under a column of names).
+
+Pure pandas; no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+MAX_NOTES = 10  # rows looked at, from the bottom up
+MIN_COLUMNS = 3  # in a narrower table one value in a row may be an observation's
+NOTE_WORDS = ("source", "sources", "note", "notes", "footnote", "footnotes", "copyright",
+              "quelle", "quellen", "anmerkung", "anmerkungen", "hinweis", "fußnote",
+              "fuente", "fuentes", "nota", "notas", "remarque", "remarques", "bron", "fonte")
+_NOTE = re.compile(r"^\s*(\*+|©|†|‡|[¹²³⁴⁵⁶⁷⁸⁹]|\(?\d{1,2}\)|(" + "|".join(NOTE_WORDS) +
+                   r")\b)", re.IGNORECASE)
+
+
+def find(frame: pd.DataFrame) -> list[int]:
+    """The positions of the notes at the bottom of ``frame``, top one first."""
+    n, width = frame.shape
+    if width < MIN_COLUMNS or n < 2:
+        return []
+    found = []
+    for p in range(n - 1, max(n - 1 - MAX_NOTES, 0), -1):
+        cells = frame.iloc[p]
+        present = np.flatnonzero(cells.notna().to_numpy())
+        if len(present) != 1 or not isinstance(cells.iat[present[0]], str):
+            break
+        column, text = present[0], cells.iat[present[0]].strip()
+        if not (_NOTE.match(text) or len(text) > _longest(frame.iloc[:p, column])):
+            break
+        found.append(p)
+    if len(found) == n - 1:  # no row above them is data: these are the table
+        return []
+    return found[::-1]
+
+
+def _longest(values: pd.Series) -> int:
+    text = values.dropna()
+    return int(text.astype(str).str.len().max()) if len(text) else 0
+
+
+def note(positions: list[int], frame: pd.DataFrame, lines: np.ndarray) -> str:
+    """What was set aside, for the report and stderr."""
+    parts = []
+    for p in positions[:3]:
+        text = str(frame.iloc[p].dropna().iat[0]).strip()
+        shown = text if len(text) <= 50 else text[:47] + "..."
+        parts.append(f"line {int(lines[p])} ('{shown}')")
+    more = f" and {len(positions) - 3} more" if len(positions) > 3 else ""
+    what = "a note below the table" if len(positions) == 1 else "notes below the table"
+    them = "it" if len(positions) == 1 else "them"
+    return f"{', '.join(parts)}{more}: {what}, not data; left out (--keep-totals keeps {them})"
