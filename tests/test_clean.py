@@ -59,6 +59,29 @@ def test_drop_keeps_rows_out_of_fitting(gappy):
     assert len(c.fit_X) == 3 and c.report["rows_dropped"] == 2
 
 
+@pytest.mark.parametrize("method", ["median", "mean", "most-frequent", "knn", "mask"])
+def test_a_row_without_any_feature_value_is_left_out_of_fitting_as_if_absent(method):
+    """A country with no figure for any year was filled with the column medians and
+    clustered as a row of medians (two such rows: "duplicates" of each other). Under every
+    method it is left out of fitting, without a cluster, and the fit is the one the table
+    gives without it."""
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"name": [f"r{i}" for i in range(40)],
+                          "x": rng.normal(size=40), "y": rng.normal(size=40)})
+    frame.loc[3, "x"] = np.nan  # a row with a gap is still placed
+    with_empty = pd.concat([frame.iloc[:10], pd.DataFrame({"name": ["void"], "x": [np.nan],
+                                                           "y": [np.nan]}), frame.iloc[10:]],
+                           ignore_index=True)
+    c = cleaned(with_empty, missing=method)
+    assert not c.usable[10] and c.usable.sum() == 40 and c.usable[3]
+    assert c.report["rows_without_values"] == 1 and 10 not in c.fit_index
+    alone = cleaned(frame, missing=method)
+    np.testing.assert_array_equal(c.prep.center, alone.prep.center)
+    np.testing.assert_array_equal(c.prep.scale, alone.prep.scale)
+    np.testing.assert_array_equal(c.prep.usable(np.array([[np.nan, np.nan], [1.0, np.nan]])),
+                                  [False, True])
+
+
 def test_drop_with_every_row_gappy_is_a_data_error():
     f = pd.DataFrame({"x": [1.0, np.nan, 2.0, np.nan], "y": [np.nan, 1.0, np.nan, 3.0]})
     with pytest.raises(DataError, match="every row"):

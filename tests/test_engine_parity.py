@@ -31,6 +31,7 @@ def table(path, gaps: bool, n=240, seed=0):
     if gaps:
         frame.loc[::17, "b"] = np.nan
         frame.loc[5::23, "c"] = np.nan
+        frame.loc[40, ["a", "b", "c"]] = np.nan  # no feature value: no cluster on either
     frame.insert(0, "name", [f"r{i}" for i in range(n)])
     frame.insert(1, "kind", [("ant", "bee", "cat")[i % 3] for i in range(n)])  # a category
     frame.insert(2, "year", [2000 + i % 4 for i in range(n)])  # a calendar field, left out

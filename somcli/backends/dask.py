@@ -33,7 +33,7 @@ from somcli.backends.dask_cluster.diagnose import diagnosed
 from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import DaskOptions
 from somcli.prep import replay as RP
-from somcli.prep.clean import MAX_NAMED_ROWS, check_missing, replay_report
+from somcli.prep.clean import MAX_NAMED_ROWS, check_missing
 
 
 class DaskBackend(Backend):
@@ -97,7 +97,7 @@ class DaskBackend(Backend):
         del raw, pairs
         data = self._data(table, prep, blocks, ids, {}, dtype)
         cells = {f: int(k) for f, k in zip(feats, gaps, strict=True) if k}
-        data.described.cleaning = replay_report(prep, cells, int(n_gap_rows), named,
+        data.described.cleaning = RP.replay_report(prep, cells, int(n_gap_rows), named,
                                                 table.n_rows, data.n_fit)
         bad = RP.merge_unreadable([f[5] for f in facts])
         notes = RP.ignored_note(model, table.sample)

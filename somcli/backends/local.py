@@ -24,7 +24,7 @@ from somcli.errors import DataError
 from somcli.io.read import read_table
 from somcli.prep import replay as RP
 from somcli.prep import roles as R
-from somcli.prep.clean import MAX_NAMED_ROWS, Cleaned, replay_report, row_labels
+from somcli.prep.clean import MAX_NAMED_ROWS, Cleaned, row_labels
 from somcli.prep.quotes import build as build_quotes
 from somcli.runtime import memory
 from somcli.runtime.parallel import default_threads, workers
@@ -92,7 +92,7 @@ class LocalBackend(Backend):
         cells = {f: int(k) for f, k in zip(roles.features, gaps.sum(0), strict=True) if k}
         gap_rows = np.flatnonzero(gaps.any(axis=1))
         named = row_labels(frame, roles.names, table.lines, gap_rows[:MAX_NAMED_ROWS])
-        report = replay_report(prep, cells, len(gap_rows), named, len(usable),
+        report = RP.replay_report(prep, cells, len(gap_rows), named, len(usable),
                                int(usable.sum()))
         ids = _ids(table, roles)
         table.frame = None

@@ -55,10 +55,10 @@ class Preprocessor:
         return raw.copy()
 
     def usable(self, raw: np.ndarray) -> np.ndarray:
-        """Which rows get an assignment: all, except rows with a gap under ``drop``."""
-        if self.missing == "drop":
-            return ~np.isnan(raw).any(axis=1)
-        return np.ones(len(raw), dtype=bool)
+        """Which rows get an assignment: all but a row without any feature value (a fill
+        would make it a row of medians), and, under ``drop``, a row with a gap."""
+        gaps = np.isnan(raw)
+        return ~(gaps.any(axis=1) if self.missing == "drop" else gaps.all(axis=1))
 
     def to_scaled(self, values: np.ndarray) -> np.ndarray:
         return (values - self.center) / self.scale
@@ -110,6 +110,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     n, d = len(frame), len(roles.features)
     X = np.empty((n, d), dtype=dtype)
     gappy = np.zeros(n, dtype=bool)
+    gap_count = np.zeros(n, dtype=np.int32)  # a row's gaps (all of them: no value to use)
     infinite: dict[str, int] = {}
     missing: dict[str, int] = {}
     stats: dict[str, dict] = {}
@@ -147,6 +148,7 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
         if gaps is not None:
             missing[name] = int(gaps.sum())
             gappy |= gaps
+            gap_count += gaps
         stats[name] = described
         if fill is not None:
             fill[j] = value
@@ -173,7 +175,8 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
         "rows_with_gaps_named": row_labels(frame, roles.names, lines, gap_rows[:MAX_NAMED_ROWS]),
         "feature_stats": stats,
     }
-    usable = ~gappy if opts.missing == "drop" else np.ones(n, dtype=bool)
+    usable = ~gappy if opts.missing == "drop" else gap_count < d
+    del gap_count
     if not usable.any():
         raise DataError("every row has a missing feature value, so --missing drop leaves none",
                         "use --missing median (or mean, knn)")
@@ -299,24 +302,16 @@ def refuse_huge(col: np.ndarray, name: str, lines: np.ndarray) -> None:
                         f"leave it out with -C '{name}'")
 
 
-def replay_report(prep: Preprocessor, cells: dict[str, int], gap_rows: int,
-                  named: list[str], rows: int, usable: int) -> dict:
-    """The cleaning section of rows run through a saved model's cleaning (both engines):
-    the gaps found, what the stored method did with them, nothing refitted."""
-    return {"missing_method": prep.missing, "replayed": True, "missing_cells": cells,
-            "rows_with_gaps": gap_rows, "rows_with_gaps_named": named,
-            "scale": prep.scale_method, "rows_used_for_fitting": usable
-            } | gap_outcome(prep.missing, cells, gap_rows, rows - usable)
-
-
-def gap_outcome(method: str, cells: dict[str, int], gap_rows: int, dropped: int) -> dict:
+def gap_outcome(method: str, cells: dict[str, int], gap_rows: int, unused: int) -> dict:
     """What happened to the gaps, for the report: dropped rows, rows trained with gaps
-    (mask), or the filled cells per column."""
+    (mask), or the filled cells per column; and the ``unused`` rows (without any feature
+    value: no cluster, whatever the method)."""
     if method == "drop":
-        return {"rows_dropped": dropped}
+        return {"rows_dropped": unused}
+    empty = {"rows_without_values": unused} if unused else {}
     if method == "mask":
-        return {"rows_trained_with_gaps": gap_rows}
-    return {"filled_cells": cells}
+        return {"rows_trained_with_gaps": gap_rows - unused} | empty
+    return {"filled_cells": cells} | empty
 
 
 def _statistic(col: np.ndarray, method: str, total: dict | None = None) -> float:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from somcli.errors import DataError
 from somcli.prep import roles as R
+from somcli.prep.clean import Preprocessor, gap_outcome
 from somcli.prep.units import apply_rule, category_text, source_of
 
 
@@ -154,3 +155,13 @@ def _kind(series: pd.Series) -> str:
     if pd.api.types.is_float_dtype(series):
         return "number" if series.notna().any() else "empty"
     return "text"
+
+
+def replay_report(prep: Preprocessor, cells: dict[str, int], gap_rows: int,
+                  named: list[str], rows: int, usable: int) -> dict:
+    """The cleaning section of rows run through a saved model's cleaning (both engines):
+    the gaps found, what the stored method did with them, nothing refitted."""
+    return {"missing_method": prep.missing, "replayed": True, "missing_cells": cells,
+            "rows_with_gaps": gap_rows, "rows_with_gaps_named": named,
+            "scale": prep.scale_method, "rows_used_for_fitting": usable
+            } | gap_outcome(prep.missing, cells, gap_rows, rows - usable)

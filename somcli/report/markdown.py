@@ -88,6 +88,10 @@ def cleaning_lines(c, esc=esc, code=code, learned: bool = False):
         total = sum(c["filled_cells"].values())
         per = ", ".join(f"{code(k)} {v}" for k, v in c["filled_cells"].items())
         out.append(f"- Missing values: {total} cell(s) filled with {MISSING_WORDS[method]} ({per}).")
+    if c.get("rows_without_values"):
+        out.append(f"- {c['rows_without_values']} row(s) without any feature value: left out of "
+                   "fitting (nothing to place them by, and filled they would be made-up rows); "
+                   "they appear in the assignments with an empty cluster.")
     if c.get("rows_with_gaps_named"):
         more = c["rows_with_gaps"] - len(c["rows_with_gaps_named"])
         out.append("- Rows with gaps: " + "; ".join(esc(x) for x in c["rows_with_gaps_named"])

@@ -92,6 +92,8 @@ def _cleaning_lines(report: dict, c: dict) -> list[str]:
         out.append(f"{n} missing value(s) filled ({c['missing_method']})")
     if c.get("rows_dropped"):
         out.append(f"{c['rows_dropped']} row(s) with gaps not used for fitting")
+    if c.get("rows_without_values"):
+        out.append(f"{c['rows_without_values']} row(s) without any feature value: no cluster")
     dup = c.get("duplicates") or {}
     for col, k in (dup.get("shared_id_values") or {}).items():
         out.append(f"{k} {col} value(s) appear on more than one row")

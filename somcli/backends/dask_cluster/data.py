@@ -234,7 +234,8 @@ def on_stats(raw: np.ndarray, first_line: int, drop: bool):
             "inf": inf.sum(axis=0), "missing": gaps.sum(axis=0), "rows": len(values),
             "gap_rows": (np.flatnonzero(gappy)[:MAX_NAMED_ROWS] + first_line).tolist(),
             "n_gap_rows": int(gappy.sum()),
-            "fit_rows": int((~gappy).sum()) if drop else len(values), "huge": huge_at}
+            "fit_rows": int((~gappy).sum()) if drop else int((~gaps.all(axis=1)).sum()),
+            "huge": huge_at}
 
 
 def combine_stats(parts: list[dict]) -> dict:
