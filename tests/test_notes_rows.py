@@ -41,3 +41,16 @@ def test_a_narrow_table_or_a_table_of_single_values_has_no_notes():
     assert notes_rows.find(two) == []
     lonely = pd.DataFrame({"a": ["Note: x", "Note: y"], "b": [None, None], "c": [None, None]})
     assert notes_rows.find(lonely) == []
+
+
+def test_the_header_again_within_the_rows_is_left_out_and_the_columns_read_as_numbers(tmp_path):
+    """`cat a.csv b.csv > all.csv` repeats the header: it made every numeric column text
+    (refused as "mostly numbers but line 52 holds 'sales'")."""
+    rows = [f"s{i},{i}.5,{i % 3}" for i in range(60)]
+    text = "store,sales,n\n" + "\n".join(rows[:30]) + "\nstore,sales,n\n" + "\n".join(rows[30:])
+    t = read(write(tmp_path / "cat.csv", text + "\n"))
+    assert t.n_rows == 60 and t.frame["sales"].dtype == float and t.frame["n"].dtype == int
+    assert t.lines[30] == 33 and "line 32 repeats the header" in t.warnings[0]
+    one = read(write(tmp_path / "one.csv", "store,sales,n\n" + "\n".join(rows) + "\n"))
+    assert t.frame.equals(one.frame) and not one.warnings
+    assert notes_rows.repeated_headers(pd.DataFrame({"a": ["a", "x"], "b": ["c", "b"]})) == []

@@ -59,6 +59,8 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None) -> Table
     sources = resolve(opts.inputs, stdin=stdin, limit=text_limit)
     dialect = sniff(sources[0], opts)
     parts = [_read_one(src, dialect, nrows) for src in sources]
+    for part in parts:
+        _set_aside_headers(part)
     if not opts.keep_totals:  # each file's own totals row (a month's export each)
         for part in parts:
             _set_aside_totals(part, ends=nrows is None or part.n_rows < nrows)
@@ -101,6 +103,24 @@ def _set_aside_totals(table: Table, ends: bool) -> None:
     if found:
         table.warnings.append(f"{table.inputs[0]}: {summary_rows.note(found, table.lines)}")
         _drop(table, [s.position for s in found])
+
+
+def _set_aside_headers(table: Table) -> None:
+    """Leave out the rows that repeat the header (:func:`notes_rows.repeated_headers`), and
+    read the columns again: the header text had made every numeric column text."""
+    from somcli.prep import notes_rows
+
+    found = notes_rows.repeated_headers(table.frame)
+    if found:
+        table.warnings.append(f"{table.inputs[0]}: {notes_rows.header_note(found, table.lines)}")
+        _drop(table, found)
+        table.frame = table.frame.apply(_retyped)
+
+
+def _retyped(column: pd.Series) -> pd.Series:
+    """A text column as pandas' reader would have typed it without the header rows."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    return numbers if numbers.notna().sum() == column.notna().sum() else column
 
 
 def _drop(table: Table, positions: list[int]) -> None:

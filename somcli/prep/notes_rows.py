@@ -1,6 +1,8 @@
-"""Notes written under a table ("Source: World Development Indicators", "Note: estimates",
-"* provisional"): downloads from statistics offices and spreadsheets end with them, and a
-reader that takes them for rows clusters a row of gaps filled with medians. They are set
+"""Rows that are not data: notes written under a table ("Source: World Development
+Indicators", "Note: estimates", "* provisional"), and the header again within the rows
+(files joined one after another, a paged export). Downloads from statistics offices and
+spreadsheets end with notes, and a reader that takes them for rows clusters a row of gaps
+filled with medians; a header within the rows made every numeric column text. They are set
 aside before the column roles are decided, with a note, as totals rows are
 (:mod:`somcli.prep.summary_rows`).
 
@@ -11,6 +13,9 @@ columns or more, and that text
 - begins like a note: a note word (Source, Note, Quelle, Anmerkung, Fuente, Nota, ...:
   :data:`NOTE_WORDS`) or a mark (``*``, ``©``, ``†``, ``¹``, ``1)``); or
 - is longer than every value of its column above it (a sentence under a column of names).
+
+A row is the header again when each of its cells is its column's name (two columns at
+least).
 
 Pure pandas; no I/O.
 """
@@ -67,3 +72,28 @@ def note(positions: list[int], frame: pd.DataFrame, lines: np.ndarray) -> str:
     what = "a note below the table" if len(positions) == 1 else "notes below the table"
     them = "it" if len(positions) == 1 else "them"
     return f"{', '.join(parts)}{more}: {what}, not data; left out (--keep-totals keeps {them})"
+
+
+def repeated_headers(frame: pd.DataFrame) -> list[int]:
+    """The positions of the rows that repeat the header, cell for cell."""
+    names = [str(c).strip() for c in frame.columns]
+    if len(names) < 2 or not len(frame):
+        return []
+    text = [pd.api.types.is_object_dtype(t) or pd.api.types.is_string_dtype(t)
+            for t in frame.dtypes]
+    if not all(text):  # a column read as numbers holds no name (unless its name is one)
+        return []
+    first = frame.iloc[:, 0].to_numpy(dtype=object)
+    rows = np.flatnonzero(first == frame.columns[0])
+    if not len(rows):
+        rows = np.flatnonzero(pd.Series(first).astype(str).str.strip().to_numpy() == names[0])
+    return [int(p) for p in rows
+            if [str(v).strip() for v in frame.iloc[p].to_numpy()] == names]
+
+
+def header_note(positions: list[int], lines: np.ndarray) -> str:
+    shown = ", ".join(str(int(lines[p])) for p in positions[:5])
+    more = f" and {len(positions) - 5} more" if len(positions) > 5 else ""
+    many = len(positions) > 1
+    return (f"line{'s' if many else ''} {shown}{more} repeat{'' if many else 's'} the header "
+            "(files joined one after another?): left out")
