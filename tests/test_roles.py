@@ -56,6 +56,7 @@ def test_constant_all_missing_and_mostly_missing_are_excluded():
     (["14,984.04", "(346,740.54)", "(1.2e2)"], [14984.04, -346740.54, -120],
      "parentheses read as negative"),  # an accountant's negative amounts
     (["($1,200.50)", "$7", "$0.5"], [-1200.5, 7, 0.5], "parentheses"),
+    (["\u22125", "8", "\u22121.5%"], [-5, 8, -1.5], "percent"),  # the typographic minus
 ])
 def test_numbers_with_units_are_parsed_and_the_reason_says_so(values, expected, words):
     f = pd.DataFrame({"v": pd.Series(values, dtype=object), "x": [1.0, 2.0, 3.0]})

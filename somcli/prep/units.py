@@ -22,10 +22,11 @@ _EXP = r"(?P<exp>[eE][-+]?\d+)?"
 
 
 def _pattern(decimal: str) -> re.Pattern[str]:
-    """A number with at most one sign, one unit symbol before or after, and, as
-    accountants write a negative amount, parentheses around it all: (1,234.50)."""
+    """A number with at most one sign (the typographic minus, U+2212, too), one unit
+    symbol before or after, and, as accountants write a negative amount, parentheses
+    around it all: (1,234.50)."""
     return re.compile(
-        rf"^(?P<open>\(?)\s*(?P<sign1>[-+]?)\s*(?P<pre>[{CURRENCY}]?)\s*(?P<sign2>[-+]?)"
+        rf"^(?P<open>\(?)\s*(?P<sign1>[-+\u2212]?)\s*(?P<pre>[{CURRENCY}]?)\s*(?P<sign2>[-+\u2212]?)"
         rf"{_NUM[decimal]}{_EXP}\s*(?P<post>%|[{CURRENCY}]?)\s*(?P<close>\)?)$"
     )
 
@@ -210,5 +211,5 @@ def _to_float(m: re.Match[str], decimal: str) -> float:
     integer, _, frac = num.partition(decimal)
     integer = re.sub(r"[,. \u00a0]", "", integer)
     text = f"{integer or '0'}.{frac or '0'}"
-    sign = -1.0 if "-" in (m["sign1"] + m["sign2"]) or m["open"] else 1.0
+    sign = -1.0 if set(m["sign1"] + m["sign2"]) & {"-", "\u2212"} or m["open"] else 1.0
     return sign * float(text + (m["exp"] or ""))
