@@ -57,6 +57,7 @@ def test_constant_all_missing_and_mostly_missing_are_excluded():
      "parentheses read as negative"),  # an accountant's negative amounts
     (["($1,200.50)", "$7", "$0.5"], [-1200.5, 7, 0.5], "parentheses"),
     (["\u22125", "8", "\u22121.5%"], [-5, 8, -1.5], "percent"),  # the typographic minus
+    (["1'234.5", "12", "1\u2019000\u2019000"], [1234.5, 12, 1e6], "thousands"),  # Swiss
 ])
 def test_numbers_with_units_are_parsed_and_the_reason_says_so(values, expected, words):
     f = pd.DataFrame({"v": pd.Series(values, dtype=object), "x": [1.0, 2.0, 3.0]})
@@ -141,6 +142,8 @@ def test_a_group_of_thousands_never_starts_with_zero():
         roles_of(f)
     g = pd.DataFrame({"n": pd.Series(["1,234", "12,500", "7"]), "x": [1.5, 2.7, 0.3]})
     assert by_name(roles_of(g))["n"].role == "feature"
+    french = pd.DataFrame({"v": pd.Series(["1\u202f234,5", "7,25", "12"]), "x": [1.5, 2.7, 0.3]})
+    assert list(decide(french, np.arange(3), ColumnOptions(), ",").values["v"]) == [1234.5, 7.25, 12]
     h = pd.DataFrame({"m": pd.Series(["0.670", "1.204,5"]), "x": [1.5, 2.7]})
     with pytest.raises(DataError, match="'0.670'"):  # under the comma: not 670 either
         decide(h, np.arange(2), ColumnOptions(), ",")

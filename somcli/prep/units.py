@@ -15,9 +15,10 @@ import pandas as pd
 
 CURRENCY = "$€£¥"
 _NUM = {
-    ".": r"(?P<num>[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)",
-    ",": r"(?P<num>[1-9]\d{0,2}(?:[. \u00a0]\d{3})+(?:,\d+)?|\d+(?:,\d*)?|,\d+)",
-}  # (groups of thousands never start with 0: 0,670 and -0,670 are decimals, not 670)
+    ".": r"(?P<num>[1-9]\d{0,2}(?:[,'\u2019]\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)",
+    ",": r"(?P<num>[1-9]\d{0,2}(?:[. \u00a0\u202f'\u2019]\d{3})+(?:,\d+)?|\d+(?:,\d*)?|,\d+)",
+}  # thousands: 1,234.5 and the Swiss 1'234.5; 1.234,5, 1 234,5 with a (narrow) no-break
+#   space as French writes it, 1'234,5. A group never starts with 0: 0,670 is a decimal.
 _EXP = r"(?P<exp>[eE][-+]?\d+)?"
 
 
@@ -201,7 +202,7 @@ def days(series: pd.Series, fmt: str) -> np.ndarray:
 
 
 def _has_groups(num: str, decimal: str) -> bool:
-    seps = "," if decimal == "." else ". \u00a0"
+    seps = ",'\u2019" if decimal == "." else ". \u00a0\u202f'\u2019"
     integer = num.split(decimal)[0]
     return any(c in integer for c in seps)
 
@@ -209,7 +210,7 @@ def _has_groups(num: str, decimal: str) -> bool:
 def _to_float(m: re.Match[str], decimal: str) -> float:
     num = m["num"]
     integer, _, frac = num.partition(decimal)
-    integer = re.sub(r"[,. \u00a0]", "", integer)
+    integer = re.sub(r"[,. \u00a0\u202f'\u2019]", "", integer)
     text = f"{integer or '0'}.{frac or '0'}"
     sign = -1.0 if set(m["sign1"] + m["sign2"]) & {"-", "\u2212"} or m["open"] else 1.0
     return sign * float(text + (m["exp"] or ""))
