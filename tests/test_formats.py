@@ -41,6 +41,13 @@ def test_columnar_files_cluster_as_their_csv_does(tmp_path, run, frame, kind):
     assert columnar["line"].tolist()[:2] == ["1", "2"]  # row numbers: there are no lines
 
 
+def test_inspect_names_a_columnar_file_by_its_format_not_a_delimiter(tmp_path, run, frame):
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    first = run("inspect", path).out.splitlines()[0]
+    assert first.endswith("; Parquet file") and "delimiter" not in first
+
+
 def test_parquet_from_stdin_and_compressed(tmp_path, frame):
     path = tmp_path / "t.parquet"
     frame.to_parquet(path)

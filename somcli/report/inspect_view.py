@@ -39,8 +39,10 @@ def render(profile: dict, stream=None) -> None:
 def _heading(profile: dict) -> str:
     i = profile["input"]
     d = i["dialect"]
-    return (f"{', '.join(i['files'])}: {fmt(i['rows'])} rows, {i['columns']} columns; "
-            f"delimiter {DELIMITERS.get(d['delimiter'], repr(d['delimiter']))}, "
+    head = f"{', '.join(i['files'])}: {fmt(i['rows'])} rows, {i['columns']} columns; "
+    if d.get("format", "csv") != "csv":  # a columnar file has no delimiter nor encoding
+        return head + f"{d['format'].replace('arrow-stream', 'Arrow stream').capitalize()} file"
+    return (head + f"delimiter {DELIMITERS.get(d['delimiter'], repr(d['delimiter']))}, "
             f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}, decimal '{d['decimal']}'")
 
 
