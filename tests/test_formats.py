@@ -46,6 +46,9 @@ def test_inspect_names_a_columnar_file_by_its_format_not_a_delimiter(tmp_path, r
     frame.to_parquet(path)
     first = run("inspect", path).out.splitlines()[0]
     assert first.endswith("; Parquet file") and "delimiter" not in first
+    assert run("kmeans", path, "-k", "2", "-o", tmp_path / "o", "-q").code == 0
+    report = (tmp_path / "o" / "report.md").read_text()
+    assert "- Format: Parquet" in report and "Delimiter" not in report
 
 
 def test_parquet_from_stdin_and_compressed(tmp_path, frame):

@@ -41,14 +41,16 @@ def _input(r):
     d = i["dialect"]
     detected = set(d.get("detected", []))
     delim = DELIMITER_NAMES.get(d["delimiter"]) or esc(repr(d["delimiter"]))
+    text = (f"- Delimiter: {delim}{_if('delimiter' in detected, ' (detected)')}; "
+            f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}"
+            f"{_if('encoding' in detected, ' (detected from its byte-order mark)')}; "
+            f"decimal mark '{d['decimal']}'"
+            f"{_if('decimal' in detected and d['decimal'] == ',', ' (detected)')}")
+    if d.get("format", "csv") != "csv":  # a columnar file: no delimiter, encoding, mark
+        text = f"- Format: {d['format'].replace('arrow-stream', 'Arrow stream').capitalize()}"
     out = ["## Input", "",
            f"- File(s): {', '.join(code(f) for f in i['files'])}",
-           f"- {fmt(i['rows'])} data rows, {fmt(i['columns'])} columns",
-           f"- Delimiter: {delim}{_if('delimiter' in detected, ' (detected)')}; "
-           f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}"
-           f"{_if('encoding' in detected, ' (detected from its byte-order mark)')}; "
-           f"decimal mark '{d['decimal']}'"
-           f"{_if('decimal' in detected and d['decimal'] == ',', ' (detected)')}"]
+           f"- {fmt(i['rows'])} data rows, {fmt(i['columns'])} columns", text]
     notes = i.get("notes", [])
     skipped = f"{i.get('empty_lines_skipped')} empty line(s) skipped"
     if i.get("empty_lines_skipped") and skipped not in notes:  # (one file: the reader's note)
