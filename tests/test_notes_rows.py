@@ -4,6 +4,7 @@ warning, never clustered as a row of gaps filled with medians."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from conftest import write
 
 from somcli.config import ReadOptions
@@ -54,3 +55,15 @@ def test_the_header_again_within_the_rows_is_left_out_and_the_columns_read_as_nu
     one = read(write(tmp_path / "one.csv", "store,sales,n\n" + "\n".join(rows) + "\n"))
     assert t.frame.equals(one.frame) and not one.warnings
     assert notes_rows.repeated_headers(pd.DataFrame({"a": ["a", "x"], "b": ["c", "b"]})) == []
+
+
+@pytest.mark.slow  # (a real Dask cluster)
+def test_on_dask_a_repeated_header_stops_the_run_with_its_line(tmp_path, run, local_cluster):
+    """The Dask engine's partitions keep the header's row, so its sample keeps it too: the
+    run stops as before with the line and the way out, not with exit 70 (a partition read
+    'sales' as a number)."""
+    rows = [f"s{i},{i}.5,{i % 3}" for i in range(60)]
+    text = "store,sales,n\n" + "\n".join(rows[:30]) + "\nstore,sales,n\n" + "\n".join(rows[30:])
+    r = run("kmeans", write(tmp_path / "cat.csv", text + "\n"), "-k", "2", "-o", tmp_path / "o",
+            "--engine", "dask", "--scheduler", local_cluster.scheduler_address)
+    assert r.code == 65 and "line 32 holds 'sales'" in r.err

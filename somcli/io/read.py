@@ -45,11 +45,13 @@ class Table:
         return len(self.frame)
 
 
-def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None) -> Table:
+def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None,
+               headers: bool = True) -> Table:
     """Read every input of ``opts`` into one :class:`Table` (same columns required).
     Numbers are read in float64 whatever the model's precision: outputs quote them.
     ``stdin``: the bytes of '-' (a binary stream), or rows given as a pandas DataFrame
-    (``somcli.cluster``), read then as a Parquet file's would be."""
+    (``somcli.cluster``), read then as a Parquet file's would be. ``headers``: leave out
+    rows that repeat the header (the Dask engine's sample keeps them: its partitions do)."""
     if isinstance(stdin, pd.DataFrame):
         table = frame_table(stdin, opts, opts.inputs[0], nrows)
         if not opts.keep_totals:
@@ -59,7 +61,7 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None) -> Table
     sources = resolve(opts.inputs, stdin=stdin, limit=text_limit)
     dialect = sniff(sources[0], opts)
     parts = [_read_one(src, dialect, nrows) for src in sources]
-    for part in parts:
+    for part in parts if headers else ():
         _set_aside_headers(part)
     if not opts.keep_totals:  # each file's own totals row (a month's export each)
         for part in parts:

@@ -86,9 +86,11 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         if other != names:
             raise DataError(f"{s.label}: its header differs from {sources[0].label}",
                             "all files of one run must have the same header")
-    # every row as the partitions hold it: totals rows are not set aside on Dask
+    # every row as the partitions hold it: totals rows (nor a repeated header) are not set
+    # aside on Dask
     sample = read_table(ReadOptions(**{**read.__dict__, "inputs": (paths[0],),
-                                       "keep_totals": True}), nrows=SAMPLE_ROWS).frame
+                                       "keep_totals": True}), nrows=SAMPLE_ROWS,
+                        headers=False).frame
     roles = (roles_fn(sample) if roles_fn is not None
              else R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal))
     roles.every = [str(c) for c in sample.columns] if read.all_columns else None
