@@ -95,7 +95,9 @@ CASES = [
     Case("an unterminated quote", 'name,x,y\na,1,2\n"b,2,1\nc,9,8\n', errors.DATA, "quote"),
     Case("NUL bytes", b"name,x,y\na,1,2\nb\x00,2,1\nc,9,8\nd,8,9\n", errors.OK, "name"),
     Case("Latin-1 without -e", "name,x,y\nJos\xe9,1,2\nb,2,1\nc,9,8\n".encode("latin-1"),
-         errors.DATA, "-e latin-1"),
+         errors.OK, "read as Windows-1252"),
+    Case("Cyrillic Windows-1251 without -e", "name,x,y\nИван,1,2\nb,2,1\nc,9,8\n".encode(
+        "cp1251"), errors.DATA, "-e latin-1"),
     Case("Latin-1 with -e latin-1", "name,x,y\nJos\xe9,1,2\nb,2,1\nc,9,8\n".encode("latin-1"),
          errors.OK, "iso8859-1", extra=("-e", "latin-1")),
     Case("UTF-16 with BOM", GOOD.encode("utf-16"), errors.OK, "utf-16"),

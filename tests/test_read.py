@@ -52,12 +52,25 @@ def test_utf16_with_bom_is_detected(tmp_path):
     assert "encoding" in t.dialect.sniffed
 
 
-def test_latin1_without_encoding_names_the_line_and_suggests_latin1(tmp_path):
-    f = write(tmp_path / "l1.csv", "name,x\nA,1\nB,2\nJos\xe9,3\n".encode("latin-1"))
+def test_a_western_european_file_not_in_utf8_is_read_as_windows_1252_with_a_warning(tmp_path):
+    """What Excel writes on a German or French Windows: accents standing alone in words."""
+    text = "name;city;x\nJosé;Köln;1,5\nMüller;Zürich;2,5\nAna;Genève;3\n€ Ltd;Wien;4\n"
+    t = read(write(tmp_path / "w.csv", text.encode("cp1252")))
+    assert t.dialect.encoding == "cp1252" and "encoding" in t.dialect.sniffed
+    assert t.frame["name"].tolist() == ["José", "Müller", "Ana", "€ Ltd"]
+    assert "not UTF-8; read as Windows-1252" in t.warnings[0] and "-e" in t.warnings[0]
+    assert not read(write(tmp_path / "u.csv", text.encode("utf-8"))).warnings
+
+
+def test_other_single_byte_text_without_encoding_names_the_line_and_suggests_one(tmp_path):
+    """Cyrillic in Windows-1251 decodes as Windows-1252 too, as whole words of accented
+    letters: not taken for it; refused with the way out, as is a Latin-1 byte met only past
+    the sniffed start."""
+    f = write(tmp_path / "ru.csv", "name,x\nA,1\nB,2\nИван,3\n".encode("cp1251"))
     with pytest.raises(DataError) as exc:
         read(f)
     assert "line 4" in exc.value.one_line() and "-e latin-1" in exc.value.one_line()
-    assert read(f, encoding="latin-1").frame["name"].tolist()[-1] == "José"
+    assert read(f, encoding="cp1251").frame["name"].tolist()[-1] == "Иван"
 
 
 @pytest.mark.parametrize("ext,opener", [(".gz", gzip.compress), (".bz2", bz2.compress),

@@ -59,7 +59,9 @@ def input_options(f):
         click.option("--quotechar", default='"', show_default=True, metavar="CHAR",
                      help="Character that quotes fields."),
         click.option("-e", "--encoding", default="utf-8", show_default=True,
-                     help="Input encoding (a UTF-8 or UTF-16 byte-order mark is honoured)."),
+                     help="Input encoding (a UTF-8 or UTF-16 byte-order mark is honoured; a file that "
+                          "is not UTF-8 but Western European Windows-1252 is read as "
+                          "such, with a warning)."),
         click.option("--decimal", type=choice(DecimalMark), default=None,
                      help="Decimal mark (default: '.', or ',' for ;-separated files whose "
                           "numbers use decimal commas)."),

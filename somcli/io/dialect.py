@@ -161,8 +161,42 @@ def _encoding(head: bytes, asked: str, detected: list[str]) -> str:
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             detected.append("encoding")
             return "utf-16"
+        if asked == "utf-8" and _western(head):  # (the default: another spelling is a choice)
+            detected.append("encoding")
+            return "cp1252"
         return "utf-8-sig"  # accepts a BOM, and reads plain UTF-8 the same
     return name
+
+
+WESTERN_RUNS = 0.5  # share of the bytes outside ASCII, at most, that stand beside another
+#: Windows-1252's letters and the signs Western European tables hold (accented letters but
+#: ×, ÷ and ÿ, a byte that marks junk more often; €, Œ, Š, Ž, £, §, °, ², ³, µ, «, », the
+#: no-break space, typographic quotes and dashes, the ellipsis)
+WESTERN_BYTES = re.compile(rb"[^\x00-\x7f\xc0-\xd6\xd8-\xf6\xf8-\xfe\x80\x8a\x8c\x8e"
+                           rb"\x9a\x9c\x9e\x9f\xa0\xa3\xa7\xaa\xab\xb0\xb2\xb3\xb5"
+                           rb"\xba\xbb\x91-\x94\x96\x97\x85]")
+
+
+def _western(head: bytes) -> bool:
+    """Whether the first bytes are not UTF-8 but Windows-1252 (what Excel and most Western
+    European Windows programs write): invalid as UTF-8 before their last four bytes (a
+    character may be cut there), valid as Windows-1252, and its letters outside ASCII
+    standing alone, as accents do in Western European words (Müller, Genève, Ångström): a
+    file in Cyrillic or Greek single-byte text, whose bytes decode as Windows-1252 too, has
+    whole words of them."""
+    try:
+        head.decode("utf-8")
+        return False
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4 and exc.reason == "unexpected end of data":
+            return False
+    if head.startswith(codecs.BOM_UTF8):
+        return False
+    if WESTERN_BYTES.search(head):
+        return False
+    high = len(re.findall(rb"[\x80-\xff]", head))
+    runs = sum(len(r) for r in re.findall(rb"[\x80-\xff]{2,}", head))
+    return runs <= WESTERN_RUNS * high
 
 
 def _sniff_delimiter(sample: list[str], quotechar: str) -> str:

@@ -61,6 +61,10 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None,
     sources = resolve(opts.inputs, stdin=stdin, limit=text_limit)
     dialect = sniff(sources[0], opts)
     parts = [_read_one(src, dialect, nrows) for src in sources]
+    if dialect.encoding == "cp1252" and "encoding" in dialect.sniffed:
+        parts[0].warnings.append(f"{sources[0].label}: not UTF-8; read as Windows-1252, "
+                                 "as Western European spreadsheets write (pass -e with the "
+                                 "file's encoding if its text reads wrong)")
     for part in parts if headers else ():
         _set_aside_headers(part)
     if not opts.keep_totals:  # each file's own totals row (a month's export each)
@@ -228,7 +232,7 @@ def _read_one(source: Source, dialect: Dialect, nrows: int | None = None) -> Tab
         where = f"line {line}" if line else f"byte {start}" if start is not None else "the start"
         raise DataError(
             f"{source.label}: {where} is not valid {dialect.encoding.replace('utf-8-sig', 'UTF-8')}",
-            "pass the file's encoding, e.g. -e latin-1 or -e cp1252",
+            "pass the file's encoding, e.g. -e latin-1, -e cp1252 or -e cp1251",
         ) from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{source.label}: the file is empty") from None

@@ -34,6 +34,8 @@ def render(report: dict) -> str:
 
 #: the section headings report.html shows folded (<details>): how the answer was reached
 DETAILS = ("Input", "Columns", "Cleaning", "Parameters", "Run")
+BOM_FOUND = " (detected from its byte-order mark)"
+ENCODING_FOUND = {"cp1252": " (not UTF-8: detected)"}
 
 
 def _input(r):
@@ -43,7 +45,7 @@ def _input(r):
     delim = DELIMITER_NAMES.get(d["delimiter"]) or esc(repr(d["delimiter"]))
     text = (f"- Delimiter: {delim}{_if('delimiter' in detected, ' (detected)')}; "
             f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}"
-            f"{_if('encoding' in detected, ' (detected from its byte-order mark)')}; "
+            f"{_if('encoding' in detected, ENCODING_FOUND.get(d['encoding'], BOM_FOUND))}; "
             f"decimal mark '{d['decimal']}'"
             f"{_if('decimal' in detected and d['decimal'] == ',', ' (detected)')}")
     if d.get("format", "csv") != "csv":  # a columnar file: no delimiter, encoding, mark

@@ -41,17 +41,22 @@ def diagnosed(read: ReadOptions, cols: ColumnOptions | None = None, roles: bool 
 
 def _first_failure(read: ReadOptions, cols: ColumnOptions | None,
                    roles: bool) -> SomcliError | None:
+    from somcli.io.dialect import sniff
     from somcli.io.read import read_table
     from somcli.io.sources import resolve
     from somcli.prep import roles as R
 
     try:
         sources = resolve(read.inputs)
+        # every file in the encoding the run read them in: the first file's (a file read
+        # alone would have its own found)
+        encoding = sniff(sources[0], read).encoding
     except SomcliError as error:
         return error
     for source in sources:
         try:
-            table = read_table(replace(read, inputs=(source.path,), memory_limit=None))
+            table = read_table(replace(read, inputs=(source.path,), memory_limit=None,
+                                       encoding=encoding))
             if roles:
                 R.decide(table.frame, table.lines, cols or ColumnOptions(),
                          table.dialect.decimal)
