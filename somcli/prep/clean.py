@@ -311,7 +311,8 @@ def gap_outcome(method: str, cells: dict[str, int], gap_rows: int, unused: int) 
     empty = {"rows_without_values": unused} if unused else {}
     if method == "mask":
         return {"rows_trained_with_gaps": gap_rows - unused} | empty
-    return {"filled_cells": cells} | empty
+    # (a row without values has a gap in every column: its cells are not used, not filled)
+    return {"filled_cells": {c: k - unused for c, k in cells.items() if k > unused}} | empty
 
 
 def _statistic(col: np.ndarray, method: str, total: dict | None = None) -> float:
