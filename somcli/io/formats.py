@@ -65,21 +65,22 @@ def read_frame(source, kind: str, na_values: list[str], nrows: int | None):
                 arrow = read_columnar(pa.BufferReader(stream.read()), kind, nrows, limit,
                                       source.label)
     except (pa.ArrowException, ValueError) as exc:
-        raise DataError(f"{source.label}: not a readable {_what(kind)} ({brief(exc, 120)})",
+        raise DataError(f"{source.label}: not a readable {what(kind)} ({brief(exc, 120)})",
                         "check or re-create the file") from None
     except STREAM_ERRORS as exc:
         raise broken(source, exc) from None
     try:
         frame = frame_of(arrow, na_values)
     except (pa.ArrowException, ValueError, UnicodeDecodeError, OverflowError) as exc:
-        raise DataError(f"{source.label}: not a readable {_what(kind)} ({brief(exc, 120)})",
+        raise DataError(f"{source.label}: not a readable {what(kind)} ({brief(exc, 120)})",
                         "check or re-create the file") from None
     if not frame.shape[1]:
         raise InputError(f"{source.label}: the file has no columns")
     return frame
 
 
-def _what(kind: str) -> str:
+def what(kind: str) -> str:
+    """The format's name for a person: 'Parquet file', 'Arrow/Feather file', 'Arrow stream'."""
     return "Arrow stream" if kind == ARROW_STREAM else f"{NAMES[kind]} file"
 
 

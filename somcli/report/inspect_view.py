@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from somcli.io import formats
 from somcli.report.markdown import cleaning_lines, fmt  # the report's wording, shared
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -41,7 +42,7 @@ def _heading(profile: dict) -> str:
     d = i["dialect"]
     head = f"{', '.join(i['files'])}: {fmt(i['rows'])} rows, {i['columns']} columns; "
     if d.get("format", "csv") != "csv":  # a columnar file has no delimiter nor encoding
-        return head + f"{d['format'].replace('arrow-stream', 'Arrow stream').capitalize()} file"
+        return head + formats.what(d["format"])
     return (head + f"delimiter {DELIMITERS.get(d['delimiter'], repr(d['delimiter']))}, "
             f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}, decimal '{d['decimal']}'")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from somcli.algorithms.embedding import METHODS
+from somcli.io import formats
 from somcli.report.captions import CAPTIONS
 from somcli.report.md_text import Code, code, columns_section, esc, fmt, lines_list, table
 
@@ -43,13 +44,14 @@ def _input(r):
     d = i["dialect"]
     detected = set(d.get("detected", []))
     delim = DELIMITER_NAMES.get(d["delimiter"]) or esc(repr(d["delimiter"]))
-    text = (f"- Delimiter: {delim}{_if('delimiter' in detected, ' (detected)')}; "
-            f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}"
-            f"{_if('encoding' in detected, ENCODING_FOUND.get(d['encoding'], BOM_FOUND))}; "
-            f"decimal mark '{d['decimal']}'"
-            f"{_if('decimal' in detected and d['decimal'] == ',', ' (detected)')}")
     if d.get("format", "csv") != "csv":  # a columnar file: no delimiter, encoding, mark
-        text = f"- Format: {d['format'].replace('arrow-stream', 'Arrow stream').capitalize()}"
+        text = f"- Format: {formats.what(d['format'])}"
+    else:
+        text = (f"- Delimiter: {delim}{_if('delimiter' in detected, ' (detected)')}; "
+                f"encoding {d['encoding'].replace('utf-8-sig', 'utf-8')}"
+                f"{_if('encoding' in detected, ENCODING_FOUND.get(d['encoding'], BOM_FOUND))}; "
+                f"decimal mark '{d['decimal']}'"
+                f"{_if('decimal' in detected and d['decimal'] == ',', ' (detected)')}")
     out = ["## Input", "",
            f"- File(s): {', '.join(code(f) for f in i['files'])}",
            f"- {fmt(i['rows'])} data rows, {fmt(i['columns'])} columns", text]
