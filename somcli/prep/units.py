@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 
 CURRENCY = "$€£¥"
-_NUM = {
-    ".": r"(?P<num>[1-9]\d{0,2}(?:[,'\u2019]\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)",
-    ",": r"(?P<num>[1-9]\d{0,2}(?:[. \u00a0\u202f'\u2019]\d{3})+(?:,\d+)?|\d+(?:,\d*)?|,\d+)",
-}  # thousands: 1,234.5 and the Swiss 1'234.5; 1.234,5, 1 234,5 with a (narrow) no-break
-#   space as French writes it, 1'234,5. A group never starts with 0: 0,670 is a decimal.
+#: decimal mark -> the thousands separators beside it: 1,234.5 and the Swiss 1'234.5;
+#: 1.234,5, 1 234,5 with a (narrow) no-break space as French writes it, 1'234,5
+THOUSANDS = {".": ",'\u2019", ",": ". \u00a0\u202f'\u2019"}
+_NUM = {  # (a group never starts with 0: 0,670 is a decimal)
+    mark: rf"(?P<num>[1-9]\d{{0,2}}(?:[{seps}]\d{{3}})+(?:\{mark}\d+)?|\d+(?:\{mark}\d*)?"
+          rf"|\{mark}\d+)"
+    for mark, seps in THOUSANDS.items()}
 _EXP = r"(?P<exp>[eE][-+]?\d+)?"
 
 
@@ -202,15 +204,14 @@ def days(series: pd.Series, fmt: str) -> np.ndarray:
 
 
 def _has_groups(num: str, decimal: str) -> bool:
-    seps = ",'\u2019" if decimal == "." else ". \u00a0\u202f'\u2019"
     integer = num.split(decimal)[0]
-    return any(c in integer for c in seps)
+    return any(c in integer for c in THOUSANDS[decimal])
 
 
 def _to_float(m: re.Match[str], decimal: str) -> float:
     num = m["num"]
     integer, _, frac = num.partition(decimal)
-    integer = re.sub(r"[,. \u00a0\u202f'\u2019]", "", integer)
+    integer = "".join(c for c in integer if c not in THOUSANDS[decimal])
     text = f"{integer or '0'}.{frac or '0'}"
     sign = -1.0 if set(m["sign1"] + m["sign2"]) & {"-", "\u2212"} or m["open"] else 1.0
     return sign * float(text + (m["exp"] or ""))
