@@ -55,7 +55,7 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None,
     if isinstance(stdin, pd.DataFrame):
         table = frame_table(stdin, opts, opts.inputs[0], nrows)
         if not opts.keep_totals:
-            _set_aside_totals(table, ends=nrows is None or table.n_rows < nrows)
+            _set_aside_ends(table, ends=nrows is None or table.n_rows < nrows)
         return table
     text_limit = opts.memory_limit // TEXT_FACTOR if opts.memory_limit and nrows is None else None
     sources = resolve(opts.inputs, stdin=stdin, limit=text_limit)
@@ -69,7 +69,7 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None,
         _set_aside_headers(part)
     if not opts.keep_totals:  # each file's own totals row (a month's export each)
         for part in parts:
-            _set_aside_totals(part, ends=nrows is None or part.n_rows < nrows)
+            _set_aside_ends(part, ends=nrows is None or part.n_rows < nrows)
     first = parts[0]
     for src, part in zip(sources[1:], parts[1:], strict=True):
         if list(part.frame.columns) != list(first.frame.columns):
@@ -94,7 +94,7 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None,
     return table
 
 
-def _set_aside_totals(table: Table, ends: bool) -> None:
+def _set_aside_ends(table: Table, ends: bool) -> None:
     """Leave out the notes below the table and the rows that are its totals or averages,
     with a note each (:mod:`somcli.prep.notes_rows`, :mod:`somcli.prep.summary_rows`);
     ``ends``: the last rows read are the file's last."""

@@ -83,11 +83,8 @@ def repeated_headers(frame: pd.DataFrame) -> list[int]:
             for t in frame.dtypes]
     if not all(text):  # a column read as numbers holds no name (unless its name is one)
         return []
-    first = frame.iloc[:, 0].to_numpy(dtype=object)
-    rows = np.flatnonzero(first == frame.columns[0])
-    if not len(rows):
-        rows = np.flatnonzero(pd.Series(first).astype(str).str.strip().to_numpy() == names[0])
-    return [int(p) for p in rows
+    first = frame.iloc[:, 0].astype(str).str.strip().to_numpy()
+    return [int(p) for p in np.flatnonzero(first == names[0])
             if [str(v).strip() for v in frame.iloc[p].to_numpy()] == names]
 
 
