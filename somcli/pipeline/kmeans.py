@@ -126,12 +126,9 @@ def _hashed_meanwhile(be: Backend, data: Data) -> Callable[[], str]:
     off the run."""
     if be.name != "local":
         return lambda: be.fingerprint(data)
-    from concurrent.futures import ThreadPoolExecutor
+    from somcli.runtime.parallel import in_order
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="somcli-hash")
-    future = pool.submit(be.fingerprint, data)
-    pool.shutdown(wait=False)  # (the thread ends with its one task)
-    return future.result
+    return in_order({"hash": lambda: be.fingerprint(data)}, "hash")["hash"].result
 
 
 def _import_soon(rows: int | None, cleaning: CleanOptions) -> None:

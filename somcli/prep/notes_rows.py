@@ -68,10 +68,16 @@ def note(positions: list[int], frame: pd.DataFrame, lines: np.ndarray) -> str:
         text = str(frame.iloc[p].dropna().iat[0]).strip()
         shown = text if len(text) <= 50 else text[:47] + "..."
         parts.append(f"line {int(lines[p])} ('{shown}')")
-    more = f" and {len(positions) - 3} more" if len(positions) > 3 else ""
     what = "a note below the table" if len(positions) == 1 else "notes below the table"
     them = "it" if len(positions) == 1 else "them"
-    return f"{', '.join(parts)}{more}: {what}, not data; left out (--keep-totals keeps {them})"
+    return (f"{first_few(parts, len(positions))}: {what}, not data; left out (--keep-totals "
+            f"keeps {them})")
+
+
+def first_few(shown: list[str], total: int, sep: str = ", ") -> str:
+    """``shown`` (the first of ``total`` things) joined, with how many more there are."""
+    more = f" and {total - len(shown)} more" if total > len(shown) else ""
+    return sep.join(shown) + more
 
 
 def repeated_headers(frame: pd.DataFrame) -> list[int]:
@@ -89,8 +95,7 @@ def repeated_headers(frame: pd.DataFrame) -> list[int]:
 
 
 def header_note(positions: list[int], lines: np.ndarray) -> str:
-    shown = ", ".join(str(int(lines[p])) for p in positions[:5])
-    more = f" and {len(positions) - 5} more" if len(positions) > 5 else ""
+    shown = first_few([str(int(lines[p])) for p in positions[:5]], len(positions))
     many = len(positions) > 1
-    return (f"line{'s' if many else ''} {shown}{more} repeat{'' if many else 's'} the header "
+    return (f"line{'s' if many else ''} {shown} repeat{'' if many else 's'} the header "
             "(files joined one after another?): left out")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from somcli.prep.notes_rows import first_few
 from somcli.prep.units import read_text_column
 
 EDGE = 3  # rows looked at, at each end of the table
@@ -101,14 +102,16 @@ def _silent_ends(numbers, ends: list[int], aside: list[int] = ()) -> list[Summar
 def note(rows: list[SummaryRow], lines: np.ndarray) -> str:
     """What was set aside, for the report and stderr."""
     parts = []
-    for s in rows:
+    for s in rows[:3]:
         said = f" ('{s.label}')" if s.label else ""
         what = "sums" if s.kind == "sum" else "means"
         cols = ", ".join(f"'{c}'" for c in s.columns[:3]) + (", ..." if len(s.columns) > 3 else "")
         parts.append(f"line {int(lines[s.position])}{said} holds the other rows' {what} "
                      f"({cols})")
     what = "a totals row" if len(rows) == 1 else "totals rows"
-    return f"{'; '.join(parts)}: {what}, not data; left out (--keep-totals keeps it)"
+    them = "it" if len(rows) == 1 else "them"
+    return (f"{first_few(parts, len(rows), '; ')}: {what}, not data; left out (--keep-totals "
+            f"keeps {them})")
 
 
 def _label(row: pd.Series) -> str:

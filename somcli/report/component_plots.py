@@ -11,14 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from somcli.report import map_draw as D
+from somcli.report import pixel_canvas as P
 from somcli.report.colour_scale import cut, finite, plain, scale_for, short_number
-from somcli.report.figure import new_figure, save_png
+from somcli.report.figure import save_png
 from somcli.report.map_facts import MapFacts
 
 MAX_COMPONENTS = 16
 WIDTH = 1000
 MAX_HEIGHT = 1500
 TITLE_PX, HEAD_PX = 56, 44  # above each panel (name, range); above all (the title)
+LEFT_PX, RIGHT_PX, BOTTOM_PX = 20, 10, 24
 
 
 def layout(n: int, grid) -> tuple[int, int, int]:
@@ -39,38 +41,45 @@ def layout(n: int, grid) -> tuple[int, int, int]:
 
 
 def draw_components(path, f: MapFacts, title: str) -> None:
-    from matplotlib.ticker import FuncFormatter
+    import matplotlib
+    from matplotlib.collections import PolyCollection
 
     n = min(len(f.features), MAX_COMPONENTS)
     ncols, nrows, height = layout(n, f.grid)
-    fig, axes = new_figure((WIDTH, height), nrows, ncols)
+    fig, ax = P.canvas(WIDTH, height)
     data = f.original_sample()
-    ticks = FuncFormatter(lambda v, _: short_number(v))
-    for i, ax in enumerate(axes.ravel()):
-        if i >= n:
-            ax.set_visible(False)
-            continue
+    cmap = matplotlib.colormaps["viridis"]
+    shape = D.cells(f.grid)
+    slot_w = (WIDTH - LEFT_PX - RIGHT_PX) / ncols
+    row_px = (height - HEAD_PX - BOTTOM_PX) / nrows  # a panel and the title above it
+    map_w = 0.68 * WIDTH / ncols
+    bar_w = float(np.clip(0.04 * slot_w, 8, 14))
+    polygons, faces = [], []
+    for i in range(n):
+        left = LEFT_PX + (i % ncols) * slot_w
+        top = HEAD_PX + (i // ncols) * row_px + TITLE_PX
+        cells = P.fit_polygons(shape, P.Box(left, top, map_w, row_px - TITLE_PX - 4))
         values = f.W_original[:, i]
         column = data[:, i] if data is not None else None
         scale = scale_for(values, f.color_scale, column)
-        coll = D.draw_cells(ax, f.grid, values, "viridis", scale.norm, ticks=False)
-        bar = fig.colorbar(coll, ax=ax, fraction=0.07, pad=0.03, extend=scale.extend,
-                           format=ticks)
-        bar.ax.tick_params(labelsize=8)
-        bar.locator = _locator(scale)
-        bar.update_ticks()
+        polygons.append(cells)
+        faces.append(cmap(scale.norm(values)))
+        x0, x1 = cells[..., 0].min(), cells[..., 0].max()
+        y0, y1 = cells[..., 1].min(), cells[..., 1].max()
+        bar = P.Box(x1 + 6 + 0.02 * slot_w, y0, bar_w, y1 - y0)
+        P.colour_bar(ax, bar, scale, cmap, _ticks(scale))
         known = finite(column if column is not None else values)
         where = "data" if column is not None else "map"
         span = f"{where}: {' to '.join(short_number(v) for v in _ends(known))}" \
             if known.size else ""
         if scale.note == "log scale":
             span += ", log colours"
-        ax.set_title(f"{plain(cut(f.features[i], 30))}\n{span}", fontsize=10, linespacing=1.3)
-    fig.suptitle(title, fontsize=12, y=1 - 10 / height, va="top")
-    top = 1 - (HEAD_PX + TITLE_PX) / height
-    row_px = (height - HEAD_PX - 24) / nrows  # a panel and the title above it
-    fig.subplots_adjust(left=0.02, right=0.93, bottom=24 / height, top=top,  # room: -7.5e-05
-                        hspace=TITLE_PX / max(row_px - TITLE_PX, 1), wspace=0.25)
+        ax.text((x0 + x1) / 2, y0 - 7, f"{plain(cut(f.features[i], 30))}\n{span}",
+                fontsize=10, linespacing=1.3, ha="center", va="bottom")
+    width, edge = D.outline(f.grid)
+    ax.add_collection(PolyCollection(np.concatenate(polygons), facecolors=np.concatenate(faces),
+                                     edgecolors=edge, linewidths=width), autolim=False)
+    ax.text(WIDTH / 2, 10, title, fontsize=12, ha="center", va="top")
     save_png(fig, path)
 
 
@@ -82,13 +91,18 @@ def _ends(values):
     return [0.0 if abs(v) < tiny else v for v in (lo, hi)]
 
 
-def _locator(scale):
+def _ticks(scale) -> np.ndarray:
+    """The values a panel's colour bar names: about five round numbers in its range (its
+    ends where a log range holds fewer than two powers of ten)."""
     from matplotlib.colors import BoundaryNorm, LogNorm
-    from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator
+    from matplotlib.ticker import LogLocator, MaxNLocator
 
-    if isinstance(scale.norm, LogNorm):
-        return LogLocator(numticks=5)
+    lo, hi = float(scale.norm.vmin), float(scale.norm.vmax)
     if isinstance(scale.norm, BoundaryNorm):
         edges = scale.norm.boundaries
-        return FixedLocator(edges[:: max(1, len(edges) // 5)])
-    return MaxNLocator(5)
+        return edges[:: max(1, len(edges) // 5)]
+    if isinstance(scale.norm, LogNorm):
+        ticks = LogLocator(numticks=5).tick_values(lo, hi)
+        inside = ticks[(ticks >= lo * (1 - 1e-9)) & (ticks <= hi * (1 + 1e-9))]
+        return inside if len(inside) >= 2 else np.array([lo, hi])
+    return MaxNLocator(5).tick_values(lo, hi)

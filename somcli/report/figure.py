@@ -4,7 +4,7 @@ rendered to PNG bytes on a background thread."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from io import BytesIO
 
 DPI = 100
@@ -46,7 +46,8 @@ def start(jobs: dict[str, Callable]) -> dict[str, Future]:
     Drawing is mostly Python and runs while the caller's numpy work (scores, CSV writing)
     releases the GIL; the caller collects the bytes with ``.result()``.
     """
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="somcli-plots")
-    futures = {name: pool.submit(render, draw) for name, draw in jobs.items()}
-    pool.shutdown(wait=False)
-    return futures
+    from functools import partial
+
+    from somcli.runtime.parallel import in_order
+
+    return in_order({name: partial(render, draw) for name, draw in jobs.items()}, "plots")

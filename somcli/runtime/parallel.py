@@ -90,6 +90,16 @@ def map_chunks(fn: Callable[[int], object], n: int, chunk: int, threads: int = 1
     return results
 
 
+def in_order(calls: dict, name: str) -> dict:
+    """Start ``calls`` (key -> a function of no arguments) one after another on a thread of
+    their own, which ends after the last; the caller goes on at once and collects each
+    result from its future (key -> Future)."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix=f"somcli-{name}")
+    futures = {key: pool.submit(call) for key, call in calls.items()}
+    pool.shutdown(wait=False)  # (the thread ends with its last task; nobody waits for it)
+    return futures
+
+
 def ordered(fn: Callable, items, threads: int):
     """``fn`` over ``items`` on ``threads`` threads, results yielded in order, with at most
     two items per thread in flight (results that are big arrays stay bounded)."""
