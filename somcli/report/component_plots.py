@@ -67,7 +67,7 @@ def draw_components(path, f: MapFacts, title: str) -> None:
         x0, x1 = cells[..., 0].min(), cells[..., 0].max()
         y0, y1 = cells[..., 1].min(), cells[..., 1].max()
         bar = P.Box(x1 + 6 + 0.02 * slot_w, y0, bar_w, y1 - y0)
-        P.colour_bar(ax, bar, scale, cmap, _ticks(scale))
+        P.colour_bar(ax, bar, scale, cmap, P.ticks(scale))
         known = finite(column if column is not None else values)
         where = "data" if column is not None else "map"
         span = f"{where}: {' to '.join(short_number(v) for v in _ends(known))}" \
@@ -89,20 +89,3 @@ def _ends(values):
     lo, hi = float(values.min()), float(values.max())
     tiny = 1e-6 * max(abs(lo), abs(hi))
     return [0.0 if abs(v) < tiny else v for v in (lo, hi)]
-
-
-def _ticks(scale) -> np.ndarray:
-    """The values a panel's colour bar names: about five round numbers in its range (its
-    ends where a log range holds fewer than two powers of ten)."""
-    from matplotlib.colors import BoundaryNorm, LogNorm
-    from matplotlib.ticker import LogLocator, MaxNLocator
-
-    lo, hi = float(scale.norm.vmin), float(scale.norm.vmax)
-    if isinstance(scale.norm, BoundaryNorm):
-        edges = scale.norm.boundaries
-        return edges[:: max(1, len(edges) // 5)]
-    if isinstance(scale.norm, LogNorm):
-        ticks = LogLocator(numticks=5).tick_values(lo, hi)
-        inside = ticks[(ticks >= lo * (1 - 1e-9)) & (ticks <= hi * (1 + 1e-9))]
-        return inside if len(inside) >= 2 else np.array([lo, hi])
-    return MaxNLocator(5).tick_values(lo, hi)

@@ -38,8 +38,9 @@ def outline(grid: Grid) -> tuple[float, str]:
     return float(np.clip(8.0 / across, 0.15, 0.6)), "0.6"
 
 
-def draw_cells(ax, grid: Grid, values=None, cmap=None, norm=None, facecolors=None,
-               ticks: bool = True):
+def draw_cells(ax, grid: Grid, values=None, cmap=None, norm=None, facecolors=None):
+    """The units as cells on ``ax`` (in map units, row 0 at the top), its own axes off: the
+    row and column ticks are drawn by :func:`frame` once the Axes has its place."""
     from matplotlib.collections import PolyCollection
 
     width, edge = outline(grid)
@@ -49,29 +50,42 @@ def draw_cells(ax, grid: Grid, values=None, cmap=None, norm=None, facecolors=Non
     ax.set_aspect("equal")
     ax.autoscale_view()
     ax.invert_yaxis()
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    if ticks:
-        frame(ax, grid)
-    else:
-        ax.set_xticks([])
-        ax.set_yticks([])
+    ax.set_axis_off()
     return coll
 
 
-def frame(ax, grid: Grid) -> None:
-    """Ticks that name map rows and columns (columns on top, as in a table)."""
+def frame(ax, grid: Grid, title: str, pad_px: float = 36) -> None:
+    """Ticks that name map rows and columns (columns on top, as in a table), their labels
+    and ``title`` above them, drawn as text in pixels at the edges of where ``ax`` is drawn
+    (a matplotlib axis per Axes cost more than the map itself)."""
+    from matplotlib.collections import LineCollection
+
+    from somcli.report.pixel_canvas import pixels, placed, to_pixels
+
+    box = placed(ax)
+    put = {"transform": pixels(ax.figure), "clip_on": False, "color": "0.35"}
     rows, cols = tick_steps(grid.rows), tick_steps(grid.cols)
-    y = rows * (HEX_ROW_HEIGHT if grid.topology == "hex" else 1.0)
-    x = cols + (0.25 if grid.topology == "hex" and grid.rows > 1 else 0.0)
+    y = to_pixels(ax, np.column_stack([np.zeros(len(rows)), rows * (
+        HEX_ROW_HEIGHT if grid.topology == "hex" else 1.0)]))[:, 1]
+    x = to_pixels(ax, np.column_stack([cols + (0.25 if grid.topology == "hex" and grid.rows > 1
+                                               else 0.0), np.zeros(len(cols))]))[:, 0]
     fontsize = 8 if max(len(rows), len(cols)) > 10 else 9
-    ax.set_yticks(y, [str(r) for r in rows], fontsize=fontsize)
-    ax.set_xticks(x, [str(c) for c in cols], fontsize=fontsize)
-    ax.tick_params(length=2, pad=2, colors="0.35", top=True, labeltop=True, bottom=False,
-                   labelbottom=False)
-    ax.set_ylabel("map row (bmu_row)", fontsize=9, color="0.35")
-    ax.set_xlabel("map column (bmu_col)", fontsize=9, color="0.35")
-    ax.xaxis.set_label_position("top")
+    marks = [[(box.x - 3.5, v), (box.x, v)] for v in y] + [[(v, box.y - 3.5), (v, box.y)]
+                                                           for v in x]
+    ax.add_collection(LineCollection(marks, colors="0.35", linewidths=0.8,
+                                     transform=put["transform"]), autolim=False)
+    for v, r in zip(y, rows, strict=True):
+        ax.text(box.x - 5.6, v, str(r), fontsize=fontsize, ha="right", va="center", **put)
+    for v, c in zip(x, cols, strict=True):
+        ax.text(v, box.y - 5.6, str(c), fontsize=fontsize, ha="center", va="bottom", **put)
+    size = fontsize * 100 / 72
+    ax.text(box.x - 10 - 2.4 * size, box.y + box.h / 2, "map row (bmu_row)", fontsize=9,
+            rotation=90, ha="right", va="center", **put)
+    top = box.y - 5.6 - size - 5
+    ax.text(box.x + box.w / 2, top, "map column (bmu_col)", fontsize=9, ha="center",
+            va="bottom", **put)
+    ax.text(box.x + box.w / 2, top - 12.5 - pad_px, title, fontsize=11, ha="center",
+            va="bottom", multialignment="center", transform=put["transform"], clip_on=False)
 
 
 def tick_steps(n: int) -> np.ndarray:

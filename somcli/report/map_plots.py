@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from somcli.report import map_draw as D
+from somcli.report import pixel_canvas as P
 from somcli.report.colour_scale import cluster_colours, plain, scale_for
 from somcli.report.figure import new_figure, save_png
 from somcli.report.map_facts import MapFacts
@@ -14,6 +15,7 @@ from somcli.report.map_facts import MapFacts
 MAX_LABELLED = 150  # units written with their count (more is unreadable, and slow to draw)
 MAX_LEGEND = 24  # clusters listed in the legend
 WIDTH = 800
+BAR_SHARE = 0.8  # of the width right of the row ticks: the map's; the rest the colour bar's
 
 
 def heading(f: MapFacts) -> str:
@@ -26,9 +28,25 @@ def quality(f: MapFacts) -> str:
 
 
 def _place(fig, height: int, bottom_px: int = 0, bar: bool = True):
-    """Margins in pixels: room for the title and top ticks, the row ticks, the colour bar."""
-    fig.subplots_adjust(left=70 / WIDTH, right=(0.9 if bar else 0.97),
-                        bottom=(bottom_px + D.BOTTOM_PX) / height, top=1 - D.TOP_PX / height)
+    """Margins in pixels: room for the title and top ticks, the row ticks, the colour bar
+    (a fifth of the width right of the map, as matplotlib's colour bars take)."""
+    left = 70 / WIDTH
+    right = left + BAR_SHARE * (0.9 - left) if bar else 0.97
+    fig.subplots_adjust(left=left, right=right, bottom=(bottom_px + D.BOTTOM_PX) / height,
+                        top=1 - D.TOP_PX / height)
+
+
+def _bar(ax, scale, cmap, ticks, label: str) -> None:
+    """The colour bar right of the map's slot: four fifths of its height, centred."""
+    import matplotlib
+
+    slot = P.placed(ax, original=True)
+    whole = slot.w / BAR_SHARE
+    height = 0.8 * slot.h
+    box = P.Box(slot.x + slot.w + 0.05 * whole, slot.y + 0.1 * slot.h, min(height / 20, 30),
+                height)
+    P.colour_bar(ax, box, scale, matplotlib.colormaps[cmap], ticks, fontsize=10,
+                 transform=P.pixels(ax.figure), label=label)
 
 
 def draw_umatrix(path, f: MapFacts) -> None:
@@ -48,12 +66,12 @@ def draw_umatrix(path, f: MapFacts) -> None:
     label = "mean distance to neighbours (scaled units)"
     if scale.note:
         label += f"\n{scale.note}"
-    fig.colorbar(coll, ax=ax, label=label, shrink=0.8, extend=scale.extend)
     lines = [f"U-matrix, {heading(f)}", quality(f)]
     if len(np.unique(f.unit_cluster)) > 1:
         lines.append("red lines: borders between clusters")
-    ax.set_title("\n".join(filter(None, lines)), fontsize=11, pad=26)
     _place(fig, size[1])
+    _bar(ax, scale, "bone_r", P.ticks(scale, 8), label)
+    D.frame(ax, grid, "\n".join(filter(None, lines)))
     save_png(fig, path)
 
 
@@ -69,16 +87,11 @@ def draw_hits(path, f: MapFacts) -> None:
         D.annotate(ax, grid, [f"{int(h):,}" for h in f.hits], coll.to_rgba(values),
                    D.cell_fontsize(grid, size[0]))
     label = "rows" + (f"\n{scale.note}" if scale.note else "")
-    bar = fig.colorbar(coll, ax=ax, label=label, shrink=0.8, extend=scale.extend)
-    if scale.note != "log scale":
-        from matplotlib.ticker import MaxNLocator
-
-        bar.locator = MaxNLocator(6, integer=True)
-        bar.update_ticks()
     empty = int((f.hits == 0).sum())
-    ax.set_title(f"Hits per unit, {heading(f)}\n{int(f.hits.sum()):,} rows, "
-                 f"{empty:,} empty unit{'s' if empty != 1 else ''}", fontsize=11, pad=26)
     _place(fig, size[1])
+    _bar(ax, scale, "Blues", P.ticks(scale, 6, integer=True), label)
+    D.frame(ax, grid, f"Hits per unit, {heading(f)}\n{int(f.hits.sum()):,} rows, "
+            f"{empty:,} empty unit{'s' if empty != 1 else ''}")
     save_png(fig, path)
 
 
@@ -122,9 +135,8 @@ def draw_clusters(path, f: MapFacts) -> None:
                              label=f"(+{k - MAX_LEGEND} more clusters: report.md)"))
     fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=9, frameon=False,
                handlelength=1.4, columnspacing=1.5)
-    ax.set_title(f"Clusters ({k}), {heading(f)}\ncluster: rows, share, what sets it apart",
-                 fontsize=11, pad=26)
     _place(fig, size[1], bottom_px=legend_px, bar=False)
+    D.frame(ax, grid, f"Clusters ({k}), {heading(f)}\ncluster: rows, share, what sets it apart")
     save_png(fig, path)
 
 
