@@ -102,32 +102,71 @@ def draw_projection(path, P, labels, C, shares, what, net=None) -> None:
 
 
 def draw_profiles(path, Z, features, sizes, what) -> None:
+    """A heatmap, one row per cluster and one column per feature, drawn in pixels on one
+    frameless Axes (pixel_canvas: axes with ticks and a colour bar's own cost more than it)."""
+    import matplotlib
+    from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.colors import Normalize
+
+    from somcli.report import pixel_canvas as P
+    from somcli.report.colour_scale import Scale
+
     Z = np.asarray(Z, dtype=float)[:, :MAX_FEATURES]
     names = features[:MAX_FEATURES]
     k, d = Z.shape
     width = int(min(1600, max(700, 170 + 62 * d)))
     height = int(min(1400, max(380, 150 + 44 * k)))
-    fig, axes = new_figure((width, height))
-    ax = axes[0, 0]
+    fig, ax = P.canvas(width, height)
     limit = max(float(np.nanmax(np.abs(Z))) if Z.size else 1.0, 0.5)
-    image = ax.imshow(Z, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    scale = Scale(Normalize(-limit, limit), "neither", "")
+    cmap = matplotlib.colormaps["RdBu_r"]
+    room = int(np.clip(0.55 * width / max(d, 1) / 6.5, 8, 30))  # characters a column has
+    labels = [_wrapped(n, room) for n in names]  # level, on up to 3 lines: names stay apart
+    lines = max((t.count("\n") + 1 for t in labels), default=1)
+    left = min(0.3, 120 / width * 1.2) * width
+    whole = 0.95 * width - left  # the heatmap's and its colour bar's
+    heat = P.Box(left, 45, 0.8 * whole, height - 45 - min(0.45, (30 + 14 * lines) / height)
+                 * height)
+    cw, ch = heat.w / max(d, 1), heat.h / max(k, 1)
+    cells = [[(heat.x + j * cw, heat.y + i * ch), (heat.x + (j + 1) * cw, heat.y + i * ch),
+              (heat.x + (j + 1) * cw, heat.y + (i + 1) * ch), (heat.x + j * cw,
+                                                               heat.y + (i + 1) * ch)]
+             for i in range(k) for j in range(d)]
+    ax.add_collection(PolyCollection(cells, facecolors=cmap(scale.norm(Z.ravel())),
+                                     edgecolors="none", antialiaseds=False), autolim=False)
     small = d * k <= 400
     for i in range(k):
         for j in range(d):
             if small and np.isfinite(Z[i, j]):
-                ax.text(j, i, f"{round(Z[i, j], 1) + 0.0:+.1f}", ha="center", va="center",
-                        fontsize=9,
+                ax.text(heat.x + (j + 0.5) * cw, heat.y + (i + 0.5) * ch,
+                        f"{round(Z[i, j], 1) + 0.0:+.1f}", ha="center", va="center", fontsize=9,
                         color="white" if abs(Z[i, j]) > 0.6 * limit else "black")
-    room = int(np.clip(0.55 * width / max(d, 1) / 6.5, 8, 30))  # characters a column has
-    labels = [_wrapped(n, room) for n in names]  # level, on up to 3 lines: names stay apart
-    ax.set_xticks(range(d), [plain(t) for t in labels], rotation=0, ha="center", fontsize=9)
-    lines = max((t.count("\n") + 1 for t in labels), default=1)
-    ax.set_yticks(range(k), [f"{i} ({int(sizes[i]):,} rows)" for i in range(k)], fontsize=9)
-    ax.set_title(f"{what}: each cluster against the other rows (in SDs of the feature)")
-    fig.colorbar(image, ax=ax, shrink=0.85, label="mean difference (SDs)")
-    fig.subplots_adjust(left=min(0.3, 120 / width * 1.2), right=0.95,
-                        bottom=min(0.45, (30 + 14 * lines) / height), top=1 - 45 / height)
+    bottom = heat.y + heat.h
+    xs = heat.x + (np.arange(d) + 0.5) * cw
+    ys = heat.y + (np.arange(k) + 0.5) * ch
+    ax.add_collection(LineCollection([[(x, bottom), (x, bottom + 4.9)] for x in xs]
+                                     + [[(heat.x - 4.9, y), (heat.x, y)] for y in ys],
+                                     colors="black", linewidths=0.8), autolim=False)
+    for x, text in zip(xs, labels, strict=True):
+        ax.text(x, bottom + 8.4, plain(text), ha="center", va="top", fontsize=9)
+    for i, y in enumerate(ys):
+        ax.text(heat.x - 8.4, y, f"{i} ({int(sizes[i]):,} rows)", ha="right", va="center",
+                fontsize=9)
+    ax.add_patch(_frame(heat))
+    ax.text(heat.x + heat.w / 2, heat.y - 8, f"{what}: each cluster against the other rows "
+            "(in SDs of the feature)", ha="center", va="bottom", fontsize=12)
+    bar_h = 0.85 * heat.h
+    P.colour_bar(ax, P.Box(heat.x + heat.w + 0.05 * whole, heat.y + 0.075 * heat.h,
+                           min(bar_h / 20, 30), bar_h), scale, cmap, P.ticks(scale, 8),
+                 fontsize=10, label="mean difference (SDs)")
     save_png(fig, path)
+
+
+def _frame(box):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((box.x, box.y), box.w, box.h, fill=False, edgecolor="black",
+                     linewidth=0.8)
 
 
 def _wrapped(name: str, room: int, most: int = 3) -> str:
