@@ -88,9 +88,9 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                             "all files of one run must have the same header")
     # every row as the partitions hold it: totals rows (nor a repeated header) are not set
     # aside on Dask
-    sample = read_table(ReadOptions(**{**read.__dict__, "inputs": (paths[0],),
-                                       "keep_totals": True}), nrows=SAMPLE_ROWS,
-                        headers=False).frame
+    first = read_table(ReadOptions(**{**read.__dict__, "inputs": (paths[0],),
+                                      "keep_totals": True}), nrows=SAMPLE_ROWS, headers=False)
+    sample = first.frame
     roles = (roles_fn(sample) if roles_fn is not None
              else R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal))
     roles.every = [str(c) for c in sample.columns] if read.all_columns else None
@@ -128,6 +128,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
             roles = R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal,
                              levels=found, totals=totals)
         roles.every = every
+    roles.warnings[:0] = first.warnings  # (the encoding guessed: Windows-1252)
     info = client.gather(map_on(client, _on_describe, parts))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]
