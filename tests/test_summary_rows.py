@@ -162,3 +162,56 @@ def test_an_infinite_value_makes_no_row_a_total():
     frame = pd.DataFrame({"n": ["a", "b", "c", "Total"], "x": [1.0, 2.0, np.inf, 0.0],
                           "y": [1.0, 2.0, 3.0, 6.0]})
     assert [r.columns for r in summary_rows.find(frame, ".")] == [("y",)]  # y bears it out
+
+
+def _both(run, tmp_path, source, cluster, name):
+    """The same kmeans on both engines: (stderr, assignments) of each."""
+    out = []
+    for engine in ("local", "dask"):
+        extra = ("--engine", "dask", "--scheduler", cluster.scheduler_address, "--blocksize",
+                 "2KB", "--single-file") if engine == "dask" else ()
+        r = run("kmeans", source, "-k", "2", "-o", tmp_path / f"{name}_{engine}", *extra)
+        assert r.code == 0, r.err
+        out.append((r.err, pd.read_csv(tmp_path / f"{name}_{engine}" / "assignments.csv")))
+    return out
+
+
+@pytest.mark.slow  # (a real Dask cluster)
+def test_on_dask_totals_rows_are_set_aside_as_the_local_reader_does(tmp_path, run,
+                                                                   local_cluster):
+    """Each file's ends checked against the sums of its rows over every partition: a
+    labelled total and mean under an export (money as text with thousands separators); a
+    labelled total under one file and a silent sums row on top of another: the same
+    warnings, rows, lines and clusters as the local engine's (they had been clustered as
+    rows of their own on Dask)."""
+    (err, local), (dask_err, dask) = _both(
+        run, tmp_path, write(tmp_path / "e.csv", export(rows=150, average=True)),
+        local_cluster, "export")
+    assert "line 152 ('Summe') holds the other rows' sums ('Umsatz', 'Auftraege')" in err
+    assert "line 153 ('Durchschnitt')" in err and err.splitlines()[0] in dask_err
+    assert len(local) == len(dask) == 150
+    assert local[["line", "Firma", "cluster"]].equals(dask[["line", "Firma", "cluster"]])
+
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, where in enumerate(("bottom", "top")):
+        rows = pd.DataFrame({"store": [f"s{i}{j}" for j in range(120)],
+                             "a": rng.normal(10, 2, 120).round(2),
+                             "b": rng.normal(50, 9, 120).round(2), "c": rng.integers(1, 9, 120)})
+        sums = pd.DataFrame({"store": ["Summe" if where == "bottom" else None],
+                             "a": [rows.a.sum().round(2)], "b": [rows.b.sum().round(2)],
+                             "c": [rows.c.sum()]})
+        both = [rows, sums] if where == "bottom" else [sums, rows]
+        pd.concat(both).to_csv(folder / f"part{i}.csv", index=False)
+    (err, local), (dask_err, dask) = _both(run, tmp_path, str(folder / "*.csv"),
+                                           local_cluster, "glob")
+    warnings = [x for x in err.splitlines() if "totals row" in x]
+    assert len(warnings) == 2 and all(w in dask_err for w in warnings)
+    assert "line 122 ('Summe')" in warnings[0] and "line 2 holds" in warnings[1]
+    assert len(local) == len(dask) == 240
+    assert local[["line", "store", "cluster"]].equals(dask[["line", "store", "cluster"]])
+    assert run("kmeans", str(folder / "*.csv"), "-k", "2", "-o", tmp_path / "kept", "-q",
+               "--keep-totals", "--engine", "dask", "--scheduler",
+               local_cluster.scheduler_address, "--single-file").code == 0
+    assert len(pd.read_csv(tmp_path / "kept" / "assignments.csv")) == 242

@@ -15,8 +15,9 @@ A row among the first or last EDGE rows is one when
 here is what the column rules would read: numbers as read, or, when a row says it is a
 total, text numbers with one unit or thousands separators (:mod:`somcli.prep.units`;
 parsing every text column of a long table for a row that says nothing would cost more than
-the check is worth). The local reader applies this to each file; the Dask engine, which
-reads partitions, does not. Pure pandas and numpy; no I/O.
+the check is worth). The local reader applies this to each file (:func:`find`); the Dask
+engine to each file's edge rows and its partitions' column sums (:func:`judge`, from
+:mod:`somcli.backends.dask_cluster.ends`). Pure pandas and numpy; no I/O.
 """
 
 from __future__ import annotations
@@ -59,30 +60,46 @@ def find(frame: pd.DataFrame, decimal: str, last: bool = True) -> list[SummaryRo
     n = len(frame)
     if n < MIN_OTHER_ROWS + 1 or not len(frame.columns):
         return []
+    edge = edge_rows(n, last)
+    labels = {p: label(frame.iloc[p]) for p in edge}
+    return judge(n, labels, lambda parse: _numbers(frame, decimal, parse, edge), last)
+
+
+def edge_rows(n: int, last: bool = True) -> list[int]:
+    """The positions looked at in a table of ``n`` rows: its first EDGE, and its last EDGE
+    when ``last``."""
     edge = set(range(min(EDGE, n)))
     if last:
         edge |= set(range(max(n - EDGE, 0), n))
-    edge = sorted(edge)
-    labels = {p: _label(frame.iloc[p]) for p in edge}
-    said = [p for p in edge if labels[p]]
-    ends = [p for p in ((0, n - 1) if last else (0,)) if not labels[p]]
+    return sorted(edge)
+
+
+def judge(n: int, labels: dict[int, str], numbers, last: bool = True) -> list[SummaryRow]:
+    """The summary rows among the edge rows of a table of ``n`` rows, from each edge row's
+    label (:func:`label`) and ``numbers(parse_text)``: (column name, :class:`Column`) pairs
+    in the table's order, each what the check reads of a numeric column (the local reader
+    computes them from the frame; the Dask engine from its partitions)."""
+    if n < MIN_OTHER_ROWS + 1:
+        return []
+    said = [p for p in labels if labels[p]]
+    ends = [p for p in ((0, n - 1) if last else (0,)) if p in labels and not labels[p]]
     if not said:  # only the unlabelled ends, which every column must bear out: the
-        return _silent_ends(_numbers(frame, decimal, False, edge), ends)  # first no ends it
-    numbers = dict(_numbers(frame, decimal, True, edge))
+        return _silent_ends(numbers(False), ends)  # first column that no end agrees with
+    table = dict(numbers(True))  # stops the reading
     found = []
     for p in said:  # (a total is not added into an average beside it)
         word = labels[p].lower()
         kind = "mean" if any(word.startswith(w) for w in MEAN_WORDS) else "sum"
-        agree, tried = _agreement(numbers, p, said, kind)
+        agree, tried = _agreement(table, p, said, kind)
         if agree and 2 * len(agree) >= tried:
             found.append(SummaryRow(p, labels[p], kind, tuple(agree)))
-    found += _silent_ends(numbers.items(), ends, [s.position for s in found])
+    found += _silent_ends(table.items(), ends, [s.position for s in found])
     return sorted(found, key=lambda s: s.position)
 
 
 def _silent_ends(numbers, ends: list[int], aside: list[int] = ()) -> list[SummaryRow]:
     """The rows of ``ends`` (which say nothing) whose numbers are the other rows' sums in
-    every column of ``numbers`` (name, :class:`_Column` pairs, read one at a time) where
+    every column of ``numbers`` (name, :class:`Column` pairs, read one at a time) where
     they have one, two columns at least. The columns stop being read once no end can be one
     (a table without totals: after its first column, not all 200: 1M x 10, 46 -> 5 ms)."""
     agree: dict[int, list[str]] = {p: [] for p in ends}
@@ -114,7 +131,8 @@ def note(rows: list[SummaryRow], lines: np.ndarray) -> str:
             f"keeps {them})")
 
 
-def _label(row: pd.Series) -> str:
+def label(row: pd.Series) -> str:
+    """The text cell of ``row`` that says it is a total or a mean ("" when none does)."""
     for value in row.to_numpy():
         if isinstance(value, str) and _LABEL.match(value.strip()):
             return value.strip()
@@ -122,7 +140,7 @@ def _label(row: pd.Series) -> str:
 
 
 @dataclass(frozen=True)
-class _Column:
+class Column:
     """What the check reads of a numeric column: its sum and count over every row, its
     largest magnitude, and its values on the edge rows (no copy of a long column)."""
 
@@ -133,7 +151,7 @@ class _Column:
 
 
 def _numbers(frame: pd.DataFrame, decimal: str, parse_text: bool, edge: list[int]):
-    """(column, :class:`_Column`) pairs, in the table's order, each computed when asked
+    """(column, :class:`Column`) pairs, in the table's order, each computed when asked
     for, for the first MAX_COLUMNS columns read as numbers (text columns only when
     ``parse_text``: see the module's note; a total holds in every column, so a wide table's
     first columns are evidence enough: all 10,000 of a wide one took 2.4 s)."""
@@ -147,7 +165,7 @@ def _numbers(frame: pd.DataFrame, decimal: str, parse_text: bool, edge: list[int
             col = frame[name]
             lo, hi = col.min(), col.max()
             given += 1
-            yield name, _Column(float(col.sum()), int(col.count()),
+            yield name, Column(float(col.sum()), int(col.count()),
                                 max(abs(float(lo)), abs(float(hi))) if pd.notna(lo) else 0.0,
                                 {p: float(col.iat[p]) if pd.notna(col.iat[p]) else np.nan
                                  for p in edge})
@@ -157,12 +175,12 @@ def _numbers(frame: pd.DataFrame, decimal: str, parse_text: bool, edge: list[int
             if values is not None:
                 seen = values[~np.isnan(values)]
                 given += 1
-                yield name, _Column(float(seen.sum()), len(seen),
+                yield name, Column(float(seen.sum()), len(seen),
                                     float(np.abs(seen).max()) if len(seen) else 0.0,
                                     {p: float(values[p]) for p in edge})
 
 
-def _agreement(numbers: dict[str, _Column], p: int, aside: list[int], kind: str
+def _agreement(numbers: dict[str, Column], p: int, aside: list[int], kind: str
                ) -> tuple[list[str], int]:
     """The columns where row ``p``'s number is the sum (mean) of the other rows' (all but
     ``aside``, which holds ``p``), and how many columns were tried (where ``p`` and two of
@@ -177,7 +195,7 @@ def _agreement(numbers: dict[str, _Column], p: int, aside: list[int], kind: str
     return agree, tried
 
 
-def _agrees(c: _Column, p: int, aside: list[int], kind: str) -> bool | None:
+def _agrees(c: Column, p: int, aside: list[int], kind: str) -> bool | None:
     """Whether row ``p``'s number in column ``c`` is the sum (mean) of the other rows' (all
     but ``aside``); None where it is not tried (``p`` or two of the others have no number)."""
     v = c.at[p]

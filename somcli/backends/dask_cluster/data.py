@@ -86,8 +86,9 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         if other != names:
             raise DataError(f"{s.label}: its header differs from {sources[0].label}",
                             "all files of one run must have the same header")
-    # every row as the partitions hold it: totals rows (nor a repeated header) are not set
-    # aside on Dask
+    # the rows as the partitions read them: a repeated header kept (a partition stops at
+    # it), notes below the table kept (rows without values), totals rows kept (set aside
+    # from the partitions below, on every row: :mod:`.ends`)
     first = read_table(ReadOptions(**{**read.__dict__, "inputs": (paths[0],),
                                       "keep_totals": True}), nrows=SAMPLE_ROWS, headers=False)
     sample = first.frame
@@ -116,6 +117,16 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         parts = client.compute(ddf.to_delayed())
     # a row whose every field is empty is an empty line, as the local reader has it
     parts = map_on(client, _on_without_empty_rows, parts)
+    header = 1 if columnar else dialect.skip_lines + (2 if dialect.header else 1)
+    top: dict[str, int] = {}  # per file: rows set aside from its top
+    aside: list[str] = []  # the warnings that say so
+    if not read.keep_totals:
+        from somcli.backends.dask_cluster import ends
+
+        parts, aside, top = ends.set_aside(client, parts, ends.numeric_columns(sample),
+                                           dialect.decimal, header,
+                                           {p: s.label for p, s in zip(paths, sources,
+                                                                       strict=True)})
     if roles_fn is None:  # every column decided on every row, not only the sample's
         from somcli.backends.dask_cluster import levels
 
@@ -128,18 +139,17 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
             roles = R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal,
                              levels=found, totals=totals)
         roles.every = every
-    roles.warnings[:0] = first.warnings  # (the encoding guessed: Windows-1252)
+    roles.warnings[:0] = first.warnings + aside  # (the encoding guessed; totals rows)
     info = client.gather(map_on(client, _on_describe, parts))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]
     empty = sum(i[2] for i in info)
     if empty:
         notes.append(f"{empty} empty line(s) skipped")
-    header = 1 if columnar else dialect.skip_lines + (2 if dialect.header else 1)
     first_lines = np.zeros(len(parts), dtype=np.int64)
     seen: dict[str, int] = {}
     for p, f in enumerate(files):
-        first_lines[p] = header + seen.get(f, 0)
+        first_lines[p] = header + top.get(f, 0) + seen.get(f, 0)
         seen[f] = seen.get(f, 0) + int(lengths[p])
     notes.append(f"read on a Dask cluster: {len(parts)} partition{'s' * (len(parts) != 1)} of "
                  f"{len(paths)} file(s); "
