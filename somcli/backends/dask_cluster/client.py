@@ -127,6 +127,7 @@ def parse_size(text: str) -> int:
     return parse_bytes(text)
 
 
+PATH_COLUMN = "__somcli_path__"  # the file a partition's rows came from (a column of it)
 BIG_ARGUMENT = 50_000  # bytes: below Dask's own 100 kB threshold for keyword arguments
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from somcli.algorithms.blocks import Block, carried_name
-from somcli.backends.dask_cluster.client import map_on
+from somcli.backends.dask_cluster.client import PATH_COLUMN, map_on
 from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import FILLS, CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError, UsageError, brief
@@ -39,7 +39,6 @@ from somcli.prep.units import apply_rule, source_of
 from somcli.runtime.parallel import ordered
 
 SAMPLE_ROWS = 10_000  # rows read first: the roles are decided on them, then on every row
-PATH_COLUMN = "__somcli_path__"
 
 
 @dataclass
@@ -86,9 +85,8 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         if other != names:
             raise DataError(f"{s.label}: its header differs from {sources[0].label}",
                             "all files of one run must have the same header")
-    # the rows as the partitions read them: a repeated header kept (a partition stops at
-    # it), notes below the table kept (rows without values), totals rows kept (set aside
-    # from the partitions below, on every row: :mod:`.ends`)
+    # the rows as the partitions read them: a repeated header (a partition stops at it),
+    # notes (rows without values) and totals rows (set aside below: :mod:`.ends`) kept
     first = read_table(ReadOptions(**{**read.__dict__, "inputs": (paths[0],),
                                       "keep_totals": True}), nrows=SAMPLE_ROWS, headers=False)
     sample = first.frame

@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from somcli.backends.dask_cluster.client import map_on
-from somcli.backends.dask_cluster.data import PATH_COLUMN
+from somcli.backends.dask_cluster.client import PATH_COLUMN, map_on
 from somcli.prep import summary_rows as S
 
 
