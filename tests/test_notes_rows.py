@@ -80,3 +80,29 @@ def test_on_dask_a_file_read_as_windows_1252_says_so_on_stderr(tmp_path, run, lo
     assert "not UTF-8; read as Windows-1252" in r.err
     part = tmp_path / "o" / "assignments" / "part-00000.csv"
     assert "Müller 0" in part.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow  # (a real Dask cluster)
+def test_on_dask_notes_below_the_table_are_set_aside_as_the_local_reader_does(
+        tmp_path, run, local_cluster):
+    """The last partition's last rows scanned as the local reader scans a table, each text
+    against the longest of its column above it in every partition: the same warnings, rows
+    and lines (on Dask the notes had been rows without values, in the assignments)."""
+    rows = "".join(f'"Country {i}","C{i:03d}",{i % 17}.5,{(i * 7) % 23}.25,{i % 5}.75\n'
+                   for i in range(200))
+    text = (HEADER + rows + "Data for the latest year are provisional estimates,,,,\n"
+            + '"Source: World Development Indicators",,,,\n')
+    src = write(tmp_path / "wdi.csv", text)
+    out = {}
+    for engine in ("local", "dask"):
+        extra = ("--engine", "dask", "--scheduler", local_cluster.scheduler_address,
+                 "--blocksize", "2KB", "--single-file") if engine == "dask" else ()
+        r = run("kmeans", src, "-k", "2", "-o", tmp_path / engine, *extra)
+        assert r.code == 0, r.err
+        out[engine] = (r.err, pd.read_csv(tmp_path / engine / "assignments.csv"))
+    (err, local), (dask_err, dask) = out["local"], out["dask"]
+    warning = next(x for x in err.splitlines() if "notes below the table" in x)
+    assert "line 202 ('Data for the latest" in warning and "line 203" in warning
+    assert warning in dask_err
+    assert len(local) == len(dask) == 200
+    assert local[["line", "cluster"]].equals(dask[["line", "cluster"]])

@@ -17,7 +17,9 @@ columns or more, and that text
 A row is the header again when each of its cells is its column's name (two columns at
 least).
 
-Pure pandas; no I/O.
+The local reader scans a whole file (:func:`find`); the Dask engine a file's last rows,
+with the longest text of each column from every partition (:func:`scan`, from
+:mod:`somcli.backends.dask_cluster.ends`). Pure pandas; no I/O.
 """
 
 from __future__ import annotations
@@ -38,17 +40,25 @@ _NOTE = re.compile(r"^\s*(\*+|©|†|‡|[¹²³⁴⁵⁶⁷⁸⁹]|\(?\d{1,2}\)
 
 def find(frame: pd.DataFrame) -> list[int]:
     """The positions of the notes at the bottom of ``frame``, top one first."""
-    n, width = frame.shape
+    return scan(frame, 0, len(frame), lambda p, column: longest_text(frame.iloc[:p, column]))
+
+
+def scan(rows: pd.DataFrame, start: int, n: int, longest) -> list[int]:
+    """The notes at the bottom of a table of ``n`` rows whose last rows are ``rows`` (the
+    first of them at position ``start``), top one first; ``longest(p, column)``: the
+    longest text of column (its index) above position ``p``. The Dask engine gives the
+    last rows of a file's last partition, and the longest texts from every partition."""
+    width = rows.shape[1]
     if width < MIN_COLUMNS or n < 2:
         return []
     found = []
-    for p in range(n - 1, max(n - 1 - MAX_NOTES, 0), -1):
-        cells = frame.iloc[p]
+    for p in range(n - 1, max(n - 1 - MAX_NOTES, 0, start - 1), -1):
+        cells = rows.iloc[p - start]
         present = np.flatnonzero(cells.notna().to_numpy())
         if len(present) != 1 or not isinstance(cells.iat[present[0]], str):
             break
         column, text = present[0], cells.iat[present[0]].strip()
-        if not (_NOTE.match(text) or len(text) > _longest(frame.iloc[:p, column])):
+        if not (_NOTE.match(text) or len(text) > longest(p, column)):
             break
         found.append(p)
     if len(found) == n - 1:  # no row above them is data: these are the table
@@ -56,7 +66,8 @@ def find(frame: pd.DataFrame) -> list[int]:
     return found[::-1]
 
 
-def _longest(values: pd.Series) -> int:
+def longest_text(values: pd.Series) -> int:
+    """The length of the longest value of ``values`` written as text (0: none)."""
     text = values.dropna()
     return int(text.astype(str).str.len().max()) if len(text) else 0
 

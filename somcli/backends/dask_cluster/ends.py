@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from somcli.backends.dask_cluster.client import PATH_COLUMN, map_on
+from somcli.prep import notes_rows
 from somcli.prep import summary_rows as S
 
 
@@ -36,7 +37,8 @@ def numeric_columns(sample: pd.DataFrame) -> tuple[list[str], list[str]]:
 def set_aside(client, parts: list, columns: tuple[list[str], list[str]], decimal: str,
               header_lines: int, labels: dict[str, str]
               ) -> tuple[list, list[str], dict[str, int]]:
-    """``parts`` without each file's totals rows; a warning per file that had some, naming
+    """``parts`` without each file's notes below the table and totals rows (notes first, as
+    the local reader sets them aside); a warning per file that had some, naming
     the file as the user did (``labels``: path -> name) and the rows' lines
     (``header_lines``: the line of a file's first row); and, per file, how many rows were
     set aside from its top (its later rows' line numbers count them). ``columns``: from
@@ -50,7 +52,12 @@ def set_aside(client, parts: list, columns: tuple[list[str], list[str]], decimal
     warnings, top = [], {}
     drops: dict[int, list[int]] = {}
     for path, mine in by_file.items():
-        edges = Edges([info[p] for p in mine])
+        notes, said = _notes([info[p] for p in mine], header_lines)
+        if notes:
+            warnings.append(f"{labels.get(path, path)}: {said}")
+            total = sum(info[p][0] for p in mine)
+            drops[mine[-1]] = [p - (total - info[mine[-1]][0]) for p in notes]
+        edges = Edges([info[p] for p in mine], len(notes))
         if text and any(edges.labels.values()):  # text numbers read only for a labelled row
             edges.text = client.gather(map_on(client, _on_text, [parts[p] for p in mine],
                                               columns=text, decimal=decimal))
@@ -69,15 +76,43 @@ def set_aside(client, parts: list, columns: tuple[list[str], list[str]], decimal
     return parts, warnings, top
 
 
+def _notes(infos: list, header_lines: int) -> tuple[list[int], str]:
+    """The notes at the bottom of one file (positions in it) and the warning that says so:
+    its last partition's last rows scanned as the local reader scans a table, each text's
+    length against the longest of its column above it over every partition."""
+    n = sum(i[0] for i in infos)
+    tail = infos[-1][3].drop(columns=[PATH_COLUMN], errors="ignore")
+    start = n - len(tail)
+    names = list(tail.columns)
+    body = {}  # column -> longest text above the last partition's tail
+    for i in infos[:-1]:
+        for name, length in i[5].items():
+            body[name] = max(body.get(name, 0), length, notes_rows.longest_text(i[3][name]))
+    for name, length in infos[-1][5].items():
+        body[name] = max(body.get(name, 0), length)
+
+    def longest(p: int, column: int) -> int:
+        name = names[column]
+        return max(body.get(name, 0), notes_rows.longest_text(tail[name].iloc[:p - start]))
+
+    found = notes_rows.scan(tail, start, n, longest)
+    if not found:
+        return [], ""
+    lines = {p - start: header_lines + p for p in found}
+    return found, notes_rows.note([p - start for p in found], tail, lines)
+
+
 class Edges:
     """One file's edge rows, and its numeric columns as the check reads them, from what
     its partitions sent (:func:`_on_edges`, :func:`_on_text`)."""
 
-    def __init__(self, infos: list):
+    def __init__(self, infos: list, notes: int = 0):
         self.infos = infos
         self.lengths = [i[0] for i in infos]
-        self.n = sum(self.lengths)
-        self.head, tail = infos[0][2], infos[-1][3]
+        self.total = sum(self.lengths)
+        self.n = self.total - notes  # the rows above the notes at its bottom
+        last = infos[-1][3]
+        self.head, tail = infos[0][2], last.iloc[:len(last) - notes].tail(S.EDGE)
         self.tail_start = self.n - len(tail)
         self.rows = {p: self.head.iloc[p] if p < len(self.head) else tail.iloc[p - self.tail_start]
                      for p in S.edge_rows(self.n)
@@ -113,15 +148,21 @@ class Edges:
                                  max((s[2] for s in sums), default=0.0), at)
 
     def _text_at(self, per_part: list) -> dict[int, float]:
-        head, tail = per_part[0][4], per_part[-1][5]
-        return {p: head[p] if p < len(self.head) else tail[p - self.tail_start]
-                for p in self.rows}
+        """The edge rows' values of a text column from each partition's first and last
+        values as :func:`_on_text` read them."""
+        out = {}
+        for p in self.rows:
+            k, local = self.where(p)
+            first, last = per_part[k][4], per_part[k][5]
+            from_end = self.lengths[k] - local  # 1 for the partition's last row
+            out[p] = first[local] if local < len(first) else last[len(last) - from_end]
+        return out
 
     def where(self, position: int) -> tuple[int, int]:
         """A position in the file: (its partition among the file's, its index there)."""
         if position < len(self.head):
             return 0, position
-        return len(self.infos) - 1, position - (self.n - self.lengths[-1])
+        return len(self.infos) - 1, position - (self.total - self.lengths[-1])
 
 
 def _number(value) -> float:
@@ -130,9 +171,10 @@ def _number(value) -> float:
 
 
 def _on_edges(part: pd.DataFrame, columns: list[str]):
-    """(rows, file, first EDGE rows, last EDGE rows, column -> (sum, count, largest
-    magnitude)) of a partition; the entry of a column that does not read as numbers whole
-    is None: the file's column is then not numeric)."""
+    """(rows, file, first EDGE rows, last rows, column -> (sum, count, largest magnitude),
+    text column -> its longest text above those last rows) of a partition; the entry of a
+    column that does not read as numbers whole is None: the file's column is then not
+    numeric."""
     path = str(part[PATH_COLUMN].iloc[0]) if len(part) else None
     sums = {}
     for name in columns:
@@ -145,12 +187,16 @@ def _on_edges(part: pd.DataFrame, columns: list[str]):
             sums[name] = None  # text among its numbers: not a numeric column in this file
             continue
         sums[name] = _sums(values.to_numpy(dtype=float))
-    return (len(part), path, part.head(S.EDGE), part.tail(S.EDGE), sums)
+    shipped = S.EDGE + notes_rows.MAX_NOTES  # the last rows sent: notes, and totals above
+    body = part.iloc[:max(len(part) - shipped, 0)]
+    longest = {name: notes_rows.longest_text(body[name]) for name in part.columns
+               if name != PATH_COLUMN and not pd.api.types.is_float_dtype(part[name].dtype)}
+    return (len(part), path, part.head(S.EDGE), part.tail(shipped), sums, longest)
 
 
 def _on_text(part: pd.DataFrame, columns: list[str], decimal: str) -> dict:
-    """Column -> (sum, count, largest magnitude, unit, first EDGE values, last EDGE values)
-    of the text columns that read as numbers with one unit, None for the others."""
+    """Column -> (sum, count, largest magnitude, unit, first values, last values) of the
+    text columns that read as numbers with one unit, None for the others."""
     from somcli.prep.units import read_text_column
 
     out = {}
@@ -163,7 +209,7 @@ def _on_text(part: pd.DataFrame, columns: list[str], decimal: str) -> dict:
             continue
         values = read.values
         out[name] = (*_sums(values), read.rule.unit, [float(v) for v in values[:S.EDGE]],
-                     [float(v) for v in values[-S.EDGE:]])
+                     [float(v) for v in values[-(S.EDGE + notes_rows.MAX_NOTES):]])
     return out
 
 
