@@ -98,3 +98,21 @@ def test_lloyd_runs_made_together_give_each_runs_own_numbers():
         assert got[1] == alone[1] and got[3] == alone[3]
         np.testing.assert_array_equal(got[2], alone[2])
     assert len({run[3] for run in together}) > 1  # the runs stopped after different steps
+
+
+def test_starts_made_together_are_each_plusplus_draw_in_turn():
+    """The n starts of a fit, made together, are the very numbers k-means++ draws one
+    start after another from the same random state (weighted rows, ties, duplicates)."""
+    rng = np.random.default_rng(11)
+    for case in range(60):
+        n, d = int(rng.integers(5, 300)), int(rng.integers(1, 8))
+        k = int(rng.integers(2, min(n, 10) + 1))
+        X = rng.normal(size=(n, d))
+        X = np.round(X, 1) if case % 3 == 0 else X  # ties and repeated rows
+        w = rng.integers(0, 9, n).astype(float) if case % 2 else np.ones(n)
+        w[0] += 1.0
+        norms = (X ** 2).sum(axis=1)
+        state = np.random.RandomState(case)
+        one_by_one = np.stack([kmeans_small.plusplus(X, k, state, w, norms) for _ in range(7)])
+        together = kmeans_small.starts(X, k, np.random.RandomState(case), w, norms, 7)
+        np.testing.assert_array_equal(together, one_by_one)
