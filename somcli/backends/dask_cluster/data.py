@@ -137,7 +137,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
             roles = R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal,
                              levels=found, totals=totals)
         roles.every = every
-    roles.warnings[:0] = first.warnings + aside  # (the encoding guessed; totals rows)
+    roles.warnings[:0] = first.warnings + aside  # (the encoding guessed; rows set aside)
     info = client.gather(map_on(client, _on_describe, parts))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]
