@@ -350,3 +350,14 @@ def test_o_with_a_file_name_is_refused_and_O_writes_the_assignments_alone(tmp_pa
     assert json.loads((tmp_path / "r.json").read_text())[0]["Country"] == "Austria"
     r = run("kmeans", COUNTRIES, "-k", "3", "-O", tmp_path / "x.csv", "-o", tmp_path / "d")
     assert r.code == errors.USAGE and "not both" in r.err
+
+
+def test_blocksize_takes_the_smallest_size_its_message_names():
+    """'at least 1KB' refused 1KB (Dask reads KB as 1,000 bytes; the check asked 1,024)."""
+    import click
+
+    from somcli.cli.options_engine import _blocksize
+
+    assert _blocksize("1KB") == 1000 and _blocksize("64MB") == 64_000_000
+    with pytest.raises(click.BadParameter, match="at least 1KB"):
+        _blocksize("999B")

@@ -62,7 +62,8 @@ def engine_from(kw: dict):
 
 
 def _blocksize(text: str) -> int:
-    """--blocksize: bytes per partition, at least 1 KB (Dask's size syntax: 64MB, 100KB)."""
+    """--blocksize: bytes per partition, at least 1 KB (Dask's size syntax, where a KB is
+    1,000 bytes: 64MB, 100KB, 1KB)."""
     from somcli.backends.dask_cluster.client import parse_size
 
     try:
@@ -72,7 +73,7 @@ def _blocksize(text: str) -> int:
     except (ValueError, TypeError):
         raise click.BadParameter(f"{text!r}: give a size like 64MB or 100KB",
                                  param_hint="--blocksize") from None
-    if size < 1024:
+    if size < 1000:
         raise click.BadParameter(f"{text!r}: at least 1KB per partition",
                                  param_hint="--blocksize")
     return size
