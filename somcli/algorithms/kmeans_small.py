@@ -24,34 +24,19 @@ def plusplus(X: np.ndarray, k: int, state: np.random.RandomState,
              weights: np.ndarray | None = None, norms: np.ndarray | None = None) -> np.ndarray:
     """k starting centres, greedy k-means++ (Arthur and Vassilvitskii 2007) with 2 + log(k)
     candidates per centre, drawn as scikit-learn's ``kmeans_plusplus`` draws them (rows of
-    equal weight unless ``weights``)."""
+    equal weight unless ``weights``): one of :func:`starts`."""
     weights = np.ones(len(X), dtype=X.dtype) if weights is None else weights
     norms = (X ** 2).sum(axis=1) if norms is None else norms
-    trials = 2 + int(np.log(k))
-    centers = np.empty((k, X.shape[1]), dtype=X.dtype)
-    first = state.choice(len(X), p=weights / weights.sum())
-    centers[0] = X[first]
-    closest = _squared(X[first:first + 1], X, norms)[0]
-    potential = closest @ weights
-    for c in range(1, k):
-        draws = state.uniform(size=trials) * potential
-        ids = np.searchsorted(np.cumsum(weights * closest), draws)
-        np.clip(ids, None, closest.size - 1, out=ids)
-        candidates = np.minimum(closest, _squared(X[ids], X, norms))
-        pots = candidates @ weights
-        best = int(np.argmin(pots))
-        potential, closest = pots[best], candidates[best]
-        centers[c] = X[ids[best]]
-    return centers
+    return starts(X, k, state, weights, norms, 1)[0]
 
 
 def starts(X: np.ndarray, k: int, state: np.random.RandomState, weights: np.ndarray,
            norms: np.ndarray, n: int) -> np.ndarray:
-    """(n, k, features): ``n`` k-means++ starts, each as :func:`plusplus` draws it after the
-    ones before (they draw the same numbers: a weighted pick is one uniform draw, and each
-    further centre ``trials`` more), made together: each centre of every start in one numpy
-    call, where a start alone made ``k`` rounds of small ones (a map's -k auto seeds 500 of
-    them)."""
+    """(n, k, features): ``n`` k-means++ starts, each as :func:`plusplus` would draw it after
+    the ones before (the numbers drawn do not depend on the data: a weighted pick is one
+    uniform draw, each further centre ``trials`` more), made together: each centre of every
+    start in one numpy call, where a start alone made ``k`` rounds of small ones (a map's -k
+    auto seeds 500 of them)."""
     trials = 2 + int(np.log(k))
     rows = len(X)
     u = state.random_sample(n * (1 + (k - 1) * trials)).reshape(n, -1)
