@@ -155,10 +155,8 @@ def draw_profiles(path, Z, features, sizes, what) -> None:
     ax.add_patch(_frame(heat))
     ax.text(heat.x + heat.w / 2, heat.y - 8, f"{what}: each cluster against the other rows "
             "(in SDs of the feature)", ha="center", va="bottom", fontsize=12)
-    bar_h = 0.85 * heat.h
-    P.colour_bar(ax, P.Box(heat.x + heat.w + 0.05 * whole, heat.y + 0.075 * heat.h,
-                           min(bar_h / 20, 30), bar_h), scale, cmap, P.ticks(scale, 8),
-                 fontsize=10, label="mean difference (SDs)")
+    P.colour_bar(ax, P.beside(heat, 0.85), scale, cmap, P.ticks(scale, 8), fontsize=10,
+                 label="mean difference (SDs)")
     save_png(fig, path)
 
 

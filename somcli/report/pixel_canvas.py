@@ -4,8 +4,9 @@ right, y down from the top edge), with colour bars drawn as shapes on it.
 A matplotlib Axes costs about 15 ms to make (its axis objects, ticks and their lines) and
 more to draw; a picture of ten component planes, each with a colour bar, had 22 of them and
 took 0.4-0.5 s, half of the whole run's drawing on a million rows. Drawn here, a panel is a
-collection of polygons and a colour bar an image, a few lines and its tick labels: the same
-picture in a fraction of the time (benchmarks/README.md, "Issue 30, eighth round").
+collection of polygons and a colour bar a column of colour bands, an outline and its tick
+labels: the same picture in half the time (benchmarks/README.md, "Issue 30, eighth round").
+The map pictures keep an Axes in map units and draw around it in pixels (:func:`pixels`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ class Box:
     y: float
     w: float
     h: float
+
+
+def beside(slot: Box, shrink: float, share: float = 0.8) -> Box:
+    """Where matplotlib puts a colour bar for an Axes given ``slot``, which took ``share``
+    of the width the two had: right of it, ``shrink`` of its height and centred on it, 20
+    times as tall as wide (30 pixels wide at most)."""
+    height = shrink * slot.h
+    return Box(slot.x + slot.w + 0.05 * slot.w / share, slot.y + (1 - shrink) / 2 * slot.h,
+               min(height / 20, 30), height)
 
 
 def fit_polygons(polygons: np.ndarray, box: Box) -> np.ndarray:
@@ -78,7 +88,7 @@ def pixels(fig):
     display, for artists placed by pixel on a figure whose Axes are in other units."""
     from matplotlib.transforms import Affine2D
 
-    width, height = fig.get_size_inches() * fig.dpi
+    width, height = _size(fig)
     return Affine2D().scale(1 / width, -1 / height).translate(0, 1) + fig.transFigure
 
 
@@ -87,17 +97,22 @@ def placed(ax, original: bool = False) -> Box:
     box it was given, ``original``)."""
     if not original:
         ax.apply_aspect()
-    width, height = ax.figure.get_size_inches() * ax.figure.dpi
+    width, height = _size(ax.figure)
     b = ax.get_position(original=original)
     return Box(b.x0 * width, (1 - b.y1) * height, b.width * width, b.height * height)
 
 
 def to_pixels(ax, xy) -> np.ndarray:
     """Points in ``ax``'s data units, in picture pixels (after :func:`placed`)."""
-    height = ax.figure.get_size_inches()[1] * ax.figure.dpi
     out = ax.transData.transform(np.atleast_2d(np.asarray(xy, dtype=float)))
-    out[:, 1] = height - out[:, 1]
+    out[:, 1] = _size(ax.figure)[1] - out[:, 1]
     return out
+
+
+def _size(fig) -> tuple[float, float]:
+    """The figure's width and height in pixels."""
+    width, height = fig.get_size_inches() * fig.dpi
+    return float(width), float(height)
 
 
 def ticks(scale: Scale, n: int = 5, integer: bool = False) -> np.ndarray:
@@ -130,7 +145,7 @@ def colour_bar(ax, box: Box, scale: Scale, cmap, ticks, fontsize: float = 8,
     low_open = scale.extend in ("min", "both")
     high_open = scale.extend in ("max", "both")
     tip = EXTEND_PX * box.h
-    top = box.y + (tip if high_open else 0.0)
+    top = box.y + (tip if high_open else 0.0)  # the bands' ends, inside the triangles
     bottom = box.y + box.h - (tip if low_open else 0.0)
     colours = bar_colours(scale, cmap)
     edges = np.linspace(bottom, top, len(colours) + 1)
@@ -141,11 +156,10 @@ def colour_bar(ax, box: Box, scale: Scale, cmap, ticks, fontsize: float = 8,
                                      antialiaseds=False, **put), autolim=False)
     outline = [(box.x, top)] + ([(mid, box.y)] if high_open else []) + [(right, top),
                (right, bottom)] + ([(mid, box.y + box.h)] if low_open else []) + [(box.x, bottom)]
-    for is_open, end, colour in ((high_open, box.y, cmap.get_over()),
-                                 (low_open, box.y + box.h, cmap.get_under())):
-        base = top if end == box.y else bottom
-        if is_open:
-            ax.add_artist(Polygon([(box.x, base), (mid, end), (right, base)], closed=True,
+    for is_open, tip_y, base, colour in ((high_open, box.y, top, cmap.get_over()),
+                                         (low_open, box.y + box.h, bottom, cmap.get_under())):
+        if is_open:  # the open end's triangle, in the colour beyond the bar's range
+            ax.add_artist(Polygon([(box.x, base), (mid, tip_y), (right, base)], closed=True,
                                   facecolor=colour, edgecolor="none", **put))
     ax.add_artist(Polygon(outline, closed=True, fill=False, edgecolor="black", linewidth=0.8,
                           **put))
