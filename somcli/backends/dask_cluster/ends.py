@@ -19,6 +19,8 @@ from somcli.backends.dask_cluster.client import PATH_COLUMN, map_on
 from somcli.prep import notes_rows
 from somcli.prep import summary_rows as S
 
+SHIPPED = S.EDGE + notes_rows.MAX_NOTES  # a partition's last rows sent: notes, totals above
+
 
 def numeric_columns(sample: pd.DataFrame) -> tuple[list[str], list[str]]:
     """The columns the local reader reads as numbers (numeric in the sample as it read it)
@@ -52,7 +54,8 @@ def set_aside(client, parts: list, columns: tuple[list[str], list[str]], decimal
     warnings, top = [], {}
     drops: dict[int, list[int]] = {}
     for path, mine in by_file.items():
-        notes, said = _notes([info[p] for p in mine], header_lines)
+        notes, said = _notes([info[p] for p in mine], header_lines,
+                             _longest_texts(client, [parts[p] for p in mine]))
         if notes:
             warnings.append(f"{labels.get(path, path)}: {said}")
             total = sum(info[p][0] for p in mine)
@@ -76,30 +79,40 @@ def set_aside(client, parts: list, columns: tuple[list[str], list[str]], decimal
     return parts, warnings, top
 
 
-def _notes(infos: list, header_lines: int) -> tuple[list[int], str]:
+def _notes(infos: list, header_lines: int, longest_above) -> tuple[list[int], str]:
     """The notes at the bottom of one file (positions in it) and the warning that says so:
-    its last partition's last rows scanned as the local reader scans a table, each text's
-    length against the longest of its column above it over every partition."""
+    its last partition's last rows scanned as the local reader scans a table, a text that
+    does not begin like a note measured against the longest of its column above it
+    (``longest_above(column)``: above those last rows, over every partition)."""
     n = sum(i[0] for i in infos)
     tail = infos[-1][3].drop(columns=[PATH_COLUMN], errors="ignore")
     start = n - len(tail)
-    names = list(tail.columns)
-    body = {}  # column -> longest text above the last partition's tail
-    for i in infos[:-1]:
-        for name, length in i[5].items():
-            body[name] = max(body.get(name, 0), length, notes_rows.longest_text(i[3][name]))
-    for name, length in infos[-1][5].items():
-        body[name] = max(body.get(name, 0), length)
 
     def longest(p: int, column: int) -> int:
-        name = names[column]
-        return max(body.get(name, 0), notes_rows.longest_text(tail[name].iloc[:p - start]))
+        name = tail.columns[column]
+        return max(longest_above(name), notes_rows.longest_text(tail[name].iloc[:p - start]))
 
     found = notes_rows.scan(tail, start, n, longest)
     if not found:
         return [], ""
     lines = {p - start: header_lines + p for p in found}
     return found, notes_rows.note([p - start for p in found], tail, lines)
+
+
+def _longest_texts(client, parts: list):
+    """column -> the longest text of one file's column above its last partition's last
+    SHIPPED rows, read from its partitions when first asked (only a row that may be a note
+    and does not begin like one asks: most runs read no text column for it)."""
+    known: dict[str, int] = {}
+    skip = [0] * (len(parts) - 1) + [SHIPPED]
+
+    def longest_above(name: str) -> int:
+        if name not in known:
+            known[name] = max(client.gather(map_on(client, _on_longest, parts, skip,
+                                                   column=name)), default=0)
+        return known[name]
+
+    return longest_above
 
 
 class Edges:
@@ -171,10 +184,9 @@ def _number(value) -> float:
 
 
 def _on_edges(part: pd.DataFrame, columns: list[str]):
-    """(rows, file, first EDGE rows, last rows, column -> (sum, count, largest magnitude),
-    text column -> its longest text above those last rows) of a partition; the entry of a
-    column that does not read as numbers whole is None: the file's column is then not
-    numeric."""
+    """(rows, file, first EDGE rows, last SHIPPED rows, column -> (sum, count, largest
+    magnitude)) of a partition; the entry of a column that does not read as numbers whole
+    is None: the file's column is then not numeric."""
     path = str(part[PATH_COLUMN].iloc[0]) if len(part) else None
     sums = {}
     for name in columns:
@@ -187,11 +199,11 @@ def _on_edges(part: pd.DataFrame, columns: list[str]):
             sums[name] = None  # text among its numbers: not a numeric column in this file
             continue
         sums[name] = _sums(values.to_numpy(dtype=float))
-    shipped = S.EDGE + notes_rows.MAX_NOTES  # the last rows sent: notes, and totals above
-    body = part.iloc[:max(len(part) - shipped, 0)]
-    longest = {name: notes_rows.longest_text(body[name]) for name in part.columns
-               if name != PATH_COLUMN and not pd.api.types.is_float_dtype(part[name].dtype)}
-    return (len(part), path, part.head(S.EDGE), part.tail(shipped), sums, longest)
+    return (len(part), path, part.head(S.EDGE), part.tail(SHIPPED), sums)
+
+
+def _on_longest(part: pd.DataFrame, skip: int, column: str) -> int:
+    return notes_rows.longest_text(part[column].iloc[:max(len(part) - skip, 0)])
 
 
 def _on_text(part: pd.DataFrame, columns: list[str], decimal: str) -> dict:
@@ -209,7 +221,7 @@ def _on_text(part: pd.DataFrame, columns: list[str], decimal: str) -> dict:
             continue
         values = read.values
         out[name] = (*_sums(values), read.rule.unit, [float(v) for v in values[:S.EDGE]],
-                     [float(v) for v in values[-(S.EDGE + notes_rows.MAX_NOTES):]])
+                     [float(v) for v in values[-SHIPPED:]])
     return out
 
 
