@@ -216,3 +216,22 @@ def test_svg_maps_stay_valid_xml_whatever_the_identifiers_hold(tmp_path, run):
         titles = " ".join(t.text for t in root.iter(f"{SVG}title"))
         assert "<script>x</script>" in titles and "c&d" in titles
         assert "a\ufffdb" in titles and "e\ufffdf" in titles  # control characters, shown
+
+
+def test_drawing_leaves_a_library_users_matplotlib_settings_alone():
+    """The pictures draw their text unhinted (faster), for their own drawing only: a
+    notebook that imports somcli keeps its own settings."""
+    import io
+
+    import matplotlib
+
+    from somcli.report import figure, k_plots
+
+    evidence = {k: {"calinski_harabasz": 100.0 + k, "stability": 0.9, "admissible": True}
+                for k in (2, 3, 4)}
+    draw = k_plots.jobs({"evidence": evidence, "chosen": 3})["k_choice.png"]
+    with matplotlib.rc_context({"text.hinting": "native", "font.size": 13}):
+        png = figure.render(draw)
+        assert matplotlib.rcParams["text.hinting"] == "native"
+        assert matplotlib.rcParams["font.size"] == 13
+    assert Image.open(io.BytesIO(png)).size == (760, 420)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from somcli.report.colour_scale import cluster_colours, plain
-from somcli.report.figure import new_figure, save_png
+from somcli.report.figure import DPI, save_png
 
 MAX_FEATURES = 30  # heatmap columns
 MAX_POINTS = 5_000  # rows drawn in the projection (a seeded sample of the fit rows)
@@ -64,10 +64,23 @@ def jobs(rows: np.ndarray, labels: np.ndarray, centres: np.ndarray, features: li
 
 
 def draw_projection(path, P, labels, C, shares, what, net=None) -> None:
-    fig, axes = new_figure((820, 700))
-    ax = axes[0, 0]
+    """The rows and centres on the plane, a map's units and their links when ``net``; its
+    frame and legend drawn in pixels (:mod:`chart_frame`)."""
+    from matplotlib.figure import Figure
+
+    from somcli.report import chart_frame as F
+    from somcli.report.pixel_canvas import to_pixels
+
+    fig = Figure(figsize=(820 / DPI, 700 / DPI), dpi=DPI)
+    ax = fig.add_axes((0.11, 0.09, 0.86, 0.84))
+    ax.set_axis_off()
     k = len(C)
     colours = cluster_colours(k)
+    everything = [P, C] + ([net[0]] if net is not None else [])
+    every = np.vstack([np.asarray(a, dtype=float).reshape(-1, 2) for a in everything])
+    ax.set_xlim(*F.padded(every[:, 0]))
+    ax.set_ylim(*F.padded(every[:, 1]))
+    entries = []
     if net is not None:  # the map as it lies in the data: units, and lines to neighbours
         from matplotlib.collections import LineCollection
 
@@ -79,25 +92,31 @@ def draw_projection(path, P, labels, C, shares, what, net=None) -> None:
             dense = grid.units > 400  # a fine net: lighter, so the clusters show through
             ax.add_collection(LineCollection([(points[u], points[v]) for u, v in pairs],
                                              colors="0.6", linewidths=0.3 if dense else 0.5,
-                                             alpha=0.3 if dense else 0.6, zorder=1))
-        ax.scatter(points[:, 0], points[:, 1], s=6 if lines else 2, color="0.4", zorder=1,
-                   label="map units" + (" (lines join neighbours)" if lines else ""))
+                                             alpha=0.3 if dense else 0.6, zorder=1),
+                              autolim=False)
+        unit = {"s": 6 if lines else 2, "color": "0.4"}
+        ax.scatter(points[:, 0], points[:, 1], zorder=1, **unit)
+        entries.append(F.Entry("map units" + (" (lines join neighbours)" if lines else ""),
+                               unit | {"s": unit["s"] * 2.25}))
     size, alpha = (36, 0.85) if len(P) <= 150 else (16, 0.7) if len(P) <= 1000 else (9, 0.55)
     for j in range(k):  # few rows: big dots; many: small and see-through
         mine = labels == j
-        ax.scatter(P[mine, 0], P[mine, 1], s=size, color=colours[j], alpha=alpha,
-                   linewidths=0, label=f"cluster {j} ({int(mine.sum()):,} shown)", zorder=2)
-    ax.scatter(C[:, 0], C[:, 1], s=180, marker="X", color=colours,
-               edgecolors="black", linewidths=1.2, label="centres", zorder=3)
+        dots = {"s": size, "color": colours[j], "alpha": alpha, "linewidths": 0}
+        ax.scatter(P[mine, 0], P[mine, 1], zorder=2, **dots)
+        entries.append(F.Entry(f"cluster {j} ({int(mine.sum()):,} shown)",
+                               dots | {"s": size * 2.25}))
+    centre = {"marker": "X", "edgecolors": "black", "linewidths": 1.2}
+    ax.scatter(C[:, 0], C[:, 1], s=180, color=colours, zorder=3, **centre)
+    entries.append(F.Entry("centres", centre | {"s": 90, "color": colours[0]}))
     for j, (x, y) in enumerate(C):
         ax.annotate(str(j), (x, y), xytext=(7, 7), textcoords="offset points", fontsize=11,
                     fontweight="bold")
-    ax.set_xlabel(f"principal component 1 ({shares[0]:.0%} of the variance)")
-    ax.set_ylabel(f"principal component 2 ({shares[1]:.0%} of the variance)")
-    ax.set_title(f"{what}: rows on their two main principal components")
-    ax.legend(loc="best", fontsize=8, framealpha=0.85, markerscale=1.5)
-    ax.grid(alpha=0.25)
-    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.09, top=0.93)
+    F.frame(ax, F.ticks(*ax.get_xlim(), 8,
+                        f"principal component 1 ({shares[0]:.0%} of the variance)"),
+            F.ticks(*ax.get_ylim(), 8,
+                    f"principal component 2 ({shares[1]:.0%} of the variance)"),
+            f"{what}: rows on their two main principal components", grid=True)
+    F.legend(ax, entries, to_pixels(ax, every))
     save_png(fig, path)
 
 

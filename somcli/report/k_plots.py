@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from somcli.report.figure import new_figure, save_png
+import numpy as np
+
+from somcli.report.figure import DPI, save_png
 
 SCORE, STABILITY = "#23487a", "#d95f02"
 
@@ -21,35 +23,44 @@ def jobs(selection: dict | None) -> dict[str, Callable]:
 
 
 def draw(path, selection: dict) -> None:
+    """The scores on the left axis, the stability on the right one (its 0-1.05 drawn in
+    the left axis' units), each axis drawn in pixels (:mod:`chart_frame`)."""
+    from matplotlib.figure import Figure
+
     from somcli.algorithms.choose import STABLE
+    from somcli.report import chart_frame as F
 
     evidence = {int(k): e for k, e in selection["evidence"].items()}
     ks = sorted(evidence)
     chosen = int(selection["chosen"])
-    fig, axes = new_figure((760, 420))
-    ax = axes[0, 0]
+    fig = Figure(figsize=(760 / DPI, 420 / DPI), dpi=DPI)
+    ax = fig.add_axes((0.12, 0.14, 0.74, 0.76))
+    ax.set_axis_off()
     score = [evidence[k]["calinski_harabasz"] for k in ks]
-    ax.plot(ks, score, "-", color=SCORE, linewidth=1.5, zorder=2)
-    for k, y in zip(ks, score, strict=True):
-        if y is None:
-            continue
-        kept = evidence[k].get("admissible")
-        ax.scatter([k], [y], s=110 if k == chosen else 40, zorder=3, color=SCORE,
-                   facecolors=SCORE if kept else "white", linewidths=1.5)
+    lo, hi = F.padded([y for y in score if y is not None])
+    ax.set_xlim(*F.padded(ks))
+    ax.set_ylim(lo, hi)
+    ax.plot(ks, [np.nan if y is None else y for y in score], "-", color=SCORE,
+            linewidth=1.5, zorder=2)
+    drawn = [(k, y) for k, y in zip(ks, score, strict=True) if y is not None]
+    ax.scatter([k for k, _ in drawn], [y for _, y in drawn], zorder=3, color=SCORE,
+               s=[110 if k == chosen else 40 for k, _ in drawn], linewidths=1.5,
+               facecolors=[SCORE if evidence[k].get("admissible") else "white"
+                           for k, _ in drawn])
     ax.axvline(chosen, color="0.5", linestyle=":", linewidth=1, zorder=1)
-    ax.set_xlabel("k (clusters)")
-    ax.set_ylabel("Calinski-Harabasz (higher is better)", color=SCORE)
-    ax.set_xticks(ks)
-    right = ax.twinx()
-    stability = [evidence[k].get("stability") for k in ks]
-    shown = [(k, s) for k, s in zip(ks, stability, strict=True) if s is not None]
+
+    def right(value):  # the stability axis (0 to 1.05) in the scores' units
+        return lo + np.asarray(value, dtype=float) / 1.05 * (hi - lo)
+
+    shown = [(k, s) for k in ks if (s := evidence[k].get("stability")) is not None]
     if shown:
-        right.plot(*zip(*shown, strict=True), "--s", color=STABILITY, markersize=4,
-                   linewidth=1.2)
-    right.axhline(STABLE, color=STABILITY, linestyle=":", linewidth=0.8)
-    right.set_ylim(0, 1.05)
-    right.set_ylabel(f"stability (ARI of refits; {STABLE} needed)", color=STABILITY)
-    ax.set_title(f"Choosing k: k = {chosen} (filled: stable, no tiny cluster; "
-                 "hollow: set aside)", fontsize=11)
-    fig.subplots_adjust(left=0.12, right=0.86, bottom=0.14, top=0.9)
+        ax.plot([k for k, _ in shown], right([s for _, s in shown]), "--s", color=STABILITY,
+                markersize=4, linewidth=1.2)
+    ax.axhline(float(right(STABLE)), color=STABILITY, linestyle=":", linewidth=0.8)
+    stable = F.ticks(0.0, 1.05, 6, f"stability (ARI of refits; {STABLE} needed)", STABILITY)
+    stable.at = right(stable.at)
+    F.frame(ax, F.Ticks(np.array(ks, dtype=float), [str(k) for k in ks], "k (clusters)"),
+            F.ticks(lo, hi, 6, "Calinski-Harabasz (higher is better)", SCORE),
+            f"Choosing k: k = {chosen} (filled: stable, no tiny cluster; hollow: set aside)",
+            right=stable, title_size=11)
     save_png(fig, path)
