@@ -147,10 +147,11 @@ def draw_profiles(path, Z, features, sizes, what) -> None:
     heat = P.Box(left, 45, 0.8 * whole, height - 45 - min(0.45, (30 + 14 * lines) / height)
                  * height)
     cw, ch = heat.w / max(d, 1), heat.h / max(k, 1)
-    cells = [[(heat.x + j * cw, heat.y + i * ch), (heat.x + (j + 1) * cw, heat.y + i * ch),
-              (heat.x + (j + 1) * cw, heat.y + (i + 1) * ch), (heat.x + j * cw,
-                                                               heat.y + (i + 1) * ch)]
-             for i in range(k) for j in range(d)]
+    left_x = heat.x + np.tile(np.arange(d), k) * cw  # each cell's corners, row by row
+    top_y = heat.y + np.repeat(np.arange(k), d) * ch
+    cells = np.stack([np.column_stack([left_x, top_y]), np.column_stack([left_x + cw, top_y]),
+                      np.column_stack([left_x + cw, top_y + ch]),
+                      np.column_stack([left_x, top_y + ch])], axis=1)
     ax.add_collection(PolyCollection(cells, facecolors=cmap(scale.norm(Z.ravel())),
                                      edgecolors="none", antialiaseds=False), autolim=False)
     small = d * k <= 400

@@ -138,7 +138,7 @@ def colour_bar(ax, box: Box, scale: Scale, cmap, ticks, fontsize: float = 8,
     """A vertical colour bar in ``box`` (pixels; its open ends' triangles inside it), ticks
     at the values ``ticks`` within its range, labelled at its right, and ``label`` along
     it. ``transform``: from pixels to the display (``ax``'s own units by default)."""
-    from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.collections import LineCollection, QuadMesh
     from matplotlib.patches import Polygon
 
     put = {"transform": transform or ax.transData, "clip_on": False}
@@ -150,10 +150,10 @@ def colour_bar(ax, box: Box, scale: Scale, cmap, ticks, fontsize: float = 8,
     colours = bar_colours(scale, cmap)
     edges = np.linspace(bottom, top, len(colours) + 1)
     right, mid = box.x + box.w, box.x + box.w / 2
-    bands = [[(box.x, a), (right, a), (right, b), (box.x, b)]
-             for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    ax.add_collection(PolyCollection(bands, facecolors=colours, edgecolors="none",
-                                     antialiaseds=False, **put), autolim=False)
+    corners = np.empty((len(edges), 2, 2))
+    corners[:, 0, 0], corners[:, 1, 0], corners[:, :, 1] = box.x, right, edges[:, None]
+    ax.add_collection(QuadMesh(corners, facecolors=colours, edgecolors="none",
+                               antialiased=False, **put), autolim=False)
     outline = [(box.x, top)] + ([(mid, box.y)] if high_open else []) + [(right, top),
                (right, bottom)] + ([(mid, box.y + box.h)] if low_open else []) + [(box.x, bottom)]
     for is_open, tip_y, base, colour in ((high_open, box.y, top, cmap.get_over()),
