@@ -82,6 +82,10 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
     if start is not None and start.second_level:  # keep yesterday's cluster 3 as cluster 3
         unit_cluster = match_clusters(start.codebook, start.unit_cluster, start.hits, W,
                                       unit_cluster, hits_fit, k)
+    names = unit_names(be, data, evs, found) if plots else None
+    if early:  # the U-matrix and k choice, drawn while the outliers and clusters are found
+        early |= mid_pictures(data, grid, W, U, hits, unit_cluster, names, found, quality,
+                              plots, KSelection(**selection) if selection else None, painter)
     labels = be.map(B.unit_labels, evs, unit_cluster=unit_cluster)
     rule, scores = _outlier_rule(be, evs, found, qe_total, units.outliers, U)
     threshold = rule.threshold
@@ -123,10 +127,6 @@ def outputs(be: Backend, data: Data, t: Trained, opts, units, exe, cleaning, plo
         caution = structure.sentence(report.k_selection.structure)
         if caution:
             report.warnings.append(caution)
-    names = unit_names(be, data, evs, found) if plots else None
-    if early:  # the U-matrix and k choice, while the clusters are profiled
-        early |= mid_pictures(data, state, names, found, quality, plots, report.k_selection,
-                              painter)
     report.clusters = steps.profiles(be, data, labels, k) if k <= MAX_PROFILES else None
     sizes = steps.sizes(be, labels, k)
     pictures = {}
@@ -351,17 +351,16 @@ def early_pictures(data: Data, W, grid, U, hits, quality: dict, color_scale: str
     return helper.pictures([helper.map_request(facts, only=EARLY)], painter, last=False)
 
 
-def mid_pictures(data: Data, state: SomState, names, found, quality, color_scale, selection,
-                 painter) -> dict:
+def mid_pictures(data: Data, grid, W, U, hits, unit_cluster, names, found, quality,
+                 color_scale, selection, painter) -> dict:
     """The pictures of the map and its clusters' borders (``plots.MID``: the U-matrix) and
-    the k choice, asked of the helper once the clusters are chosen, before they are
-    profiled (what the cluster pictures show)."""
+    the k choice, asked of the helper as soon as the units are grouped, before the outliers
+    are found and the clusters profiled (what the cluster pictures show)."""
     from somcli.report import painter as helper
     from somcli.report.plots import MID
 
-    facts = _facts(data, state.grid, state.W, state.U, state.hits, state.unit_cluster,
-                   quality, color_scale, unit_names=_per_unit(names, state.grid.units),
-                   rows=int(found))
+    facts = _facts(data, grid, W, U, hits, unit_cluster, quality, color_scale,
+                   unit_names=_per_unit(names, grid.units), rows=int(found))
     return helper.pictures([helper.map_request(facts, only=MID), *_k_request(selection)],
                            painter, last=False)
 
