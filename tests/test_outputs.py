@@ -286,3 +286,15 @@ def test_a_wide_tables_column_list_shows_what_stands_out_and_counts_the_rest():
     text = "\n".join(markdown.columns_section(columns))
     assert "(300 more columns, in report.json: integer feature 300)" in text
     assert markdown.columns_shown(columns[:50]) == (columns[:50], [])
+
+
+def test_report_numbers_read_as_a_person_writes_them():
+    """A cluster's mean of 15,340.7 reads 15,341 in report.md, not 1.534e+04; small values
+    keep their significant digits; counts and ids stay whole."""
+    from somcli.report.md_text import fmt
+
+    assert [fmt(v) for v in (15340.7, -15340.7, 1234.56, 9999.6, 123456789.1)] == \
+        ["15,341", "-15,341", "1,235", "10,000", "123,456,789"]
+    assert [fmt(v) for v in (12.3456, 0.5, 0.000123456, 50000.0, 7)] == \
+        ["12.35", "0.5", "0.0001235", "50,000", "7"]
+    assert fmt(float("nan")) == "n/a" and fmt(2.5e17) == "2.5000e+17"

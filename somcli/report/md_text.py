@@ -20,7 +20,11 @@ def fmt(value, digits: int = 4) -> str:
             return "n/a"
         if value.is_integer() and abs(value) < 1e15:  # an id or a count: 50,000, not 5e+04
             return f"{int(value):,}"
-        return f"{value:.{digits}g}" if abs(value) < 1e6 else f"{value:.4e}"
+        if abs(value) >= 1e15:
+            return f"{value:.4e}"
+        short = f"{value:,.{digits}g}"
+        # a mean of 15,340.7 reads 15,341, not 1.534e+04 (small values keep 1.2e-05)
+        return f"{value:,.0f}" if "e+" in short else short
     return str(value)
 
 
