@@ -51,7 +51,8 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None,
     Numbers are read in float64 whatever the model's precision: outputs quote them.
     ``stdin``: the bytes of '-' (a binary stream), or rows given as a pandas DataFrame
     (``somcli.cluster``), read then as a Parquet file's would be. ``headers``: leave out
-    rows that repeat the header (the Dask engine's sample keeps them: its partitions do)."""
+    rows that repeat the header (the Dask engine's sample keeps them, then drops them
+    silently: :func:`without_headers`)."""
     if isinstance(stdin, pd.DataFrame):
         table = frame_table(stdin, opts, opts.inputs[0], nrows)
         if not opts.keep_totals:
@@ -121,6 +122,20 @@ def _set_aside_headers(table: Table) -> None:
         table.warnings.append(f"{table.inputs[0]}: {notes_rows.header_note(found, table.lines)}")
         _drop(table, found)
         table.frame = table.frame.apply(_retyped)
+
+
+def without_headers(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without the rows that repeat its header, its columns typed again (what
+    :func:`read_table` does, without a note: the Dask engine's sample, whose partitions
+    say where they found them)."""
+    from somcli.prep import notes_rows
+
+    found = notes_rows.repeated_headers(frame)
+    if not found:
+        return frame
+    keep = np.ones(len(frame), dtype=bool)
+    keep[found] = False
+    return frame.loc[keep].reset_index(drop=True).apply(_retyped)
 
 
 def _retyped(column: pd.Series) -> pd.Series:

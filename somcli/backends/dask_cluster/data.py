@@ -21,7 +21,7 @@ from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import FILLS, CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError, UsageError, brief
 from somcli.io.formats import PARQUET, frame_of, read_columnar
-from somcli.io.read import Dialect, header_names, read_table, sniff
+from somcli.io.read import Dialect, header_names, read_table, sniff, without_headers
 from somcli.io.sources import resolve
 from somcli.prep import roles as R
 from somcli.prep import statistics as S
@@ -85,11 +85,12 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         if other != names:
             raise DataError(f"{s.label}: its header differs from {sources[0].label}",
                             "all files of one run must have the same header")
-    # the rows as the partitions read them: a repeated header (a partition stops at it),
-    # notes (rows without values) and totals rows (set aside below: :mod:`.ends`) kept
+    # the rows as the partitions read them: notes (rows without values) and totals rows
+    # kept (set aside below: :mod:`.ends`); a repeated header left out here without a note
+    # (the partitions leave out and count every one: _on_rows_read)
     first = read_table(ReadOptions(**{**read.__dict__, "inputs": (paths[0],),
                                       "keep_totals": True}), nrows=SAMPLE_ROWS, headers=False)
-    sample = first.frame
+    sample = without_headers(first.frame)
     roles = (roles_fn(sample) if roles_fn is not None
              else R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal))
     roles.every = [str(c) for c in sample.columns] if read.all_columns else None
@@ -100,9 +101,14 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         else:
             dtypes[d.name] = "object"
     columns = list(sample.columns)
+    named = _named_floats(dtypes)
+    gaps = sorted(set(dialect.na_values) | {""})
+    # a repeated header's names in the numeric columns read as gaps (a partition read them
+    # as numbers and stopped there); _on_rows_read then leaves out the rows that are one
+    na_values = {c: gaps + ([c] if c in named else []) for c in columns}
     kwargs = dict(sep=dialect.delimiter, encoding=dialect.encoding, decimal=dialect.decimal,
-                  quotechar=dialect.quotechar, na_values=sorted(set(dialect.na_values) | {""}),
-                  keep_default_na=False, header=0 if dialect.header else None, names=columns,
+                  quotechar=dialect.quotechar, na_values=na_values, keep_default_na=False,
+                  header=0 if dialect.header else None, names=columns,
                   dtype=dtypes, skiprows=dialect.skip_lines or None, skip_blank_lines=True,
                   include_path_column=PATH_COLUMN, blocksize=blocksize)
     if columnar:
@@ -113,8 +119,10 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         except (ValueError, OSError) as exc:
             raise DataError(f"dask could not read the input ({brief(exc, 160)})") from None
         parts = client.compute(ddf.to_delayed())
-    # a row whose every field is empty is an empty line, as the local reader has it
-    parts = map_on(client, _on_without_empty_rows, parts)
+    # a row whose every field is empty is an empty line, as the local reader has it; a
+    # row that repeats the header is left out (and counted) too
+    parts = map_on(client, _on_rows_read, parts, named=named,
+                   texts=[] if columnar else [c for c in columns if c not in named])
     header = 1 if columnar else dialect.skip_lines + (2 if dialect.header else 1)
     top: dict[str, int] = {}  # per file: rows set aside from its top
     aside: list[str] = []  # the warnings that say so
@@ -142,8 +150,11 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]
     empty = sum(i[2] for i in info)
-    if empty:
-        notes.append(f"{empty} empty line(s) skipped")
+    if empty:  # (a table of numbers alone: a repeated header reads as a row of gaps)
+        notes.append(f"{empty} empty line(s) skipped" if columnar or len(named) < len(columns)
+                     else f"{empty} empty line(s), or lines that repeat the header, skipped")
+    roles.warnings[len(first.warnings):len(first.warnings)] = _header_notes(
+        info, files, {p: s.label for p, s in zip(paths, sources, strict=True)})
     first_lines = np.zeros(len(parts), dtype=np.int64)
     seen: dict[str, int] = {}
     for p, f in enumerate(files):
@@ -154,7 +165,8 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                  "column roles decided on every row (distinct values counted up to "
                  f"{CAP:,} per column; a date's format and a unit from the "
                  f"first {len(sample):,} rows); line numbers count "
-                 "data rows (blank lines and rows of empty fields are not counted)")
+                 "data rows (blank lines, rows of empty fields and rows that repeat the "
+                 "header are not counted)")
     return DistTable(client, dialect, paths, roles, sample, parts, lengths, first_lines, files,
                      notes)
 
@@ -189,18 +201,48 @@ def _on_read_columnar(path, group, kind, na_values, floats):
     return frame
 
 
-def _on_without_empty_rows(part: pd.DataFrame) -> pd.DataFrame:
-    empty = part.drop(columns=[PATH_COLUMN]).isna().all(axis=1).to_numpy()
-    if not empty.any():
+def _named_floats(dtypes: dict) -> list[str]:
+    """The numeric columns a repeated header can be told in: all of them, when none is
+    named by a number (a header cell "2024" reads as a number: the local reader then finds
+    no repeated header either), else none."""
+    floats = [c for c, t in dtypes.items() if t == "float64"]
+    return [] if pd.to_numeric(pd.Series(floats, dtype=object), errors="coerce").notna().any() \
+        else floats
+
+
+def _on_rows_read(part: pd.DataFrame, named: list[str], texts: list[str]) -> pd.DataFrame:
+    """``part`` without its rows of empty fields and its rows that repeat the header (every
+    numeric column a gap, its name having been read as one, and every other column its
+    own name), each counted in the frame's attrs."""
+    cells = part.drop(columns=[PATH_COLUMN])
+    empty = cells.isna().all(axis=1).to_numpy()
+    header = np.zeros(len(part), dtype=bool)
+    if named and texts and len(part):
+        header = cells[named].isna().all(axis=1).to_numpy() & ~empty
+        for name in texts:
+            header &= (cells[name].astype(str).str.strip() == name).to_numpy()
+    if not (empty.any() or header.any()):
         return part
-    kept = part.loc[~empty].reset_index(drop=True)
+    kept = part.loc[~(empty | header)].reset_index(drop=True)
     kept.attrs["somcli_empty_rows"] = int(empty.sum())
+    kept.attrs["somcli_header_rows"] = int(header.sum())
     return kept
 
 
 def _on_describe(part: pd.DataFrame):
     path = str(part[PATH_COLUMN].iloc[0]) if len(part) else None
-    return len(part), path, int(part.attrs.get("somcli_empty_rows", 0))
+    return (len(part), path, int(part.attrs.get("somcli_empty_rows", 0)),
+            int(part.attrs.get("somcli_header_rows", 0)))
+
+
+def _header_notes(info: list, files: list[str], labels: dict[str, str]) -> list[str]:
+    """Per file, how many rows repeated its header (left out)."""
+    counts: dict[str, int] = {}
+    for (_, _, _, headers), path in zip(info, files, strict=True):
+        if headers:
+            counts[path] = counts.get(path, 0) + headers
+    return [f"{labels.get(path, path)}: {n:,} row{'s' * (n != 1)} repeat{'s' * (n == 1)} the "
+            "header (files joined one after another?): left out" for path, n in counts.items()]
 
 
 # ---------------------------------------------------------------- raw features per block
