@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from somcli.algorithms.blocks import Block, carried_name
+from somcli.backends.dask_cluster import partitions as P
 from somcli.backends.dask_cluster.client import PATH_COLUMN, map_on
 from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import FILLS, CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError, UsageError, brief
-from somcli.io.formats import PARQUET, frame_of, read_columnar
 from somcli.io.read import Dialect, header_names, read_table, sniff, without_headers
 from somcli.io.sources import resolve
 from somcli.prep import roles as R
@@ -87,7 +87,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                             "all files of one run must have the same header")
     # the rows as the partitions read them: notes (rows without values) and totals rows
     # kept (set aside below: :mod:`.ends`); a repeated header left out here without a note
-    # (the partitions leave out and count every one: _on_rows_read)
+    # (the partitions leave out and count every one: partitions.on_rows_read)
     first = read_table(ReadOptions(**{**read.__dict__, "inputs": (paths[0],),
                                       "keep_totals": True}), nrows=SAMPLE_ROWS, headers=False)
     sample = without_headers(first.frame)
@@ -101,10 +101,10 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         else:
             dtypes[d.name] = "object"
     columns = list(sample.columns)
-    named = _named_floats(dtypes)
+    named = P.named_floats(dtypes)
     gaps = sorted(set(dialect.na_values) | {""})
     # a repeated header's names in the numeric columns read as gaps (a partition read them
-    # as numbers and stopped there); _on_rows_read then leaves out the rows that are one
+    # as numbers and stopped there); P.on_rows_read then leaves out the rows that are one
     na_values = {c: gaps + ([c] if c in named else []) for c in columns}
     kwargs = dict(sep=dialect.delimiter, encoding=dialect.encoding, decimal=dialect.decimal,
                   quotechar=dialect.quotechar, na_values=na_values, keep_default_na=False,
@@ -112,7 +112,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                   dtype=dtypes, skiprows=dialect.skip_lines or None, skip_blank_lines=True,
                   include_path_column=PATH_COLUMN, blocksize=blocksize)
     if columnar:
-        parts = columnar_parts(client, paths, dialect, roles)
+        parts = P.columnar_parts(client, paths, dialect, roles)
     else:
         try:
             ddf = dd.read_csv(paths, **kwargs)
@@ -121,7 +121,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         parts = client.compute(ddf.to_delayed())
     # a row whose every field is empty is an empty line, as the local reader has it; a
     # row that repeats the header is left out (and counted) too
-    parts = map_on(client, _on_rows_read, parts, named=named,
+    parts = map_on(client, P.on_rows_read, parts, named=named,
                    texts=[] if columnar else [c for c in columns if c not in named])
     header = 1 if columnar else dialect.skip_lines + (2 if dialect.header else 1)
     top: dict[str, int] = {}  # per file: rows set aside from its top
@@ -146,14 +146,14 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                              levels=found, totals=totals)
         roles.every = every
     roles.warnings[:0] = first.warnings + aside  # (the encoding guessed; rows set aside)
-    info = client.gather(map_on(client, _on_describe, parts))
+    info = client.gather(map_on(client, P.on_describe, parts))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]
     empty = sum(i[2] for i in info)
     if empty:  # (a table of numbers alone: a repeated header reads as a row of gaps)
         notes.append(f"{empty} empty line(s) skipped" if columnar or len(named) < len(columns)
                      else f"{empty} empty line(s), or lines that repeat the header, skipped")
-    roles.warnings[len(first.warnings):len(first.warnings)] = _header_notes(
+    roles.warnings[len(first.warnings):len(first.warnings)] = P.header_notes(
         info, files, {p: s.label for p, s in zip(paths, sources, strict=True)})
     first_lines = np.zeros(len(parts), dtype=np.int64)
     seen: dict[str, int] = {}
@@ -170,82 +170,6 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
     return DistTable(client, dialect, paths, roles, sample, parts, lengths, first_lines, files,
                      notes)
 
-
-def columnar_parts(client, paths: list[str], dialect: Dialect, roles) -> list:
-    """Parquet files read one row group per partition (Arrow files one per file), each
-    made the frame the CSV reader would give (features as float64)."""
-    import pyarrow.parquet as pq
-
-    pieces = [(path, group) for path in paths
-              for group in (range(max(pq.ParquetFile(path).num_row_groups, 1))
-                            if dialect.format == PARQUET else [None])]
-    floats = [d.name for d in roles.decisions if d.role == R.FEATURE and d.rule is None]
-    return map_on(client, _on_read_columnar, *zip(*pieces, strict=True), kind=dialect.format,
-                      na_values=sorted(set(dialect.na_values)),
-                      floats=floats)
-
-
-def _on_read_columnar(path, group, kind, na_values, floats):
-    if group is not None:
-        import pyarrow.parquet as pq
-
-        handle = pq.ParquetFile(path)
-        table = (handle.read_row_group(group) if handle.num_row_groups
-                 else handle.schema_arrow.empty_table())
-    else:
-        table = read_columnar(path, kind)
-    frame = frame_of(table, na_values)
-    for name in floats:
-        frame[name] = frame[name].astype(np.float64)
-    frame[PATH_COLUMN] = path
-    return frame
-
-
-def _named_floats(dtypes: dict) -> list[str]:
-    """The numeric columns a repeated header can be told in: all of them, when none is
-    named by a number (a header cell "2024" reads as a number: the local reader then finds
-    no repeated header either), else none."""
-    floats = [c for c, t in dtypes.items() if t == "float64"]
-    return [] if pd.to_numeric(pd.Series(floats, dtype=object), errors="coerce").notna().any() \
-        else floats
-
-
-def _on_rows_read(part: pd.DataFrame, named: list[str], texts: list[str]) -> pd.DataFrame:
-    """``part`` without its rows of empty fields and its rows that repeat the header (every
-    numeric column a gap, its name having been read as one, and every other column its
-    own name), each counted in the frame's attrs."""
-    cells = part.drop(columns=[PATH_COLUMN])
-    empty = cells.isna().all(axis=1).to_numpy()
-    header = np.zeros(len(part), dtype=bool)
-    if named and texts and len(part):
-        header = cells[named].isna().all(axis=1).to_numpy() & ~empty
-        for name in texts:
-            header &= (cells[name].astype(str).str.strip() == name).to_numpy()
-    if not (empty.any() or header.any()):
-        return part
-    kept = part.loc[~(empty | header)].reset_index(drop=True)
-    kept.attrs["somcli_empty_rows"] = int(empty.sum())
-    kept.attrs["somcli_header_rows"] = int(header.sum())
-    return kept
-
-
-def _on_describe(part: pd.DataFrame):
-    path = str(part[PATH_COLUMN].iloc[0]) if len(part) else None
-    return (len(part), path, int(part.attrs.get("somcli_empty_rows", 0)),
-            int(part.attrs.get("somcli_header_rows", 0)))
-
-
-def _header_notes(info: list, files: list[str], labels: dict[str, str]) -> list[str]:
-    """Per file, how many rows repeated its header (left out)."""
-    counts: dict[str, int] = {}
-    for (_, _, _, headers), path in zip(info, files, strict=True):
-        if headers:
-            counts[path] = counts.get(path, 0) + headers
-    return [f"{labels.get(path, path)}: {n:,} row{'s' * (n != 1)} repeat{'s' * (n == 1)} the "
-            "header (files joined one after another?): left out" for path, n in counts.items()]
-
-
-# ---------------------------------------------------------------- raw features per block
 
 def on_raw(part: pd.DataFrame, feats: list[str], rules: dict,
             strict: bool = True) -> np.ndarray:
