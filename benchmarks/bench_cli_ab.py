@@ -8,10 +8,11 @@ Extract the earlier version's package somewhere, then compare:
 Each cell runs `python -m somcli ...` in a fresh process, "before" with the extracted
 package first on PYTHONPATH and "after" with this checkout, alternating; the figure is
 the best wall time over the rounds (the machine is shared: the best is the least noisy),
-with every round's. `--cells small` times the small tables with their pictures (issue 30,
-item 2: the seed table's `som -k 3`, a 1,000-row `kmeans`); `--compile` compiles both
-packages first, as an installed package is (a machine that sets PYTHONDONTWRITEBYTECODE
-compiles an uncompiled checkout on every run).
+with every round's. ``--command 'ARGS'`` times one command line of your own instead (a 1M
+run: ``--command 'som /abs/blobs_1000000x10.csv --map 20x20'``). `--cells small` times
+the small tables with their pictures (issue 30, item 2: the seed table's `som -k 3`, a
+1,000-row `kmeans`); `--compile` compiles both packages first, as an installed package is
+(a machine that sets PYTHONDONTWRITEBYTECODE compiles an uncompiled checkout on every run).
 
 The commands run in a temporary folder, never in the repository: `python -m` puts the
 current folder first on sys.path, so run from the checkout, "before" would import the
@@ -81,21 +82,25 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cells", choices=("big", "small"), default="big")
     ap.add_argument("--compile", action="store_true", help="compileall both packages first")
+    ap.add_argument("--command", help="time this command line instead (its files given by "
+                    "absolute path; `-o out -q` is added), e.g. 'som /data/big.csv --map 20x20'")
     a = ap.parse_args()
-    cells = CELLS if a.cells == "big" else SMALL
+    cells = {a.command: a.command} if a.command else CELLS if a.cells == "big" else SMALL
     if a.compile:
         for package in (os.path.join(a.before, "somcli"), os.path.join(ROOT, "somcli")):
             subprocess.run([sys.executable, "-m", "compileall", "-q", package], check=True)
     with tempfile.TemporaryDirectory() as folder:
-        make_data(folder)
-        if a.cells == "big":
+        if not a.command:
+            make_data(folder)
+        if a.cells == "big" and not a.command:
             subprocess.run([sys.executable, "-m", "somcli", "som", "big.csv", "--map", "20x20",
                             "-k", "5", "--no-plots", "-o", "model", "-q"], cwd=folder,
                            check=True)
         times: dict[str, dict[str, list[float]]] = {c: {} for c in cells}
-        for _ in range(a.rounds):
+        sides = [("before", a.before), ("after", None)]
+        for r in range(a.rounds):
             for cell, args in cells.items():
-                for version, path in (("before", a.before), ("after", None)):
+                for version, path in sides if r % 2 == 0 else sides[::-1]:  # alternating
                     times[cell].setdefault(version, []).append(once(args, folder, path))
         for cell, got in times.items():
             print(cell, json.dumps({k: {"best": round(min(v), 2),
