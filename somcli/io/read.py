@@ -19,6 +19,7 @@ import pandas as pd
 from somcli.config import ReadOptions
 from somcli.errors import DataError, InputError
 from somcli.io import formats, parts
+from somcli.io.aside import set_aside_ends, set_aside_headers
 from somcli.io.dialect import SNIFF_BYTES, Dialect, sniff
 from somcli.io.read_errors import bad_line, parser_error, preamble
 from somcli.io.sources import STREAM_ERRORS, TEXT_FACTOR, Source, broken, resolve
@@ -52,11 +53,11 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None,
     ``stdin``: the bytes of '-' (a binary stream), or rows given as a pandas DataFrame
     (``somcli.cluster``), read then as a Parquet file's would be. ``headers``: leave out
     rows that repeat the header (the Dask engine's sample keeps them, then drops them
-    silently: :func:`without_headers`)."""
+    silently: :func:`somcli.io.aside.without_headers`)."""
     if isinstance(stdin, pd.DataFrame):
         table = frame_table(stdin, opts, opts.inputs[0], nrows)
         if not opts.keep_totals:
-            _set_aside_ends(table, ends=nrows is None or table.n_rows < nrows)
+            set_aside_ends(table, ends=nrows is None or table.n_rows < nrows)
         return table
     text_limit = opts.memory_limit // TEXT_FACTOR if opts.memory_limit and nrows is None else None
     sources = resolve(opts.inputs, stdin=stdin, limit=text_limit)
@@ -67,10 +68,10 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None,
                                  "as Western European spreadsheets write (pass -e with the "
                                  "file's encoding if its text reads wrong)")
     for part in parts if headers else ():
-        _set_aside_headers(part)
+        set_aside_headers(part)
     if not opts.keep_totals:  # each file's own totals row (a month's export each)
         for part in parts:
-            _set_aside_ends(part, ends=nrows is None or part.n_rows < nrows)
+            set_aside_ends(part, ends=nrows is None or part.n_rows < nrows)
     first = parts[0]
     for src, part in zip(sources[1:], parts[1:], strict=True):
         if list(part.frame.columns) != list(first.frame.columns):
@@ -93,62 +94,6 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None,
         where = table.inputs[0] if len(table.inputs) == 1 else "the input files"
         raise InputError(f"{where}: has a header but no data rows")
     return table
-
-
-def _set_aside_ends(table: Table, ends: bool) -> None:
-    """Leave out the notes below the table and the rows that are its totals or averages,
-    with a note each (:mod:`somcli.prep.notes_rows`, :mod:`somcli.prep.summary_rows`);
-    ``ends``: the last rows read are the file's last."""
-    from somcli.prep import notes_rows, summary_rows
-
-    notes = notes_rows.find(table.frame) if ends else []
-    if notes:
-        table.warnings.append(f"{table.inputs[0]}: "
-                              f"{notes_rows.note(notes, table.frame, table.lines)}")
-        _drop(table, notes)
-    found = summary_rows.find(table.frame, table.dialect.decimal, last=ends)
-    if found:
-        table.warnings.append(f"{table.inputs[0]}: {summary_rows.note(found, table.lines)}")
-        _drop(table, [s.position for s in found])
-
-
-def _set_aside_headers(table: Table) -> None:
-    """Leave out the rows that repeat the header (:func:`notes_rows.repeated_headers`), and
-    read the columns again: the header text had made every numeric column text."""
-    from somcli.prep import notes_rows
-
-    found = notes_rows.repeated_headers(table.frame)
-    if found:
-        table.warnings.append(f"{table.inputs[0]}: {notes_rows.header_note(found, table.lines)}")
-        _drop(table, found)
-        table.frame = table.frame.apply(_retyped)
-
-
-def without_headers(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` without the rows that repeat its header, its columns typed again (what
-    :func:`read_table` does, without a note: the Dask engine's sample, whose partitions
-    say where they found them)."""
-    from somcli.prep import notes_rows
-
-    found = notes_rows.repeated_headers(frame)
-    if not found:
-        return frame
-    keep = np.ones(len(frame), dtype=bool)
-    keep[found] = False
-    return frame.loc[keep].reset_index(drop=True).apply(_retyped)
-
-
-def _retyped(column: pd.Series) -> pd.Series:
-    """A text column as pandas' reader would have typed it without the header rows."""
-    numbers = pd.to_numeric(column, errors="coerce")
-    return numbers if numbers.notna().sum() == column.notna().sum() else column
-
-
-def _drop(table: Table, positions: list[int]) -> None:
-    keep = np.ones(table.n_rows, dtype=bool)
-    keep[positions] = False
-    table.frame = table.frame.loc[keep].reset_index(drop=True)
-    table.lines = table.lines[keep]
 
 
 def frame_table(frame: pd.DataFrame, opts: ReadOptions, label: str,

@@ -21,7 +21,8 @@ from somcli.backends.dask_cluster.client import PATH_COLUMN, map_on
 from somcli.backends.dask_cluster.order_stats import quantiles
 from somcli.config import FILLS, CleanOptions, ColumnOptions, ReadOptions
 from somcli.errors import DataError, UsageError, brief
-from somcli.io.read import Dialect, header_names, read_table, sniff, without_headers
+from somcli.io.aside import without_headers
+from somcli.io.read import Dialect, header_names, read_table, sniff
 from somcli.io.sources import resolve
 from somcli.prep import roles as R
 from somcli.prep import statistics as S
@@ -129,7 +130,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
     if not read.keep_totals:
         from somcli.backends.dask_cluster import ends
 
-        parts, aside, top = ends.set_aside(client, parts, ends.numeric_columns(sample),
+        parts, aside, top = ends.set_aside(client, parts, ends.number_and_text_columns(sample),
                                            dialect.decimal, header,
                                            {p: s.label for p, s in zip(paths, sources,
                                                                        strict=True)})

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from somcli.backends.dask_cluster.client import PATH_COLUMN, map_on
+from somcli.io.aside import as_numbers
 from somcli.prep import notes_rows
 from somcli.prep import summary_rows as S
 
 SHIPPED = S.EDGE + notes_rows.MAX_NOTES  # a partition's last rows sent: notes, totals above
 
 
-def numeric_columns(sample: pd.DataFrame) -> tuple[list[str], list[str]]:
+def number_and_text_columns(sample: pd.DataFrame) -> tuple[list[str], list[str]]:
     """The columns the local reader reads as numbers (numeric in the sample as it read it)
     and the text columns it reads as numbers with a unit when a row says it is a total."""
     numeric, text = [], []
@@ -44,7 +45,7 @@ def set_aside(client, parts: list, columns: tuple[list[str], list[str]], decimal
     the file as the user did (``labels``: path -> name) and the rows' lines
     (``header_lines``: the line of a file's first row); and, per file, how many rows were
     set aside from its top (its later rows' line numbers count them). ``columns``: from
-    :func:`numeric_columns`."""
+    :func:`number_and_text_columns`."""
     numeric, text = columns
     info = client.gather(map_on(client, _on_edges, parts, columns=numeric))
     by_file: dict[str, list[int]] = {}
@@ -193,12 +194,9 @@ def _on_edges(part: pd.DataFrame, columns: list[str]):
         if name not in part.columns:
             continue
         column = part[name]
-        values = column if pd.api.types.is_float_dtype(column.dtype) else \
-            pd.to_numeric(column, errors="coerce")
-        if values.notna().sum() != column.notna().sum():
-            sums[name] = None  # text among its numbers: not a numeric column in this file
-            continue
-        sums[name] = _sums(values.to_numpy(dtype=float))
+        values = column if pd.api.types.is_float_dtype(column.dtype) else as_numbers(column)
+        # text among its numbers: not a numeric column in this file
+        sums[name] = None if values is None else _sums(values.to_numpy(dtype=float))
     return (len(part), path, part.head(S.EDGE), part.tail(SHIPPED), sums)
 
 
