@@ -64,13 +64,32 @@ def test_a_western_european_file_not_in_utf8_is_read_as_windows_1252_with_a_warn
 
 def test_other_single_byte_text_without_encoding_names_the_line_and_suggests_one(tmp_path):
     """Cyrillic in Windows-1251 decodes as Windows-1252 too, as whole words of accented
-    letters: not taken for it; refused with the way out, as is a Latin-1 byte met only past
-    the sniffed start."""
+    letters: not taken for it; refused with the way out."""
     f = write(tmp_path / "ru.csv", "name,x\nA,1\nB,2\nИван,3\n".encode("cp1251"))
     with pytest.raises(DataError) as exc:
         read(f)
     assert "line 4" in exc.value.one_line() and "-e latin-1" in exc.value.one_line()
     assert read(f, encoding="cp1251").frame["name"].tolist()[-1] == "Иван"
+
+
+def test_windows_1252_met_only_past_the_first_64_kib_is_read_as_such(tmp_path):
+    """A sorted export whose first "Müller" lies past the bytes the encoding is guessed
+    from (plain ASCII there): read as Windows-1252 with the line that told, where it was
+    refused. Not when the start held UTF-8 text (a bad byte later is damage), nor when the
+    encoding was given."""
+    rows = "".join(f"Kunde {i};{i % 7},5;{i % 11}\n" for i in range(5000))
+    text = "name;x;y\n" + rows + "Müller;3,5;4\nZoë;1,5;2\n"
+    t = read(write(tmp_path / "late.csv", text.encode("cp1252")))
+    assert t.n_rows == 5002 and t.frame["name"].tolist()[-2:] == ["Müller", "Zoë"]
+    assert t.dialect.encoding == "cp1252"
+    (warning,) = t.warnings
+    assert "not UTF-8 (line 5002 is the first that is not); read as Windows-1252" in warning
+    damaged = write(tmp_path / "damaged.csv", ("name;x;y\nJosé;1,5;2\n" + rows).encode()
+                    + "Müller;3,5;4\n".encode("cp1252"))
+    with pytest.raises(DataError, match="line 5003 is not valid UTF-8"):
+        read(damaged)
+    with pytest.raises(DataError, match="line 5002 is not valid UTF-8"):
+        read(tmp_path / "late.csv", encoding="UTF-8")
 
 
 @pytest.mark.parametrize("ext,opener", [(".gz", gzip.compress), (".bz2", bz2.compress),

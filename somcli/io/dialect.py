@@ -168,6 +168,33 @@ def _encoding(head: bytes, asked: str, detected: list[str]) -> str:
     return name
 
 
+def late_western(source, most: int = 1 << 30) -> bool:
+    """Whether a file read as UTF-8 because its first bytes were plain ASCII is Windows-1252
+    after all: its first SNIFF_BYTES hold nothing beyond ASCII, and the bytes from its first
+    one that is (within ``most`` bytes) read as :func:`_western` does. A sorted export's
+    first "Müller" can lie a megabyte down."""
+    if re.search(rb"[\x80-\xff]", source.head(SNIFF_BYTES)):
+        return False  # UTF-8 text beyond ASCII at the start: a later bad byte is damage
+    seen, tail = 0, b""
+    try:
+        with source.open() as stream:
+            while seen < most:
+                chunk = stream.read(1 << 20)
+                if not chunk:
+                    return False
+                found = re.search(rb"[\x80-\xff]", chunk)
+                if found:
+                    start = found.start()
+                    window = (tail + chunk)[len(tail) + start - min(start + len(tail), 256):]
+                    return _western(window[:SNIFF_BYTES] + stream.read(
+                        max(0, SNIFF_BYTES - len(window))))
+                seen += len(chunk)
+                tail = chunk[-256:]
+    except OSError:
+        return False
+    return False
+
+
 WESTERN_RUNS = 0.5  # share of the bytes outside ASCII, at most, that stand beside another
 #: Windows-1252's letters and the signs Western European tables hold (accented letters but
 #: ×, ÷ and ÿ, a byte that marks junk more often; €, Œ, Š, Ž, £, §, °, ², ³, µ, «, », the

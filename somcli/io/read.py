@@ -11,7 +11,7 @@ import csv
 import io
 import itertools
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -20,12 +20,16 @@ from somcli.config import ReadOptions
 from somcli.errors import DataError, InputError
 from somcli.io import formats, parts
 from somcli.io.aside import set_aside_ends, set_aside_headers
-from somcli.io.dialect import SNIFF_BYTES, Dialect, sniff
+from somcli.io.dialect import SNIFF_BYTES, Dialect, late_western, sniff
 from somcli.io.read_errors import bad_line, parser_error, preamble
 from somcli.io.sources import STREAM_ERRORS, TEXT_FACTOR, Source, broken, resolve
 from somcli.runtime import memory
 
 CHUNK_CELLS = 1_000_000  # cells per parsed chunk: bounds the parser's memory (see benchmarks)
+
+
+class NotDecoded(DataError):
+    """A file's bytes are not the encoding it is read in."""
 
 
 @dataclass
@@ -62,9 +66,17 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None,
     text_limit = opts.memory_limit // TEXT_FACTOR if opts.memory_limit and nrows is None else None
     sources = resolve(opts.inputs, stdin=stdin, limit=text_limit)
     dialect = sniff(sources[0], opts)
-    parts = [_read_one(src, dialect, nrows) for src in sources]
+    late = ""
+    try:
+        parts = [_read_one(src, dialect, nrows) for src in sources]
+    except NotDecoded as exc:  # plain ASCII for 64 KiB, then a Western European export's
+        if opts.encoding != "utf-8" or len(sources) > 1 or not late_western(sources[0]):
+            raise  # (an encoding given is the user's; several files: each may differ)
+        dialect = replace(dialect, encoding="cp1252", sniffed=(*dialect.sniffed, "encoding"))
+        parts = [_read_one(sources[0], dialect, nrows)]
+        late = f" ({exc.message.split(': ', 1)[1].split(' is ')[0]} is the first that is not)"
     if dialect.encoding == "cp1252" and "encoding" in dialect.sniffed:
-        parts[0].warnings.append(f"{sources[0].label}: not UTF-8; read as Windows-1252, "
+        parts[0].warnings.append(f"{sources[0].label}: not UTF-8{late}; read as Windows-1252, "
                                  "as Western European spreadsheets write (pass -e with the "
                                  "file's encoding if its text reads wrong)")
     for part in parts if headers else ():
@@ -190,7 +202,7 @@ def _read_one(source: Source, dialect: Dialect, nrows: int | None = None) -> Tab
         line = bad_line(source, dialect.encoding)
         start = getattr(exc, "start", None)
         where = f"line {line}" if line else f"byte {start}" if start is not None else "the start"
-        raise DataError(
+        raise NotDecoded(
             f"{source.label}: {where} is not valid {dialect.encoding.replace('utf-8-sig', 'UTF-8')}",
             "pass the file's encoding, e.g. -e latin-1, -e cp1252 or -e cp1251",
         ) from None

@@ -92,6 +92,8 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
     first = read_table(ReadOptions(**{**read.__dict__, "inputs": (paths[0],),
                                       "keep_totals": True}), nrows=SAMPLE_ROWS, headers=False)
     sample = without_headers(first.frame)
+    if first.dialect.encoding != dialect.encoding:  # Windows-1252 found past the first 64 KiB
+        dialect = first.dialect
     roles = (roles_fn(sample) if roles_fn is not None
              else R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal))
     roles.every = [str(c) for c in sample.columns] if read.all_columns else None
