@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from somcli.report.colour_scale import cluster_colours, plain
-from somcli.report.figure import DPI, save_png
+from somcli.report.figure import save_png
 
 MAX_FEATURES = 30  # heatmap columns
 MAX_POINTS = 5_000  # rows drawn in the projection (a seeded sample of the fit rows)
@@ -66,14 +66,10 @@ def jobs(rows: np.ndarray, labels: np.ndarray, centres: np.ndarray, features: li
 def draw_projection(path, P, labels, C, shares, what, net=None) -> None:
     """The rows and centres on the plane, a map's units and their links when ``net``; its
     frame and legend drawn in pixels (:mod:`chart_frame`)."""
-    from matplotlib.figure import Figure
-
     from somcli.report import chart_frame as F
     from somcli.report.pixel_canvas import to_pixels
 
-    fig = Figure(figsize=(820 / DPI, 700 / DPI), dpi=DPI)
-    ax = fig.add_axes((0.11, 0.09, 0.86, 0.84))
-    ax.set_axis_off()
+    fig, ax = F.chart(820, 700, (0.11, 0.09, 0.86, 0.84))
     k = len(C)
     colours = cluster_colours(k)
     everything = [P, C] + ([net[0]] if net is not None else [])

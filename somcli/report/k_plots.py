@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from somcli.report.figure import DPI, save_png
+from somcli.report.figure import save_png
 
 SCORE, STABILITY = "#23487a", "#d95f02"
 
@@ -25,17 +25,13 @@ def jobs(selection: dict | None) -> dict[str, Callable]:
 def draw(path, selection: dict) -> None:
     """The scores on the left axis, the stability on the right one (its 0-1.05 drawn in
     the left axis' units), each axis drawn in pixels (:mod:`chart_frame`)."""
-    from matplotlib.figure import Figure
-
     from somcli.algorithms.choose import STABLE
     from somcli.report import chart_frame as F
 
     evidence = {int(k): e for k, e in selection["evidence"].items()}
     ks = sorted(evidence)
     chosen = int(selection["chosen"])
-    fig = Figure(figsize=(760 / DPI, 420 / DPI), dpi=DPI)
-    ax = fig.add_axes((0.12, 0.14, 0.74, 0.76))
-    ax.set_axis_off()
+    fig, ax = F.chart(760, 420, (0.12, 0.14, 0.74, 0.76))
     score = [evidence[k]["calinski_harabasz"] for k in ks]
     lo, hi = F.padded([y for y in score if y is not None])
     ax.set_xlim(*F.padded(ks))
