@@ -19,7 +19,7 @@ def new_figure(size: tuple[int, int], nrows: int = 1, ncols: int = 1):
     return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
-#: the text drawn without the font's hinting (matplotlib's own image tests draw it so):
+#: the text drawn without the font's hinting (FreeType's outlines as they are):
 #: FreeType loads and hints each glyph of each text anew, and a picture's few dozen texts
 #: were its largest cost (k_choice.png 118 -> 104 ms, profiles.png 69 -> 56 ms; the same
 #: letters, a little softer at 8-9 points). Set while a figure draws, so a library user's
