@@ -13,6 +13,10 @@ import threading
 
 import numpy as np
 
+#: rows from which the silhouette's blocks run on threads: below, a pool and its BLAS limit
+#: cost more than they save (9 labellings of 1,000 rows: 10.6 ms on one thread, 14.0 on
+#: two; of 2,000: 23.3 / 39.4 ms; even at 3,000, and ahead from 5,000: 49.6 / 38.7 ms)
+THREADED_ROWS = 4_000
 SILHOUETTE_SAMPLE = 10_000  # silhouette is quadratic: scored on at most this many rows
 INDEX_SAMPLE = 100_000  # Davies-Bouldin and Calinski-Harabasz: linear, but bounded too
 #: silhouette rows per distance block (128 x 10,000 float32 = 5 MB per thread; on 10,000
@@ -54,7 +58,7 @@ def silhouette_scores(X: np.ndarray, labelings: list, threads: int | None = None
     """
     from somcli.runtime.parallel import default_threads
 
-    threads = threads or default_threads()
+    threads = 1 if len(X) < THREADED_ROWS else threads or default_threads()
     codes = [_codes(np.asarray(lab)) for lab in labelings]
     # distances in float32 on centred rows (centring keeps the rounding relative to the
     # spread, not to the distance from the origin), sums in float64: within 1e-8 of
