@@ -160,6 +160,30 @@ def local_cluster():
         yield lc
 
 
+def on_both_engines(run, folder: Path, scheduler: str, *args, blocksize: str = "3KB"):
+    """The same command on the local engine and on the Dask cluster at ``scheduler`` (its
+    assignments in one file, partitions of ``blocksize``), each into its own folder under
+    ``folder``; both must succeed. ((stderr, output folder) of local, of Dask)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for engine in ("local", "dask"):
+        extra = ("--engine", "dask", "--scheduler", scheduler, "--blocksize", blocksize,
+                 "--single-file") if engine == "dask" else ()
+        r = run(*args, "-o", folder / engine, *extra)
+        assert r.code == 0, (engine, r.err)
+        out.append((r.err, folder / engine))
+    return out[0], out[1]
+
+
+def assignments_on_both(run, folder: Path, scheduler: str, *args, blocksize: str = "3KB"):
+    """:func:`on_both_engines`, with each engine's assignments read: ((stderr, frame) of
+    local, of Dask)."""
+    import pandas as pd
+
+    return tuple((err, pd.read_csv(out / "assignments.csv")) for err, out in on_both_engines(
+        run, folder, scheduler, *args, blocksize=blocksize))
+
+
 def in_a_terminal(*args, columns: int = 100) -> tuple[int, str]:
     """Run somcli with stdout and stderr on one pseudo-terminal; (exit code, what it shows)."""
     import os

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
-from conftest import three_blobs  # noqa: E402
+from conftest import on_both_engines, three_blobs  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 from somcli import errors  # noqa: E402
@@ -42,12 +42,8 @@ def cluster(local_cluster):
 
 
 def run_both(run, tmp_path, command, data, *args, scheduler, blocksize="4KB"):
-    local, dist = tmp_path / "local", tmp_path / "dask"
-    r1 = run(*command, data, *args, "-o", local, "-q")
-    assert r1.code == 0, r1.err
-    r2 = run(*command, data, *args, "-o", dist, "-q", "--engine", "dask", "--scheduler",
-             scheduler, "--blocksize", blocksize, "--single-file")
-    assert r2.code == 0, r2.err
+    (_, local), (_, dist) = on_both_engines(run, tmp_path, scheduler, *command, data, *args,
+                                            "-q", blocksize=blocksize)
     return local, dist
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
-from conftest import three_blobs  # noqa: E402
+from conftest import on_both_engines, three_blobs  # noqa: E402
 
 from somcli.report.schema import problems  # noqa: E402
 
@@ -74,14 +74,9 @@ def assert_same(a, b, path="report", tol=1e-9):
 
 
 def both(run, tmp_path, scheduler, *args, blocksize="3KB"):
-    out = {}
-    for engine in ("local", "dask"):
-        extra = ("--engine", "dask", "--scheduler", scheduler, "--blocksize", blocksize,
-                 "--single-file") if engine == "dask" else ()
-        r = run(*args, "-o", tmp_path / engine, "-q", *extra)
-        assert r.code == 0, (engine, r.err)
-        out[engine] = tmp_path / engine
-    return out["local"], out["dask"]
+    (_, local), (_, dask) = on_both_engines(run, tmp_path, scheduler, *args, "-q",
+                                            blocksize=blocksize)
+    return local, dask
 
 
 def check(local, dask, tables, tol=1e-9):

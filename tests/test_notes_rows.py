@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import write
+from conftest import assignments_on_both, write
 
 from somcli.config import ReadOptions
 from somcli.io.read import read_table
@@ -69,15 +69,9 @@ def test_on_dask_a_repeated_header_is_left_out_as_the_local_reader_does(
     rows = [f"s{i},{i % 7}.5,{(i * 3) % 11}" for i in range(300)]
     text = "store,sales,n\n" + "\n".join(rows[:30]) + "\nstore,sales,n\n" + \
         "\n".join(rows[30:200]) + "\nstore,sales,n\n" + "\n".join(rows[200:]) + "\n"
-    src = write(tmp_path / "cat.csv", text)
-    out = {}
-    for engine in ("local", "dask"):
-        extra = ("--engine", "dask", "--scheduler", local_cluster.scheduler_address,
-                 "--blocksize", "1KB", "--single-file") if engine == "dask" else ()
-        r = run("kmeans", src, "-k", "3", "-o", tmp_path / engine, *extra)
-        assert r.code == 0, r.err
-        out[engine] = (r.err, pd.read_csv(tmp_path / engine / "assignments.csv"))
-    (err, local), (dask_err, dask) = out["local"], out["dask"]
+    (err, local), (dask_err, dask) = assignments_on_both(
+        run, tmp_path, local_cluster.scheduler_address, "kmeans",
+        write(tmp_path / "cat.csv", text), "-k", "3", blocksize="1KB")
     assert "lines 32, 203 repeat the header" in err
     assert "cat.csv: 2 rows repeat the header (files joined one after another?): left out" \
         in dask_err
@@ -108,17 +102,12 @@ def test_on_dask_notes_below_the_table_are_set_aside_as_the_local_reader_does(
                    for i in range(200))
     text = (HEADER + rows + "Data for the latest year are provisional estimates,,,,\n"
             + '"Source: World Development Indicators",,,,\n')
-    src = write(tmp_path / "wdi.csv", text)
-    out = {}
-    for engine in ("local", "dask"):
-        extra = ("--engine", "dask", "--scheduler", local_cluster.scheduler_address,
-                 "--blocksize", "2KB", "--single-file") if engine == "dask" else ()
-        r = run("kmeans", src, "-k", "2", "-o", tmp_path / engine, *extra)
-        assert r.code == 0, r.err
-        out[engine] = (r.err, pd.read_csv(tmp_path / engine / "assignments.csv"))
-    (err, local), (dask_err, dask) = out["local"], out["dask"]
+    (err, local), (dask_err, dask) = assignments_on_both(
+        run, tmp_path, local_cluster.scheduler_address, "kmeans",
+        write(tmp_path / "wdi.csv", text), "-k", "2", blocksize="2KB")
     warning = next(x for x in err.splitlines() if "notes below the table" in x)
     assert "line 202 ('Data for the latest" in warning and "line 203" in warning
     assert warning in dask_err
     assert len(local) == len(dask) == 200
     assert local[["line", "cluster"]].equals(dask[["line", "cluster"]])
+

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write
+from conftest import assignments_on_both, write
 
 from somcli.api import cluster
 from somcli.config import ReadOptions
@@ -164,18 +164,6 @@ def test_an_infinite_value_makes_no_row_a_total():
     assert [r.columns for r in summary_rows.find(frame, ".")] == [("y",)]  # y bears it out
 
 
-def _both(run, tmp_path, source, cluster, name):
-    """The same kmeans on both engines: (stderr, assignments) of each."""
-    out = []
-    for engine in ("local", "dask"):
-        extra = ("--engine", "dask", "--scheduler", cluster.scheduler_address, "--blocksize",
-                 "2KB", "--single-file") if engine == "dask" else ()
-        r = run("kmeans", source, "-k", "2", "-o", tmp_path / f"{name}_{engine}", *extra)
-        assert r.code == 0, r.err
-        out.append((r.err, pd.read_csv(tmp_path / f"{name}_{engine}" / "assignments.csv")))
-    return out
-
-
 @pytest.mark.slow  # (a real Dask cluster)
 def test_on_dask_totals_rows_are_set_aside_as_the_local_reader_does(tmp_path, run,
                                                                    local_cluster):
@@ -184,9 +172,9 @@ def test_on_dask_totals_rows_are_set_aside_as_the_local_reader_does(tmp_path, ru
     labelled total under one file and a silent sums row on top of another: the same
     warnings, rows, lines and clusters as the local engine's (they had been clustered as
     rows of their own on Dask)."""
-    (err, local), (dask_err, dask) = _both(
-        run, tmp_path, write(tmp_path / "e.csv", export(rows=150, average=True)),
-        local_cluster, "export")
+    (err, local), (dask_err, dask) = assignments_on_both(
+        run, tmp_path / "export", local_cluster.scheduler_address, "kmeans",
+        write(tmp_path / "e.csv", export(rows=150, average=True)), "-k", "2", blocksize="2KB")
     assert "line 152 ('Summe') holds the other rows' sums ('Umsatz', 'Auftraege')" in err
     assert "line 153 ('Durchschnitt')" in err and err.splitlines()[0] in dask_err
     assert len(local) == len(dask) == 150
@@ -204,8 +192,9 @@ def test_on_dask_totals_rows_are_set_aside_as_the_local_reader_does(tmp_path, ru
                              "c": [rows.c.sum()]})
         both = [rows, sums] if where == "bottom" else [sums, rows]
         pd.concat(both).to_csv(folder / f"part{i}.csv", index=False)
-    (err, local), (dask_err, dask) = _both(run, tmp_path, str(folder / "*.csv"),
-                                           local_cluster, "glob")
+    (err, local), (dask_err, dask) = assignments_on_both(
+        run, tmp_path / "glob", local_cluster.scheduler_address, "kmeans",
+        str(folder / "*.csv"), "-k", "2", blocksize="2KB")
     warnings = [x for x in err.splitlines() if "totals row" in x]
     assert len(warnings) == 2 and all(w in dask_err for w in warnings)
     assert "line 122 ('Summe')" in warnings[0] and "line 2 holds" in warnings[1]
