@@ -29,7 +29,12 @@ CHUNK_CELLS = 1_000_000  # cells per parsed chunk: bounds the parser's memory (s
 
 
 class NotDecoded(DataError):
-    """A file's bytes are not the encoding it is read in."""
+    """A file's bytes are not the encoding it is read in; ``where``: the first line (or
+    byte) that is not."""
+
+    def __init__(self, message: str, hint: str, where: str):
+        super().__init__(message, hint)
+        self.where = where
 
 
 @dataclass
@@ -74,7 +79,7 @@ def read_table(opts: ReadOptions, stdin=None, nrows: int | None = None,
             raise  # (an encoding given is the user's; several files: each may differ)
         dialect = replace(dialect, encoding="cp1252", sniffed=(*dialect.sniffed, "encoding"))
         parts = [_read_one(sources[0], dialect, nrows)]
-        late = f" ({exc.message.split(': ', 1)[1].split(' is ')[0]} is the first that is not)"
+        late = f" ({exc.where} is the first that is not)"
     if dialect.encoding == "cp1252" and "encoding" in dialect.sniffed:
         parts[0].warnings.append(f"{sources[0].label}: not UTF-8{late}; read as Windows-1252, "
                                  "as Western European spreadsheets write (pass -e with the "
@@ -204,7 +209,7 @@ def _read_one(source: Source, dialect: Dialect, nrows: int | None = None) -> Tab
         where = f"line {line}" if line else f"byte {start}" if start is not None else "the start"
         raise NotDecoded(
             f"{source.label}: {where} is not valid {dialect.encoding.replace('utf-8-sig', 'UTF-8')}",
-            "pass the file's encoding, e.g. -e latin-1, -e cp1252 or -e cp1251",
+            "pass the file's encoding, e.g. -e latin-1, -e cp1252 or -e cp1251", where,
         ) from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{source.label}: the file is empty") from None
