@@ -168,28 +168,28 @@ def _encoding(head: bytes, asked: str, detected: list[str]) -> str:
     return name
 
 
-def late_western(source, most: int = 1 << 30) -> bool:
+_HIGH = re.compile(rb"[\x80-\xff]")  # a byte beyond ASCII
+
+
+def late_western(source) -> bool:
     """Whether a file read as UTF-8 because its first bytes were plain ASCII is Windows-1252
-    after all: its first SNIFF_BYTES hold nothing beyond ASCII, and the bytes from its first
-    one that is (within ``most`` bytes) read as :func:`_western` does. A sorted export's
+    after all: its first SNIFF_BYTES hold nothing beyond ASCII, and the SNIFF_BYTES from
+    just before its first byte that is read as :func:`_western` does. A sorted export's
     first "Müller" can lie a megabyte down."""
-    if re.search(rb"[\x80-\xff]", source.head(SNIFF_BYTES)):
+    if _HIGH.search(source.head(SNIFF_BYTES)):
         return False  # UTF-8 text beyond ASCII at the start: a later bad byte is damage
-    seen, tail = 0, b""
+    before = b""  # the end of the chunk before, so that the window may start in it
     try:
         with source.open() as stream:
-            while seen < most:
-                chunk = stream.read(1 << 20)
-                if not chunk:
-                    return False
-                found = re.search(rb"[\x80-\xff]", chunk)
+            while chunk := stream.read(1 << 20):
+                found = _HIGH.search(chunk)
                 if found:
-                    start = found.start()
-                    window = (tail + chunk)[len(tail) + start - min(start + len(tail), 256):]
-                    return _western(window[:SNIFF_BYTES] + stream.read(
-                        max(0, SNIFF_BYTES - len(window))))
-                seen += len(chunk)
-                tail = chunk[-256:]
+                    seen = before + chunk
+                    at = len(before) + found.start()
+                    window = seen[max(0, at - 256):]
+                    return _western(window[:SNIFF_BYTES]
+                                    + stream.read(max(0, SNIFF_BYTES - len(window))))
+                before = chunk[-256:]
     except OSError:
         return False
     return False
@@ -221,7 +221,7 @@ def _western(head: bytes) -> bool:
         return False
     if WESTERN_BYTES.search(head):
         return False
-    high = len(re.findall(rb"[\x80-\xff]", head))
+    high = len(_HIGH.findall(head))
     runs = sum(len(r) for r in re.findall(rb"[\x80-\xff]{2,}", head))
     return runs <= WESTERN_RUNS * high
 
