@@ -104,19 +104,21 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         else:
             dtypes[d.name] = "object"
     columns = list(sample.columns)
-    named = P.named_floats(dtypes)
-    gaps = sorted(set(dialect.na_values) | {""})
-    # a repeated header's names in the numeric columns read as gaps (a partition read them
-    # as numbers and stopped there); P.on_rows_read then leaves out the rows that are one
-    na_values = {c: gaps + ([c] if c in named else []) for c in columns}
-    kwargs = dict(sep=dialect.delimiter, encoding=dialect.encoding, decimal=dialect.decimal,
-                  quotechar=dialect.quotechar, na_values=na_values, keep_default_na=False,
-                  header=0 if dialect.header else None, names=columns,
-                  dtype=dtypes, skiprows=dialect.skip_lines or None, skip_blank_lines=True,
-                  include_path_column=PATH_COLUMN, blocksize=blocksize)
+    labels = {p: s.label for p, s in zip(paths, sources, strict=True)}  # as the user named them
+    named = [] if columnar else P.named_floats(dtypes)
+    texts = [] if columnar else [c for c in columns if c not in named]
     if columnar:
         parts = P.columnar_parts(client, paths, dialect, roles)
     else:
+        gaps = sorted(set(dialect.na_values) | {""})
+        # a repeated header's names in the numeric columns read as gaps (a partition read
+        # them as numbers and stopped there); P.on_rows_read leaves out the rows that are one
+        kwargs = dict(sep=dialect.delimiter, encoding=dialect.encoding, decimal=dialect.decimal,
+                      quotechar=dialect.quotechar, keep_default_na=False,
+                      na_values={c: gaps + ([c] if c in named else []) for c in columns},
+                      header=0 if dialect.header else None, names=columns,
+                      dtype=dtypes, skiprows=dialect.skip_lines or None, skip_blank_lines=True,
+                      include_path_column=PATH_COLUMN, blocksize=blocksize)
         try:
             ddf = dd.read_csv(paths, **kwargs)
         except (ValueError, OSError) as exc:
@@ -124,8 +126,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         parts = client.compute(ddf.to_delayed())
     # a row whose every field is empty is an empty line, as the local reader has it; a
     # row that repeats the header is left out (and counted) too
-    parts = map_on(client, P.on_rows_read, parts, named=named,
-                   texts=[] if columnar else [c for c in columns if c not in named])
+    parts = map_on(client, P.on_rows_read, parts, named=named, texts=texts)
     header = 1 if columnar else dialect.skip_lines + (2 if dialect.header else 1)
     top: dict[str, int] = {}  # per file: rows set aside from its top
     aside: list[str] = []  # the warnings that say so
@@ -133,9 +134,7 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
         from somcli.backends.dask_cluster import ends
 
         parts, aside, top = ends.set_aside(client, parts, ends.number_and_text_columns(sample),
-                                           dialect.decimal, header,
-                                           {p: s.label for p, s in zip(paths, sources,
-                                                                       strict=True)})
+                                           dialect.decimal, header, labels)
     if roles_fn is None:  # every column decided on every row, not only the sample's
         from somcli.backends.dask_cluster import levels
 
@@ -148,16 +147,15 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
             roles = R.decide(sample, np.arange(len(sample)) + 2, cols, dialect.decimal,
                              levels=found, totals=totals)
         roles.every = every
-    roles.warnings[:0] = first.warnings + aside  # (the encoding guessed; rows set aside)
     info = client.gather(map_on(client, P.on_describe, parts))
     lengths = np.array([i[0] for i in info], dtype=np.int64)
     files = [i[1] or paths[0] for i in info]
+    # the encoding guessed, the repeated headers, the notes and totals set aside
+    roles.warnings[:0] = first.warnings + P.header_notes(info, files, labels) + aside
     empty = sum(i[2] for i in info)
-    if empty:  # (a table of numbers alone: a repeated header reads as a row of gaps)
-        notes.append(f"{empty} empty line(s) skipped" if columnar or len(named) < len(columns)
-                     else f"{empty} empty line(s), or lines that repeat the header, skipped")
-    roles.warnings[len(first.warnings):len(first.warnings)] = P.header_notes(
-        info, files, {p: s.label for p, s in zip(paths, sources, strict=True)})
+    if empty:  # (in a table of numbers alone a repeated header reads as a row of gaps)
+        notes.append(f"{empty} empty line(s), or lines that repeat the header, skipped"
+                     if named and not texts else f"{empty} empty line(s) skipped")
     first_lines = np.zeros(len(parts), dtype=np.int64)
     seen: dict[str, int] = {}
     for p, f in enumerate(files):
