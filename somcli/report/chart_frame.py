@@ -42,17 +42,6 @@ class Entry:
     marker: dict = field(default_factory=dict)
 
 
-def chart(width: int, height: int, box: tuple[float, float, float, float]):
-    """A figure ``width`` x ``height`` pixels and its one Axes at ``box`` (left, bottom,
-    width, height as shares of the figure), its axes off: a chart :func:`frame` frames."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
-    ax = fig.add_axes(box)
-    ax.set_axis_off()
-    return fig, ax
-
-
 def padded(values, margin: float = 0.05) -> tuple[float, float]:
     """The range of ``values`` widened by ``margin`` of it on each side (matplotlib's
     autoscale), or by one either side of a single value."""

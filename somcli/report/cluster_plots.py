@@ -67,9 +67,9 @@ def draw_projection(path, P, labels, C, shares, what, net=None) -> None:
     """The rows and centres on the plane, a map's units and their links when ``net``; its
     frame and legend drawn in pixels (:mod:`chart_frame`)."""
     from somcli.report import chart_frame as F
-    from somcli.report.pixel_canvas import to_pixels
+    from somcli.report.pixel_canvas import chart, to_pixels
 
-    fig, ax = F.chart(820, 700, (0.11, 0.09, 0.86, 0.84))
+    fig, ax = chart(820, 700, (0.11, 0.09, 0.86, 0.84))
     k = len(C)
     colours = cluster_colours(k)
     everything = [P, C] + ([net[0]] if net is not None else [])

@@ -27,11 +27,12 @@ def draw(path, selection: dict) -> None:
     the left axis' units), each axis drawn in pixels (:mod:`chart_frame`)."""
     from somcli.algorithms.choose import STABLE
     from somcli.report import chart_frame as F
+    from somcli.report.pixel_canvas import chart
 
     evidence = {int(k): e for k, e in selection["evidence"].items()}
     ks = sorted(evidence)
     chosen = int(selection["chosen"])
-    fig, ax = F.chart(760, 420, (0.12, 0.14, 0.74, 0.76))
+    fig, ax = chart(760, 420, (0.12, 0.14, 0.74, 0.76))
     score = [evidence[k]["calinski_harabasz"] for k in ks]
     lo, hi = F.padded([y for y in score if y is not None])
     ax.set_xlim(*F.padded(ks))

@@ -21,15 +21,22 @@ from somcli.report.figure import DPI
 EXTEND_PX = 0.05  # an open end's triangle, as a share of the bar's length (matplotlib's)
 
 
-def canvas(width: int, height: int):
-    """A figure ``width`` x ``height`` pixels and its one Axes in pixel units, no frame."""
+def chart(width: int, height: int, box: tuple[float, float, float, float]):
+    """A figure ``width`` x ``height`` pixels and its one Axes at ``box`` (left, bottom,
+    width, height as shares of the figure), its axes off (a chart_frame.frame frames it)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
-    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax = fig.add_axes(box)
+    ax.set_axis_off()
+    return fig, ax
+
+
+def canvas(width: int, height: int):
+    """A figure ``width`` x ``height`` pixels and its one Axes in pixel units, no frame."""
+    fig, ax = chart(width, height, (0.0, 0.0, 1.0, 1.0))
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)
-    ax.set_axis_off()
     return fig, ax
 
 
