@@ -84,10 +84,8 @@ def capture(path: str, command: list[str]) -> None:
 
     def save() -> None:
         with open(path, "wb") as fh:
-            for i, (kind, header, arrays) in enumerate(made):
-                fh.write(twin.request({"requests": [{"kind": kind, "header": header,
-                                                     "prefix": f"r{i}_"}]},
-                                      {f"r{i}_{k}": v for k, v in arrays.items()}))
+            for one in made:
+                fh.write(twin.request(*painter.message([one])))
 
     exit_ = os._exit
 

@@ -116,6 +116,16 @@ def k_request(selection: dict | None) -> list[tuple[str, dict, dict]]:
     return [] if selection is None else [("k_choice", {"selection": selection}, {})]
 
 
+def message(requests: list[tuple[str, dict, dict]]) -> tuple[dict, dict]:
+    """Requests ((kind, header, arrays)) as one message's JSON header and arrays (each
+    request's arrays under a prefix of its own), as the helper's :func:`_jobs` reads them."""
+    header = {"requests": [{"kind": kind, "header": head, "prefix": f"r{i}_"}
+                           for i, (kind, head, _) in enumerate(requests)]}
+    arrays = {f"r{i}_{name}": value for i, (_, _, arrs) in enumerate(requests)
+              for name, value in arrs.items()}
+    return header, arrays
+
+
 class Painter:
     """The parent's end: a helper started early, handed requests as they become known (a
     map's component planes once it is trained, the rest once its clusters are), which it
@@ -183,12 +193,8 @@ class Painter:
             for name, future in futures.items():
                 self._draw_here(future, fallback[name])
             return futures
-        header = {"requests": [{"kind": kind, "header": head, "prefix": f"r{i}_"}
-                               for i, (kind, head, _) in enumerate(requests)],
-                  "twin": self.twin}
-        arrays = {f"r{i}_{name}": value for i, (_, _, arrs) in enumerate(requests)
-                  for name, value in arrs.items()}
-        self._outbox.put((header, arrays, last))
+        header, arrays = message(requests)
+        self._outbox.put((header | {"twin": self.twin}, arrays, last))
         if start:
             for target, name in ((self._write, "somcli-painter-in"),
                                  (self._read, "somcli-painter")):
