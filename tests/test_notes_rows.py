@@ -80,14 +80,18 @@ def test_on_dask_a_repeated_header_is_left_out_as_the_local_reader_does(
 
 
 @pytest.mark.slow  # (a real Dask cluster)
-def test_on_dask_a_file_read_as_windows_1252_says_so_on_stderr(tmp_path, run, local_cluster):
-    """The guess is the local reader's; the Dask engine said it only in report.md."""
+def test_on_dask_a_file_read_as_windows_1252_says_so_on_stderr(tmp_path, run, local_cluster,
+                                                               monkeypatch):
+    """The guess is the local reader's; the Dask engine said it only in report.md (and
+    named the file by its absolute path, where its other warnings name it as given)."""
     rows = "".join(f"Müller {i};Köln;{i},5;{i % 4}\n" for i in range(40))
-    src = write(tmp_path / "w.csv", ("name;city;x;y\n" + rows).encode("cp1252"))
-    r = run("kmeans", src, "-k", "2", "-o", tmp_path / "o", "--engine", "dask",
+    write(tmp_path / "w.csv", ("name;city;x;y\n" + rows).encode("cp1252"))
+    monkeypatch.chdir(tmp_path)
+    r = run("kmeans", "w.csv", "-k", "2", "-o", tmp_path / "o", "--engine", "dask",
             "--scheduler", local_cluster.scheduler_address)
     assert r.code == 0, r.err
     assert "not UTF-8; read as Windows-1252" in r.err
+    assert "\nsomcli: warning: w.csv: not UTF-8" in "\n" + r.err
     part = tmp_path / "o" / "assignments" / "part-00000.csv"
     assert "Müller 0" in part.read_text(encoding="utf-8")
 

@@ -88,8 +88,9 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                             "all files of one run must have the same header")
     # the rows as the partitions read them: notes (rows without values) and totals rows
     # kept (set aside below: :mod:`.ends`); a repeated header left out here without a note
-    # (the partitions leave out and count every one: partitions.on_rows_read)
-    first = read_table(ReadOptions(**{**read.__dict__, "inputs": (paths[0],),
+    # (the partitions leave out and count every one: partitions.on_rows_read); its file
+    # named as the user named it, as in the partitions' warnings
+    first = read_table(ReadOptions(**{**read.__dict__, "inputs": (sources[0].path,),
                                       "keep_totals": True}), nrows=SAMPLE_ROWS, headers=False)
     sample = without_headers(first.frame)
     if first.dialect.encoding != dialect.encoding:  # Windows-1252 found past the first 64 KiB
