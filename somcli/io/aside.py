@@ -47,9 +47,7 @@ def without_headers(frame: pd.DataFrame) -> pd.DataFrame:
     found = notes_rows.repeated_headers(frame)
     if not found:
         return frame
-    keep = np.ones(len(frame), dtype=bool)
-    keep[found] = False
-    return frame.loc[keep].reset_index(drop=True).apply(retyped)
+    return frame.loc[_kept(len(frame), found)].reset_index(drop=True).apply(retyped)
 
 
 def retyped(column: pd.Series) -> pd.Series:
@@ -66,7 +64,13 @@ def as_numbers(column: pd.Series) -> pd.Series | None:
 
 
 def drop(table, positions: list[int]) -> None:
-    keep = np.ones(table.n_rows, dtype=bool)
-    keep[positions] = False
+    keep = _kept(table.n_rows, positions)
     table.frame = table.frame.loc[keep].reset_index(drop=True)
     table.lines = table.lines[keep]
+
+
+def _kept(n: int, positions: list[int]) -> np.ndarray:
+    """Which of ``n`` rows stay when those at ``positions`` go."""
+    keep = np.ones(n, dtype=bool)
+    keep[positions] = False
+    return keep
