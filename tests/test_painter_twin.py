@@ -290,6 +290,13 @@ def test_the_helpers_numeric_libraries_run_on_one_thread(monkeypatch):
     threads, whatever the user's OMP_NUM_THREADS says for the run itself."""
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     helper = _helper(monkeypatch)
+    # until the child has exec'd, /proc shows the environment it was forked with
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        with open(f"/proc/{helper.proc.pid}/cmdline", "rb") as fh:
+            if b"somcli.report.painter" in fh.read():
+                break
+        time.sleep(0.01)
     with open(f"/proc/{helper.proc.pid}/environ", "rb") as fh:
         env = dict(item.split(b"=", 1) for item in fh.read().split(b"\0") if b"=" in item)
     helper.close()
