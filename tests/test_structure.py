@@ -101,7 +101,14 @@ def test_other_k_nearly_as_well_supported_are_offered():
                               "alternatives": offered}}
     assert "2 clusters (k = 3 also supported: -k 3)" in one_line(report, None)
     md = "\n".join(_k_selection(report))
-    assert "k = 3 is also supported" in md and "`-k 3`" in md
+    assert "k = 3 is also supported**" in md and "`-k 3`" in md
+    # a k found without clear gaps (as -k auto passed it over) is offered as such
+    gapless = alternatives(2, evidence, gapless=[3])
+    assert gapless[0]["gaps"] is False and "gaps" not in offered[0]
+    report["k_selection"]["alternatives"] = gapless
+    assert "(k = 3 also scored well, without clear gaps: -k 3)" in one_line(report, None)
+    assert "also supported:" not in one_line(report, None)
+    assert "k = 3 is also supported by the scores, not by gaps" in "\n".join(_k_selection(report))
 
 
 def test_no_other_k_is_offered_when_there_is_no_structure(tmp_path, run):
@@ -132,6 +139,8 @@ def test_an_elongated_group_is_not_cut_into_clusters(tmp_path, run, command):
     k = json.loads((tmp_path / "o" / "report.json").read_text())["k_selection"]
     assert k["chosen"] == 3 and k["structure"]["verdict"] == "clear"
     assert "separates its clusters by gaps and was chosen" in k["method"]
+    # the k passed over for their lack of gaps are not offered as supported (they were)
+    assert k["alternatives"] and all(a["gaps"] is False for a in k["alternatives"])
     labels = _assignments(tmp_path / "o")
     truth = np.repeat([0, 1, 2], [300, 200, 200])
     from somcli.algorithms import metrics

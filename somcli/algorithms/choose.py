@@ -3,7 +3,7 @@ come in as functions, so every backend scores candidates its own way on the same
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -91,29 +91,33 @@ def row_space(X: np.ndarray) -> np.ndarray:
     return u * s
 
 
-def selection(k: int, evidence: dict, rows: int, what: str, why: str | None = None) -> dict:
+def selection(k: int, evidence: dict, rows: int, what: str, why: str | None = None,
+              gapless: Iterable[int] = ()) -> dict:
     """The report's k selection: the method, the index per k, the evidence, the choice
-    (``why``: why it is not the best-scored k)."""
+    (``why``: why it is not the best-scored k; ``gapless``: the k :func:`clearest` found
+    without clear gaps, offered as such)."""
     note = (f"k is a guess: {rows:,} rows are too few to tell structure from noise"
             if rows < FEW_ROWS else None)
     return {"method": f"{METHOD}; scored on {rows:,} {what}" + (f"; {why}" if why else ""),
             "scores": {kk: e["calinski_harabasz"] for kk, e in evidence.items()},
             "chosen": k, "evidence": evidence, "note": note,
-            "alternatives": alternatives(k, evidence)}
+            "alternatives": alternatives(k, evidence, gapless)}
 
 
 def clearest(X: np.ndarray, k: int, evidence: dict, seed: int
-             ) -> tuple[int, dict | None, str | None]:
+             ) -> tuple[int, dict | None, str | None, list[int]]:
     """``k``, or another k whose clusters are all separated by gaps when ``k``'s are not
     (the best score cut a group in two, or an elongated group in several): first its
     alternatives (nearly as well supported), then, when ``k`` shows no structure at all,
     every smaller admissible k (stable, no tiny cluster), best-scored first. Returns (k,
-    its structure verdict, why it was chosen over the best-scored k, or None)."""
+    its structure verdict, why it was chosen over the best-scored k or None, the k found
+    without clear gaps)."""
     from somcli.algorithms import structure
 
     verdict = structure.verdict(X, k, seed)
     if verdict is None or verdict["verdict"] == "clear":
-        return k, verdict, None
+        return k, verdict, None, []
+    gapless = [k]
     near = {a["k"]: a["why"] for a in alternatives(k, evidence)}
     others = list(near)
     if verdict["verdict"] == "none":
@@ -121,26 +125,30 @@ def clearest(X: np.ndarray, k: int, evidence: dict, seed: int
                           if kk < k and kk not in near and e.get("admissible")),
                          key=lambda kk: -(evidence[kk]["calinski_harabasz"] or 0.0))
     for other in others:
-        quick = structure.valley(X, other, seed)  # one fit: most k fail here
-        if quick is None or quick > structure.CLEAR_VALLEY:
+        quick = structure.valley(X, other, seed)  # (one fit: most k fail here)
+        if quick is None:
             continue
-        clear = structure.verdict(X, other, seed)
-        if clear is not None and clear["verdict"] == "clear":
+        clear = structure.verdict(X, other, seed) if quick <= structure.CLEAR_VALLEY else None
+        if clear is None or clear["verdict"] != "clear":
+            gapless.append(other)
+        else:
             support = near.get(other) or "stable, no tiny cluster"
-            return other, clear, (
-                f"k = {k} scored best but left no clear gap between some of its clusters "
-                f"(structure {verdict['verdict']}); k = {other} ({support}) separates its "
-                "clusters by gaps and was chosen")
-    return k, verdict, None
+            why = (f"k = {k} scored best but left no clear gap between some of its clusters "
+                   f"(structure {verdict['verdict']}); k = {other} ({support}) separates its "
+                   "clusters by gaps and was chosen")
+            return other, clear, why, gapless
+    return k, verdict, None, gapless
 
 
 ALSO_SUPPORTED = 0.9  # an admissible k scoring at least this share of the chosen one's
 MAX_ALTERNATIVES = 2
 
 
-def alternatives(k: int, evidence: dict) -> list[dict]:
+def alternatives(k: int, evidence: dict, gapless: Iterable[int] = ()) -> list[dict]:
     """Other k the data supports nearly as well: admissible (stable, no tiny cluster) and
-    within ALSO_SUPPORTED of the chosen k's score; at most MAX_ALTERNATIVES, best first."""
+    within ALSO_SUPPORTED of the chosen k's score; at most MAX_ALTERNATIVES, best first.
+    One in ``gapless`` (its clusters not all separated by gaps: it may score above the
+    chosen k, passed over for that) says so, ``"gaps": False``."""
     best = evidence[k]["calinski_harabasz"]
     if not best:
         return []
@@ -148,10 +156,12 @@ def alternatives(k: int, evidence: dict) -> list[dict]:
              and e["calinski_harabasz"] is not None
              and e["calinski_harabasz"] >= ALSO_SUPPORTED * best]
     close.sort(key=lambda kk: -evidence[kk]["calinski_harabasz"])
-    return [{"k": int(kk), "why": (f"stable (refits agree: ARI {evidence[kk]['stability']:.2f}), "
-                                   "no tiny cluster, Calinski-Harabasz "
-                                   f"{evidence[kk]['calinski_harabasz'] / best:.0%} of k = {k}'s")}
-            for kk in close[:MAX_ALTERNATIVES]]
+    offers = []
+    for kk in close[:MAX_ALTERNATIVES]:
+        why = (f"stable (refits agree: ARI {evidence[kk]['stability']:.2f}), no tiny cluster, "
+               f"Calinski-Harabasz {evidence[kk]['calinski_harabasz'] / best:.0%} of k = {k}'s")
+        offers.append({"k": int(kk), "why": why} | ({"gaps": False} if kk in gapless else {}))
+    return offers
 
 
 def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int | None,
@@ -206,9 +216,9 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
 
         ks = list(range(2, min(k_max, live, distinct) + 1))
         k, evidence = select_k(X, ks, labels, refit, seed, progress)
-        k, verdict, why = clearest(X, k, evidence, seed)
+        k, verdict, why, gapless = clearest(X, k, evidence, seed)
         chosen = selection(k, evidence, len(X), "rows (k-means on the codebook weighted by "
-                           "hits, each row in its unit's cluster)", why)
+                           "hits, each row in its unit's cluster)", why, gapless)
         chosen["structure"] = verdict
         fit = fits[k]
     else:

@@ -231,9 +231,9 @@ def _choose_k(be, data, opts, distinct, progress) -> tuple[int, KSelection]:
 
     ks = list(range(2, min(opts.k_max, distinct, len(sample) - 1) + 1))
     k, evidence = choose.select_k(scored, ks, labels, refit, opts.seed, progress)
-    k, verdict, why = choose.clearest(sample, k, evidence, opts.seed)
+    k, verdict, why, gapless = choose.clearest(sample, k, evidence, opts.seed)
     what = "fit rows" if len(sample) == data.n_fit else f"fit rows drawn from {data.n_fit:,}"
-    chosen = KSelection(**choose.selection(k, evidence, len(sample), what, why),
+    chosen = KSelection(**choose.selection(k, evidence, len(sample), what, why, gapless),
                         structure=verdict)
     chosen.alternatives = structure.offered(chosen.alternatives, chosen.structure)
     return k, chosen

@@ -229,8 +229,9 @@ def _k_selection(r):
         return []
     out = ["## Choosing k", "", f"Scored by {esc(s['method'])}.", ""]
     for a in s.get("alternatives") or []:
-        out += [f"**k = {a['k']} is also supported** ({esc(a['why'])}): `-k {a['k']}` runs it.",
-                ""]
+        what = ("is also supported by the scores, not by gaps" if a.get("gaps") is False
+                else "is also supported")
+        out += [f"**k = {a['k']} {what}** ({esc(a['why'])}): `-k {a['k']}` runs it.", ""]
     if K_PICTURE in r.get("files", []):
         out += _picture(K_PICTURE)
     if s.get("note"):

@@ -13,9 +13,13 @@ def one_line(report: dict, out: str | None) -> str:
     if report.get("clusters"):
         clusters = _count(len(report["clusters"]), "cluster")
         verdict = ((report.get("k_selection") or {}).get("structure") or {}).get("verdict")
-        also = [a["k"] for a in (report.get("k_selection") or {}).get("alternatives") or []]
+        offers = (report.get("k_selection") or {}).get("alternatives") or []
+        also = [a["k"] for a in offers if a.get("gaps") is not False]
         if also:
             clusters += f" (k = {', '.join(map(str, also))} also supported: -k {also[0]})"
+        elif offers:  # (each scores nearly as well but leaves no clear gap)
+            clusters += f" (k = {', '.join(str(a['k']) for a in offers)} also scored well, " \
+                        f"without clear gaps: -k {offers[0]['k']})"
         parts.append(clusters + {"none": " (no clear cluster structure)",
                                  "weak": " (weak cluster structure)"}.get(verdict, ""))
     m = report.get("map")
