@@ -3,6 +3,9 @@ warning, never clustered as a row of gaps filled with medians."""
 
 from __future__ import annotations
 
+import io
+import json
+
 import pandas as pd
 import pytest
 from conftest import assignments_on_both, write
@@ -115,3 +118,34 @@ def test_on_dask_notes_below_the_table_are_set_aside_as_the_local_reader_does(
     assert len(local) == len(dask) == 200
     assert local[["line", "cluster"]].equals(dask[["line", "cluster"]])
 
+
+
+@pytest.mark.slow  # (a real Dask cluster)
+def test_on_dask_lines_are_counted_as_the_file_has_them(tmp_path, run, local_cluster):
+    """Blank lines, a row of empty fields and a repeated header within partitions, a gap,
+    duplicated rows, a totals row and a note below a blank line: every line a report,
+    warning or assignment names is the file's line, as the local engine names it (on Dask a
+    partition's rows were numbered from its first data row: one early after each)."""
+    rows = [f"s{i},{i % 7}.5,{(i * 3) % 11},{i % 4}" for i in range(300)]
+    rows[150] = "s150,,4,2"  # a gap: --missing drop names its line
+    rows[240] = rows[239]  # a duplicated row
+    sums = pd.read_csv(io.StringIO("store,sales,n,k\n" + "\n".join(rows))).sum(numeric_only=True)
+    total = f"Total,{sums['sales']:.1f},{sums['n']},{sums['k']}"
+    text = ("store,sales,n,k\n" + "\n".join(rows[:40]) + "\n\n\n" + "\n".join(rows[40:90])
+            + "\n,,,\nstore,sales,n,k\n" + "\n".join(rows[90:200]) + "\n\n"
+            + "\n".join(rows[200:]) + "\n" + total + "\n\nSource: a test of line numbers,,,\n")
+    (err, local), (dask_err, dask) = assignments_on_both(
+        run, tmp_path, local_cluster.scheduler_address, "kmeans",
+        write(tmp_path / "lines.csv", text), "-k", "3", "--missing", "drop", blocksize="1KB")
+    assert len(local) == len(dask) == 300
+    assert local[["line", "cluster"]].equals(dask[["line", "cluster"]])
+    assert local["line"].iloc[-1] == len(text.splitlines()) - 3  # (the total, a blank, the note)
+    for what in ("a note below the table", "a totals row"):
+        said = next(x for x in err.splitlines() if what in x)
+        assert said.split(": ", 1)[1] in dask_err, (said, dask_err)
+    reports = [json.loads((tmp_path / e / "report.json").read_text())["cleaning"]
+               for e in ("local", "dask")]
+    assert reports[0]["rows_with_gaps_named"] == ["s150 (line 156)"]
+    assert reports[0]["duplicates"]["identical_rows"], reports[0]["duplicates"]
+    for key in ("duplicates", "rows_with_gaps_named"):
+        assert reports[0][key] == reports[1][key], key

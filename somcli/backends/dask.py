@@ -27,6 +27,7 @@ from somcli.backends.base import (
     quiet,
 )
 from somcli.backends.dask_cluster import data as D
+from somcli.backends.dask_cluster import partitions as P
 from somcli.backends.dask_cluster import report_rows
 from somcli.backends.dask_cluster.client import map_on
 from somcli.backends.dask_cluster.diagnose import diagnosed
@@ -83,10 +84,9 @@ class DaskBackend(Backend):
                            roles_fn=lambda sample: RP.roles(model, sample))
             feats = table.roles.features
             ids = self._ids(table)
-            pairs = self.map(_on_replay_raw, table.parts, table.first_lines, feats=feats,
-                             rules=prep.rules)
+            pairs = self.map(_on_replay_raw, table.parts, feats=feats, rules=prep.rules)
             raw = self.map(B.first, pairs)
-            facts = self.reduce(_on_replay_facts, pairs, table.first_lines)
+            facts = self.reduce(_on_replay_facts, pairs, table.parts)
         gaps, sums, present = (np.sum([f[i] for f in facts], axis=0) for i in range(3))
         stats = RP.stats(table.n_rows, gaps, sums, present, feats)
         gap_stats = [{"gap_rows": f[3]} for f in facts]
@@ -106,7 +106,7 @@ class DaskBackend(Backend):
     def _ids(self, table) -> list:
         """Each partition's line numbers, source and carried columns (made first, so that
         the frames as read can go before the cleaned blocks are made)."""
-        return self.map(D.on_ids, table.parts, list(table.first_lines), table.files,
+        return self.map(D.on_ids, table.parts, table.files,
                         columns=table.roles.shown, several=len(table.inputs) > 1)
 
     def _data(self, table, prep, blocks, ids, report, dtype) -> Data:
@@ -161,16 +161,15 @@ class DaskBackend(Backend):
 
 # ---------------------------------------------------------------- on the workers
 
-def _on_replay_raw(part: pd.DataFrame, first_line: int, feats, rules):
-    lines = first_line + np.arange(len(part))
-    return RP.features(part, feats, rules, lines)
+def _on_replay_raw(part: pd.DataFrame, feats, rules):
+    return RP.features(part, feats, rules, P.lines(part))
 
 
-def _on_replay_facts(pair, first_line: int):
+def _on_replay_facts(pair, part: pd.DataFrame):
     """Gaps, sums and counts per column, the first gap rows, their number, unreadable."""
     raw, bad = pair
     gappy = np.isnan(raw).any(axis=1)
-    rows = (np.flatnonzero(gappy)[:MAX_NAMED_ROWS] + first_line).tolist()
+    rows = P.lines(part)[np.flatnonzero(gappy)[:MAX_NAMED_ROWS]].tolist()
     return (*RP.raw_sums(raw), rows, int(gappy.sum()), bad)
 
 

@@ -128,6 +128,8 @@ def parse_size(text: str) -> int:
 
 
 PATH_COLUMN = "__somcli_path__"  # the file a partition's rows came from (a column of it)
+LINE_COLUMN = "__somcli_line__"  # each row's line in its file (a column of every partition)
+NOT_DATA = [PATH_COLUMN, LINE_COLUMN]  # the columns somcli adds to a partition
 BIG_ARGUMENT = 50_000  # bytes: below Dask's own 100 kB threshold for keyword arguments
 
 

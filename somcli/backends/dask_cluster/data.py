@@ -52,8 +52,7 @@ class DistTable:
     roles: R.Roles
     sample: pd.DataFrame
     parts: list  # futures: pandas partitions (raw, as read)
-    lengths: np.ndarray  # rows per partition
-    first_lines: np.ndarray  # line number of each partition's first row in its file
+    lengths: np.ndarray  # rows per partition (each row's line: P.lines)
     files: list[str]  # file of each partition
     notes: list[str] = field(default_factory=list)
 
@@ -118,24 +117,25 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                       quotechar=dialect.quotechar, keep_default_na=False,
                       na_values={c: gaps + ([c] if c in named else []) for c in columns},
                       header=0 if dialect.header else None, names=columns,
-                      dtype=dtypes, skiprows=dialect.skip_lines or None, skip_blank_lines=True,
+                      dtype=dtypes, skiprows=dialect.skip_lines or None, skip_blank_lines=False,
                       include_path_column=PATH_COLUMN, blocksize=blocksize)
         try:
             ddf = dd.read_csv(paths, **kwargs)
         except (ValueError, OSError) as exc:
             raise DataError(f"dask could not read the input ({brief(exc, 160)})") from None
         parts = client.compute(ddf.to_delayed())
-    # a row whose every field is empty is an empty line, as the local reader has it; a
-    # row that repeats the header is left out (and counted) too
-    parts = map_on(client, P.on_rows_read, parts, named=named, texts=texts)
+    # each row's line, as the local reader numbers them (blank lines read as rows of
+    # empty fields); such a row is an empty line, as the local reader has it, and a row
+    # that repeats the header is left out (and counted) too
     header = 1 if columnar else dialect.skip_lines + (2 if dialect.header else 1)
-    top: dict[str, int] = {}  # per file: rows set aside from its top
-    aside: list[str] = []  # the warnings that say so
+    parts = map_on(client, P.on_rows_read, parts, P.first_lines(client, parts, header),
+                   named=named, texts=texts)
+    aside: list[str] = []  # the notes and totals set aside, and the warnings that say so
     if not read.keep_totals:
         from somcli.backends.dask_cluster import ends
 
-        parts, aside, top = ends.set_aside(client, parts, ends.number_and_text_columns(sample),
-                                           dialect.decimal, header, labels)
+        parts, aside = ends.set_aside(client, parts, ends.number_and_text_columns(sample),
+                                      dialect.decimal, labels)
     if roles_fn is None:  # every column decided on every row, not only the sample's
         from somcli.backends.dask_cluster import levels
 
@@ -157,20 +157,12 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
     if empty:  # (in a table of numbers alone a repeated header reads as a row of gaps)
         notes.append(f"{empty} empty line(s), or lines that repeat the header, skipped"
                      if named and not texts else f"{empty} empty line(s) skipped")
-    first_lines = np.zeros(len(parts), dtype=np.int64)
-    seen: dict[str, int] = {}
-    for p, f in enumerate(files):
-        first_lines[p] = header + top.get(f, 0) + seen.get(f, 0)
-        seen[f] = seen.get(f, 0) + int(lengths[p])
     notes.append(f"read on a Dask cluster: {len(parts)} partition{'s' * (len(parts) != 1)} of "
                  f"{len(paths)} file(s); "
                  "column roles decided on every row (distinct values counted up to "
                  f"{CAP:,} per column; a date's format and a unit from the "
-                 f"first {len(sample):,} rows); line numbers count "
-                 "data rows (blank lines, rows of empty fields and rows that repeat the "
-                 "header are not counted)")
-    return DistTable(client, dialect, paths, roles, sample, parts, lengths, first_lines, files,
-                     notes)
+                 f"first {len(sample):,} rows)")
+    return DistTable(client, dialect, paths, roles, sample, parts, lengths, files, notes)
 
 
 def on_raw(part: pd.DataFrame, feats: list[str], rules: dict,
@@ -192,18 +184,20 @@ def on_raw(part: pd.DataFrame, feats: list[str], rules: dict,
     return raw
 
 
-def on_stats(raw: np.ndarray, first_line: int, drop: bool):
+def on_stats(raw: np.ndarray, part: pd.DataFrame, drop: bool):
     """The partition's partial sums (:mod:`somcli.prep.statistics`): the moments of every
     column over all rows (what the report describes) and over the fitting rows (with
     --missing drop, the rows without gaps); infinite and missing counts, the gap rows
-    (first few), rows left for fitting, and the first value too large to scale."""
+    (first few), rows left for fitting, and the first value too large to scale (``part``:
+    the partition ``raw`` was read from, for its lines)."""
+    lines = P.lines(part)
     huge_at = None
     for j in range(raw.shape[1]):
         col = raw[:, j]
         big = np.isfinite(col) & (np.abs(col) > HUGE)
         if big.any() and huge_at is None:
             i = int(np.argmax(big))
-            huge_at = (j, float(col[i]), first_line + i)
+            huge_at = (j, float(col[i]), int(lines[i]))
     inf = np.isinf(raw)
     values = np.where(inf, np.nan, raw)
     gaps = np.isnan(values)
@@ -211,7 +205,7 @@ def on_stats(raw: np.ndarray, first_line: int, drop: bool):
     everything = S.moments(values)
     return {"all": everything, "fit": S.moments(values[~gappy]) if drop else everything,
             "inf": inf.sum(axis=0), "missing": gaps.sum(axis=0), "rows": len(values),
-            "gap_rows": (np.flatnonzero(gappy)[:MAX_NAMED_ROWS] + first_line).tolist(),
+            "gap_rows": lines[np.flatnonzero(gappy)[:MAX_NAMED_ROWS]].tolist(),
             "n_gap_rows": int(gappy.sum()),
             "fit_rows": int((~gappy).sum()) if drop else int((~gaps.all(axis=1)).sum()),
             "huge": huge_at}
@@ -254,7 +248,7 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions) -> tuple:
     rules = roles.rules
     raw = map_on(client, on_raw, table.parts, feats=feats, rules=rules)
     drop = cleaning.missing == "drop"
-    stats = client.gather(map_on(client, on_stats, raw, table.first_lines, drop=drop))
+    stats = client.gather(map_on(client, on_stats, raw, table.parts, drop=drop))
     for s in stats:
         if s["huge"] is not None:
             j, value, line = s["huge"]
@@ -280,7 +274,7 @@ def fit_cleaning(table: DistTable, cleaning: CleanOptions) -> tuple:
         "missing_cells": missing, "rows_with_gaps": int(total["n_gap_rows"]),
         "rows_with_gaps_named": report_rows.name_gap_rows(table, stats),
         "feature_stats": {f: S.describe(total["all"], j, n_rows) for j, f in enumerate(feats)},
-        "duplicates": report_rows.find(table, PATH_COLUMN, cleaning.dedupe_by),
+        "duplicates": report_rows.find(table, cleaning.dedupe_by),
         "scale": cleaning.scale,
         "rows_used_for_fitting": int(total["fit_rows"]),
     }
@@ -358,8 +352,8 @@ def on_clean(raw: np.ndarray, prep: Preprocessor, dtype) -> Block:
     return Block(X, usable, build_quotes(lambda j: raw[:, j], X, prep.center, prep.scale))
 
 
-def on_ids(part: pd.DataFrame, first_line: int, path: str, columns: list[str], several: bool):
-    out = pd.DataFrame({"line": np.arange(first_line, first_line + len(part), dtype=np.int64)})
+def on_ids(part: pd.DataFrame, path: str, columns: list[str], several: bool):
+    out = pd.DataFrame({"line": P.lines(part)})
     if several:
         out["source"] = path
     for col in columns:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from somcli.backends.dask_cluster.client import PATH_COLUMN, map_on
+from somcli.backends.dask_cluster.client import LINE_COLUMN, NOT_DATA, PATH_COLUMN, map_on
+from somcli.backends.dask_cluster.partitions import cells
 from somcli.io.aside import as_numbers
 from somcli.prep import notes_rows
 from somcli.prep import summary_rows as S
@@ -38,13 +39,10 @@ def number_and_text_columns(sample: pd.DataFrame) -> tuple[list[str], list[str]]
 
 
 def set_aside(client, parts: list, columns: tuple[list[str], list[str]], decimal: str,
-              header_lines: int, labels: dict[str, str]
-              ) -> tuple[list, list[str], dict[str, int]]:
+              labels: dict[str, str]) -> tuple[list, list[str]]:
     """``parts`` without each file's notes below the table and totals rows (notes first, as
-    the local reader sets them aside); a warning per file that had some, naming
-    the file as the user did (``labels``: path -> name) and the rows' lines
-    (``header_lines``: the line of a file's first row); and, per file, how many rows were
-    set aside from its top (its later rows' line numbers count them). ``columns``: from
+    the local reader sets them aside), and a warning per file that had some, naming the
+    file as the user did (``labels``: path -> name) and the rows' lines. ``columns``: from
     :func:`number_and_text_columns`."""
     numeric, text = columns
     info = client.gather(map_on(client, _on_edges, parts, columns=numeric))
@@ -52,10 +50,10 @@ def set_aside(client, parts: list, columns: tuple[list[str], list[str]], decimal
     for p, (n, path, *_rest) in enumerate(info):
         if n:
             by_file.setdefault(path, []).append(p)
-    warnings, top = [], {}
+    warnings = []
     drops: dict[int, list[int]] = {}
     for path, mine in by_file.items():
-        notes, said = _notes([info[p] for p in mine], header_lines,
+        notes, said = _notes([info[p] for p in mine],
                              _longest_texts(client, [parts[p] for p in mine]))
         if notes:
             warnings.append(f"{labels.get(path, path)}: {said}")
@@ -68,25 +66,25 @@ def set_aside(client, parts: list, columns: tuple[list[str], list[str]], decimal
         found = S.judge(edges.n, edges.labels, edges.numbers)
         if not found:
             continue
-        lines = {s.position: header_lines + s.position for s in found}
+        lines = {s.position: int(edges.rows[s.position][LINE_COLUMN]) for s in found}
         warnings.append(f"{labels.get(path, path)}: {S.note(found, lines)}")
-        top[path] = sum(1 for s in found if s.position < S.EDGE)
         for s in found:
             k, local = edges.where(s.position)
             drops.setdefault(mine[k], []).append(local)
     if drops:
         parts = [client.submit(_on_drop, part, drops[p], pure=False) if p in drops else part
                  for p, part in enumerate(parts)]
-    return parts, warnings, top
+    return parts, warnings
 
 
-def _notes(infos: list, header_lines: int, longest_above) -> tuple[list[int], str]:
+def _notes(infos: list, longest_above) -> tuple[list[int], str]:
     """The notes at the bottom of one file (positions in it) and the warning that says so:
     its last partition's last rows scanned as the local reader scans a table, a text that
     does not begin like a note measured against the longest of its column above it
     (``longest_above(column)``: above those last rows, over every partition)."""
     n = sum(i[0] for i in infos)
-    tail = infos[-1][3].drop(columns=[PATH_COLUMN], errors="ignore")
+    shipped = infos[-1][3]
+    tail = cells(shipped)
     start = n - len(tail)
 
     def longest(p: int, column: int) -> int:
@@ -96,7 +94,7 @@ def _notes(infos: list, header_lines: int, longest_above) -> tuple[list[int], st
     found = notes_rows.scan(tail, start, n, longest)
     if not found:
         return [], ""
-    lines = {p - start: header_lines + p for p in found}
+    lines = {p - start: int(shipped[LINE_COLUMN].iloc[p - start]) for p in found}
     return found, notes_rows.note([p - start for p in found], tail, lines)
 
 
@@ -131,7 +129,7 @@ class Edges:
         self.rows = {p: self.head.iloc[p] if p < len(self.head) else tail.iloc[p - self.tail_start]
                      for p in S.edge_rows(self.n)
                      if p < len(self.head) or p >= self.tail_start}
-        self.labels = {p: S.label(row.drop(PATH_COLUMN, errors="ignore"))
+        self.labels = {p: S.label(row.drop(NOT_DATA, errors="ignore"))
                        for p, row in self.rows.items()}
         self.text: list | None = None  # per partition: its text columns read as numbers
 
@@ -143,7 +141,7 @@ class Edges:
         for name in self.rows[next(iter(self.rows))].index:
             if given >= S.MAX_COLUMNS:
                 return
-            if name == PATH_COLUMN:
+            if name in NOT_DATA:
                 continue
             sums = [i[4].get(name, False) for i in self.infos]
             if all(s is not False for s in sums):

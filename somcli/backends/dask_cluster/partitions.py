@@ -1,15 +1,17 @@
 """How the Dask engine's partitions are read, before anything is computed from them: Parquet
 and Arrow files one row group per partition (:func:`columnar_parts`), and every partition
 without its rows of empty fields and its rows that repeat the header, each counted
-(:func:`on_rows_read`, :func:`on_describe`, :func:`header_notes`). Functions whose names
-start with ``on_`` or ``_on_`` run on the workers."""
+(:func:`on_rows_read`, :func:`on_describe`, :func:`header_notes`), each row's line in
+its file in a column (:data:`LINE_COLUMN`: :func:`first_lines`, numbered before any row is
+left out, as the local reader numbers them). Functions whose names start with ``on_`` or
+``_on_`` run on the workers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from somcli.backends.dask_cluster.client import PATH_COLUMN, map_on
+from somcli.backends.dask_cluster.client import LINE_COLUMN, NOT_DATA, PATH_COLUMN, map_on
 from somcli.io.formats import PARQUET, frame_of, read_columnar
 from somcli.io.read import Dialect
 from somcli.prep import roles as R
@@ -54,23 +56,52 @@ def named_floats(dtypes: dict) -> list[str]:
         else floats
 
 
-def on_rows_read(part: pd.DataFrame, named: list[str], texts: list[str]) -> pd.DataFrame:
-    """``part`` without its rows of empty fields and its rows that repeat the header (every
-    numeric column a gap, its name having been read as one, and every other column its
-    own name), each counted in the frame's attrs."""
-    cells = part.drop(columns=[PATH_COLUMN])
-    empty = cells.isna().all(axis=1).to_numpy()
+def first_lines(client, parts: list, first: int) -> list[int]:
+    """The line of each partition's first row in its file (``first``: the line of a file's
+    first row), from the rows each partition read, blank lines included."""
+    read = client.gather(map_on(client, _on_read_rows, parts))
+    out, seen = [], {}
+    for n, path in read:
+        out.append(first + seen.get(path, 0))
+        seen[path] = seen.get(path, 0) + n
+    return out
+
+
+def _on_read_rows(part: pd.DataFrame) -> tuple[int, str | None]:
+    return len(part), str(part[PATH_COLUMN].iloc[0]) if len(part) else None
+
+
+def on_rows_read(part: pd.DataFrame, first_line: int, named: list[str], texts: list[str]
+                 ) -> pd.DataFrame:
+    """``part`` with each row's line (``first_line``: its first row's), without its rows
+    of empty fields (blank lines) and its rows that repeat the header (every numeric column
+    a gap, its name having been read as one, and every other column its own name), each
+    counted in the frame's attrs."""
+    values = cells(part)
+    part = part.assign(**{LINE_COLUMN: np.arange(first_line, first_line + len(part),
+                                                 dtype=np.int64)})
+    empty = values.isna().all(axis=1).to_numpy()
     header = np.zeros(len(part), dtype=bool)
     if named and texts and len(part):
-        header = cells[named].isna().all(axis=1).to_numpy() & ~empty
+        header = values[named].isna().all(axis=1).to_numpy() & ~empty
         for name in texts:
-            header &= (cells[name].astype(str).str.strip() == name).to_numpy()
+            header &= (values[name].astype(str).str.strip() == name).to_numpy()
     if not (empty.any() or header.any()):
         return part
     kept = part.loc[~(empty | header)].reset_index(drop=True)
     kept.attrs["somcli_empty_rows"] = int(empty.sum())
     kept.attrs["somcli_header_rows"] = int(header.sum())
     return kept
+
+
+def lines(part: pd.DataFrame) -> np.ndarray:
+    """Each row's line in its file."""
+    return part[LINE_COLUMN].to_numpy()
+
+
+def cells(part: pd.DataFrame) -> pd.DataFrame:
+    """The partition's columns as read (without those somcli adds)."""
+    return part.drop(columns=NOT_DATA, errors="ignore")
 
 
 def on_describe(part: pd.DataFrame):

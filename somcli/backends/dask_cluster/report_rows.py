@@ -14,21 +14,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from somcli.backends.dask_cluster import partitions as P
 from somcli.backends.dask_cluster.client import map_on
 from somcli.prep import duplicates as DUP
 
 BUCKETS = 16
 
 
-def find(table, path_column: str, dedupe_by: str | None = None) -> dict:
-    """The duplicates section of the cleaning report, as the local engine writes it
-    (``path_column``: the column Dask adds with each row's file, not part of the data)."""
+def find(table, dedupe_by: str | None = None) -> dict:
+    """The duplicates section of the cleaning report, as the local engine writes it."""
     client, roles = table.client, table.roles
     feats, ids = roles.sources, roles.ids
     hashes = map_on(client, _on_feature_hash, table.parts, feats=feats)
     twice, _ = repeated(client, hashes)
-    rows = client.gather(map_on(client, _on_rows_with, table.parts, hashes, table.first_lines,
-                                    wanted=twice, path_column=path_column))
+    rows = client.gather(map_on(client, _on_rows_with, table.parts, hashes, wanted=twice))
     frame = pd.concat([r[0] for r in rows], ignore_index=True)
     lines = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, np.int64)
     report = DUP.find(frame, lines, [], feats)
@@ -39,7 +38,7 @@ def find(table, path_column: str, dedupe_by: str | None = None) -> dict:
         if distinct[col] < DUP.KEY_LIKE * table.n_rows or not twice:
             continue  # a category: shared values are its nature (as the local rule)
         found = client.gather(map_on(client, _on_values_with, table.parts, col_hashes,
-                                         table.first_lines, col=col, wanted=twice))
+                                     col=col, wanted=twice))
         groups: dict[str, list[int]] = {}
         for values, at in found:
             for value, line in zip(values, at, strict=True):
@@ -81,17 +80,14 @@ def _on_bucket(b: int, *splits) -> tuple[list[int], int]:
     return counts.index[counts.to_numpy() > 1].tolist(), len(counts)
 
 
-def _on_rows_with(part: pd.DataFrame, h: np.ndarray, first_line: int, wanted: set[int],
-                  path_column: str):
+def _on_rows_with(part: pd.DataFrame, h: np.ndarray, wanted: set[int]):
     keep = np.isin(h, np.fromiter(wanted, dtype=np.uint64, count=len(wanted)))
-    rows = part.loc[keep, [c for c in part.columns if c != path_column]]
-    return rows.reset_index(drop=True), first_line + np.flatnonzero(keep)
+    return P.cells(part.loc[keep]).reset_index(drop=True), P.lines(part)[keep]
 
 
-def _on_values_with(part: pd.DataFrame, h: np.ndarray, first_line: int, col: str,
-                    wanted: set[int]):
+def _on_values_with(part: pd.DataFrame, h: np.ndarray, col: str, wanted: set[int]):
     keep = np.isin(h, np.fromiter(wanted, dtype=np.uint64, count=len(wanted)))
-    return part.loc[keep, col].astype(str).tolist(), (first_line + np.flatnonzero(keep)).tolist()
+    return part.loc[keep, col].astype(str).tolist(), P.lines(part)[keep].tolist()
 
 
 def name_gap_rows(table, stats: list[dict]) -> list[str]:
@@ -105,14 +101,15 @@ def name_gap_rows(table, stats: list[dict]) -> list[str]:
             break
         lines = s["gap_rows"][:left]
         if lines:
-            wanted.append((p, np.asarray(lines, dtype=np.int64) - table.first_lines[p]))
+            wanted.append((p, np.asarray(lines, dtype=np.int64)))
             left -= len(lines)
-    futures = [table.client.submit(_on_row_labels, table.parts[p], rows, table.roles.names,
-                                   int(table.first_lines[p]), pure=False) for p, rows in wanted]
+    futures = [table.client.submit(_on_row_labels, table.parts[p], lines, table.roles.names,
+                                   pure=False) for p, lines in wanted]
     return [name for names in table.client.gather(futures) for name in names]
 
 
-def _on_row_labels(part: pd.DataFrame, rows: np.ndarray, ids: list[str], first_line: int):
+def _on_row_labels(part: pd.DataFrame, lines: np.ndarray, ids: list[str]):
     from somcli.prep.clean import row_labels
 
-    return row_labels(part, ids, first_line + np.arange(len(part)), rows)
+    at = P.lines(part)
+    return row_labels(part, ids, at, np.searchsorted(at, lines))
