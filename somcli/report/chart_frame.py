@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from somcli.report.figure import DPI
-from somcli.report.pixel_canvas import Box, pixels, placed, to_pixels
+from somcli.report.pixel_canvas import Box, pixels, placed, round_values, text_width, to_pixels
 
 TICK_PX = 3.5 * DPI / 72  # a tick's length
 PAD_PX = 3.5 * DPI / 72  # from a tick's end to its label
@@ -58,11 +58,9 @@ def padded(values, margin: float = 0.05) -> tuple[float, float]:
 
 def ticks(lo: float, hi: float, n: int, label: str = "", colour: str = "black",
           integer: bool = False) -> Ticks:
-    """About ``n`` round values within [lo, hi] (steps of 1, 2, 2.5 or 5 times a power of
-    ten, as matplotlib's default locator picks them), labelled by :func:`labels`."""
-    from matplotlib.ticker import MaxNLocator
-
-    found = MaxNLocator(n, steps=[1, 2, 2.5, 5, 10], integer=integer).tick_values(lo, hi)
+    """About ``n`` round values within [lo, hi] (:func:`round_values`), labelled by
+    :func:`labels`."""
+    found = round_values(lo, hi, n, integer)
     span = hi - lo
     at = found[(found >= lo - 1e-9 * span) & (found <= hi + 1e-9 * span)]
     return Ticks(at, labels(at), label, colour)
@@ -126,27 +124,20 @@ def frame(ax, x: Ticks, y: Ticks, title: str = "", right: Ticks | None = None,
         ax.text(left + box.w / 2, bottom + TICK_PX + PAD_PX + size + 5.6, x.label,
                 fontsize=FONT, ha="center", va="top", color=x.colour, **put)
     if y.label:
-        ax.text(left - TICK_PX - PAD_PX - _width(y.labels) - 5.6, top + box.h / 2, y.label,
+        ax.text(left - TICK_PX - PAD_PX - text_width(y.labels, FONT) - 5.6, top + box.h / 2, y.label,
                 fontsize=FONT, rotation=90, ha="right", va="center", color=y.colour, **put)
     if right is not None:
         for v, text in zip(rs, right.labels, strict=True):
             ax.text(end + TICK_PX + PAD_PX, v, text, fontsize=FONT, ha="left", va="center",
                     color=right.colour, **put)
         if right.label:
-            ax.text(end + TICK_PX + PAD_PX + _width(right.labels) + 5.6, top + box.h / 2,
+            ax.text(end + TICK_PX + PAD_PX + text_width(right.labels, FONT) + 5.6, top + box.h / 2,
                     right.label, fontsize=FONT, rotation=90, ha="left", va="center",
                     color=right.colour, **put)
     if title:
         ax.text(left + box.w / 2, top - 6 * DPI / 72, title, fontsize=title_size,
                 ha="center", va="bottom", **put)
     return box
-
-
-def _width(texts: list[str], fontsize: float = FONT) -> float:
-    """About how wide the widest of ``texts`` is drawn, pixels (digits are 0.64 em wide in
-    DejaVu Sans, the default font; commas and points less)."""
-    return max((0.64 * sum(c not in ",." for c in t) + 0.32 * sum(c in ",." for c in t)
-                for t in texts), default=0) * fontsize * DPI / 72
 
 
 def legend(ax, entries: list[Entry], points: np.ndarray, fontsize: float = 8) -> Box | None:

@@ -127,7 +127,7 @@ def ticks(scale: Scale, n: int = 5, integer: bool = False) -> np.ndarray:
     with ``integer``); on a log scale the powers of ten in it, or its ends where it holds
     fewer than two; every few band edges of a quantile scale."""
     from matplotlib.colors import BoundaryNorm, LogNorm
-    from matplotlib.ticker import LogLocator, MaxNLocator
+    from matplotlib.ticker import LogLocator
 
     lo, hi = float(scale.norm.vmin), float(scale.norm.vmax)
     if isinstance(scale.norm, BoundaryNorm):
@@ -137,7 +137,22 @@ def ticks(scale: Scale, n: int = 5, integer: bool = False) -> np.ndarray:
         found = LogLocator(numticks=n).tick_values(lo, hi)
         inside = found[(found >= lo * (1 - 1e-9)) & (found <= hi * (1 + 1e-9))]
         return inside if len(inside) >= 2 else np.array([lo, hi])
-    return MaxNLocator(n, integer=integer).tick_values(lo, hi)
+    return round_values(lo, hi, n, integer)
+
+
+def round_values(lo: float, hi: float, n: int, integer: bool = False) -> np.ndarray:
+    """About ``n`` round values covering [lo, hi] (steps of 1, 2, 2.5 or 5 times a power of
+    ten, as matplotlib's default locator picks them; whole numbers with ``integer``)."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(n, steps=[1, 2, 2.5, 5, 10], integer=integer).tick_values(lo, hi)
+
+
+def text_width(texts: list[str], fontsize: float) -> float:
+    """About how wide the widest of ``texts`` (numbers) is drawn, pixels: digits are 0.64
+    em wide in DejaVu Sans, the default font; commas and points half that."""
+    return max((0.64 * sum(c not in ",." for c in t) + 0.32 * sum(c in ",." for c in t)
+                for t in texts), default=0) * fontsize * DPI / 72
 
 
 def colour_bar(ax, box: Box, scale: Scale, cmap, ticks, fontsize: float = 8,
@@ -179,6 +194,6 @@ def colour_bar(ax, box: Box, scale: Scale, cmap, ticks, fontsize: float = 8,
     for y, text in zip(ys, labels, strict=True):
         ax.text(right + 8.4, y, text, fontsize=fontsize, ha="left", va="center", **put)
     if label:
-        room = max((len(t) for t in labels), default=0) * 0.62 * fontsize * DPI / 72
+        room = text_width(labels, fontsize)
         ax.text(right + 14 + room, box.y + box.h / 2, label, fontsize=10, rotation=90,
                 ha="left", va="center", multialignment="center", **put)
