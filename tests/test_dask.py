@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
-from conftest import on_both_engines, three_blobs  # noqa: E402
+from conftest import assignments_on_both, on_both_engines, three_blobs  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 from somcli import errors  # noqa: E402
@@ -104,6 +104,26 @@ def test_a_glob_of_files_gives_the_result_of_the_files_concatenated(run, tmp_pat
     joined = pd.concat([pd.read_csv(tmp_path / "glob" / "assignments" / n) for n in names])
     assert joined["source"].str.endswith(("p0.csv", "p1.csv", "p2.csv")).all()
     assert len(joined) == 300 and joined["name"].tolist() == frame["name"].tolist()
+
+
+@pytest.mark.slow
+def test_a_compressed_file_and_a_title_line_read_without_dasks_warnings(run, tmp_path,
+                                                                        cluster):
+    """Dask warned in its own words, naming keywords the user cannot pass: a gzip file
+    ("does not support breaking apart files ... use the keyword blocksize=None") and a
+    title line above the header with small partitions ("passing skiprows when blocksize is
+    smaller than sample size"). The clusters are the local engine's."""
+    import gzip
+
+    text = pd.read_csv(blobs(tmp_path / "b.csv")).to_csv(index=False, float_format="%.6f")
+    (tmp_path / "b.csv.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "titled.csv").write_text("Store sales in December\n" + text)
+    for name in ("b.csv.gz", "titled.csv"):
+        (err, local), (dask_err, dist) = assignments_on_both(
+            run, tmp_path / name.replace(".", "_"), cluster.scheduler_address, "kmeans",
+            tmp_path / name, "-k", "3", "--no-plots", blocksize="2KB")
+        assert "blocksize" not in dask_err and "keyword" not in dask_err, dask_err
+        assert local[["line", "name", "cluster"]].equals(dist[["line", "name", "cluster"]])
 
 
 @pytest.mark.slow

@@ -40,6 +40,7 @@ from somcli.prep.units import apply_rule, source_of
 from somcli.runtime.parallel import ordered
 
 SAMPLE_ROWS = 10_000  # rows read first: the roles are decided on them, then on every row
+SAMPLE_BYTES = 256_000  # Dask's read_csv reads a file's header from its first bytes
 
 
 @dataclass
@@ -110,6 +111,12 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
     if columnar:
         parts = P.columnar_parts(client, paths, dialect, roles)
     else:
+        from fsspec.utils import infer_compression
+
+        if any(infer_compression(p) for p in paths):  # (Dask warned, naming its keyword)
+            blocksize = None
+            notes.append("compressed input: one partition per file (a compressed file "
+                         "cannot be split)")
         gaps = sorted(set(dialect.na_values) | {""})
         # a repeated header's names in the numeric columns read as gaps (a partition read
         # them as numbers and stopped there); P.on_rows_read leaves out the rows that are one
@@ -119,6 +126,8 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                       header=0 if dialect.header else None, names=columns,
                       dtype=dtypes, skiprows=dialect.skip_lines or None, skip_blank_lines=False,
                       include_path_column=PATH_COLUMN, blocksize=blocksize)
+        if blocksize and dialect.skip_lines:  # (the lines skipped are read from the first
+            kwargs["sample"] = min(int(blocksize), SAMPLE_BYTES)  # block: Dask warned)
         try:
             ddf = dd.read_csv(paths, **kwargs)
         except (ValueError, OSError) as exc:
