@@ -167,3 +167,31 @@ def test_a_wide_tables_verdict_is_given_in_moments():
     assert time.perf_counter() - start < 30  # (it took over ten minutes at 10,000 columns)
     assert found["verdict"] == "clear" and found["references"] == structure.REFERENCES
     assert structure.verdict(rng.normal(size=(120, 4_000)), 3, seed=0)["verdict"] == "none"
+
+
+def test_when_no_k_is_stable_the_report_says_so(tmp_path, run):
+    """A new user's table: nine columns of noise and a 0/1 flag. The flag splits the rows
+    in two with a gap, but refits on resamples often split the noise instead (ARI about
+    0.5 for every k): the rule falls back to the best score without a tiny cluster, and
+    the table said "stable: yes" for every k. Now a warning and the report say no k was
+    stable, and the table marks such k "no tiny cluster"."""
+    from somcli.algorithms.choose import stable_mark, unstable
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.normal(size=(400, 9)), columns=[f"x{i}" for i in range(9)])
+    frame["flag"] = rng.integers(0, 2, 400)
+    frame.to_csv(tmp_path / "flag.csv", index=False)
+    res = run("kmeans", tmp_path / "flag.csv", "-o", tmp_path / "o", "--no-plots")
+    assert res.code == 0, res.err
+    k = json.loads((tmp_path / "o" / "report.json").read_text())["k_selection"]
+    best = max(e["stability"] for e in k["evidence"].values())
+    assert best < 0.75 and all(e["admissible"] for e in k["evidence"].values())
+    assert f"warning: no k was stable: refits on resamples agreed with a fit at best ARI " \
+           f"{best:.2f}" in res.err
+    md = (tmp_path / "o" / "report.md").read_text()
+    assert "**no k was stable" in md and "| no tiny cluster | \\<- chosen |" in md
+    # one stable k: no note, and only that k is marked stable
+    row = {"stability": 0.9, "admissible": True}
+    assert unstable(2, {2: row, 3: {"stability": 0.4, "admissible": False}}) is None
+    assert stable_mark(row) == "yes" and stable_mark({"stability": 0.9, "admissible": False}) \
+        == "no" and stable_mark({"stability": 0.5, "admissible": True}) == "no tiny cluster"

@@ -97,11 +97,31 @@ def selection(k: int, evidence: dict, rows: int, what: str, why: str | None = No
     (``why``: why it is not the best-scored k; ``gapless``: the k :func:`clearest` found
     without clear gaps, offered as such)."""
     note = (f"k is a guess: {rows:,} rows are too few to tell structure from noise"
-            if rows < FEW_ROWS else None)
+            if rows < FEW_ROWS else unstable(k, evidence))
     return {"method": f"{METHOD}; scored on {rows:,} {what}" + (f"; {why}" if why else ""),
             "scores": {kk: e["calinski_harabasz"] for kk, e in evidence.items()},
             "chosen": k, "evidence": evidence, "note": note,
             "alternatives": alternatives(k, evidence, gapless)}
+
+
+def unstable(k: int, evidence: dict) -> str | None:
+    """What the reader must know when no candidate was stable (the rule then took the best
+    score among those without a tiny cluster): None when one was."""
+    considered = [e for e in evidence.values() if e.get("admissible")]
+    agree = [e["stability"] for e in considered if e["stability"] is not None]
+    if not agree or max(agree) >= STABLE:
+        return None
+    return (f"no k was stable: refits on resamples agreed with a fit at best ARI "
+            f"{max(agree):.2f} (stable from {STABLE}), so k = {k}, the best score among "
+            "the candidates without a tiny cluster, may not be found again on other rows "
+            "of the same source")
+
+
+def stable_mark(e: dict) -> str:
+    """The k choice table's "stable, no tiny cluster" cell."""
+    if not e.get("admissible"):
+        return "no"
+    return "yes" if e["stability"] is None or e["stability"] >= STABLE else "no tiny cluster"
 
 
 def clearest(X: np.ndarray, k: int, evidence: dict, seed: int

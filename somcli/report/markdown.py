@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from somcli.algorithms.choose import stable_mark
 from somcli.algorithms.embedding import METHODS
 from somcli.io import formats
 from somcli.report.captions import CAPTIONS
@@ -242,7 +243,7 @@ def _k_selection(r):
                 for k, v in s["scores"].items()]
         return out + [table(["k", "score", ""], rows), ""]
     rows = [[k, e["calinski_harabasz"], e["silhouette"], e["davies_bouldin"], e["stability"],
-             e["smallest_cluster"], "yes" if e["admissible"] else "no",
+             e["smallest_cluster"], stable_mark(e),
              "<- chosen" if int(k) == s["chosen"] else ""] for k, e in evidence.items()]
     return out + [table(["k", "Calinski-Harabasz", "silhouette", "Davies-Bouldin", "stability",
                          "smallest cluster", "stable, no tiny cluster", ""], rows), ""]
