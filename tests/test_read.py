@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
 import lzma
 import zipfile
 
@@ -233,6 +234,30 @@ def test_european_numbers_with_thousands_dots_get_a_decimal_comma():
     t = read(SAMPLES / "ugly_sales.csv", skip_lines=2)
     assert t.dialect.decimal == "," and t.dialect.delimiter == ";"
     assert t.lines.tolist() == [4, 5, 6, 8, 9, 10, 11, 12, 13]
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_skipped(tmp_path, run):
+    """Excel writes (and honours) a first line ``sep=;``: it was read as a header of two
+    names ("rows have more fields than the header's 2 names"). Also after a byte-order
+    mark, with a title line under it, and with thousands set apart by spaces (1 322,46:
+    the decimal comma is sniffed from them, where it had been left to --decimal)."""
+    rows = "".join(f'"S{i}";"{1 + i % 9} 322,4{i % 10}";{(i * 7) % 11}\r\n' for i in range(12))
+    text = 'sep=;\r\n"store";"revenue";"visits"\r\n' + rows
+    t = read(write(tmp_path / "x.csv", b"\xef\xbb\xbf" + text.encode()))
+    assert t.dialect.delimiter == ";" and t.dialect.skip_lines == 1
+    assert t.dialect.decimal == "," and t.frame["revenue"].iloc[1] == "2 322,41"
+    assert list(t.frame.columns) == ["store", "revenue", "visits"] and t.lines[0] == 3
+    assert any("'sep=;', as Excel writes it" in n for n in t.notes)
+    r = run("kmeans", tmp_path / "x.csv", "-k", "2", "--no-plots", "-o", tmp_path / "o")
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["features"] == ["revenue", "visits"]
+    assert report["clusters"][0]["means"]["revenue"] > 1000
+    titled = read(write(tmp_path / "t.csv", 'sep=,\nQuarterly export\na,b\n1,2\n3,4\n'))
+    assert titled.dialect.skip_lines == 2 and titled.frame["b"].tolist() == [2, 4]
+    assert any("the next 1 line(s) look like a title" in n for n in titled.notes)
+    spaced = read(write(tmp_path / "s.csv", "a;b\n1 234,5;2\n12 345,25;3\n"))
+    assert spaced.dialect.decimal == ","
 
 
 def test_a_dot_decimal_file_with_semicolons_keeps_its_dot(tmp_path):

@@ -17,11 +17,14 @@ from somcli.io.sources import Source
 CANDIDATE_DELIMITERS = formats.CANDIDATE_DELIMITERS
 SNIFF_BYTES = 65536
 SNIFF_LINES = 100
-_UNIT = re.compile(r"^\s*[-+]?\s*[$€£¥]?\s*(?P<num>[0-9.,]+)\s*(%|[$€£¥])?\s*$")
-_COMMA_DECIMAL = re.compile(r"^(\d{1,3}(\.\d{3})+|\d+),\d+$")  # 1,5  12,25  1.204,50
-_DOT_DECIMAL = re.compile(r"^(\d{1,3}(,\d{3})+|\d+)\.\d+$")  # 1.5  3.12  1,204.50
+_UNIT = re.compile(r"^\s*[-+]?\s*[$€£¥]?\s*(?P<num>\d(?:[0-9., \u00a0\u202f]*\d)?)\s*(%|[$€£¥])?\s*$")
+_SPACED = r"\d{1,3}([ \u00a0\u202f]\d{3})+"  # thousands set apart by a space (1 204,50)
+_COMMA_DECIMAL = re.compile(rf"^(\d{{1,3}}(\.\d{{3}})+|{_SPACED}|\d+),\d+$")  # 1,5  1.204,50
+_DOT_DECIMAL = re.compile(rf"^(\d{{1,3}}(,\d{{3}})+|{_SPACED}|\d+)\.\d+$")  # 1.5  1,204.50
 # 3.120 or 1,010: a separator either way (but 0,670 is a decimal: no group of thousands is 0)
 _THREE_AFTER = re.compile(r"^[1-9]\d{0,2}([.,]\d{3})+$")
+#: Excel's first line naming the delimiter (``sep=;``): Excel writes and honours it
+_SEP_LINE = re.compile(r'^\s*"?sep=([^\w"\s]|\t)"?\s*$', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -72,18 +75,22 @@ def sniff(source: Source, opts: ReadOptions) -> Dialect:
     lines = text.splitlines()
     if len(head) == SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut in half
+    hint = _SEP_LINE.match(lines[0]) if lines else None
+    if hint:
+        detected.append("sep_line")
     skip = opts.skip_lines
     if skip is None:  # not given: a title line or two above the table is found and skipped
-        skip = title_lines(lines, opts.quotechar)
+        skip = title_lines(lines[bool(hint):], opts.quotechar)
         if skip:
             detected.append("skip_lines")
+        skip += bool(hint)  # (Excel's "sep=;" line: read, then skipped)
     lines = lines[skip:]
     sample = [ln for ln in lines if ln.strip()][:SNIFF_LINES]
     if not sample:
         raise InputError(f"{source.label}: no lines left after skipping {skip}")
     delimiter = opts.delimiter
     if delimiter is None:
-        delimiter = _sniff_delimiter(sample, opts.quotechar)
+        delimiter = hint[1] if hint else _sniff_delimiter(sample, opts.quotechar)
         detected.append("delimiter")
     decimal = opts.decimal
     if decimal is None:

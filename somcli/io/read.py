@@ -187,9 +187,15 @@ def _read_one(source: Source, dialect: Dialect, nrows: int | None = None) -> Tab
     if kind in formats.COLUMNAR:
         return _read_columnar(source, dialect, nrows)
     notes: list[str] = []
+    sep = "sep_line" in dialect.sniffed
+    if sep:
+        notes.append(f"the first line ('sep={dialect.delimiter}', as Excel writes it) names the "
+                     "delimiter: read, and skipped")
     if "skip_lines" in dialect.sniffed:
-        notes.append(f"the first {dialect.skip_lines} line(s) look like a title above the table: "
-                     f"skipped (as -K {dialect.skip_lines}; -K 0 reads them as the header)")
+        title = dialect.skip_lines - sep
+        notes.append(f"the {'next' if sep else 'first'} {title} line(s) look like a title "
+                     f"above the table: skipped (as -K {dialect.skip_lines}; -K {int(sep)} "
+                     "reads them as the header)")
     names = header_names(source, dialect, notes)
     na_values = sorted(set(dialect.na_values) | {""})
     chunk_rows = max(1000, CHUNK_CELLS // max(len(names or []), 1))
