@@ -142,6 +142,21 @@ def test_line_numbers_count_header_preamble_and_blank_lines(tmp_path):
     assert t.blank_lines == 1
 
 
+def test_line_numbers_count_the_lines_a_quoted_field_spans(tmp_path, run):
+    """A comment written over two lines (Excel exports them quoted) takes two of the file's
+    lines: the rows under it were named one line early, and every report of a line
+    (duplicates, gaps, the assignments) pointed at the wrong one."""
+    text = ('name,x,y,note\nA,1,2,""\nB,3,4,"late\r\nbecause of snow"\nC,5,6,""\n\n'
+            'D,7,,"a\nb\nc"\nE,9,10,""\nE,9,10,""\n')
+    t = read(write(tmp_path / "q.csv", text))
+    assert t.lines.tolist() == [2, 3, 5, 7, 10, 11]
+    r = run("kmeans", tmp_path / "q.csv", "-k", "2", "--no-plots", "-o", tmp_path / "o")
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())["cleaning"]
+    assert report["rows_with_gaps_named"] == ["D (line 7)"]
+    assert report["duplicates"]["identical_rows"] == [[10, 11]]
+
+
 def test_no_header_row_names_columns(tmp_path):
     t = read(write(tmp_path / "n.csv", "1,2\n3,4\n"), header=False)
     assert list(t.frame.columns) == ["column_1", "column_2"]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from somcli.backends.dask_cluster.client import LINE_COLUMN, NOT_DATA, PATH_COLUMN, map_on
 from somcli.io.formats import PARQUET, frame_of, read_columnar
-from somcli.io.read import Dialect
+from somcli.io.read import Dialect, line_numbers, lines_read
 from somcli.prep import roles as R
 
 
@@ -58,7 +58,7 @@ def named_floats(dtypes: dict) -> list[str]:
 
 def first_lines(client, parts: list, first: int) -> list[int]:
     """The line of each partition's first row in its file (``first``: the line of a file's
-    first row), from the rows each partition read, blank lines included."""
+    first row), from the lines each partition read, blank lines included."""
     read = client.gather(map_on(client, _on_read_rows, parts))
     out, seen = [], {}
     for n, path in read:
@@ -68,7 +68,7 @@ def first_lines(client, parts: list, first: int) -> list[int]:
 
 
 def _on_read_rows(part: pd.DataFrame) -> tuple[int, str | None]:
-    return len(part), str(part[PATH_COLUMN].iloc[0]) if len(part) else None
+    return lines_read(cells(part)), str(part[PATH_COLUMN].iloc[0]) if len(part) else None
 
 
 def on_rows_read(part: pd.DataFrame, first_line: int, named: list[str], texts: list[str]
@@ -78,8 +78,7 @@ def on_rows_read(part: pd.DataFrame, first_line: int, named: list[str], texts: l
     a gap, its name having been read as one, and every other column its own name), each
     counted in the frame's attrs."""
     values = cells(part)
-    part = part.assign(**{LINE_COLUMN: np.arange(first_line, first_line + len(part),
-                                                 dtype=np.int64)})
+    part = part.assign(**{LINE_COLUMN: line_numbers(values, first_line)})
     empty = values.isna().all(axis=1).to_numpy()
     header = np.zeros(len(part), dtype=bool)
     if named and texts and len(part):
