@@ -13,6 +13,8 @@ DEFAULT_NA_VALUES: tuple[str, ...] = (
     "None", "none", "-", "?", "#N/A",
     # "not available" as statistics offices and other languages write it
     "n.a.", "N.A.", "k.A.", "n.v.", ":", "..", "...",
+    # a missing number as SAS, Stata and SPSS export it
+    ".",
     # a spreadsheet's error values (English, German, French, Spanish): no value was computed
     "#NV", "#NA", "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#WERT!",
     "#BEZUG!", "#ZAHL!", "#NUL!", "#VALEUR!", "#NOM?", "#NOMBRE!", "#¡NULO!", "#¡DIV/0!",

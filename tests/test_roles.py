@@ -58,6 +58,7 @@ def test_constant_all_missing_and_mostly_missing_are_excluded():
     (["($1,200.50)", "$7", "$0.5"], [-1200.5, 7, 0.5], "parentheses"),
     (["\u22125", "8", "\u22121.5%"], [-5, 8, -1.5], "percent"),  # the typographic minus
     (["1'234.5", "12", "1\u2019000\u2019000"], [1234.5, 12, 1e6], "thousands"),  # Swiss
+    (["1,234.50-", "12", "7-"], [-1234.5, 12, -7], "minus after the number"),  # SAP's
 ])
 def test_numbers_with_units_are_parsed_and_the_reason_says_so(values, expected, words):
     f = pd.DataFrame({"v": pd.Series(values, dtype=object), "x": [1.0, 2.0, 3.0]})
@@ -75,6 +76,12 @@ def test_parentheses_are_a_negative_amount_only_whole_and_without_a_sign():
     assert rule.negative and UnitRule.from_dict(rule.to_dict()) == rule
     assert list(apply_rule(pd.Series(["(3)", "4", "(5"]), rule)[:2]) == [-3.0, 4.0]
     assert np.isnan(apply_rule(pd.Series(["(5"]), rule)[0])
+    # SAP writes the minus after the number: one sign, before or after, never both
+    for bad in (["-12-", "3"], ["(12-)", "3"], ["12--", "3"]):
+        assert read_text_column(pd.Series(bad), ".").values is None, bad
+    rule = read_text_column(pd.Series(["1.234,56-", "7"]), ",").rule
+    assert rule.trailing and UnitRule.from_dict(rule.to_dict()) == rule
+    assert list(apply_rule(pd.Series(["45,48-", "4"]), rule)) == [-45.48, 4.0]
 
 
 def test_mixed_units_are_refused():

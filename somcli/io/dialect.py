@@ -17,7 +17,7 @@ from somcli.io.sources import Source
 CANDIDATE_DELIMITERS = formats.CANDIDATE_DELIMITERS
 SNIFF_BYTES = 65536
 SNIFF_LINES = 100
-_UNIT = re.compile(r"^\s*[-+]?\s*[$€£¥]?\s*(?P<num>\d(?:[0-9., \u00a0\u202f]*\d)?)\s*(%|[$€£¥])?\s*$")
+_UNIT = re.compile(r"^\s*[-+]?\s*[$€£¥]?\s*(?P<num>\d(?:[0-9., \u00a0\u202f]*\d)?)-?\s*(%|[$€£¥])?\s*$")
 _SPACED = r"\d{1,3}([ \u00a0\u202f]\d{3})+"  # thousands set apart by a space (1 204,50)
 _COMMA_DECIMAL = re.compile(rf"^(\d{{1,3}}(\.\d{{3}})+|{_SPACED}|\d+),\d+$")  # 1,5  1.204,50
 _DOT_DECIMAL = re.compile(rf"^(\d{{1,3}}(,\d{{3}})+|{_SPACED}|\d+)\.\d+$")  # 1.5  1,204.50

@@ -27,18 +27,20 @@ _EXP = r"(?P<exp>[eE][-+]?\d+)?"
 def _pattern(decimal: str) -> re.Pattern[str]:
     """A number with at most one sign (the typographic minus, U+2212, too), one unit
     symbol before or after, and, as accountants write a negative amount, parentheses
-    around it all: (1,234.50)."""
+    around it all: (1,234.50); or the minus after it, as SAP exports write it: 1.234,50-."""
     return re.compile(
         rf"^(?P<open>\(?)\s*(?P<sign1>[-+\u2212]?)\s*(?P<pre>[{CURRENCY}]?)\s*(?P<sign2>[-+\u2212]?)"
-        rf"{_NUM[decimal]}{_EXP}\s*(?P<post>%|[{CURRENCY}]?)\s*(?P<close>\)?)$"
+        rf"{_NUM[decimal]}{_EXP}(?P<trail>[-\u2212]?)\s*(?P<post>%|[{CURRENCY}]?)\s*"
+        rf"(?P<close>\)?)$"
     )
 
 
 def _valid(m: re.Match[str] | None) -> bool:
-    """One sign at most, one unit symbol at most, parentheses both or neither (and then no
-    sign)."""
-    return m is not None and not (m["sign1"] and m["sign2"]) and not (m["pre"] and m["post"]) \
-        and bool(m["open"]) == bool(m["close"]) and not (m["open"] and (m["sign1"] or m["sign2"]))
+    """One sign at most (before or after), one unit symbol at most, parentheses both or
+    neither (and then no sign)."""
+    return m is not None and len(m["sign1"] + m["sign2"] + m["trail"]) <= 1 \
+        and not (m["pre"] and m["post"]) and bool(m["open"]) == bool(m["close"]) \
+        and not (m["open"] and (m["sign1"] or m["sign2"] or m["trail"]))
 
 
 _PATTERNS = {d: _pattern(d) for d in _NUM}
@@ -57,6 +59,7 @@ class UnitRule:
     source: str = ""  # an indicator feature: the category column it reads ...
     level: str = ""  # ... and the value it marks (1 for that value, 0 for another)
     negative: bool = False  # some values were negative amounts in parentheses: (1,234)
+    trailing: bool = False  # some values were negative with the minus after them: 1.234-
 
     def describe(self) -> str:
         if self.source:
@@ -72,19 +75,22 @@ class UnitRule:
             parts.append("thousands separators removed")
         if self.negative:
             parts.append("amounts in parentheses read as negative ((12) is -12)")
+        if self.trailing:
+            parts.append("a minus after the number read as negative (12- is -12)")
         return "; ".join(parts)
 
     def to_dict(self) -> dict:
         out = {"unit": self.unit, "thousands": self.thousands, "decimal": self.decimal}
         out |= {"date": self.date} if self.date else {}
         out |= {"negative": True} if self.negative else {}
+        out |= {"trailing": True} if self.trailing else {}
         return out | ({"source": self.source, "level": self.level} if self.source else {})
 
     @classmethod
     def from_dict(cls, d: dict) -> UnitRule:
         return cls(str(d["unit"]), bool(d["thousands"]), str(d["decimal"]), str(d.get("date", "")),
                    str(d.get("source", "")), str(d.get("level", "")),
-                   bool(d.get("negative", False)))
+                   bool(d.get("negative", False)), bool(d.get("trailing", False)))
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,7 @@ def read_text_column(series: pd.Series, decimal: str) -> TextColumn:
     strings = present.astype(str).str.strip()
     pattern = _PATTERNS[decimal]
     units: set[str] = set()
-    thousands = negative = False
+    thousands = negative = trailing = False
     out = np.full(len(series), np.nan)
     positions = np.flatnonzero(series.notna().to_numpy())
     n_ok = 0
@@ -123,11 +129,13 @@ def read_text_column(series: pd.Series, decimal: str) -> TextColumn:
         grouped = _has_groups(num, decimal)
         thousands |= grouped
         negative |= bool(m["open"])
+        trailing |= bool(m["trail"])
         out[pos] = _to_float(m, decimal)
         n_ok += 1
     share = n_ok / len(strings) if len(strings) else 0.0
     if first_bad is None and len(units) <= 1 and len(strings):
-        rule = UnitRule(units.pop() if units else "", thousands, decimal, negative=negative)
+        rule = UnitRule(units.pop() if units else "", thousands, decimal, negative=negative,
+                        trailing=trailing)
         return TextColumn(out, rule, 1.0, None, False)
     return TextColumn(None, None, share, first_bad, _other_mark(strings, decimal))
 
@@ -213,5 +221,6 @@ def _to_float(m: re.Match[str], decimal: str) -> float:
     integer, _, frac = num.partition(decimal)
     integer = "".join(c for c in integer if c not in THOUSANDS[decimal])
     text = f"{integer or '0'}.{frac or '0'}"
-    sign = -1.0 if set(m["sign1"] + m["sign2"]) & {"-", "\u2212"} or m["open"] else 1.0
+    sign = -1.0 if set(m["sign1"] + m["sign2"] + m["trail"]) & {"-", "\u2212"} or m["open"] \
+        else 1.0
     return sign * float(text + (m["exp"] or ""))
