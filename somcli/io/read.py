@@ -21,6 +21,7 @@ from somcli.errors import DataError, InputError
 from somcli.io import formats, parts
 from somcli.io.aside import set_aside_ends, set_aside_headers
 from somcli.io.dialect import SNIFF_BYTES, Dialect, late_western, sniff
+from somcli.io.line_numbers import line_numbers
 from somcli.io.read_errors import bad_line, parser_error, preamble
 from somcli.io.sources import STREAM_ERRORS, TEXT_FACTOR, Source, broken, resolve
 from somcli.runtime import memory
@@ -238,39 +239,6 @@ def _read_one(source: Source, dialect: Dialect, nrows: int | None = None) -> Tab
         lines = lines[~blank]
         notes.append(f"{n_blank} empty line(s) skipped")
     return Table(frame, lines, None, dialect, [source.label], notes, n_blank)
-
-
-def line_numbers(frame: pd.DataFrame, first_line: int) -> np.ndarray:
-    """Each row's line in its file, ``first_line`` the first's: one line a row, and one
-    more for each line break inside a quoted field (a comment written over two lines) of
-    the rows above it, which :func:`lines_read` counts."""
-    lines = np.arange(first_line, first_line + len(frame), dtype=np.int64)
-    within = breaks(frame)
-    if within is not None:
-        lines[1:] += np.cumsum(within[:-1])
-    return lines
-
-
-def lines_read(frame: pd.DataFrame) -> int:
-    """How many of the file's lines ``frame``'s rows took (:func:`line_numbers`)."""
-    within = breaks(frame)
-    return len(frame) + (int(within.sum()) if within is not None else 0)
-
-
-def breaks(frame: pd.DataFrame) -> np.ndarray | None:
-    """Per row, the line breaks inside its fields; None when there is none (the usual
-    case: one vectorised search of each text column)."""
-    out = None
-    for name in frame.columns:
-        column = frame[name]
-        if not (column.dtype == object or pd.api.types.is_string_dtype(column.dtype)):
-            continue
-        found = column.str.contains("\n", regex=False)
-        if not found.fillna(False).astype(bool).any():
-            continue
-        count = column.str.count("\n").fillna(0).to_numpy(dtype=np.int64)
-        out = count if out is None else out + count
-    return out
 
 
 def _read_columnar(source: Source, dialect: Dialect, nrows) -> Table:

@@ -13,7 +13,8 @@ import pandas as pd
 
 from somcli.backends.dask_cluster.client import LINE_COLUMN, NOT_DATA, PATH_COLUMN, map_on
 from somcli.io.formats import PARQUET, frame_of, read_columnar
-from somcli.io.read import Dialect, line_numbers, lines_read
+from somcli.io.line_numbers import line_numbers, lines_read
+from somcli.io.read import Dialect
 from somcli.prep import roles as R
 
 
