@@ -127,6 +127,20 @@ def test_a_compressed_file_and_a_title_line_read_without_dasks_warnings(run, tmp
 
 
 @pytest.mark.slow
+def test_k_is_chosen_on_rows_without_a_filled_gap_on_dask_as_locally(run, tmp_path, cluster):
+    """-k auto scores its candidates on the rows whose gaps were not filled (each
+    partition knows its own): the same k and clusters as the local engine."""
+    from test_structure import _two_groups_with_gaps
+
+    _two_groups_with_gaps(tmp_path / "gaps.csv")
+    for command in ("kmeans", "som"):
+        (_, local), (_, dist) = assignments_on_both(
+            run, tmp_path / command, cluster.scheduler_address, command, tmp_path / "gaps.csv",
+            "--no-plots", "-q", blocksize="2KB")
+        assert local["cluster"].nunique() == 2 and local["cluster"].equals(dist["cluster"])
+
+
+@pytest.mark.slow
 def test_threads_cluster_and_the_library_call(tmp_path):
     """The pipeline as a library: the same call over the two backends gives one codebook."""
     from somcli.backends.dask import DaskBackend

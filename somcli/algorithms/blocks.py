@@ -34,6 +34,7 @@ class Block(NamedTuple):
     X: np.ndarray  # n x d scaled features (the model's precision)
     usable: np.ndarray  # bool per row: gets an assignment
     quotes: Quotes | None = None  # the input values, exactly (prep.quotes)
+    filled: np.ndarray | None = None  # bool per row: a gap of it was filled (None: none)
 
 
 #: the columns somcli writes into the assignments under these names, whatever the input has
@@ -53,6 +54,14 @@ def gap_free(X: np.ndarray) -> np.ndarray:
     if not X.size or not np.isnan(np.min(X)):
         return np.ones(len(X), dtype=bool)
     return ~np.isnan(X).any(axis=1)
+
+
+def observed(block) -> np.ndarray:
+    """The rows as they were read: no gap left, none filled by the cleaning. A filled gap
+    puts a row where none was seen (a bimodal column's median between its two groups):
+    a few such rows made a cluster of their own, and -k auto chose it."""
+    ok = gap_free(block.X)
+    return ok if block.filled is None else ok & ~block.filled
 
 
 def fit_rows(block) -> np.ndarray:
@@ -94,12 +103,14 @@ def evaluate(block, W: np.ndarray, grid: Grid, chunk: int | None = None, threads
     complete = found & gap_free(X)
     return ev.bmu, ev.qe, {"hits": ev.hits, "qe_sum": float(ev.qe[found].sum()),
                            "found": int(found.sum()), "te_errors": ev.te_errors,
-                           "complete": complete}
+                           "complete": complete, "observed": complete if block.filled is None
+                           else complete & ~block.filled}
 
 
 def info(ev) -> dict:
     """An evaluation's sums, small enough to travel (the complete-row mask counted)."""
-    return ev[2] | {"complete": int(ev[2]["complete"].sum())}
+    return ev[2] | {"complete": int(ev[2]["complete"].sum()),
+                    "observed": int(ev[2]["observed"].sum())}
 
 
 def found_qe(ev) -> np.ndarray:
@@ -296,6 +307,17 @@ def complete_labels(block, labels: np.ndarray):
 def as_block(X: np.ndarray):
     """Rows that are all usable, as a block."""
     return Block(X, np.ones(len(X), dtype=bool))
+
+
+def observed_count(block) -> int:
+    """How many of the block's fit rows are as read (:func:`observed`)."""
+    return int((block.usable & observed(block)).sum())
+
+
+def observed_rows(block, positions: np.ndarray) -> np.ndarray:
+    """Fit rows as read at ``positions`` (among the block's), float64."""
+    where = np.flatnonzero(block.usable & observed(block))[positions]
+    return np.asarray(block.X[where], dtype=np.float64)
 
 
 def labelled_rows(pair, positions: np.ndarray) -> np.ndarray:

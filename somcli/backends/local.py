@@ -159,7 +159,7 @@ def _data(table, roles, cleaned: Cleaned, ids, timings, dtype) -> Data:
                   roles, cleaned.prep, cleaned.report, len(cleaned.fit_X), timings)
     fit = cleaned.fit_X
     same = cleaned.merged is None and len(cleaned.fit_index) == int(cleaned.usable.sum())
-    return Data([Block(cleaned.X, cleaned.usable, cleaned.quotes)], [ids], [fit],
+    return Data([Block(cleaned.X, cleaned.usable, cleaned.quotes, cleaned.filled)], [ids], [fit],
                 np.array([len(fit)]), d, dtype,
                 fit_is_usable=same, rows_here=len(cleaned.X))
 

@@ -218,7 +218,7 @@ SELECT_ROWS = 5_000  # -k auto compares the candidates on a sample of this many 
 def _choose_k(be, data, opts, distinct, progress) -> tuple[int, KSelection]:
     """-k auto: every candidate fitted and refitted on a sample of the fit rows
     (:func:`somcli.algorithms.choose.select_k`); the chosen k is then fitted on all rows."""
-    sample = steps.fit_rows_sample(be, data, SELECT_ROWS, opts.seed)
+    sample, what = steps.observed_sample(be, data, SELECT_ROWS, opts.seed, choose.FEW_ROWS)
     scored = choose.row_space(sample)  # (a wide sample in fewer columns, the same distances)
 
     def labels(k):
@@ -232,7 +232,6 @@ def _choose_k(be, data, opts, distinct, progress) -> tuple[int, KSelection]:
     ks = list(range(2, min(opts.k_max, distinct, len(sample) - 1) + 1))
     k, evidence = choose.select_k(scored, ks, labels, refit, opts.seed, progress)
     k, verdict, why, gapless = choose.clearest(sample, k, evidence, opts.seed)
-    what = "fit rows" if len(sample) == data.n_fit else f"fit rows drawn from {data.n_fit:,}"
     chosen = KSelection(**choose.selection(k, evidence, len(sample), what, why, gapless),
                         structure=verdict)
     chosen.alternatives = structure.offered(chosen.alternatives, chosen.structure)

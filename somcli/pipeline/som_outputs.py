@@ -14,7 +14,7 @@ from somcli.algorithms import blocks as B
 from somcli.algorithms import outliers as O
 from somcli.algorithms import structure
 from somcli.algorithms.blocks import carried_name
-from somcli.algorithms.choose import cluster_units
+from somcli.algorithms.choose import FEW_ROWS, cluster_units
 from somcli.algorithms.evaluation import match_clusters
 from somcli.algorithms.grid import Grid
 from somcli.algorithms.umatrix import interstitial, unit_umatrix
@@ -180,23 +180,26 @@ SELECT_ROWS = 5_000  # -k auto compares the unit groupings on this many sampled 
 def scored_rows(be, data, evs, infos, seed):
     """``sample() -> (X, bmu)``: complete rows drawn once (at the positions every backend
     draws) and their units, on which -k auto compares groupings of the units and the
-    pictures show the rows."""
+    pictures show the rows: rows as read (:func:`~somcli.algorithms.blocks.observed`: no
+    gap filled) when there are enough of them, else every row without a gap left."""
     @functools.cache
     def sample():
-        counts = np.array([i["complete"] for i in infos])
+        key = "observed" if sum(i["observed"] for i in infos) >= FEW_ROWS else "complete"
+        counts = np.array([i[key] for i in infos])
         if not counts.sum():  # every row has a gap (--missing mask)
             return np.empty((0, len(data.described.roles.features))), np.empty(0, np.int64)
         pick = steps.sample_positions(int(counts.sum()), SELECT_ROWS, seed)
-        rows = be.take(list(zip(data.blocks, evs, strict=True)), counts, pick, _complete_rows)
+        rows = be.take(list(zip(data.blocks, evs, strict=True)), counts, pick,
+                       functools.partial(_complete_rows, key=key))
         return rows[:, :-1], rows[:, -1].astype(np.int64)
 
     return sample
 
 
-def _complete_rows(pair, positions):
+def _complete_rows(pair, positions, key="complete"):
     block, (bmu, _, info) = pair
     X = block.X
-    where = np.flatnonzero(info["complete"])[positions]
+    where = np.flatnonzero(info[key])[positions]
     return np.column_stack([np.asarray(X[where], dtype=np.float64), bmu[where]])
 
 

@@ -188,6 +188,25 @@ def fit_rows_sample(be: Backend, data: Data, size: int, seed: int) -> np.ndarray
     return np.asarray(be.take(data.fit, data.fit_counts, pick, B.take), dtype=np.float64)
 
 
+def observed_sample(be: Backend, data: Data, size: int, seed: int, least: int
+                    ) -> tuple[np.ndarray, str]:
+    """:func:`fit_rows_sample` of the fit rows as read (no gap filled: see
+    :func:`~somcli.algorithms.blocks.observed`) when some gap was filled and at least
+    ``least`` rows are left, else of every fit row; and what the rows are, for the report."""
+    if data.fit_is_usable:  # (rows merged by --dedupe: the fit rows are not the blocks')
+        counts = np.array(be.reduce(B.observed_count, data.blocks))
+        n = int(counts.sum())
+        if least <= n < data.n_fit:
+            rows = be.take(data.blocks, counts, sample_positions(n, size, seed),
+                           B.observed_rows)
+            drawn = f"drawn from the {n:,} " if n > len(rows) else ""
+            return np.asarray(rows), (f"fit rows {drawn}without a filled gap (of "
+                                      f"{data.n_fit:,})")
+    rows = fit_rows_sample(be, data, size, seed)
+    return rows, ("fit rows" if len(rows) == data.n_fit else
+                  f"fit rows drawn from {data.n_fit:,}")
+
+
 def positive_median(be: Backend, values: list, n: int, total: float) -> float:
     """The median of ``n`` values (exact); their mean when it is not positive; else 1."""
     if n == 0:

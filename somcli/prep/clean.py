@@ -81,6 +81,7 @@ class Cleaned:
     report: dict = field(default_factory=dict)
     merged: np.ndarray | None = None  # scaled group means (--dedupe mean)
     quotes: Quotes | None = None  # the input values, exactly (prep.quotes)
+    filled: np.ndarray | None = None  # bool per row: a gap of it was filled (None: none)
     _fit: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -214,7 +215,8 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     memory.release()  # the scaler's and the duplicate check's temporaries
     quotes = build_quotes(lambda j: roles.values[roles.features[j]], X, prep.center, prep.scale,
                           threads)
-    return Cleaned(prep, X, usable, fit_index, report, merged, quotes=quotes)
+    filled = gappy if opts.missing not in ("drop", "mask") and len(gap_rows) else None
+    return Cleaned(prep, X, usable, fit_index, report, merged, quotes=quotes, filled=filled)
 
 
 def _scale(X: np.ndarray, roles: Roles, prep: Preprocessor, fill, dtype, knn: bool) -> None:

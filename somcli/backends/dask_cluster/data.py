@@ -353,12 +353,16 @@ def on_clean(raw: np.ndarray, prep: Preprocessor, dtype) -> Block:
     whole-partition float64 temporaries took 10M-row runs' workers past their limit."""
     X = np.empty(raw.shape, dtype=dtype)
     usable = np.empty(len(raw), dtype=bool)
+    filled = np.zeros(len(raw), dtype=bool)
     for start in range(0, len(raw), CLEAN_ROWS):
         part = raw[start:start + CLEAN_ROWS]
         values = np.where(np.isinf(part), np.nan, part)
         usable[start:start + len(part)] = prep.usable(values)
+        filled[start:start + len(part)] = np.isnan(values).any(axis=1)
         X[start:start + len(part)] = prep.to_scaled(prep.impute(values))
-    return Block(X, usable, build_quotes(lambda j: raw[:, j], X, prep.center, prep.scale))
+    filled &= prep.missing not in ("drop", "mask")
+    return Block(X, usable, build_quotes(lambda j: raw[:, j], X, prep.center, prep.scale),
+                 filled if filled.any() else None)
 
 
 def on_ids(part: pd.DataFrame, path: str, columns: list[str], several: bool):
