@@ -90,6 +90,10 @@ def _sqlite(path):
     (lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500)), "old.xls",
      "Excel 97-2003"),
     (lambda p: p.write_bytes(b"%PDF-1.7\n" + bytes(100)), "t.csv", "PDF"),
+    # JSON read as a CSV said "has a header but no data rows" or "only 1 data row"
+    (lambda p: p.write_text('[{"a": 1, "b": 2}, {"a": 3, "b": 4}]'), "data.json", "JSON"),
+    (lambda p: p.write_text('{"a": 1, "b": 2}\n{"a": 3, "b": 4}\n'), "rows.jsonl", "JSON"),
+    (lambda p: p.write_text('\ufeff\n  [[1, 2], [3, 4]]'), "m.txt", "JSON"),
 ])
 def test_other_binary_formats_are_refused_by_name(tmp_path, make, name, what):
     make(tmp_path / name)

@@ -3,6 +3,7 @@ somcli does not read (refused by name, with how to export it)."""
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -21,6 +22,8 @@ NAMES = {TEXT: "text", "csv": "text", PARQUET: "Parquet", ARROW: "Arrow/Feather"
 #: leading bytes -> the format somcli reads
 READABLE = {b"PAR1": PARQUET, b"ARROW1": ARROW, b"FEA1": ARROW,
             b"\xff\xff\xff\xff": ARROW_STREAM}
+#: a JSON document or JSON lines: an object, or an array of objects or arrays, first
+_JSON = re.compile(rb"^(\xef\xbb\xbf)?\s*(\{\s*(\"|\})|\[\s*[\{\[])")
 #: leading bytes -> (what the file is, how to get a CSV from it)
 REFUSED = {
     b"SQLite format 3\x00": ("a SQLite database",
@@ -47,6 +50,10 @@ def kind_of(head: bytes, label: str) -> str:
     for magic, (what, hint) in REFUSED.items():
         if head.startswith(magic):
             raise InputError(f"{label}: is {what}, not a table somcli reads", hint)
+    if _JSON.match(head):  # (a CSV's header never opens with a brace)
+        raise InputError(f"{label}: is JSON, not a table somcli reads",
+                         "convert it to CSV, e.g. pandas.read_json(FILE, lines=True)"
+                         ".to_csv('t.csv', index=False) (lines=False for one array)")
     return TEXT
 
 
