@@ -70,3 +70,38 @@ def test_a_projection_of_one_point_per_cluster_draws():
                               "k-means")
     png = figure.render(jobs["projection.png"])
     assert Image.open(io.BytesIO(png)).size == (820, 700)
+
+
+def test_texts_drawn_from_kept_bitmaps_sit_where_matplotlib_puts_them():
+    """report/agg_canvas.py draws each text from a bitmap rendered once per process (its
+    glyph-by-glyph drawing was a third of a picture's time): every text, rotated or not,
+    lands where matplotlib's own canvas puts it (within a pixel), and drawing it again
+    from the kept bitmap gives the same pixels."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from somcli.report import agg_canvas
+
+    def picture(canvas, text, **kw):
+        fig = Figure(figsize=(3, 2), dpi=100)
+        fig.text(0.5, 0.5, text, **kw)
+        buffer = io.BytesIO()
+        canvas(fig).print_png(buffer)
+        ink = np.asarray(Image.open(buffer).convert("L")) < 200
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        return buffer.getvalue(), (rows[0], rows[-1], cols[0], cols[-1])
+
+    agg_canvas._BITMAPS.clear()
+    for text, kw in (("Inflation (%)", {}), ("1,204.5", {"fontsize": 8, "ha": "right"}),
+                     ("stability (ARI)", {"rotation": 90, "va": "center"}),
+                     ("AND\nARM", {"ha": "center", "va": "center", "color": "white",
+                                  "backgroundcolor": "black"})):
+        theirs = picture(FigureCanvasAgg, text, **kw)[1]
+        first, box = picture(agg_canvas.Canvas, text, **kw)
+        again, _ = picture(agg_canvas.Canvas, text, **kw)
+        assert np.abs(np.subtract(box, theirs)).max() <= 1, (text, box, theirs)
+        assert first == again
+    assert agg_canvas._BITMAPS  # (the second drawings came from it)

@@ -175,10 +175,11 @@ def legend(ax, entries: list[Entry], points: np.ndarray, fontsize: float = 8) ->
 
 def _text_width(ax, texts: list[str], fontsize: float) -> float:
     """The widest of ``texts`` as the figure will draw it, pixels."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.font_manager import FontProperties
 
-    renderer = FigureCanvasAgg(ax.figure).get_renderer()
+    from somcli.report.agg_canvas import Canvas
+
+    renderer = Canvas(ax.figure).get_renderer()
     prop = FontProperties(size=fontsize)
     return max(renderer.get_text_width_height_descent(t, prop, ismath=False)[0]
                for t in texts)

@@ -36,10 +36,11 @@ def save_png(fig, path) -> None:
     run's seven map pictures: 0.159 -> 0.118 s of encoding, 1,199 -> 1,118 KB)."""
     import numpy as np
     from matplotlib import rc_context
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
-    canvas = FigureCanvasAgg(fig)
+    from somcli.report.agg_canvas import Canvas
+
+    canvas = Canvas(fig)
     with _DRAWING, rc_context(DRAWING):
         canvas.draw()
     rgba = np.asarray(canvas.buffer_rgba())
