@@ -228,3 +228,27 @@ def test_rows_whose_gaps_were_filled_do_not_make_a_cluster_of_their_own(tmp_path
     from somcli.algorithms import metrics
 
     assert metrics.adjusted_rand(truth, _assignments(tmp_path / "o")) == 1.0
+
+
+def test_quality_scores_leave_out_rows_whose_gaps_were_filled():
+    """The report's silhouette, Davies-Bouldin and Calinski-Harabasz: a block whose filled
+    rows are marked scores as the block without them; with fewer than 20 rows as read
+    left, every row without a gap counts (as before)."""
+    from somcli.algorithms.blocks import Block
+    from somcli.backends.local import LocalBackend
+    from somcli.pipeline.steps import internal
+
+    rng = np.random.default_rng(3)
+    labels = np.arange(300) % 3
+    X = rng.normal(size=(300, 4)) + labels[:, None] * 2.0
+    filled = np.zeros(300, dtype=bool)
+    filled[::13] = True
+    X[filled, 0] = 0.0  # (where a median fill puts them)
+    be = LocalBackend(1)
+    marked = internal(be, [Block(X, np.ones(300, bool), None, filled)], [labels], 0)
+    without = internal(be, [Block(X[~filled], np.ones(276, bool))], [labels[~filled]], 0)
+    everything = internal(be, [Block(X, np.ones(300, bool))], [labels], 0)
+    assert marked == without and marked.silhouette != everything.silhouette
+    few = np.ones(300, dtype=bool)
+    few[:10] = False
+    assert internal(be, [Block(X, np.ones(300, bool), None, few)], [labels], 0) == everything

@@ -297,10 +297,10 @@ def take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return np.asarray(values[positions])
 
 
-def complete_labels(block, labels: np.ndarray):
-    """How many rows have a cluster and no gap (the rows internal scores use), and
-    which clusters they are in."""
-    ok = (labels >= 0) & gap_free(block.X)
+def complete_labels(block, labels: np.ndarray, as_read: bool = False):
+    """How many rows have a cluster and no gap (the rows internal scores use; ``as_read``:
+    no gap filled either, :func:`observed`), and which clusters they are in."""
+    ok = (labels >= 0) & (observed(block) if as_read else gap_free(block.X))
     return int(ok.sum()), set(np.unique(labels[ok]).tolist())
 
 
@@ -320,11 +320,13 @@ def observed_rows(block, positions: np.ndarray) -> np.ndarray:
     return np.asarray(block.X[where], dtype=np.float64)
 
 
-def labelled_rows(pair, positions: np.ndarray) -> np.ndarray:
-    """Complete rows at ``positions`` (among the block's complete rows), label last."""
+def labelled_rows(pair, positions: np.ndarray, as_read: bool = False) -> np.ndarray:
+    """Complete rows at ``positions`` (among the block's complete rows, as
+    :func:`complete_labels` counts them), label last."""
     block, labels = pair
     X = block.X
-    where = np.flatnonzero((labels >= 0) & gap_free(X))[positions]
+    where = np.flatnonzero((labels >= 0) & (observed(block) if as_read else gap_free(X)))[
+        positions]
     return np.column_stack([np.asarray(X[where], dtype=np.float64), labels[where]])
 
 

@@ -7,6 +7,8 @@ up here, so every backend gives the same figures.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from somcli.algorithms import blocks as B
@@ -158,9 +160,17 @@ def external(be: Backend, data: Data, labels: list, warnings: list[str]) -> dict
 
 def internal(be: Backend, blocks: list, labels: list, seed: int) -> Scores:
     """Silhouette, Davies-Bouldin and Calinski-Harabasz over the complete labelled rows
-    (a cluster and no gap), on the rows :func:`somcli.algorithms.metrics.internal` would sample."""
+    (a cluster and no gap, none filled either when at least FEW_ROWS such rows are left: a
+    filled gap puts a row where none was seen, as -k auto leaves them out), on the rows
+    :func:`somcli.algorithms.metrics.internal` would sample."""
+    from somcli.algorithms.choose import FEW_ROWS
+
     out = Scores()
-    found = be.reduce(B.complete_labels, blocks, labels)
+    as_read = True
+    found = be.reduce(B.complete_labels, blocks, labels, as_read=True)
+    if sum(f[0] for f in found) < FEW_ROWS:
+        as_read = False
+        found = be.reduce(B.complete_labels, blocks, labels)
     counts = np.array([f[0] for f in found])
     n = int(counts.sum())
     if not 2 <= len(set().union(*(f[1] for f in found))) < n:
@@ -173,7 +183,7 @@ def internal(be: Backend, blocks: list, labels: list, seed: int) -> Scores:
                            metrics.calinski_harabasz_score)):
         if size not in taken:
             taken[size] = be.take(pairs, counts, sample_positions(n, size, seed),
-                                  B.labelled_rows)
+                                  functools.partial(B.labelled_rows, as_read=as_read))
         rows = taken[size]
         X, lab = rows[:, :-1], rows[:, -1].astype(np.int64)
         if 2 <= len(np.unique(lab)) < len(lab):
