@@ -26,7 +26,9 @@ NOISE = {
 }
 
 
-def planted(sep, sizes=(200, 200, 200), sd=(1.0, 1.0, 1.0), d=3):
+def planted(sep, sizes=(200, 200, 200), sd=None, d=3):
+    sd = sd or (1.0,) * len(sizes)
+
     def make(r):
         centres = np.eye(max(len(sizes), d))[:len(sizes), :d] * sep
         return np.vstack([r.normal(c, s, (n, d)) for c, n, s in zip(centres, sizes, sd, strict=True)])

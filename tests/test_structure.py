@@ -252,3 +252,20 @@ def test_quality_scores_leave_out_rows_whose_gaps_were_filled():
     few = np.ones(300, dtype=bool)
     few[:10] = False
     assert internal(be, [Block(X, np.ones(300, bool), None, few)], [labels], 0) == everything
+
+
+def test_a_flags_gap_is_found_whatever_the_starts_draw():
+    """A clinical table's 0/1 flag among seven measurements leaves a gap between its two
+    groups. The rows' own k-means took 3 starts and split 7 of these 20 tables the wrong
+    way (a worse inertia, across no gap): verdict "none". Every one is "clear" now."""
+    found = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        n = 400
+        X = np.column_stack([
+            rng.integers(20, 80, n), rng.integers(1, 5, n), rng.normal(130, 15, n).round(0),
+            rng.normal(240, 40, n).round(0), rng.integers(0, 2, n),
+            rng.normal(150, 20, n).round(0), rng.gamma(1.5, 0.7, n).round(1),
+            rng.integers(0, 4, n)]).astype(float)
+        found.append(structure.verdict(X, 2, seed=0)["verdict"])
+    assert found == ["clear"] * 20
