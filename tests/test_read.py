@@ -166,6 +166,8 @@ def test_no_header_row_names_columns(tmp_path):
 def test_blank_and_duplicate_header_names_are_fixed_and_noted(tmp_path):
     t = read(write(tmp_path / "h.csv", ",x,x,y\nA,1,2,3\nB,4,5,6\n"))
     assert list(t.frame.columns) == ["column_1", "x", "x_2", "y"]
+    spaced = read(write(tmp_path / "s.csv", ' "Kunde " ;" Umsatz";Anteil\nK1;1;2\nK2;3;4\n'))
+    assert list(spaced.frame.columns) == ["Kunde", "Umsatz", "Anteil"]
     assert any("no name" in n for n in t.notes) and any("more than once" in n for n in t.notes)
 
 

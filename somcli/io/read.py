@@ -157,8 +157,9 @@ def header_names(source: Source, dialect: Dialect, notes: list[str]) -> list[str
                 line = text.readline()
     except STREAM_ERRORS as exc:
         raise broken(source, exc) from None
+    # (a space before a quoted name, ` "Kunde "`, kept the quotes in the name)
     row = next(csv.reader([line.rstrip("\r\n")], delimiter=dialect.delimiter,
-                          quotechar=dialect.quotechar), [])
+                          quotechar=dialect.quotechar, skipinitialspace=True), [])
     names: list[str] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(row, start=1):
