@@ -157,6 +157,18 @@ def test_line_numbers_count_the_lines_a_quoted_field_spans(tmp_path, run):
     assert report["duplicates"]["identical_rows"] == [[10, 11]]
 
 
+def test_empty_lines_above_the_header_are_skipped(tmp_path):
+    """A file that began with an empty line was refused as "the file is empty" (the empty
+    line was taken for the header); with a title under them the title is still found."""
+    t = read(write(tmp_path / "b.csv", "\n\nname,a,b\nx,1,2\ny,3,4\n"))
+    assert list(t.frame.columns) == ["name", "a", "b"] and t.lines.tolist() == [4, 5]
+    assert "2 empty line(s) above the table: skipped" in t.notes
+    titled = read(write(tmp_path / "t.csv", "\n\nSales report\nname,a,b\nx,1,2\ny,3,4\n"))
+    assert titled.dialect.skip_lines == 3 and titled.lines.tolist() == [5, 6]
+    assert any("the next 1 line(s) look like a title" in n and "-K 2 reads" in n
+               for n in titled.notes)
+
+
 def test_no_header_row_names_columns(tmp_path):
     t = read(write(tmp_path / "n.csv", "1,2\n3,4\n"), header=False)
     assert list(t.frame.columns) == ["column_1", "column_2"]

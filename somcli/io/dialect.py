@@ -41,6 +41,7 @@ class Dialect:
     sniffed: tuple[str, ...] = ()  # which of the above were detected, not given
     format: str = "csv"  # or parquet, arrow, arrow-stream: found from the content
     bom: bool = False  # the file starts with a UTF-8 byte-order mark
+    blank_top: int = 0  # empty lines above everything else, skipped (within skip_lines)
 
     def to_dict(self) -> dict:
         """For the report: a UTF-8 file with a byte-order mark is UTF-8 (the mark noted)."""
@@ -75,15 +76,20 @@ def sniff(source: Source, opts: ReadOptions) -> Dialect:
     lines = text.splitlines()
     if len(head) == SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut in half
-    hint = _SEP_LINE.match(lines[0]) if lines else None
+    lead = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    hint = _SEP_LINE.match(lines[lead]) if lines else None
     if hint:
         detected.append("sep_line")
     skip = opts.skip_lines
     if skip is None:  # not given: a title line or two above the table is found and skipped
-        skip = title_lines(lines[bool(hint):], opts.quotechar)
+        skip = title_lines(lines[lead + bool(hint):], opts.quotechar)
         if skip:
             detected.append("skip_lines")
-        skip += bool(hint)  # (Excel's "sep=;" line: read, then skipped)
+        # (empty lines above it all, and Excel's "sep=;" line: read, then skipped; an
+        # empty first line was taken for the header: "the file is empty")
+        skip += lead + bool(hint)
+    else:
+        lead = 0
     lines = lines[skip:]
     sample = [ln for ln in lines if ln.strip()][:SNIFF_LINES]
     if not sample:
@@ -98,7 +104,7 @@ def sniff(source: Source, opts: ReadOptions) -> Dialect:
         detected.append("decimal")
     return Dialect(delimiter, encoding, decimal, opts.header, skip,
                    opts.quotechar, tuple(opts.na_values), tuple(detected),
-                   bom=head.startswith(codecs.BOM_UTF8))
+                   bom=head.startswith(codecs.BOM_UTF8), blank_top=lead)
 
 
 TITLE_MAX = 10  # title lines above a table, at most

@@ -189,14 +189,17 @@ def _read_one(source: Source, dialect: Dialect, nrows: int | None = None) -> Tab
     if kind in formats.COLUMNAR:
         return _read_columnar(source, dialect, nrows)
     notes: list[str] = []
+    if dialect.blank_top:
+        notes.append(f"{dialect.blank_top} empty line(s) above the table: skipped")
     sep = "sep_line" in dialect.sniffed
     if sep:
         notes.append(f"the first line ('sep={dialect.delimiter}', as Excel writes it) names the "
                      "delimiter: read, and skipped")
     if "skip_lines" in dialect.sniffed:
-        title = dialect.skip_lines - sep
-        notes.append(f"the {'next' if sep else 'first'} {title} line(s) look like a title "
-                     f"above the table: skipped (as -K {dialect.skip_lines}; -K {int(sep)} "
+        above = sep + dialect.blank_top
+        title = dialect.skip_lines - above
+        notes.append(f"the {'next' if above else 'first'} {title} line(s) look like a title "
+                     f"above the table: skipped (as -K {dialect.skip_lines}; -K {above} "
                      "reads them as the header)")
     names = header_names(source, dialect, notes)
     na_values = sorted(set(dialect.na_values) | {""})
