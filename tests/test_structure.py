@@ -222,9 +222,9 @@ def test_rows_whose_gaps_were_filled_do_not_make_a_cluster_of_their_own(tmp_path
     assert res.code == 0, res.err
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["k_selection"]["chosen"] == 2
-    if command == "kmeans":
-        assert "scored on 184 fit rows without a filled gap (of 200)" in \
-            report["k_selection"]["method"]
+    assert ("scored on 184 fit rows without a filled gap (of 200)" if command == "kmeans" else
+            "scored on 184 rows without a filled gap (of 200), each in its unit's cluster") in \
+        report["k_selection"]["method"]
     from somcli.algorithms import metrics
 
     assert metrics.adjusted_rand(truth, _assignments(tmp_path / "o")) == 1.0

@@ -189,7 +189,8 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
                   progress: Callable[[str], None] = lambda m: None):
     """Two-level clustering (Vesanto & Alhoniemi 2000): k-means on the codebook, weighted
     by hits; without ``k`` (nor ``k_auto``) every unit is its own cluster. For -k auto,
-    ``sample() -> (X, bmu)`` gives scored rows and their units (see :func:`select_k`).
+    ``sample() -> (X, bmu)`` gives scored rows and their units (see :func:`select_k`); its
+    ``what``, when it has one, says which rows they are.
 
     Returns (cluster of each unit, number of clusters, the k selection for the report).
     """
@@ -237,8 +238,9 @@ def cluster_units(W: np.ndarray, hits_fit: np.ndarray, hits: np.ndarray, k: int 
         ks = list(range(2, min(k_max, live, distinct) + 1))
         k, evidence = select_k(X, ks, labels, refit, seed, progress)
         k, verdict, why, gapless = clearest(X, k, evidence, seed)
-        chosen = selection(k, evidence, len(X), "rows (k-means on the codebook weighted by "
-                           "hits, each row in its unit's cluster)", why, gapless)
+        what = getattr(sample, "what", "rows")  # (the rows as read, when gaps were filled)
+        chosen = selection(k, evidence, len(X), f"{what}, each in its unit's cluster (k-means "
+                           "on the codebook weighted by hits)", why, gapless)
         chosen["structure"] = verdict
         fit = fits[k]
     else:

@@ -182,9 +182,11 @@ def scored_rows(be, data, evs, infos, seed):
     draws) and their units, on which -k auto compares groupings of the units and the
     pictures show the rows: rows as read (:func:`~somcli.algorithms.blocks.observed`: no
     gap filled) when there are enough of them, else every row without a gap left."""
+    as_read = sum(i["observed"] for i in infos)
+    key = "observed" if as_read >= FEW_ROWS else "complete"
+
     @functools.cache
     def sample():
-        key = "observed" if sum(i["observed"] for i in infos) >= FEW_ROWS else "complete"
         counts = np.array([i[key] for i in infos])
         if not counts.sum():  # every row has a gap (--missing mask)
             return np.empty((0, len(data.described.roles.features))), np.empty(0, np.int64)
@@ -193,6 +195,9 @@ def scored_rows(be, data, evs, infos, seed):
                        functools.partial(_complete_rows, key=key))
         return rows[:, :-1], rows[:, -1].astype(np.int64)
 
+    found = sum(i["found"] for i in infos)
+    sample.what = ("rows" if key == "complete" or as_read == found
+                   else f"rows without a filled gap (of {found:,})")
     return sample
 
 
