@@ -235,3 +235,25 @@ def test_drawing_leaves_a_library_users_matplotlib_settings_alone():
         assert matplotlib.rcParams["text.hinting"] == "native"
         assert matplotlib.rcParams["font.size"] == 13
     assert Image.open(io.BytesIO(png)).size == (760, 420)
+
+
+def test_each_unit_is_named_after_its_first_rows_in_order():
+    """The names on a map's units: the first rows on each, in row order, read a chunk at a
+    time until every unit has its names (a unit that fills late, rows without a unit)."""
+    import pandas as pd
+
+    from somcli.algorithms import blocks as B
+
+    rng = np.random.default_rng(5)
+    n = 3 * B.CHUNK + 17
+    bmu = rng.integers(-1, 40, n).astype(np.int32)
+    bmu[bmu == 39] = -1
+    bmu[n - 5:] = 39  # a unit whose rows all come at the end
+    hits = np.bincount(bmu[bmu >= 0], minlength=40)
+    ids = pd.DataFrame({"line": np.arange(2, n + 2), "name": [f"r{i}" for i in range(n)]})
+    for columns, limit in (([], 3), (["name"], 1), (["name"], 8)):
+        got = B.unit_rows((bmu, None, {"hits": hits}), ids, columns, limit)
+        for u in range(40):
+            rows = np.flatnonzero(bmu == u)[:limit]
+            want = [f"r{i}" if columns else f"line {i + 2}" for i in rows]
+            assert got.get(u, []) == want, (u, limit)

@@ -353,16 +353,28 @@ def row_names(ids: pd.DataFrame, id_columns: list[str], rows: np.ndarray) -> lis
 
 def unit_rows(ev, ids: pd.DataFrame, id_columns: list[str], limit: int) -> dict[int, list[str]]:
     """The names of the first ``limit`` rows on each unit (in row order): the first naming
-    identifier's value, else ``line N``."""
+    identifier's value, else ``line N``. Read CHUNK rows at a time, until every unit has
+    its names: most units are named within the first rows (1M rows on 400 units: 55 -> 3
+    ms; the whole table's sort made six row-long temporaries, 46 MB)."""
     bmu = ev[0]
-    found = np.flatnonzero(bmu >= 0)
-    keys = bmu[found]
-    if len(keys) and keys.max() < np.iinfo(np.int16).max:  # a map's units: numpy's stable
-        keys = keys.astype(np.int16)  # sort of 16-bit keys is a radix sort (1M rows: 0.078
-    order = found[np.argsort(keys, kind="stable")]  # -> 0.013 s, the same order)
-    units = bmu[order]
-    rank = np.arange(len(units)) - np.searchsorted(units, units, side="left")
-    keep = order[rank < limit]
+    hits = ev[2]["hits"]
+    want = np.minimum(hits, limit)  # the names each unit can have
+    have = np.zeros(len(hits), dtype=np.int64)  # rows seen on each unit so far
+    kept = []
+    for start in range(0, len(bmu), CHUNK):
+        part = bmu[start:start + CHUNK]
+        found = np.flatnonzero(part >= 0)
+        keys = part[found]
+        if len(keys) and keys.max() < np.iinfo(np.int16).max:  # a map's units: numpy's
+            keys = keys.astype(np.int16)  # stable sort of 16-bit keys is a radix sort
+        order = found[np.argsort(keys, kind="stable")]
+        units = part[order]
+        rank = np.arange(len(units)) - np.searchsorted(units, units, side="left") + have[units]
+        kept.append(start + order[rank < limit])
+        have += np.bincount(units, minlength=len(hits))
+        if (have >= want).all():
+            break
+    keep = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
     if id_columns:
         values = ids[carried_name(id_columns[0])].iloc[keep]
         names = values.astype(str).where(values.notna(), "?").tolist()
