@@ -117,8 +117,9 @@ def test_a_compressed_file_and_a_title_line_read_without_dasks_warnings(run, tmp
 
     text = pd.read_csv(blobs(tmp_path / "b.csv")).to_csv(index=False, float_format="%.6f")
     (tmp_path / "b.csv.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "gz.csv").write_bytes(gzip.compress(text.encode()))  # (known by content)
     (tmp_path / "titled.csv").write_text("Store sales in December\n" + text)
-    for name in ("b.csv.gz", "titled.csv"):
+    for name in ("b.csv.gz", "gz.csv", "titled.csv"):
         (err, local), (dask_err, dist) = assignments_on_both(
             run, tmp_path / name.replace(".", "_"), cluster.scheduler_address, "kmeans",
             tmp_path / name, "-k", "3", "--no-plots", blocksize="2KB")

@@ -111,9 +111,11 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
     if columnar:
         parts = P.columnar_parts(client, paths, dialect, roles)
     else:
-        from fsspec.utils import infer_compression
-
-        if any(infer_compression(p) for p in paths):  # (Dask warned, naming its keyword)
+        # compressed as the local reader finds it (by name, else by content): Dask only
+        # looked at names, and warned in its own words before reading whole files
+        kinds = {s.compression for s in sources}
+        compression = "infer" if len(kinds) > 1 else kinds.pop()
+        if compression is not None:
             blocksize = None
             notes.append("compressed input: one partition per file (a compressed file "
                          "cannot be split)")
@@ -125,7 +127,8 @@ def load(client, read: ReadOptions, cols: ColumnOptions | None, blocksize: str |
                       na_values={c: gaps + ([c] if c in named else []) for c in columns},
                       header=0 if dialect.header else None, names=columns,
                       dtype=dtypes, skiprows=dialect.skip_lines or None, skip_blank_lines=False,
-                      include_path_column=PATH_COLUMN, blocksize=blocksize)
+                      include_path_column=PATH_COLUMN, blocksize=blocksize,
+                      compression=compression)
         if blocksize and dialect.skip_lines:  # (the lines skipped are read from the first
             kwargs["sample"] = min(int(blocksize), SAMPLE_BYTES)  # block: Dask warned)
         try:
