@@ -96,10 +96,8 @@ class LocalBackend(Backend):
                                int(usable.sum()))
         ids = _ids(table, roles)
         table.frame = None
-        filled = (gaps.any(axis=1) if len(gap_rows) and prep.missing not in ("drop", "mask")
-                  else None)
         cleaned = Cleaned(prep, X, usable, np.flatnonzero(usable), report, quotes=quotes,
-                          filled=filled)
+                          filled=prep.filled(gaps.any(axis=1)))
         timings = {"read": t1 - t0, "clean": time.perf_counter() - t1}
         data = _data(table, roles, cleaned, ids, timings, X.dtype)
         return Replayed(data, stats, RP.unreadable_warnings(bad), RP.ignored_note(model, frame))

@@ -54,6 +54,10 @@ class Preprocessor:
                              self.knn_neighbors)
         return raw.copy()
 
+    def filled(self, gaps: np.ndarray) -> np.ndarray | None:
+        """Of the rows with a gap (``gaps``), those :meth:`impute` fills (None: none)."""
+        return gaps if self.missing not in ("drop", "mask") and gaps.any() else None
+
     def usable(self, raw: np.ndarray) -> np.ndarray:
         """Which rows get an assignment: all but a row without any feature value (a fill
         would make it a row of medians), and, under ``drop``, a row with a gap."""
@@ -186,11 +190,10 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     if opts.missing == "knn":
         _fit_knn(prep, X)
     report |= gap_outcome(opts.missing, missing, len(gap_rows), int((~usable).sum()))
-    if opts.missing not in ("drop", "mask"):
-        if fill is not None:
-            # a float32 column's median is a float32 value: shown with float32's digits
-            shown = (lambda v: float(str(np.float32(v)))) if dtype == np.float32 else float
-            report["fill_values"] = {c: shown(v) for c, v in zip(roles.features, fill, strict=True)}
+    if fill is not None:  # (median, mean, most frequent)
+        # a float32 column's median is a float32 value: shown with float32's digits
+        shown = (lambda v: float(str(np.float32(v)))) if dtype == np.float32 else float
+        report["fill_values"] = {c: shown(v) for c, v in zip(roles.features, fill, strict=True)}
     key_col = duplicates.primary_id(frame, roles.ids, opts.dedupe_by)
     report["duplicates"] = duplicates.find(frame, lines, roles.ids, roles.sources,
                                            threads).to_dict()
@@ -215,8 +218,8 @@ def clean(frame: pd.DataFrame, lines: np.ndarray, roles: Roles, opts: CleanOptio
     memory.release()  # the scaler's and the duplicate check's temporaries
     quotes = build_quotes(lambda j: roles.values[roles.features[j]], X, prep.center, prep.scale,
                           threads)
-    filled = gappy if opts.missing not in ("drop", "mask") and len(gap_rows) else None
-    return Cleaned(prep, X, usable, fit_index, report, merged, quotes=quotes, filled=filled)
+    return Cleaned(prep, X, usable, fit_index, report, merged, quotes=quotes,
+                   filled=prep.filled(gappy))
 
 
 def _scale(X: np.ndarray, roles: Roles, prep: Preprocessor, fill, dtype, knn: bool) -> None:

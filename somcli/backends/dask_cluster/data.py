@@ -363,9 +363,8 @@ def on_clean(raw: np.ndarray, prep: Preprocessor, dtype) -> Block:
         usable[start:start + len(part)] = prep.usable(values)
         filled[start:start + len(part)] = np.isnan(values).any(axis=1)
         X[start:start + len(part)] = prep.to_scaled(prep.impute(values))
-    filled &= prep.missing not in ("drop", "mask")
     return Block(X, usable, build_quotes(lambda j: raw[:, j], X, prep.center, prep.scale),
-                 filled if filled.any() else None)
+                 prep.filled(filled))
 
 
 def on_ids(part: pd.DataFrame, path: str, columns: list[str], several: bool):
