@@ -60,8 +60,17 @@ def observed(block) -> np.ndarray:
     """The rows as they were read: no gap left, none filled by the cleaning. A filled gap
     puts a row where none was seen (a bimodal column's median between its two groups):
     a few such rows made a cluster of their own, and -k auto chose it."""
-    ok = gap_free(block.X)
-    return ok if block.filled is None else ok & ~block.filled
+    return _unfilled(block, gap_free(block.X))
+
+
+def _unfilled(block, rows: np.ndarray) -> np.ndarray:
+    """``rows`` (a mask) without the block's rows whose gaps were filled."""
+    return rows if block.filled is None else rows & ~block.filled
+
+
+def _complete(block, as_read: bool) -> np.ndarray:
+    """The rows without a gap: left (and, ``as_read``, filled: :func:`observed`)."""
+    return observed(block) if as_read else gap_free(block.X)
 
 
 def fit_rows(block) -> np.ndarray:
@@ -103,8 +112,7 @@ def evaluate(block, W: np.ndarray, grid: Grid, chunk: int | None = None, threads
     complete = found & gap_free(X)
     return ev.bmu, ev.qe, {"hits": ev.hits, "qe_sum": float(ev.qe[found].sum()),
                            "found": int(found.sum()), "te_errors": ev.te_errors,
-                           "complete": complete, "observed": complete if block.filled is None
-                           else complete & ~block.filled}
+                           "complete": complete, "observed": _unfilled(block, complete)}
 
 
 def info(ev) -> dict:
@@ -300,7 +308,7 @@ def take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
 def complete_labels(block, labels: np.ndarray, as_read: bool = False):
     """How many rows have a cluster and no gap (the rows internal scores use; ``as_read``:
     no gap filled either, :func:`observed`), and which clusters they are in."""
-    ok = (labels >= 0) & (observed(block) if as_read else gap_free(block.X))
+    ok = (labels >= 0) & _complete(block, as_read)
     return int(ok.sum()), set(np.unique(labels[ok]).tolist())
 
 
@@ -324,10 +332,8 @@ def labelled_rows(pair, positions: np.ndarray, as_read: bool = False) -> np.ndar
     """Complete rows at ``positions`` (among the block's complete rows, as
     :func:`complete_labels` counts them), label last."""
     block, labels = pair
-    X = block.X
-    where = np.flatnonzero((labels >= 0) & (observed(block) if as_read else gap_free(X)))[
-        positions]
-    return np.column_stack([np.asarray(X[where], dtype=np.float64), labels[where]])
+    where = np.flatnonzero((labels >= 0) & _complete(block, as_read))[positions]
+    return np.column_stack([np.asarray(block.X[where], dtype=np.float64), labels[where]])
 
 
 def class_counts(ids: pd.DataFrame, labels: np.ndarray, column: str):
