@@ -65,7 +65,10 @@ class Renderer(RendererAgg):
             return (np.array(font.get_image()), xo / 64.0, yo / 64.0,
                     font.get_descent() / 64.0)
 
-        image, xo, yo, descent = _kept(_BITMAPS, key, render)
+        try:
+            image, xo, yo, descent = _kept(_BITMAPS, key, render)
+        except (AttributeError, TypeError):  # (a matplotlib whose FT2Font lacks these calls:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)  # its own)
         # (as matplotlib 3.10 placed a text's bitmap: rotated about its baseline)
         xd = descent * math.sin(math.radians(angle))
         yd = descent * math.cos(math.radians(angle))
