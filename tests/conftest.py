@@ -140,6 +140,22 @@ def spy_painter(monkeypatch, enabled: bool = True) -> list:
     return started
 
 
+def two_groups_with_gaps(path):
+    """Two groups apart in every column; a few rows of each miss one value, which the
+    median fills half-way between the groups. Returns each row's group."""
+    import pandas as pd
+
+    rng = np.random.default_rng(9)
+    g = np.arange(200) % 2
+    frame = pd.DataFrame({"score": np.where(g, 50.0, 10.0) + rng.normal(size=200),
+                          "amount": np.where(g, 9500.0, 1200.0) * rng.normal(1, 0.05, 200),
+                          "ratio": np.where(g, 0.7, 0.2) + rng.normal(0, 0.02, 200)})
+    frame.loc[::23, "score"] = np.nan
+    frame.loc[5::31, "ratio"] = np.nan
+    frame.to_csv(path, index=False)
+    return g
+
+
 def three_blobs(n: int, seed: int = 0):
     """Columns a, b, c: three blobs in 3-d, well apart (the engine comparisons' data)."""
     import pandas as pd

@@ -21,7 +21,12 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
-from conftest import assignments_on_both, on_both_engines, three_blobs  # noqa: E402
+from conftest import (  # noqa: E402
+    assignments_on_both,
+    on_both_engines,
+    three_blobs,
+    two_groups_with_gaps,
+)
 from distributed import Client, LocalCluster  # noqa: E402
 
 from somcli import errors  # noqa: E402
@@ -131,9 +136,7 @@ def test_a_compressed_file_and_a_title_line_read_without_dasks_warnings(run, tmp
 def test_k_is_chosen_on_rows_without_a_filled_gap_on_dask_as_locally(run, tmp_path, cluster):
     """-k auto scores its candidates on the rows whose gaps were not filled (each
     partition knows its own): the same k and clusters as the local engine."""
-    from test_structure import _two_groups_with_gaps
-
-    _two_groups_with_gaps(tmp_path / "gaps.csv")
+    two_groups_with_gaps(tmp_path / "gaps.csv")
     for command in ("kmeans", "som"):
         (_, local), (_, dist) = assignments_on_both(
             run, tmp_path / command, cluster.scheduler_address, command, tmp_path / "gaps.csv",

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import blobs_csv
+from conftest import blobs_csv, two_groups_with_gaps
 
 from somcli.algorithms import structure
 
@@ -197,27 +197,13 @@ def test_when_no_k_is_stable_the_report_says_so(tmp_path, run):
         == "no" and stable_mark({"stability": 0.5, "admissible": True}) == "no tiny cluster"
 
 
-def _two_groups_with_gaps(path):
-    """Two groups apart in every column; a few rows of each miss one value, which the
-    median fills half-way between the groups."""
-    rng = np.random.default_rng(9)
-    g = np.arange(200) % 2
-    frame = pd.DataFrame({"score": np.where(g, 50.0, 10.0) + rng.normal(size=200),
-                          "amount": np.where(g, 9500.0, 1200.0) * rng.normal(1, 0.05, 200),
-                          "ratio": np.where(g, 0.7, 0.2) + rng.normal(0, 0.02, 200)})
-    frame.loc[::23, "score"] = np.nan
-    frame.loc[5::31, "ratio"] = np.nan
-    frame.to_csv(path, index=False)
-    return g
-
-
 @pytest.mark.parametrize("command", ["kmeans", "som"])
 def test_rows_whose_gaps_were_filled_do_not_make_a_cluster_of_their_own(tmp_path, run,
                                                                         command):
     """A new user's R export: 16 of 200 rows miss a value, filled with the column's median
     (between the two groups). Those rows made two tight clusters of their own and -k auto
     chose 4; the candidates are now scored on the rows without a filled gap."""
-    truth = _two_groups_with_gaps(tmp_path / "gaps.csv")
+    truth = two_groups_with_gaps(tmp_path / "gaps.csv")
     res = run(command, tmp_path / "gaps.csv", "-o", tmp_path / "o", "-q", "--no-plots")
     assert res.code == 0, res.err
     report = json.loads((tmp_path / "o" / "report.json").read_text())
