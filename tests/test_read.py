@@ -289,6 +289,16 @@ def test_excels_sep_line_names_the_delimiter_and_is_skipped(tmp_path, run):
     assert spaced.dialect.decimal == ","
 
 
+def test_a_title_is_found_above_rows_with_a_comment_over_two_lines(tmp_path):
+    """The first row's quoted comment spans two lines: read line by line, its halves did
+    not agree with the header, the title was not found and became the header."""
+    text = ('Store report December;;\n\nstore;sales;note\n"S0";12,5;"closed\nfor works"\n'
+            + "".join(f'"S{i}";{i},5;\n' for i in range(1, 6)))
+    t = read(write(tmp_path / "c.csv", text))
+    assert t.dialect.skip_lines == 2 and list(t.frame.columns) == ["store", "sales", "note"]
+    assert t.lines.tolist() == [4, 6, 7, 8, 9, 10]
+
+
 def test_a_dot_decimal_file_with_semicolons_keeps_its_dot(tmp_path):
     t = read(write(tmp_path / "us.csv", "a;b\n3.120;1\n2.5;3\n"))
     assert t.dialect.decimal == "." and t.frame["a"].tolist() == [3.12, 2.5]

@@ -128,7 +128,9 @@ def title_lines(lines: list[str], quotechar: str) -> int:
     taken for one."""
     best = (0, 0)  # (the header's width, the title's lines)
     head = lines[:TITLE_MAX + 21]
-    split = {d: [next(csv.reader([ln], delimiter=d, quotechar=quotechar), []) for ln in head]
+    # records, not lines: a quoted field over two lines (a comment) is one row's (read line
+    # by line, its halves disagreed with the header, and a title above it was not found)
+    split = {d: list(csv.reader(head, delimiter=d, quotechar=quotechar))
              for d in CANDIDATE_DELIMITERS}
     for rows in split.values():  # the first line already heads the table under some delimiter
         full = [sum(1 for f in r if f.strip()) for r in rows]
